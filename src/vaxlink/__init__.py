@@ -1,0 +1,1 @@
+"""vaxlink: verified, signed vaccine passports from dirty dose records."""

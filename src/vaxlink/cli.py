@@ -1,0 +1,80 @@
+"""The `vaxlink` command: mounts each domain's Typer app and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from vaxlink.errors import VaxlinkError
+
+app = typer.Typer(
+    name="vaxlink",
+    help="Verified, signed vaccine passports from dirty dose records.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# (sub-command name, module holding `app`): a domain appears here once its cli.py exists.
+SUBCOMMANDS: tuple[tuple[str, str], ...] = (
+    ("registry", "vaxlink.registry.cli"),
+    ("records", "vaxlink.records.cli"),
+    ("synth", "vaxlink.synth.cli"),
+    ("geo", "vaxlink.geo.cli"),
+    ("db", "vaxlink.dbcli"),
+    ("keys", "vaxlink.certificates.keys_cli"),
+    ("certificates", "vaxlink.certificates.cli"),
+)
+# Top-level commands (`vaxlink demo`, `vaxlink link`, ...): (module, function name).
+COMMANDS: tuple[tuple[str, str], ...] = (("vaxlink.demo", "demo"),)
+
+
+def _mount() -> None:
+    for name, module in SUBCOMMANDS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        if name == "synth" and hasattr(mod, "synth"):
+            app.command(name="synth")(mod.synth)
+        else:
+            app.add_typer(mod.app, name=name)
+    for module, func in COMMANDS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        app.command(name=func.replace("_", "-"))(getattr(mod, func))
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning domain errors into a clear message and exit code."""
+    _mount()
+    try:
+        rv = app(standalone_mode=False)
+    except VaxlinkError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+
+
+if __name__ == "__main__":
+    main()

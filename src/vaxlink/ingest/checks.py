@@ -1,0 +1,28 @@
+"""Row checks as SQL: each is (code, condition, message expression) over one table's columns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Check = tuple[str, str, str]
+
+
+def reasons_sql(checks: Sequence[Check]) -> tuple[str, str]:
+    """SQL expressions for the ';'-joined codes and the '; '-joined messages of failed checks."""
+    codes = ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for code, cond, _m in checks)
+    msgs = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for _c, cond, msg in checks)
+    return (
+        f"array_to_string(list_filter([{codes}], lambda x: x IS NOT NULL), ';')",
+        f"array_to_string(list_filter([{msgs}], lambda x: x IS NOT NULL), '; ')",
+    )
+
+
+def raw_hash_sql(fields: Sequence[str]) -> str:
+    """md5 over the raw text of `fields`, so an identical re-sent row is recognised."""
+    return "md5(" + " || chr(31) || ".join(f"coalesce({f}, '')" for f in fields) + ")"
+
+
+def raw_json_sql(fields: Sequence[str]) -> str:
+    """The raw values of a row, with its unknown columns, as a JSON text."""
+    packed = ", ".join(f"{f} := {f}" for f in fields)
+    return f"CAST(to_json(struct_pack({packed}, extra := _extra)) AS VARCHAR)"

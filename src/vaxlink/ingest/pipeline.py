@@ -1,0 +1,269 @@
+"""The shared import pipeline: read → parse and validate in DuckDB → bulk write → quarantine → report.
+
+Every row read ends up imported, recognised as already present, or quarantined with its reasons.
+A kind of input (dose records, registry snapshot) supplies its columns, its parse SQL and its write
+step as an `ImportKind`. The batch row, the data and the quarantine are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import multiprocessing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from vaxlink import duck
+from vaxlink.duck import scalar
+from vaxlink.ingest import reader, sqlnorm
+from vaxlink.ingest.headers import ColumnSpec
+from vaxlink.ingest.sniff import file_kind
+from vaxlink.ingest.store import BulkConnection, backend_of, bulk_connection
+from vaxlink.settings import Settings
+
+#: The stages `on_stage` is told about, in order.
+STAGES = ("reading", "checking", "writing", "reporting")
+#: Columns of DuckDB table `bad` that every parse step fills for rows it refuses.
+BAD_COLUMNS = "_row BIGINT, record_key VARCHAR, raw VARCHAR, codes VARCHAR, reasons VARCHAR, row_hash VARCHAR"
+#: Where each kind's definition lives (imported by name so a child process can find it).
+KINDS = {
+    "doses": "vaxlink.records.importer:DOSES",
+    "registry": "vaxlink.registry.importer:REGISTRY",
+}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row was not imported."""
+
+    row: int
+    record_key: str | None
+    reasons: str
+
+
+@dataclass
+class ImportReport:
+    """What one import did, for the screen, the CLI and the saved per-row report."""
+
+    batch_id: int
+    file_name: str
+    file_kind: str
+    rows_read: int
+    imported: int
+    unchanged: int
+    quarantined: int
+    updated: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    report_path: Path | None = None
+    previous_batches: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    """Rows inserted, rows updated in place (registry only) and rows already identical."""
+
+    imported: int
+    unchanged: int
+    updated: int = 0
+
+
+Parse = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
+Write = Callable[[BulkConnection, duckdb.DuckDBPyConnection, int], WriteCounts]
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """One kind of input: its file contract, its parse step and its write step."""
+
+    name: str
+    columns: Sequence[ColumnSpec]
+    parse: Parse
+    write: Write
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """Everything the bulk phase needs; plain data so it can cross into a child process."""
+
+    url: str
+    path: Path
+    kind: str
+    settings: Settings
+    today: dt.date
+    imported_by: str | None
+    max_problems_shown: int = 50
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_import(job: ImportJob, on_stage: Callable[[str], None] | None = None) -> ImportReport:
+    """Import one file end to end (on SQLite in a child process, see `store.py`)."""
+    stage = on_stage or (lambda _name: None)
+    file_kind(job.path)  # refuse missing, empty or disguised files before anything else
+    if backend_of(job.url) != "sqlite":
+        return _run(job, stage)
+    ctx = multiprocessing.get_context("forkserver")
+    # The fork server starts once with these imported, so each import's child starts quickly.
+    ctx.set_forkserver_preload(["vaxlink.records.importer", "vaxlink.registry.importer"])
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(job, child), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        while True:
+            try:
+                kind, value = parent.recv()
+            except EOFError:
+                proc.join()
+                raise RuntimeError(f"the import process died (exit code {proc.exitcode})") from None
+            if kind == "stage":
+                stage(value)
+            elif kind == "error":
+                raise value
+            else:
+                report: ImportReport = value
+                return report
+    finally:
+        parent.close()
+        proc.join(timeout=30)
+
+
+def _child(job: ImportJob, conn: multiprocessing.connection.Connection) -> None:
+    try:
+        report = _run(job, lambda name: conn.send(("stage", name)))
+        conn.send(("done", report))
+    except BaseException as exc:  # every failure is re-raised in the parent
+        conn.send(("error", exc))
+    finally:
+        conn.close()
+
+
+def _kind(name: str) -> ImportKind:
+    module, attr = KINDS[name].split(":")
+    kind: ImportKind = getattr(importlib.import_module(module), attr)
+    return kind
+
+
+def _run(job: ImportJob, stage: Callable[[str], None]) -> ImportReport:
+    kind = _kind(job.kind)
+    stage("reading")
+    digest = sha256_file(job.path)
+    started = dt.datetime.now(dt.UTC)
+    con = duck.connect(job.settings)
+    try:
+        sqlnorm.install(con)
+        loaded = reader.load(con, job.path, kind.columns)
+        con.execute(f"CREATE TABLE bad ({BAD_COLUMNS})")
+        con.execute(
+            "INSERT INTO bad SELECT _row, NULL, to_json({'line': _raw}), 'unreadable_row', _reason, "
+            "md5(coalesce(_raw, '')) FROM src_rejects"
+        )
+        stage("checking")
+        kind.parse(con, job.today)
+        stage("writing")
+        with bulk_connection(job.url) as bulk:
+            previous = bulk.arrow(
+                f"SELECT id FROM import_batch WHERE kind = {bulk.p(1)} AND file_sha256 = {bulk.p(2)} "
+                "ORDER BY id",
+                (kind.name, digest),
+            ).column(0).to_pylist()
+            batch_id = int(
+                bulk.scalar(
+                    "INSERT INTO import_batch (kind, file_name, file_sha256, file_kind, rows_read, "
+                    "rows_imported, rows_unchanged, rows_quarantined, imported_by, started_at) "
+                    f"VALUES ({bulk.p(1)}, {bulk.p(2)}, {bulk.p(3)}, {bulk.p(4)}, {bulk.p(5)}, "
+                    f"0, 0, 0, {bulk.p(6)}, {bulk.timestamp(7)}) RETURNING id",
+                    (kind.name, job.path.name, digest, loaded.kind, loaded.rows_read,
+                     job.imported_by, _ts(started)),
+                )
+            )  # fmt: skip
+            counts = kind.write(bulk, con, batch_id)
+            quarantined = _quarantine(bulk, con, kind.name, batch_id, digest)
+            bulk.execute(
+                f"UPDATE import_batch SET rows_imported = {bulk.p(1)}, rows_unchanged = {bulk.p(2)}, "
+                f"rows_quarantined = {bulk.p(3)}, finished_at = {bulk.timestamp(4)} "
+                f"WHERE id = {bulk.p(5)}",
+                (counts.imported + counts.updated, counts.unchanged, quarantined,
+                 _ts(dt.datetime.now(dt.UTC)), batch_id),
+            )  # fmt: skip
+        stage("reporting")
+        report = ImportReport(
+            batch_id=batch_id,
+            file_name=job.path.name,
+            file_kind=loaded.kind,
+            rows_read=loaded.rows_read,
+            imported=counts.imported,
+            unchanged=counts.unchanged,
+            quarantined=quarantined,
+            updated=counts.updated,
+            previous_batches=[int(b) for b in previous],
+        )
+        _attach_problems(con, report, job.settings, job.max_problems_shown)
+        return report
+    finally:
+        con.close()
+
+
+def _ts(moment: dt.datetime) -> str:
+    """UTC time as text both stores read back through SQLAlchemy."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _quarantine(
+    bulk: BulkConnection, con: duckdb.DuckDBPyConnection, kind: str, batch_id: int, digest: str
+) -> int:
+    """Store the refused rows; the same row of the same file is stored once however often it comes."""
+    n = int(scalar(con, "SELECT count(*) FROM bad") or 0)  # type: ignore[call-overload]
+    if not n:
+        return 0
+    data = con.sql(
+        "SELECT CAST(_row AS BIGINT) AS source_row, record_key, raw, codes, reasons, "
+        "md5($digest || ':' || CAST(_row AS VARCHAR) || ':' || row_hash) AS row_hash "
+        "FROM bad ORDER BY _row",
+        params={"digest": digest},
+    ).to_arrow_table()
+    bulk.ingest("stg_bad", data)
+    bulk.execute(
+        f"""
+        INSERT INTO quarantined_row
+            (kind, batch_id, source_row, record_key, raw, reason_codes, reasons, row_hash)
+        SELECT {bulk.p(1)}, {bulk.p(2)}, source_row, record_key, raw, codes, reasons, row_hash
+        FROM stg_bad WHERE true
+        ON CONFLICT (kind, row_hash) DO NOTHING
+        """,
+        (kind, batch_id),
+    )
+    bulk.execute("DROP TABLE stg_bad")
+    return n
+
+
+def _attach_problems(
+    con: duckdb.DuckDBPyConnection, report: ImportReport, settings: Settings, limit: int
+) -> None:
+    rows = con.sql(
+        "SELECT _row, record_key, reasons FROM bad ORDER BY _row LIMIT $n", params={"n": limit}
+    ).fetchall()
+    report.problems = [RowProblem(int(r), k, why) for r, k, why in rows]
+    if report.quarantined:
+        out = settings.data_dir / "import-reports" / f"batch-{report.batch_id}-problems.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            "COPY (SELECT _row AS row, record_key, codes AS reason_codes, reasons, raw "
+            f"FROM bad ORDER BY _row) TO '{_sql_str(str(out.resolve()))}' (HEADER, DELIMITER ',')"
+        )
+        report.report_path = out
+
+
+def _sql_str(s: str) -> str:
+    return s.replace("'", "''")

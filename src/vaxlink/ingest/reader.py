@@ -1,0 +1,140 @@
+"""Read a CSV, XLSX or Parquet file into a DuckDB table of text columns with Excel row numbers.
+
+The result is table `src` (`_row`, one VARCHAR column per canonical name, `_extra` JSON of unknown
+columns) and table `src_rejects` (`_row`, `_raw`, `_reason`) for rows the parser could not split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from vaxlink.duck import scalar
+from vaxlink.ingest import xlsx
+from vaxlink.ingest.errors import FileRejected
+from vaxlink.ingest.headers import ColumnSpec, extra_headers, match_headers
+from vaxlink.ingest.sniff import file_kind, sniff_delimiter
+
+
+@dataclass
+class LoadedFile:
+    """What was read: row counts and how the file's headers were understood."""
+
+    kind: str
+    rows_read: int
+    rows_rejected: int
+    mapping: dict[str, str]
+    extra: list[str] = field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec]) -> LoadedFile:
+    """Load `path` into tables `src` and `src_rejects` on `con`; FileRejected for unusable files."""
+    kind = file_kind(path)
+    con.execute("DROP TABLE IF EXISTS raw_in; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects")
+    con.execute("CREATE TABLE src_rejects (_row BIGINT, _raw VARCHAR, _reason VARCHAR)")
+    if kind == "csv":
+        _load_csv(con, path)
+    elif kind == "parquet":
+        _load_parquet(con, path)
+    else:
+        _load_arrow(con, xlsx.read_first_sheet(path))
+    headers = [d[0] for d in con.execute("SELECT * FROM raw_in LIMIT 0").description if d[0] != "_row"]
+    mapping = match_headers(headers, spec)
+    extra = extra_headers(headers, mapping)
+    cols = []
+    for col in spec:
+        src = mapping.get(col.name)
+        value = f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '')" if src else "CAST(NULL AS VARCHAR)"
+        cols.append(f"{value} AS {_q(col.name)}")
+    if extra:
+        packed = ", ".join(f"{_q(h)} := CAST({_q(h)} AS VARCHAR)" for h in extra)
+        cols.append(f"CAST(to_json(struct_pack({packed})) AS VARCHAR) AS _extra")
+    else:
+        cols.append("CAST(NULL AS VARCHAR) AS _extra")
+    con.execute(f"CREATE TABLE src AS SELECT _row, {', '.join(cols)} FROM raw_in ORDER BY _row")
+    con.execute("DROP TABLE raw_in")
+    rows = int(scalar(con, "SELECT count(*) FROM src") or 0)  # type: ignore[call-overload]
+    rejected = int(scalar(con, "SELECT count(*) FROM src_rejects") or 0)  # type: ignore[call-overload]
+    if rows + rejected == 0:
+        raise FileRejected(f"{path.name} has a header row but no data rows")
+    return LoadedFile(kind, int(rows) + int(rejected), int(rejected), mapping, extra)
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        delim = sniff_delimiter(fh.readline())
+    opts = (
+        f"all_varchar=true, header=true, delim='{delim}', quote='\"', escape='\"', "
+        "store_rejects=true, rejects_table='rej', rejects_scan='rej_scan', auto_detect=false, "
+        "null_padding=false, max_line_size=1048576"
+    )
+    try:
+        # Column names come from the header; types are all text so nothing is guessed.
+        described = con.execute(
+            f"SELECT * FROM read_csv(?, {opts.replace('auto_detect=false', 'auto_detect=true')}) LIMIT 0",
+            [str(path)],
+        ).description
+        names = [d[0] for d in described]
+        columns = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
+        con.execute(
+            f"CREATE TABLE raw_csv AS SELECT * FROM read_csv(?, {opts}, columns={columns})",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise FileRejected(f"{path.name} cannot be read as CSV: {_first_line(exc)}") from exc
+    # Rejected lines are few; each accepted row's number is shifted past the rejected lines before it.
+    con.execute(
+        """
+        CREATE TABLE rej_lines AS
+        SELECT line AS _row, any_value(trim(csv_line, chr(13) || chr(10))) AS _raw,
+               string_agg(DISTINCT CASE error_type
+                   WHEN 'TOO MANY COLUMNS' THEN 'the row has more cells than the header'
+                   WHEN 'MISSING COLUMNS' THEN 'the row has fewer cells than the header'
+                   WHEN 'INVALID ENCODING' THEN 'the row is not valid UTF-8 text'
+                   WHEN 'UNQUOTED VALUE' THEN 'a quote character is misplaced in the row'
+                   ELSE lower(CAST(error_type AS VARCHAR)) END, '; ') AS _reason
+        FROM rej GROUP BY line
+        """
+    )
+    con.execute("INSERT INTO src_rejects SELECT _row, _raw, _reason FROM rej_lines")
+    con.execute(
+        """
+        CREATE TABLE raw_in AS
+        WITH a AS (SELECT *, rowid AS _k FROM raw_csv),
+             r AS (SELECT _row - 2 - (row_number() OVER (ORDER BY _row) - 1) AS slot,
+                          row_number() OVER (ORDER BY _row) AS n FROM rej_lines),
+             r2 AS (SELECT slot, max(n) AS n FROM r GROUP BY slot)
+        SELECT a.* EXCLUDE (_k), a._k + 2 + coalesce(r2.n, 0) AS _row
+        FROM a ASOF LEFT JOIN r2 ON a._k >= r2.slot
+        """
+    )
+    con.execute("DROP TABLE raw_csv; DROP TABLE rej_lines; DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    try:
+        con.execute(
+            "CREATE TABLE raw_in AS SELECT * EXCLUDE (file_row_number), file_row_number + 2 AS _row "
+            "FROM read_parquet(?, file_row_number=true)",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise FileRejected(f"{path.name} cannot be read as Parquet: {_first_line(exc)}") from exc
+
+
+def _load_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    con.register("arrow_in", table)
+    con.execute("CREATE TABLE raw_in AS SELECT * FROM arrow_in")
+    con.unregister("arrow_in")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]

@@ -1,0 +1,116 @@
+"""Arrow batches into the transactional store through ADBC (COPY on PostgreSQL), in one transaction.
+
+ADBC's SQLite driver carries its own copy of SQLite. Two copies of SQLite in one process break each
+other's file locks (sqlite.org/howtocorrupt.html §2.2), so on SQLite the bulk phase runs in a child
+process (see `pipeline.py`) that never opens the file through Python's sqlite3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy.engine import make_url
+
+from vaxlink.db import normalise_url
+
+
+def backend_of(url: str) -> str:
+    """'sqlite' or 'postgresql' for a store URL."""
+    return make_url(normalise_url(url)).get_backend_name()
+
+
+class BulkConnection:
+    """An ADBC connection to the store with the few operations bulk imports need."""
+
+    def __init__(self, conn: Any, dialect: str) -> None:
+        self._conn = conn
+        self.dialect = dialect
+
+    def ingest(self, table: str, data: pa.Table | pa.RecordBatchReader, *, temporary: bool = True) -> None:
+        """Create temporary table `table` from Arrow data, or append to an existing table."""
+        with self._conn.cursor() as cur:
+            if temporary:
+                cur.adbc_ingest(table, data, mode="create", temporary=True)
+            else:
+                cur.adbc_ingest(table, data, mode="append")
+
+    def execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
+        """Run one statement."""
+        with self._conn.cursor() as cur:
+            if params:
+                cur.execute(sql, params)
+            else:
+                cur.execute(sql)
+
+    def scalar(self, sql: str, params: tuple[Any, ...] | None = None) -> Any:
+        """The first column of the first row."""
+        with self._conn.cursor() as cur:
+            if params:
+                cur.execute(sql, params)
+            else:
+                cur.execute(sql)
+            rows = cur.fetchall()
+            return rows[0][0] if rows else None
+
+    def arrow(self, sql: str, params: tuple[Any, ...] | None = None) -> pa.Table:
+        """A query's result as an Arrow table."""
+        with self._conn.cursor() as cur:
+            if params:
+                cur.execute(sql, params)
+            else:
+                cur.execute(sql)
+            result: pa.Table = cur.fetch_arrow_table()
+            return result
+
+    def p(self, i: int) -> str:
+        """Positional parameter marker number `i` (1-based) in this driver's style."""
+        return f"${i}" if self.dialect == "postgresql" else "?"
+
+    def timestamp(self, i: int) -> str:
+        """A parameter holding a UTC timestamp text, in the form SQLAlchemy reads back."""
+        if self.dialect == "postgresql":
+            return f"(CAST({self.p(i)} AS TIMESTAMP) AT TIME ZONE 'UTC')"
+        return self.p(i)
+
+
+@contextmanager
+def bulk_connection(url: str) -> Iterator[BulkConnection]:
+    """An ADBC connection in one transaction: committed when the block ends, rolled back on error."""
+    u = make_url(normalise_url(url))
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        import adbc_driver_sqlite.dbapi as sqlite_dbapi
+
+        # Pragmas only take effect outside a transaction, so the transaction is opened by hand.
+        conn = sqlite_dbapi.connect(u.database or ":memory:", autocommit=True)
+        bulk = BulkConnection(conn, backend)
+        bulk.execute("PRAGMA busy_timeout=30000")
+        bulk.execute("PRAGMA foreign_keys=ON")
+        bulk.execute("PRAGMA synchronous=NORMAL")
+        bulk.execute("BEGIN IMMEDIATE")
+        try:
+            yield bulk
+            bulk.execute("COMMIT")
+        except BaseException:
+            bulk.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+        return
+    if backend != "postgresql":  # pragma: no cover - the project supports these two stores
+        raise ValueError(f"bulk import supports SQLite and PostgreSQL, not {backend}")
+    import adbc_driver_postgresql.dbapi as pg_dbapi
+
+    uri = u.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = pg_dbapi.connect(uri, autocommit=False)
+    try:
+        yield BulkConnection(conn, backend)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

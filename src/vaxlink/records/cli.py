@@ -1,0 +1,30 @@
+"""`vaxlink records`: import dose-record files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vaxlink.db import engine_from_settings
+from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progress
+from vaxlink.records.importer import import_doses
+from vaxlink.settings import get_settings
+
+app = typer.Typer(help="Dose records entered by vaccination sites.", no_args_is_help=True)
+
+
+@app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="CSV (UTF-8), XLSX or Parquet file of dose records."),
+) -> None:
+    """Import dose records; bad rows are quarantined with reasons (exit status 5 if any)."""
+    settings = get_settings()
+    console = Console()
+    engine = engine_from_settings(settings)
+    with stage_progress(console, f"Importing {file.name}") as on_stage:
+        report = import_doses(engine, file, settings=settings, on_stage=on_stage)
+    print_report(console, report, "Dose records")
+    if report.quarantined:
+        raise typer.Exit(EXIT_QUARANTINED)

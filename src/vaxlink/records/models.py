@@ -1,0 +1,84 @@
+"""Dose records: the raw values exactly as the site sent them, beside the parsed values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vaxlink.db import Base
+
+
+class DoseStatus(StrEnum):
+    """Where a dose stands in verification (formats.md §3, plus `pending` before linkage)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    AUTO_LINKED = "auto_linked"
+    REVIEW = "review"
+    UNMATCHED = "unmatched"
+    INVALID = "invalid"
+
+
+class DoseCategory(StrEnum):
+    """Primary series, additional dose (mũi bổ sung) or booster (mũi nhắc lại)."""
+
+    PRIMARY = "primary"
+    ADDITIONAL = "additional"
+    BOOSTER = "booster"
+
+
+class DoseRecord(Base):
+    """One dose as entered at a vaccination site; raw_* columns are never updated."""
+
+    __tablename__ = "dose_record"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    source_row: Mapped[int] = mapped_column(Integer)
+    row_hash: Mapped[str] = mapped_column(String(32))
+
+    raw_full_name: Mapped[str | None] = mapped_column(Text)
+    raw_date_of_birth: Mapped[str | None] = mapped_column(String(64))
+    raw_sex: Mapped[str | None] = mapped_column(String(32))
+    raw_id_number: Mapped[str | None] = mapped_column(String(64))
+    raw_phone: Mapped[str | None] = mapped_column(String(64))
+    raw_province_code: Mapped[str | None] = mapped_column(String(32))
+    raw_district_code: Mapped[str | None] = mapped_column(String(32))
+    raw_ward_code: Mapped[str | None] = mapped_column(String(32))
+    raw_vaccine: Mapped[str | None] = mapped_column(String(128))
+    raw_lot_number: Mapped[str | None] = mapped_column(String(64))
+    raw_vaccination_date: Mapped[str | None] = mapped_column(String(64))
+    raw_dose_number: Mapped[str | None] = mapped_column(String(32))
+    raw_facility_code: Mapped[str | None] = mapped_column(String(64))
+    raw_extra: Mapped[str | None] = mapped_column(Text)
+
+    full_name: Mapped[str] = mapped_column(String(120))
+    name_folded: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[str | None] = mapped_column(String(10))
+    dob_precision: Mapped[str | None] = mapped_column(String(5))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    id_number: Mapped[str | None] = mapped_column(String(64))
+    id_kind: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(15))
+    province_code: Mapped[str | None] = mapped_column(String(3))
+    district_code: Mapped[str | None] = mapped_column(String(3))
+    ward_code: Mapped[str | None] = mapped_column(String(5))
+    vaccine_key: Mapped[str] = mapped_column(String(64))
+    vaccine_mp: Mapped[str] = mapped_column(String(64))
+    lot_number: Mapped[str | None] = mapped_column(String(64))
+    vaccination_date: Mapped[dt.date] = mapped_column(Date)
+    dose_number: Mapped[int] = mapped_column(Integer)
+    dose_category: Mapped[str] = mapped_column(String(12))
+    dose_sequence: Mapped[int] = mapped_column(Integer)
+    facility_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    warnings: Mapped[str | None] = mapped_column(Text)
+
+    status: Mapped[str] = mapped_column(String(12), default=DoseStatus.PENDING, index=True)
+    citizen_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form

@@ -1,0 +1,30 @@
+"""`vaxlink registry`: load population-registry snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vaxlink.db import engine_from_settings
+from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progress
+from vaxlink.registry.importer import load_registry
+from vaxlink.settings import get_settings
+
+app = typer.Typer(help="The population registry (its snapshot mirrored locally).", no_args_is_help=True)
+
+
+@app.command("load")
+def load_cmd(
+    file: Path = typer.Argument(..., help="Registry snapshot: CSV (UTF-8), XLSX or Parquet."),
+) -> None:
+    """Load a registry snapshot; refused rows are quarantined with reasons (exit status 5 if any)."""
+    settings = get_settings()
+    console = Console()
+    engine = engine_from_settings(settings)
+    with stage_progress(console, f"Loading {file.name}") as on_stage:
+        report = load_registry(engine, file, settings=settings, on_stage=on_stage)
+    print_report(console, report, "Registry snapshot")
+    if report.quarantined:
+        raise typer.Exit(EXIT_QUARANTINED)

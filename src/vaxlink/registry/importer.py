@@ -1,0 +1,127 @@
+"""Registry snapshot load: validate set-based in DuckDB, upsert the local mirror in bulk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+from sqlalchemy.engine import Engine
+
+from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
+from vaxlink.duck import scalar
+from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
+from vaxlink.ingest.store import BulkConnection
+from vaxlink.registry.columns import RAW_FIELDS, REGISTRY_COLUMNS
+from vaxlink.settings import Settings
+
+_CHECKS: tuple[Check, ...] = (
+    ("citizen_id_invalid", "cid IS NULL OR NOT regexp_full_match(cid, '[0-9]{12}')",
+     "'citizen id ''' || coalesce(citizen_id, '') || ''' is not a 12-digit number'"),
+    ("citizen_id_duplicate", "cid_count > 1",
+     "'citizen id ' || citizen_id || ' appears ' || cid_count || ' times in this file'"),
+    ("name_missing", "full_name IS NULL", "'full name is empty'"),
+    ("dob_missing", "date_of_birth IS NULL", "'date of birth is empty'"),
+    ("dob_invalid", "dob.error IS NOT NULL",
+     "'date of birth ''' || date_of_birth || ''' ' || CASE dob.error "
+     "WHEN 'does_not_exist' THEN 'does not exist' ELSE 'is not a date (write YYYY-MM-DD)' END"),
+    ("sex_invalid", "vx_sex(sex) IS NULL",
+     "'sex ''' || coalesce(sex, '') || ''' is not M or F'"),
+    ("province_invalid", "vx_code(province_code, 3) IS NULL",
+     "'province code ''' || coalesce(province_code, '') || ''' is not a code'"),
+)  # fmt: skip
+
+
+def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
+    """Create DuckDB table `good` (citizens ready for the store) and add refused rows to `bad`."""
+    codes_sql, msgs_sql = reasons_sql(_CHECKS)
+    con.execute(
+        f"""
+        CREATE TABLE checked AS
+        WITH b AS (
+            SELECT s.*, vx_id(citizen_id) AS cid, vx_date(date_of_birth) AS dob,
+                   count(*) OVER (PARTITION BY vx_id(citizen_id)) AS cid_count,
+                   {raw_hash_sql(RAW_FIELDS)} AS row_hash
+            FROM src s)
+        SELECT b.*, {codes_sql} AS codes, {msgs_sql} AS reasons FROM b
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO bad
+        SELECT _row, citizen_id, {raw_json_sql(RAW_FIELDS)}, codes, reasons, row_hash
+        FROM checked WHERE codes <> ''
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE good AS
+        SELECT cid AS citizen_id, vx_name(full_name) AS full_name,
+               vx_fold(vx_name(full_name)) AS name_folded,
+               dob.iso AS date_of_birth, dob.precision AS dob_precision, vx_sex(sex) AS sex,
+               vx_code(province_code, 3) AS province_code,
+               vx_code(district_code, 3) AS district_code, vx_code(ward_code, 5) AS ward_code,
+               CASE WHEN regexp_full_match(vx_id(old_id), '[0-9]{9}') THEN vx_id(old_id) END AS old_id,
+               vx_space(address) AS address, vx_phone(phone) AS phone,
+               row_hash, CAST(_row AS INTEGER) AS source_row
+        FROM checked WHERE codes = '' ORDER BY _row
+        """
+    )
+    con.execute("DROP TABLE checked")
+
+
+def write_registry(
+    bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: int
+) -> WriteCounts:
+    """Upsert citizens: new ones appended in bulk, changed ones updated, identical ones left alone."""
+    bulk.ingest("stg_keys", con.sql("SELECT citizen_id, row_hash FROM good").to_arrow_table())
+    existing = bulk.arrow(
+        "SELECT s.citizen_id, s.row_hash = c.row_hash AS same "
+        "FROM stg_keys s JOIN citizen c ON c.citizen_id = s.citizen_id"
+    )
+    bulk.execute("DROP TABLE stg_keys")
+    con.register("existing_in", existing)
+    rows = "SELECT g.*, CAST($batch AS INTEGER) AS batch_id FROM good g"
+    params = {"batch": batch_id}
+    new = con.sql(f"{rows} ANTI JOIN existing_in e USING (citizen_id)", params=params)
+    changed = con.sql(
+        f"{rows} JOIN existing_in e USING (citizen_id) WHERE NOT e.same", params=params
+    ).to_arrow_table()
+    n_new = int(scalar(con, "SELECT count(*) FROM good ANTI JOIN existing_in USING (citizen_id)") or 0)  # type: ignore[call-overload]
+    if n_new:
+        bulk.ingest("citizen", new.to_arrow_reader(100_000), temporary=False)
+    if changed.num_rows:
+        bulk.ingest("stg_changed", changed)
+        sets = ", ".join(f"{c} = s.{c}" for c in changed.column_names if c != "citizen_id")
+        bulk.execute(
+            f"UPDATE citizen SET {sets} FROM stg_changed s WHERE citizen.citizen_id = s.citizen_id"
+        )
+        bulk.execute("DROP TABLE stg_changed")
+    same = existing.num_rows - changed.num_rows
+    con.unregister("existing_in")
+    return WriteCounts(imported=n_new, unchanged=same, updated=changed.num_rows)
+
+
+REGISTRY = ImportKind("registry", REGISTRY_COLUMNS, parse_registry, write_registry)
+
+
+def load_registry(
+    engine: Engine,
+    path: Path,
+    *,
+    settings: Settings,
+    today: dt.date | None = None,
+    imported_by: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> ImportReport:
+    """Load a registry snapshot (formats.md §1) into the local mirror."""
+    job = ImportJob(
+        url=engine.url.render_as_string(hide_password=False),
+        path=Path(path),
+        kind="registry",
+        settings=settings,
+        today=today or dt.date.today(),
+        imported_by=imported_by,
+    )
+    return run_import(job, on_stage)

@@ -1,0 +1,102 @@
+"""Shared fixtures: stores on SQLite and on the local PostgreSQL, built fresh for the tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from vaxlink.db import make_engine, session_factory, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = make_engine(PG_ADMIN_URL)
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+def _create_pg_database() -> str:
+    """A new empty PostgreSQL database for this test; returns its URL."""
+    name = f"vaxlink_t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty, migrated store: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
+        yield url
+        return
+    reason = _pg_available()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = _create_pg_database()
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(url)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Engine]:
+    """An engine on a fresh migrated store (SQLite and PostgreSQL)."""
+    eng = make_engine(store_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(store: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    with store.connect() as conn:
+        trans = conn.begin()
+        sess = session_factory(store)(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield sess
+        finally:
+            sess.close()
+            trans.rollback()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The ../shared folder with standards and public test data."""
+    assert SHARED.is_dir(), f"shared/ not found beside the repository at {SHARED}"
+    return SHARED

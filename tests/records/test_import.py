@@ -1,0 +1,211 @@
+"""Dose import end to end on SQLite and PostgreSQL: nothing lost, reasons right, re-import idempotent."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from vaxlink.ingest.errors import FileRejected
+from vaxlink.records.importer import import_doses
+from vaxlink.settings import Settings
+
+TODAY = dt.date(2022, 6, 1)
+HEADER = ["record_id", "full_name", "date_of_birth", "sex", "id_number", "phone", "province_code",
+          "vaccine", "lot_number", "vaccination_date", "dose_number", "facility_code"]  # fmt: skip
+
+GOOD = [
+    ["G1", "Nguyễn Văn An", "14/03/1985", "Nam", "001085012345", "0912345678", "1",
+     "AstraZeneca", "A1", "2021-08-01", "1", "F001"],
+    ["G2", "nguyen  van AN", "1985-03-14", "m", "001 085 012 345", "", "01",
+     "Astra Zeneca", "A2", "01/10/2021", "2", "F001"],
+    ["G3", "Trần Thị Bích", "1990", "Nữ", "", "", "079", "Vero Cell", "V1", "5/9/2021", "1", "F079"],
+    ["G4", "Le Thi Hoa", "7/4/1970", "", "12345678", "+84 912 000 111", "", "pfizer", "P1",
+     "2021-12-01", "3", "F001"],
+    ["G5", "Phạm Minh", "1970-04", "X", "1085012345", "", "", "Moderna", "M1", "2022-01-02", "1", ""],
+]  # fmt: skip
+# (row, expected reason codes): every bad row must come back with exactly its reasons.
+BAD = [
+    (["", "Vũ Văn Bình", "1990", "M", "", "", "", "Pfizer", "", "2021-09-01", "1", ""],
+     {"record_id_missing"}),
+    (["B2", "Lê Thị Cúc", "31/02/1990", "F", "", "", "", "Pfizer", "", "2021-09-01", "1", ""],
+     {"dob_does_not_exist"}),
+    (["B3", "Lê Văn Dũng", "1990", "M", "0010850123456", "", "", "Pfizer", "", "2021-09-01", "1",
+      ""], {"id_too_long"}),
+    (["B4", "Lê Văn Em", "1990", "M", "", "", "", "Sinopharmx", "", "2021-09-01", "1", ""],
+     {"vaccine_unknown"}),
+    (["B5", "Lê Văn Phú", "1990", "M", "", "", "", "Pfizer", "", "2023-01-01", "1", ""],
+     {"vaccination_date_out_of_range"}),
+    (["B6", "", "1990", "M", "", "", "", "Pfizer", "", "2021-09-01", "1", ""], {"name_missing"}),
+    (["B7", "Lê Văn Giang", "ngày 5", "M", "", "", "", "Pfizer", "", "2021-09-01", "1", ""],
+     {"dob_not_a_date"}),
+    (["B8", "Lê Văn Hải", "1990", "M", "", "", "", "Pfizer", "", "2021-09-01", "hai", ""],
+     {"dose_number_invalid"}),
+    (["B9", "Lê Văn Ích", "2021-10-01", "M", "", "", "", "Pfizer", "", "2021-09-01", "1", ""],
+     {"dob_after_vaccination"}),
+    (["DUP", "Lê Văn Khoa", "1990", "M", "", "", "", "Pfizer", "", "2021-09-01", "1", ""],
+     {"record_id_duplicate"}),
+    (["DUP", "Lê Văn Khoa", "1990", "M", "", "", "", "Pfizer", "", "2021-09-02", "2", ""],
+     {"record_id_duplicate"}),
+    (["B10", "Lê Văn Lâm", "1990", "M", "", "", "", "Pfizer", "", "31/13/2021", "1", ""],
+     {"vaccination_date_invalid"}),
+]  # fmt: skip
+
+
+def _write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _codes_by_record(store: Engine) -> dict[str, set[str]]:
+    with store.connect() as conn:
+        rows = conn.execute(text("SELECT raw, reason_codes FROM quarantined_row")).all()
+    out: dict[str, set[str]] = {}
+    for raw_text, codes in rows:
+        raw = json.loads(raw_text)
+        key = raw.get("record_id") or raw.get("full_name") or raw.get("line")
+        if key == "DUP":
+            key = f"DUP:{raw['vaccination_date']}"
+        out[key] = set(codes.split(";"))
+    return out
+
+
+def _count(store: Engine, table: str) -> int:
+    with store.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def _expected_codes() -> dict[str, set[str]]:
+    out = {}
+    for row, codes in BAD:
+        key = row[0] or row[1]
+        out[key if key != "DUP" else f"DUP:{row[9]}"] = codes
+    return out
+
+
+def test_broken_csv_nothing_lost_and_reimport_changes_nothing(store: Engine, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var")
+    rows = GOOD + [r for r, _c in BAD]
+    path = _write_csv(tmp_path / "doses.csv", rows + [["R-extra", "x"]])  # a short, ragged row
+    report = import_doses(store, path, settings=settings, today=TODAY)
+
+    assert report.rows_read == len(rows) + 1
+    assert report.imported + report.quarantined == report.rows_read
+    assert report.imported == len(GOOD)
+    assert report.quarantined == len(BAD) + 1
+    expected = _expected_codes() | {"R-extra,x": {"unreadable_row"}}
+    assert _codes_by_record(store) == expected
+    assert report.report_path is not None and report.report_path.is_file()
+    first_problem = report.problems[0]
+    assert first_problem.row == len(GOOD) + 2  # Excel numbering: header is row 1
+    assert "record id is empty" in first_problem.reasons
+
+    doses, quarantined = _count(store, "dose_record"), _count(store, "quarantined_row")
+    again = import_doses(store, path, settings=settings, today=TODAY)
+    assert again.imported == 0
+    assert again.unchanged == len(GOOD)
+    assert again.previous_batches == [report.batch_id]
+    assert (_count(store, "dose_record"), _count(store, "quarantined_row")) == (doses, quarantined)
+
+
+def test_parsed_values_beside_raw(store: Engine, tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "d.csv", GOOD)
+    import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    with store.connect() as conn:
+        rows = {
+            r.record_id: r
+            for r in conn.execute(text("SELECT * FROM dose_record ORDER BY record_id")).all()
+        }
+    g2 = rows["G2"]
+    assert (g2.raw_full_name, g2.full_name, g2.name_folded) == (
+        "nguyen  van AN", "Nguyen Van An", "nguyen van an")
+    assert (g2.raw_id_number, g2.id_number, g2.id_kind) == ("001 085 012 345", "001085012345", "cccd12")
+    assert g2.province_code == "001" and g2.vaccine_key == "Vaxzevria"
+    assert str(g2.vaccination_date) == "2021-10-01"
+    g3 = rows["G3"]
+    assert (g3.date_of_birth, g3.dob_precision, g3.sex) == ("1990", "year", "F")
+    assert g3.vaccine_mp == "BBIBP-CorV" and str(g3.vaccination_date) == "2021-09-05"
+    g4 = rows["G4"]
+    assert (g4.id_kind, g4.phone, g4.sex) == ("cmnd_lost_zero", "0912000111", None)
+    assert (g4.dose_category, g4.dose_sequence) == ("booster", 1)
+    g5 = rows["G5"]
+    assert (g5.date_of_birth, g5.dob_precision) == ("1970-04", "month")
+    assert g5.id_kind == "cccd_lost_zeros" and "sex 'X' not recognised" in g5.warnings
+    assert rows["G1"].dose_category == "primary" and rows["G1"].dose_sequence == 1
+
+
+def test_changed_resend_is_quarantined_not_overwritten(store: Engine, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    import_doses(store, _write_csv(tmp_path / "a.csv", GOOD[:1]), settings=settings, today=TODAY)
+    changed = [GOOD[0][:1] + ["Nguyễn Văn Ân"] + GOOD[0][2:]]
+    report = import_doses(store, _write_csv(tmp_path / "b.csv", changed), settings=settings,
+                          today=TODAY)  # fmt: skip
+    assert (report.imported, report.quarantined) == (0, 1)
+    assert "already imported" in report.problems[0].reasons
+    with store.connect() as conn:
+        assert conn.execute(text("SELECT full_name FROM dose_record")).scalar_one() == "Nguyễn Văn An"
+
+
+def test_vietnamese_headers_semicolons_and_nfd(store: Engine, tmp_path: Path) -> None:
+    header = ["Mã mũi tiêm", "HỌ VÀ TÊN", "ngay sinh", "Giới tính", "Số CCCD/CMND", "Tên vắc xin",
+              "Số lô", "Ngày tiêm", "Mũi số", "Ghi chú"]  # fmt: skip
+    nfd = "Nguyễn Thị Thuỷ"
+    import unicodedata
+
+    path = tmp_path / "vn.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(header)
+        w.writerow(["V1", unicodedata.normalize("NFD", nfd), "01/02/1991", "Nữ", "", "Pfizer", "L",
+                    "02/09/2021", "1", "ghi chú"])  # fmt: skip
+    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    assert (report.imported, report.quarantined) == (1, 0)
+    with store.connect() as conn:
+        name, extra = conn.execute(text("SELECT full_name, raw_extra FROM dose_record")).one()
+    assert name == unicodedata.normalize("NFC", nfd)
+    assert json.loads(extra) == {"Ghi chú": "ghi chú"}
+
+
+def test_parquet_import(store: Engine, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({h: [r[i] or None for r in GOOD] for i, h in enumerate(HEADER)})
+    pq.write_table(table, tmp_path / "d.parquet")
+    report = import_doses(store, tmp_path / "d.parquet", settings=Settings(data_dir=tmp_path),
+                          today=TODAY)  # fmt: skip
+    assert (report.rows_read, report.imported) == (len(GOOD), len(GOOD))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("junk.csv", bytes(range(256)) * 4, "binary data"),
+        ("latin.csv", "record_id,full_name\nR1,Lê Hà\n".encode("cp1258"), "not UTF-8"),
+        ("utf16.csv", "record_id,full_name\n".encode("utf-16"), "UTF-16"),
+        ("header_only.csv", (",".join(HEADER) + "\n").encode(), "no data rows"),
+        ("missing.csv", b"record_id,full_name\nR1,An\n", "required column(s) missing"),
+        ("twice.csv", ("record_id,Mã mũi tiêm," + ",".join(HEADER[1:]) + "\n").encode(),
+         "both mean 'record_id'"),
+        ("xls.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old .xls"),
+        ("zip.csv", b"PK\x03\x04" + b"\0" * 100, "rename it to .xlsx"),
+        ("notes.docx", b"hello", "unsupported file type"),
+    ],
+)  # fmt: skip
+def test_files_that_are_not_what_they_claim(
+    store: Engine, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(FileRejected, match=message.replace("(", r"\(").replace(")", r"\)")):
+        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    assert _count(store, "import_batch") == 0
