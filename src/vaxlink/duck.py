@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 import duckdb
 
@@ -20,7 +21,9 @@ def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> object:
+def scalar(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> Any:
     """The single value a query returns (the whole result is consumed, as DuckDB 2 requires)."""
     rows = con.sql(sql, params=params).fetchall() if params else con.sql(sql).fetchall()
     return rows[0][0] if rows else None

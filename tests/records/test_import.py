@@ -91,10 +91,12 @@ def _expected_codes() -> dict[str, set[str]]:
     return out
 
 
-def test_broken_csv_nothing_lost_and_reimport_changes_nothing(store: Engine, tmp_path: Path) -> None:
+def test_broken_csv_nothing_lost_and_reimport_changes_nothing(
+    store: Engine, tmp_path: Path
+) -> None:
     settings = Settings(data_dir=tmp_path / "var")
     rows = GOOD + [r for r, _c in BAD]
-    path = _write_csv(tmp_path / "doses.csv", rows + [["R-extra", "x"]])  # a short, ragged row
+    path = _write_csv(tmp_path / "doses.csv", [*rows, ["R-extra", "x"]])  # a short, ragged row
     report = import_doses(store, path, settings=settings, today=TODAY)
 
     assert report.rows_read == len(rows) + 1
@@ -103,7 +105,8 @@ def test_broken_csv_nothing_lost_and_reimport_changes_nothing(store: Engine, tmp
     assert report.quarantined == len(BAD) + 1
     expected = _expected_codes() | {"R-extra,x": {"unreadable_row"}}
     assert _codes_by_record(store) == expected
-    assert report.report_path is not None and report.report_path.is_file()
+    assert report.report_path is not None
+    assert report.report_path.is_file()
     first_problem = report.problems[0]
     assert first_problem.row == len(GOOD) + 2  # Excel numbering: header is row 1
     assert "record id is empty" in first_problem.reasons
@@ -126,32 +129,45 @@ def test_parsed_values_beside_raw(store: Engine, tmp_path: Path) -> None:
         }
     g2 = rows["G2"]
     assert (g2.raw_full_name, g2.full_name, g2.name_folded) == (
-        "nguyen  van AN", "Nguyen Van An", "nguyen van an")
-    assert (g2.raw_id_number, g2.id_number, g2.id_kind) == ("001 085 012 345", "001085012345", "cccd12")
-    assert g2.province_code == "001" and g2.vaccine_key == "Vaxzevria"
+        "nguyen  van AN",
+        "Nguyen Van An",
+        "nguyen van an",
+    )
+    assert (g2.raw_id_number, g2.id_number, g2.id_kind) == (
+        "001 085 012 345",
+        "001085012345",
+        "cccd12",
+    )
+    assert g2.province_code == "001"
+    assert g2.vaccine_key == "Vaxzevria"
     assert str(g2.vaccination_date) == "2021-10-01"
     g3 = rows["G3"]
     assert (g3.date_of_birth, g3.dob_precision, g3.sex) == ("1990", "year", "F")
-    assert g3.vaccine_mp == "BBIBP-CorV" and str(g3.vaccination_date) == "2021-09-05"
+    assert g3.vaccine_mp == "BBIBP-CorV"
+    assert str(g3.vaccination_date) == "2021-09-05"
     g4 = rows["G4"]
     assert (g4.id_kind, g4.phone, g4.sex) == ("cmnd_lost_zero", "0912000111", None)
     assert (g4.dose_category, g4.dose_sequence) == ("booster", 1)
     g5 = rows["G5"]
     assert (g5.date_of_birth, g5.dob_precision) == ("1970-04", "month")
-    assert g5.id_kind == "cccd_lost_zeros" and "sex 'X' not recognised" in g5.warnings
-    assert rows["G1"].dose_category == "primary" and rows["G1"].dose_sequence == 1
+    assert g5.id_kind == "cccd_lost_zeros"
+    assert "sex 'X' not recognised" in g5.warnings
+    assert rows["G1"].dose_category == "primary"
+    assert rows["G1"].dose_sequence == 1
 
 
 def test_changed_resend_is_quarantined_not_overwritten(store: Engine, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     import_doses(store, _write_csv(tmp_path / "a.csv", GOOD[:1]), settings=settings, today=TODAY)
-    changed = [GOOD[0][:1] + ["Nguyễn Văn Ân"] + GOOD[0][2:]]
+    changed = [[*GOOD[0][:1], "Nguyễn Văn Ân", *GOOD[0][2:]]]
     report = import_doses(store, _write_csv(tmp_path / "b.csv", changed), settings=settings,
                           today=TODAY)  # fmt: skip
     assert (report.imported, report.quarantined) == (0, 1)
     assert "already imported" in report.problems[0].reasons
     with store.connect() as conn:
-        assert conn.execute(text("SELECT full_name FROM dose_record")).scalar_one() == "Nguyễn Văn An"
+        assert (
+            conn.execute(text("SELECT full_name FROM dose_record")).scalar_one() == "Nguyễn Văn An"
+        )
 
 
 def test_vietnamese_headers_semicolons_and_nfd(store: Engine, tmp_path: Path) -> None:

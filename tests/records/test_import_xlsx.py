@@ -26,7 +26,9 @@ def _workbook(rows: list[list[object]]) -> Workbook:
     return wb
 
 
-def test_broken_xlsx_nothing_lost_and_reimport_changes_nothing(store: Engine, tmp_path: Path) -> None:
+def test_broken_xlsx_nothing_lost_and_reimport_changes_nothing(
+    store: Engine, tmp_path: Path
+) -> None:
     typed: list[object] = ["T1", "Đỗ Văn Tú", dt.datetime(1980, 5, 6), "Nam", 1085012345, None,
                            1, "Pfizer", "P9", dt.datetime(2021, 9, 1), 2, "F001"]  # fmt: skip
     rows: list[list[object]] = [*GOOD, typed, *[r for r, _c in BAD], []]
@@ -72,5 +74,5 @@ def test_xlsx_with_merged_header_is_refused(store: Engine, tmp_path: Path) -> No
 
 def test_xlsx_that_is_not_a_workbook(store: Engine, tmp_path: Path) -> None:
     (tmp_path / "z.xlsx").write_bytes(b"PK\x03\x04garbage" * 10)
-    with pytest.raises(FileRejected, match="damaged or not a real .xlsx"):
+    with pytest.raises(FileRejected, match=r"damaged or not a real \.xlsx"):
         import_doses(store, tmp_path / "z.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY)

@@ -53,7 +53,7 @@ def test_load_validate_and_reload(store: Engine, tmp_path: Path) -> None:
     again = load_registry(store, path, settings=settings, today=TODAY)
     assert (again.imported, again.updated, again.unchanged) == (0, 0, 3)
 
-    changed = [ROWS[0][:1] + ["Nguyễn Văn Ân"] + ROWS[0][2:], *ROWS[1:]]
+    changed = [[*ROWS[0][:1], "Nguyễn Văn Ân", *ROWS[0][2:]], *ROWS[1:]]
     third = load_registry(store, _write(tmp_path / "r2.csv", changed), settings=settings,
                           today=TODAY)  # fmt: skip
     assert (third.imported, third.updated, third.unchanged) == (0, 1, 2)

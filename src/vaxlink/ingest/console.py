@@ -49,7 +49,9 @@ def print_report(console: Console, report: ImportReport, what: str) -> None:
     console.print(table)
     if report.previous_batches:
         prev = ", ".join(str(b) for b in report.previous_batches)
-        console.print(f"This same file was imported before (batch {prev}); nothing was added twice.")
+        console.print(
+            f"This same file was imported before (batch {prev}); nothing was added twice."
+        )
     for p in report.problems:
         key = f" ({p.record_key})" if p.record_key else ""
         console.print(f"  row {p.row}{key}: {p.reasons}", highlight=False, markup=False)

@@ -28,7 +28,9 @@ from vaxlink.settings import Settings
 #: The stages `on_stage` is told about, in order.
 STAGES = ("reading", "checking", "writing", "reporting")
 #: Columns of DuckDB table `bad` that every parse step fills for rows it refuses.
-BAD_COLUMNS = "_row BIGINT, record_key VARCHAR, raw VARCHAR, codes VARCHAR, reasons VARCHAR, row_hash VARCHAR"
+BAD_COLUMNS = (
+    "_row BIGINT, record_key VARCHAR, raw VARCHAR, codes VARCHAR, reasons VARCHAR, row_hash VARCHAR"
+)
 #: Where each kind's definition lives (imported by name so a child process can find it).
 KINDS = {
     "doses": "vaxlink.records.importer:DOSES",
@@ -173,11 +175,15 @@ def _run(job: ImportJob, stage: Callable[[str], None]) -> ImportReport:
         kind.parse(con, job.today)
         stage("writing")
         with bulk_connection(job.url) as bulk:
-            previous = bulk.arrow(
-                f"SELECT id FROM import_batch WHERE kind = {bulk.p(1)} AND file_sha256 = {bulk.p(2)} "
-                "ORDER BY id",
-                (kind.name, digest),
-            ).column(0).to_pylist()
+            previous = (
+                bulk.arrow(
+                    f"SELECT id FROM import_batch WHERE kind = {bulk.p(1)} AND file_sha256 = {bulk.p(2)} "
+                    "ORDER BY id",
+                    (kind.name, digest),
+                )
+                .column(0)
+                .to_pylist()
+            )
             batch_id = int(
                 bulk.scalar(
                     "INSERT INTO import_batch (kind, file_name, file_sha256, file_kind, rows_read, "
@@ -224,7 +230,7 @@ def _quarantine(
     bulk: BulkConnection, con: duckdb.DuckDBPyConnection, kind: str, batch_id: int, digest: str
 ) -> int:
     """Store the refused rows; the same row of the same file is stored once however often it comes."""
-    n = int(scalar(con, "SELECT count(*) FROM bad") or 0)  # type: ignore[call-overload]
+    n = int(scalar(con, "SELECT count(*) FROM bad") or 0)
     if not n:
         return 0
     data = con.sql(

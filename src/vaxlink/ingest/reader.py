@@ -38,7 +38,9 @@ def _q(name: str) -> str:
 def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec]) -> LoadedFile:
     """Load `path` into tables `src` and `src_rejects` on `con`; FileRejected for unusable files."""
     kind = file_kind(path)
-    con.execute("DROP TABLE IF EXISTS raw_in; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects")
+    con.execute(
+        "DROP TABLE IF EXISTS raw_in; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects"
+    )
     con.execute("CREATE TABLE src_rejects (_row BIGINT, _raw VARCHAR, _reason VARCHAR)")
     if kind == "csv":
         _load_csv(con, path)
@@ -46,7 +48,9 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec])
         _load_parquet(con, path)
     else:
         _load_arrow(con, xlsx.read_first_sheet(path))
-    headers = [d[0] for d in con.execute("SELECT * FROM raw_in LIMIT 0").description if d[0] != "_row"]
+    headers = [
+        d[0] for d in con.execute("SELECT * FROM raw_in LIMIT 0").description if d[0] != "_row"
+    ]
     mapping = match_headers(headers, spec)
     extra = extra_headers(headers, mapping)
     cols = []
@@ -61,8 +65,8 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec])
         cols.append("CAST(NULL AS VARCHAR) AS _extra")
     con.execute(f"CREATE TABLE src AS SELECT _row, {', '.join(cols)} FROM raw_in ORDER BY _row")
     con.execute("DROP TABLE raw_in")
-    rows = int(scalar(con, "SELECT count(*) FROM src") or 0)  # type: ignore[call-overload]
-    rejected = int(scalar(con, "SELECT count(*) FROM src_rejects") or 0)  # type: ignore[call-overload]
+    rows = int(scalar(con, "SELECT count(*) FROM src") or 0)
+    rejected = int(scalar(con, "SELECT count(*) FROM src_rejects") or 0)
     if rows + rejected == 0:
         raise FileRejected(f"{path.name} has a header row but no data rows")
     return LoadedFile(kind, int(rows) + int(rejected), int(rejected), mapping, extra)
@@ -83,7 +87,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             [str(path)],
         ).description
         names = [d[0] for d in described]
-        columns = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
+        columns = (
+            "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
+        )
         con.execute(
             f"CREATE TABLE raw_csv AS SELECT * FROM read_csv(?, {opts}, columns={columns})",
             [str(path)],
@@ -116,7 +122,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         FROM a ASOF LEFT JOIN r2 ON a._k >= r2.slot
         """
     )
-    con.execute("DROP TABLE raw_csv; DROP TABLE rej_lines; DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
+    con.execute(
+        "DROP TABLE raw_csv; DROP TABLE rej_lines; DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan"
+    )
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -29,7 +29,9 @@ class BulkConnection:
         self._conn = conn
         self.dialect = dialect
 
-    def ingest(self, table: str, data: pa.Table | pa.RecordBatchReader, *, temporary: bool = True) -> None:
+    def ingest(
+        self, table: str, data: pa.Table | pa.RecordBatchReader, *, temporary: bool = True
+    ) -> None:
         """Create temporary table `table` from Arrow data, or append to an existing table."""
         with self._conn.cursor() as cur:
             if temporary:

@@ -7,9 +7,9 @@ import posixpath
 import zipfile
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import iterparse
 
 import pyarrow as pa
+from defusedxml.ElementTree import iterparse
 from python_calamine import CalamineWorkbook
 
 from vaxlink.ingest.errors import FileRejected
@@ -32,7 +32,9 @@ def _first_sheet_member(zf: zipfile.ZipFile) -> str:
         for _ev, el in iterparse(fh):
             if el.tag == f"{_PKG_REL_NS}Relationship" and el.get("Id") == rid:
                 target = el.get("Target", "")
-                return target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+                return (
+                    target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+                )
     raise FileRejected("the workbook's first sheet cannot be found")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,7 +18,9 @@ app = typer.Typer(help="Dose records entered by vaccination sites.", no_args_is_
 
 @app.command("import")
 def import_cmd(
-    file: Path = typer.Argument(..., help="CSV (UTF-8), XLSX or Parquet file of dose records."),
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8), XLSX or Parquet file of dose records.")
+    ],
 ) -> None:
     """Import dose records; bad rows are quarantined with reasons (exit status 5 if any)."""
     settings = get_settings()

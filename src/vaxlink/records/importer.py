@@ -10,8 +10,8 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy.engine import Engine
 
-from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.duck import scalar
+from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
 from vaxlink.ingest.store import BulkConnection
 from vaxlink.records import vaccines
@@ -93,8 +93,8 @@ def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
         ),
         b AS (SELECT b0.*, vac.key AS vac_key FROM b0 LEFT JOIN vaccine_alias_in vac
               ON vac.folded = b0.vfold)
-        SELECT b.*, {codes_sql.replace('vac.key', 'vac_key')} AS codes,
-               {msgs_sql.replace('vac.key', 'vac_key')} AS reasons
+        SELECT b.*, {codes_sql.replace("vac.key", "vac_key")} AS codes,
+               {msgs_sql.replace("vac.key", "vac_key")} AS reasons
         FROM b
         """,
         params,
@@ -171,7 +171,7 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
         FROM good g JOIN existing_in e ON e.record_id = g.record_id AND NOT e.same
         """
     )
-    unchanged = int(scalar(con, "SELECT count(*) FROM existing_in WHERE same") or 0)  # type: ignore[call-overload]
+    unchanged = int(scalar(con, "SELECT count(*) FROM existing_in WHERE same") or 0)
     # Dates travel as ISO text on SQLite (how SQLAlchemy stores them) and as DATE on PostgreSQL.
     vdate = "CAST(vaccination_date AS DATE)" if bulk.dialect == "postgresql" else "vaccination_date"
     new_rows = con.sql(
@@ -182,7 +182,9 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
         """,
         params={"batch": batch_id},
     )
-    imported = int(scalar(con, "SELECT count(*) FROM good g ANTI JOIN existing_in e USING (record_id)") or 0)  # type: ignore[call-overload]
+    imported = int(
+        scalar(con, "SELECT count(*) FROM good g ANTI JOIN existing_in e USING (record_id)") or 0
+    )
     if imported:
         bulk.ingest("dose_record", new_rows.to_arrow_reader(100_000), temporary=False)
     con.unregister("existing_in")

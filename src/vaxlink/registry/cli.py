@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -12,12 +13,14 @@ from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progres
 from vaxlink.registry.importer import load_registry
 from vaxlink.settings import get_settings
 
-app = typer.Typer(help="The population registry (its snapshot mirrored locally).", no_args_is_help=True)
+app = typer.Typer(
+    help="The population registry (its snapshot mirrored locally).", no_args_is_help=True
+)
 
 
 @app.command("load")
 def load_cmd(
-    file: Path = typer.Argument(..., help="Registry snapshot: CSV (UTF-8), XLSX or Parquet."),
+    file: Annotated[Path, typer.Argument(help="Registry snapshot: CSV (UTF-8), XLSX or Parquet.")],
 ) -> None:
     """Load a registry snapshot; refused rows are quarantined with reasons (exit status 5 if any)."""
     settings = get_settings()

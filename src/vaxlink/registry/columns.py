@@ -5,7 +5,9 @@ from __future__ import annotations
 from vaxlink.ingest.headers import ColumnSpec
 
 REGISTRY_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("citizen_id", ("so_dinh_danh", "Số định danh", "Số định danh cá nhân"), required=True),
+    ColumnSpec(
+        "citizen_id", ("so_dinh_danh", "Số định danh", "Số định danh cá nhân"), required=True
+    ),
     ColumnSpec("full_name", ("Họ và tên", "Họ tên"), required=True),
     ColumnSpec("date_of_birth", ("Ngày sinh",), required=True),
     ColumnSpec("sex", ("Giới tính",), required=True),

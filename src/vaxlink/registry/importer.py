@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 from sqlalchemy.engine import Engine
 
-from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.duck import scalar
+from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
 from vaxlink.ingest.store import BulkConnection
 from vaxlink.registry.columns import RAW_FIELDS, REGISTRY_COLUMNS
@@ -88,7 +88,9 @@ def write_registry(
     changed = con.sql(
         f"{rows} JOIN existing_in e USING (citizen_id) WHERE NOT e.same", params=params
     ).to_arrow_table()
-    n_new = int(scalar(con, "SELECT count(*) FROM good ANTI JOIN existing_in USING (citizen_id)") or 0)  # type: ignore[call-overload]
+    n_new = int(
+        scalar(con, "SELECT count(*) FROM good ANTI JOIN existing_in USING (citizen_id)") or 0
+    )
     if n_new:
         bulk.ingest("citizen", new.to_arrow_reader(100_000), temporary=False)
     if changed.num_rows:
