@@ -36,8 +36,8 @@ def stage_progress(console: Console, label: str) -> Iterator[Callable[[str], Non
         progress.update(task, completed=len(STAGES), stage="done")
 
 
-def print_report(console: Console, report: ImportReport, what: str) -> None:
-    """The summary table, the first problem rows and where the full per-row report is."""
+def print_report(console: Console, report: ImportReport, what: str, *, show: int = 10) -> None:
+    """The summary table, the reasons, the first problem rows and where the full report is."""
     table = Table(title=f"{what}: {report.file_name} (batch {report.batch_id})", show_header=False)
     table.add_row("rows read", f"{report.rows_read:,}")
     table.add_row("imported (new)", f"{report.imported:,}")
@@ -52,10 +52,16 @@ def print_report(console: Console, report: ImportReport, what: str) -> None:
         console.print(
             f"This same file was imported before (batch {prev}); nothing was added twice."
         )
-    for p in report.problems:
+    if report.reason_counts:
+        reasons = Table(title="quarantined rows by reason", show_header=False, box=None)
+        for code, n in report.reason_counts.items():
+            reasons.add_row(f"  {code}", f"{n:,}")
+        console.print(reasons)
+    for p in report.problems[:show]:
         key = f" ({p.record_key})" if p.record_key else ""
         console.print(f"  row {p.row}{key}: {p.reasons}", highlight=False, markup=False)
-    if report.quarantined > len(report.problems):
-        console.print(f"  … and {report.quarantined - len(report.problems):,} more rows.")
+    shown = min(show, len(report.problems))
+    if report.quarantined > shown:
+        console.print(f"  … and {report.quarantined - shown:,} more rows.")
     if report.report_path:
         console.print(f"Per-row report of every quarantined row: {report.report_path}")

@@ -61,6 +61,7 @@ class ImportReport:
     updated: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     report_path: Path | None = None
+    reason_counts: dict[str, int] = field(default_factory=dict)
     previous_batches: list[int] = field(default_factory=list)
 
 
@@ -261,6 +262,11 @@ def _attach_problems(
         "SELECT _row, record_key, reasons FROM bad ORDER BY _row LIMIT $n", params={"n": limit}
     ).fetchall()
     report.problems = [RowProblem(int(r), k, why) for r, k, why in rows]
+    counts = con.sql(
+        "SELECT code, count(*) AS n FROM (SELECT unnest(string_split(codes, ';')) AS code FROM bad) "
+        "GROUP BY code ORDER BY n DESC, code"
+    ).fetchall()
+    report.reason_counts = {str(c): int(n) for c, n in counts}
     if report.quarantined:
         out = settings.data_dir / "import-reports" / f"batch-{report.batch_id}-problems.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
