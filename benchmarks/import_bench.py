@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import run_measured, write_result  # noqa: E402
+from _measure import run_measured, write_result
 
 VAXLINK = str(Path(sys.executable).with_name("vaxlink"))
 

@@ -14,7 +14,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VAXLINK_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Where the embedded store and reports live.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the embedded store and reports live."
+    )
     database_url: str | None = Field(
         default=None,
         description="Any SQLAlchemy URL; default: SQLite file vaxlink.db inside data_dir.",

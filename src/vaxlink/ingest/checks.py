@@ -17,9 +17,9 @@ def reasons_sql(checks: Sequence[Check]) -> tuple[str, str]:
     )
 
 
-def raw_hash_sql(fields: Sequence[str]) -> str:
+def raw_hash_sql(fields: Sequence[str], prefix: str = "") -> str:
     """md5 over the raw text of `fields`, so an identical re-sent row is recognised."""
-    return "md5(" + " || chr(31) || ".join(f"coalesce({f}, '')" for f in fields) + ")"
+    return "md5(" + " || chr(31) || ".join(f"coalesce({prefix}{f}, '')" for f in fields) + ")"
 
 
 def raw_json_sql(fields: Sequence[str]) -> str:

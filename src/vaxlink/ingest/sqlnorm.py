@@ -1,42 +1,62 @@
-"""DuckDB macros that normalise identity and dose fields set-based, mirroring `vaxlink.identity`.
+"""DuckDB macros for the fields that are too many-valued to map one by one (IDs, phones, codes).
 
-Each macro is the bulk twin of a pure Python function; tests check that both agree.
+`vx_id` and `vx_id_kind` are the set-based twins of `vaxlink.identity.normalise_id` and
+`classify_id`; tests check that both agree. Names, dates and sexes are not ported to SQL: they go
+through `ingest.dictmap`, which applies the identity functions once per distinct value.
+`vx_fold` is a fast approximation of `fold_name` for ad-hoc SQL (search, blocking keys).
 """
 
 from __future__ import annotations
 
 import duckdb
 
-MACROS = r"""
+from vaxlink.identity import BIRTH_PROVINCES
+from vaxlink.ingest.dictmap import PY_WHITESPACE
+
+
+def _cls(chars: str) -> str:
+    return "".join(f"\\x{{{ord(c):04x}}}" for c in chars)
+
+
+_WS = _cls(PY_WHITESPACE)
+_PROVINCES = ", ".join(f"'{c}'" for c in sorted(BIRTH_PROVINCES))
+
+MACROS = rf"""
 CREATE OR REPLACE MACRO vx_fold(s) AS
-    lower(strip_accents(replace(replace(nfc_normalize(s), 'đ', 'd'), 'Đ', 'D')));
+    nullif(trim(regexp_replace(
+        lower(strip_accents(replace(replace(nfc_normalize(s), 'đ', 'd'), 'Đ', 'D'))),
+        '[^0-9a-z]+', ' ', 'g')), '');
 
 CREATE OR REPLACE MACRO vx_space(s) AS
-    nullif(trim(regexp_replace(nfc_normalize(s), '[\s\x{00a0}]+', ' ', 'g')), '');
+    nullif(trim(regexp_replace(nfc_normalize(s), '[{_WS}]+', ' ', 'g')), '');
 
-CREATE OR REPLACE MACRO vx_name(s) AS
-    array_to_string(list_transform(string_split(lower(vx_space(s)), ' '),
-                    lambda w: upper(w[1]) || w[2:]), ' ');
+CREATE OR REPLACE MACRO vx_id_text(s) AS regexp_replace(
+    translate(regexp_replace(nfc_normalize(s), '[\x{{00ad}}\x{{200b}}-\x{{200f}}\x{{2060}}\x{{feff}}]', '', 'g'),
+              '０１２３４５６７８９', '0123456789'), '^[{_WS}]+|[{_WS}]+$', '', 'g');
 
-CREATE OR REPLACE MACRO vx_digits(s) AS
-    regexp_replace(s, '[\s\x{00a0}.\-_/]', '', 'g');
+CREATE OR REPLACE MACRO vx_id_compact(t) AS
+    regexp_replace(t, '[{_WS}.,\-_/''\x{{2010}}-\x{{2015}}\x{{2212}}\x{{00b7}}]+', '', 'g');
 
-CREATE OR REPLACE MACRO vx_id(s) AS nullif(vx_digits(s), '');
+CREATE OR REPLACE MACRO vx_id(s) AS (
+    WITH a AS (SELECT vx_id_text(s) AS t),
+    b AS (SELECT t, regexp_extract(t, '^([0-9]+)\.(0+)$', ['whole', 'zeros']) AS f FROM a)
+    SELECT CASE
+        WHEN s IS NULL THEN NULL
+        WHEN f.whole <> '' AND length(f.zeros) <> 3 THEN f.whole
+        WHEN vx_id_compact(t) = '' OR regexp_full_match(vx_id_compact(t), '[0-9]+') THEN nullif(vx_id_compact(t), '')
+        ELSE regexp_replace(t, '[{_WS}]+', ' ', 'g') END
+    FROM b);
 
 CREATE OR REPLACE MACRO vx_id_kind(i) AS CASE
-    WHEN i IS NULL THEN 'empty'
-    WHEN NOT regexp_full_match(i, '[0-9]+') THEN 'other'
+    WHEN i IS NULL OR i = '' THEN 'empty'
+    WHEN NOT regexp_full_match(i, '[0-9]+') THEN 'invalid'
     WHEN length(i) = 12 THEN 'cccd12'
     WHEN length(i) = 9 THEN 'cmnd9'
-    WHEN length(i) IN (10, 11) THEN 'cccd_lost_zeros'
-    WHEN length(i) = 8 THEN 'cmnd_lost_zero'
     WHEN length(i) > 12 THEN 'too_long'
-    ELSE 'other' END;
-
-CREATE OR REPLACE MACRO vx_sex(s) AS CASE vx_fold(trim(s))
-    WHEN 'm' THEN 'M' WHEN 'nam' THEN 'M' WHEN 'male' THEN 'M'
-    WHEN 'f' THEN 'F' WHEN 'nu' THEN 'F' WHEN 'female' THEN 'F'
-    ELSE NULL END;
+    WHEN i[1] <> '0' AND length(i) IN (10, 11) AND lpad(i, 12, '0')[1:3] IN ({_PROVINCES})
+        THEN 'cccd12_lost_zeros'
+    WHEN i[1] <> '0' AND length(i) = 8 THEN 'cmnd9_lost_zeros'
+    ELSE 'invalid' END;
 
 CREATE OR REPLACE MACRO vx_phone(s) AS (
     WITH d AS (SELECT regexp_replace(s, '[^0-9]', '', 'g') AS x)
@@ -49,43 +69,9 @@ CREATE OR REPLACE MACRO vx_phone(s) AS (
 
 CREATE OR REPLACE MACRO vx_code(s, width) AS CASE
     WHEN s IS NULL THEN NULL
-    WHEN regexp_full_match(trim(s), '[0-9]{1,' || width || '}(\.0+)?')
+    WHEN regexp_full_match(trim(s), '[0-9]{{1,' || width || '}}(\.0+)?')
         THEN lpad(regexp_extract(trim(s), '^[0-9]+'), width, '0')
     ELSE NULL END;
-
--- A date as (iso, precision, error). Day first, as Vietnamese write dates; a year alone stays a year.
-CREATE OR REPLACE MACRO vx_date(s) AS (
-    WITH t AS (SELECT trim(s) AS v),
-    p AS (SELECT v,
-        regexp_extract(v, '^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$',
-                       ['y', 'm', 'd']) AS ymd,
-        regexp_extract(v, '^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$', ['d', 'm', 'y']) AS dmy,
-        regexp_extract(v, '^(\d{4})-(\d{1,2})$', ['y', 'm']) AS ym,
-        regexp_full_match(v, '\d{4}') AS y_only,
-        regexp_full_match(v, '\d{5}(\.0+)?') AS serial
-        FROM t),
-    q AS (SELECT v, serial, y_only, ym,
-        CASE WHEN ymd.y <> '' THEN ymd.y WHEN dmy.y <> '' THEN dmy.y END AS y,
-        CASE WHEN ymd.y <> '' THEN ymd.m WHEN dmy.y <> '' THEN dmy.m END AS m,
-        CASE WHEN ymd.y <> '' THEN ymd.d WHEN dmy.y <> '' THEN dmy.d END AS d
-        FROM p)
-    SELECT CASE
-        WHEN v IS NULL THEN NULL
-        WHEN y IS NOT NULL THEN CASE
-            WHEN try_strptime(y || '-' || m || '-' || d, '%Y-%m-%d') IS NULL
-                THEN {'iso': NULL, 'precision': NULL, 'error': 'does_not_exist'}
-            ELSE {'iso': strftime(try_strptime(y || '-' || m || '-' || d, '%Y-%m-%d'), '%Y-%m-%d'),
-                  'precision': 'day', 'error': NULL} END
-        WHEN ym.y <> '' THEN CASE
-            WHEN TRY_CAST(ym.m AS INTEGER) BETWEEN 1 AND 12
-                THEN {'iso': ym.y || '-' || lpad(ym.m, 2, '0'), 'precision': 'month', 'error': NULL}
-            ELSE {'iso': NULL, 'precision': NULL, 'error': 'does_not_exist'} END
-        WHEN y_only THEN {'iso': v, 'precision': 'year', 'error': NULL}
-        WHEN serial THEN {'iso': strftime(DATE '1899-12-30'
-                              + COALESCE(TRY_CAST(TRY_CAST(v AS DOUBLE) AS INTEGER), 0), '%Y-%m-%d'),
-                          'precision': 'day', 'error': NULL}
-        ELSE {'iso': NULL, 'precision': NULL, 'error': 'not_a_date'} END
-    FROM q);
 """
 
 

@@ -62,7 +62,7 @@ class DoseRecord(Base):
     dob_precision: Mapped[str | None] = mapped_column(String(5))
     sex: Mapped[str | None] = mapped_column(String(1))
     id_number: Mapped[str | None] = mapped_column(String(64))
-    id_kind: Mapped[str] = mapped_column(String(16))
+    id_kind: Mapped[str] = mapped_column(String(24))
     phone: Mapped[str | None] = mapped_column(String(15))
     province_code: Mapped[str | None] = mapped_column(String(3))
     district_code: Mapped[str | None] = mapped_column(String(3))

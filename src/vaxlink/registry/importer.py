@@ -10,6 +10,7 @@ import duckdb
 from sqlalchemy.engine import Engine
 
 from vaxlink.duck import scalar
+from vaxlink.ingest import dictmap
 from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
 from vaxlink.ingest.store import BulkConnection
@@ -21,13 +22,10 @@ _CHECKS: tuple[Check, ...] = (
      "'citizen id ''' || coalesce(citizen_id, '') || ''' is not a 12-digit number'"),
     ("citizen_id_duplicate", "cid_count > 1",
      "'citizen id ' || citizen_id || ' appears ' || cid_count || ' times in this file'"),
-    ("name_missing", "full_name IS NULL", "'full name is empty'"),
+    ("name_missing", "n_full_name IS NULL", "'full name is empty'"),
     ("dob_missing", "date_of_birth IS NULL", "'date of birth is empty'"),
-    ("dob_invalid", "dob.error IS NOT NULL",
-     "'date of birth ''' || date_of_birth || ''' ' || CASE dob.error "
-     "WHEN 'does_not_exist' THEN 'does not exist' ELSE 'is not a date (write YYYY-MM-DD)' END"),
-    ("sex_invalid", "vx_sex(sex) IS NULL",
-     "'sex ''' || coalesce(sex, '') || ''' is not M or F'"),
+    ("dob_invalid", "dob_error IS NOT NULL", "dob_error"),
+    ("sex_invalid", "n_sex IS NULL", "'sex ''' || coalesce(sex, '') || ''' is not M or F'"),
     ("province_invalid", "vx_code(province_code, 3) IS NULL",
      "'province code ''' || coalesce(province_code, '') || ''' is not a code'"),
 )  # fmt: skip
@@ -35,18 +33,28 @@ _CHECKS: tuple[Check, ...] = (
 
 def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     """Create DuckDB table `good` (citizens ready for the store) and add refused rows to `bad`."""
+    dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
+    dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
+    dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
     codes_sql, msgs_sql = reasons_sql(_CHECKS)
     con.execute(
         f"""
         CREATE TABLE checked AS
-        WITH b AS (
-            SELECT s.*, vx_id(citizen_id) AS cid, vx_date(date_of_birth) AS dob,
-                   count(*) OVER (PARTITION BY vx_id(citizen_id)) AS cid_count,
-                   {raw_hash_sql(RAW_FIELDS)} AS row_hash
-            FROM src s)
-        SELECT b.*, {codes_sql} AS codes, {msgs_sql} AS reasons FROM b
+        WITH c AS (
+            SELECT s.*, vx_id(s.citizen_id) AS cid,
+                   count(*) OVER (PARTITION BY vx_id(s.citizen_id)) AS cid_count,
+                   {raw_hash_sql(RAW_FIELDS, "s.")} AS row_hash,
+                   nm.full_name AS n_full_name, nm.name_folded AS n_name_folded,
+                   dob.iso AS dob_iso, dob.precision AS dob_precision, dob.error AS dob_error,
+                   sx.sex AS n_sex
+            FROM src s
+            LEFT JOIN name_map nm ON nm.raw = s.full_name
+            LEFT JOIN dob_map dob ON dob.raw = s.date_of_birth
+            LEFT JOIN sex_map sx ON sx.raw = s.sex)
+        SELECT c.*, {codes_sql} AS codes, {msgs_sql} AS reasons FROM c
         """
     )
+    con.execute("DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE sex_map")
     con.execute(
         f"""
         INSERT INTO bad
@@ -57,12 +65,11 @@ def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     con.execute(
         """
         CREATE TABLE good AS
-        SELECT cid AS citizen_id, vx_name(full_name) AS full_name,
-               vx_fold(vx_name(full_name)) AS name_folded,
-               dob.iso AS date_of_birth, dob.precision AS dob_precision, vx_sex(sex) AS sex,
+        SELECT cid AS citizen_id, n_full_name AS full_name, n_name_folded AS name_folded,
+               dob_iso AS date_of_birth, dob_precision, n_sex AS sex,
                vx_code(province_code, 3) AS province_code,
                vx_code(district_code, 3) AS district_code, vx_code(ward_code, 5) AS ward_code,
-               CASE WHEN regexp_full_match(vx_id(old_id), '[0-9]{9}') THEN vx_id(old_id) END AS old_id,
+               CASE WHEN vx_id_kind(vx_id(old_id)) = 'cmnd9' THEN vx_id(old_id) END AS old_id,
                vx_space(address) AS address, vx_phone(phone) AS phone,
                row_hash, CAST(_row AS INTEGER) AS source_row
         FROM checked WHERE codes = '' ORDER BY _row

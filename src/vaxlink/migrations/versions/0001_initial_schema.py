@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:53:02.851957
+Create Date: 2026-11-23 23:00:38.727115
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def upgrade() -> None:
         sa.Column("dob_precision", sa.String(length=5), nullable=True),
         sa.Column("sex", sa.String(length=1), nullable=True),
         sa.Column("id_number", sa.String(length=64), nullable=True),
-        sa.Column("id_kind", sa.String(length=16), nullable=False),
+        sa.Column("id_kind", sa.String(length=24), nullable=False),
         sa.Column("phone", sa.String(length=15), nullable=True),
         sa.Column("province_code", sa.String(length=3), nullable=True),
         sa.Column("district_code", sa.String(length=3), nullable=True),

@@ -1,0 +1,154 @@
+"""Apply the pure identity functions in bulk by mapping each DISTINCT value once.
+
+Names, dates and sexes repeat heavily (a million dose rows hold a few thousand syllables and a
+few tens of thousands of date strings), so the work is proportional to the distinct values, and
+the bulk path uses exactly the same rules as the single-row path in `vaxlink.identity`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from vaxlink.identity import (
+    DateParseError,
+    SexParseError,
+    detect_legacy_encoding,
+    fold_name,
+    legacy_to_unicode,
+    normalise_name,
+    parse_date,
+    parse_sex,
+)
+
+#: The characters Python's str.split() treats as white space, for splitting names the same way.
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_VIETNAMESE = (
+    "a-zA-Z0-9àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+    "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ"
+)
+#: A name with a character outside Vietnamese letters, digits, spaces and '-.' may be TCVN3/VNI.
+SUSPECT_LEGACY = f"[^{_VIETNAMESE}\\s'.\\-]"
+
+
+def _sql(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _ws_class() -> str:
+    return "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in PY_WHITESPACE) + "]+"
+
+
+def map_distinct(
+    con: duckdb.DuckDBPyConnection,
+    values_sql: str,
+    out: str,
+    fn: Callable[[str], tuple[Any, ...]],
+    schema: list[tuple[str, pa.DataType]],
+) -> None:
+    """Create table `out` (raw, *schema) holding fn(raw) for each distinct non-null raw value."""
+    raws = [
+        r[0]
+        for r in con.sql(
+            f"SELECT DISTINCT v FROM ({values_sql}) t(v) WHERE v IS NOT NULL"
+        ).fetchall()
+    ]
+    results = [fn(r) for r in raws]
+    cols = {"raw": pa.array(raws, pa.string())}
+    for i, (name, typ) in enumerate(schema):
+        cols[name] = pa.array([res[i] for res in results], typ)
+    con.register(f"{out}_in", pa.table(cols))
+    con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM {out}_in")
+    con.unregister(f"{out}_in")
+
+
+def _date(what: str) -> Callable[[str], tuple[Any, ...]]:
+    def parse(raw: str) -> tuple[Any, ...]:
+        try:
+            d = parse_date(raw, what=what)
+        except DateParseError as exc:
+            return (None, None, str(exc))
+        return (d.iso(), d.precision, None)
+
+    return parse
+
+
+def map_dates(con: duckdb.DuckDBPyConnection, values_sql: str, out: str, what: str) -> None:
+    """Table `out`(raw, iso, precision, error) from `vaxlink.identity.parse_date`."""
+    map_distinct(con, values_sql, out, _date(what),
+                 [("iso", pa.string()), ("precision", pa.string()), ("error", pa.string())])  # fmt: skip
+
+
+def _sex(raw: str) -> tuple[Any, ...]:
+    try:
+        return (parse_sex(raw),)
+    except SexParseError:
+        return (None,)
+
+
+def map_sexes(con: duckdb.DuckDBPyConnection, values_sql: str, out: str) -> None:
+    """Table `out`(raw, sex) from `vaxlink.identity.parse_sex` (unrecognised → NULL)."""
+    map_distinct(con, values_sql, out, _sex, [("sex", pa.string())])
+
+
+def _legacy(raw: str) -> tuple[Any, ...]:
+    enc = detect_legacy_encoding(raw)
+    return (legacy_to_unicode(raw, enc) if enc else raw, enc)
+
+
+def _syllable(raw: str) -> tuple[Any, ...]:
+    return (normalise_name(raw), fold_name(raw))
+
+
+def map_names(con: duckdb.DuckDBPyConnection, values_sql: str, out: str) -> None:
+    """Table `out`(raw, full_name, name_folded, legacy) with identity's normalise/fold rules.
+
+    Legacy TCVN3/VNI text is converted first (only names with a character no Vietnamese name has
+    are examined); then each distinct syllable is normalised and folded once and names are
+    reassembled in order, which equals applying the functions to the whole name.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out}_raw AS SELECT DISTINCT v AS raw FROM ({values_sql}) t(v) WHERE v IS NOT NULL"
+    )
+    map_distinct(
+        con,
+        f"SELECT raw FROM {out}_raw WHERE regexp_matches(nfc_normalize(raw), '{_sql(SUSPECT_LEGACY)}')",
+        f"{out}_legacy",
+        _legacy,
+        [("converted", pa.string()), ("encoding", pa.string())],
+    )
+    ws = _ws_class()
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {out}_words AS
+        SELECT r.raw, coalesce(l.encoding, NULL) AS legacy, w.word, w.pos
+        FROM {out}_raw r LEFT JOIN {out}_legacy l ON l.raw = r.raw,
+        LATERAL (SELECT unnest(s) AS word, generate_subscripts(s, 1) AS pos
+                 FROM (SELECT list_filter(regexp_split_to_array(coalesce(l.converted, r.raw), '{ws}'),
+                                          lambda x: x <> '') AS s)) w
+        """
+    )
+    map_distinct(con, f"SELECT word FROM {out}_words", f"{out}_syl", _syllable,
+                 [("display", pa.string()), ("folded", pa.string())])  # fmt: skip
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {out} AS
+        SELECT w.raw,
+               nullif(string_agg(s.display, ' ' ORDER BY w.pos) FILTER (WHERE s.display <> ''), '')
+                   AS full_name,
+               nullif(string_agg(s.folded, ' ' ORDER BY w.pos) FILTER (WHERE s.folded <> ''), '')
+                   AS name_folded,
+               any_value(w.legacy) AS legacy
+        FROM {out}_words w JOIN {out}_syl s ON s.raw = w.word
+        GROUP BY w.raw
+        """
+    )
+    con.execute(
+        f"DROP TABLE {out}_raw; DROP TABLE {out}_words; DROP TABLE {out}_syl; DROP TABLE {out}_legacy"
+    )

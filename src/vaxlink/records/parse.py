@@ -1,0 +1,162 @@
+"""Parse and check dose records set-based in DuckDB: table `src` → tables `good` and `bad`.
+
+Names, dates and sexes go through the identity functions once per distinct value
+(`ingest.dictmap`); IDs, phones and codes through the SQL macros of `ingest.sqlnorm`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+
+from vaxlink.ingest import dictmap
+from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
+from vaxlink.records import vaccines
+from vaxlink.records.columns import RAW_FIELDS
+
+FIRST_VACCINATION_DAY = dt.date(2021, 1, 1)
+_KNOWN = "AstraZeneca, Pfizer, Moderna, Vero Cell, Sputnik V, Abdala, Hayat-Vax, Janssen"
+
+# (code, condition, message) over table `c` below. Messages name the value so a station can fix it.
+CHECKS: tuple[Check, ...] = (
+    ("record_id_missing", "record_id IS NULL", "'record id is empty (Mã mũi tiêm)'"),
+    ("record_id_duplicate", "rid_count > 1",
+     "'record id ' || record_id || ' appears ' || rid_count || ' times in this file; "
+     "each dose needs its own id'"),
+    ("name_missing", "n_full_name IS NULL", "'full name is empty'"),
+    ("name_no_letters", "n_full_name IS NOT NULL AND NOT regexp_matches(n_name_folded, '[a-z]')",
+     "'full name ''' || full_name || ''' has no letters'"),
+    ("dob_invalid", "dob_error IS NOT NULL", "dob_error"),
+    ("dob_implausible",
+     "dob_iso IS NOT NULL AND (dob_iso < '1900' OR dob_iso > CAST($today AS VARCHAR))",
+     "'date of birth ' || date_of_birth || ' is not plausible'"),
+    ("id_too_long", "vx_id_kind(idn) = 'too_long'",
+     "'ID number ' || id_number || ' has ' || length(idn) || ' digits; a CCCD has 12 and a CMND 9'"),
+    ("vaccine_missing", "vaccine IS NULL", "'vaccine name is empty'"),
+    ("vaccine_unknown", "vaccine IS NOT NULL AND vac_key IS NULL",
+     f"'vaccine ''' || vaccine || ''' is not in the catalogue (e.g. {_KNOWN})'"),
+    ("vaccination_date_missing", "vaccination_date IS NULL", "'vaccination date is empty'"),
+    ("vaccination_date_invalid", "vd_error IS NOT NULL", "vd_error"),
+    ("vaccination_date_partial", "vd_precision IN ('year', 'month')",
+     "'vaccination date ' || vaccination_date || ' needs a day and a month'"),
+    ("vaccination_date_out_of_range",
+     "vd_precision = 'day' AND (vd_iso < CAST($first_day AS VARCHAR) "
+     "OR vd_iso > CAST($today AS VARCHAR))",
+     "'vaccination date ' || vaccination_date || ' is ' || CASE WHEN vd_iso > "
+     "CAST($today AS VARCHAR) THEN 'in the future' ELSE 'before the campaign began' END"),
+    ("dob_after_vaccination",
+     "dob_iso IS NOT NULL AND vd_precision = 'day' AND dob_iso > vd_iso",
+     "'date of birth ' || date_of_birth || ' is after the vaccination date ' || vaccination_date"),
+    ("dose_number_missing", "dose_number IS NULL", "'dose number (Mũi số) is empty'"),
+    ("dose_number_invalid", "dose_number IS NOT NULL AND dn IS NULL",
+     "'dose number ''' || dose_number || ''' must be a whole number from 1 to 10'"),
+)  # fmt: skip
+
+
+def _register_catalogue(con: duckdb.DuckDBPyConnection) -> None:
+    alias_rows = list(vaccines.aliases().items())
+    cat = vaccines.catalogue()
+    con.register(
+        "vaccine_alias_in",
+        pa.table(
+            {
+                "folded": [a for a, _k in alias_rows],
+                "key": [k for _a, k in alias_rows],
+                "mp": [cat[k].mp for _a, k in alias_rows],
+                "primary_doses": [cat[k].primary_doses for _a, k in alias_rows],
+            }
+        ),
+    )
+
+
+def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
+    """Table `checked`: every source row with its parsed values and failed checks."""
+    dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
+    dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
+    dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
+    dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
+    codes_sql, msgs_sql = reasons_sql(CHECKS)
+    con.execute(
+        f"""
+        CREATE TABLE checked AS
+        WITH c AS (
+            SELECT s.*, vx_id(s.id_number) AS idn,
+                   CASE WHEN TRY_CAST(s.dose_number AS DOUBLE) BETWEEN 1 AND 10
+                         AND TRY_CAST(s.dose_number AS DOUBLE)
+                             = floor(TRY_CAST(s.dose_number AS DOUBLE))
+                        THEN CAST(TRY_CAST(s.dose_number AS DOUBLE) AS INTEGER) END AS dn,
+                   count(*) OVER (PARTITION BY s.record_id) AS rid_count,
+                   {raw_hash_sql(("record_id", *RAW_FIELDS), "s.")} AS row_hash,
+                   vac.key AS vac_key, nm.full_name AS n_full_name,
+                   nm.name_folded AS n_name_folded, nm.legacy,
+                   dob.iso AS dob_iso, dob.precision AS dob_precision, dob.error AS dob_error,
+                   vd.iso AS vd_iso, vd.precision AS vd_precision, vd.error AS vd_error,
+                   sx.sex AS n_sex
+            FROM src s
+            LEFT JOIN vaccine_alias_in vac
+                ON vac.folded = regexp_replace(vx_fold(s.vaccine), '[^0-9a-z]', '', 'g')
+            LEFT JOIN name_map nm ON nm.raw = s.full_name
+            LEFT JOIN dob_map dob ON dob.raw = s.date_of_birth
+            LEFT JOIN vd_map vd ON vd.raw = s.vaccination_date
+            LEFT JOIN sex_map sx ON sx.raw = s.sex
+        )
+        SELECT c.*, {codes_sql} AS codes, {msgs_sql} AS reasons FROM c
+        """,
+        {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
+    )
+    con.execute("DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE vd_map; DROP TABLE sex_map")
+
+
+def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
+    """Create DuckDB table `good` (ready for the store) and add refused rows to `bad`."""
+    _register_catalogue(con)
+    _checked(con, today)
+    con.execute(
+        f"""
+        INSERT INTO bad
+        SELECT _row, record_id, {raw_json_sql(("record_id", *RAW_FIELDS))}, codes, reasons, row_hash
+        FROM checked WHERE codes <> ''
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE good AS
+        SELECT CAST(c._row AS INTEGER) AS source_row, c.record_id, c.row_hash,
+               c.full_name AS raw_full_name, c.date_of_birth AS raw_date_of_birth, c.sex AS raw_sex,
+               c.id_number AS raw_id_number, c.phone AS raw_phone,
+               c.province_code AS raw_province_code, c.district_code AS raw_district_code,
+               c.ward_code AS raw_ward_code, c.vaccine AS raw_vaccine, c.lot_number AS raw_lot_number,
+               c.vaccination_date AS raw_vaccination_date, c.dose_number AS raw_dose_number,
+               c.facility_code AS raw_facility_code, c._extra AS raw_extra,
+               c.n_full_name AS full_name, c.n_name_folded AS name_folded,
+               c.dob_iso AS date_of_birth, c.dob_precision, c.n_sex AS sex,
+               c.idn AS id_number, vx_id_kind(c.idn) AS id_kind, vx_phone(c.phone) AS phone,
+               vx_code(c.province_code, 3) AS province_code,
+               vx_code(c.district_code, 3) AS district_code,
+               vx_code(c.ward_code, 5) AS ward_code,
+               v.key AS vaccine_key, v.mp AS vaccine_mp, c.lot_number,
+               c.vd_iso AS vaccination_date, CAST(c.dn AS INTEGER) AS dose_number,
+               CASE WHEN c.dn <= v.primary_doses THEN 'primary' ELSE 'booster' END AS dose_category,
+               CAST(CASE WHEN c.dn <= v.primary_doses THEN c.dn ELSE c.dn - v.primary_doses END
+                    AS INTEGER) AS dose_sequence,
+               c.facility_code,
+               nullif(array_to_string(list_filter([
+                   CASE WHEN c.legacy IS NOT NULL
+                        THEN 'name converted from ' || upper(c.legacy) || ' legacy encoding' END,
+                   CASE WHEN c.sex IS NOT NULL AND c.n_sex IS NULL
+                        THEN 'sex ''' || c.sex || ''' not recognised' END,
+                   CASE WHEN c.phone IS NOT NULL AND vx_phone(c.phone) IS NULL
+                        THEN 'phone ''' || c.phone || ''' not recognised' END,
+                   CASE WHEN c.province_code IS NOT NULL AND vx_code(c.province_code, 3) IS NULL
+                        THEN 'province code ''' || c.province_code || ''' not recognised' END
+               ], lambda x: x IS NOT NULL), '; '), '') AS warnings
+        FROM checked c
+        JOIN (SELECT DISTINCT key, mp, primary_doses FROM vaccine_alias_in) v ON v.key = c.vac_key
+        WHERE c.codes = ''
+        ORDER BY c._row
+        """
+    )
+    con.execute("DROP TABLE checked")
+    con.unregister("vaccine_alias_in")
