@@ -22,11 +22,12 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _rss(pid: int) -> int:
+def _pss(pid: int) -> int:
+    """Proportional set size: shared pages (libraries, fork-shared memory) split among sharers."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -34,11 +35,11 @@ def _rss(pid: int) -> int:
 
 
 def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+    """Memory of a process and all its descendants (sum of PSS, so shared pages count once)."""
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
-        total += _rss(p)
+        total += _pss(p)
         stack.extend(_children(p))
     return total
 
@@ -53,7 +54,9 @@ class Measured:
     stdout: str
 
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None, interval: float = 0.05) -> Measured:
+def run_measured(
+    cmd: list[str], env: dict[str, str] | None = None, interval: float = 0.05
+) -> Measured:
     """Run `cmd`, sampling the RSS of its process tree every `interval` seconds."""
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -69,7 +72,11 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None, interval: fl
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:

@@ -75,7 +75,9 @@ def main() -> None:
         csv_path, xlsx_path = make_inputs(tmp, args.rows, args.xlsx_rows)
         sqlite_env = {"VAXLINK_DATA_DIR": str(tmp / "sqlite")}
         results.append(run_case("CSV → SQLite", csv_path, args.rows, sqlite_env))
-        results.append(run_case("CSV → SQLite, re-import (no change)", csv_path, args.rows, sqlite_env))
+        results.append(
+            run_case("CSV → SQLite, re-import (no change)", csv_path, args.rows, sqlite_env)
+        )
         xlsx_env = {"VAXLINK_DATA_DIR": str(tmp / "sqlite-xlsx")}
         results.append(run_case("XLSX → SQLite", xlsx_path, args.xlsx_rows, xlsx_env))
         db = f"vaxlink_bench_{uuid.uuid4().hex[:8]}"
@@ -87,7 +89,9 @@ def main() -> None:
             pg_url = args.pg_url.rsplit("/", 1)[0] + f"/{db}"
             pg_env = {"VAXLINK_DATA_DIR": str(tmp / "pg"), "VAXLINK_DATABASE_URL": pg_url}
             results.append(run_case("CSV → PostgreSQL", csv_path, args.rows, pg_env))
-            results.append(run_case("CSV → PostgreSQL, re-import (no change)", csv_path, args.rows, pg_env))
+            results.append(
+                run_case("CSV → PostgreSQL, re-import (no change)", csv_path, args.rows, pg_env)
+            )
         finally:
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))

@@ -19,10 +19,12 @@ def reasons_sql(checks: Sequence[Check]) -> tuple[str, str]:
 
 def raw_hash_sql(fields: Sequence[str], prefix: str = "") -> str:
     """md5 over the raw text of `fields`, so an identical re-sent row is recognised."""
-    return "md5(" + " || chr(31) || ".join(f"coalesce({prefix}{f}, '')" for f in fields) + ")"
+    # NULL and '' differ: each field is prefixed with a marker saying which it was.
+    parts = ", chr(31), ".join(f"coalesce('=' || {prefix}{f}, '~')" for f in fields)
+    return f"md5(concat({parts}))"
 
 
-def raw_json_sql(fields: Sequence[str]) -> str:
+def raw_json_sql(fields: Sequence[str], prefix: str = "") -> str:
     """The raw values of a row, with its unknown columns, as a JSON text."""
-    packed = ", ".join(f"{f} := {f}" for f in fields)
-    return f"CAST(to_json(struct_pack({packed}, extra := _extra)) AS VARCHAR)"
+    packed = ", ".join(f"{f} := {prefix}{f}" for f in fields)
+    return f"CAST(to_json(struct_pack({packed}, extra := {prefix}_extra)) AS VARCHAR)"

@@ -39,7 +39,8 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec])
     """Load `path` into tables `src` and `src_rejects` on `con`; FileRejected for unusable files."""
     kind = file_kind(path)
     con.execute(
-        "DROP TABLE IF EXISTS raw_in; DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects"
+        "DROP VIEW IF EXISTS raw_in; DROP TABLE IF EXISTS raw_csv; DROP TABLE IF EXISTS raw_tab; "
+        "DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects"
     )
     con.execute("CREATE TABLE src_rejects (_row BIGINT, _raw VARCHAR, _reason VARCHAR)")
     if kind == "csv":
@@ -63,8 +64,12 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec])
         cols.append(f"CAST(to_json(struct_pack({packed})) AS VARCHAR) AS _extra")
     else:
         cols.append("CAST(NULL AS VARCHAR) AS _extra")
-    con.execute(f"CREATE TABLE src AS SELECT _row, {', '.join(cols)} FROM raw_in ORDER BY _row")
-    con.execute("DROP TABLE raw_in")
+    # raw_in is already in file order and DuckDB keeps insertion order, so no sort is needed.
+    con.execute(f"CREATE TABLE src AS SELECT _row, {', '.join(cols)} FROM raw_in")
+    con.execute(
+        "DROP VIEW raw_in; DROP TABLE IF EXISTS raw_csv; DROP TABLE IF EXISTS raw_tab; "
+        "DROP TABLE IF EXISTS rej_lines_kept"
+    )
     rows = int(scalar(con, "SELECT count(*) FROM src") or 0)
     rejected = int(scalar(con, "SELECT count(*) FROM src_rejects") or 0)
     if rows + rejected == 0:
@@ -96,7 +101,6 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         )
     except duckdb.Error as exc:
         raise FileRejected(f"{path.name} cannot be read as CSV: {_first_line(exc)}") from exc
-    # Rejected lines are few; each accepted row's number is shifted past the rejected lines before it.
     con.execute(
         """
         CREATE TABLE rej_lines AS
@@ -111,37 +115,42 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         """
     )
     con.execute("INSERT INTO src_rejects SELECT _row, _raw, _reason FROM rej_lines")
-    con.execute(
-        """
-        CREATE TABLE raw_in AS
-        WITH a AS (SELECT *, rowid AS _k FROM raw_csv),
-             r AS (SELECT _row - 2 - (row_number() OVER (ORDER BY _row) - 1) AS slot,
-                          row_number() OVER (ORDER BY _row) AS n FROM rej_lines),
-             r2 AS (SELECT slot, max(n) AS n FROM r GROUP BY slot)
-        SELECT a.* EXCLUDE (_k), a._k + 2 + coalesce(r2.n, 0) AS _row
-        FROM a ASOF LEFT JOIN r2 ON a._k >= r2.slot
-        """
-    )
-    con.execute(
-        "DROP TABLE raw_csv; DROP TABLE rej_lines; DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan"
-    )
+    if not int(scalar(con, "SELECT count(*) FROM rej_lines") or 0):
+        con.execute("CREATE VIEW raw_in AS SELECT *, rowid + 2 AS _row FROM raw_csv")
+    else:
+        # Rejected lines are few; each accepted row's number is shifted past those before it.
+        con.execute("CREATE TABLE rej_lines_kept AS SELECT _row FROM rej_lines")
+        con.execute(
+            """
+            CREATE VIEW raw_in AS
+            WITH a AS (SELECT *, rowid AS _k FROM raw_csv),
+                 r AS (SELECT _row - 2 - (row_number() OVER (ORDER BY _row) - 1) AS slot,
+                              row_number() OVER (ORDER BY _row) AS n FROM rej_lines_kept),
+                 r2 AS (SELECT slot, max(n) AS n FROM r GROUP BY slot)
+            SELECT a.* EXCLUDE (_k), a._k + 2 + coalesce(r2.n, 0) AS _row
+            FROM a ASOF LEFT JOIN r2 ON a._k >= r2.slot ORDER BY a._k
+            """
+        )
+    con.execute("DROP TABLE rej_lines; DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         con.execute(
-            "CREATE TABLE raw_in AS SELECT * EXCLUDE (file_row_number), file_row_number + 2 AS _row "
+            "CREATE TABLE raw_tab AS SELECT * EXCLUDE (file_row_number), file_row_number + 2 AS _row "
             "FROM read_parquet(?, file_row_number=true)",
             [str(path)],
         )
     except duckdb.Error as exc:
         raise FileRejected(f"{path.name} cannot be read as Parquet: {_first_line(exc)}") from exc
+    con.execute("CREATE VIEW raw_in AS SELECT * FROM raw_tab")
 
 
 def _load_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     con.register("arrow_in", table)
-    con.execute("CREATE TABLE raw_in AS SELECT * FROM arrow_in")
+    con.execute("CREATE TABLE raw_tab AS SELECT * FROM arrow_in")
     con.unregister("arrow_in")
+    con.execute("CREATE VIEW raw_in AS SELECT * FROM raw_tab")
 
 
 def _first_line(exc: Exception) -> str:

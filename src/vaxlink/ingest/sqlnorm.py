@@ -37,15 +37,18 @@ CREATE OR REPLACE MACRO vx_id_text(s) AS regexp_replace(
 CREATE OR REPLACE MACRO vx_id_compact(t) AS
     regexp_replace(t, '[{_WS}.,\-_/''\x{{2010}}-\x{{2015}}\x{{2212}}\x{{00b7}}]+', '', 'g');
 
-CREATE OR REPLACE MACRO vx_id(s) AS (
-    WITH a AS (SELECT vx_id_text(s) AS t),
-    b AS (SELECT t, regexp_extract(t, '^([0-9]+)\.(0+)$', ['whole', 'zeros']) AS f FROM a)
-    SELECT CASE
-        WHEN s IS NULL THEN NULL
-        WHEN f.whole <> '' AND length(f.zeros) <> 3 THEN f.whole
-        WHEN vx_id_compact(t) = '' OR regexp_full_match(vx_id_compact(t), '[0-9]+') THEN nullif(vx_id_compact(t), '')
-        ELSE regexp_replace(t, '[{_WS}]+', ' ', 'g') END
-    FROM b);
+CREATE OR REPLACE MACRO vx_id_slow(s) AS CASE
+    WHEN regexp_full_match(vx_id_text(s), '[0-9]+\.(0|00|0000+)') THEN regexp_extract(vx_id_text(s), '^[0-9]+')
+    WHEN vx_id_compact(vx_id_text(s)) = '' OR regexp_full_match(vx_id_compact(vx_id_text(s)), '[0-9]+')
+        THEN nullif(vx_id_compact(vx_id_text(s)), '')
+    ELSE regexp_replace(vx_id_text(s), '[{_WS}]+', ' ', 'g') END;
+
+-- Plain ASCII digits with spaces, dots or dashes (nearly every row) take the fast path.
+CREATE OR REPLACE MACRO vx_id(s) AS CASE
+    WHEN s IS NULL THEN NULL
+    WHEN regexp_full_match(s, '[0-9]+') THEN s
+    WHEN regexp_full_match(s, '[0-9][0-9 \-]*[0-9]') THEN regexp_replace(s, '[ \-]', '', 'g')
+    ELSE vx_id_slow(s) END;
 
 CREATE OR REPLACE MACRO vx_id_kind(i) AS CASE
     WHEN i IS NULL OR i = '' THEN 'empty'
@@ -58,14 +61,15 @@ CREATE OR REPLACE MACRO vx_id_kind(i) AS CASE
     WHEN i[1] <> '0' AND length(i) = 8 THEN 'cmnd9_lost_zeros'
     ELSE 'invalid' END;
 
-CREATE OR REPLACE MACRO vx_phone(s) AS (
-    WITH d AS (SELECT regexp_replace(s, '[^0-9]', '', 'g') AS x)
-    SELECT CASE
+CREATE OR REPLACE MACRO vx_phone_digits(x) AS CASE
         WHEN x = '' THEN NULL
         WHEN x LIKE '84%' AND length(x) = 11 THEN '0' || x[3:]
         WHEN length(x) = 9 AND x[1] <> '0' THEN '0' || x
         WHEN length(x) = 10 AND x[1] = '0' THEN x
-        ELSE NULL END FROM d);
+        ELSE NULL END;
+
+CREATE OR REPLACE MACRO vx_phone(s) AS (
+    vx_phone_digits(regexp_replace(s, '[^0-9]', '', 'g')));
 
 CREATE OR REPLACE MACRO vx_code(s, width) AS CASE
     WHEN s IS NULL THEN NULL

@@ -7,56 +7,73 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy.engine import Engine
 
 from vaxlink.duck import scalar
+from vaxlink.ingest.checks import raw_json_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
-from vaxlink.ingest.store import BulkConnection
-from vaxlink.records.columns import DOSE_COLUMNS
+from vaxlink.ingest.store import BulkConnection, indexes_rebuilt
+from vaxlink.records.columns import DOSE_COLUMNS, RAW_FIELDS
 from vaxlink.records.parse import parse_doses
 from vaxlink.settings import Settings
 
 
 def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: int) -> WriteCounts:
     """Append new records in bulk; identical re-sends count as unchanged; changed ones are refused."""
-    bulk.ingest("stg_keys", con.sql("SELECT record_id, row_hash FROM good").to_arrow_table())
-    existing = bulk.arrow(
+    held = int(bulk.scalar("SELECT count(*) FROM dose_record") or 0)
+    existing_sql = (
         "SELECT s.record_id, s.row_hash = d.row_hash AS same, d.batch_id AS first_batch "
         "FROM stg_keys s JOIN dose_record d ON d.record_id = s.record_id"
     )
-    bulk.execute("DROP TABLE stg_keys")
+    if held:
+        keys = con.sql("SELECT record_id, row_hash FROM checked WHERE codes = ''").to_arrow_table()
+        bulk.ingest("stg_keys", keys)
+        existing = bulk.arrow(existing_sql)
+        bulk.execute("DROP TABLE stg_keys")
+    else:  # an empty table holds none of them: skip the round trip
+        existing = pa.table({"record_id": pa.array([], pa.string()), "same": pa.array([], pa.bool_()),
+                             "first_batch": pa.array([], pa.int32())})  # fmt: skip
     con.register("existing_in", existing)
     con.execute(
-        """
+        f"""
         INSERT INTO bad
-        SELECT g.source_row, g.record_id,
-               CAST(to_json(struct_pack(record_id := g.record_id, full_name := g.raw_full_name,
-                    date_of_birth := g.raw_date_of_birth, id_number := g.raw_id_number,
-                    vaccine := g.raw_vaccine, vaccination_date := g.raw_vaccination_date,
-                    dose_number := g.raw_dose_number)) AS VARCHAR),
+        SELECT c._row, c.record_id, {raw_json_sql(("record_id", *RAW_FIELDS), "s.")},
                'record_id_changed',
-               'record id ' || g.record_id || ' was already imported (batch ' || e.first_batch
+               'record id ' || c.record_id || ' was already imported (batch ' || e.first_batch
                || ') with other values; send changes as corrections, not as a new file',
-               g.row_hash
-        FROM good g JOIN existing_in e ON e.record_id = g.record_id AND NOT e.same
+               c.row_hash
+        FROM checked c JOIN existing_in e ON e.record_id = c.record_id AND NOT e.same
+        JOIN src s ON s._row = c._row
+        WHERE c.codes = ''
         """
     )
     unchanged = int(scalar(con, "SELECT count(*) FROM existing_in WHERE same") or 0)
-    # Dates travel as ISO text on SQLite (how SQLAlchemy stores them) and as DATE on PostgreSQL.
-    vdate = "CAST(vaccination_date AS DATE)" if bulk.dialect == "postgresql" else "vaccination_date"
-    new_rows = con.sql(
-        f"""
-        SELECT g.* EXCLUDE (vaccination_date), {vdate} AS vaccination_date,
-               CAST($batch AS INTEGER) AS batch_id, 'pending' AS status, CAST(1 AS INTEGER) AS version
-        FROM good g ANTI JOIN existing_in e ON e.record_id = g.record_id
-        """,
-        params={"batch": batch_id},
-    )
     imported = int(
-        scalar(con, "SELECT count(*) FROM good g ANTI JOIN existing_in e USING (record_id)") or 0
+        scalar(
+            con,
+            "SELECT count(*) FROM checked c ANTI JOIN existing_in e USING (record_id) "
+            "WHERE c.codes = ''",
+        )
+        or 0
     )
     if imported:
-        bulk.ingest("dose_record", new_rows.to_arrow_reader(100_000), temporary=False)
+        # Dates travel as ISO text on SQLite (as SQLAlchemy stores them), as DATE on PostgreSQL.
+        vdate = (
+            "CAST(vaccination_date AS DATE)" if bulk.dialect == "postgresql" else "vaccination_date"
+        )
+        new_rows = con.sql(
+            f"""
+            SELECT g.* EXCLUDE (vaccination_date), {vdate} AS vaccination_date,
+                   CAST($batch AS INTEGER) AS batch_id, 'pending' AS status,
+                   CAST(1 AS INTEGER) AS version
+            FROM good g ANTI JOIN existing_in e ON e.record_id = g.record_id
+            """,
+            params={"batch": batch_id},
+        )
+        with indexes_rebuilt(bulk, "dose_record", when=imported > held):
+            # Streamed: DuckDB computes the next batch while the store writes this one.
+            bulk.ingest("dose_record", new_rows.to_arrow_reader(50_000), temporary=False)
     con.unregister("existing_in")
     return WriteCounts(imported=imported, unchanged=unchanged)
 

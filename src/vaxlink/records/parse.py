@@ -56,23 +56,20 @@ CHECKS: tuple[Check, ...] = (
 
 
 def _register_catalogue(con: duckdb.DuckDBPyConnection) -> None:
-    alias_rows = list(vaccines.aliases().items())
-    cat = vaccines.catalogue()
-    con.register(
-        "vaccine_alias_in",
-        pa.table(
-            {
-                "folded": [a for a, _k in alias_rows],
-                "key": [k for _a, k in alias_rows],
-                "mp": [cat[k].mp for _a, k in alias_rows],
-                "primary_doses": [cat[k].primary_doses for _a, k in alias_rows],
-            }
-        ),
-    )
+    """Table `vac_map`(raw, key, mp, primary_doses): each distinct written name looked up once."""
+
+    def look(raw: str) -> tuple[object, ...]:
+        v = vaccines.lookup(raw)
+        return (v.key, v.mp, v.primary_doses) if v else (None, None, None)
+
+    dictmap.map_distinct(
+        con, "SELECT vaccine FROM src", "vac_map", look,
+        [("key", pa.string()), ("mp", pa.string()), ("primary_doses", pa.int32())],
+    )  # fmt: skip
 
 
 def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
-    """Table `checked`: every source row with its parsed values and failed checks."""
+    """Table `checked`: per source row, the parsed values and the failed checks (no raw copy)."""
     dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
     dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
     dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
@@ -89,74 +86,78 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
                         THEN CAST(TRY_CAST(s.dose_number AS DOUBLE) AS INTEGER) END AS dn,
                    count(*) OVER (PARTITION BY s.record_id) AS rid_count,
                    {raw_hash_sql(("record_id", *RAW_FIELDS), "s.")} AS row_hash,
-                   vac.key AS vac_key, nm.full_name AS n_full_name,
-                   nm.name_folded AS n_name_folded, nm.legacy,
+                   vac.key AS vac_key, vac.mp AS vac_mp, vac.primary_doses,
+                   nm.full_name AS n_full_name, nm.name_folded AS n_name_folded, nm.legacy,
                    dob.iso AS dob_iso, dob.precision AS dob_precision, dob.error AS dob_error,
                    vd.iso AS vd_iso, vd.precision AS vd_precision, vd.error AS vd_error,
                    sx.sex AS n_sex
             FROM src s
-            LEFT JOIN vaccine_alias_in vac
-                ON vac.folded = regexp_replace(vx_fold(s.vaccine), '[^0-9a-z]', '', 'g')
+            LEFT JOIN vac_map vac ON vac.raw = s.vaccine
             LEFT JOIN name_map nm ON nm.raw = s.full_name
             LEFT JOIN dob_map dob ON dob.raw = s.date_of_birth
             LEFT JOIN vd_map vd ON vd.raw = s.vaccination_date
             LEFT JOIN sex_map sx ON sx.raw = s.sex
         )
-        SELECT c.*, {codes_sql} AS codes, {msgs_sql} AS reasons FROM c
+        SELECT _row, record_id, row_hash, idn, dn, vac_key, vac_mp, primary_doses, n_full_name,
+               n_name_folded, legacy, dob_iso, dob_precision, vd_iso, n_sex,
+               {codes_sql} AS codes, {msgs_sql} AS reasons
+        FROM c
         """,
         {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
     )
-    con.execute("DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE vd_map; DROP TABLE sex_map")
+    con.execute(
+        "DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE vd_map; DROP TABLE sex_map; "
+        "DROP TABLE vac_map"
+    )
 
 
 def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
-    """Create DuckDB table `good` (ready for the store) and add refused rows to `bad`."""
+    """Add refused rows to `bad`; define view `good`, the rows ready for the store, streamed later."""
     _register_catalogue(con)
     _checked(con, today)
+    raw_json = raw_json_sql(("record_id", *RAW_FIELDS), "s.")
     con.execute(
         f"""
         INSERT INTO bad
-        SELECT _row, record_id, {raw_json_sql(("record_id", *RAW_FIELDS))}, codes, reasons, row_hash
-        FROM checked WHERE codes <> ''
+        SELECT c._row, c.record_id, {raw_json}, c.codes, c.reasons, c.row_hash
+        FROM checked c JOIN src s USING (_row) WHERE c.codes <> ''
         """
     )
     con.execute(
         """
-        CREATE TABLE good AS
-        SELECT CAST(c._row AS INTEGER) AS source_row, c.record_id, c.row_hash,
-               c.full_name AS raw_full_name, c.date_of_birth AS raw_date_of_birth, c.sex AS raw_sex,
-               c.id_number AS raw_id_number, c.phone AS raw_phone,
-               c.province_code AS raw_province_code, c.district_code AS raw_district_code,
-               c.ward_code AS raw_ward_code, c.vaccine AS raw_vaccine, c.lot_number AS raw_lot_number,
-               c.vaccination_date AS raw_vaccination_date, c.dose_number AS raw_dose_number,
-               c.facility_code AS raw_facility_code, c._extra AS raw_extra,
+        CREATE VIEW good AS
+        SELECT CAST(s._row AS INTEGER) AS source_row, s.record_id, c.row_hash,
+               s.full_name AS raw_full_name, s.date_of_birth AS raw_date_of_birth,
+               s.sex AS raw_sex, s.id_number AS raw_id_number, s.phone AS raw_phone,
+               s.province_code AS raw_province_code, s.district_code AS raw_district_code,
+               s.ward_code AS raw_ward_code, s.vaccine AS raw_vaccine,
+               s.lot_number AS raw_lot_number, s.vaccination_date AS raw_vaccination_date,
+               s.dose_number AS raw_dose_number, s.facility_code AS raw_facility_code,
+               s._extra AS raw_extra,
                c.n_full_name AS full_name, c.n_name_folded AS name_folded,
                c.dob_iso AS date_of_birth, c.dob_precision, c.n_sex AS sex,
-               c.idn AS id_number, vx_id_kind(c.idn) AS id_kind, vx_phone(c.phone) AS phone,
-               vx_code(c.province_code, 3) AS province_code,
-               vx_code(c.district_code, 3) AS district_code,
-               vx_code(c.ward_code, 5) AS ward_code,
-               v.key AS vaccine_key, v.mp AS vaccine_mp, c.lot_number,
+               c.idn AS id_number, vx_id_kind(c.idn) AS id_kind, vx_phone(s.phone) AS phone,
+               vx_code(s.province_code, 3) AS province_code,
+               vx_code(s.district_code, 3) AS district_code,
+               vx_code(s.ward_code, 5) AS ward_code,
+               c.vac_key AS vaccine_key, c.vac_mp AS vaccine_mp, s.lot_number,
                c.vd_iso AS vaccination_date, CAST(c.dn AS INTEGER) AS dose_number,
-               CASE WHEN c.dn <= v.primary_doses THEN 'primary' ELSE 'booster' END AS dose_category,
-               CAST(CASE WHEN c.dn <= v.primary_doses THEN c.dn ELSE c.dn - v.primary_doses END
+               CASE WHEN c.dn <= c.primary_doses THEN 'primary' ELSE 'booster' END
+                   AS dose_category,
+               CAST(CASE WHEN c.dn <= c.primary_doses THEN c.dn ELSE c.dn - c.primary_doses END
                     AS INTEGER) AS dose_sequence,
-               c.facility_code,
+               s.facility_code,
                nullif(array_to_string(list_filter([
                    CASE WHEN c.legacy IS NOT NULL
                         THEN 'name converted from ' || upper(c.legacy) || ' legacy encoding' END,
-                   CASE WHEN c.sex IS NOT NULL AND c.n_sex IS NULL
-                        THEN 'sex ''' || c.sex || ''' not recognised' END,
-                   CASE WHEN c.phone IS NOT NULL AND vx_phone(c.phone) IS NULL
-                        THEN 'phone ''' || c.phone || ''' not recognised' END,
-                   CASE WHEN c.province_code IS NOT NULL AND vx_code(c.province_code, 3) IS NULL
-                        THEN 'province code ''' || c.province_code || ''' not recognised' END
+                   CASE WHEN s.sex IS NOT NULL AND c.n_sex IS NULL
+                        THEN 'sex ''' || s.sex || ''' not recognised' END,
+                   CASE WHEN s.phone IS NOT NULL AND vx_phone(s.phone) IS NULL
+                        THEN 'phone ''' || s.phone || ''' not recognised' END,
+                   CASE WHEN s.province_code IS NOT NULL AND vx_code(s.province_code, 3) IS NULL
+                        THEN 'province code ''' || s.province_code || ''' not recognised' END
                ], lambda x: x IS NOT NULL), '; '), '') AS warnings
-        FROM checked c
-        JOIN (SELECT DISTINCT key, mp, primary_doses FROM vaccine_alias_in) v ON v.key = c.vac_key
+        FROM src s JOIN checked c USING (_row)
         WHERE c.codes = ''
-        ORDER BY c._row
         """
     )
-    con.execute("DROP TABLE checked")
-    con.unregister("vaccine_alias_in")
