@@ -42,7 +42,9 @@ def demo(
         doses = import_doses(engine, paths["doses"], settings=settings, on_stage=on_stage)
     print_report(console, doses, "Dose records")
     table = Table(title="vaxlink demo", show_header=False)
-    table.add_row("citizens in the registry", f"{registry.imported + registry.unchanged + registry.updated:,}")
+    table.add_row(
+        "citizens in the registry", f"{registry.imported + registry.unchanged + registry.updated:,}"
+    )
     table.add_row("dose records read", f"{doses.rows_read:,}")
     table.add_row("dose records imported", f"{doses.imported + doses.unchanged:,}")
     table.add_row("dose records quarantined (kept with reasons)", f"{doses.quarantined:,}")

@@ -21,9 +21,7 @@ def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def scalar(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
-) -> Any:
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> Any:
     """The single value a query returns (the whole result is consumed, as DuckDB 2 requires)."""
     rows = con.sql(sql, params=params).fetchall() if params else con.sql(sql).fetchall()
     return rows[0][0] if rows else None

@@ -122,13 +122,13 @@ def bulk_connection(url: str) -> Iterator[BulkConnection]:
 
 def secondary_indexes(table: str, dialect: str) -> list[tuple[str, str]]:
     """(name, CREATE INDEX statement) for each index of `table` declared on the models."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import registry
     from sqlalchemy.schema import CreateIndex
 
     from vaxlink.models import load_all
 
     meta = load_all().metadata
-    dia = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
+    dia = registry.load("postgresql" if dialect == "postgresql" else "sqlite")()
     return [
         (str(ix.name), str(CreateIndex(ix).compile(dialect=dia)))
         for ix in meta.tables[table].indexes
