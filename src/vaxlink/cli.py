@@ -28,7 +28,12 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("certificates", "vaxlink.certificates.cli"),
 )
 # Top-level commands (`vaxlink demo`, `vaxlink link`, ...): (module, function name).
-COMMANDS: tuple[tuple[str, str], ...] = (("vaxlink.demo", "demo"),)
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("vaxlink.demo", "demo"),
+    ("vaxlink.web.cli", "serve"),
+    ("vaxlink.linkage.cli", "link"),
+    ("vaxlink.linkage.cli", "evaluate"),
+)
 
 
 def _mount() -> None:
