@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if not exc.name or not module.startswith(exc.name):
                 raise
             continue
         app.include_router(mod.router)
