@@ -1,0 +1,197 @@
+"""Certificate errors: one root and one class per way a certificate can fail, each with a stable code.
+
+Other certificate modules (keys, PKCS#11, trust list) append their own classes at the end of this file.
+"""
+
+from __future__ import annotations
+
+from vaxlink.errors import VaxlinkError
+
+
+class CertificateError(VaxlinkError):
+    """Root of every certificate error; `code` is stable and safe to show to machines."""
+
+    http_status = 422
+    exit_code = 1
+    code = "certificate_error"
+
+
+class DecodeError(CertificateError):
+    """The bytes are not a well-formed HC1 / COSE / CWT message."""
+
+    code = "decode_error"
+
+
+class InputTooLarge(DecodeError):
+    """The input is longer than any QR code can carry."""
+
+    code = "input_too_large"
+
+
+class PrefixInvalid(DecodeError):
+    """The text does not start with the `HC1:` context identifier."""
+
+    code = "prefix_invalid"
+
+
+class Base45Invalid(DecodeError):
+    """The text after the prefix is not valid Base45 (RFC 9285)."""
+
+    code = "base45_invalid"
+
+
+class DecompressionFailed(DecodeError):
+    """The Base45 payload is not a valid zlib stream."""
+
+    code = "decompression_failed"
+
+
+class Truncated(DecodeError):
+    """The zlib stream ends before its end marker: the code was cut off."""
+
+    code = "truncated"
+
+
+class PayloadTooLarge(DecodeError):
+    """Decompression would exceed the hard size limit (a decompression bomb)."""
+
+    code = "payload_too_large"
+
+
+class CborInvalid(DecodeError):
+    """The bytes are not valid CBOR."""
+
+    code = "cbor_invalid"
+
+
+class CoseMalformed(DecodeError):
+    """The CBOR is not a COSE_Sign1 structure of the expected shape."""
+
+    code = "cose_malformed"
+
+
+class ClaimsInvalid(DecodeError):
+    """The CWT claims (iss, iat, exp, hcert) are missing or of the wrong type."""
+
+    code = "claims_invalid"
+
+
+class UnknownKid(CertificateError):
+    """No trusted signing certificate is known for the message's key id."""
+
+    code = "unknown_kid"
+
+
+class SignatureInvalid(CertificateError):
+    """The signature does not verify with the trusted certificate."""
+
+    code = "signature_invalid"
+
+
+class UnsupportedAlgorithm(SignatureInvalid):
+    """The COSE algorithm is not ES256/PS256 or does not fit the signer's key."""
+
+    code = "unsupported_algorithm"
+
+
+class Expired(CertificateError):
+    """The certificate's expiry (exp) is before the verification clock."""
+
+    code = "expired"
+
+
+class NotYetValid(CertificateError):
+    """The certificate's issue time (iat) is after the verification clock."""
+
+    code = "not_yet_valid"
+
+
+class DscValidityInvalid(CertificateError):
+    """The certificate's iat/exp fall outside its signing certificate's own validity window."""
+
+    code = "dsc_validity_invalid"
+
+
+class KeyUsageInvalid(CertificateError):
+    """The signing certificate's extended key usage does not allow this certificate type."""
+
+    code = "key_usage_invalid"
+
+
+class SchemaInvalid(CertificateError):
+    """The DCC payload does not follow the EU DCC JSON schema."""
+
+    code = "schema_invalid"
+
+
+class ValueSetInvalid(SchemaInvalid):
+    """A coded field holds a code that is unknown (or, for issuance, inactive) in its EU value set."""
+
+    code = "value_set_invalid"
+
+
+class Revoked(CertificateError):
+    """The certificate identifier is on the revocation list."""
+
+    code = "revoked"
+
+
+class UvciInvalid(CertificateError):
+    """A unique vaccination certificate identifier is malformed or fails its checksum."""
+
+    code = "uvci_invalid"
+
+
+class IssuanceInvalid(CertificateError):
+    """The issuance request itself is unusable (e.g. naive time, bad issuer code)."""
+
+    code = "issuance_invalid"
+
+
+class SignerError(CertificateError):
+    """A signing key or its certificate cannot be used (wrong type, mismatch, unreadable)."""
+
+    code = "signer_error"
+
+
+class VerifierFault(CertificateError):
+    """Verification could not finish: a bug, or a trust/revocation source that failed (fail closed)."""
+
+    http_status = 503
+    code = "internal_error"
+
+
+# --- Keys, HSM, trust list and QR image (owned by the keys/PKCS#11/trust-list work). ---
+# Checked by their owner; HsmError maps to 503 (the token is a dependency that can be down).
+
+
+class KeyManagementError(CertificateError):
+    """A key, certificate or trust-list entry cannot be created or used as asked."""
+
+    code = "key_management_error"
+
+
+class HsmError(KeyManagementError):
+    """The PKCS#11 token refused or failed an operation."""
+
+    http_status = 503
+    code = "hsm_error"
+
+
+class TrustListInvalid(CertificateError):
+    """A trust list is malformed or its signature does not verify."""
+
+    code = "trust_list_invalid"
+
+
+class QrNotFound(CertificateError):
+    """No QR code could be read from the image."""
+
+    code = "qr_not_found"
+
+
+class DocumentRenderError(CertificateError):
+    """A PDF or FHIR document cannot be produced from the given data (or a font is missing)."""
+
+    http_status = 500
+    code = "document_render_error"
