@@ -28,3 +28,8 @@ def raw_json_sql(fields: Sequence[str], prefix: str = "") -> str:
     """The raw values of a row, with its unknown columns, as a JSON text."""
     packed = ", ".join(f"{f} := {prefix}{f}" for f in fields)
     return f"CAST(to_json(struct_pack({packed}, extra := {prefix}_extra)) AS VARCHAR)"
+
+
+def any_failed_sql(checks: Sequence[Check]) -> str:
+    """SQL that is true when any check fails (cheap: no messages are built)."""
+    return "(" + " OR ".join(f"coalesce(({cond}), false)" for _c, cond, _m in checks) + ")"

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from vaxlink.ingest import dictmap
-from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
+from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.records import vaccines
 from vaxlink.records.columns import RAW_FIELDS
 
@@ -74,7 +74,6 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
     dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
     dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
-    codes_sql, msgs_sql = reasons_sql(CHECKS)
     con.execute(
         f"""
         CREATE TABLE checked AS
@@ -99,8 +98,8 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
             LEFT JOIN sex_map sx ON sx.raw = s.sex
         )
         SELECT _row, record_id, row_hash, idn, dn, vac_key, vac_mp, primary_doses, n_full_name,
-               n_name_folded, legacy, dob_iso, dob_precision, vd_iso, n_sex,
-               {codes_sql} AS codes, {msgs_sql} AS reasons
+               n_name_folded, legacy, dob_iso, dob_precision, dob_error, vd_iso, vd_precision,
+               vd_error, n_sex, rid_count, CASE WHEN {any_failed_sql(CHECKS)} THEN 'x' ELSE '' END AS codes
         FROM c
         """,
         {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
@@ -115,13 +114,17 @@ def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     """Add refused rows to `bad`; define view `good`, the rows ready for the store, streamed later."""
     _register_catalogue(con)
     _checked(con, today)
-    raw_json = raw_json_sql(("record_id", *RAW_FIELDS), "s.")
+    # Messages are built only for the few refused rows, where the checks are evaluated again.
+    codes_sql, msgs_sql = reasons_sql(CHECKS)
     con.execute(
         f"""
         INSERT INTO bad
-        SELECT c._row, c.record_id, {raw_json}, c.codes, c.reasons, c.row_hash
-        FROM checked c JOIN src s USING (_row) WHERE c.codes <> ''
-        """
+        SELECT _row, record_id, {raw_json_sql(("record_id", *RAW_FIELDS))}, {codes_sql}, {msgs_sql},
+               row_hash
+        FROM (SELECT s.*, c.* EXCLUDE (_row, record_id) FROM src s JOIN checked c USING (_row)
+              WHERE c.codes <> '')
+        """,
+        {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
     )
     con.execute(
         """

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from vaxlink.duck import scalar
 from vaxlink.ingest import dictmap
-from vaxlink.ingest.checks import Check, raw_hash_sql, raw_json_sql, reasons_sql
+from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
 from vaxlink.ingest.store import BulkConnection
 from vaxlink.registry.columns import RAW_FIELDS, REGISTRY_COLUMNS
@@ -36,7 +36,6 @@ def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
     dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
     dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
-    codes_sql, msgs_sql = reasons_sql(_CHECKS)
     con.execute(
         f"""
         CREATE TABLE checked AS
@@ -51,14 +50,16 @@ def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
             LEFT JOIN name_map nm ON nm.raw = s.full_name
             LEFT JOIN dob_map dob ON dob.raw = s.date_of_birth
             LEFT JOIN sex_map sx ON sx.raw = s.sex)
-        SELECT c.*, {codes_sql} AS codes, {msgs_sql} AS reasons FROM c
+        SELECT c.*, CASE WHEN {any_failed_sql(_CHECKS)} THEN 'x' ELSE '' END AS codes FROM c
         """
     )
     con.execute("DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE sex_map")
+    # Messages are built only for the few refused rows.
+    codes_sql, msgs_sql = reasons_sql(_CHECKS)
     con.execute(
         f"""
         INSERT INTO bad
-        SELECT _row, citizen_id, {raw_json_sql(RAW_FIELDS)}, codes, reasons, row_hash
+        SELECT _row, citizen_id, {raw_json_sql(RAW_FIELDS)}, {codes_sql}, {msgs_sql}, row_hash
         FROM checked WHERE codes <> ''
         """
     )
