@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     )
     import_batch_rows: int = Field(default=200_000, ge=1_000, description="Rows per bulk insert.")
     duckdb_memory_limit: str = Field(default="1GB", description="Memory cap for DuckDB bulk work.")
+    import_memory_limit: str = Field(
+        default="512MB", description="DuckDB memory cap while importing a file (it spills beyond)."
+    )
     duckdb_threads: int = Field(default=2, ge=1)
 
     def resolved_database_url(self) -> str:

@@ -164,6 +164,7 @@ def _run(job: ImportJob, stage: Callable[[str], None]) -> ImportReport:
     digest = sha256_file(job.path)
     started = dt.datetime.now(dt.UTC)
     con = duck.connect(job.settings)
+    con.execute(f"SET memory_limit = '{job.settings.import_memory_limit}'")
     try:
         sqlnorm.install(con)
         loaded = reader.load(con, job.path, kind.columns)

@@ -1,0 +1,31 @@
+"""`vaxlink demo` end to end through the real entry point, on a fresh data directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_imports_and_reports(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("vaxlink")
+    env = {**os.environ, "VAXLINK_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "120"}
+    env.pop("VAXLINK_DATABASE_URL", None)
+    out = subprocess.run(
+        [str(exe), "demo", "--citizens", "600", "--seed", "3"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    citizens = int(re.search(r"citizens in the registry\s*│\s*([\d,]+)", text)[1].replace(",", ""))  # type: ignore[index]
+    read = int(re.search(r"dose records read\s*│\s*([\d,]+)", text)[1].replace(",", ""))  # type: ignore[index]
+    imported = int(re.search(r"dose records imported\s*│\s*([\d,]+)", text)[1].replace(",", ""))  # type: ignore[index]
+    quarantined = int(
+        re.search(r"quarantined \(kept with reasons\)\s*│\s*([\d,]+)", text)[1].replace(",", "")
+    )  # type: ignore[index]
+    assert citizens == 600
+    assert read > citizens  # most people have two or more doses
+    assert imported + quarantined == read
+    assert (tmp_path / "var" / "vaxlink.db").is_file()
