@@ -31,3 +31,25 @@ def load_cmd(
     print_report(console, report, "Registry snapshot")
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
+
+
+@app.command("serve")
+def serve_cmd(
+    snapshot: Annotated[
+        Path | None, typer.Option(help="Load this snapshot first (CSV/XLSX/Parquet).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+) -> None:
+    """Serve a reference population registry over HTTP (stands in for the national database)."""
+    import uvicorn
+
+    from vaxlink.registry.service_app import create_registry_app
+
+    settings = get_settings()
+    engine = engine_from_settings(settings)
+    if snapshot is not None:
+        report = load_registry(engine, snapshot, settings=settings)
+        Console().print(f"loaded {report.imported + report.updated + report.unchanged:,} citizens")
+    Console().print(f"reference registry at http://{host}:{port}/v1/candidates")
+    uvicorn.run(create_registry_app(engine), host=host, port=port, log_level="warning")

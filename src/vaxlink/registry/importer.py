@@ -67,6 +67,8 @@ def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
         """
         CREATE TABLE good AS
         SELECT cid AS citizen_id, n_full_name AS full_name, n_name_folded AS name_folded,
+               string_split(n_name_folded, ' ')[1] || ' ' || string_split(n_name_folded, ' ')[-1]
+                   AS name_key,
                dob_iso AS date_of_birth, dob_precision, n_sex AS sex,
                vx_code(province_code, 3) AS province_code,
                vx_code(district_code, 3) AS district_code, vx_code(ward_code, 5) AS ward_code,

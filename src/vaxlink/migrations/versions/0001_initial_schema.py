@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 23:00:38.727115
+Create Date: 2026-11-23 23:38:44.872530
 """
 
 from __future__ import annotations
@@ -197,6 +197,7 @@ def upgrade() -> None:
         sa.Column("citizen_id", sa.String(length=12), nullable=False),
         sa.Column("full_name", sa.String(length=120), nullable=False),
         sa.Column("name_folded", sa.String(length=120), nullable=False),
+        sa.Column("name_key", sa.String(length=120), nullable=False),
         sa.Column("date_of_birth", sa.String(length=10), nullable=False),
         sa.Column("dob_precision", sa.String(length=5), nullable=False),
         sa.Column("sex", sa.String(length=1), nullable=False),
@@ -216,7 +217,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("citizen", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_citizen_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_citizen_name_folded"), ["name_folded"], unique=False)
+        batch_op.create_index("ix_citizen_dob", ["date_of_birth"], unique=False)
+        batch_op.create_index("ix_citizen_name_dob", ["name_folded", "date_of_birth"], unique=False)
+        batch_op.create_index("ix_citizen_namekey_dob", ["name_key", "date_of_birth"], unique=False)
         batch_op.create_index(batch_op.f("ix_citizen_old_id"), ["old_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_citizen_phone"), ["phone"], unique=False)
         batch_op.create_index(
@@ -325,7 +328,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_citizen_province_code"))
         batch_op.drop_index(batch_op.f("ix_citizen_phone"))
         batch_op.drop_index(batch_op.f("ix_citizen_old_id"))
-        batch_op.drop_index(batch_op.f("ix_citizen_name_folded"))
+        batch_op.drop_index("ix_citizen_namekey_dob")
+        batch_op.drop_index("ix_citizen_name_dob")
+        batch_op.drop_index("ix_citizen_dob")
         batch_op.drop_index(batch_op.f("ix_citizen_batch_id"))
 
     op.drop_table("citizen")
