@@ -14,7 +14,7 @@ def test_demo_imports_and_reports(tmp_path: Path) -> None:
     env = {**os.environ, "VAXLINK_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "120"}
     env.pop("VAXLINK_DATABASE_URL", None)
     out = subprocess.run(
-        [str(exe), "demo", "--citizens", "600", "--seed", "3"],
+        [str(exe), "demo", "--citizens", "600", "--seed", "3", "--no-serve"],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr

@@ -24,6 +24,10 @@ def demo(
         int, typer.Option("--citizens", min=100, help="People in the synthetic registry.")
     ] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 2021,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the web app when done.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port for the web app.")] = 8000,
 ) -> None:
     """Synthesise a population and its dirty dose records, import them, and say what happened."""
     settings = get_settings()
@@ -50,3 +54,7 @@ def demo(
     table.add_row("dose records quarantined (kept with reasons)", f"{doses.quarantined:,}")
     table.add_row("seconds", f"{time.perf_counter() - start:.1f}")
     console.print(table)
+    if serve:
+        from vaxlink.web.cli import serve as serve_web
+
+        serve_web(host="127.0.0.1", port=port, workers=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,16 @@ class Settings(BaseSettings):
         default="512MB", description="DuckDB memory cap while importing a file (it spills beyond)."
     )
     duckdb_threads: int = Field(default=2, ge=1)
+    certificate_issuer: str = Field(
+        default="Ministry of Health of Viet Nam",
+        max_length=80,
+        description="Certificate issuer written into every DCC (`is`).",
+    )
+    uvci_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for certificate identifiers, so outsiders cannot derive a UVCI "
+        "from a citizen ID (set it in production; unset, UVCIs are plain hashes).",
+    )
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data directory."""

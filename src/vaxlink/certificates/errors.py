@@ -195,3 +195,66 @@ class DocumentRenderError(CertificateError):
 
     http_status = 500
     code = "document_render_error"
+
+
+# --- The store: approvals, issuance, life cycle, client applications. ---
+
+
+class ApprovalError(CertificateError):
+    """Records cannot be approved as asked (no facility key, key of another facility, …)."""
+
+    code = "approval_error"
+
+
+class CertificateNotFound(CertificateError):
+    """No certificate (or no person, recovery or API client) matches what was asked for."""
+
+    http_status = 404
+    exit_code = 3
+    code = "certificate_not_found"
+
+
+class TransitionInvalid(CertificateError):
+    """A certificate's status cannot move as asked (e.g. a revoked certificate cannot be renewed)."""
+
+    http_status = 409
+    exit_code = 4
+    code = "transition_invalid"
+
+
+class IssuanceConflict(CertificateError):
+    """Another run wrote a certificate for the same person at the same time; run again."""
+
+    http_status = 409
+    exit_code = 4
+    code = "issuance_conflict"
+
+
+class RecoveryInvalid(CertificateError):
+    """A recovery entry is unusable (date in the future, unknown person, …)."""
+
+    code = "recovery_invalid"
+
+
+class Unauthenticated(CertificateError):
+    """The request carries no valid client token."""
+
+    http_status = 401
+    exit_code = 5
+    code = "unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="vaxlink"'}  # noqa: RUF012 - read-only
+
+
+class Forbidden(CertificateError):
+    """The client application is known but not allowed to do this."""
+
+    http_status = 403
+    exit_code = 5
+    code = "forbidden"
+
+
+class RequestTooLarge(CertificateError):
+    """The request body is larger than this endpoint accepts."""
+
+    http_status = 413
+    code = "request_too_large"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,11 +13,18 @@ from vaxlink.errors import VaxlinkError
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, code: str, **extra: object) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: object,
+) -> JSONResponse:
     """A problem-details response."""
     body = {"type": f"https://vaxlink.dev/problems/{code}", "title": title, "status": status,
             "detail": detail, "code": code, **extra}  # fmt: skip
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -23,7 +32,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(VaxlinkError)
     async def _domain(_request: Request, exc: VaxlinkError) -> JSONResponse:
-        return problem(exc.http_status, type(exc).__name__, str(exc), exc.code)
+        headers = getattr(exc, "headers", None)  # e.g. WWW-Authenticate on a 401
+        return problem(exc.http_status, type(exc).__name__, str(exc), exc.code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
