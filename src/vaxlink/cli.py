@@ -27,12 +27,14 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("keys", "vaxlink.certificates.keys_cli"),
     ("certificates", "vaxlink.certificates.cli"),
 )
-# Top-level commands (`vaxlink demo`, `vaxlink link`, ...): (module, function name).
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("vaxlink.demo", "demo"),
-    ("vaxlink.web.cli", "serve"),
-    ("vaxlink.linkage.cli", "link"),
-    ("vaxlink.linkage.cli", "evaluate"),
+# Top-level commands (`vaxlink demo`, `vaxlink link`, ...): (module, function, command name).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("vaxlink.demo", "demo", "demo"),
+    ("vaxlink.web.cli", "serve", "serve"),
+    ("vaxlink.linkage.cli", "link", "link"),
+    ("vaxlink.linkage.cli", "link_train", "link-train"),
+    ("vaxlink.linkage.cli", "eval_command", "eval"),
+    ("vaxlink.linkage.store_cli", "verify", "verify"),
 )
 
 
@@ -48,14 +50,14 @@ def _mount() -> None:
             app.command(name="synth")(mod.synth)
         else:
             app.add_typer(mod.app, name=name)
-    for module, func in COMMANDS:
+    for module, func, command in COMMANDS:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name and module.startswith(exc.name):
                 continue  # that domain is not part of this build
             raise
-        app.command(name=func.replace("_", "-"))(getattr(mod, func))
+        app.command(name=command)(getattr(mod, func))
 
 
 def main() -> None:

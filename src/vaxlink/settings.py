@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         description="HMAC key for certificate identifiers, so outsiders cannot derive a UVCI "
         "from a citizen ID (set it in production; unset, UVCIs are plain hashes).",
     )
+    registry_url: str | None = Field(
+        default=None,
+        description="Base URL of the population registry service for online verification; "
+        "unset, the citizens loaded into the store are asked.",
+    )
+    linkage_model: Path | None = Field(
+        default=None, description="Linkage model JSON; default: the packaged model."
+    )
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data directory."""

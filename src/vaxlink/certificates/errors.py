@@ -258,3 +258,10 @@ class RequestTooLarge(CertificateError):
 
     http_status = 413
     code = "request_too_large"
+
+
+class TrustListUnavailable(CertificateError):
+    """The trust list cannot be published yet (no trust-list signer in the key directory)."""
+
+    http_status = 503
+    code = "trust_list_unavailable"

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from sqlalchemy.types import TypeDecorator
 
 from vaxlink.models import load_all
 
 target_metadata = load_all().metadata
+
+
+def render_item(type_: str, obj: Any, _ctx: Any) -> str | bool:
+    """Render custom column types as the SQL type they wrap, so migrations import nothing of ours."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
 
 
 def run_migrations_online() -> None:
@@ -18,6 +28,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

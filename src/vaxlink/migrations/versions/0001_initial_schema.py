@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 23:38:44.872530
+Create Date: 2026-11-24 00:39:30.981451
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -87,6 +88,46 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "api_client",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("scopes", sa.String(length=255), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_client")),
+        sa.UniqueConstraint("name", name=op.f("uq_api_client_name")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_client_token_hash")),
+    )
+    op.create_table(
+        "facility_approval",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("facility_code", sa.String(length=64), nullable=False),
+        sa.Column("manifest_version", sa.String(length=32), nullable=False),
+        sa.Column("manifest_digest", sa.String(length=64), nullable=False),
+        sa.Column("record_count", sa.Integer(), nullable=False),
+        sa.Column("signature", sa.LargeBinary(), nullable=False),
+        sa.Column("signer_kid", sa.String(length=16), nullable=False),
+        sa.Column("signer_fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("signer_certificate", sa.LargeBinary(), nullable=False),
+        sa.Column("approver", sa.String(length=120), nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_facility_approval")),
+        sa.UniqueConstraint("manifest_digest", name=op.f("uq_facility_approval_manifest_digest")),
+    )
+    with op.batch_alter_table("facility_approval", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_facility_approval_facility_code"), ["facility_code"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_facility_approval_signer_fingerprint"),
+            ["signer_fingerprint"],
+            unique=False,
+        )
+
+    op.create_table(
         "import_batch",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -105,6 +146,45 @@ def upgrade() -> None:
     with op.batch_alter_table("import_batch", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_import_batch_file_sha256"), ["file_sha256"], unique=False
+        )
+
+    op.create_table(
+        "link_run",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_by", sa.String(length=64), nullable=True),
+        sa.Column("engine", sa.String(length=16), nullable=False),
+        sa.Column("model_name", sa.String(length=64), nullable=False),
+        sa.Column("model_version", sa.Integer(), nullable=False),
+        sa.Column("model_digest", sa.String(length=64), nullable=False),
+        sa.Column("registry_size", sa.Integer(), nullable=False),
+        sa.Column("doses_in", sa.Integer(), nullable=False),
+        sa.Column("doses_written", sa.Integer(), nullable=False),
+        sa.Column("doses_skipped", sa.Integer(), nullable=False),
+        sa.Column("verified", sa.Integer(), nullable=False),
+        sa.Column("auto_linked", sa.Integer(), nullable=False),
+        sa.Column("review", sa.Integer(), nullable=False),
+        sa.Column("unmatched", sa.Integer(), nullable=False),
+        sa.Column("invalid", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_run")),
+    )
+    op.create_table(
+        "recovery_record",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("citizen_id", sa.String(length=12), nullable=False),
+        sa.Column("first_positive", sa.Date(), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
+        sa.Column("station_code", sa.String(length=64), nullable=False),
+        sa.Column("recorded_by", sa.String(length=120), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_record")),
+    )
+    with op.batch_alter_table("recovery_record", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recovery_record_citizen_id"), ["citizen_id"], unique=False
         )
 
     op.create_table(
@@ -190,6 +270,28 @@ def upgrade() -> None:
             batch_op.f("ix_admin_unit_succession_new_version"),
             ["new_version", "new_level", "new_code"],
             unique=False,
+        )
+
+    op.create_table(
+        "certificate_access",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("citizen_id", sa.String(length=12), nullable=False),
+        sa.Column("document", sa.String(length=8), nullable=False),
+        sa.Column("accessed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["api_client.id"],
+            name=op.f("fk_certificate_access_client_id_api_client"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate_access")),
+    )
+    with op.batch_alter_table("certificate_access", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_certificate_access_citizen_id"), ["citizen_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_certificate_access_client_id"), ["client_id"], unique=False
         )
 
     op.create_table(
@@ -307,11 +409,183 @@ def upgrade() -> None:
             batch_op.f("ix_quarantined_row_record_key"), ["record_key"], unique=False
         )
 
+    op.create_table(
+        "certificate",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("uvci", sa.String(length=72), nullable=False),
+        sa.Column("citizen_id", sa.String(length=12), nullable=False),
+        sa.Column("kind", sa.String(length=1), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("hc1", sa.Text(), nullable=False),
+        sa.Column("kid", sa.String(length=16), nullable=False),
+        sa.Column("iat", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("exp", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("content_digest", sa.String(length=64), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("dose_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "recovery_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "replaces_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_reason", sa.String(length=32), nullable=False),
+        sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status_changed_by", sa.String(length=120), nullable=True),
+        sa.Column("status_reason", sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["dose_id"], ["dose_record.id"], name=op.f("fk_certificate_dose_id_dose_record")
+        ),
+        sa.ForeignKeyConstraint(
+            ["recovery_id"],
+            ["recovery_record.id"],
+            name=op.f("fk_certificate_recovery_id_recovery_record"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["replaces_id"], ["certificate.id"], name=op.f("fk_certificate_replaces_id_certificate")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate")),
+        sa.UniqueConstraint("uvci", name=op.f("uq_certificate_uvci")),
+    )
+    with op.batch_alter_table("certificate", schema=None) as batch_op:
+        batch_op.create_index("ix_certificate_kid_status", ["kid", "status"], unique=False)
+        batch_op.create_index(
+            "ix_certificate_person_content", ["citizen_id", "kind", "content_digest"], unique=False
+        )
+        batch_op.create_index("ix_certificate_status_exp", ["status", "exp"], unique=False)
+        batch_op.create_index(
+            "ux_certificate_active_person",
+            ["citizen_id", "kind"],
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
+
+    op.create_table(
+        "dose_link",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "dose_record_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("citizen_id", sa.String(length=12), nullable=True),
+        sa.Column("match_probability", sa.Float(), nullable=True),
+        sa.Column("corrected_fields", sa.String(length=128), nullable=True),
+        sa.Column(
+            "candidates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=255), nullable=True),
+        sa.Column("rule", sa.String(length=128), nullable=True),
+        sa.Column(
+            "explanation",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["dose_record_id"],
+            ["dose_record.id"],
+            name=op.f("fk_dose_link_dose_record_id_dose_record"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["link_run.id"], name=op.f("fk_dose_link_run_id_link_run")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dose_link")),
+        sa.UniqueConstraint("dose_record_id", "run_id", name=op.f("uq_dose_link_dose_record_id")),
+    )
+    with op.batch_alter_table("dose_link", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dose_link_citizen_id"), ["citizen_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_dose_link_run_id"), ["run_id"], unique=False)
+
+    op.create_table(
+        "facility_approval_record",
+        sa.Column(
+            "approval_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("dose_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("record_digest", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approval_id"],
+            ["facility_approval.id"],
+            name=op.f("fk_facility_approval_record_approval_id_facility_approval"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["dose_id"],
+            ["dose_record.id"],
+            name=op.f("fk_facility_approval_record_dose_id_dose_record"),
+        ),
+        sa.PrimaryKeyConstraint("approval_id", "dose_id", name=op.f("pk_facility_approval_record")),
+    )
+    with op.batch_alter_table("facility_approval_record", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_facility_approval_record_dose_id"), ["dose_id"], unique=False
+        )
+
+    op.create_table(
+        "revocation",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("uvci_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "certificate_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("reason", sa.String(length=255), nullable=False),
+        sa.Column("revoked_by", sa.String(length=120), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"],
+            ["certificate.id"],
+            name=op.f("fk_revocation_certificate_id_certificate"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_revocation")),
+        sa.UniqueConstraint("uvci_hash", name=op.f("uq_revocation_uvci_hash")),
+    )
+    with op.batch_alter_table("revocation", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_revocation_certificate_id"), ["certificate_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_revocation_revoked_at"), ["revoked_at"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("revocation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_revocation_revoked_at"))
+        batch_op.drop_index(batch_op.f("ix_revocation_certificate_id"))
+
+    op.drop_table("revocation")
+    with op.batch_alter_table("facility_approval_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_facility_approval_record_dose_id"))
+
+    op.drop_table("facility_approval_record")
+    with op.batch_alter_table("dose_link", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dose_link_run_id"))
+        batch_op.drop_index(batch_op.f("ix_dose_link_citizen_id"))
+
+    op.drop_table("dose_link")
+    with op.batch_alter_table("certificate", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ux_certificate_active_person",
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
+        batch_op.drop_index("ix_certificate_status_exp")
+        batch_op.drop_index("ix_certificate_person_content")
+        batch_op.drop_index("ix_certificate_kid_status")
+
+    op.drop_table("certificate")
     with op.batch_alter_table("quarantined_row", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quarantined_row_record_key"))
         batch_op.drop_index(batch_op.f("ix_quarantined_row_batch_id"))
@@ -334,14 +608,30 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_citizen_batch_id"))
 
     op.drop_table("citizen")
+    with op.batch_alter_table("certificate_access", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_certificate_access_client_id"))
+        batch_op.drop_index(batch_op.f("ix_certificate_access_citizen_id"))
+
+    op.drop_table("certificate_access")
     with op.batch_alter_table("admin_unit_succession", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_unit_succession_new_version"))
 
     op.drop_table("admin_unit_succession")
+    with op.batch_alter_table("recovery_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recovery_record_citizen_id"))
+
+    op.drop_table("recovery_record")
+    op.drop_table("link_run")
     with op.batch_alter_table("import_batch", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_import_batch_file_sha256"))
 
     op.drop_table("import_batch")
+    with op.batch_alter_table("facility_approval", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_facility_approval_signer_fingerprint"))
+        batch_op.drop_index(batch_op.f("ix_facility_approval_facility_code"))
+
+    op.drop_table("facility_approval")
+    op.drop_table("api_client")
     with op.batch_alter_table("admin_unit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_unit_list_version"))
 

@@ -1,0 +1,359 @@
+"""Facility approval (ký số): a vaccination site's approver signs the verified records it vouches for.
+
+Each record has a canonical form (`vaxlink-record/1`: identity, vaccine, lot, date, dose, facility
+and the row's `version`) and a digest of it. An approval signs a manifest (`vaxlink-approval/1`)
+listing `[record_id, digest]` pairs, sorted, as canonical JSON, with the facility's ES256 key. The
+pairs are kept per record, so the manifest can be rebuilt and the signature checked at any time,
+and a record whose digest moved since (any update bumps `version`) is no longer approved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.x509.oid import NameOID
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
+from vaxlink.certificates.keys import (
+    OID_FACILITY_APPROVAL,
+    KeyPair,
+    KeyStore,
+    Role,
+    extended_key_usages,
+    is_issued_by,
+    is_valid_at,
+    kid,
+)
+from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
+from vaxlink.certificates.signer import ES256, Signer
+from vaxlink.certificates.trustlist import canonical_json
+from vaxlink.records.models import DoseRecord, DoseStatus
+
+MANIFEST_VERSION: Final = "vaxlink-approval/1"
+RECORD_VERSION: Final = "vaxlink-record/1"
+#: Dose statuses a facility may approve: linked to a registry citizen by verification.
+APPROVABLE: Final = (DoseStatus.VERIFIED.value, DoseStatus.AUTO_LINKED.value)
+_CHUNK: Final = 5_000
+
+#: The dose columns an approval covers, in the order `canonical_record` reads them.
+RECORD_COLUMNS: Final = (
+    DoseRecord.id,
+    DoseRecord.record_id,
+    DoseRecord.citizen_id,
+    DoseRecord.full_name,
+    DoseRecord.date_of_birth,
+    DoseRecord.id_number,
+    DoseRecord.vaccine_key,
+    DoseRecord.vaccine_mp,
+    DoseRecord.lot_number,
+    DoseRecord.vaccination_date,
+    DoseRecord.dose_number,
+    DoseRecord.dose_category,
+    DoseRecord.dose_sequence,
+    DoseRecord.facility_code,
+    DoseRecord.version,
+)
+
+
+class ApprovalState(StrEnum):
+    """Whether a dose record is covered by a facility approval in its current form."""
+
+    APPROVED = "approved"
+    CHANGED = "changed_since_approval"
+    NEVER = "never_approved"
+
+
+def canonical_record(row: Any) -> dict[str, Any]:
+    """The versioned canonical form of a dose record that approvals sign (via its digest)."""
+    return {
+        "v": RECORD_VERSION,
+        "record_id": row.record_id,
+        "citizen_id": row.citizen_id,
+        "full_name": row.full_name,
+        "date_of_birth": row.date_of_birth,
+        "id_number": row.id_number,
+        "vaccine_key": row.vaccine_key,
+        "vaccine_mp": row.vaccine_mp,
+        "lot_number": row.lot_number,
+        "vaccination_date": row.vaccination_date.isoformat(),
+        "dose_number": row.dose_number,
+        "dose_category": row.dose_category,
+        "dose_sequence": row.dose_sequence,
+        "facility_code": row.facility_code,
+        "version": row.version,
+    }
+
+
+def record_digest(row: Any) -> str:
+    """SHA-256 (hex) of the record's canonical JSON."""
+    return hashlib.sha256(canonical_json(canonical_record(row))).hexdigest()
+
+
+def manifest_bytes(
+    *,
+    facility_code: str,
+    approver: str,
+    approved_at: datetime,
+    signer_fingerprint: str,
+    records: Iterable[tuple[str, str]],
+) -> bytes:
+    """The canonical manifest an approval signs: who, when, with which key, and the record digests."""
+    return canonical_json(
+        {
+            "v": MANIFEST_VERSION,
+            "facility": facility_code,
+            "approver": approver,
+            "approved_at": approved_at.astimezone(UTC).isoformat(),
+            "signer": signer_fingerprint,
+            "records": sorted([r, d] for r, d in records),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalResult:
+    """What `approve_records` signed (no approval is stored when there was nothing to sign)."""
+
+    approval_id: int | None
+    facility_code: str
+    record_count: int
+    manifest_digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalCheck:
+    """The outcome of `verify_approval`: the signature holds, and which records moved since."""
+
+    approval_id: int
+    valid: bool
+    problems: tuple[str, ...]
+    record_count: int
+    changed_records: tuple[str, ...]
+
+
+def _fingerprint(certificate_der: bytes) -> str:
+    return hashlib.sha256(certificate_der).hexdigest()
+
+
+def _common_name(certificate: x509.Certificate) -> str:
+    values = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else ""
+
+
+def _certificate_problems(
+    certificate: x509.Certificate, facility_code: str, at: datetime
+) -> list[str]:
+    problems = []
+    if OID_FACILITY_APPROVAL not in extended_key_usages(certificate):
+        problems.append("the signing certificate is not a facility-approval certificate")
+    if _common_name(certificate) != facility_code:
+        problems.append(f"the signing certificate belongs to {_common_name(certificate)!r}")
+    if not is_valid_at(certificate, at):
+        problems.append(f"the signing certificate was not valid at {at:%Y-%m-%d %H:%M}")
+    return problems
+
+
+def facility_signer(store: KeyStore, facility_code: str, now: datetime) -> KeyPair:
+    """The newest valid approval key of a facility in the key directory."""
+    candidates = [
+        c
+        for c in store.certificates(Role.FACILITY)
+        if _common_name(c) == facility_code and is_valid_at(c, now)
+    ]
+    if not candidates:
+        raise ApprovalError(
+            f"no valid approval key for facility {facility_code} in {store.directory}; "
+            f"issue one with `vaxlink keys issue-facility --code {facility_code}`"
+        )
+    return store.load(Role.FACILITY, kid(candidates[-1]))
+
+
+def approved_digests(session: Session, dose_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Every digest each dose was approved under (empty set: never approved)."""
+    out: dict[int, set[str]] = {i: set() for i in dose_ids}
+    for start in range(0, len(dose_ids), _CHUNK):
+        part = dose_ids[start : start + _CHUNK]
+        stmt = select(ApprovalRecord.dose_id, ApprovalRecord.record_digest).where(
+            ApprovalRecord.dose_id.in_(part)
+        )
+        for dose_id, digest in session.execute(stmt):
+            out[dose_id].add(digest)
+    return out
+
+
+def approved_now(session: Session, rows: Sequence[Any]) -> set[int]:
+    """The ids of the dose rows (with `RECORD_COLUMNS`) approved in their current form."""
+    digests = approved_digests(session, [r.id for r in rows])
+    return {r.id for r in rows if record_digest(r) in digests[r.id]}
+
+
+def _facility_rows(session: Session, facility_code: str) -> Iterator[Sequence[Any]]:
+    """The facility's approvable records, in id order, a chunk at a time."""
+    after = 0
+    while True:
+        stmt = (
+            select(*RECORD_COLUMNS)
+            .where(
+                DoseRecord.facility_code == facility_code,
+                DoseRecord.status.in_(APPROVABLE),
+                DoseRecord.citizen_id.is_not(None),
+                DoseRecord.id > after,
+            )
+            .order_by(DoseRecord.id)
+            .limit(_CHUNK)
+        )
+        rows = session.execute(stmt).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+def approve_records(
+    session: Session,
+    signer: Signer,
+    *,
+    facility_code: str,
+    approver: str,
+    now: datetime,
+    note: str | None = None,
+) -> ApprovalResult:
+    """Sign every verified record of the facility not yet approved in its current form."""
+    if not approver.strip():
+        raise ApprovalError("an approval needs the approver's name")
+    if signer.algorithm != ES256:
+        raise ApprovalError("a facility approval key must be EC P-256 (ES256)")
+    certificate = x509.load_der_x509_certificate(signer.certificate_der)
+    problems = _certificate_problems(certificate, facility_code, now)
+    if problems:
+        raise ApprovalError(f"cannot approve for {facility_code}: {'; '.join(problems)}")
+    pending: list[tuple[int, str, str]] = []
+    for rows in _facility_rows(session, facility_code):
+        known = approved_digests(session, [r.id for r in rows])
+        for r in rows:
+            digest = record_digest(r)
+            if digest not in known[r.id]:
+                pending.append((r.id, r.record_id, digest))
+    if not pending:
+        return ApprovalResult(None, facility_code, 0, None)
+    fingerprint = _fingerprint(signer.certificate_der)
+    approved_at = now.astimezone(UTC).replace(microsecond=0)
+    manifest = manifest_bytes(
+        facility_code=facility_code,
+        approver=approver,
+        approved_at=approved_at,
+        signer_fingerprint=fingerprint,
+        records=((record_id, digest) for _, record_id, digest in pending),
+    )
+    manifest_digest = hashlib.sha256(manifest).hexdigest()
+    approval = FacilityApproval(
+        facility_code=facility_code,
+        manifest_version=MANIFEST_VERSION,
+        manifest_digest=manifest_digest,
+        record_count=len(pending),
+        signature=signer.sign(manifest),
+        signer_kid=signer.kid.hex(),
+        signer_fingerprint=fingerprint,
+        signer_certificate=signer.certificate_der,
+        approver=approver,
+        approved_at=approved_at,
+        note=note,
+    )
+    session.add(approval)
+    session.flush()
+    session.execute(
+        insert(ApprovalRecord),
+        [
+            {"approval_id": approval.id, "dose_id": i, "record_id": r, "record_digest": d}
+            for i, r, d in pending
+        ],
+    )
+    return ApprovalResult(approval.id, facility_code, len(pending), manifest_digest)
+
+
+def _signature_holds(certificate: x509.Certificate, signature: bytes, data: bytes) -> bool:
+    key = certificate.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or len(signature) != 64:
+        return False
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    try:
+        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _changed(session: Session, links: Mapping[int, str]) -> list[str]:
+    """Record ids whose current digest differs from the approved one (or that are gone)."""
+    ids = sorted(links)
+    changed: list[str] = []
+    seen: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        part = ids[start : start + _CHUNK]
+        for row in session.execute(select(*RECORD_COLUMNS).where(DoseRecord.id.in_(part))):
+            seen.add(row.id)
+            if record_digest(row) != links[row.id]:
+                changed.append(row.record_id)
+    return changed + [f"dose #{i}" for i in ids if i not in seen]
+
+
+def verify_approval(
+    session: Session, approval_id: int, *, cscas: Iterable[x509.Certificate] = ()
+) -> ApprovalCheck:
+    """Rebuild the signed manifest, check digest, signature and key, and list records changed since.
+
+    With `cscas`, the facility certificate must also have been issued by one of them.
+    """
+    approval = session.get(FacilityApproval, approval_id)
+    if approval is None:
+        raise CertificateNotFound(f"there is no facility approval #{approval_id}")
+    links = session.execute(
+        select(ApprovalRecord.dose_id, ApprovalRecord.record_id, ApprovalRecord.record_digest)
+        .where(ApprovalRecord.approval_id == approval_id)
+    ).all()  # fmt: skip
+    problems: list[str] = []
+    manifest = manifest_bytes(
+        facility_code=approval.facility_code,
+        approver=approval.approver,
+        approved_at=approval.approved_at,
+        signer_fingerprint=approval.signer_fingerprint,
+        records=((r, d) for _, r, d in links),
+    )
+    if hashlib.sha256(manifest).hexdigest() != approval.manifest_digest:
+        problems.append("the stored records do not match the signed manifest")
+    if _fingerprint(approval.signer_certificate) != approval.signer_fingerprint:
+        problems.append("the stored certificate is not the one that signed")
+    certificate = x509.load_der_x509_certificate(approval.signer_certificate)
+    if not _signature_holds(certificate, approval.signature, manifest):
+        problems.append("the signature does not verify")
+    problems += _certificate_problems(certificate, approval.facility_code, approval.approved_at)
+    anchors = list(cscas)
+    if anchors and not any(is_issued_by(certificate, ca) for ca in anchors):
+        problems.append("the facility certificate was not issued by a trusted CA")
+    changed = _changed(session, {i: d for i, _, d in links})
+    return ApprovalCheck(
+        approval_id, not problems, tuple(problems), len(links), tuple(sorted(changed))
+    )
+
+
+def approval_state(session: Session, dose_id: int) -> ApprovalState:
+    """Approved, changed since approval, or never approved: the record as it is now."""
+    row = session.execute(select(*RECORD_COLUMNS).where(DoseRecord.id == dose_id)).first()
+    if row is None:
+        raise CertificateNotFound(f"there is no dose record #{dose_id}")
+    digests = approved_digests(session, [dose_id])[dose_id]
+    if not digests:
+        return ApprovalState.NEVER
+    return ApprovalState.APPROVED if record_digest(row) in digests else ApprovalState.CHANGED

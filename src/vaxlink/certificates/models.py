@@ -1,0 +1,232 @@
+"""Certificate tables: facility approvals, issued certificates, recoveries, revocations, API clients.
+
+Every row that changes a person's certificate keeps who, when and why; rows are never deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from vaxlink.db import Base
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An instant, always timezone-aware UTC in Python (SQLite keeps it as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("datetimes stored by vaxlink must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class CertificateStatus(StrEnum):
+    """Where an issued certificate stands; moves only along `TRANSITIONS`."""
+
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+#: The one transition table. Superseded certificates are still in people's hands and still verify
+#: until they expire, so they can be revoked; revoked and expired are final.
+TRANSITIONS: Final[dict[CertificateStatus, frozenset[CertificateStatus]]] = {
+    CertificateStatus.ACTIVE: frozenset(
+        {CertificateStatus.SUPERSEDED, CertificateStatus.REVOKED, CertificateStatus.EXPIRED}
+    ),
+    CertificateStatus.SUPERSEDED: frozenset({CertificateStatus.REVOKED}),
+    CertificateStatus.REVOKED: frozenset(),
+    CertificateStatus.EXPIRED: frozenset(),
+}
+
+
+class CertificateKind(StrEnum):
+    """EU DCC certificate types vaxlink issues."""
+
+    VACCINATION = "v"
+    RECOVERY = "r"
+
+
+class FacilityApproval(Base):
+    """One signature by a vaccination site's approver over the digests of the records it vouches for."""
+
+    __tablename__ = "facility_approval"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    facility_code: Mapped[str] = mapped_column(String(64), index=True)
+    manifest_version: Mapped[str] = mapped_column(String(32))
+    #: SHA-256 (hex) of the canonical manifest bytes that were signed.
+    manifest_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    record_count: Mapped[int] = mapped_column(Integer)
+    #: ES256 signature, raw r||s, over the canonical manifest bytes.
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signer_kid: Mapped[str] = mapped_column(String(16))
+    #: SHA-256 (hex) of the facility certificate's DER encoding.
+    signer_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    signer_certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    approver: Mapped[str] = mapped_column(String(120))
+    approved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ApprovalRecord(Base):
+    """A dose record covered by an approval, with the digest of the record as it was approved."""
+
+    __tablename__ = "facility_approval_record"
+
+    approval_id: Mapped[int] = mapped_column(ForeignKey("facility_approval.id"), primary_key=True)
+    dose_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"), primary_key=True, index=True)
+    record_id: Mapped[str] = mapped_column(String(64))
+    record_digest: Mapped[str] = mapped_column(String(64))
+
+
+class RecoveryRecord(Base):
+    """A recovery from COVID-19 as the commune health station entered it; a correction is a new row."""
+
+    __tablename__ = "recovery_record"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    citizen_id: Mapped[str] = mapped_column(String(12), index=True)
+    first_positive: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    station_code: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Certificate(Base):
+    """One signed EU DCC as issued; the HC1 text is what the QR code carries."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        # At most one active certificate per person and type: a crashed or concurrent batch
+        # cannot leave two behind.
+        Index(
+            "ux_certificate_active_person",
+            "citizen_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_certificate_status_exp", "status", "exp"),
+        Index("ix_certificate_kid_status", "kid", "status"),
+        Index("ix_certificate_person_content", "citizen_id", "kind", "content_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    uvci: Mapped[str] = mapped_column(String(72), unique=True)
+    citizen_id: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(1))
+    payload: Mapped[dict[str, Any]] = mapped_column(_JSON)
+    hc1: Mapped[str] = mapped_column(Text)
+    #: Key id of the signing DSC, hex.
+    kid: Mapped[str] = mapped_column(String(16))
+    iat: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    exp: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(12), default=CertificateStatus.ACTIVE)
+    #: SHA-256 (hex) of the facts the certificate attests (not its UVCI, issuer or validity).
+    content_digest: Mapped[str] = mapped_column(String(64))
+    #: How many earlier certificates of this person and type attested the same facts.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    dose_id: Mapped[int | None] = mapped_column(ForeignKey("dose_record.id"))
+    recovery_id: Mapped[int | None] = mapped_column(ForeignKey("recovery_record.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_reason: Mapped[str] = mapped_column(String(32))
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    status_changed_by: Mapped[str | None] = mapped_column(String(120))
+    status_reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class Revocation(Base):
+    """A revoked certificate as verifiers learn of it: the SHA-256 of its UVCI (EU hash type UCI)."""
+
+    __tablename__ = "revocation"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    #: SHA-256 (hex) of the UTF-8 UVCI; lists publish its first 16 bytes.
+    uvci_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(255))
+    revoked_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class ApiClient(Base):
+    """A citizen application (PC-COVID, VNeID, …) allowed to fetch certificates with a bearer token."""
+
+    __tablename__ = "api_client"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 (hex) of the token; the token itself (32 random bytes) is shown once and not kept.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class CertificateAccess(Base):
+    """One fetch of a person's certificate by a client application (who, whose, what, when)."""
+
+    __tablename__ = "certificate_access"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id"), index=True)
+    citizen_id: Mapped[str] = mapped_column(String(12), index=True)
+    document: Mapped[str] = mapped_column(String(8))
+    accessed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+#: The tables of this module, for tests that create them on a store migrated before they existed.
+TABLES: Final = (
+    FacilityApproval.__table__,
+    ApprovalRecord.__table__,
+    RecoveryRecord.__table__,
+    Certificate.__table__,
+    Revocation.__table__,
+    ApiClient.__table__,
+    CertificateAccess.__table__,
+)
