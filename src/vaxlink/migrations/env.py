@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.types import TypeDecorator
@@ -12,7 +12,7 @@ from vaxlink.models import load_all
 target_metadata = load_all().metadata
 
 
-def render_item(type_: str, obj: Any, _ctx: Any) -> str | bool:
+def render_item(type_: str, obj: Any, _ctx: Any) -> str | Literal[False]:
     """Render custom column types as the SQL type they wrap, so migrations import nothing of ours."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"

@@ -1,0 +1,79 @@
+"""`POST /api/v1/identity/verify`: who is this person? One person, answered online.
+
+The router is to be protected by the staff authentication dependency; `create_router` takes the
+dependency list for that (`create_router([Depends(require_staff)])`). Neither this module nor
+the service it calls logs the request or the answer: both carry personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from vaxlink.db import session_factory
+from vaxlink.linkage.model import LinkModel
+from vaxlink.linkage.online_service import verify_person
+from vaxlink.linkage.schemas import VerifyResponse
+from vaxlink.registry.http import HttpRegistry
+from vaxlink.registry.port import LocalRegistry, RegistryPort
+from vaxlink.registry.schemas import PersonQuery
+from vaxlink.settings import Settings
+
+PREFIX = "/api/v1/identity"
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+async def registry_port(request: Request) -> RegistryPort:
+    """The app's registry port: the registry service at `registry_url`, else the store's
+    citizens (built once per app; `async` so it runs on the event loop, not in a thread)."""
+    state = request.app.state
+    port: RegistryPort | None = getattr(state, "registry_port", None)
+    if port is None:
+        settings: Settings = state.settings
+        if settings.registry_url:
+            port = HttpRegistry(settings.registry_url)
+        else:
+            port = LocalRegistry(session_factory(state.engine))
+        state.registry_port = port
+    return port
+
+
+async def link_model(request: Request) -> LinkModel:
+    """The app's linkage model (the configured file or the packaged one), loaded once, on the
+    event loop like `registry_port` (a small JSON file read on the first request)."""
+    state = request.app.state
+    model: LinkModel | None = getattr(state, "link_model", None)
+    if model is None:
+        model = LinkModel.load(state.settings.linkage_model)
+        state.link_model = model
+    return model
+
+
+def create_router(dependencies: Sequence[Any] = ()) -> APIRouter:
+    """The identity router; `dependencies` run before every endpoint (authentication)."""
+    router = APIRouter(prefix=PREFIX, tags=["identity"], dependencies=list(dependencies))
+
+    @router.post(
+        "/verify",
+        responses={
+            422: {"description": "The details are not valid.", **_PROBLEM},
+            503: {"description": "The population registry cannot be asked.", **_PROBLEM},
+        },
+    )
+    def verify(
+        query: PersonQuery,
+        registry: Annotated[RegistryPort, Depends(registry_port)],
+        model: Annotated[LinkModel, Depends(link_model)],
+    ) -> VerifyResponse:
+        """Link one person's details (as a vaccination app has them, possibly dirty) to a citizen
+        of the population registry: verified, auto_linked, review or unmatched, with at most
+        three candidates and each field's evidence."""
+        return VerifyResponse.of(verify_person(query, registry, model))
+
+    return router
+
+
+#: Mounted by `vaxlink.web.app.create_app`.
+router = create_router()

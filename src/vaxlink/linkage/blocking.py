@@ -1,0 +1,83 @@
+"""Candidate pairs for the records the deterministic pass left: hash joins on blocking keys.
+
+Every key survives a different kind of damage, so together they survive one wrong, swapped or
+missing ID digit, a missing ID, and the usual name and date slips. None of them pairs everyone
+born on one day: each is specific, and a key value shared by too many citizens is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vaxlink.linkage.engine import Step
+
+
+@dataclass(frozen=True)
+class BlockingKey:
+    """A key both sides compute the same way (a tuple of column expressions, joined column by
+    column: no string is built); `bit` marks the pairs it found."""
+
+    name: str
+    parts: tuple[str, ...]  # over the feature columns, the same on both sides
+    bit: int
+    why: str
+    dose_filter: str = "TRUE"  # which residual records use the key
+
+
+KEYS: tuple[BlockingKey, ...] = (
+    BlockingKey("id_last6", ("right(id12, 6)",), 1,
+                "one wrong digit in the first half, lost zeros"),
+    BlockingKey("id_head_names", ("left(id12, 6)", "fam", "giv"), 2,
+                "one wrong digit in the serial (the head is birth province, sex and year)"),
+    BlockingKey("id_masked", ("left(id12, 5)", "right(id12, 5)"), 4,
+                "two neighbouring digits swapped across the halves"),
+    BlockingKey("old_id", ("id9",), 8, "the old 9-digit CMND"),
+    BlockingKey("dob_given", ("dy", "dm", "dd", "giv"), 16,
+                "no or another person's ID; family or middle name slips"),
+    BlockingKey("year_names", ("dy", "fam", "giv", "sex"), 32,
+                "no 12-digit ID and date of birth slips within the year (a record with an ID "
+                "has the ID keys; for it this key would give most pairs and few matches)",
+                dose_filter="id12 IS NULL"),
+    BlockingKey("phone", ("ph",), 64, "the phone number"),
+    BlockingKey("syllables_year", ("ssort", "dy"), 128,
+                "names in another order, Hoàng/Huỳnh, Vũ/Võ"),
+    BlockingKey("name_day_month", ("nf", "dm", "dd"), 256, "birth year slips"),
+)  # fmt: skip
+CLUSTER_BIT = 512
+#: Registry rows a key value may pair a record with before the key is skipped for that record.
+MAX_PER_KEY = 100
+
+
+def _key_sql(key: BlockingKey, residual: str) -> str:
+    cols = ", ".join(f"{part} AS k{i}" for i, part in enumerate(key.parts))
+    on = " AND ".join(f"r.k{i} = d.k{i}" for i in range(len(key.parts)))
+    return f"""
+        SELECT _row, cid, {key.bit} AS k FROM (
+            SELECT d._row, r.cid
+            FROM (SELECT _row, {cols} FROM {residual} WHERE {key.dose_filter}) d
+            JOIN (SELECT cid, {cols} FROM lk_reg) r ON {on}
+            QUALIFY count(*) OVER (PARTITION BY d._row) <= {MAX_PER_KEY})"""
+
+
+def pair_steps(residual: str = "lk_res") -> list[Step]:
+    """SQL creating lk_pairs(_row, cid, keys) for the residual records, deduplicated."""
+    parts = [_key_sql(key, residual) for key in KEYS]
+    parts.append(
+        f"""
+        SELECT c._row, t.cid, {CLUSTER_BIT} AS k
+        FROM {residual} x JOIN lk_cluster c ON c._row = x._row
+        JOIN lk_cluster o ON o.pk = c.pk JOIN lk_det t ON t._row = o._row"""
+    )
+    union = " UNION ALL ".join(parts)
+    return [
+        Step(
+            f"CREATE OR REPLACE TABLE lk_pairs AS SELECT _row, cid, bit_or(k) AS keys "
+            f"FROM ({union}) GROUP BY _row, cid"
+        )
+    ]
+
+
+def key_names(bits: int) -> list[str]:
+    """Names of the keys set in a pair's bit mask."""
+    names = [k.name for k in KEYS if bits & k.bit]
+    return [*names, "cluster"] if bits & CLUSTER_BIT else names

@@ -1,0 +1,247 @@
+"""Decisions: which links are automatic, which go to review, and the result rows (formats.md §3).
+
+A rule-based link the model finds unlikely goes to review. A residual record is linked
+automatically when its best candidate's posterior reaches the threshold, beats the second by a
+margin, and none of the guards holds: the record gives an ID number that nobody in the registry
+holds (the mark of a person missing from the registry); the candidate has another name *and*
+another date of birth (two identity fields are never corrected on other evidence); the record
+gives the candidate's own ID under another given name (a housemate's ID, as often written as
+one's own). The model weighs a shared address, phone and family name as independent evidence,
+which within a household they are not: the guards, not the threshold, stop those links. A record whose person's other doses are linked to the
+same citizen needs less evidence of its own. A person whose doses point to different citizens
+goes to review as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vaxlink.linkage.comparisons import COMPARISONS, DOB, FAMILY, GIVEN, ID, Comparison
+from vaxlink.linkage.deterministic import corrected_sql
+from vaxlink.linkage.engine import Step
+from vaxlink.linkage.model import LinkModel
+
+
+def _levels(c: Comparison, *names: str) -> tuple[int, ...]:
+    index = {lv.name: i for i, lv in enumerate(c.levels)}
+    return tuple(index[n] for n in names)
+
+
+#: ID levels that explain a record's number as the candidate's own.
+ID_EXPLAINED = _levels(ID, "exact", "lost_zeros", "cmnd", "one_digit", "transposed")
+#: ID levels at which the record's number is the candidate's, as written or nearly.
+ID_HELD = _levels(ID, "exact", "lost_zeros", "cmnd")
+#: The name is another name: a different family or given name (not a slip of the same one).
+NAME_OTHER = {"family": _levels(FAMILY, "else"), "given": _levels(GIVEN, "else")}
+#: The date of birth is another date (not one of the explained slips).
+DOB_OTHER = _levels(DOB, "same_year", "else")
+
+
+def params(model: LinkModel) -> dict[str, Any]:
+    """Thresholds and level names, bound into the decision SQL."""
+    t = model.thresholds
+    out: dict[str, Any] = {
+        "auto": t.auto_probability,
+        "margin": t.margin_bits,
+        "cluster_bits": t.cluster_bits,
+        "review": t.review_probability,
+        "det_min": t.det_min_probability,
+        "id_explained": list(ID_EXPLAINED),
+        "id_held": list(ID_HELD),
+        "family_other": list(NAME_OTHER["family"]),
+        "given_other": list(NAME_OTHER["given"]),
+        "dob_other": list(DOB_OTHER),
+    }
+    return out
+
+
+def det_score_steps() -> list[Step]:
+    """SQL pairing each rule-based auto link with its citizen, for the model to score."""
+    return [
+        Step(
+            "CREATE OR REPLACE TABLE lk_det_pairs AS SELECT _row, cid, 0 AS keys "
+            "FROM lk_det WHERE status = 'auto_linked'"
+        )
+    ]
+
+
+def decision_steps() -> list[Step]:
+    """SQL from lk_det, lk_det_scored, lk_ranked and lk_cluster to lk_decision(_row, status,
+    cid, p, reason, rule)."""
+    best = Step(
+        """
+        CREATE OR REPLACE TABLE lk_best AS
+        SELECT b._row, b.cid, b.p, b.w, b.w - coalesce(b.w_next, -1e9) AS margin,
+               list_contains($id_explained, b.g_id) AS id_explained,
+               list_contains($id_held, b.g_id) AS id_held,
+               list_contains($family_other, b.g_family) OR list_contains($given_other, b.g_given)
+                   AS name_other,
+               list_contains($given_other, b.g_given) AS given_other,
+               list_contains($dob_other, b.g_dob) AS dob_other,
+               (x.id12 IS NOT NULL OR x.id9 IS NOT NULL) AS has_id,
+               EXISTS (SELECT 1 FROM lk_idowner o WHERE o._row = b._row) AS id_registered
+        FROM lk_ranked b JOIN lk_res x ON x._row = b._row WHERE b.rk = 1
+        """
+    )
+    model_links = Step(
+        """
+        CREATE OR REPLACE TABLE lk_model_links AS
+        SELECT _row, cid, p,
+               CASE WHEN has_id AND NOT id_registered AND NOT id_explained THEN 'id_not_in_registry'
+                    WHEN name_other AND dob_other THEN 'name_and_dob_differ'
+                    WHEN id_held AND given_other THEN 'id_of_another_person'
+                    WHEN p < $auto THEN 'below_threshold'
+                    WHEN margin < $margin THEN 'ambiguous' END AS block
+        FROM lk_best
+        """
+    )
+    det_links = Step(
+        """
+        CREATE OR REPLACE TABLE lk_det_final AS
+        SELECT t._row, t.cid, t.status, t.rule, t.corrected, coalesce(s.p, 1.0) AS p,
+               CASE WHEN t.status = 'auto_linked' AND coalesce(s.p, 0) < $det_min
+                    THEN 'rule_unlikely' END AS block
+        FROM lk_det t LEFT JOIN (SELECT _row, p FROM lk_det_ranked WHERE rk = 1) s ON s._row = t._row
+        """
+    )
+    first_links = Step(
+        """
+        CREATE OR REPLACE TABLE lk_links AS
+        SELECT _row, cid FROM lk_det_final WHERE block IS NULL
+        UNION ALL SELECT _row, cid FROM lk_model_links WHERE block IS NULL
+        """
+    )
+    person = _person_step("lk_person")
+    cluster_links = Step(
+        """
+        CREATE OR REPLACE TABLE lk_cluster_links AS
+        SELECT b._row, b.cid, b.p FROM lk_best b
+        JOIN lk_model_links m ON m._row = b._row AND m.block IN ('below_threshold', 'ambiguous')
+        JOIN lk_cluster c ON c._row = b._row JOIN lk_person k ON k.pk = c.pk
+        WHERE k.n = 1 AND k.cid = b.cid AND b.w >= $cluster_bits AND b.margin >= $margin
+        """
+    )
+    all_links = Step(
+        """
+        INSERT INTO lk_links SELECT _row, cid FROM lk_cluster_links
+        """
+    )
+    # What a residual record's best candidate would correct, and its candidates as JSON.
+    residual_outputs = Step(
+        f"""
+        CREATE OR REPLACE TABLE lk_res_out AS
+        SELECT b._row, {corrected_sql("x", "r")} AS corrected, c.cands
+        FROM lk_best b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
+        JOIN (SELECT _row, CAST(to_json(list({{'citizen_id': cid, 'probability': round(p, 6)}}
+                     ORDER BY rk)) AS VARCHAR) AS cands
+              FROM lk_ranked GROUP BY _row) c ON c._row = b._row
+        """
+    )
+    return [best, model_links, det_links, first_links, person, cluster_links, all_links,
+            _person_step("lk_person"), residual_outputs, _final_step()]  # fmt: skip
+
+
+def _person_step(out: str) -> Step:
+    return Step(
+        f"""
+        CREATE OR REPLACE TABLE {out} AS
+        SELECT c.pk, count(DISTINCT l.cid) AS n, min(l.cid) AS cid
+        FROM lk_cluster c JOIN lk_links l ON l._row = c._row GROUP BY c.pk
+        """
+    )
+
+
+def _final_step() -> Step:
+    return Step(
+        """
+        CREATE OR REPLACE TABLE lk_decision AS
+        WITH d AS (
+            SELECT x._row, x.invalid, t.cid AS det_cid, t.status AS det_status, t.rule AS det_rule,
+                   t.p AS det_p, t.block AS det_block, coalesce(t.corrected, o.corrected) AS corr,
+                   o.cands, m.cid AS m_cid, m.p AS m_p, m.block AS m_block, cl.cid AS cl_cid,
+                   coalesce(k.n, 0) > 1 AS conflict
+            FROM lk_dose x
+            LEFT JOIN lk_det_final t ON t._row = x._row
+            LEFT JOIN lk_res_out o ON o._row = x._row
+            LEFT JOIN lk_model_links m ON m._row = x._row
+            LEFT JOIN lk_cluster_links cl ON cl._row = x._row
+            LEFT JOIN lk_cluster c ON c._row = x._row
+            LEFT JOIN lk_person k ON k.pk = c.pk),
+        e AS (
+            SELECT *, CASE WHEN det_status = 'auto_linked' AND det_block IS NULL THEN det_cid
+                           WHEN det_status IS NULL AND m_block IS NULL THEN m_cid
+                           WHEN det_status IS NULL THEN cl_cid END AS link_cid
+            FROM d)
+        SELECT _row,
+            CASE WHEN invalid IS NOT NULL THEN 'invalid'
+                 WHEN det_status = 'verified' THEN 'verified'
+                 WHEN link_cid IS NOT NULL AND NOT conflict THEN 'auto_linked'
+                 WHEN link_cid IS NOT NULL OR det_status IS NOT NULL OR m_p >= $review THEN 'review'
+                 ELSE 'unmatched' END AS status,
+            coalesce(link_cid, det_cid, m_cid) AS cid,
+            CASE WHEN det_status IS NOT NULL THEN det_p ELSE m_p END AS p,
+            CASE WHEN invalid IS NOT NULL THEN invalid
+                 WHEN det_status = 'verified' THEN NULL
+                 WHEN link_cid IS NOT NULL AND NOT conflict THEN NULL
+                 WHEN link_cid IS NOT NULL THEN 'cluster_conflict'
+                 WHEN det_status IS NOT NULL THEN det_block
+                 WHEN m_p >= $review THEN m_block
+                 WHEN m_cid IS NOT NULL THEN 'no_plausible_candidate'
+                 ELSE 'no_candidate' END AS reason,
+            CASE WHEN det_status IS NOT NULL THEN det_rule
+                 WHEN m_block IS NOT NULL AND cl_cid IS NOT NULL THEN 'cluster'
+                 WHEN m_cid IS NOT NULL THEN 'model' END AS rule,
+            corr AS corrected, det_status IS NOT NULL AS by_rule, cands
+        FROM e
+        """
+    )
+
+
+def result_sql(explain: bool = False) -> str:
+    """SELECT of the result rows: `_row` (the input order), the formats.md §3 columns, `rule`
+    (how a link was made) and, with `explain`, the candidates' per-field evidence as JSON
+    `explanation` (review and unmatched records)."""
+    extra = ", e.explanation" if explain else ""
+    join = "LEFT JOIN lk_explain e ON e._row = x._row" if explain else ""
+    # A rule's link has one candidate; the JSON is built as text (citizen ids are digits).
+    return f"""
+        SELECT x._row, x.record_id, k.status,
+               CASE WHEN k.status IN ('verified', 'auto_linked') THEN k.cid END AS citizen_id,
+               CASE WHEN k.status <> 'invalid' THEN round(k.p, 6) END AS match_probability,
+               CASE WHEN k.status = 'auto_linked' THEN k.corrected END AS corrected_fields,
+               CASE WHEN k.status IN ('invalid', 'unmatched') THEN '[]'
+                    WHEN k.by_rule THEN '[{{"citizen_id":"' || k.cid || '","probability":'
+                         || CAST(round(k.p, 6) AS VARCHAR) || '}}]'
+                    ELSE coalesce(k.cands, '[]') END AS candidates,
+               k.reason, k.rule{extra}
+        FROM lk_dose x JOIN lk_decision k ON k._row = x._row
+        {join}
+    """
+
+
+def _level_name(c_index: int) -> str:
+    c = COMPARISONS[c_index]
+    whens = " ".join(f"WHEN {i} THEN '{lv.name}'" for i, lv in enumerate(c.levels))
+    return f"CASE g_{c.name} {whens} END"
+
+
+def explain_step() -> Step:
+    """SQL creating lk_explain(_row, explanation): for each record left to a person (review) or
+    unmatched with candidates, its candidates with every comparison's level and match weight,
+    as JSON (the level names are the code's own constants)."""
+    fields = ", ".join(
+        f"'{c.name}': {{'level': {_level_name(i)}, 'bits': round(w_{c.name}, 2)}}"
+        for i, c in enumerate(COMPARISONS)
+    )
+    return Step(
+        f"""
+        CREATE OR REPLACE TABLE lk_explain AS
+        SELECT r._row, CAST(to_json(list({{'citizen_id': r.cid, 'probability': round(r.p, 6),
+                   'match_weight': round(r.w, 2), 'keys': r.keys, 'fields': {{{fields}}}}}
+                   ORDER BY r.rk)) AS VARCHAR) AS explanation
+        FROM (SELECT * FROM lk_ranked UNION ALL SELECT * FROM lk_det_ranked) r
+        SEMI JOIN (SELECT _row FROM lk_decision WHERE status IN ('review', 'unmatched')) k
+            ON k._row = r._row
+        GROUP BY r._row
+        """
+    )

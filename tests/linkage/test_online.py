@@ -1,0 +1,114 @@
+"""`score_person`: one record against the candidates the registry service returned."""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from vaxlink.linkage.engine import DuckDBEngine
+from vaxlink.linkage.model import LinkModel
+from vaxlink.linkage.online import score_person
+from vaxlink.linkage.pipeline import LinkStats, score
+from vaxlink.linkage.train import term_frequencies
+
+AN = {"citizen_id": "001085012345", "full_name": "Nguyễn Văn An", "date_of_birth": "1985-03-04",
+      "sex": "M", "province_code": "001", "district_code": "005", "ward_code": "00166",
+      "phone": "0912345678", "old_id": "012345678"}  # fmt: skip
+# A namesake born the same day, elsewhere.
+AN2 = {**AN, "citizen_id": "036085099999", "province_code": "036", "district_code": "356",
+       "ward_code": "13501", "phone": "0987000111", "old_id": None}  # fmt: skip
+DOSE = {"full_name": "Nguyễn Văn An", "date_of_birth": "04/03/1985", "sex": "Nam",
+        "id_number": "001085012345", "phone": "0912345678", "province_code": "001",
+        "district_code": "005", "ward_code": "00166"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def model() -> LinkModel:
+    """The packaged model."""
+    return LinkModel.load()
+
+
+def test_verified(model: LinkModel) -> None:
+    r = score_person(DOSE, [AN, AN2], model)
+    assert (r.status, r.citizen_id, r.corrected_fields) == ("verified", AN["citizen_id"], [])
+
+
+def test_one_wrong_digit_is_corrected(model: LinkModel) -> None:
+    r = score_person({**DOSE, "id_number": "001085012346"}, [AN, AN2], model)
+    assert (r.status, r.citizen_id) == ("auto_linked", AN["citizen_id"])
+    assert r.corrected_fields == ["id_number"]
+    assert r.candidates[0].fields["id"][0] == "one_digit"
+    assert r.match_probability is not None
+    assert r.match_probability > 0.999
+
+
+def test_no_id_no_phone_namesakes_go_to_review(model: LinkModel) -> None:
+    bare = {k: v for k, v in DOSE.items() if k not in ("id_number", "phone", "province_code",
+                                                       "district_code", "ward_code")}  # fmt: skip
+    r = score_person(bare, [AN, AN2], model)
+    assert r.status == "review"
+    assert r.reason in ("below_threshold", "ambiguous")
+    assert {c.citizen_id for c in r.candidates} == {AN["citizen_id"], AN2["citizen_id"]}
+    assert abs(r.candidates[0].probability - r.candidates[1].probability) < 0.05
+
+
+def test_unknown_id_is_never_linked(model: LinkModel) -> None:
+    # Someone missing from the registry: their own valid-looking number is nobody's.
+    r = score_person({**DOSE, "id_number": "001085777777", "phone": None}, [AN], model)
+    assert r.status in ("review", "unmatched")
+    assert r.citizen_id is None
+    if r.status == "review":
+        assert r.reason == "id_not_in_registry"
+
+
+def test_no_candidates(model: LinkModel) -> None:
+    r = score_person(DOSE, [], model)
+    assert (r.status, r.reason) == ("unmatched", "no_candidate")
+
+
+def test_online_posteriors_equal_bulk(
+    prepared: tuple[DuckDBEngine, LinkStats], model: LinkModel
+) -> None:
+    engine, stats = prepared
+    same = copy.deepcopy(model)
+    same.tf = term_frequencies(engine, min_count=1)  # the bulk run's TF: this registry's
+    score(engine, same, stats.registry_rows)
+    some = "(SELECT _row FROM lk_res ORDER BY _row LIMIT 300)"
+    pairs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in engine.to_arrow(
+        f"SELECT _row, cid, w FROM lk_scored WHERE _row IN {some}"
+    ).to_pylist():
+        pairs[r["_row"]].append(r)
+    doses = {r["_row"]: r for r in engine.to_arrow(
+        f"SELECT * FROM doses_in WHERE _row IN {some}").to_pylist()}  # fmt: skip
+    citizens = {r["citizen_id"]: r for r in engine.to_arrow(
+        "SELECT * FROM registry_in WHERE citizen_id IN (SELECT cid FROM lk_scored)").to_pylist()}  # fmt: skip
+    ranked = {(r["_row"], r["cid"]): r["p"] for r in engine.to_arrow(
+        f"SELECT _row, cid, p FROM lk_ranked WHERE _row IN {some}").to_pylist()}  # fmt: skip
+    assert len(pairs) > 100
+    for row, found in pairs.items():
+        result = score_person(doses[row], [citizens[p["cid"]] for p in found], same,
+                              registry_size=stats.registry_rows)  # fmt: skip
+        assert len(result.candidates) == min(3, len(found)) or result.status == "unmatched"
+        for cand in result.candidates:
+            bulk = next(p for p in found if p["cid"] == cand.citizen_id)
+            assert cand.match_weight == pytest.approx(bulk["w"], abs=0.01)
+            assert cand.probability == pytest.approx(ranked[(row, cand.citizen_id)], abs=1e-6)
+
+
+def test_housemate_id_is_not_taken_for_own(model: LinkModel) -> None:
+    # A husband's dose carries his wife's ID; same address, family phone, same family name.
+    wife = {**AN, "citizen_id": "001187054321", "full_name": "Nguyễn Thị Hoa",
+            "date_of_birth": "1987-06-20", "sex": "F"}  # fmt: skip
+    dose = {**DOSE, "id_number": wife["citizen_id"], "phone": wife["phone"], "sex": None}
+    r = score_person(dose, [wife], model)
+    assert r.status != "auto_linked"
+    assert r.reason in ("name_and_dob_differ", "id_of_another_person", "below_threshold")
+    # Her own twin sister's record: same birth date, another given name, her sister's ID.
+    sister = {**wife, "citizen_id": "001187099999", "full_name": "Nguyễn Thị Huệ"}
+    r = score_person({**dose, "full_name": sister["full_name"], "date_of_birth": "20/06/1987",
+                      "sex": "Nữ"}, [wife], model)  # fmt: skip
+    assert (r.status, r.reason) == ("review", "id_of_another_person")
