@@ -67,11 +67,6 @@ def test_refuses_other_version_and_junk(tmp_path: Path) -> None:
         LinkModel.load(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the packaged model is a provisional 30k-citizen training made after the last change "
-    "to the comparison levels; the 500k training is to be redone (see the closing note)",
-)
 def test_packaged_model_loads() -> None:
     model = LinkModel.load()
     assert model.trained["registry_size"] >= 100_000
