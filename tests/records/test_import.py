@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from vaxlink.ingest.errors import FileRejected
@@ -225,3 +225,27 @@ def test_files_that_are_not_what_they_claim(
     with pytest.raises(FileRejected, match=message.replace("(", r"\(").replace(")", r"\)")):
         import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
     assert _count(store, "import_batch") == 0
+
+
+def test_row_numbers_count_unreadable_lines(store: Engine, tmp_path: Path) -> None:
+    # A ragged line in the middle: rows after it keep their own line numbers in the report.
+    rows = [GOOD[0], ["R-mid", "x"], GOOD[1], BAD[1][0], GOOD[2]]
+    path = _write_csv(tmp_path / "d.csv", rows)
+    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    assert {(p.row, p.record_key) for p in report.problems} == {(3, None), (5, "B2")}
+    with store.connect() as conn:
+        got = dict(conn.execute(text("SELECT record_id, source_row FROM dose_record")).all())
+    assert got == {"G1": 2, "G2": 4, "G3": 6}
+
+
+def test_bulk_load_keeps_every_index(store: Engine, tmp_path: Path) -> None:
+    # The first, large load drops the secondary indexes and builds them again afterwards.
+    def indexes() -> set[tuple[str, tuple[str, ...]]]:
+        return {(str(ix["name"]), tuple(str(c) for c in ix["column_names"]))
+                for ix in inspect(store).get_indexes("dose_record")}  # fmt: skip
+
+    before = indexes()
+    assert len(before) >= 4
+    path = _write_csv(tmp_path / "d.csv", GOOD)
+    assert import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY).imported
+    assert indexes() == before

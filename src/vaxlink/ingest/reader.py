@@ -1,7 +1,8 @@
 """Read a CSV, XLSX or Parquet file into a DuckDB table of text columns with Excel row numbers.
 
-The result is table `src` (`_row`, one VARCHAR column per canonical name, `_extra` JSON of unknown
-columns) and table `src_rejects` (`_row`, `_raw`, `_reason`) for rows the parser could not split.
+The result is `src` (`_row`, one VARCHAR column per canonical name, `_extra` JSON of unknown
+columns; a table, or a view over table `src_t` for a CSV read in one pass, dropped by `release`)
+and table `src_rejects` (`_row`, `_raw`, `_reason`) for rows the parser could not split.
 """
 
 from __future__ import annotations
@@ -36,24 +37,59 @@ def _q(name: str) -> str:
 
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec]) -> LoadedFile:
-    """Load `path` into tables `src` and `src_rejects` on `con`; FileRejected for unusable files."""
+    """Load `path` into `src` and table `src_rejects` on `con`; FileRejected for unusable files.
+
+    `src` is a table, or for a CSV without rejected lines a view numbering the rows of table
+    `src_t` (the file is then read and trimmed in one pass, with no second copy); `release` drops
+    whichever it is.
+    """
     kind = file_kind(path)
+    release(con)
     con.execute(
         "DROP VIEW IF EXISTS raw_in; DROP TABLE IF EXISTS raw_csv; DROP TABLE IF EXISTS raw_tab; "
-        "DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects"
+        "DROP TABLE IF EXISTS src_rejects"
     )
     con.execute("CREATE TABLE src_rejects (_row BIGINT, _raw VARCHAR, _reason VARCHAR)")
     if kind == "csv":
-        _load_csv(con, path)
-    elif kind == "parquet":
-        _load_parquet(con, path)
+        mapping, extra = _load_csv(con, path, spec)
     else:
-        _load_arrow(con, xlsx.read_first_sheet(path))
-    headers = [
-        d[0] for d in con.execute("SELECT * FROM raw_in LIMIT 0").description if d[0] != "_row"
-    ]
-    mapping = match_headers(headers, spec)
-    extra = extra_headers(headers, mapping)
+        if kind == "parquet":
+            _load_parquet(con, path)
+        else:
+            _load_arrow(con, xlsx.read_first_sheet(path))
+        headers = [
+            d[0] for d in con.execute("SELECT * FROM raw_in LIMIT 0").description if d[0] != "_row"
+        ]
+        mapping = match_headers(headers, spec)
+        extra = extra_headers(headers, mapping)
+        # raw_in is already in file order and DuckDB keeps insertion order, so no sort is needed.
+        con.execute(f"CREATE TABLE src AS SELECT _row, {_select(spec, mapping, extra)} FROM raw_in")
+        con.execute("DROP VIEW raw_in; DROP TABLE IF EXISTS raw_tab")
+    rows = int(scalar(con, "SELECT count(*) FROM src") or 0)
+    rejected = int(scalar(con, "SELECT count(*) FROM src_rejects") or 0)
+    if rows + rejected == 0:
+        raise FileRejected(f"{path.name} has a header row but no data rows")
+    return LoadedFile(kind, int(rows) + int(rejected), int(rejected), mapping, extra)
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop `src` (view or table) and the table behind it, freeing their memory."""
+    kinds = dict(
+        con.sql(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_name IN ('src', 'src_t') AND table_schema = 'main'"
+        ).fetchall()
+    )
+    if kinds.get("src") == "VIEW":
+        con.execute("DROP VIEW src")
+    elif "src" in kinds:
+        con.execute("DROP TABLE src")
+    if "src_t" in kinds:
+        con.execute("DROP TABLE src_t")
+
+
+def _select(spec: Sequence[ColumnSpec], mapping: dict[str, str], extra: Sequence[str]) -> str:
+    """Select list: each canonical column as trimmed text (NULL when empty), then `_extra`."""
     cols = []
     for col in spec:
         src = mapping.get(col.name)
@@ -64,20 +100,12 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec])
         cols.append(f"CAST(to_json(struct_pack({packed})) AS VARCHAR) AS _extra")
     else:
         cols.append("CAST(NULL AS VARCHAR) AS _extra")
-    # raw_in is already in file order and DuckDB keeps insertion order, so no sort is needed.
-    con.execute(f"CREATE TABLE src AS SELECT _row, {', '.join(cols)} FROM raw_in")
-    con.execute(
-        "DROP VIEW raw_in; DROP TABLE IF EXISTS raw_csv; DROP TABLE IF EXISTS raw_tab; "
-        "DROP TABLE IF EXISTS rej_lines_kept"
-    )
-    rows = int(scalar(con, "SELECT count(*) FROM src") or 0)
-    rejected = int(scalar(con, "SELECT count(*) FROM src_rejects") or 0)
-    if rows + rejected == 0:
-        raise FileRejected(f"{path.name} has a header row but no data rows")
-    return LoadedFile(kind, int(rows) + int(rejected), int(rejected), mapping, extra)
+    return ", ".join(cols)
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _load_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: Sequence[ColumnSpec]
+) -> tuple[dict[str, str], list[str]]:
     with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
         delim = sniff_delimiter(fh.readline())
     opts = (
@@ -92,11 +120,16 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             [str(path)],
         ).description
         names = [d[0] for d in described]
+        mapping = match_headers(names, spec)
+        extra = extra_headers(names, mapping)
         columns = (
             "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
         )
+        # One pass: read, trim and keep the canonical columns. The table keeps file order, so a
+        # row's position (rowid) gives its line number.
         con.execute(
-            f"CREATE TABLE raw_csv AS SELECT * FROM read_csv(?, {opts}, columns={columns})",
+            f"CREATE TABLE src_t AS SELECT {_select(spec, mapping, extra)} "
+            f"FROM read_csv(?, {opts}, columns={columns})",
             [str(path)],
         )
     except duckdb.Error as exc:
@@ -116,22 +149,23 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
     con.execute("INSERT INTO src_rejects SELECT _row, _raw, _reason FROM rej_lines")
     if not int(scalar(con, "SELECT count(*) FROM rej_lines") or 0):
-        con.execute("CREATE VIEW raw_in AS SELECT *, rowid + 2 AS _row FROM raw_csv")
+        con.execute("CREATE VIEW src AS SELECT CAST(rowid + 2 AS BIGINT) AS _row, * FROM src_t")
     else:
         # Rejected lines are few; each accepted row's number is shifted past those before it.
-        con.execute("CREATE TABLE rej_lines_kept AS SELECT _row FROM rej_lines")
         con.execute(
             """
-            CREATE VIEW raw_in AS
-            WITH a AS (SELECT *, rowid AS _k FROM raw_csv),
+            CREATE TABLE src AS
+            WITH a AS (SELECT *, rowid AS _k FROM src_t),
                  r AS (SELECT _row - 2 - (row_number() OVER (ORDER BY _row) - 1) AS slot,
-                              row_number() OVER (ORDER BY _row) AS n FROM rej_lines_kept),
+                              row_number() OVER (ORDER BY _row) AS n FROM rej_lines),
                  r2 AS (SELECT slot, max(n) AS n FROM r GROUP BY slot)
-            SELECT a.* EXCLUDE (_k), a._k + 2 + coalesce(r2.n, 0) AS _row
+            SELECT CAST(a._k + 2 + coalesce(r2.n, 0) AS BIGINT) AS _row, a.* EXCLUDE (_k)
             FROM a ASOF LEFT JOIN r2 ON a._k >= r2.slot ORDER BY a._k
             """
         )
+        con.execute("DROP TABLE src_t")
     con.execute("DROP TABLE rej_lines; DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
+    return mapping, extra
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:

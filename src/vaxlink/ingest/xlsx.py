@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -38,16 +39,42 @@ def _first_sheet_member(zf: zipfile.ZipFile) -> str:
     raise FileRejected("the workbook's first sheet cannot be found")
 
 
+#: Start of a formula (`<f>`) or merged-cell (`<mergeCell ...>`) element, with any prefix.
+_SUSPECT_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:f|mergeCell)[\s/>]")
+_CHUNK = 1 << 20
+
+
+def _may_have_formulas_or_merges(zf: zipfile.ZipFile, member: str) -> bool:
+    """A fast byte scan of the sheet's XML: False means it certainly has neither."""
+    tail = b""
+    with zf.open(member) as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            if _SUSPECT_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-64:]  # a tag cut by the chunk boundary is found in the next window
+    return False
+
+
 def check_structure(path: Path) -> None:
-    """Refuse workbooks whose first sheet has formulas or merged cells (their values are unreliable)."""
+    """Refuse workbooks whose first sheet has formulas or merged cells (their values are unreliable).
+
+    The sheet's XML is scanned as bytes first; only a sheet that may hold such a cell is parsed
+    (row by row, each row released after it is read) to find and name the first one.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             if sum(i.file_size for i in zf.infolist()) > MAX_UNCOMPRESSED:
                 raise FileRejected(f"{path.name} is too large once unpacked")
             member = _first_sheet_member(zf)
+            if not _may_have_formulas_or_merges(zf, member):
+                return
             with zf.open(member) as fh:
                 cell = None
-                for _ev, el in iterparse(fh, events=("start",)):
+                for ev, el in iterparse(fh, events=("start", "end")):
+                    if ev == "end":
+                        if el.tag == f"{_NS}row":
+                            el.clear()
+                        continue
                     if el.tag == f"{_NS}c":
                         cell = el.get("r")
                     elif el.tag == f"{_NS}f":

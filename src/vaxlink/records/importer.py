@@ -38,13 +38,12 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
     con.execute(
         f"""
         INSERT INTO bad
-        SELECT c._row, c.record_id, {raw_json_sql(("record_id", *RAW_FIELDS), "s.")},
+        SELECT c._row, c.record_id, {raw_json_sql(("record_id", *RAW_FIELDS), "c.")},
                'record_id_changed',
                'record id ' || c.record_id || ' was already imported (batch ' || e.first_batch
                || ') with other values; send changes as corrections, not as a new file',
                c.row_hash
         FROM checked c JOIN existing_in e ON e.record_id = c.record_id AND NOT e.same
-        JOIN src s ON s._row = c._row
         WHERE c.codes = ''
         """
     )
@@ -72,8 +71,11 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
             params={"batch": batch_id},
         )
         with indexes_rebuilt(bulk, "dose_record", when=imported > held):
-            # Streamed: DuckDB computes the next batch while the store writes this one.
+            # Streamed in batches, so only one batch of rows is held outside DuckDB at a time.
             bulk.ingest("dose_record", new_rows.to_arrow_reader(50_000), temporary=False)
+            # DuckDB's copy is no longer needed: free it before the store builds its indexes.
+            con.execute("DROP VIEW good; DROP TABLE checked")
+        bulk.analyze("dose_record", rows=imported, held=held)
     con.unregister("existing_in")
     return WriteCounts(imported=imported, unchanged=unchanged)
 

@@ -11,7 +11,7 @@ import datetime as dt
 import duckdb
 import pyarrow as pa
 
-from vaxlink.ingest import dictmap
+from vaxlink.ingest import dictmap, reader
 from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.records import vaccines
 from vaxlink.records.columns import RAW_FIELDS
@@ -32,7 +32,7 @@ CHECKS: tuple[Check, ...] = (
     ("dob_implausible",
      "dob_iso IS NOT NULL AND (dob_iso < '1900' OR dob_iso > CAST($today AS VARCHAR))",
      "'date of birth ' || date_of_birth || ' is not plausible'"),
-    ("id_too_long", "vx_id_kind(idn) = 'too_long'",
+    ("id_too_long", "id_kind = 'too_long'",
      "'ID number ' || id_number || ' has ' || length(idn) || ' digits; a CCCD has 12 and a CMND 9'"),
     ("vaccine_missing", "vaccine IS NULL", "'vaccine name is empty'"),
     ("vaccine_unknown", "vaccine IS NOT NULL AND vac_key IS NULL",
@@ -69,7 +69,11 @@ def _register_catalogue(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
-    """Table `checked`: per source row, the parsed values and the failed checks (no raw copy)."""
+    """Table `checked`: each source row's raw values, parsed values and whether a check failed.
+
+    One pass over `src`, which is released afterwards: the raw values travel with the parsed
+    ones, so neither the refused rows nor the rows to store join back to the source.
+    """
     dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
     dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
     dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
@@ -77,13 +81,16 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     con.execute(
         f"""
         CREATE TABLE checked AS
-        WITH c AS (
+        WITH dup AS (
+            -- Ids present more than once: a hash aggregate, far cheaper than a window over rows.
+            SELECT record_id, count(*) AS n FROM src GROUP BY record_id HAVING count(*) > 1
+        ), c0 AS (
             SELECT s.*, vx_id(s.id_number) AS idn,
                    CASE WHEN TRY_CAST(s.dose_number AS DOUBLE) BETWEEN 1 AND 10
                          AND TRY_CAST(s.dose_number AS DOUBLE)
                              = floor(TRY_CAST(s.dose_number AS DOUBLE))
                         THEN CAST(TRY_CAST(s.dose_number AS DOUBLE) AS INTEGER) END AS dn,
-                   count(*) OVER (PARTITION BY s.record_id) AS rid_count,
+                   coalesce(d.n, 1) AS rid_count,
                    {raw_hash_sql(("record_id", *RAW_FIELDS), "s.")} AS row_hash,
                    vac.key AS vac_key, vac.mp AS vac_mp, vac.primary_doses,
                    nm.full_name AS n_full_name, nm.name_folded AS n_name_folded, nm.legacy,
@@ -91,16 +98,14 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
                    vd.iso AS vd_iso, vd.precision AS vd_precision, vd.error AS vd_error,
                    sx.sex AS n_sex
             FROM src s
+            LEFT JOIN dup d ON d.record_id IS NOT DISTINCT FROM s.record_id
             LEFT JOIN vac_map vac ON vac.raw = s.vaccine
             LEFT JOIN name_map nm ON nm.raw = s.full_name
             LEFT JOIN dob_map dob ON dob.raw = s.date_of_birth
             LEFT JOIN vd_map vd ON vd.raw = s.vaccination_date
             LEFT JOIN sex_map sx ON sx.raw = s.sex
-        )
-        SELECT _row, record_id, row_hash, idn, dn, vac_key, vac_mp, primary_doses, n_full_name,
-               n_name_folded, legacy, dob_iso, dob_precision, dob_error, vd_iso, vd_precision,
-               vd_error, n_sex, rid_count, CASE WHEN {any_failed_sql(CHECKS)} THEN 'x' ELSE '' END AS codes
-        FROM c
+        ), c AS (SELECT *, vx_id_kind(idn) AS id_kind FROM c0)
+        SELECT *, CASE WHEN {any_failed_sql(CHECKS)} THEN 'x' ELSE '' END AS codes FROM c
         """,
         {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
     )
@@ -108,6 +113,7 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
         "DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE vd_map; DROP TABLE sex_map; "
         "DROP TABLE vac_map"
     )
+    reader.release(con)
 
 
 def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
@@ -121,46 +127,46 @@ def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
         INSERT INTO bad
         SELECT _row, record_id, {raw_json_sql(("record_id", *RAW_FIELDS))}, {codes_sql}, {msgs_sql},
                row_hash
-        FROM (SELECT s.*, c.* EXCLUDE (_row, record_id) FROM src s JOIN checked c USING (_row)
-              WHERE c.codes <> '')
+        FROM checked WHERE codes <> ''
         """,
         {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
     )
     con.execute(
         """
         CREATE VIEW good AS
-        SELECT CAST(s._row AS INTEGER) AS source_row, s.record_id, c.row_hash,
-               s.full_name AS raw_full_name, s.date_of_birth AS raw_date_of_birth,
-               s.sex AS raw_sex, s.id_number AS raw_id_number, s.phone AS raw_phone,
-               s.province_code AS raw_province_code, s.district_code AS raw_district_code,
-               s.ward_code AS raw_ward_code, s.vaccine AS raw_vaccine,
-               s.lot_number AS raw_lot_number, s.vaccination_date AS raw_vaccination_date,
-               s.dose_number AS raw_dose_number, s.facility_code AS raw_facility_code,
-               s._extra AS raw_extra,
-               c.n_full_name AS full_name, c.n_name_folded AS name_folded,
-               c.dob_iso AS date_of_birth, c.dob_precision, c.n_sex AS sex,
-               c.idn AS id_number, vx_id_kind(c.idn) AS id_kind, vx_phone(s.phone) AS phone,
-               vx_code(s.province_code, 3) AS province_code,
-               vx_code(s.district_code, 3) AS district_code,
-               vx_code(s.ward_code, 5) AS ward_code,
-               c.vac_key AS vaccine_key, c.vac_mp AS vaccine_mp, s.lot_number,
-               c.vd_iso AS vaccination_date, CAST(c.dn AS INTEGER) AS dose_number,
-               CASE WHEN c.dn <= c.primary_doses THEN 'primary' ELSE 'booster' END
+        SELECT CAST(k._row AS INTEGER) AS source_row, k.record_id, k.row_hash,
+               k.full_name AS raw_full_name, k.date_of_birth AS raw_date_of_birth,
+               k.sex AS raw_sex, k.id_number AS raw_id_number, k.phone AS raw_phone,
+               k.province_code AS raw_province_code, k.district_code AS raw_district_code,
+               k.ward_code AS raw_ward_code, k.vaccine AS raw_vaccine,
+               k.lot_number AS raw_lot_number, k.vaccination_date AS raw_vaccination_date,
+               k.dose_number AS raw_dose_number, k.facility_code AS raw_facility_code,
+               k._extra AS raw_extra,
+               k.n_full_name AS full_name, k.n_name_folded AS name_folded,
+               k.dob_iso AS date_of_birth, k.dob_precision, k.n_sex AS sex,
+               k.idn AS id_number, k.id_kind, k.n_phone AS phone,
+               k.n_province AS province_code,
+               vx_code(k.district_code, 3) AS district_code,
+               vx_code(k.ward_code, 5) AS ward_code,
+               k.vac_key AS vaccine_key, k.vac_mp AS vaccine_mp, k.lot_number,
+               k.vd_iso AS vaccination_date, CAST(k.dn AS INTEGER) AS dose_number,
+               CASE WHEN k.dn <= k.primary_doses THEN 'primary' ELSE 'booster' END
                    AS dose_category,
-               CAST(CASE WHEN c.dn <= c.primary_doses THEN c.dn ELSE c.dn - c.primary_doses END
+               CAST(CASE WHEN k.dn <= k.primary_doses THEN k.dn ELSE k.dn - k.primary_doses END
                     AS INTEGER) AS dose_sequence,
-               s.facility_code,
-               nullif(array_to_string(list_filter([
-                   CASE WHEN c.legacy IS NOT NULL
-                        THEN 'name converted from ' || upper(c.legacy) || ' legacy encoding' END,
-                   CASE WHEN s.sex IS NOT NULL AND c.n_sex IS NULL
-                        THEN 'sex ''' || s.sex || ''' not recognised' END,
-                   CASE WHEN s.phone IS NOT NULL AND vx_phone(s.phone) IS NULL
-                        THEN 'phone ''' || s.phone || ''' not recognised' END,
-                   CASE WHEN s.province_code IS NOT NULL AND vx_code(s.province_code, 3) IS NULL
-                        THEN 'province code ''' || s.province_code || ''' not recognised' END
-               ], lambda x: x IS NOT NULL), '; '), '') AS warnings
-        FROM src s JOIN checked c USING (_row)
-        WHERE c.codes = ''
+               k.facility_code,
+               -- concat_ws skips the NULLs: only the warnings that apply are joined.
+               nullif(concat_ws('; ',
+                   CASE WHEN k.legacy IS NOT NULL
+                        THEN 'name converted from ' || upper(k.legacy) || ' legacy encoding' END,
+                   CASE WHEN k.sex IS NOT NULL AND k.n_sex IS NULL
+                        THEN 'sex ''' || k.sex || ''' not recognised' END,
+                   CASE WHEN k.phone IS NOT NULL AND k.n_phone IS NULL
+                        THEN 'phone ''' || k.phone || ''' not recognised' END,
+                   CASE WHEN k.province_code IS NOT NULL AND k.n_province IS NULL
+                        THEN 'province code ''' || k.province_code || ''' not recognised' END
+               ), '') AS warnings
+        FROM (SELECT *, vx_phone(phone) AS n_phone, vx_code(province_code, 3) AS n_province
+              FROM checked WHERE codes = '') k
         """
     )

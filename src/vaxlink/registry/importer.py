@@ -10,7 +10,7 @@ import duckdb
 from sqlalchemy.engine import Engine
 
 from vaxlink.duck import scalar
-from vaxlink.ingest import dictmap
+from vaxlink.ingest import dictmap, reader
 from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
 from vaxlink.ingest.store import BulkConnection
@@ -54,6 +54,7 @@ def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
         """
     )
     con.execute("DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE sex_map")
+    reader.release(con)  # `checked` carries the raw values: the source copy is not needed now
     # Messages are built only for the few refused rows.
     codes_sql, msgs_sql = reasons_sql(_CHECKS)
     con.execute(
