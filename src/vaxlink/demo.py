@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, func
 
 from vaxlink.db import engine_from_settings
 from vaxlink.ingest.console import print_report, stage_progress
 from vaxlink.records.importer import import_doses
 from vaxlink.registry.importer import load_registry
-from vaxlink.settings import get_settings
+from vaxlink.settings import Settings, get_settings
 from vaxlink.synth.generate import generate
 from vaxlink.synth.output import write
 
@@ -45,6 +46,7 @@ def demo(
     with stage_progress(console, "Importing dose records") as on_stage:
         doses = import_doses(engine, paths["doses"], settings=settings, on_stage=on_stage)
     print_report(console, doses, "Dose records")
+    statuses, issued = _verify_and_issue(console, engine, settings)
     table = Table(title="vaxlink demo", show_header=False)
     table.add_row(
         "citizens in the registry", f"{registry.imported + registry.unchanged + registry.updated:,}"
@@ -52,9 +54,73 @@ def demo(
     table.add_row("dose records read", f"{doses.rows_read:,}")
     table.add_row("dose records imported", f"{doses.imported + doses.unchanged:,}")
     table.add_row("dose records quarantined (kept with reasons)", f"{doses.quarantined:,}")
+    for status, n in statuses.items():
+        table.add_row(f"doses {status} (vaxlink verify)", f"{n:,}")
+    table.add_row("vaccination certificates issued", f"{issued:,}")
     table.add_row("seconds", f"{time.perf_counter() - start:.1f}")
     console.print(table)
+    from vaxlink.auth.demo import print_demo_accounts
+
+    print_demo_accounts(console, engine, f"http://127.0.0.1:{port}" if serve else None)
     if serve:
         from vaxlink.web.cli import serve as serve_web
 
         serve_web(host="127.0.0.1", port=port, workers=1)
+
+
+def _verify_and_issue(
+    console: Console, engine: Engine, settings: Settings
+) -> tuple[dict[str, int], int]:
+    """`vaxlink verify` over the store, then certificates for the verified and approved people.
+
+    The demo's PKI is made on the spot (a CSCA, one DSC, one approval key per facility) and kept
+    in the data directory's key store, unencrypted and without the CSCA's private key (never do
+    this in production: docs/key-management.md), so the served app's verifier page, trust list
+    and approval pages work with it. Its certificates verify against the demo's own CSCA only."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from vaxlink.certificates import keys
+    from vaxlink.certificates.approval import approve_records
+    from vaxlink.certificates.issuance import issue_batch
+    from vaxlink.db import transaction
+    from vaxlink.linkage.store import verify_store
+    from vaxlink.records.models import DoseRecord
+
+    with console.status("Verifying the doses against the registry (vaxlink verify)…"):
+        report = verify_store(engine.url.render_as_string(hide_password=False), settings,
+                              started_by="demo")  # fmt: skip
+    with transaction(engine) as s:
+        counts = dict(
+            s.execute(select(DoseRecord.status, func.count()).group_by(DoseRecord.status)).all()
+        )
+    now = dt.datetime.now(dt.UTC)
+    with console.status("Facilities approve their verified records; issuing certificates…"):
+        store = keys.KeyStore(settings.data_dir / "keys")
+        csca = keys.create_csca(
+            country="VN", organization="Bộ Y tế (demo)", now=now - dt.timedelta(hours=1)
+        )
+        dsc = keys.create_dsc(csca, now=now - dt.timedelta(hours=1), common_name="DSC demo",
+                              types=(keys.DccType.VACCINATION,))  # fmt: skip
+        store.save_certificate(keys.Role.CSCA, csca.certificate)
+        store.save(keys.Role.DSC, dsc)
+        store.set_active_dsc(dsc.kid)
+        with transaction(engine) as s:
+            facilities = s.scalars(select(DoseRecord.facility_code).where(
+                DoseRecord.status.in_(("verified", "auto_linked"))).distinct()).all()  # fmt: skip
+            for code in sorted(f for f in facilities if f):
+                signer = keys.create_facility_signer(csca, facility_code=code, facility_name=code,
+                                                     now=now - dt.timedelta(hours=1))  # fmt: skip
+                store.save(keys.Role.FACILITY, signer)
+                approve_records(
+                    s, signer, facility_code=code, approver="Trạm trưởng (demo)", now=now
+                )
+        issued = issue_batch(engine, dsc, issuer_name="Bộ Y tế (demo)", by="demo", now=now)
+    console.print(f"vaxlink verify: {report.written:,} doses decided in "
+                  f"{sum(report.seconds.values()):.1f} s; {issued.issued:,} certificates issued "
+                  f"in {issued.seconds:.1f} s")  # fmt: skip
+    order = ("verified", "auto_linked", "review", "unmatched", "pending", "quarantined", "invalid")
+    statuses = {k: counts[k] for k in order if k in counts}
+    statuses.update({k: v for k, v in counts.items() if k not in statuses})
+    return statuses, issued.issued

@@ -7,14 +7,17 @@ import csv
 import logging
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
-from vaxlink.db import make_engine, session_factory, upgrade
+from vaxlink.certificates.clients import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
+from vaxlink.db import make_engine, session_factory, transaction, upgrade
 from vaxlink.linkage.api import create_router, registry_port
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.online_service import verify_person
@@ -30,6 +33,17 @@ from vaxlink.web.app import create_app
 
 URL = "/api/v1/identity/verify"
 FIELDS = tuple(PersonQuery.model_fields)
+
+
+def _token(engine: Engine, name: str = "vaccination-app", scope: str = VERIFY_IDENTITY) -> str:
+    """A partner client's bearer token holding `scope`."""
+    with transaction(engine) as s:
+        _, token = add_client(s, name, by="test", now=datetime.now(UTC), scopes=[scope])
+    return token
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +75,25 @@ def client(store_url: str, tmp_path: Path, synth: dict[str, Path]) -> Iterator[T
     settings = Settings(data_dir=tmp_path, database_url=store_url)
     engine = make_engine(store_url)
     load_registry(engine, synth["registry"], settings=settings)
+    token = _token(engine)
     engine.dispose()
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), headers=_auth(token)) as c:
         yield c
+
+
+def test_only_clients_holding_the_scope_may_ask(store_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=store_url)
+    engine = make_engine(store_url)
+    upgrade(engine)
+    reader = _token(engine, "citizen-app", READ_CERTIFICATES)
+    engine.dispose()
+    query = {"full_name": "Nguyễn Văn An", "id_number": "001085012345"}
+    with TestClient(create_app(settings)) as c:
+        anonymous = c.post(URL, json=query)
+        assert anonymous.status_code == 401, anonymous.text
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        assert c.post(URL, json=query, headers=_auth("vxl_" + "A" * 43)).status_code == 401
+        assert c.post(URL, json=query, headers=_auth(reader)).status_code == 403
 
 
 def body(row: dict[str, str]) -> dict[str, str]:
@@ -134,7 +164,10 @@ def _closed_port() -> int:
 def test_registry_down_is_503(store_url: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=store_url,
                         registry_url=f"http://127.0.0.1:{_closed_port()}")  # fmt: skip
-    with TestClient(create_app(settings)) as c:
+    engine = make_engine(store_url)
+    token = _token(engine)
+    engine.dispose()
+    with TestClient(create_app(settings), headers=_auth(token)) as c:
         r = c.post(URL, json={"full_name": "Nguyễn Văn An", "id_number": "001085012345"})
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"

@@ -120,5 +120,5 @@ def test_bad_inputs(synth_small: dict[str, Path], tmp_path: Path) -> None:
     assert res.exit_code != 0
     res = runner.invoke(app, ["link", "--registry", str(synth_small["registry"]), "--doses",
                               str(synth_small["doses"]), "--out", str(tmp_path / "r.csv"),
-                              "--engine", "spark"])  # fmt: skip
+                              "--engine", "nosuch"])  # fmt: skip
     assert res.exit_code != 0

@@ -295,3 +295,46 @@ def test_verify_needs_its_tables(tmp_path: Path, model: LinkModel) -> None:
     engine.dispose()
     with pytest.raises(LinkageError, match="vaxlink db upgrade"):
         verify_store(url, Settings(data_dir=tmp_path), model)
+
+
+def test_a_corrected_identity_is_linked_by_the_correction(
+    linked_store: tuple[str, Engine, Settings],
+    model: LinkModel,
+    synth: dict[str, Path],
+    truth: dict[str, dict[str, str]],
+) -> None:
+    """A dose the police corrected while the registry could not be asked goes back to
+    `pending`; the next batch run links it by the corrected identity, not the raw one."""
+    from vaxlink.cleaning.models import DoseCorrection
+
+    url, engine, settings = linked_store
+    _verify(url, settings, model)
+    with synth["registry"].open(encoding="utf-8") as fh:
+        citizens = {r["citizen_id"]: r for r in csv.DictReader(fh)}
+    doses = _doses(engine)
+    rid = next(r for r, (status, _c, _v) in sorted(doses.items())
+               if status in ("review", "unmatched"))  # fmt: skip
+    # the person's own registry entry, or (someone absent from the registry) any citizen: what
+    # matters is that the link follows the correction
+    right = citizens.get(truth[rid]["citizen_id"]) or next(iter(citizens.values()))
+    now = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+    with transaction(engine) as s:
+        dose = s.scalars(select(DoseRecord).where(DoseRecord.record_id == rid)).one()
+        raw_id = dose.raw_id_number
+        for field, value in (("full_name", right["full_name"]),
+                             ("date_of_birth", right["date_of_birth"]),
+                             ("sex", right["sex"]), ("id_number", right["citizen_id"])):  # fmt: skip
+            s.add(DoseCorrection(dose_record_id=dose.id, version=dose.version + 1,
+                                 kind="identity", base_version=dose.version, changed_by=1,
+                                 changed_by_username="police", role="commune_police", at=now,
+                                 reason="ID card", field=field, old_value=None,
+                                 new_value=value))  # fmt: skip
+            setattr(dose, field, value)
+        dose.status = "pending"
+        dose.citizen_id = None
+    _verify(url, settings, model)
+    status, citizen, _v = _doses(engine)[rid]
+    assert (status, citizen) == ("verified", right["citizen_id"])
+    with engine.connect() as conn:
+        kept = conn.scalar(select(DoseRecord.raw_id_number).where(DoseRecord.record_id == rid))
+    assert kept == raw_id, "the raw record stays as the site sent it"

@@ -1,7 +1,8 @@
 """`POST /api/v1/identity/verify`: who is this person? One person, answered online.
 
-The router is to be protected by the staff authentication dependency; `create_router` takes the
-dependency list for that (`create_router([Depends(require_staff)])`). Neither this module nor
+Partner systems (the vaccination apps) call it with a client bearer token holding the
+`identity:verify` scope (`vaxlink certificates client add NAME --scope identity:verify`); requests
+are rate-limited per address before the token is even looked at. Neither this module nor
 the service it calls logs the request or the answer: both carry personal data.
 """
 
@@ -12,6 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from vaxlink.certificates.clients import VERIFY_IDENTITY
+from vaxlink.certificates.deps import client_with_scope
+from vaxlink.certificates.ratelimit import rate_limited
 from vaxlink.db import session_factory
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.online_service import verify_person
@@ -75,5 +79,8 @@ def create_router(dependencies: Sequence[Any] = ()) -> APIRouter:
     return router
 
 
-#: Mounted by `vaxlink.web.app.create_app`.
-router = create_router()
+#: Mounted by `vaxlink.web.app.create_app`: limited per client address (429 past the limit), then
+#: only for clients holding the `identity:verify` scope.
+router = create_router(
+    [Depends(rate_limited("identity.verify")), Depends(client_with_scope(VERIFY_IDENTITY))]
+)

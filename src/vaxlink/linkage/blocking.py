@@ -42,8 +42,10 @@ KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("syllables_year", ("ssort", "dy"), 128,
                 "names in another order, Hoàng/Huỳnh, Vũ/Võ"),
     BlockingKey("name_day_month", ("nf", "dm", "dd"), 256, "birth year slips"),
+    BlockingKey("dob_ward", ("dy", "dm", "dd", "ward"), 512,
+                "a twin or housemate born the same day: the one a borrowed ID hides"),
 )  # fmt: skip
-CLUSTER_BIT = 512
+CLUSTER_BIT = 1024
 #: Registry rows a key value may pair a record with before the key is skipped for that record.
 MAX_PER_KEY = 100
 

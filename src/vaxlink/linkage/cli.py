@@ -75,7 +75,8 @@ def link(
         Path, typer.Option("--out", help="Result file (formats.md §3), .csv or .parquet.")
     ],
     engine: Annotated[
-        str, typer.Option("--engine", help="SQL engine (only duckdb so far).")
+        str,
+        typer.Option("--engine", help="duckdb, or spark (local Spark session; needs Java 17+)."),
     ] = "duckdb",
     model: Annotated[
         Path | None, typer.Option("--model", help="Model JSON (default: the packaged model).")
@@ -91,14 +92,14 @@ def link(
     ] = None,
 ) -> None:
     """Verify dose records against the population registry: one result row per dose row."""
-    if engine != "duckdb":
-        raise LinkageInputError(f"engine '{engine}' is not available; use --engine duckdb")
+    if engine not in ("duckdb", "spark"):
+        raise LinkageInputError(f"engine '{engine}' is not available; use duckdb or spark")
     console = Console(stderr=True)
     loaded = LinkModel.load(model) if model else None
     day = dt.date.fromisoformat(today) if today else None
     with _progress(console, f"Linking {doses.name}", FILE_STAGES) as on_stage:
         run = link_files(registry, doses, out, model=loaded, retrain=retrain, explain=explain,
-                         today=day, on_stage=on_stage)  # fmt: skip
+                         today=day, on_stage=on_stage, engine_name=engine)  # fmt: skip
     _summary(Console(), run)
 
 

@@ -2,14 +2,14 @@
 
 A rule-based link the model finds unlikely goes to review. A residual record is linked
 automatically when its best candidate's posterior reaches the threshold, beats the second by a
-margin, and none of the guards holds: the record gives an ID number that nobody in the registry
-holds (the mark of a person missing from the registry); the candidate has another name *and*
-another date of birth (two identity fields are never corrected on other evidence); the record
-gives the candidate's own ID under another given name (a housemate's ID, as often written as
-one's own). The model weighs a shared address, phone and family name as independent evidence,
-which within a household they are not: the guards, not the threshold, stop those links. A record whose person's other doses are linked to the
-same citizen needs less evidence of its own. A person whose doses point to different citizens
-goes to review as a whole.
+margin, and no guard (`guard`) holds: an ID number nobody in the registry holds (the mark of a
+person missing from it); another date of birth; the candidate's own ID under another given name
+the runner-up bears (a twin's or housemate's ID, as often written as one's own); another name
+and an ID that is not the candidate's. The model weighs a shared address, family
+phone and family name as independent evidence, which within a household they are not: the
+guards, not the threshold, stop those links. A record whose person's other doses are linked to
+the same citizen needs less evidence of its own. A person whose doses point to different
+citizens goes to review as a whole.
 """
 
 from __future__ import annotations
@@ -27,14 +27,44 @@ def _levels(c: Comparison, *names: str) -> tuple[int, ...]:
     return tuple(index[n] for n in names)
 
 
-#: ID levels that explain a record's number as the candidate's own.
-ID_EXPLAINED = _levels(ID, "exact", "lost_zeros", "cmnd", "one_digit", "transposed")
-#: ID levels at which the record's number is the candidate's, as written or nearly.
-ID_HELD = _levels(ID, "exact", "lost_zeros", "cmnd")
-#: The name is another name: a different family or given name (not a slip of the same one).
-NAME_OTHER = {"family": _levels(FAMILY, "else"), "given": _levels(GIVEN, "else")}
-#: The date of birth is another date (not one of the explained slips).
-DOB_OTHER = _levels(DOB, "same_year", "else")
+#: Level sets the guards look at (indices into each comparison's levels).
+GUARD_LEVELS: dict[str, tuple[int, ...]] = {
+    # the record's number is the candidate's own, up to a slip
+    "id_explained": _levels(ID, "exact", "lost_zeros", "cmnd", "one_digit", "transposed"),
+    # the record's number is the candidate's, as written or nearly
+    "id_held": _levels(ID, "exact", "lost_zeros", "cmnd"),
+    # a name part that is another name altogether
+    "family_other": _levels(FAMILY, "else"),
+    "given_other": _levels(GIVEN, "else"),
+    # another date of birth (not one of the explained slips)
+    "dob_other": _levels(DOB, "same_year", "else"),
+    # a given name that is the record's, up to tones and a slip
+    "given_agrees": _levels(GIVEN, "exact", "folded", "jw90"),
+}
+ID_EXPLAINED = GUARD_LEVELS["id_explained"]
+
+
+def guard(
+    g: dict[str, int], second_given: int | None, has_id: bool, registered: bool
+) -> str | None:
+    """Why the best candidate may not be linked automatically whatever its probability (None when
+    nothing stands in the way); `g` holds its level per comparison. The SQL twin is in
+    `decision_steps`."""
+
+    def has(kind: str, comparison: str) -> bool:
+        return g[comparison] in GUARD_LEVELS[kind]
+
+    explained = has("id_explained", "id")
+    second = second_given is not None and second_given in GUARD_LEVELS["given_agrees"]
+    if has_id and not registered and not explained:
+        return "id_not_in_registry"
+    if has("dob_other", "dob"):
+        return "dob_differs"
+    if has("id_held", "id") and has("given_other", "given") and second:
+        return "id_of_another_person"
+    if not explained and (has("family_other", "family") or has("given_other", "given")):
+        return "name_differs"
+    return None
 
 
 def params(model: LinkModel) -> dict[str, Any]:
@@ -46,11 +76,7 @@ def params(model: LinkModel) -> dict[str, Any]:
         "cluster_bits": t.cluster_bits,
         "review": t.review_probability,
         "det_min": t.det_min_probability,
-        "id_explained": list(ID_EXPLAINED),
-        "id_held": list(ID_HELD),
-        "family_other": list(NAME_OTHER["family"]),
-        "given_other": list(NAME_OTHER["given"]),
-        "dob_other": list(DOB_OTHER),
+        **{k: list(v) for k, v in GUARD_LEVELS.items()},
     }
     return out
 
@@ -74,13 +100,15 @@ def decision_steps() -> list[Step]:
         SELECT b._row, b.cid, b.p, b.w, b.w - coalesce(b.w_next, -1e9) AS margin,
                list_contains($id_explained, b.g_id) AS id_explained,
                list_contains($id_held, b.g_id) AS id_held,
-               list_contains($family_other, b.g_family) OR list_contains($given_other, b.g_given)
-                   AS name_other,
+               list_contains($family_other, b.g_family) AS family_other,
                list_contains($given_other, b.g_given) AS given_other,
                list_contains($dob_other, b.g_dob) AS dob_other,
+               coalesce(list_contains($given_agrees, s.g_given), false) AS second_given_agrees,
                (x.id12 IS NOT NULL OR x.id9 IS NOT NULL) AS has_id,
                EXISTS (SELECT 1 FROM lk_idowner o WHERE o._row = b._row) AS id_registered
-        FROM lk_ranked b JOIN lk_res x ON x._row = b._row WHERE b.rk = 1
+        FROM lk_ranked b JOIN lk_res x ON x._row = b._row
+        LEFT JOIN lk_ranked s ON s._row = b._row AND s.rk = 2
+        WHERE b.rk = 1
         """
     )
     model_links = Step(
@@ -88,8 +116,10 @@ def decision_steps() -> list[Step]:
         CREATE OR REPLACE TABLE lk_model_links AS
         SELECT _row, cid, p,
                CASE WHEN has_id AND NOT id_registered AND NOT id_explained THEN 'id_not_in_registry'
-                    WHEN name_other AND dob_other THEN 'name_and_dob_differ'
-                    WHEN id_held AND given_other THEN 'id_of_another_person'
+                    WHEN dob_other THEN 'dob_differs'
+                    WHEN id_held AND given_other AND second_given_agrees
+                        THEN 'id_of_another_person'
+                    WHEN NOT id_explained AND (family_other OR given_other) THEN 'name_differs'
                     WHEN p < $auto THEN 'below_threshold'
                     WHEN margin < $margin THEN 'ambiguous' END AS block
         FROM lk_best
@@ -132,13 +162,26 @@ def decision_steps() -> list[Step]:
         CREATE OR REPLACE TABLE lk_res_out AS
         SELECT b._row, {corrected_sql("x", "r")} AS corrected, c.cands
         FROM lk_best b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
-        JOIN (SELECT _row, CAST(to_json(list({{'citizen_id': cid, 'probability': round(p, 6)}}
-                     ORDER BY rk)) AS VARCHAR) AS cands
+        JOIN (SELECT _row, '[' || string_agg({_candidate_json("cid", "p")}, ',' ORDER BY rk)
+                               || ']' AS cands
               FROM lk_ranked GROUP BY _row) c ON c._row = b._row
         """
     )
     return [best, model_links, det_links, first_links, person, cluster_links, all_links,
             _person_step("lk_person"), residual_outputs, _final_step()]  # fmt: skip
+
+
+def json_number(expr: str, digits: int) -> str:
+    """SQL writing a number as JSON text with at most `digits` decimals and no exponent (0.93,
+    1.0, 0.00001). JSON is built as text, not with to_json, so that every engine writes the same
+    characters (engines print doubles differently: 1e-05, 1.0E-5)."""
+    fixed = f"printf('%.{digits}f', {expr})"
+    return f"regexp_replace(regexp_replace({fixed}, '0+$', '', 'g'), '[.]$', '.0', 'g')"
+
+
+def _candidate_json(cid: str, p: str) -> str:
+    # citizen ids are 12 digits (lk_reg keeps no other): nothing to escape
+    return f"""'{{"citizen_id":"' || {cid} || '","probability":' || {json_number(p, 6)} || '}}'"""
 
 
 def _person_step(out: str) -> Step:
@@ -210,8 +253,7 @@ def result_sql(explain: bool = False) -> str:
                CASE WHEN k.status <> 'invalid' THEN round(k.p, 6) END AS match_probability,
                CASE WHEN k.status = 'auto_linked' THEN k.corrected END AS corrected_fields,
                CASE WHEN k.status IN ('invalid', 'unmatched') THEN '[]'
-                    WHEN k.by_rule THEN '[{{"citizen_id":"' || k.cid || '","probability":'
-                         || CAST(round(k.p, 6) AS VARCHAR) || '}}]'
+                    WHEN k.by_rule THEN '[' || {_candidate_json("k.cid", "k.p")} || ']'
                     ELSE coalesce(k.cands, '[]') END AS candidates,
                k.reason, k.rule{extra}
         FROM lk_dose x JOIN lk_decision k ON k._row = x._row
@@ -229,16 +271,20 @@ def explain_step() -> Step:
     """SQL creating lk_explain(_row, explanation): for each record left to a person (review) or
     unmatched with candidates, its candidates with every comparison's level and match weight,
     as JSON (the level names are the code's own constants)."""
-    fields = ", ".join(
-        f"'{c.name}': {{'level': {_level_name(i)}, 'bits': round(w_{c.name}, 2)}}"
+    fields = " || ',' || ".join(
+        f"""'"{c.name}":{{"level":"' || {_level_name(i)} || '","bits":' || """
+        f"""{json_number(f"w_{c.name}", 2)} || '}}'"""
         for i, c in enumerate(COMPARISONS)
+    )
+    candidate = (
+        f"""'{{"citizen_id":"' || r.cid || '","probability":' || {json_number("r.p", 6)} """
+        f"""|| ',"match_weight":' || {json_number("r.w", 2)} || ',"keys":' """
+        f"""|| CAST(r.keys AS VARCHAR) || ',"fields":{{' || {fields} || '}}}}'"""
     )
     return Step(
         f"""
         CREATE OR REPLACE TABLE lk_explain AS
-        SELECT r._row, CAST(to_json(list({{'citizen_id': r.cid, 'probability': round(r.p, 6),
-                   'match_weight': round(r.w, 2), 'keys': r.keys, 'fields': {{{fields}}}}}
-                   ORDER BY r.rk)) AS VARCHAR) AS explanation
+        SELECT r._row, '[' || string_agg({candidate}, ',' ORDER BY r.rk) || ']' AS explanation
         FROM (SELECT * FROM lk_ranked UNION ALL SELECT * FROM lk_det_ranked) r
         SEMI JOIN (SELECT _row FROM lk_decision WHERE status IN ('review', 'unmatched')) k
             ON k._row = r._row

@@ -144,15 +144,30 @@ def _load_csv(engine: DuckDBEngine, path: Path, spec: Sequence[ColumnSpec], out:
         raise FileRejected(
             f"{path.name} cannot be read as CSV: {str(exc).splitlines()[0][:300]}"
         ) from exc
-    # Data rows are numbered by file line (header = 1); lines the parser refused come apart.
-    # A view, not a copy: each later step reads only the columns it needs.
-    engine.execute(
-        f"CREATE OR REPLACE VIEW {out} AS SELECT {_select_mapped(headers, spec, 'rowid + 2')} "
-        f"FROM {out}_raw"
-    )
     engine.execute(
         f"CREATE OR REPLACE TABLE {out}_rejects AS SELECT DISTINCT line AS _row FROM lk_rej; "
         "DROP TABLE IF EXISTS lk_rej; DROP TABLE IF EXISTS lk_rej_scan"
+    )
+    # Rows are numbered by file line (header = 1). A view, not a copy: each later step reads
+    # only the columns it needs. Rows after a refused line move down past it (rare: only then
+    # the view pays for the as-of join).
+    if scalar(engine, f"SELECT count(*) FROM {out}_rejects"):
+        engine.execute(
+            f"""
+            CREATE OR REPLACE TABLE {out}_slots AS
+            SELECT slot, max(n) AS n FROM (
+                SELECT _row - 2 - (row_number() OVER (ORDER BY _row) - 1) AS slot,
+                       row_number() OVER (ORDER BY _row) AS n FROM {out}_rejects)
+            GROUP BY slot
+            """
+        )
+        source = (f"(SELECT w.*, w.rowid + 2 + coalesce(s.n, 0) AS _line FROM {out}_raw w "
+                  f"ASOF LEFT JOIN {out}_slots s ON w.rowid >= s.slot)")  # fmt: skip
+        row = "_line"
+    else:
+        source, row = f"{out}_raw", "rowid + 2"
+    engine.execute(
+        f"CREATE OR REPLACE VIEW {out} AS SELECT {_select_mapped(headers, spec, row)} FROM {source}"
     )
 
 
@@ -216,12 +231,18 @@ def link_files(
     today: dt.date | None = None,
     settings: Settings | None = None,
     on_stage: OnStage | None = None,
+    engine_name: str = "duckdb",
 ) -> LinkRun:
     """Link a dose-record file to a registry file and write the result to `out`.
 
     Without `model` the packaged model is used; `retrain` fits a new one on these files first
-    (keeping the packaged thresholds)."""
+    (keeping the packaged thresholds). `engine_name` "spark" runs the linkage steps on a local
+    Spark session (`vaxlink.linkage.spark`); the files are read and written as with DuckDB."""
     _result_kind(out)
+    if engine_name not in ("duckdb", "spark"):
+        raise LinkageInputError(f"engine '{engine_name}' is not available; use duckdb or spark")
+    if engine_name == "spark" and retrain:
+        raise LinkageInputError("--retrain runs on DuckDB only; train first, then link on Spark")
     stats = LinkStats()
     timer = StageTimer(stats, on_stage)
     engine = DuckDBEngine(settings=settings)
@@ -229,6 +250,10 @@ def link_files(
         timer("read files")
         load_inputs(engine, Path(registry), Path(doses))
         run_settings = LinkSettings(today=today, explain=explain)
+        if engine_name == "spark":
+            base = model or LinkModel.load()
+            _link_on_spark(engine, base, run_settings, timer, stats)
+            return _write_outputs(engine, out, explain, timer, stats, base)
         prepare(
             engine, "registry_in", "doses_in", run_settings.today or dt.date.today(), timer, stats
         )
@@ -242,13 +267,49 @@ def link_files(
                 engine, stats, thresholds=thresholds, note={"retrained_on": Path(doses).name}
             )
         score_and_decide(engine, base, timer, stats, explain)
-        timer("write result")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _write_result(engine, out)
-        exp = explain_path(out) if explain else None
-        if exp is not None:
-            _write_explain(engine, exp)
-        timer(None)
-        return LinkRun(result=out, explain=exp, stats=stats, model=base)
+        return _write_outputs(engine, out, explain, timer, stats, base)
     finally:
         engine.close()
+
+
+def _write_outputs(
+    engine: DuckDBEngine,
+    out: Path,
+    explain: bool,
+    timer: StageTimer,
+    stats: LinkStats,
+    model: LinkModel,
+) -> LinkRun:
+    timer("write result")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_result(engine, out)
+    exp = explain_path(out) if explain else None
+    if exp is not None:
+        _write_explain(engine, exp)
+    timer(None)
+    return LinkRun(result=out, explain=exp, stats=stats, model=model)
+
+
+def _link_on_spark(
+    duck: DuckDBEngine,
+    model: LinkModel,
+    settings: LinkSettings,
+    timer: StageTimer,
+    stats: LinkStats,
+) -> None:
+    """The linkage steps on a local Spark session over the inputs `duck` has read; the result
+    table comes back into `duck` as lk_result for the writers."""
+    from vaxlink.linkage.spark import SparkEngine, java_available
+
+    if not java_available():
+        raise LinkageInputError("--engine spark needs a Java runtime (17 or later) on PATH")
+    spark = SparkEngine()
+    try:
+        for name in ("registry_in", "doses_in"):
+            spark.register_arrow(name, duck.to_arrow(f"SELECT * FROM {name}"))
+        today = settings.today or dt.date.today()
+        prepare(spark, "registry_in", "doses_in", today, timer, stats)
+        table = score_and_decide(spark, model, timer, stats, settings.explain)
+        duck.register_arrow("lk_result", spark.to_arrow(f"SELECT * FROM {table}"))
+    finally:
+        spark.close()

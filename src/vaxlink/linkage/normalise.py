@@ -83,9 +83,13 @@ def _parts(a: list[str], f: list[str]) -> dict[str, str | None]:
     }
 
 
+# array_length, not len (which a Spark translation would take for a string's length), and
+# list_element for a subscript (1-based in DuckDB, translated to Spark's element_at).
 _NAME_PARTS_SQL = """
-    CASE WHEN len(f) >= 2 THEN lk_family(f[1]) END AS fam, f[len(f)] AS giv, a[len(a)] AS giva,
-    array_to_string(f[2:len(f) - 1], ' ') AS mid, array_to_string(a[2:len(a) - 1], ' ') AS mida,
+    CASE WHEN array_length(f) >= 2 THEN lk_family(list_element(f, 1)) END AS fam,
+    list_element(f, array_length(f)) AS giv, list_element(a, array_length(a)) AS giva,
+    array_to_string(f[2:array_length(f) - 1], ' ') AS mid,
+    array_to_string(a[2:array_length(a) - 1], ' ') AS mida,
     array_to_string(list_sort(list_transform(f, lambda x: lk_family(x))), ' ') AS ssort
 """
 
@@ -149,10 +153,12 @@ def map_names(engine: Engine, values_sql: str) -> None:
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE lk_name_words AS
-        SELECT raw, unnest(s) AS word, unnest(range(1, len(s) + 1)) AS pos
-        FROM (SELECT n.raw, list_filter(string_split_regex(nfc_normalize(coalesce(l.text, n.raw)),
-                                                           '{_WS}'), lambda x: x <> '') AS s
-              FROM lk_name_raw n LEFT JOIN lk_name_legacy l ON l.raw = n.raw)
+        SELECT raw, list_element(s, pos) AS word, pos
+        FROM (SELECT raw, s, unnest(range(1, array_length(s) + 1)) AS pos
+              FROM (SELECT n.raw, list_filter(string_split_regex(
+                               nfc_normalize(coalesce(l.text, n.raw)), '{_WS}'),
+                           lambda x: x <> '') AS s
+                    FROM lk_name_raw n LEFT JOIN lk_name_legacy l ON l.raw = n.raw))
         """
     )
     map_distinct(engine, "SELECT word FROM lk_name_words", "lk_word", word_forms,

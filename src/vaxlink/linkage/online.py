@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaxlink.identity import IdKind, classify_id, normalise_id, pad_lost_zeros
-from vaxlink.linkage.comparisons import COMPARISONS, DOB, FAMILY, GIVEN, ID
-from vaxlink.linkage.decide import DOB_OTHER, ID_EXPLAINED, ID_HELD, NAME_OTHER
+from vaxlink.linkage.comparisons import COMPARISONS, GIVEN
+from vaxlink.linkage.decide import guard
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.normalise import date_parts, name_features, sex_value
 from vaxlink.linkage.score import MIN_BITS
@@ -152,20 +152,6 @@ def _corrected(dose: Row, r: Row) -> list[str]:
     return out
 
 
-def _guard(dose: Row, r: Row, id_unknown: bool) -> str | None:
-    """The decision guards of `decide` for the best candidate (None when none holds)."""
-    id_level = ID.level_of(dose, r)
-    given = GIVEN.level_of(dose, r)
-    name_other = FAMILY.level_of(dose, r) in NAME_OTHER["family"] or given in NAME_OTHER["given"]
-    if id_unknown and id_level not in ID_EXPLAINED:
-        return "id_not_in_registry"
-    if name_other and DOB.level_of(dose, r) in DOB_OTHER:
-        return "name_and_dob_differ"
-    if id_level in ID_HELD and given in NAME_OTHER["given"]:
-        return "id_of_another_person"
-    return None
-
-
 def score_person(
     details: Mapping[str, Any],
     candidates: Sequence[Mapping[str, Any]],
@@ -204,7 +190,9 @@ def score_person(
         or (dose["id9"] is not None and dose["id9"] == r["id9"])
         for r in rows
     )
-    reason = _guard(dose, best_r, has_id and not own)
+    levels = {c.name: c.level_of(dose, best_r) for c in COMPARISONS}
+    second_given = GIVEN.level_of(dose, scored[1][1]) if len(scored) > 1 else None
+    reason = guard(levels, second_given, has_id, own)
     if reason is None and p < t.auto_probability:
         reason = "below_threshold"
     elif reason is None and margin < t.margin_bits:

@@ -1,7 +1,8 @@
 """`verify_store`: link the store's pending doses to its registry and write the decisions back.
 
 The registry and the pending doses leave the store as Arrow through ADBC (formats.md §1 and §2
-columns; a dose is described by its `raw_*` values, exactly as the site sent them), are linked
+columns; a dose is described by its `raw_*` values, exactly as the site sent them, except identity
+fields a person corrected, which are read from the corrected column), are linked
 by `link_tables` on DuckDB, and come back in one transaction: the decisions go to a staging
 table, one `UPDATE … FROM` sets status, citizen and a new `version` of the doses that are still
 pending at the version that was read, and `dose_link` and `link_run` record the evidence.
@@ -44,10 +45,24 @@ _REGISTRY_SQL = (
     "SELECT citizen_id, full_name, date_of_birth, sex, province_code, district_code, ward_code, "
     "old_id, phone FROM citizen"
 )
+#: Identity fields a person may correct (`cleaning`): once corrected, the dose is linked by the
+#: corrected value (kept in the parsed column, a form the linkage reads), not the raw one.
+CORRECTABLE = ("full_name", "date_of_birth", "sex", "id_number")
+
+
+def _dose_column(name: str) -> str:
+    if name not in CORRECTABLE:
+        return f"d.raw_{name} AS {name}"
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM dose_correction c WHERE c.dose_record_id = d.id "
+        f"AND c.field = '{name}') THEN d.{name} ELSE d.raw_{name} END AS {name}"
+    )
+
+
 _DOSES_SQL = (
-    "SELECT id AS dose_record_id, version, record_id, "
-    + ", ".join(f"raw_{name} AS {name}" for name in RAW_FIELDS)
-    + f" FROM dose_record WHERE status = '{DoseStatus.PENDING}' ORDER BY id"
+    "SELECT d.id AS dose_record_id, d.version, d.record_id, "
+    + ", ".join(_dose_column(name) for name in RAW_FIELDS)
+    + f" FROM dose_record d WHERE d.status = '{DoseStatus.PENDING}' ORDER BY d.id"
 )
 #: The staged decisions, as they cross from DuckDB to the store.
 STAGED = pa.schema(
