@@ -248,12 +248,24 @@ def served(url: str, workdir: Path, model_path: Path | None) -> Iterator[str]:
 def run_http(
     url: str, workdir: Path, queries: list[dict[str, str]], model_path: Path | None
 ) -> tuple[dict[str, Any], list[tuple[str, str | None]]]:
-    """POST /api/v1/identity/verify, one request at a time, over a kept-alive connection."""
+    """POST /api/v1/identity/verify, one request at a time, over a kept-alive connection, as a
+    partner client holding the `identity:verify` scope."""
+    from datetime import UTC, datetime
+
     import httpx
 
+    from vaxlink.certificates.clients import VERIFY_IDENTITY, add_client
+    from vaxlink.db import make_engine, transaction
+
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        name = f"bench-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        _, token = add_client(s, name, by="bench", now=datetime.now(UTC), scopes=[VERIFY_IDENTITY])
+    engine.dispose()
+    auth = {"Authorization": f"Bearer {token}"}
     with (
         served(url, workdir, model_path) as base,
-        httpx.Client(base_url=base, timeout=10) as client,
+        httpx.Client(base_url=base, timeout=10, headers=auth) as client,
     ):
         bodies = [query_body(q) for q in queries]
         for b in bodies[:WARMUP]:

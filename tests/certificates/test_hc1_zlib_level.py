@@ -1,4 +1,4 @@
-"""The zlib level of HC1: as small as level 9 (within 1%) on real certificates, smaller than stored."""
+"""The HC1 compressor (libdeflate): within 1% of zlib level 9 on real certificates, not stored."""
 
 from __future__ import annotations
 

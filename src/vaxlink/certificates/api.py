@@ -20,6 +20,7 @@ from vaxlink.certificates.clients import READ_CERTIFICATES, authenticate, record
 from vaxlink.certificates.deps import Submission, clock, key_store, trust_source, verify_in_store
 from vaxlink.certificates.keys import KeyStore
 from vaxlink.certificates.models import ApiClient, CertificateKind
+from vaxlink.certificates.ratelimit import rate_limited
 from vaxlink.certificates.store_trust import (
     KeyStoreTrust,
     published_trust_list,
@@ -36,7 +37,11 @@ router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["certificates"])
 
 
-@api.post("/certificates/verify")
+@api.post(
+    "/certificates/verify",
+    dependencies=[Depends(rate_limited("certificates.verify"))],  # before the body is read
+    responses={429: {"description": "Too many requests from this address (Retry-After)."}},
+)
 async def verify_certificate(
     submission: Submission,
     db: Annotated[Session, Depends(session)],

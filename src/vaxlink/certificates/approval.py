@@ -10,7 +10,7 @@ and a record whose digest moved since (any update bumps `version`) is no longer 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -199,8 +199,26 @@ def approved_now(session: Session, rows: Sequence[Any]) -> set[int]:
     return {r.id for r in rows if record_digest(r) in digests[r.id]}
 
 
-def _facility_rows(session: Session, facility_code: str) -> Iterator[Sequence[Any]]:
-    """The facility's approvable records, in id order, a chunk at a time."""
+def _facility_rows(
+    session: Session, facility_code: str, dose_ids: Collection[int] | None = None
+) -> Iterator[Sequence[Any]]:
+    """The facility's approvable records (only `dose_ids` when given), in id order, a chunk at a
+    time."""
+    if dose_ids is not None:
+        ids = sorted(set(dose_ids))
+        for start in range(0, len(ids), _CHUNK):
+            stmt = (
+                select(*RECORD_COLUMNS)
+                .where(
+                    DoseRecord.facility_code == facility_code,
+                    DoseRecord.status.in_(APPROVABLE),
+                    DoseRecord.citizen_id.is_not(None),
+                    DoseRecord.id.in_(ids[start : start + _CHUNK]),
+                )
+                .order_by(DoseRecord.id)
+            )
+            yield session.execute(stmt).all()
+        return
     after = 0
     while True:
         stmt = (
@@ -229,8 +247,10 @@ def approve_records(
     approver: str,
     now: datetime,
     note: str | None = None,
+    dose_ids: Collection[int] | None = None,
 ) -> ApprovalResult:
-    """Sign every verified record of the facility not yet approved in its current form."""
+    """Sign every verified record of the facility not yet approved in its current form (only
+    those among `dose_ids` when given; ids of other facilities or statuses are ignored)."""
     if not approver.strip():
         raise ApprovalError("an approval needs the approver's name")
     if signer.algorithm != ES256:
@@ -240,7 +260,7 @@ def approve_records(
     if problems:
         raise ApprovalError(f"cannot approve for {facility_code}: {'; '.join(problems)}")
     pending: list[tuple[int, str, str]] = []
-    for rows in _facility_rows(session, facility_code):
+    for rows in _facility_rows(session, facility_code, dose_ids):
         known = approved_digests(session, [r.id for r in rows])
         for r in rows:
             digest = record_digest(r)

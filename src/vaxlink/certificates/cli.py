@@ -479,13 +479,26 @@ def recovery_add(
 def client_add(
     name: Annotated[str, typer.Argument(help="Application name, e.g. VNeID.")],
     by: By = "",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="What the client may do: certificates:read (default), identity:verify. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Register a client application and print its token once (store it in the app's secrets)."""
-    from vaxlink.certificates.clients import add_client
+    from vaxlink.certificates.clients import READ_CERTIFICATES, add_client
     from vaxlink.db import transaction
 
     with _engine() as engine, transaction(engine) as session:
-        client, token = add_client(session, name, by=by or _operator(), now=datetime.now(UTC))
+        client, token = add_client(
+            session,
+            name,
+            by=by or _operator(),
+            now=datetime.now(UTC),
+            scopes=scope or [READ_CERTIFICATES],
+        )
         scopes = client.scopes
     Console(stderr=True).print(
         f"Client {name!r} added with scopes {scopes}. Its token is shown only now:",

@@ -29,7 +29,9 @@ from vaxlink.errors import Conflict, InvalidInput
 
 TOKEN_PREFIX: Final = "vxl_"  # noqa: S105 - a label, not a secret
 READ_CERTIFICATES: Final = "certificates:read"
-SCOPES: Final = frozenset({READ_CERTIFICATES})
+#: Partner systems (vaccination apps) asking "who is this person?" of the identity API.
+VERIFY_IDENTITY: Final = "identity:verify"
+SCOPES: Final = frozenset({READ_CERTIFICATES, VERIFY_IDENTITY})
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 _TOKEN: Final = re.compile(r"vxl_[A-Za-z0-9_-]{43}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -19,7 +19,6 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from vaxlink.certificates.errors import (
     CborInvalid,
@@ -91,15 +90,28 @@ def _protected_header(alg: int, kid: bytes) -> bytes:
     return cbor2.dumps({HEADER_ALG: alg, HEADER_KID: kid})
 
 
+@lru_cache(maxsize=64)
+def _frames(alg: int, kid: bytes) -> tuple[bytes, bytes]:
+    """What precedes the payload in the Sig_structure and in the message, for one signing key."""
+    protected = _bstr(_protected_header(alg, kid))
+    return _SIGNATURE1 + protected + b"\x40", b"\xd2\x84" + protected + b"\xa0"
+
+
 def encode_claims(*, iss: str, iat: int, exp: int, dcc: Mapping[str, Any]) -> bytes:
     """The CWT claims map carrying one DCC payload."""
     return claims_around(cbor2.dumps(dcc), iss=iss, iat=iat, exp=exp)
 
 
+@lru_cache(maxsize=64)
+def _claims_head(iss: str, iat: int, exp: int) -> bytes:
+    """The claims map's header and first three pairs, up to the DCC (a batch shares them)."""
+    head = cbor2.dumps({CLAIM_ISS: iss, CLAIM_IAT: iat, CLAIM_EXP: exp})  # 0xA3 + three pairs
+    return b"\xa4" + head[1:] + _HCERT_KEY
+
+
 def claims_around(dcc_cbor: bytes, *, iss: str, iat: int, exp: int) -> bytes:
     """The CWT claims map {1: iss, 6: iat, 4: exp, -260: {1: dcc}} around an encoded DCC."""
-    head = cbor2.dumps({CLAIM_ISS: iss, CLAIM_IAT: iat, CLAIM_EXP: exp})  # 0xA3 + three pairs
-    return b"\xa4" + head[1:] + _HCERT_KEY + dcc_cbor
+    return _claims_head(iss, iat, exp) + dcc_cbor
 
 
 def _bstr(data: bytes) -> bytes:
@@ -126,9 +138,9 @@ def sign1(payload: bytes, signer: Signer) -> bytes:
 
     Framed by hand (tag 18, array of 4, empty unprotected map): the same bytes cbor2 would write.
     """
-    protected = _bstr(_protected_header(signer.algorithm, signer.kid))
-    signature = signer.sign(_SIGNATURE1 + protected + b"\x40" + _bstr(payload))
-    return b"\xd2\x84" + protected + b"\xa0" + _bstr(payload) + _bstr(signature)
+    to_be_signed, message = _frames(signer.algorithm, signer.kid)
+    body = _bstr(payload)
+    return message + body + _bstr(signer.sign(to_be_signed + body))
 
 
 def _header_map(value: Any, where: str) -> Mapping[Any, Any]:
@@ -143,8 +155,38 @@ def _protected_map(data: bytes) -> Mapping[Any, Any]:
     return MappingProxyType(dict(_header_map(_loads(data, "protected header"), "protected")))
 
 
-def parse_sign1(data: bytes) -> Sign1:
-    """Parse a COSE_Sign1 message: tagged 18, CWT-tagged 61 around 18, or untagged."""
+def _bstr_at(data: bytes, pos: int) -> tuple[bytes, int]:
+    """The CBOR byte string at `pos` and the position after it; IndexError/ValueError if none."""
+    head = data[pos]
+    if 0x40 <= head <= 0x57:
+        size, pos = head - 0x40, pos + 1
+    elif 0x58 <= head <= 0x5A:
+        width = 1 << (head - 0x58)  # 1, 2 or 4 length bytes
+        size, pos = int.from_bytes(data[pos + 1 : pos + 1 + width], "big"), pos + 1 + width
+    else:
+        raise ValueError("not a definite-length byte string")
+    if pos + size > len(data):
+        raise IndexError("byte string runs past the message")
+    return data[pos : pos + size], pos + size
+
+
+def _sign1_items(data: bytes) -> tuple[Any, ...]:
+    """The four items of a COSE_Sign1 message.
+
+    The shape every DCC has (tag 18, four items, an empty unprotected map) is sliced by hand;
+    anything else (other tags, headers, encodings, damage) goes to the CBOR decoder, which
+    reaches the same items or the precise error.
+    """
+    try:
+        if data[0] == 0xD2 and data[1] == 0x84:
+            protected, pos = _bstr_at(data, 2)
+            if data[pos] == 0xA0:
+                payload, pos = _bstr_at(data, pos + 1)
+                signature, pos = _bstr_at(data, pos)
+                if pos == len(data):
+                    return protected, {}, payload, signature
+    except (IndexError, ValueError):
+        pass
     item = _loads(data, "COSE message")
     if isinstance(item, cbor2.CBORTag) and item.tag == TAG_CWT:
         item = item.value
@@ -154,7 +196,12 @@ def parse_sign1(data: bytes) -> Sign1:
         item = item.value
     if not isinstance(item, _ARRAYS) or len(item) != 4:
         raise CoseMalformed("a COSE_Sign1 message is an array of four items")
-    protected_bytes, unprotected, payload, signature = item
+    return tuple(item)
+
+
+def parse_sign1(data: bytes) -> Sign1:
+    """Parse a COSE_Sign1 message: tagged 18, CWT-tagged 61 around 18, or untagged."""
+    protected_bytes, unprotected, payload, signature = _sign1_items(data)
     if not isinstance(protected_bytes, bytes):
         raise CoseMalformed("the protected header is not a byte string")
     if not isinstance(payload, bytes) or not isinstance(signature, bytes):
@@ -170,32 +217,78 @@ def parse_sign1(data: bytes) -> Sign1:
     return Sign1(protected_bytes, protected, unprotected, payload, signature, kid, alg)
 
 
-def verify_signature(message: Sign1, public_key: object) -> None:
-    """Check the signature with `public_key`; the key type must fit the algorithm (ES256: P-256)."""
-    alg = message.alg
+def _der_integer(big_endian: bytes) -> bytes:
+    """A non-negative DER INTEGER (short form: at most 126 content bytes) from unsigned bytes."""
+    body = big_endian.lstrip(b"\0") or b"\0"
+    if body[0] & 0x80:
+        body = b"\0" + body
+    return b"\x02" + len(body).to_bytes(1, "big") + body
+
+
+def raw_to_der(signature: bytes) -> bytes:
+    """COSE's r || s (two 32-byte halves) as the DER ``SEQUENCE {INTEGER r, INTEGER s}``
+    OpenSSL verifies; built with byte operations, cheaper than going through integers."""
+    half = len(signature) // 2
+    body = _der_integer(signature[:half]) + _der_integer(signature[half:])
+    return b"\x30" + len(body).to_bytes(1, "big") + body
+
+
+def _check_alg(alg: object) -> None:
     if alg not in (ES256, PS256):
         raise UnsupportedAlgorithm(f"alg {alg!r} is not ES256 (-7) or PS256 (-37)")
-    data = sig_structure(message.protected_bytes, message.payload)
+
+
+def key_verifier(public_key: object) -> Callable[[Sign1], None]:
+    """The signature check of `public_key`, its key type worked out once (a DSC verifies many).
+
+    The key type must fit the algorithm: ES256 needs a P-256 key, PS256 an RSA key.
+    """
     if isinstance(public_key, ec.EllipticCurvePublicKey):
-        if alg != ES256 or not isinstance(public_key.curve, ec.SECP256R1):
-            raise UnsupportedAlgorithm(f"alg {alg} does not fit a {public_key.curve.name} key")
-        if len(message.signature) != 64:
-            raise SignatureInvalid("an ES256 signature is 64 bytes (r || s)")
-        r = int.from_bytes(message.signature[:32], "big")
-        s = int.from_bytes(message.signature[32:], "big")
-        try:
-            public_key.verify(encode_dss_signature(r, s), data, _ECDSA)
-        except InvalidSignature:
-            raise SignatureInvalid("the ES256 signature does not verify") from None
-    elif isinstance(public_key, rsa.RSAPublicKey):
-        if alg != PS256:
-            raise UnsupportedAlgorithm(f"alg {alg} does not fit an RSA key (PS256 expected)")
-        try:
-            public_key.verify(message.signature, data, _PSS, _SHA256)
-        except InvalidSignature:
-            raise SignatureInvalid("the PS256 signature does not verify") from None
-    else:
-        raise UnsupportedAlgorithm(f"keys of type {type(public_key).__name__} are not supported")
+        curve = public_key.curve.name
+        p256 = isinstance(public_key.curve, ec.SECP256R1)
+        ec_verify = public_key.verify
+
+        def check_ec(message: Sign1) -> None:
+            alg = message.alg
+            _check_alg(alg)
+            if alg != ES256 or not p256:
+                raise UnsupportedAlgorithm(f"alg {alg} does not fit a {curve} key")
+            if len(message.signature) != 64:
+                raise SignatureInvalid("an ES256 signature is 64 bytes (r || s)")
+            data = sig_structure(message.protected_bytes, message.payload)
+            try:
+                ec_verify(raw_to_der(message.signature), data, _ECDSA)
+            except InvalidSignature:
+                raise SignatureInvalid("the ES256 signature does not verify") from None
+
+        return check_ec
+    if isinstance(public_key, rsa.RSAPublicKey):
+        rsa_verify = public_key.verify
+
+        def check_rsa(message: Sign1) -> None:
+            alg = message.alg
+            _check_alg(alg)
+            if alg != PS256:
+                raise UnsupportedAlgorithm(f"alg {alg} does not fit an RSA key (PS256 expected)")
+            data = sig_structure(message.protected_bytes, message.payload)
+            try:
+                rsa_verify(message.signature, data, _PSS, _SHA256)
+            except InvalidSignature:
+                raise SignatureInvalid("the PS256 signature does not verify") from None
+
+        return check_rsa
+    kind = type(public_key).__name__
+
+    def unsupported(message: Sign1) -> None:
+        _check_alg(message.alg)
+        raise UnsupportedAlgorithm(f"keys of type {kind} are not supported")
+
+    return unsupported
+
+
+def verify_signature(message: Sign1, public_key: object) -> None:
+    """Check the signature with `public_key`; the key type must fit the algorithm (ES256: P-256)."""
+    key_verifier(public_key)(message)
 
 
 def _numeric_date(value: Any, name: str) -> float:

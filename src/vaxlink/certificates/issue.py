@@ -6,7 +6,7 @@ import calendar
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
@@ -51,27 +51,42 @@ def add_validity(start: datetime, validity: timedelta | Months) -> datetime:
     return start + validity
 
 
+class _Batch(NamedTuple):
+    """What every certificate of one (issue time, validity, issuer, DSC) shares, worked out once."""
+
+    start: datetime
+    end: datetime
+    day: str  # the issue date, ISO 8601: no attested event may lie after it
+    dsc: DscProfile
+    claims_head: bytes  # the CWT claims up to the DCC
+    dsc_error: str | None  # why the DSC cannot sign certificates valid start..end
+
+
 @lru_cache(maxsize=16)
-def _window(
-    issued_at: datetime, validity: timedelta | Months
-) -> tuple[int, int, datetime, datetime, date]:
-    """(iat, exp, start, end, issue day) in whole seconds; cached: a batch shares its issue time."""
+def _batch(
+    issued_at: datetime, validity: timedelta | Months, issuer: str, certificate_der: bytes
+) -> _Batch:
+    """The shared part of issuing; cached, as a batch shares its issue time, issuer and DSC."""
+    if not _COUNTRY.fullmatch(issuer):
+        raise IssuanceInvalid(f"issuer {issuer!r} must be an ISO 3166-1 alpha-2 country code")
     iat = int(issued_at.timestamp())
     start = datetime.fromtimestamp(iat, UTC)
     end = add_validity(start, validity).replace(microsecond=0)
     if end <= start:
         raise IssuanceInvalid("the validity must be positive")
-    return iat, int(end.timestamp()), start, end, start.date()
+    dsc = dsc_profile(x509.load_der_x509_certificate(certificate_der))
+    error = None
+    if start < dsc.not_before or end > dsc.not_after:
+        error = (
+            f"the DSC is valid {dsc.not_before:%Y-%m-%d}..{dsc.not_after:%Y-%m-%d}; "
+            f"it cannot sign a certificate valid {start:%Y-%m-%d}..{end:%Y-%m-%d}"
+        )
+    head = cose.claims_around(b"", iss=issuer, iat=iat, exp=int(end.timestamp()))
+    return _Batch(start, end, start.date().isoformat(), dsc, head, error)
 
 
-@lru_cache(maxsize=16)
-def _dsc(certificate_der: bytes) -> DscProfile:
-    return dsc_profile(x509.load_der_x509_certificate(certificate_der))
-
-
-def _check_dates(entry: Mapping[str, Any], kind: str, issued: date) -> None:
+def _check_dates(entry: Mapping[str, Any], kind: str, day: str) -> None:
     """No event a certificate attests may lie after the day it is issued."""
-    day = issued.isoformat()
     for key in ("dt", "fr", "sc"):
         value = entry.get(key)
         if isinstance(value, str) and value[:10] > day:
@@ -93,24 +108,16 @@ def issue(
     """
     if issued_at.tzinfo is None:
         raise IssuanceInvalid("issued_at must be timezone-aware")
-    if not _COUNTRY.fullmatch(issuer):
-        raise IssuanceInvalid(f"issuer {issuer!r} must be an ISO 3166-1 alpha-2 country code")
+    batch = _batch(issued_at, validity, issuer, signer.certificate_der)
     dcc_cbor = issuable_cbor(payload)
     kind = entry_kind(payload)
     entry = payload[kind][0]
-    uvci: str = entry["ci"]
-    iat, exp, start, end, day = _window(issued_at, validity)
-    _check_dates(entry, kind, day)
-    dsc = _dsc(signer.certificate_der)
-    if start < dsc.not_before or end > dsc.not_after:
-        raise DscValidityInvalid(
-            f"the DSC is valid {dsc.not_before:%Y-%m-%d}..{dsc.not_after:%Y-%m-%d}; "
-            f"it cannot sign a certificate valid {start:%Y-%m-%d}..{end:%Y-%m-%d}"
-        )
-    check_key_usage(payload, dsc)
-    claims = cose.claims_around(dcc_cbor, iss=issuer, iat=iat, exp=exp)
-    text = hc1.encode(cose.sign1(claims, signer))
-    return IssuedCertificate(text, uvci, start, end, signer.kid)
+    _check_dates(entry, kind, batch.day)
+    if batch.dsc_error is not None:
+        raise DscValidityInvalid(batch.dsc_error)
+    check_key_usage(payload, batch.dsc)
+    text = hc1.encode(cose.sign1(batch.claims_head + dcc_cbor, signer))
+    return IssuedCertificate(text, entry["ci"], batch.start, batch.end, signer.kid)
 
 
 def issue_stream(

@@ -16,7 +16,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from vaxlink.certificates.deps import Submission, clock, trust_source, verify_in_store
+from vaxlink.certificates.deps import clock, submitted, trust_source, verify_in_store
+from vaxlink.certificates.ratelimit import seconds_to_wait
 from vaxlink.certificates.store_trust import KeyStoreTrust
 from vaxlink.web.deps import session
 
@@ -39,6 +40,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expires": "Hết hạn",
         "switch": "English",
         "privacy": "Trang này không lưu và không ghi nhật ký nội dung chứng nhận.",
+        "too_many": "Bạn đã kiểm tra quá nhiều lần. Vui lòng thử lại sau {seconds} giây.",
     },
     "en": {
         "title": "Verify a vaccination certificate",
@@ -55,6 +57,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expires": "Expires",
         "switch": "Tiếng Việt",
         "privacy": "This page neither stores nor logs certificate content.",
+        "too_many": "Too many checks from this address. Please try again in {seconds} seconds.",
     },
 }
 
@@ -82,7 +85,9 @@ def _lang(value: str | None) -> str:
     return value if value in LANGUAGES else "vi"
 
 
-def _page(request: Request, lang: str, result: dict[str, Any] | None) -> HTMLResponse:
+def _page(
+    request: Request, lang: str, result: dict[str, Any] | None, *, retry_after: int = 0
+) -> HTMLResponse:
     reason = None
     if result is not None and result["failure"] is not None:
         code = result["failure"]["code"]
@@ -95,8 +100,12 @@ def _page(request: Request, lang: str, result: dict[str, Any] | None) -> HTMLRes
         "result": result,
         "reason": reason,
         "expires": _day(result.get("expires_at")) if result else None,
+        "too_many": TEXT[lang]["too_many"].format(seconds=retry_after) if retry_after else None,
     }
-    response = TEMPLATES.TemplateResponse(request, "verify.html", context)
+    status = 429 if retry_after else 200
+    response = TEMPLATES.TemplateResponse(request, "verify.html", context, status_code=status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -120,12 +129,15 @@ def verify_page(
 @router.post("/verify", response_class=HTMLResponse)
 async def verify_page_submit(
     request: Request,
-    submission: Submission,
+    wait: Annotated[int, Depends(seconds_to_wait("certificates.verify"))],
     db: Annotated[Session, Depends(session)],
     trust: Annotated[KeyStoreTrust, Depends(trust_source)],
     now: Annotated[datetime, Depends(clock)],
 ) -> HTMLResponse:
-    """The form with the verification result."""
-    text, image, fields = submission
+    """The form with the verification result; past the rate limit, the form with a wait notice
+    (429, `Retry-After`), the upload left unread."""
+    if wait:
+        return _page(request, _lang(request.query_params.get("lang")), None, retry_after=wait)
+    text, image, fields = await submitted(request)
     result = await run_in_threadpool(verify_in_store, db, trust, now, text, image)
     return _page(request, _lang(fields.get("lang") or request.query_params.get("lang")), result)

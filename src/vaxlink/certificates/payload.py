@@ -389,14 +389,24 @@ class _Compiler:
         required = frozenset(node.get("required", ()))
         compiled = ((n, self.compile(sub)) for n, sub in node.get("properties", {}).items())
         props = tuple((n, c) for n, c in compiled if c is not _accept)
-        one_of = tuple(self.compile(sub) for sub in node.get("oneOf", ()))
+        branches = node.get("oneOf", ())
+        # oneOf of plain `required` lists (the DCC root: exactly one of v, t, r) as key-set tests
+        one_of_keys = (
+            tuple(frozenset(sub["required"]) for sub in branches)
+            if branches and all(set(sub) & _NODE_KEYS == {"required"} for sub in branches)
+            else ()
+        )
+        one_of = () if one_of_keys else tuple(self.compile(sub) for sub in branches)
         any_of = tuple(self.compile(sub) for sub in node.get("anyOf", ()))
 
         def check(v: Any) -> str | None:
             if not isinstance(v, dict):
                 return "is not of type object"
-            if not required <= v.keys():
-                return f"lacks required {', '.join(sorted(required - v.keys()))}"
+            keys = v.keys()
+            if not required <= keys:
+                return f"lacks required {', '.join(sorted(required - keys))}"
+            if one_of_keys and [need <= keys for need in one_of_keys].count(True) != 1:
+                return "does not match exactly one of the oneOf alternatives"
             if one_of and sum(1 for sub in one_of if sub(v) is None) != 1:
                 return "does not match exactly one of the oneOf alternatives"
             if any_of and all(sub(v) is not None for sub in any_of):
