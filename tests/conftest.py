@@ -12,6 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from tests.web_support import (  # noqa: F401  (fixtures for web tests, see web_support.py)
+    browser,
+    live_server,
+    make_user,
+    page,
+    phone_page,
+    staff_client,
+)
 from vaxlink.db import make_engine, session_factory, upgrade
 
 PG_ADMIN_URL = os.environ.get(

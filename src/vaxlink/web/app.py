@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from vaxlink.db import engine_from_settings
 from vaxlink.settings import Settings, get_settings
-from vaxlink.web import problems
+from vaxlink.web import problems, security
 
 STATIC = Path(__file__).parent / "static"
 #: Routers by module: each module exposes `router` (an APIRouter). Order is the mount order.
@@ -20,6 +20,11 @@ ROUTERS: tuple[str, ...] = (
     "vaxlink.web.health",
     "vaxlink.certificates.api",
     "vaxlink.linkage.api",
+    "vaxlink.auth.pages",
+    "vaxlink.cleaning.pages",
+    "vaxlink.cleaning.entry_pages",
+    "vaxlink.feedback.pages",
+    "vaxlink.reports.pages",
 )
 
 
@@ -29,11 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine_from_settings(settings)
+        # Each lifespan disposes the engine it made (test clients may overlap on one app).
+        engine = app.state.engine = engine_from_settings(settings)
         try:
             yield
         finally:
-            app.state.engine.dispose()
+            engine.dispose()
 
     app = FastAPI(
         title="vaxlink",
@@ -43,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    security.install(app)
     for module in ROUTERS:
         try:
             mod = importlib.import_module(module)

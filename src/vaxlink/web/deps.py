@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from vaxlink.db import session_factory
 from vaxlink.settings import Settings
@@ -17,7 +17,18 @@ def settings(request: Request) -> Settings:
     return s
 
 
+def _factory(request: Request) -> sessionmaker[Session]:
+    """The session factory of the app's current engine, made once per engine."""
+    state = request.app.state
+    engine = state.engine
+    cached: tuple[object, sessionmaker[Session]] | None = getattr(state, "session_factory", None)
+    if cached is None or cached[0] is not engine:
+        cached = (engine, session_factory(engine))
+        state.session_factory = cached
+    return cached[1]
+
+
 def session(request: Request) -> Iterator[Session]:
     """A session in a transaction: committed when the request succeeds, rolled back otherwise."""
-    with session_factory(request.app.state.engine)() as s, s.begin():
+    with _factory(request)() as s, s.begin():
         yield s

@@ -1,0 +1,1 @@
+"""Staff accounts, roles, geographic scopes, sessions and the hash-chained audit log."""

@@ -1,0 +1,130 @@
+"""`vaxlink users ...`: create, list, disable, enable and reset the password of staff accounts.
+
+Passwords come from a hidden prompt (asked twice) or, for scripts, from standard input with
+`--password-stdin`; they are never taken as an argument, never echoed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from vaxlink.auth import service
+from vaxlink.auth.roles import Role
+from vaxlink.db import transaction
+
+app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+console = Console()
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from standard input (one line)."),
+]
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    from vaxlink.db import engine_from_settings
+    from vaxlink.settings import get_settings
+
+    engine = engine_from_settings(get_settings())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@app.command("create")
+def create(
+    username: Annotated[str, typer.Argument(help="Login name (a-z, 0-9, '.', '_', '-').")],
+    role: Annotated[Role, typer.Option("--role", help="The account's role.")],
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit", help='Its unit: "ward:00001", "district:001", "province:001", "VN".'
+        ),
+    ],
+    facility: Annotated[
+        str | None, typer.Option("--facility", help="Vaccination site code (approvers).")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option("--name", help="Name shown in pages.")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an active account."""
+    password = _password(password_stdin)
+    with _engine() as engine, transaction(engine) as s:
+        user = service.create_user(
+            s, username=username, password=password, role=role, unit=unit,
+            facility_code=facility, display_name=display_name,
+        )  # fmt: skip
+        name, key = user.username, f"{user.unit_level}:{user.unit_code}"
+    console.print(f"created [bold]{name}[/] ({role.value}, {key})", highlight=False)
+
+
+@app.command("list")
+def list_users() -> None:
+    """Every account: name, role, unit, site, active, second factor."""
+    with _engine() as engine, transaction(engine) as s:
+        users = service.list_users(s)
+        table = Table("user", "role", "unit", "site", "active", "2FA", "created")
+        for u in users:
+            table.add_row(
+                u.username, u.role, f"{u.unit_level}:{u.unit_code}", u.facility_code or "",
+                "yes" if u.active else "no", "yes" if u.totp_confirmed_at else "no",
+                u.created_at.strftime("%Y-%m-%d"),
+            )  # fmt: skip
+    console.print(table)
+
+
+@app.command("disable")
+def disable(username: str) -> None:
+    """Disable an account and end its sessions (accounts are never deleted)."""
+    with _engine() as engine, transaction(engine) as s:
+        service.set_active(s, service.get_user(s, username), False)
+    console.print(f"disabled {username.strip().lower()}", highlight=False)
+
+
+@app.command("enable")
+def enable(username: str) -> None:
+    """Enable a disabled account."""
+    with _engine() as engine, transaction(engine) as s:
+        service.set_active(s, service.get_user(s, username), True)
+    console.print(f"enabled {username.strip().lower()}", highlight=False)
+
+
+@app.command("reset-password")
+def reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password and end the account's sessions."""
+    password = _password(password_stdin)
+    with _engine() as engine, transaction(engine) as s:
+        service.set_password(s, service.get_user(s, username), password)
+    console.print(f"new password set for {username.strip().lower()}", highlight=False)
+
+
+@app.command("reset-second-factor")
+def reset_second_factor(username: str) -> None:
+    """Remove an account's TOTP secret (lost phone); it enrols again after logging in."""
+    with _engine() as engine, transaction(engine) as s:
+        user = service.get_user(s, username)
+        user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+        service.revoke_all_sessions(s, user.id, now=service.now_utc())
+        from vaxlink.auth import audit
+
+        audit.record(s, actor=None, action="user.second_factor_reset", object_type="user",
+                     object_id=user.id, unit=f"{user.unit_level}:{user.unit_code}")  # fmt: skip
+    console.print(f"second factor removed for {username.strip().lower()}", highlight=False)

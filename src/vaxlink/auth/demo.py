@@ -1,0 +1,116 @@
+"""Demo accounts: one per role around one commune, with fresh passwords printed once.
+
+Re-running gives the existing demo accounts new passwords (and re-enables them)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Final
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from vaxlink.auth import service
+from vaxlink.auth.models import User
+from vaxlink.auth.roles import Role
+from vaxlink.db import transaction
+from vaxlink.geo.codes import Level, UnitKey
+from vaxlink.geo.index import UnitIndex
+
+#: (user name, role, level of the demo commune's unit it sits at)
+ACCOUNTS: Final = (
+    ("demo.tram", Role.HEALTH_STATION, Level.WARD),
+    ("demo.congan", Role.COMMUNE_POLICE, Level.WARD),
+    ("demo.ubnd", Role.COMMUNE_COMMITTEE, Level.WARD),
+    ("demo.duyet", Role.SITE_APPROVER, Level.WARD),
+    ("demo.huyen", Role.DISTRICT_HEALTH, Level.DISTRICT),
+    ("demo.tinh", Role.PROVINCIAL_CDC, Level.PROVINCE),
+    ("demo.cap", Role.NATIONAL_ISSUER, Level.NATION),
+    ("demo.admin", Role.ADMIN, Level.NATION),
+)
+DEFAULT_FACILITY: Final = "DEMO-SITE"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: Role
+    unit: UnitKey
+    facility_code: str | None
+
+
+def busiest_ward(session: Session) -> tuple[str, str | None] | None:
+    """The ward with the most doses left to clean (review, unmatched, invalid), then the most
+    doses, and its most frequent vaccination site: the demo commune has work on its list."""
+    from vaxlink.records.models import DoseRecord, DoseStatus
+
+    open_work = func.sum(
+        case((DoseRecord.status.in_([DoseStatus.REVIEW, DoseStatus.UNMATCHED,
+                                     DoseStatus.INVALID]), 1), else_=0)
+    )  # fmt: skip
+    ward = session.execute(
+        select(DoseRecord.ward_code)
+        .where(DoseRecord.ward_code.is_not(None))
+        .group_by(DoseRecord.ward_code)
+        .order_by(open_work.desc(), func.count().desc(), DoseRecord.ward_code)
+        .limit(1)
+    ).scalar()
+    if ward is None:
+        return None
+    site = session.execute(
+        select(DoseRecord.facility_code)
+        .where(DoseRecord.ward_code == ward, DoseRecord.facility_code.is_not(None))
+        .group_by(DoseRecord.facility_code)
+        .order_by(func.count().desc(), DoseRecord.facility_code)
+        .limit(1)
+    ).scalar()
+    return str(ward), site
+
+
+def create_demo_accounts(
+    session: Session, ward_code: str, facility_code: str | None = None
+) -> list[DemoAccount]:
+    """One account per role: the commune's station, police, committee and a site approver, its
+    district, its province, the national issuer and an administrator."""
+    path = {key.level: key for key in UnitIndex.for_version().path(f"ward:{ward_code}")}
+    site = facility_code or DEFAULT_FACILITY
+    out = []
+    for username, role, level in ACCOUNTS:
+        unit = path[level]
+        password = f"demo-{secrets.token_urlsafe(9)}"
+        facility = site if role in (Role.SITE_APPROVER, Role.HEALTH_STATION) else None
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            service.create_user(
+                session, username=username, password=password, role=role, unit=unit,
+                facility_code=facility, display_name=f"Demo {role.value.replace('_', ' ')}",
+            )  # fmt: skip
+        else:
+            user.unit_level, user.unit_code, user.facility_code = unit.level, unit.code, facility
+            service.set_password(session, user, password)
+            if not user.active:
+                service.set_active(session, user, True)
+        out.append(DemoAccount(username, password, role, unit, facility))
+    return out
+
+
+def print_demo_accounts(console: Console, engine: Engine, url: str | None) -> None:
+    """Create (or refresh) the demo accounts around the busiest commune and print them."""
+    with transaction(engine) as s:
+        found = busiest_ward(s)
+        ward, site = found if found else ("00001", None)
+        accounts = create_demo_accounts(s, ward, site)
+    ward_name = UnitIndex.for_version().get(f"ward:{ward}").name
+    table = Table(title=f"Demo accounts ({ward_name}, ward {ward})")
+    for column in ("user", "password", "role", "unit", "site"):
+        table.add_column(column)
+    for a in accounts:
+        table.add_row(a.username, a.password, a.role.value, str(a.unit), a.facility_code or "")
+    console.print(table)
+    if url:
+        console.print(f"Staff web app: [bold]{url}/login[/]", highlight=False)

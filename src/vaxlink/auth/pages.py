@@ -1,0 +1,239 @@
+"""Login, logout, second factor and the staff home page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from vaxlink.auth import audit, service, throttle, totp
+from vaxlink.auth.deps import SESSION_COOKIE, CurrentPrincipal
+from vaxlink.auth.errors import TooManyAttempts, Unauthenticated
+from vaxlink.auth.models import User
+from vaxlink.auth.roles import ROLE_PERMISSIONS, SECOND_FACTOR_ROLES, Permission
+from vaxlink.auth.strings import register_strings
+from vaxlink.settings import Settings
+from vaxlink.web.deps import session, settings
+from vaxlink.web.nav import items_for, register_nav
+from vaxlink.web.render import render
+from vaxlink.web.security import is_https, safe_next
+
+router = APIRouter(tags=["staff"], include_in_schema=False)
+register_strings()
+register_nav("/", "common.home", None, order=0)
+
+Db = Annotated[Session, Depends(session)]
+Config = Annotated[Settings, Depends(settings)]
+NEXT_FIELD: Final = "next"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _set_session_cookie(request: Request, response: Response, token: str, config: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+        secure=config.secure_cookies or is_https(request.scope),
+    )  # fmt: skip
+
+
+def _login_page(
+    request: Request,
+    *,
+    next_path: str,
+    error: str | None = None,
+    status: int = 200,
+    username: str = "",
+) -> Response:
+    return render(request, "auth/login.html",
+                  {"next": next_path, "error": error, "username": username}, status=status)  # fmt: skip
+
+
+@router.get("/login")
+def login_form(request: Request, next: Annotated[str | None, Query()] = None) -> Response:
+    """The login form."""
+    return _login_page(request, next_path=safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: Db,
+    config: Config,
+    username: Annotated[str, Form(max_length=128)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the credentials; on success start a session (or its second-factor step)."""
+    target = safe_next(next)
+    t_key, status, minutes = None, 200, 0
+    try:
+        user = service.authenticate(db, username, password, client=_client(request),
+                                    settings=config)  # fmt: skip
+    except TooManyAttempts as exc:
+        t_key, status, minutes = "auth.login.locked", 429, max(1, -(-exc.retry_after_seconds // 60))
+    except Unauthenticated:
+        t_key, status = "auth.login.failed", 401
+    if t_key is not None:
+        from vaxlink.web.i18n import language, translate
+
+        message = translate(language(request), t_key, minutes=minutes)
+        response = _login_page(request, next_path=target, error=message, status=status,
+                               username=username[:64])  # fmt: skip
+        if status == 429:
+            response.headers["Retry-After"] = str(minutes * 60)
+        return response
+    service.revoke_session(db, request.cookies.get(SESSION_COOKIE))
+    pending = user.totp_confirmed_at is not None
+    token = service.create_session(db, user, settings=config, second_factor_pending=pending)
+    if pending:
+        response = RedirectResponse(f"/login/second-factor?next={_quoted(target)}", 303)
+    else:
+        audit.record(db, actor=service.principal_of(user), action="auth.login",
+                     object_type="user", object_id=user.id)  # fmt: skip
+        response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(request, response, token, config)
+    return response
+
+
+def _quoted(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="")
+
+
+def _pending_user(request: Request, db: Session, config: Settings) -> User | None:
+    resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), settings=config)
+    if resolved is None or not resolved.row.second_factor_pending:
+        return None
+    return resolved.user
+
+
+@router.get("/login/second-factor")
+def second_factor_form(
+    request: Request,
+    db: Db,
+    config: Config,
+    next: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The code step of a login with a second factor."""
+    if _pending_user(request, db, config) is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "auth/second_factor.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/login/second-factor")
+def second_factor(
+    request: Request,
+    db: Db,
+    config: Config,
+    code: Annotated[str, Form(max_length=16)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the TOTP code; on success the pending session becomes a login (a new token)."""
+    user = _pending_user(request, db, config)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    target = safe_next(next)
+    client = _client(request)
+    now = service.now_utc()
+    wait = throttle.locked_for(db, user.username, client, settings=config, now=now)
+    if wait is not None or not totp.verify_login_code(user, code, now=now):
+        if wait is None:
+            throttle.note(db, user.username, client, succeeded=False, settings=config,
+                                  now=now)  # fmt: skip
+        from vaxlink.web.i18n import language, translate
+
+        key = "auth.totp.failed" if wait is None else "auth.login.locked"
+        message = translate(language(request), key, minutes=max(1, -(-(wait or 0) // 60)))
+        return render(request, "auth/second_factor.html", {"next": target, "error": message},
+                      status=401 if wait is None else 429)  # fmt: skip
+    service.revoke_session(db, request.cookies.get(SESSION_COOKIE), now=now)
+    token = service.create_session(db, user, settings=config, now=now)
+    audit.record(db, actor=service.principal_of(user), action="auth.login",
+                 object_type="user", object_id=user.id, detail={"second_factor": True})  # fmt: skip
+    response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(request, response, token, config)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: Db, config: Config) -> Response:
+    """End the session and forget the cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    resolved = service.resolve_session(db, token, settings=config)
+    if resolved is not None:
+        service.revoke_session(db, token)
+        audit.record(db, actor=resolved.principal, action="auth.logout", object_type="user",
+                     object_id=resolved.user.id)  # fmt: skip
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=config.secure_cookies or is_https(request.scope))  # fmt: skip
+    return response
+
+
+@router.get("/")
+def home(request: Request, principal: CurrentPrincipal, db: Db) -> Response:
+    """What the account's role can do here, with links to the pages that exist."""
+    links = {item.permission: item for item in items_for(request.app, principal)}
+    abilities = [(p, links.get(p)) for p in Permission if p in ROLE_PERMISSIONS[principal.role]]
+    user = db.get(User, principal.user_id)
+    needs_totp = (
+        principal.role in SECOND_FACTOR_ROLES and user is not None
+        and user.totp_confirmed_at is None
+    )  # fmt: skip
+    return render(request, "auth/home.html",
+                  {"abilities": abilities, "needs_totp": needs_totp,
+                   "totp_on": user is not None and user.totp_confirmed_at is not None})  # fmt: skip
+
+
+@router.get("/account/second-factor")
+def enrol_form(request: Request, principal: CurrentPrincipal, db: Db) -> Response:
+    """Start (or restart) TOTP enrolment: a fresh secret shown as a QR code."""
+    user = db.get(User, principal.user_id)
+    assert user is not None
+    if user.totp_confirmed_at is not None:
+        return render(request, "auth/enrol.html", {"enrolled": True})
+    secret = totp.start_enrolment(user)
+    return render(request, "auth/enrol.html", {
+        "enrolled": False, "secret": secret, "qr_svg": totp.qr_data_uri(user, secret),
+        "error": None,
+    })  # fmt: skip
+
+
+@router.post("/account/second-factor")
+def enrol(
+    request: Request,
+    principal: CurrentPrincipal,
+    db: Db,
+    code: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Confirm enrolment with a code from the new secret."""
+    user = db.get(User, principal.user_id)
+    assert user is not None
+    if user.totp_confirmed_at is None and user.totp_secret:
+        if totp.confirm_enrolment(user, code, now=dt.datetime.now(dt.UTC)):
+            audit.record(db, actor=principal, action="user.second_factor_enrol",
+                         object_type="user", object_id=user.id)  # fmt: skip
+            return RedirectResponse("/", status_code=303)
+        from vaxlink.web.i18n import language, translate
+
+        return render(request, "auth/enrol.html", {
+            "enrolled": False, "secret": user.totp_secret,
+            "qr_svg": totp.qr_data_uri(user, user.totp_secret),
+            "error": translate(language(request), "auth.totp.failed"),
+        }, status=422)  # fmt: skip
+    return RedirectResponse("/account/second-factor", status_code=303)
+
+
+def _mount_audit_viewer() -> None:
+    from vaxlink.auth import audit_pages
+
+    router.include_router(audit_pages.router)
+
+
+_mount_audit_viewer()

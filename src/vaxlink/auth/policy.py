@@ -1,0 +1,56 @@
+"""Routes open without a staff login, each with the reason; everything else must `require(...)`.
+
+`tests/auth/test_access_matrix.py` fails when a route is neither listed here nor protected.
+Patterns are route paths as declared (`{param}` kept), `*` matching any run of characters.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Final
+
+PUBLIC_ROUTES: Final[dict[str, str]] = {
+    "/healthz": "liveness for load balancers; no data",
+    "/openapi.json": "API description; no data",
+    "/docs": "API explorer (developer tool); no data",
+    "/docs/oauth2-redirect": "API explorer helper; no data",
+    "/redoc": "API reference (developer tool); no data",
+    "/static": "CSS, images and vendored scripts",
+    "/login": "the login form itself",
+    "/login/second-factor": "second step of a login; needs the first step's pending session",
+    "/logout": "ends whatever session the cookie names",
+    "/verify": "public certificate verifier page (anyone holding a QR)",
+    "/api/v1/certificates/verify": "public certificate verification API",
+    "/api/v1/certificates/trust-list": "signed public trust list",
+    "/api/v1/certificates/revocations": "public revocation list",
+    "/c": "citizen portal lookup form (vaxlink.feedback.pages); no data",
+    "/c/*": "citizen portal: one-time-code lookup, then its own citizen session cookie "
+    "(checked by vaxlink.feedback.pages.citizen_id), never a staff login",
+}
+
+#: Routes authenticated by something other than a staff session (an API client token).
+TOKEN_ROUTES: Final[dict[str, str]] = {
+    "/api/v1/citizens/{citizen_id}/certificate*": "citizen-app API: per-client bearer token "
+    "checked and recorded by vaxlink.certificates.api.client_access",
+    "/api/v1/identity/verify": "partner-system API: client bearer token with the "
+    "identity:verify scope, rate-limited per address (vaxlink.linkage.api)",
+}
+
+#: Unsafe-method routes outside /api/ exempt from the CSRF check, with the reason.
+CSRF_EXEMPT: Final[dict[str, str]] = {
+    "/verify": "anonymous and stateless: verifying a certificate changes nothing",
+}
+
+
+def _matches(table: dict[str, str], path: str) -> bool:
+    return any(fnmatchcase(path, pattern) for pattern in table)
+
+
+def is_public(path: str) -> bool:
+    """Whether the declared route path is open without a staff login."""
+    return _matches(PUBLIC_ROUTES, path) or _matches(TOKEN_ROUTES, path)
+
+
+def csrf_exempt(path: str) -> bool:
+    """Whether a request path skips the CSRF check (JSON APIs under /api/ and listed pages)."""
+    return path.startswith("/api/") or path in CSRF_EXEMPT

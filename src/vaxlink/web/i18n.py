@@ -1,0 +1,64 @@
+"""Vietnamese-first strings: each domain registers its own, keys prefixed by the domain.
+
+The language comes from `?lang=` (remembered in a cookie by `vaxlink.web.security`), then that
+cookie, then Vietnamese.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from starlette.requests import Request
+
+LANGUAGES: Final = ("vi", "en")
+DEFAULT: Final = "vi"
+COOKIE: Final = "vaxlink_lang"
+
+_CATALOG: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+
+
+def register(strings: Mapping[str, Mapping[str, str]]) -> None:
+    """Add a domain's strings, e.g. `register({"vi": {"worklist.title": ...}, "en": {...}})`.
+
+    Registering a key again with the same text is harmless; with a different text it is an
+    error (two domains chose the same key)."""
+    for lang, entries in strings.items():
+        if lang not in _CATALOG:
+            raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
+        catalog = _CATALOG[lang]
+        for key, text in entries.items():
+            if catalog.get(key, text) != text:
+                raise ValueError(f"translation key {key!r} ({lang}) is already registered")
+            catalog[key] = text
+
+
+def translate(lang: str, key: str, /, **values: object) -> str:
+    """The text of `key` in `lang` (else Vietnamese, else the key itself), `{name}`s filled."""
+    text = _CATALOG.get(lang, {}).get(key) or _CATALOG[DEFAULT].get(key) or key
+    return text.format(**values) if values else text
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """`t("key", name=value)` bound to one language, for templates."""
+
+    def t(key: str, /, **values: object) -> str:
+        return translate(lang, key, **values)
+
+    return t
+
+
+def query_language(request: Request) -> str | None:
+    """The language asked for with `?lang=`, if it is one we speak."""
+    asked = request.query_params.get("lang")
+    return asked if asked in LANGUAGES else None
+
+
+def language(request: Request) -> str:
+    """`?lang=`, then the cookie, then Vietnamese."""
+    cookie = request.cookies.get(COOKIE)
+    return query_language(request) or (cookie if cookie in LANGUAGES else DEFAULT)
+
+
+def other(lang: str) -> str:
+    return "en" if lang == "vi" else "vi"

@@ -1,0 +1,83 @@
+"""Server-rendered pages: one Jinja2 environment, with language, strings, account and CSRF token.
+
+    from vaxlink.web.render import render
+    return render(request, "worklist/list.html", {"rows": rows})
+
+Every template gets `lang`, `other_lang`, `t` (`t("worklist.title")`), `principal` (or None),
+`csrf_token`, `nav` (menu items) and `unit_label`. Staff pages `{% extends "staff/base.html" %}`,
+citizen pages `{% extends "public/base.html" %}` (blocks `title` and `content`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from vaxlink.auth.principal import Principal
+from vaxlink.geo.errors import GeoError
+from vaxlink.geo.index import UnitIndex
+from vaxlink.web import i18n
+from vaxlink.web.nav import items_for
+
+TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
+TEMPLATES: Final = Jinja2Templates(directory=TEMPLATE_DIR)
+
+
+def vn_date(value: object) -> str:
+    """A stored date (`YYYY-MM-DD`, or partial `YYYY-MM` / `YYYY`) as Vietnamese write it:
+    `DD/MM/YYYY`, `MM/YYYY`, `YYYY` (partial dates stay partial)."""
+    text = "" if value is None else str(value)
+    parts = text.split("-")
+    if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+        return "/".join(reversed(parts))
+    return text
+
+
+TEMPLATES.env.filters["vn_date"] = vn_date
+
+
+def unit_label(principal: Principal | None) -> str:
+    """The name of the account's unit, e.g. "Phường Phúc Xá" (its code if the name is unknown)."""
+    if principal is None:
+        return ""
+    try:
+        return UnitIndex.for_version().get(principal.unit).name
+    except GeoError:
+        return str(principal.unit)
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    """What every page knows: language, strings, account, CSRF token, menu."""
+    lang = i18n.language(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return {
+        "request": request,
+        "lang": lang,
+        "other_lang": i18n.other(lang),
+        "t": i18n.translator(lang),
+        "principal": principal,
+        "display_name": getattr(request.state, "display_name", None),
+        "unit_label": unit_label(principal),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "nav": items_for(request.app, principal),
+    }
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The page `template_name` rendered with the base context plus `context`."""
+    ctx = base_context(request) | dict(context or {})
+    return TEMPLATES.TemplateResponse(
+        request, template_name, ctx, status_code=status, headers=dict(headers or {})
+    )
