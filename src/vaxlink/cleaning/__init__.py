@@ -1,0 +1,1 @@
+"""Worklists, corrections and review decisions; identity-first dose entry."""

@@ -1,0 +1,110 @@
+"""`vaxlink worklist export|import`: the Excel round-trip from the command line.
+
+The command acts as a staff account (its role and unit decide what it may see and change,
+exactly as on the web) and asks for that account's password: a hidden prompt, or standard
+input with `--password-stdin` for scripts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from vaxlink.auth import service as auth
+from vaxlink.auth.principal import Principal
+from vaxlink.cleaning import excel
+from vaxlink.cleaning.service import default_model
+from vaxlink.db import engine_from_settings, session_factory, transaction
+from vaxlink.registry.http import HttpRegistry
+from vaxlink.registry.port import LocalRegistry, RegistryPort
+from vaxlink.settings import Settings, get_settings
+
+app = typer.Typer(help="Worklists of doses to verify: Excel export and import.",
+                  no_args_is_help=True)  # fmt: skip
+console = Console()
+
+User = Annotated[str, typer.Option("--user", "-u", help="The staff account acting.")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+#: Exit status when some rows of an import were refused.
+EXIT_REFUSED = 5
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    value: str = typer.prompt("Password", hide_input=True)
+    return value
+
+
+def _login(settings: Settings, username: str, from_stdin: bool) -> tuple[Principal, Engine]:
+    engine = engine_from_settings(settings)
+    password = _password(from_stdin)
+    try:
+        with transaction(engine) as s:
+            user = auth.authenticate(s, username, password, client="cli", settings=settings)
+            principal = auth.principal_of(user)
+    except BaseException:
+        engine.dispose()
+        raise
+    return principal, engine
+
+
+def _registry(settings: Settings, engine: Engine) -> RegistryPort:
+    if settings.registry_url:
+        return HttpRegistry(settings.registry_url)
+    return LocalRegistry(session_factory(engine))
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    user: User,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Write the account's worklist (its unit's open doses) as an Excel file for offline work."""
+    settings = get_settings()
+    principal, engine = _login(settings, user, password_stdin)
+    try:
+        with transaction(engine) as s:
+            data = excel.export_worklist(s, principal, _registry(settings, engine))
+    finally:
+        engine.dispose()
+    out.write_bytes(data)
+    console.print(f"Wrote {out} ({len(data):,} bytes) for {principal.unit}.")
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="A filled-in worklist file (.xlsx).")],
+    user: User,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Apply the decisions of a filled-in worklist file; prints every row's outcome (exit
+    status 5 when some rows were refused). Importing the same file again changes nothing."""
+    settings = get_settings()
+    principal, engine = _login(settings, user, password_stdin)
+    try:
+        with transaction(engine) as s:
+            result = excel.import_worklist(s, principal, file.read_bytes(),
+                                           _registry(settings, engine), default_model())  # fmt: skip
+    finally:
+        engine.dispose()
+    table = Table("Row", "Record", "Outcome", "Details")
+    for r in result.rows:
+        table.add_row(str(r.row), r.record_id or "", r.outcome, r.message)
+    console.print(table)
+    console.print(
+        " · ".join(
+            f"{o}: {result.count(o)}" for o in ("applied", "unchanged", "refused", "skipped")
+        )
+    )
+    if result.count("refused"):
+        raise typer.Exit(EXIT_REFUSED)

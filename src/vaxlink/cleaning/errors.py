@@ -1,0 +1,50 @@
+"""Errors of the cleaning workflow, each with a message a station worker or officer can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
+
+
+class CleaningError(VaxlinkError):
+    """Base of the cleaning domain's errors."""
+
+
+class DoseNotFound(NotFound, CleaningError):
+    """No dose record with that id."""
+
+
+class InvalidCorrection(InvalidInput, CleaningError):
+    """A corrected value or a decision that cannot be used as given."""
+
+
+class NotInRegistry(InvalidCorrection):
+    """The identity an officer entered is not in the population registry."""
+
+    code = "not_in_registry"
+
+
+class NotPermitted(CleaningError):
+    """The role may not change this field: health verifies vaccination, police verify identity."""
+
+    http_status = 403
+    exit_code = 5
+    code = "forbidden"
+
+
+class EditConflict(Conflict, CleaningError):
+    """Someone else saved the dose after the form was opened: nothing was overwritten.
+
+    `changes` lists the other person's saved versions (who, when, which fields, old and new)
+    so the page can show them; `current_version` is the version to edit from now on.
+    """
+
+    code = "edit_conflict"
+
+    def __init__(
+        self, message: str, *, current_version: int, changes: list[dict[str, Any]]
+    ) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+        self.changes = changes

@@ -1,0 +1,72 @@
+"""Corrections as versions: one row per changed field of a dose, who/when/why, old and new value.
+
+The worklist's indexes over `dose_record` live here too: they serve the cleaning queries
+(a commune's, district's or province's open doses in id order, the keyset of the worklist).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vaxlink.db import Base
+from vaxlink.records.models import DoseRecord
+
+
+class ChangeKind(StrEnum):
+    """What produced a version: a field correction or one of the police decisions."""
+
+    CORRECTION = "correction"
+    CONFIRM = "confirm"
+    IDENTITY = "identity"
+    CANNOT_VERIFY = "cannot_verify"
+    #: Another dose of the same person, decided with the decision on this one.
+    PROPAGATED = "propagated"
+    #: The online linkage re-linked the dose after an identity correction.
+    RELINK = "relink"
+
+
+class DoseCorrection(Base):
+    """One field of one version of a dose's corrections; `dose_record.raw_*` stays as sent."""
+
+    __tablename__ = "dose_correction"
+    __table_args__ = (UniqueConstraint("dose_record_id", "version", "field"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dose_record_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"))
+    #: 1, 2, … per dose: all fields changed by one save share a version.
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The dose's row version the person saw when saving (what optimistic locking checked).
+    base_version: Mapped[int] = mapped_column(Integer)
+    changed_by: Mapped[int | None] = mapped_column(Integer)
+    changed_by_username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(32))
+    #: Set when the change was typed for another body (commune committee for the health station).
+    on_behalf_of: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    #: The citizen report (feedback ticket) the correction answers, if any.
+    ticket_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+_DOSE = DoseRecord.__table__.c
+# Keyset of the worklist at each level of scope: equality on the unit and status, then id order.
+Index("ix_dose_record_worklist_ward", _DOSE.ward_code, _DOSE.status, _DOSE.id)
+Index("ix_dose_record_worklist_district", _DOSE.district_code, _DOSE.status, _DOSE.id)
+Index("ix_dose_record_worklist_province", _DOSE.province_code, _DOSE.status, _DOSE.id)

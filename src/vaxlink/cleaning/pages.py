@@ -1,0 +1,288 @@
+"""The worklist pages (`/worklist...`): list, detail with decisions and corrections, conflicts,
+Excel download and upload. Thin: read the form, call the services, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from vaxlink.auth.audit import record
+from vaxlink.auth.deps import require, require_any
+from vaxlink.auth.principal import Principal
+from vaxlink.auth.roles import ON_BEHALF_OF, Permission
+from vaxlink.cleaning import excel, service
+from vaxlink.cleaning.detail import COMPARED, dose_detail
+from vaxlink.cleaning.errors import EditConflict, InvalidCorrection
+from vaxlink.cleaning.fields import FIELD_PERMISSION, IDENTITY_FIELDS, VACCINATION_FIELDS
+from vaxlink.cleaning.strings import STRINGS
+from vaxlink.cleaning.worklist import PAGE_SIZE, SORTS, STATES, WorklistQuery, worklist
+from vaxlink.errors import VaxlinkError
+from vaxlink.linkage.api import link_model, registry_port
+from vaxlink.linkage.model import LinkModel
+from vaxlink.registry.port import RegistryPort
+from vaxlink.web import i18n
+from vaxlink.web.deps import session
+from vaxlink.web.nav import register_nav
+from vaxlink.web.render import render
+
+i18n.register(STRINGS)
+register_nav("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20)
+
+router = APIRouter(tags=["worklist"], include_in_schema=False)
+
+DB = Annotated[Session, Depends(session)]
+Viewer = Annotated[Principal, Depends(require(Permission.WORKLIST_VIEW))]
+Police = Annotated[Principal, Depends(require(Permission.IDENTITY_CORRECT))]
+Corrector = Annotated[
+    Principal, Depends(require_any(Permission.IDENTITY_CORRECT, Permission.VACCINATION_CORRECT))
+]
+Registry = Annotated[RegistryPort, Depends(registry_port)]
+Model = Annotated[LinkModel, Depends(link_model)]
+XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILTERS: Final = (
+    "status",
+    "reason",
+    "facility",
+    "date_from",
+    "date_to",
+    "q",
+    "sort",
+    "state",
+    "n",
+)
+MAX_UPLOAD: Final = 10 * 1024 * 1024
+
+
+def _date(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _query(request: Request) -> tuple[WorklistQuery, dict[str, str]]:
+    p = request.query_params
+    shown = {k: p.get(k, "") for k in _FILTERS}
+    status = shown["status"]
+    q = WorklistQuery(
+        statuses=(status,) if status in ("review", "unmatched", "invalid") else WorklistQuery.statuses,
+        facility=shown["facility"] or None, date_from=_date(shown["date_from"]),
+        date_to=_date(shown["date_to"]), reason=shown["reason"] or None, search=shown["q"] or None,
+        sort=shown["sort"] if shown["sort"] in SORTS else "id",  # type: ignore[arg-type]
+        state=shown["state"] if shown["state"] in STATES else "open",  # type: ignore[arg-type]
+        after=p.get("after") or None,
+        limit=int(shown["n"]) if shown["n"].isdigit() and 0 < int(shown["n"]) <= 200 else PAGE_SIZE,
+    )  # fmt: skip
+    return q, shown
+
+
+@router.get("/worklist")
+def worklist_page(request: Request, principal: Viewer, db: DB) -> Response:
+    """The unit's worklist; with htmx and a cursor, only the next rows."""
+    q, shown = _query(request)
+    page = worklist(db, principal, q)
+    if page.rows:  # a list of people's records is a view of each of them
+        record(db, actor=principal, action="worklist.view", object_type="worklist",
+               object_id=str(principal.unit), unit=str(principal.unit),
+               detail={"doses": [r["id"] for r in page.rows]})  # fmt: skip
+    ctx = {
+        "page": page, "shown": shown, "sorts": SORTS, "states": STATES,
+        "next_url": f"/worklist?{urlencode({**shown, 'after': page.next_cursor})}"
+        if page.next_cursor else None,
+        "export_url": f"/worklist/export.xlsx?{urlencode(shown)}",
+    }  # fmt: skip
+    if request.headers.get("HX-Request") and q.after:
+        return render(request, "cleaning/_rows.html", ctx)
+    return render(request, "cleaning/list.html", ctx)
+
+
+def _detail_context(
+    db: Session, principal: Principal, dose_id: int, registry: RegistryPort
+) -> dict[str, Any]:
+    detail = dose_detail(db, principal, dose_id, registry)
+    editable = [
+        f for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS) if principal.can(FIELD_PERMISSION[f])
+    ]
+    return {
+        "d": detail, "compared": COMPARED, "editable": editable,
+        "can_decide": principal.can(Permission.IDENTITY_CORRECT),
+        "on_behalf_of": ON_BEHALF_OF.get(principal.role),
+        "reasons": service.CANNOT_VERIFY_REASONS,
+    }  # fmt: skip
+
+
+@router.get("/worklist/doses/{dose_id}")
+def dose_page(
+    request: Request, dose_id: int, principal: Viewer, db: DB, registry: Registry
+) -> Response:
+    """One dose: comparison with each candidate, explanation, raw record, history, forms."""
+    ctx = _detail_context(db, principal, dose_id, registry)
+    ctx["saved"] = request.query_params.get("saved") == "1"
+    return render(request, "cleaning/detail.html", ctx)
+
+
+def _conflict(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    dose_id: int,
+    exc: EditConflict,
+    expected: int,
+    yours: dict[str, Any],
+) -> Response:
+    dose = service.load_dose(db, principal, dose_id)
+    changes = exc.changes or service.changes_since(db, dose_id, expected)
+    ctx = {"dose": dose, "mine": expected, "now": dose.version, "changes": changes, "yours": yours}
+    return render(request, "cleaning/conflict.html", ctx, status=409)
+
+
+def _failed(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    dose_id: int,
+    registry: RegistryPort,
+    error: VaxlinkError,
+) -> Response:
+    ctx = _detail_context(db, principal, dose_id, registry)
+    ctx["error"] = str(error)
+    return render(request, "cleaning/detail.html", ctx, status=error.http_status)
+
+
+@router.post("/worklist/doses/{dose_id}/decision")
+def decide_page(
+    request: Request,
+    dose_id: int,
+    principal: Police,
+    db: DB,
+    registry: Registry,
+    model: Model,
+    version: Annotated[int, Form()],
+    decision: Annotated[str, Form()],
+    citizen_id: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+    date_of_birth: Annotated[str, Form()] = "",
+    sex: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """A police decision: confirm a candidate, enter the right identity, or cannot verify."""
+    why = f"{reason}: {note}" if reason and note else (reason or note)
+    identity = {"id_number": id_number, "full_name": full_name, "date_of_birth": date_of_birth,
+                "sex": sex}  # fmt: skip
+    try:
+        with db.begin_nested():
+            service.decide(db, principal, dose_id, expected_version=version, decision=decision,
+                           citizen_id=citizen_id or None, identity=identity, reason=why or None,
+                           registry=registry, model=model)  # fmt: skip
+    except EditConflict as exc:
+        yours = {"decision": decision, "citizen_id": citizen_id or id_number}
+        return _conflict(request, db, principal, dose_id, exc, version, yours)
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 403, 404):
+            raise
+        return _failed(request, db, principal, dose_id, registry, exc)
+    return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (read on the event loop; the route itself is sync)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def _upload(file: Annotated[UploadFile, File()]) -> bytes:
+    """The uploaded file's bytes, one more than the limit at most."""
+    return await file.read(MAX_UPLOAD + 1)
+
+
+@router.post("/worklist/doses/{dose_id}/correction")
+def correct_page(
+    request: Request,
+    dose_id: int,
+    principal: Corrector,
+    db: DB,
+    registry: Registry,
+    model: Model,
+    form: Annotated[dict[str, str], Depends(_form)],
+) -> Response:
+    """A correction of some fields (those the role may change), from the version in the form."""
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        version = -1
+    changes: dict[str, object] = {f: str(form[f]) for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS)
+               if f in form and str(form[f]).strip() != str(form.get(f"was_{f}", "")).strip()}  # fmt: skip
+    reason = str(form.get("reason", ""))
+    return _save_correction(
+        request, db, principal, dose_id, registry, model, version, changes, reason
+    )
+
+
+def _save_correction(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    dose_id: int,
+    registry: RegistryPort,
+    model: LinkModel,
+    version: int,
+    changes: dict[str, object],
+    reason: str,
+) -> Response:
+    try:
+        with db.begin_nested():
+            service.correct_dose(db, principal, dose_id, expected_version=version, changes=changes,
+                                 reason=reason, registry=registry, model=model)  # fmt: skip
+    except EditConflict as exc:
+        return _conflict(request, db, principal, dose_id, exc, version, changes)
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 404) or exc.code == "out_of_scope":
+            raise
+        return _failed(request, db, principal, dose_id, registry, exc)
+    return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
+
+
+@router.get("/worklist/export.xlsx")
+def export_page(request: Request, principal: Viewer, db: DB, registry: Registry) -> Response:
+    """The unit's worklist (current filters) as an Excel file for offline work."""
+    q, _shown = _query(request)
+    data = excel.export_worklist(db, principal, registry, q)
+    name = f"worklist-{principal.unit.code}-{dt.date.today():%Y%m%d}.xlsx"
+    return Response(data, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})  # fmt: skip
+
+
+@router.get("/worklist/import")
+def import_form(request: Request, principal: Police) -> Response:
+    """The upload form."""
+    return render(request, "cleaning/import.html", {"result": None})
+
+
+@router.post("/worklist/import")
+def import_page(
+    request: Request,
+    principal: Police,
+    db: DB,
+    registry: Registry,
+    model: Model,
+    data: Annotated[bytes, Depends(_upload)],
+) -> Response:
+    """Apply a filled-in worklist file; the report lists the outcome of every row."""
+    try:
+        if len(data) > MAX_UPLOAD:
+            raise InvalidCorrection("the file is larger than 10 MB")
+        result = excel.import_worklist(db, principal, data, registry, model)
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 403):
+            raise
+        return render(request, "cleaning/import.html", {"result": None, "error": str(exc)},
+                      status=exc.http_status)  # fmt: skip
+    return render(request, "cleaning/import.html", {"result": result})

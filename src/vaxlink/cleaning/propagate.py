@@ -1,0 +1,105 @@
+"""Feed a decision to the person's other doses, in one set-based statement.
+
+The person is recognised by the raw identity key the decided dose carried before the decision:
+the same commune (ward) and the same folded name, and the same date of birth or the same ID
+number, as the linkage's person clusters join doses. Only doses nobody has decided yet
+(pending, review, unmatched) inside the decider's unit are touched, each with a version in its
+history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from vaxlink.auth.principal import Principal
+from vaxlink.auth.roles import ON_BEHALF_OF
+from vaxlink.cleaning.models import ChangeKind, DoseCorrection
+from vaxlink.records.models import DoseRecord, DoseStatus
+
+#: Statuses a decision on another dose of the same person may change.
+UNDECIDED = (DoseStatus.PENDING, DoseStatus.REVIEW, DoseStatus.UNMATCHED)
+
+
+def same_person(before: Mapping[str, Any]) -> Any:
+    """SQL condition: another dose carrying the decided dose's identity key (None: no key)."""
+    if not before.get("ward_code") or not before.get("name_folded"):
+        return None
+    alike = (
+        [DoseRecord.date_of_birth == before["date_of_birth"]] if before.get("date_of_birth") else []
+    )
+    if before.get("id_number"):
+        alike.append(DoseRecord.id_number == before["id_number"])
+    if not alike:
+        return None
+    return and_(
+        DoseRecord.id != before["id"],
+        DoseRecord.ward_code == before["ward_code"],
+        DoseRecord.name_folded == before["name_folded"],
+        or_(*alike),
+    )
+
+
+def propagate(
+    session: Session,
+    principal: Principal,
+    before: Mapping[str, Any],
+    *,
+    status: str,
+    citizen_id: str | None,
+    reason: str | None,
+    link_reason: str | None,
+) -> list[int]:
+    """Give the person's other undecided doses the same status and citizen; their ids."""
+    cond = same_person(before)
+    if cond is None:
+        return []
+    c = DoseRecord.__table__.c
+    scope = principal.scope_filter(c.province_code, c.district_code, c.ward_code)
+    targets = session.execute(
+        select(DoseRecord.id, DoseRecord.status, DoseRecord.citizen_id, DoseRecord.version)
+        .where(cond, scope, DoseRecord.status.in_(UNDECIDED))
+        .with_for_update()
+    ).all()
+    if not targets:
+        return []
+    seen = {t.id: t for t in targets}
+    changed = session.execute(
+        update(DoseRecord)
+        .where(DoseRecord.id.in_(list(seen)), DoseRecord.status.in_(UNDECIDED))
+        .values(status=status, citizen_id=citizen_id, version=DoseRecord.version + 1)
+        .returning(DoseRecord.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()  # fmt: skip
+    ids = sorted(changed)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, DoseRecord) and obj.id in seen:
+            session.expire(obj)
+    last: dict[int, int] = {
+        int(r[0]): int(r[1])
+        for r in session.execute(
+            select(DoseCorrection.dose_record_id, func.max(DoseCorrection.version))
+            .where(DoseCorrection.dose_record_id.in_(ids))
+            .group_by(DoseCorrection.dose_record_id)
+        )
+    }
+    now = dt.datetime.now(dt.UTC)
+    on_behalf = ON_BEHALF_OF.get(principal.role)
+    rows = [
+        {"dose_record_id": i, "version": int(last.get(i) or 0) + 1,
+         "kind": str(ChangeKind.PROPAGATED), "base_version": seen[i].version,
+         "changed_by": principal.user_id, "changed_by_username": principal.username,
+         "role": str(principal.role), "on_behalf_of": str(on_behalf) if on_behalf else None,
+         "at": now, "reason": reason or link_reason or f"same person as dose {before['id']}",
+         "field": field, "old_value": old, "new_value": new, "ticket_id": None}
+        for i in ids
+        for field, old, new in (("status", seen[i].status, status),
+                                ("citizen_id", seen[i].citizen_id, citizen_id))
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(DoseCorrection), rows)
+    return ids

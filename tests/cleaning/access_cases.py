@@ -1,0 +1,61 @@
+"""Doses inside and outside a commune for the access-matrix test (tests/auth)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from vaxlink.geo.index import UnitIndex
+from vaxlink.ingest.models import ImportBatch
+from vaxlink.records.models import DoseRecord
+
+_serial = itertools.count(1)
+Case = Callable[[Session, str, str], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _dose(s: Session, ward: str) -> int:
+    _, province, district, _ = (k.code for k in UnitIndex.for_version().path(f"ward:{ward}"))
+    batch = ImportBatch(kind="doses", file_name="matrix.csv", file_sha256="0" * 64,
+                        file_kind="csv", started_at=dt.datetime.now(dt.UTC))  # fmt: skip
+    s.add(batch)
+    s.flush()
+    n = next(_serial)
+    dose = DoseRecord(
+        record_id=f"MATRIX-{ward}-{n}", batch_id=batch.id, source_row=n, row_hash="h",
+        full_name="Nguyen Van An", name_folded="nguyen van an", date_of_birth="1985-03-14",
+        sex="M", id_kind="empty", province_code=province, district_code=district, ward_code=ward,
+        vaccine_key="Comirnaty", vaccine_mp="EU/1/20/1528", vaccination_date=dt.date(2021, 8, 1),
+        dose_number=1, dose_category="primary", dose_sequence=1, status="unmatched", version=1,
+    )  # fmt: skip
+    s.add(dose)
+    s.flush()
+    return dose.id
+
+
+def _view(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"dose_id": _dose(s, inside)}, {"dose_id": _dose(s, outside)}
+
+
+def _decide(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = {"version": "1", "decision": "cannot_verify", "reason": "other"}
+    return ({"dose_id": _dose(s, inside), "data": data},
+            {"dose_id": _dose(s, outside), "data": data})  # fmt: skip
+
+
+def _correct(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    # No field changed: allowed to police and health staff alike; a saved no-op.
+    data = {"version": "1", "reason": "checked, nothing to change"}
+    return ({"dose_id": _dose(s, inside), "data": data},
+            {"dose_id": _dose(s, outside), "data": data})  # fmt: skip
+
+
+CASES: dict[str, Case] = {
+    "/worklist/doses/{dose_id}": _view,
+    "POST /worklist/doses/{dose_id}/decision": _decide,
+    "POST /worklist/doses/{dose_id}/correction": _correct,
+}
+SKIP: dict[str, str] = {}
