@@ -1,0 +1,170 @@
+"""Group commit for the audit entries of citizen views (the portal's hot path).
+
+Every view of a person's record is audited, and the audit chain serialises its appenders on one
+head row, so one transaction per view caps the portal at the commit rate of the store. Here each
+request hands its entry to one writer thread of the process and waits until the entry is
+committed: concurrent views share one audit transaction (`append_batch`), the response is
+still sent only after its entry is durable, and the chain stays one chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.engine import Engine
+
+from vaxlink.auth import audit
+from vaxlink.auth.models import AuditEntry, AuditHead
+from vaxlink.db import make_engine
+from vaxlink.feedback.errors import FeedbackError
+
+log = logging.getLogger(__name__)
+#: Entries written in one transaction at most.
+MAX_BATCH: Final = 256
+#: How long a request waits for its entry before the view is refused.
+WAIT_SECONDS: Final = 10.0
+
+
+#: The statements of a batch, built once (this runs for every batch of views).
+_LOCK_HEAD: Final = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=AuditHead.seq + 0)
+    .returning(AuditHead.seq, AuditHead.hash)
+)
+_NEW_HEAD: Final = insert(AuditHead).values(id=1, seq=0, hash=audit.GENESIS)
+_INSERT_ENTRIES: Final = insert(AuditEntry)
+_MOVE_HEAD: Final = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
+def append_batch(engine: Engine, entries: list[dict[str, Any]]) -> None:
+    """Append citizen-view entries to the chain in one transaction and one multi-row insert.
+
+    The same chain as `audit.record` (same head lock, same `entry_hash`, same columns), only
+    written in bulk: per batch three statements (lock and read the head, insert, move the head),
+    per entry a hash."""
+    with engine.begin() as conn:
+        head = conn.execute(_LOCK_HEAD).first()
+        if head is None:
+            conn.execute(_NEW_HEAD)
+            seq, prev = 0, audit.GENESIS
+        else:
+            seq, prev = int(head[0]), str(head[1])
+        rows = []
+        for e in entries:
+            seq += 1
+            at = dt.datetime.now(dt.UTC)
+            detail = audit.canonical_detail(e["detail"])
+            row = {"seq": seq, "at": at, "actor_id": None, "actor_role": None,
+                   "action": e["action"], "object_type": e["object_type"],
+                   "object_id": str(e["object_id"]), "unit": e["unit"], "detail": detail,
+                   "prev_hash": prev}  # fmt: skip
+            prev = audit.entry_hash(**row)
+            rows.append(row | {"hash": prev})
+        conn.execute(_INSERT_ENTRIES, rows)
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+
+
+class AuditUnavailable(FeedbackError):
+    """The audit entry of a view could not be written, so the view is not shown."""
+
+    http_status = 503
+    code = "audit_unavailable"
+
+
+@dataclass
+class _Item:
+    entry: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    #: Called by the writer thread once the batch is committed (or failed); for async waiters.
+    notify: Callable[[], None] | None = None
+
+
+class ViewAudit:
+    """One writer thread per process; `record` blocks until the entry is committed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Its own connection: the requests waiting for it hold connections of the app's pool,
+        # so writing through that pool could wait for them forever.
+        self._writer = make_engine(
+            engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0
+        )
+        self._queue: queue.Queue[_Item] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="view-audit", daemon=True)
+        self._thread.start()
+
+    def record(self, *, action: str, citizen_id: str, detail: dict[str, Any]) -> None:
+        """Append a view by the citizen (no staff actor) and wait for it to be committed."""
+        item = self._item(action, citizen_id, detail)
+        self._queue.put(item)
+        if not item.done.wait(WAIT_SECONDS):
+            raise AuditUnavailable("the audit log did not answer in time; try again")
+        _raise_failed(item)
+
+    async def arecord(self, *, action: str, citizen_id: str, detail: dict[str, Any]) -> None:
+        """`record` for the event loop: waits for the commit without holding a thread."""
+        item = self._item(action, citizen_id, detail)
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not committed.done():
+                committed.set_result(None)
+
+        def notify() -> None:  # in the writer thread
+            loop.call_soon_threadsafe(wake)
+
+        item.notify = notify
+        self._queue.put(item)
+        try:
+            await asyncio.wait_for(committed, WAIT_SECONDS)
+        except TimeoutError as exc:
+            raise AuditUnavailable("the audit log did not answer in time; try again") from exc
+        _raise_failed(item)
+
+    @staticmethod
+    def _item(action: str, citizen_id: str, detail: dict[str, Any]) -> _Item:
+        audit.canonical_detail(detail)  # refuse personal data here, in the caller's thread
+        return _Item({"actor": None, "action": action, "object_type": "citizen",
+                      "object_id": citizen_id, "unit": None, "detail": detail})  # fmt: skip
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                append_batch(self._writer, [i.entry for i in batch])
+            except Exception as exc:
+                log.exception("could not write %d citizen-view audit entries", len(batch))
+                for item in batch:
+                    item.error = exc
+            for item in batch:
+                item.done.set()
+                if item.notify is not None:
+                    try:
+                        item.notify()
+                    except RuntimeError:  # the waiter's event loop has closed
+                        continue
+
+
+def _raise_failed(item: _Item) -> None:
+    if item.error is not None:
+        raise AuditUnavailable("the audit log could not be written; try again") from item.error

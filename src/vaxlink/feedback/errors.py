@@ -1,0 +1,67 @@
+"""Errors of the citizen portal, each with a message the citizen or the station can act on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
+
+
+class FeedbackError(VaxlinkError):
+    """Root of the citizen portal's errors; `key` names the message's translation for pages."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class RateLimited(FeedbackError):
+    """Too many attempts from this address, for this ID or this phone: locked for a while."""
+
+    http_status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class CodeRejected(FeedbackError):
+    """The one-time code is wrong, expired, used or out of attempts (never says which)."""
+
+    http_status = 400
+    code = "code_rejected"
+
+
+class CitizenSessionMissing(FeedbackError):
+    """No valid citizen session: the citizen must look up their record again."""
+
+    http_status = 401
+    code = "citizen_session_missing"
+
+
+class TicketNotFound(FeedbackError, NotFound):
+    """No such report in the caller's reach."""
+
+
+class TicketTransitionInvalid(FeedbackError, Conflict):
+    """The report cannot move to the asked status from where it is."""
+
+
+class TicketInvalid(FeedbackError, InvalidInput):
+    """A report or a step of its life cycle that cannot be used as given."""
+
+
+class LookupInvalid(FeedbackError, InvalidInput):
+    """A lookup or report form filled in a way that cannot be used (says nothing of any person)."""
+
+
+class AttachmentRefused(FeedbackError, InvalidInput):
+    """A file that is too large or not a JPEG, PNG or PDF."""
+
+
+class SmsFailed(FeedbackError):
+    """The SMS gateway did not accept a message."""
+
+    http_status = 502
+    code = "sms_failed"

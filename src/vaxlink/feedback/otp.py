@@ -1,0 +1,154 @@
+"""One-time codes and citizen sessions.
+
+A challenge row is written for every lookup, matched or not, and its code is always hashed the
+same way, so the two paths do the same work. Codes are six digits, stored as scrypt hashes with a
+per-challenge salt, expire, are single-use and allow a fixed number of guesses. The browser holds
+only a random handle (cookie) whose SHA-256 is stored; so does a citizen session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from vaxlink.feedback.errors import CitizenSessionMissing
+from vaxlink.feedback.models import CitizenSession, OtpChallenge
+
+CODE_DIGITS: Final = 6
+#: scrypt cost: a few milliseconds per hash, paid on both lookup paths alike.
+_SCRYPT: Final = {"n": 2**12, "r": 8, "p": 1, "dklen": 32}
+
+
+def new_code() -> str:
+    """A uniformly random six-digit code."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def hash_code(code: str, salt: bytes) -> str:
+    """scrypt of the code (hex)."""
+    return hashlib.scrypt(code.encode("ascii"), salt=salt, **_SCRYPT).hex()
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 (hex) of a random handle or session token as stored."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new challenge: the handle for the browser and the code for the phone."""
+
+    handle: str
+    code: str
+    challenge_id: int
+
+
+def create_challenge(
+    session: Session, citizen_id: str | None, *, now: datetime, ttl: timedelta
+) -> Issued:
+    """A challenge for `citizen_id` (None: nobody matched; its code never verifies)."""
+    handle, code, salt = secrets.token_urlsafe(32), new_code(), secrets.token_bytes(16)
+    row = OtpChallenge(
+        handle_hash=token_hash(handle),
+        citizen_id=citizen_id,
+        code_hash=hash_code(code, salt),
+        salt=salt.hex(),
+        created_at=now,
+        expires_at=now + ttl,
+        attempts=0,
+    )
+    session.add(row)
+    session.flush()
+    return Issued(handle, code, row.id)
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The outcome of one guess: the person when right, else the guesses left on the challenge."""
+
+    citizen_id: str | None
+    attempts_left: int
+
+
+def check_code(
+    session: Session, handle: str | None, code: str, *, now: datetime, max_attempts: int
+) -> CodeCheck:
+    """Check one guess; counts the attempt and uses the challenge up when right.
+
+    The caller commits even when the guess is wrong (the attempt must stay counted).
+    """
+    row = None
+    if handle:
+        row = session.scalar(
+            select(OtpChallenge)
+            .where(OtpChallenge.handle_hash == token_hash(handle))
+            .with_for_update()
+        )
+    salt = bytes.fromhex(row.salt) if row is not None else secrets.token_bytes(16)
+    guess = hash_code(code.strip(), salt) if code.strip().isdigit() else ""
+    if row is None:
+        return CodeCheck(None, 0)
+    usable = row.used_at is None and row.expires_at > now and row.attempts < max_attempts
+    row.attempts += 1
+    right = usable and hmac.compare_digest(guess, row.code_hash) and row.citizen_id is not None
+    if right:
+        row.used_at = now
+    session.flush()
+    if right:
+        return CodeCheck(row.citizen_id, 0)
+    left = 0 if not usable or row.used_at is not None else max(0, max_attempts - row.attempts)
+    return CodeCheck(None, left)
+
+
+def open_session(session: Session, citizen_id: str, *, now: datetime, ttl: timedelta) -> str:
+    """A new citizen session; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        CitizenSession(
+            token_hash=token_hash(token),
+            citizen_id=citizen_id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_citizen(session: Session, token: str | None, *, now: datetime) -> str:
+    """The citizen of a live session token, else `CitizenSessionMissing`."""
+    if token:
+        row = session.execute(
+            select(CitizenSession.citizen_id, CitizenSession.expires_at, CitizenSession.ended_at)
+            .where(CitizenSession.token_hash == token_hash(token))
+        ).first()  # fmt: skip
+        if row is not None and row.ended_at is None and row.expires_at > now:
+            return str(row.citizen_id)
+    raise CitizenSessionMissing("your session has ended; look up your record again")
+
+
+def end_session(session: Session, token: str | None, *, now: datetime) -> None:
+    """Log the citizen out."""
+    if token:
+        session.execute(
+            update(CitizenSession)
+            .where(
+                CitizenSession.token_hash == token_hash(token), CitizenSession.ended_at.is_(None)
+            )
+            .values(ended_at=now)
+        )
+
+
+def purge_expired(session: Session, *, now: datetime, keep: timedelta = timedelta(days=1)) -> int:
+    """Delete challenges and citizen sessions that ended more than `keep` ago (set-based)."""
+    cutoff = now - keep
+    gone = session.execute(delete(OtpChallenge).where(OtpChallenge.expires_at < cutoff))
+    ended = session.execute(delete(CitizenSession).where(CitizenSession.expires_at < cutoff))
+    return int(getattr(gone, "rowcount", 0) or 0) + int(getattr(ended, "rowcount", 0) or 0)

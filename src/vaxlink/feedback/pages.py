@@ -1,0 +1,308 @@
+"""Citizen portal pages (`/c/...`) and the station's ticket pages (`/staff/tickets...`).
+
+Thin: each route reads the form, calls the services and renders. Citizen pages use their own
+short-lived session cookie (never a staff session); the lookup always answers with the same
+redirect and the same page, matched or not. SMS go out after the response, from the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Request,
+    UploadFile,
+)
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from vaxlink.auth import audit
+from vaxlink.certificates import documents
+from vaxlink.certificates.issuance import active_of
+from vaxlink.certificates.models import CertificateKind
+from vaxlink.certificates.payload import display_fields
+from vaxlink.errors import InvalidInput, VaxlinkError
+from vaxlink.feedback import certpage, otp, service, staff_pages, tickets
+from vaxlink.feedback.attachments import MAX_FILES, check, store_attachment
+from vaxlink.feedback.errors import CitizenSessionMissing, LookupInvalid
+from vaxlink.feedback.qrcache import qr_data_uri, qr_svg_cached
+from vaxlink.feedback.tickets import Outbox, TicketKind
+from vaxlink.feedback.webutil import (
+    CHALLENGE_COOKIE,
+    CITIZEN_COOKIE,
+    DB,
+    after_commit,
+    client_address,
+    minutes_until,
+    send_all,
+    set_cookie,
+    settings_of,
+    sms_port,
+    utcnow,
+    view_writer,
+)
+from vaxlink.settings import Settings
+from vaxlink.web import i18n
+from vaxlink.web.render import render
+
+router = APIRouter(tags=["citizen portal"], include_in_schema=False)
+
+
+# ---- citizen: lookup and code ------------------------------------------------------------------
+
+
+def _message(request: Request, exc: VaxlinkError) -> str:
+    """The error in the page's language when it has a translation, else its own words."""
+    key = getattr(exc, "key", None)
+    return i18n.translate(i18n.language(request), key) if key else str(exc)
+
+
+@router.get("/c")
+def lookup_form(request: Request) -> Response:
+    """The lookup form."""
+    return render(request, "feedback/lookup.html", {"error": None})
+
+
+@router.post("/c/lookup")
+def lookup(
+    request: Request,
+    db: DB,
+    id_number: Annotated[str, Form(max_length=64)] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    date_of_birth: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Same answer for every well-formed lookup: a redirect to the code page."""
+    try:
+        form = service.parse_lookup(id_number, full_name, date_of_birth)
+    except InvalidInput as exc:
+        return render(request, "feedback/lookup.html", {"error": _message(request, exc)},
+                      status=422)  # fmt: skip
+    settings = settings_of(request)
+    outcome = service.start_lookup(db, form, client=client_address(request), now=utcnow(),
+                                   settings=settings)  # fmt: skip
+    if outcome.handle is None:
+        return render(request, "feedback/locked.html",
+                      {"minutes": minutes_until(outcome.locked_until)}, status=429)  # fmt: skip
+    response = RedirectResponse("/c/code", status_code=303)
+    set_cookie(response, request, CHALLENGE_COOKIE, outcome.handle, settings.otp_ttl_seconds)
+    if outcome.sms is not None:
+        after_commit(db, send_all, sms_port(request), [outcome.sms])
+    return response
+
+
+@router.get("/c/code")
+def code_form(request: Request) -> Response:
+    """Where the citizen types the code."""
+    return render(request, "feedback/code.html", {"error": None})
+
+
+def _draw_qr_ahead(engine: Any, citizen_id: str | None, data_dir: Any) -> None:
+    """Draw the person's certificate QR once they have logged in, before they ask for it."""
+    from vaxlink.db import transaction
+
+    if citizen_id is None:
+        return
+    with transaction(engine) as s:
+        certificate = active_of(s, CertificateKind.VACCINATION, [citizen_id]).get(citizen_id)
+        hc1 = certificate.hc1 if certificate is not None else None
+    if hc1:
+        qr_svg_cached(hc1, data_dir)
+
+
+@router.post("/c/code")
+def code_submit(
+    request: Request,
+    db: DB,
+    code: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """A right code opens a citizen session; wrong ones count towards the lockout."""
+    settings = settings_of(request)
+    outcome = service.finish_lookup(db, request.cookies.get(CHALLENGE_COOKIE), code,
+                                    client=client_address(request), now=utcnow(), settings=settings)  # fmt: skip
+    if outcome.locked_until is not None:
+        return render(request, "feedback/locked.html",
+                      {"minutes": minutes_until(outcome.locked_until)}, status=429)  # fmt: skip
+    if outcome.token is None:
+        t = i18n.translator(i18n.language(request))
+        error = (t("feedback.code_wrong", left=outcome.attempts_left) if outcome.attempts_left
+                 else t("feedback.code_dead"))  # fmt: skip
+        return render(request, "feedback/code.html",
+                      {"error": error, "dead": not outcome.attempts_left}, status=400)  # fmt: skip
+    after_commit(db, _draw_qr_ahead, request.app.state.engine, outcome.citizen_id,
+                 settings.data_dir)  # fmt: skip
+    response = RedirectResponse("/c/me", status_code=303)
+    set_cookie(response, request, CITIZEN_COOKIE, outcome.token,
+                settings.citizen_session_minutes * 60)  # fmt: skip
+    set_cookie(response, request, CHALLENGE_COOKIE, "", 0)
+    return response
+
+
+def citizen_id(request: Request, db: DB) -> str:
+    """The citizen of the session cookie; otherwise a redirect to the lookup form."""
+    try:
+        return otp.session_citizen(db, request.cookies.get(CITIZEN_COOKIE), now=utcnow())
+    except CitizenSessionMissing as exc:
+        raise HTTPException(status_code=303, headers={"Location": "/c"}) from exc
+
+
+CitizenId = Annotated[str, Depends(citizen_id)]
+
+
+def _certificate_context(request: Request, certificate: Any) -> dict[str, Any]:
+    if certificate is None:
+        return {"certificate": None}
+    return {
+        "certificate": certificate,
+        "qr": qr_data_uri(certificate.hc1, settings_of(request).data_dir),
+        "fields": display_fields(certificate.payload),
+    }
+
+
+@router.get("/c/me")
+def my_record(request: Request, db: DB, cid: CitizenId) -> Response:
+    """The citizen's doses, their status, the certificate and their reports."""
+    view = service.citizen_view(db, cid, what="record")
+    reported = request.query_params.get("reported", "")
+    return render(request, "feedback/me.html", {
+        "view": view, "reported": reported if reported.isdigit() else None,
+        "now": utcnow(), **_certificate_context(request, view.certificate),
+    })  # fmt: skip
+
+
+def _certificate_page(request: Request, token: str | None) -> tuple[str, bytes]:
+    """The citizen of the session and their certificate page (in a worker thread: one query on
+    an autocommit connection, and rendering on the first view of a certificate)."""
+    engine = request.app.state.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        cid, card = service.session_certificate_row(conn, token, now=utcnow())
+    lang = i18n.language(request)
+    key = (lang, card.uvci, card.hc1) if card is not None else (lang, None, None)
+
+    def build() -> bytes:
+        page = render(request, "feedback/certificate.html", _certificate_context(request, card))
+        return bytes(page.body)
+
+    return cid, certpage.cached_page(key, build)
+
+
+@router.get("/c/certificate")
+async def my_certificate(request: Request) -> Response:
+    """Just the certificate with its QR (the hot path): one query in a worker thread, the page
+    from the per-certificate cache, and the view's audit entry committed before the answer."""
+    try:
+        cid, page = await run_in_threadpool(
+            _certificate_page, request, request.cookies.get(CITIZEN_COOKIE)
+        )
+    except CitizenSessionMissing:
+        return RedirectResponse("/c", status_code=303)
+    await view_writer(request).arecord(
+        action=service.VIEW_CERTIFICATE, citizen_id=cid, detail={"by": "citizen"}
+    )
+    return HTMLResponse(page)
+
+
+@router.get("/c/certificate.pdf")
+def my_certificate_pdf(db: DB, cid: CitizenId) -> Response:
+    """The bilingual PDF of the citizen's certificate."""
+    certificate = documents.current_certificate(db, cid)
+    audit.record(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
+                 object_id=cid, detail={"by": "citizen"})  # fmt: skip
+    headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
+    return Response(documents.certificate_pdf(certificate), media_type="application/pdf",
+                    headers=headers)  # fmt: skip
+
+
+@router.post("/c/logout")
+def citizen_logout(request: Request, db: DB) -> Response:
+    """End the citizen session."""
+    otp.end_session(db, request.cookies.get(CITIZEN_COOKIE), now=utcnow())
+    response = RedirectResponse("/c", status_code=303)
+    set_cookie(response, request, CITIZEN_COOKIE, "", 0)
+    return response
+
+
+# ---- citizen: reports ----------------------------------------------------------------------------
+
+
+def _report_context(db: Session, cid: str, error: str | None) -> dict[str, Any]:
+    view = service.citizen_view(db, cid, what="report_form")
+    return {"view": view, "stations": service.stations_for(db, view), "kinds": list(TicketKind),
+            "error": error}  # fmt: skip
+
+
+@router.get("/c/report")
+def report_form(request: Request, db: DB, cid: CitizenId) -> Response:
+    """The report form: kind, dose, station, description, attachments."""
+    return render(request, "feedback/report.html", _report_context(db, cid, None))
+
+
+@router.post("/c/report")
+def report_submit(
+    request: Request, db: DB, cid: CitizenId,
+    kind: Annotated[str, Form(max_length=32)] = "",
+    station: Annotated[str, Form(max_length=80)] = "",
+    dose_id: Annotated[str, Form(max_length=20)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    attachments: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:  # fmt: skip
+    """File a report with its attachments (each checked before anything is saved)."""
+    settings = settings_of(request)
+    limit = settings.attachment_max_bytes
+    blobs = [f.file.read(limit + 1) for f in (attachments or []) if f.filename]
+    fields = {"kind": kind, "station": station, "dose_id": dose_id, "description": description}
+    return _file_report_in(request, db, cid, fields, blobs, settings)
+
+
+def _file_report_in(
+    request: Request, db: Session, cid: str,
+    fields: dict[str, str], blobs: list[bytes], settings: Settings,
+) -> Response:  # fmt: skip
+    view = service.citizen_view(db, cid, what="report_submit")
+    stations = {s.key: s for s in service.stations_for(db, view)}
+    try:
+        if len(blobs) > MAX_FILES:
+            raise LookupInvalid(f"attach at most {MAX_FILES} files", key="feedback.err.files")
+        for blob in blobs:
+            check(blob, max_bytes=settings.attachment_max_bytes)
+        try:
+            kind = TicketKind(fields.get("kind", ""))
+        except ValueError as exc:
+            raise LookupInvalid("choose what is wrong", key="feedback.err.kind") from exc
+        station = stations.get(fields.get("station", ""))
+        if station is None:
+            raise LookupInvalid(
+                "choose the health station that should handle the report",
+                key="feedback.err.station",
+            )
+        dose_raw = fields.get("dose_id", "")
+        dose_ids = {d.id for d in view.doses}
+        dose_id = int(dose_raw) if dose_raw.isdigit() and int(dose_raw) in dose_ids else None
+        outbox = Outbox()
+        now = utcnow()
+        from datetime import timedelta
+
+        ticket = tickets.open_ticket(
+            db, citizen_id=cid, kind=kind, description=fields.get("description", ""),
+            province_code=station.province_code, district_code=station.district_code,
+            ward_code=station.ward_code, facility_code=station.facility_code, dose_id=dose_id,
+            now=now, due_in=timedelta(days=settings.ticket_due_days), phone=view.phone,
+            outbox=outbox,
+        )  # fmt: skip
+        for blob in blobs:
+            store_attachment(db, ticket.id, blob, data_dir=settings.data_dir,
+                             max_bytes=settings.attachment_max_bytes, now=now)  # fmt: skip
+    except InvalidInput as exc:
+        context = _report_context(db, cid, _message(request, exc))
+        status = 413 if getattr(exc, "key", None) == "feedback.err.size" else 422
+        return render(request, "feedback/report.html", context, status=status)
+    after_commit(db, send_all, sms_port(request), outbox.notices)
+    return RedirectResponse(f"/c/me?reported={ticket.id}#reports", status_code=303)
+
+
+router.include_router(staff_pages.router)

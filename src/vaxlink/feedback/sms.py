@@ -1,0 +1,102 @@
+"""The SMS port: a real HTTP gateway adapter, and a console adapter for development and tests.
+
+Messages never reach the application log; the console adapter prints the masked phone and the
+text to stderr (a developer's terminal), and keeps the last messages in memory for tests.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import ClassVar, Final, Protocol
+
+import httpx
+
+from vaxlink.feedback.errors import SmsFailed
+from vaxlink.settings import Settings
+
+TIMEOUT: Final = httpx.Timeout(5.0, connect=3.0)
+
+
+def mask_phone(phone: str) -> str:
+    """The phone with all but the last two digits hidden: 09******78."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if len(digits) < 4:
+        return "*" * len(digits)
+    return digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
+
+
+class SmsPort(Protocol):
+    """Sends one text message to one phone number."""
+
+    def send(self, phone: str, text: str) -> None:
+        """Deliver or raise `SmsFailed`."""
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """A message the console adapter delivered."""
+
+    phone: str
+    text: str
+
+
+class ConsoleSms:
+    """Development adapter: writes the message to stderr and remembers the last ones."""
+
+    #: Shared by every instance in the process, so a test can read what a server thread sent.
+    sent: ClassVar[deque[SentSms]] = deque(maxlen=200)
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, echo: bool = True) -> None:
+        self.echo = echo
+
+    def send(self, phone: str, text: str) -> None:
+        """Print to stderr and keep in memory."""
+        with self._lock:
+            self.sent.append(SentSms(phone, text))
+        if self.echo:
+            print(f"[sms to {mask_phone(phone)}] {text}", file=sys.stderr, flush=True)
+
+    @classmethod
+    def last_to(cls, phone: str) -> SentSms | None:
+        """The newest message sent to `phone`."""
+        with cls._lock:
+            for sms in reversed(cls.sent):
+                if sms.phone == phone:
+                    return sms
+        return None
+
+
+class HttpSms:
+    """A JSON-over-HTTP gateway: POST {"to", "text"} with a bearer token; 2xx means accepted."""
+
+    def __init__(
+        self, url: str, token: str | None, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._url = url
+        self._client = httpx.Client(timeout=TIMEOUT, headers=headers, transport=transport)
+
+    def send(self, phone: str, text: str) -> None:
+        """POST the message; any transport error or non-2xx answer becomes `SmsFailed`."""
+        try:
+            response = self._client.post(self._url, json={"to": phone, "text": text})
+        except httpx.HTTPError as exc:
+            raise SmsFailed(f"the SMS gateway could not be reached ({type(exc).__name__})") from exc
+        if not response.is_success:
+            raise SmsFailed(f"the SMS gateway refused the message (HTTP {response.status_code})")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+def sms_from_settings(settings: Settings) -> SmsPort:
+    """The HTTP gateway when configured, else the console."""
+    if settings.sms_gateway_url:
+        token = settings.sms_gateway_token
+        return HttpSms(settings.sms_gateway_url, token.get_secret_value() if token else None)
+    return ConsoleSms()

@@ -1,0 +1,210 @@
+"""The station's ticket pages (`/staff/tickets...`): a report beside the person's record, and
+closing the loop (correct, re-approve, re-issue) in one transaction."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    Form,
+    Request,
+)
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vaxlink.auth import audit
+from vaxlink.auth.deps import ensure_in_scope, require
+from vaxlink.auth.errors import AuthError
+from vaxlink.auth.principal import Principal
+from vaxlink.auth.roles import Permission
+from vaxlink.certificates.issuance import active_of
+from vaxlink.certificates.models import CertificateKind
+from vaxlink.errors import InvalidInput, VaxlinkError
+from vaxlink.feedback import service, tickets
+from vaxlink.feedback.attachments import read_attachment
+from vaxlink.feedback.errors import TicketNotFound
+from vaxlink.feedback.loop import close_loop
+from vaxlink.feedback.models import Attachment, Ticket, TicketEvent
+from vaxlink.feedback.tickets import Outbox, RejectReason, TicketStatus
+from vaxlink.feedback.webutil import (
+    DB,
+    after_commit,
+    send_all,
+    settings_of,
+    sms_port,
+    utcnow,
+)
+from vaxlink.web.nav import register_nav
+from vaxlink.web.render import render
+
+register_nav("/staff/tickets", "feedback.nav", Permission.TICKET_WORK, order=40)
+router = APIRouter(include_in_schema=False)
+TicketWorker = Annotated[Principal, Depends(require(Permission.TICKET_WORK))]
+
+
+# ---- staff: the station's tickets -------------------------------------------------------------
+
+
+def _scoped_ticket(db: Session, principal: Principal, ticket_id: int, *, lock: bool = False
+                   ) -> Ticket:  # fmt: skip
+    ticket = tickets.get_ticket(db, ticket_id, for_update=lock)
+    ensure_in_scope(db, principal, province=ticket.province_code, district=ticket.district_code,
+                    ward=ticket.ward_code, object_type="feedback_ticket", object_id=ticket.id)  # fmt: skip
+    return ticket
+
+
+@router.get("/staff/tickets")
+def ticket_list(request: Request, db: DB, principal: TicketWorker, show: str = "open") -> Response:
+    """The station's (or district's) reports, oldest deadline first."""
+    scope = principal.scope_filter(
+        Ticket.__table__.c.province_code,
+        Ticket.__table__.c.district_code,
+        Ticket.__table__.c.ward_code,
+    )
+    stmt = select(Ticket).where(scope)
+    now = utcnow()
+    if show == "open":
+        stmt = stmt.where(Ticket.status.in_(service.open_statuses()))
+    elif show == "overdue":
+        stmt = stmt.where(Ticket.status.in_(service.open_statuses()), Ticket.due_at < now)
+    elif show == "escalated":
+        stmt = stmt.where(Ticket.escalated_at.is_not(None))
+    rows = list(db.scalars(stmt.order_by(Ticket.due_at, Ticket.id).limit(200)))
+    return render(request, "feedback/staff_list.html",
+                  {"tickets": rows, "show": show, "now": now})  # fmt: skip
+
+
+@router.get("/staff/tickets/{ticket_id}")
+def ticket_detail(request: Request, db: DB, principal: TicketWorker, ticket_id: int) -> Response:
+    """One report beside the person's record, with the actions its status allows."""
+    ticket = _scoped_ticket(db, principal, ticket_id)
+    return render(request, "feedback/staff_ticket.html", _ticket_context(db, principal, ticket))
+
+
+def _ticket_context(db: Session, principal: Principal, ticket: Ticket,
+                    error: str | None = None, done: str | None = None) -> dict[str, Any]:  # fmt: skip
+    from vaxlink.registry.models import Citizen
+
+    audit.record(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
+                 object_id=ticket.citizen_id, unit=ticket.ward_code,
+                 detail={"ticket_id": ticket.id})  # fmt: skip
+    events = list(db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                             .order_by(TicketEvent.id)))  # fmt: skip
+    files = list(db.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)))
+    return {
+        "ticket": ticket, "citizen": db.get(Citizen, ticket.citizen_id),
+        "doses": service.citizen_doses(db, ticket.citizen_id), "events": events,
+        "attachments": files, "allowed": sorted(tickets.TRANSITIONS[TicketStatus(ticket.status)]),
+        "reasons": list(RejectReason), "error": error, "done": done, "now": utcnow(),
+        "certificate": active_of(db, CertificateKind.VACCINATION,
+                                 [ticket.citizen_id]).get(ticket.citizen_id),
+    }  # fmt: skip
+
+
+def _refused(request: Request, db: Session, principal: Principal, ticket_id: int,
+             exc: VaxlinkError) -> Response:  # fmt: skip
+    """The ticket page again, saying why the step was not done (nothing of it was saved)."""
+    if isinstance(exc, AuthError):
+        raise exc
+    ticket = tickets.get_ticket(db, ticket_id)
+    context = _ticket_context(db, principal, ticket, error=str(exc))
+    return render(request, "feedback/staff_ticket.html", context, status=exc.http_status)
+
+
+@router.post("/staff/tickets/{ticket_id}/move")
+def ticket_move(
+    request: Request, db: DB, principal: TicketWorker,
+    ticket_id: int, to: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+    answer: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:  # fmt: skip
+    """Assign, start or reject (resolving goes through the correction form)."""
+    ticket = _scoped_ticket(db, principal, ticket_id, lock=True)
+    outbox = Outbox()
+    try:
+        with db.begin_nested():
+            try:
+                target = TicketStatus(to)
+                why = RejectReason(reason) if target is TicketStatus.REJECTED and reason else None
+            except ValueError as exc:
+                raise InvalidInput("unknown status or reason") from exc
+            if target is TicketStatus.RESOLVED:
+                raise InvalidInput("resolve a report with the correction form")
+            tickets.move(db, principal, ticket, target, now=utcnow(), outbox=outbox,
+                         phone=service.phone_of(db, ticket.citizen_id), reason=why,
+                         answer=answer)  # fmt: skip
+    except VaxlinkError as exc:
+        return _refused(request, db, principal, ticket_id, exc)
+    after_commit(db, send_all, sms_port(request), outbox.notices)
+    return RedirectResponse(f"/staff/tickets/{ticket.id}", status_code=303)
+
+
+def _dose_choice(raw: str) -> tuple[int | None, int | None]:
+    """(dose id, version) from a `<id>@<version>` choice of the resolve form."""
+    dose, _, version = raw.partition("@")
+    if not dose.isdigit():
+        return None, None
+    return int(dose), int(version) if version.isdigit() else None
+
+
+@router.post("/staff/tickets/{ticket_id}/resolve")
+def ticket_resolve(
+    request: Request, db: DB, principal: TicketWorker,
+    ticket_id: int, answer: Annotated[str, Form(max_length=2000)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+    dose: Annotated[str, Form(max_length=40)] = "",
+    vaccination_date: Annotated[str, Form(max_length=32)] = "",
+    lot_number: Annotated[str, Form(max_length=64)] = "",
+    vaccine: Annotated[str, Form(max_length=64)] = "",
+    dose_number: Annotated[str, Form(max_length=4)] = "",
+) -> Response:  # fmt: skip
+    """Correct the dose, re-approve, re-issue, and close the report: all of it or none."""
+    ticket = _scoped_ticket(db, principal, ticket_id, lock=True)
+    changes = {k: v.strip() for k, v in {"vaccination_date": vaccination_date,
+               "lot_number": lot_number, "vaccine": vaccine, "dose_number": dose_number}.items()
+               if v.strip()}  # fmt: skip
+    target, version = _dose_choice(dose)
+    outbox = Outbox()
+    now = utcnow()
+    try:
+        with db.begin_nested():
+            if target is not None and target not in {
+                d.id for d in service.citizen_doses(db, ticket.citizen_id)
+            }:
+                raise InvalidInput("the dose does not belong to this person")
+            for step in (TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS):
+                if step in tickets.TRANSITIONS[TicketStatus(ticket.status)]:
+                    tickets.move(db, principal, ticket, step, now=now, phone=None, outbox=outbox)
+            result = close_loop(
+                db, principal, ticket_id=ticket.id, citizen_id=ticket.citizen_id, dose_id=target,
+                expected_version=version, changes=changes,
+                reason=reason or f"citizen report #{ticket.id}", settings=settings_of(request),
+                now=now,
+            )  # fmt: skip
+            tickets.move(db, principal, ticket, TicketStatus.RESOLVED, now=now,
+                         phone=service.phone_of(db, ticket.citizen_id), outbox=outbox,
+                         answer=answer, note=f"certificate {result.certificate_uvci}")  # fmt: skip
+    except VaxlinkError as exc:
+        return _refused(request, db, principal, ticket_id, exc)
+    after_commit(db, send_all, sms_port(request), outbox.notices)
+    return RedirectResponse(f"/staff/tickets/{ticket.id}", status_code=303)
+
+
+@router.get("/staff/tickets/{ticket_id}/attachments/{attachment_id}")
+def ticket_attachment(
+    request: Request, db: DB, principal: TicketWorker, ticket_id: int, attachment_id: int
+) -> Response:
+    """An attachment, to the station handling the report only (never inline as HTML)."""
+    ticket = _scoped_ticket(db, principal, ticket_id)
+    row = db.get(Attachment, attachment_id)
+    if row is None or row.ticket_id != ticket.id:
+        raise TicketNotFound("no such attachment on this report")
+    audit.record(db, actor=principal, action="feedback.attachment.view", object_type="citizen",
+                 object_id=ticket.citizen_id, unit=ticket.ward_code,
+                 detail={"ticket_id": ticket.id, "attachment_id": row.id})  # fmt: skip
+    data = read_attachment(row, data_dir=settings_of(request).data_dir)
+    headers = {"Content-Disposition": f'attachment; filename="attachment-{row.id}"',
+               "X-Content-Type-Options": "nosniff"}  # fmt: skip
+    return Response(data, media_type=row.content_type, headers=headers)

@@ -1,0 +1,189 @@
+"""Lookups and codes on the store (SQLite and PostgreSQL): expiry, single use, attempts, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vaxlink.db import transaction
+from vaxlink.errors import InvalidInput
+from vaxlink.feedback import otp, service
+from vaxlink.feedback.models import OtpChallenge
+from vaxlink.feedback.service import finish_lookup, parse_lookup, start_lookup
+from vaxlink.settings import Settings
+
+from .conftest import World
+
+T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+CID = "001085012345"
+
+
+def _lookup(s: Session, settings: Settings, *, cid: str = CID, name: str = "nguyen van an",
+            dob: str = "14/03/1985", client: str = "10.0.0.1", now: dt.datetime = T0
+            ) -> service.LookupOutcome:  # fmt: skip
+    return start_lookup(s, parse_lookup(cid, name, dob), client=client, now=now, settings=settings)
+
+
+def test_match_sends_code_and_code_opens_session(world: World, settings: Settings) -> None:
+    world.citizen(CID)
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings)
+    assert out.handle
+    assert out.sms is not None
+    assert out.sms.phone == "0912345678"
+    code = out.sms.text.split("Your code: ")[1]
+    assert code.isdigit()
+    assert len(code) == 6
+    with transaction(world.engine) as s:
+        stored = s.scalar(select(OtpChallenge.code_hash))
+        assert stored is not None
+        assert code not in stored
+        done = finish_lookup(s, out.handle, code, client="10.0.0.1", now=T0, settings=settings)
+    assert done.token
+    with transaction(world.engine) as s:
+        assert otp.session_citizen(s, done.token, now=T0 + dt.timedelta(minutes=5)) == CID
+        with pytest.raises(Exception, match="session has ended"):
+            otp.session_citizen(s, done.token, now=T0 + dt.timedelta(minutes=16))
+    # single use: the same code again is refused
+    with transaction(world.engine) as s:
+        again = finish_lookup(s, out.handle, code, client="10.0.0.1", now=T0, settings=settings)
+    assert again.token is None
+    assert again.attempts_left == 0
+
+
+@pytest.mark.parametrize(
+    ("cid", "name", "dob"),
+    [(CID, "Nguyen Van Binh", "14/03/1985"), (CID, "Nguyễn Văn An", "15/03/1985"),
+     ("001099999999", "Nguyễn Văn An", "14/03/1985")],
+)  # fmt: skip
+def test_wrong_combinations_still_write_a_challenge_and_send_nothing(
+    world: World, settings: Settings, cid: str, name: str, dob: str
+) -> None:
+    world.citizen(CID)
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings, cid=cid, name=name, dob=dob)
+        assert out.handle is not None
+        assert out.sms is None
+        assert s.scalar(select(func.count()).select_from(OtpChallenge)) == 1
+        # a code for an unmatched challenge never verifies, whatever is guessed
+        for guess in ("000000", "123456"):
+            res = finish_lookup(s, out.handle, guess, client="10.0.0.1", now=T0, settings=settings)
+            assert res.token is None
+
+
+def test_code_expires(world: World, settings: Settings) -> None:
+    world.citizen(CID)
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings)
+    assert out.sms is not None
+    code = out.sms.text.split("Your code: ")[1]
+    late = T0 + dt.timedelta(seconds=settings.otp_ttl_seconds + 1)
+    with transaction(world.engine) as s:
+        res = finish_lookup(s, out.handle, code, client="10.0.0.1", now=late, settings=settings)
+    assert res.token is None
+
+
+def test_attempts_per_challenge_are_limited(world: World, settings: Settings) -> None:
+    world.citizen(CID)
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings)
+    assert out.sms is not None
+    code = out.sms.text.split("Your code: ")[1]
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    lefts = []
+    for _ in range(settings.otp_max_attempts):
+        with transaction(world.engine) as s:
+            lefts.append(finish_lookup(s, out.handle, wrong, client="10.0.0.2", now=T0,
+                                       settings=settings).attempts_left)  # fmt: skip
+    assert lefts == [4, 3, 2, 1, 0]
+    with transaction(world.engine) as s:  # the right code no longer helps
+        res = finish_lookup(s, out.handle, code, client="10.0.0.2", now=T0, settings=settings)
+    assert res.token is None
+
+
+def test_code_guessing_locks_the_address(world: World, settings: Settings) -> None:
+    world.citizen(CID)
+    locked = None
+    for i in range(12):
+        with transaction(world.engine) as s:
+            out = _lookup(s, settings, client=f"10.1.0.{i}")
+            res = finish_lookup(s, out.handle, "999999", client="10.9.9.9", now=T0,
+                                settings=settings)  # fmt: skip
+            locked = locked or res.locked_until
+    assert locked is not None
+    assert locked > T0
+    # locked: even a right code from that address is not checked until the lockout ends
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings, client="10.2.0.1", cid="001085012345")
+    with transaction(world.engine) as s:
+        assert out.sms is None  # phone limit reached by the many lookups above: nothing sent
+        res = finish_lookup(s, out.handle, "000000", client="10.9.9.9", now=T0, settings=settings)
+    assert res.locked_until is not None
+
+
+def test_lookups_per_id_lock_out_then_recover(world: World, settings: Settings) -> None:
+    world.citizen(CID)
+    outcomes = []
+    for i in range(7):
+        with transaction(world.engine) as s:
+            outcomes.append(_lookup(s, settings, name="Wrong Name", client=f"10.3.0.{i}"))
+    assert [o.handle is not None for o in outcomes] == [True] * 5 + [False] * 2
+    assert outcomes[-1].locked_until is not None
+    # an unknown ID is limited exactly the same way
+    unknown = []
+    for i in range(7):
+        with transaction(world.engine) as s:
+            unknown.append(_lookup(s, settings, cid="001099999999", client=f"10.4.0.{i}"))
+    assert [o.handle is not None for o in unknown] == [True] * 5 + [False] * 2
+    later = T0 + dt.timedelta(hours=2, minutes=1)
+    with transaction(world.engine) as s:
+        assert _lookup(s, settings, client="10.5.0.1", now=later).handle is not None
+
+
+def test_lookups_per_address_lock_out(world: World, settings: Settings) -> None:
+    results = []
+    for i in range(32):
+        with transaction(world.engine) as s:
+            results.append(_lookup(s, settings, cid=f"0010990{i:05d}", client="10.6.0.1"))
+    assert results[29].handle is not None
+    assert results[30].handle is None
+
+
+def test_lookup_form_shape_errors_name_no_person() -> None:
+    with pytest.raises(InvalidInput, match="12-digit"):
+        parse_lookup("12ab", "An", "1985-03-14")
+    with pytest.raises(InvalidInput, match="date of birth"):
+        parse_lookup(CID, "Nguyễn Văn An", "31/02/1985")
+    form = parse_lookup(" 001 085 012 345 ", "NGUYEN VAN  AN", "14/03/1985")
+    assert (form.id_number, form.name_folded, form.date_of_birth) == (
+        CID, "nguyen van an", "1985-03-14")  # fmt: skip
+
+
+def test_old_id_number_finds_the_person(world: World, settings: Settings) -> None:
+    world.citizen(CID, old_id="012345678")
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings, cid="012345678")
+    assert out.sms is not None
+
+
+def test_person_without_phone_gets_the_same_answer(world: World, settings: Settings) -> None:
+    world.citizen(CID, phone=None)
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings)
+    assert out.handle is not None
+    assert out.sms is None
+
+
+def test_expired_codes_and_sessions_are_purged(world: World, settings: Settings) -> None:
+    world.citizen(CID)
+    with transaction(world.engine) as s:
+        out = _lookup(s, settings)
+        otp.open_session(s, CID, now=T0, ttl=dt.timedelta(minutes=15))
+    assert out.handle is not None
+    with transaction(world.engine) as s:
+        assert otp.purge_expired(s, now=T0 + dt.timedelta(hours=2)) == 0
+        assert otp.purge_expired(s, now=T0 + dt.timedelta(days=2)) == 2
+        assert s.scalar(select(func.count()).select_from(OtpChallenge)) == 0
