@@ -1,0 +1,134 @@
+"""`vaxlink report …`: daily reports for any day, figure refreshes, and the scheduler loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vaxlink.db import engine_from_settings, transaction
+from vaxlink.errors import InvalidInput
+from vaxlink.reports import query
+from vaxlink.reports.config import ReportSettings, SmtpSettings
+from vaxlink.reports.figures import local_day, refresh_day, refresh_due
+from vaxlink.reports.labels import METRICS, TABLE_COLUMNS
+from vaxlink.reports.service import ensure_figures, generate, parse_unit, render, run_due
+from vaxlink.reports.smtp import mailer_from
+from vaxlink.settings import get_settings
+
+app = typer.Typer(help="Progress figures and daily reports.", no_args_is_help=True)
+
+
+def _day(raw: str | None, now: dt.datetime) -> dt.date:
+    if raw is None:
+        return local_day(now)
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"date {raw!r} must be written YYYY-MM-DD") from None
+
+
+@app.command("daily")
+def daily_command(
+    unit: Annotated[str, typer.Option("--unit", help="VN, province:001, district:001, ward:00001")],
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for copies of the two files.")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Keep it among the app's reports.")
+    ] = True,
+) -> None:
+    """Make the daily report (XLSX + PDF) of one unit for any day; same figures, same files."""
+    now = dt.datetime.now(dt.UTC)
+    settings = get_settings()
+    key = parse_unit(unit)
+    day = _day(date, now)
+    engine = engine_from_settings(settings)
+    try:
+        with transaction(engine) as s:
+            ensure_figures(s, day, now=now)
+            files = render(s, key, day)
+            if store:
+                generate(s, settings.data_dir, key, day, now=now, by="cli")
+            figures = query.unit_figures(s, day, key)
+    finally:
+        engine.dispose()
+    target = out or settings.data_dir / "reports" / day.isoformat()
+    target.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    for ext, content in (("xlsx", files.xlsx), ("pdf", files.pdf)):
+        path = target / f"{files.stem}.{ext}"
+        path.write_bytes(content)
+        console.print(f"{ext.upper()}: {path}")
+    console.print(
+        f"{figures['doses_sent']:,} doses sent for verification, {figures.linked:,} verified, "
+        f"{figures.wrong:,} wrong"
+    )
+
+
+@app.command("figures")
+def figures_command(
+    date: Annotated[str | None, typer.Option("--date", help="Recompute this day only.")] = None,
+    backfill: Annotated[
+        int, typer.Option("--backfill", min=0, help="Also compute this many earlier days.")
+    ] = 0,
+    unit: Annotated[str, typer.Option("--unit", help="Unit to print afterwards.")] = "VN",
+) -> None:
+    """Refresh the stored figures (today, unfinished days, and optionally a backfill) and print."""
+    now = dt.datetime.now(dt.UTC)
+    engine = engine_from_settings(get_settings())
+    key = parse_unit(unit)
+    started = time.perf_counter()
+    try:
+        with transaction(engine) as s:
+            if date is not None:
+                results = [refresh_day(s, _day(date, now), now=now)]
+            else:
+                results = refresh_due(s, now=now, backfill_days=backfill)
+        with transaction(engine) as s:
+            day = results[-1].day
+            figures = query.unit_figures(s, day, key)
+    finally:
+        engine.dispose()
+    table = Table(title=f"{query.unit_name(key)} — {day.isoformat()}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    data = figures.as_dict()
+    for column in TABLE_COLUMNS:
+        v = data[column]
+        table.add_row(METRICS[column][1], "–" if v is None else f"{v:,}")
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{len(results)} day(s) computed ({', '.join(r.day.isoformat() for r in results)}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@app.command("scheduler")
+def scheduler_command(
+    once: Annotated[bool, typer.Option("--once", help="Run one step and stop.")] = False,
+) -> None:
+    """Refresh figures every few minutes and make each level's daily report when it is due."""
+    settings = get_settings()
+    config = ReportSettings()
+    mailer = mailer_from(SmtpSettings())
+    engine = engine_from_settings(settings)
+    console = Console()
+    try:
+        while True:
+            now = dt.datetime.now(dt.UTC)
+            made = run_due(engine, settings.data_dir, config, now=now, mailer=mailer)
+            for r in made:
+                console.print(f"{r.day} {r.level}:{r.unit_code} -> {r.xlsx_path}, {r.pdf_path}")
+            if once:
+                return
+            time.sleep(config.refresh_minutes * 60)
+    finally:
+        engine.dispose()

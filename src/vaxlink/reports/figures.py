@@ -1,0 +1,424 @@
+"""The daily figures: computed set-based in SQL (SQLite and PostgreSQL alike) and kept per day in
+`report_daily_figures`, wards first, then rolled up ward → district → province → nation.
+
+"As of day D" means as of the end of D in Viet Nam (UTC+7, midnight to midnight). While D is
+still running (or in the future) doses stand as they are now. For a day that has ended, each
+dose's status is rebuilt from its history: the latest decision written before the end of D
+(`dose_link.decided_at`: linkage runs and reviewers' decisions) or the latest status change of a
+correction (`dose_correction`, field `status`); a dose with a history but nothing before the end
+of D was still pending; a dose with no history at all stands as it is now. Doses count from the
+start of their import batch; approvals from `approved_at`; certificates from `created_at`,
+revocations from `revoked_at`; citizen reports from `created_at` and `resolved_at`.
+
+Where a row lives: a dose and a citizen report by their own ward (its district and province are
+taken from the list of administrative units when the ward is known there, so the chain is always
+consistent), a person and a certificate by the person's residence in the registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Date, bindparam, inspect, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
+
+from vaxlink.certificates.models import UtcDateTime
+from vaxlink.reports.models import COUNT_METRICS, MEDIAN_METRIC
+
+#: Viet Nam keeps UTC+7 all year: a fixed offset makes every day boundary reproducible.
+VN_TZ: Final = dt.timezone(dt.timedelta(hours=7), "ICT")
+#: Statuses of a dose the linkage or a reviewer has decided (a dose "sent for verification").
+SENT: Final = ("verified", "auto_linked", "review", "unmatched", "invalid")
+#: Decided statuses that tie a dose to a registry citizen (the ministry's "verified").
+LINKED: Final = ("verified", "auto_linked")
+LEGACY: Final = "2008-2025"
+#: A certificate counts as expiring when it ends within this many days.
+EXPIRY_WINDOW: Final = dt.timedelta(days=30)
+LEVELS: Final = ("nation", "province", "district", "ward")
+_GEO: Final = ("province_code", "district_code", "ward_code")
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The instant day `day` ends in Viet Nam (the next local midnight), in UTC."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), VN_TZ).astimezone(dt.UTC)
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The day in Viet Nam at instant `moment`."""
+    return moment.astimezone(VN_TZ).date()
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What one refresh wrote."""
+
+    day: dt.date
+    final: bool
+    rows: int
+
+
+def _units(alias: str, ward: str, district: str, province: str) -> tuple[str, str]:
+    """(joins, select list) placing a row in its ward, district and province: from the list of
+    units when the ward (or district) is known there, from the row's own codes otherwise."""
+    joins = (
+        f" LEFT JOIN admin_unit {alias}w ON {alias}w.list_version = '{LEGACY}' "
+        f"AND {alias}w.level = 'ward' AND {alias}w.code = {ward}"
+        f" LEFT JOIN admin_unit {alias}d ON {alias}d.list_version = '{LEGACY}' "
+        f"AND {alias}d.level = 'district' AND {alias}d.code = COALESCE({alias}w.parent_code, {district})"
+    )
+    cols = (
+        f"COALESCE({alias}d.parent_code, {province}, '') AS province_code, "
+        f"COALESCE({alias}w.parent_code, {district}, '') AS district_code, "
+        f"COALESCE({ward}, '') AS ward_code"
+    )
+    return joins, cols
+
+
+def _has_table(session: Session, name: str) -> bool:
+    return inspect(session.connection()).has_table(name)
+
+
+def _events(session: Session) -> str:
+    """Every recorded change of a dose's status: decisions, and corrections' status changes."""
+    parts = [
+        "SELECT dose_record_id AS dose_id, decided_at AS at, 0 AS src, id AS seq, status, "
+        "citizen_id FROM dose_link"
+    ]
+    if _has_table(session, "dose_correction"):
+        parts.append(
+            "SELECT dose_record_id, at, 1, id, new_value, NULL FROM dose_correction "
+            "WHERE field = 'status'"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _doses_at(session: Session, live: bool) -> str:
+    """One row per dose recorded before :t with its unit, site, status and citizen as of :t."""
+    joins, cols = _units("u", "d.ward_code", "d.district_code", "d.province_code")
+    base = (
+        f"FROM dose_record d JOIN import_batch b ON b.id = d.batch_id{joins}"
+        if live
+        else f"FROM dose_record d JOIN import_batch b ON b.id = d.batch_id{joins} "
+        f"LEFT JOIN (SELECT dose_id, status, citizen_id FROM (SELECT e.dose_id, e.status, "
+        f"e.citizen_id, ROW_NUMBER() OVER (PARTITION BY e.dose_id ORDER BY e.at DESC, "
+        f"e.src DESC, e.seq DESC) AS rn FROM ({_events(session)}) e WHERE e.at < :t) x "
+        f"WHERE rn = 1) le ON le.dose_id = d.id "
+        f"LEFT JOIN (SELECT DISTINCT dose_id FROM ({_events(session)}) e2) ae ON ae.dose_id = d.id"
+    )
+    if live:
+        state = "d.status AS status, d.citizen_id AS citizen_id"
+    else:
+        state = (
+            "CASE WHEN le.dose_id IS NOT NULL THEN le.status WHEN ae.dose_id IS NOT NULL "
+            "THEN 'pending' ELSE d.status END AS status, "
+            "CASE WHEN le.dose_id IS NOT NULL THEN COALESCE(le.citizen_id, d.citizen_id) "
+            "WHEN ae.dose_id IS NOT NULL THEN NULL ELSE d.citizen_id END AS citizen_id"
+        )
+    return (
+        f"SELECT d.id AS dose_id, {cols}, COALESCE(d.facility_code, '') AS site_code, {state} "
+        f"{base} WHERE b.started_at < :t"
+    )
+
+
+def _in(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _count_if(cond: str) -> str:
+    return f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+
+def _dose_metrics() -> dict[str, str]:
+    sent = f"status IN ({_in(SENT)})"
+    out = {
+        "doses_recorded": "COUNT(*)",
+        "doses_pending": _count_if(f"NOT ({sent})"),
+        "doses_sent": _count_if(sent),
+    }
+    for status in SENT:
+        out[f"doses_{status}"] = _count_if(f"status = '{status}'")
+    return out
+
+
+def _tickets(session: Session) -> str | None:
+    """Citizen reports created before :t with their place, site and state as of :t."""
+    if not _has_table(session, "feedback_ticket"):
+        return None
+    joins, cols = _units("u", "k.ward_code", "k.district_code", "k.province_code")
+    return (
+        f"SELECT {cols}, COALESCE(k.facility_code, '') AS site_code, k.status, k.created_at, "
+        "k.due_at, k.resolved_at, CASE WHEN k.resolved_at IS NOT NULL AND k.resolved_at < :t "
+        "THEN 1 ELSE 0 END AS closed "
+        f"FROM feedback_ticket k{joins} WHERE k.created_at < :t"
+    )
+
+
+_TICKET_METRICS: Final = {
+    "tickets_open": _count_if("closed = 0"),
+    "tickets_overdue": _count_if("closed = 0 AND due_at < :ref"),
+    "tickets_resolved": _count_if("closed = 1 AND status = 'resolved'"),
+}
+
+
+def _source(group: tuple[str, ...], metrics: dict[str, str], body: str) -> str:
+    """One aggregate over `body`, with every figure it does not provide as 0."""
+    cols = [*group]
+    cols += [f"{metrics[m]} AS {m}" if m in metrics else f"0 AS {m}" for m in COUNT_METRICS]
+    by = ", ".join(group)
+    return f"SELECT {', '.join(cols)} FROM ({body}) s GROUP BY {by}"
+
+
+def _ward_sources(session: Session, live: bool) -> list[str]:
+    doses = _doses_at(session, live)
+    sources = [_source(_GEO, _dose_metrics(), doses)]
+    cjoins, ccols = _units("u", "c.ward_code", "c.district_code", "c.province_code")
+    people = (
+        f"SELECT {ccols}, CASE WHEN v.citizen_id IS NULL THEN 0 ELSE 1 END AS verified "
+        f"FROM citizen c{cjoins} LEFT JOIN (SELECT DISTINCT citizen_id FROM ({doses}) x "
+        f"WHERE status IN ({_in(LINKED)}) AND citizen_id IS NOT NULL) v "
+        "ON v.citizen_id = c.citizen_id"
+    )
+    sources.append(
+        _source(
+            _GEO,
+            {"people_verified": "SUM(verified)", "people_not_verified": "SUM(1 - verified)"},
+            people,
+        )
+    )
+    sources.append(_source(_GEO, {"doses_approved": "COUNT(DISTINCT dose_id)"}, _approved(session)))
+    certs = (
+        f"SELECT {ccols}, cert.created_at, cert.exp, cert.status, cert.status_changed_at, "
+        "r.revoked_at FROM certificate cert "
+        "LEFT JOIN citizen c ON c.citizen_id = cert.citizen_id"
+        f"{cjoins} LEFT JOIN revocation r ON r.certificate_id = cert.id "
+        "WHERE cert.created_at < :t"
+    )
+    sources.append(
+        _source(
+            _GEO,
+            {
+                "certificates_issued": "COUNT(*)",
+                "certificates_revoked": _count_if("revoked_at IS NOT NULL AND revoked_at < :t"),
+                "certificates_expiring": _count_if(
+                    "exp > :ref AND exp <= :ref30 AND NOT (status <> 'active' "
+                    "AND status_changed_at IS NOT NULL AND status_changed_at < :t) "
+                    "AND NOT (revoked_at IS NOT NULL AND revoked_at < :t)"
+                ),
+            },
+            certs,
+        )
+    )
+    tickets = _tickets(session)
+    if tickets:
+        sources.append(_source(_GEO, _TICKET_METRICS, tickets))
+    return sources
+
+
+def _approved(session: Session) -> str:
+    """Doses under an approval signed before :t, with their unit and site."""
+    joins, cols = _units("u", "d.ward_code", "d.district_code", "d.province_code")
+    return (
+        f"SELECT ar.dose_id, {cols}, COALESCE(d.facility_code, '') AS site_code "
+        "FROM facility_approval_record ar JOIN facility_approval a ON a.id = ar.approval_id "
+        f"JOIN dose_record d ON d.id = ar.dose_id{joins} WHERE a.approved_at < :t"
+    )
+
+
+def _site_sources(session: Session, live: bool) -> list[str]:
+    group = ("province_code", "district_code", "site_code")
+    sources = [
+        _source(group, _dose_metrics(), _doses_at(session, live)),
+        _source(group, {"doses_approved": "COUNT(DISTINCT dose_id)"}, _approved(session)),
+    ]
+    tickets = _tickets(session)
+    if tickets:
+        sources.append(_source(group, _TICKET_METRICS, tickets))
+    return sources
+
+
+def _insert(group_cols: dict[str, str], sources: list[str]) -> str:
+    """INSERT the sum of `sources` per group; `group_cols` maps each key column to its value."""
+    keys = ("province_code", "district_code", "ward_code", "site_code")
+    names = ", ".join(["day", "level", *keys, "computed_at", "final", *COUNT_METRICS])
+    sums = ", ".join(f"SUM({m})" for m in COUNT_METRICS)
+    sel = ", ".join(group_cols[k] for k in keys)
+    by = ", ".join(group_cols[k] for k in keys if group_cols[k].startswith("u."))
+    union = " UNION ALL ".join(sources)
+    return (
+        f"INSERT INTO report_daily_figures ({names}) "
+        f"SELECT :day, :level, {sel}, :computed_at, :final, {sums} FROM ({union}) u "
+        f"GROUP BY {by}"
+    )
+
+
+def _rollup(level: str, child: str) -> str:
+    """INSERT the rows of `level` as sums of the rows of `child` for the same day."""
+    keys = {
+        "district": ("province_code", "district_code"),
+        "province": ("province_code",),
+        "nation": (),
+    }[level]
+    cols = [k if k in keys else "''" for k in ("province_code", "district_code", "ward_code")]
+    names = ", ".join(["day", "level", *_GEO, "site_code", "computed_at", "final", *COUNT_METRICS])
+    sums = ", ".join(f"SUM({m})" for m in COUNT_METRICS)
+    # Without keys the aggregate yields one row even over nothing: an empty store gets its
+    # all-zero nation row from `_nation_row` instead.
+    by = f" GROUP BY {', '.join(keys)}" if keys else " HAVING COUNT(*) > 0"
+    return (
+        f"INSERT INTO report_daily_figures ({names}) "
+        f"SELECT :day, '{level}', {', '.join(cols)}, '', :computed_at, :final, {sums} "
+        f"FROM report_daily_figures WHERE day = :day AND level = '{child}'{by}"
+    )
+
+
+def _hours(session: Session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        return "EXTRACT(EPOCH FROM (resolved_at - created_at)) / 3600.0"
+    return "(julianday(resolved_at) - julianday(created_at)) * 24.0"
+
+
+def _medians(session: Session) -> TextClause | None:
+    """Median hours from report to resolution per unit at every level and per site."""
+    tickets = _tickets(session)
+    if tickets is None:
+        return None
+    keyed = {
+        "nation": "'' AS p, '' AS dd, '' AS w, '' AS f",
+        "province": "province_code, '', '', ''",
+        "district": "province_code, district_code, '', ''",
+        "ward": "province_code, district_code, ward_code, ''",
+        "site": "province_code, district_code, '', site_code",
+    }
+    resolved = f"SELECT * FROM ({tickets}) t WHERE closed = 1 AND status = 'resolved'"
+    parts = " UNION ALL ".join(
+        f"SELECT '{lv}' AS lv, {cols}, {_hours(session)} AS h FROM ({resolved}) r{i}"
+        for i, (lv, cols) in enumerate(keyed.items())
+    )
+    ranked = (
+        "SELECT lv, p, dd, w, f, h, ROW_NUMBER() OVER (PARTITION BY lv, p, dd, w, f ORDER BY h) "
+        "AS rn, COUNT(*) OVER (PARTITION BY lv, p, dd, w, f) AS n "
+        f"FROM ({parts}) a"
+    )
+    return q(
+        f"SELECT lv, p, dd, w, f, AVG(h) FROM ({ranked}) k "
+        "WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY lv, p, dd, w, f"
+    )
+
+
+def _params(day: dt.date, now: dt.datetime) -> tuple[dict[str, Any], bool]:
+    t = end_of_day(day)
+    live = t > now
+    ref = min(t, now)
+    return {"t": t, "ref": ref, "ref30": ref + EXPIRY_WINDOW, "day": day}, live
+
+
+_STAMPS: Final = frozenset({"t", "ref", "ref30", "computed_at"})
+
+
+def q(sql: str) -> TextClause:
+    """`text(sql)` with instants bound as UTC and days as dates on both stores."""
+    clause = text(sql)
+    names = clause.compile().params
+    return clause.bindparams(
+        *(bindparam(n, type_=UtcDateTime()) for n in names if n in _STAMPS),
+        *(bindparam(n, type_=Date()) for n in names if n in ("day", "since")),
+    )
+
+
+def refresh_day(session: Session, day: dt.date, *, now: dt.datetime) -> RefreshResult:
+    """(Re)compute every row of `day`: wards and sites from the store, then the roll-ups."""
+    params, live = _params(day, now)
+    params |= {"computed_at": now, "final": not live}
+    session.execute(q("DELETE FROM report_daily_figures WHERE day = :day"), {"day": day})
+    ward_keys = {"province_code": "u.province_code", "district_code": "u.district_code",
+                 "ward_code": "u.ward_code", "site_code": "''"}  # fmt: skip
+    stmts: list[tuple[str, dict[str, Any]]] = [
+        (_insert(ward_keys, _ward_sources(session, live)), {"level": "ward"}),
+        (_rollup("district", "ward"), {}),
+        (_rollup("province", "district"), {}),
+        (_rollup("nation", "province"), {}),
+    ]
+    site_keys = {"province_code": "u.province_code", "district_code": "u.district_code",
+                 "ward_code": "''", "site_code": "u.site_code"}  # fmt: skip
+    stmts.append((_insert(site_keys, _site_sources(session, live)), {"level": "site"}))
+    for sql, extra in stmts:
+        session.execute(q(sql), params | extra)
+    _nation_row(session, params)
+    medians = _medians(session)
+    if medians is not None:
+        rows = session.execute(medians, params).all()
+        if rows:
+            session.execute(
+                q(
+                    f"UPDATE report_daily_figures SET {MEDIAN_METRIC} = :m WHERE day = :day "
+                    "AND level = :lv AND province_code = :p AND district_code = :dd "
+                    "AND ward_code = :w AND site_code = :f"
+                ),
+                [
+                    {
+                        "m": float(r[5]),
+                        "day": day,
+                        "lv": r[0],
+                        "p": r[1],
+                        "dd": r[2],
+                        "w": r[3],
+                        "f": r[4],
+                    }
+                    for r in rows
+                ],
+            )
+    count = session.execute(
+        q("SELECT COUNT(*) FROM report_daily_figures WHERE day = :day"), {"day": day}
+    ).scalar_one()
+    session.flush()
+    return RefreshResult(day=day, final=not live, rows=int(count))
+
+
+def _nation_row(session: Session, params: dict[str, Any]) -> None:
+    """An empty store still has a nation row (all zero), so every page has figures to show."""
+    present = session.execute(
+        q("SELECT COUNT(*) FROM report_daily_figures WHERE day = :day AND level = 'nation'"),
+        {"day": params["day"]},
+    ).scalar_one()
+    if present:
+        return
+    names = ", ".join(["day", "level", *_GEO, "site_code", "computed_at", "final", *COUNT_METRICS])
+    zeros = ", ".join("0" for _ in COUNT_METRICS)
+    clause = q(
+        f"INSERT INTO report_daily_figures ({names}) "
+        f"VALUES (:day, 'nation', '', '', '', '', :computed_at, :final, {zeros})"
+    )
+    session.execute(clause, params)
+
+
+def computed_days(session: Session) -> dict[dt.date, bool]:
+    """Every day that has figures, and whether they are final."""
+    rows = session.execute(
+        text("SELECT day, final FROM report_daily_figures WHERE level = 'nation'")
+    ).all()
+    return {_as_date(r[0]): bool(r[1]) for r in rows}
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def refresh_due(
+    session: Session, *, now: dt.datetime, backfill_days: int = 0
+) -> list[RefreshResult]:
+    """Refresh today, make final every earlier day that is computed but not final, and compute
+    the `backfill_days` days before today that have no figures yet."""
+    today = local_day(now)
+    days = computed_days(session)
+    todo = {d for d, final in days.items() if not final and d < today}
+    todo |= {
+        today - dt.timedelta(days=k)
+        for k in range(1, backfill_days + 1)
+        if today - dt.timedelta(days=k) not in days
+    }
+    todo.add(today)
+    return [refresh_day(session, d, now=now) for d in sorted(todo)]

@@ -1,0 +1,112 @@
+"""Names of the figures and of the report's parts, in Vietnamese and English (one source for the
+dashboard, the XLSX and the PDF)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: figure -> (Vietnamese, English)
+METRICS: Final[dict[str, tuple[str, str]]] = {
+    "doses_recorded": ("Mũi tiêm đã ghi nhận", "Doses recorded"),
+    "doses_pending": ("Chưa gửi xác thực", "Not yet sent for verification"),
+    "doses_sent": ("Đã gửi xác thực", "Sent for verification"),
+    "doses_linked": ("Đã xác thực (khớp CSDL dân cư)", "Verified (matched to the registry)"),
+    "doses_wrong": ("Sai thông tin (chưa xác thực)", "Wrong (not verified)"),
+    "doses_verified": ("Khớp ngay", "Verified as entered"),
+    "doses_auto_linked": ("Tự động sửa và khớp", "Auto-linked (corrected)"),
+    "doses_review": ("Cần rà soát", "In review"),
+    "doses_unmatched": ("Không tìm thấy người", "Unmatched"),
+    "doses_invalid": ("Không dùng được", "Invalid"),
+    "linked_share": ("Tỷ lệ xác thực", "Share verified"),
+    "people_verified": ("Người đã xác thực", "People verified"),
+    "people_not_verified": ("Người chưa xác thực", "People not yet verified"),
+    "doses_approved": ("Mũi đã được cơ sở ký duyệt", "Doses approved (signed)"),
+    "certificates_issued": ("Chứng nhận đã cấp", "Certificates issued"),
+    "certificates_revoked": ("Chứng nhận đã thu hồi", "Certificates revoked"),
+    "certificates_expiring": (
+        "Chứng nhận hết hạn trong 30 ngày",
+        "Certificates expiring in 30 days",
+    ),
+    "tickets_open": ("Phản ánh đang mở", "Citizen reports open"),
+    "tickets_overdue": ("Phản ánh quá hạn", "Citizen reports overdue"),
+    "tickets_resolved": ("Phản ánh đã giải quyết", "Citizen reports resolved"),
+    "ticket_median_hours": (
+        "Thời gian giải quyết (trung vị, giờ)",
+        "Median time to resolve (hours)",
+    ),
+}
+
+#: The columns of the drill-down tables and files, in order.
+TABLE_COLUMNS: Final = (
+    "doses_recorded",
+    "doses_sent",
+    "doses_linked",
+    "doses_wrong",
+    "linked_share",
+    "doses_pending",
+    "doses_review",
+    "doses_unmatched",
+    "doses_invalid",
+    "people_verified",
+    "people_not_verified",
+    "doses_approved",
+    "certificates_issued",
+    "certificates_revoked",
+    "certificates_expiring",
+    "tickets_open",
+    "tickets_overdue",
+    "tickets_resolved",
+    "ticket_median_hours",
+)
+
+LEVELS: Final[dict[str, tuple[str, str]]] = {
+    "nation": ("Toàn quốc", "Nation"),
+    "province": ("Tỉnh/Thành phố", "Province"),
+    "district": ("Quận/Huyện", "District"),
+    "ward": ("Xã/Phường", "Ward"),
+    "site": ("Cơ sở tiêm chủng", "Vaccination site"),
+}
+
+TEXT: Final[dict[str, tuple[str, str]]] = {
+    "title": ("Báo cáo tiến độ xác thực dữ liệu tiêm chủng", "Vaccination data verification report"),
+    "dashboard": ("Bảng điều hành", "Dashboard"),
+    "unit": ("Đơn vị", "Unit"),
+    "day": ("Ngày", "Day"),
+    "as_of_end": ("Số liệu tính đến hết ngày (giờ Việt Nam)", "Figures as of the end of the day (Viet Nam time)"),
+    "as_of_time": ("Số liệu tính đến", "Figures as of"),
+    "headline": ("Tổng quan", "Headline"),
+    "figure": ("Chỉ tiêu", "Figure"),
+    "value": ("Số liệu", "Value"),
+    "below": ("Chi tiết theo đơn vị cấp dưới", "By unit one level down"),
+    "sites": ("Theo cơ sở tiêm chủng", "By vaccination site"),
+    "total": ("Tổng", "Total"),
+    "not_given": ("(chưa rõ địa bàn)", "(place not given)"),
+    "no_site": ("(không ghi cơ sở)", "(no site given)"),
+    "progress": ("Tiến độ theo ngày", "Progress by day"),
+    "worst": ("Đơn vị có tỷ lệ xác thực thấp nhất", "Units with the lowest share verified"),
+    "export": ("Tải Excel", "Download Excel"),
+    "reports": ("Báo cáo ngày", "Daily reports"),
+    "no_figures": ("Chưa có số liệu.", "No figures yet."),
+    "computed": ("Cập nhật lúc", "Updated at"),
+    "sent_line": ("{sent} mũi đã gửi xác thực, {linked} đã xác thực, {wrong} sai thông tin",
+                  "{sent} doses sent, {linked} verified, {wrong} wrong"),
+    "level": ("Cấp", "Level"),
+    "generated": ("Lập lúc", "Generated at"),
+    "download": ("Tải về", "Download"),
+    "emailed": ("Đã gửi thư", "E-mailed"),
+    "up": ("Lên một cấp", "Up one level"),
+    "open_unit": ("Xem chi tiết", "Open"),
+}  # fmt: skip
+
+
+def register_i18n() -> None:
+    """Hand the strings to the web layer's translation table (keys prefixed `reports.`)."""
+    from vaxlink.web import i18n
+
+    vi: dict[str, str] = {}
+    en: dict[str, str] = {}
+    for group, prefix in ((METRICS, "reports.m."), (LEVELS, "reports.level."), (TEXT, "reports.")):
+        for key, (v, e) in group.items():
+            vi[prefix + key] = v
+            en[prefix + key] = e
+    i18n.register({"vi": vi, "en": en})

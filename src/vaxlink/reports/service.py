@@ -1,0 +1,211 @@
+"""Daily reports: make one (XLSX + PDF under the data directory, one row in `report_daily`), list
+the ones a person may see, mail them, and run what the schedule says is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from vaxlink.db import transaction
+from vaxlink.geo.codes import NATION, Level, UnitKey, unit_key
+from vaxlink.geo.errors import GeoError
+from vaxlink.reports import daily, query
+from vaxlink.reports.config import ReportSettings
+from vaxlink.reports.errors import MailError, ReportNotFound, UnknownUnit
+from vaxlink.reports.figures import computed_days, local_day, q, refresh_day, refresh_due
+from vaxlink.reports.models import DailyReport
+from vaxlink.reports.schedule import Due, due_reports
+from vaxlink.reports.smtp import Attachment, Mailer
+
+log = logging.getLogger(__name__)
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def parse_unit(ref: str) -> UnitKey:
+    """A unit reference (VN, province:001, district:001, ward:00001) or a refusal that says how."""
+    try:
+        return unit_key(ref)
+    except GeoError as exc:
+        raise UnknownUnit(str(exc)) from exc
+
+
+def _path(key: UnitKey) -> tuple[str, str, str]:
+    """(province, district, ward) codes of a unit, from the list (empty above the unit)."""
+    if key == NATION:
+        return "", "", ""
+    codes = {k.level: k.code for k, _name in query.view(key).path}
+    return (codes.get(Level.PROVINCE, ""), codes.get(Level.DISTRICT, ""),
+            codes.get(Level.WARD, ""))  # fmt: skip
+
+
+def ensure_figures(session: Session, day: dt.date, *, now: dt.datetime) -> None:
+    """Compute the figures of `day` when there are none yet (a final day is never recomputed)."""
+    if day not in computed_days(session):
+        refresh_day(session, day, now=now)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A report's two files."""
+
+    xlsx: bytes
+    pdf: bytes
+    stem: str
+
+
+def render(session: Session, key: UnitKey, day: dt.date) -> Rendered:
+    """The report's files from the stored figures of `day`."""
+    data = daily.collect(session, key, day)
+    stem = f"vaxlink-{day.isoformat()}-{key.level.value}-{key.code}"
+    return Rendered(daily.xlsx_bytes(daily.workbook(data), day), daily.pdf_bytes(data), stem)
+
+
+def generate(
+    session: Session,
+    data_dir: Path,
+    key: UnitKey,
+    day: dt.date,
+    *,
+    now: dt.datetime,
+    by: str,
+) -> DailyReport:
+    """The stored report of `key` for `day`, made (once) when it does not exist yet."""
+    existing = find(session, key, day)
+    if existing is not None:
+        return existing
+    ensure_figures(session, day, now=now)
+    files = render(session, key, day)
+    folder = Path("reports") / day.isoformat()
+    (data_dir / folder).mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for ext, content in (("xlsx", files.xlsx), ("pdf", files.pdf)):
+        rel = folder / f"{files.stem}.{ext}"
+        tmp = data_dir / rel.with_suffix(f".{ext}.tmp")
+        tmp.write_bytes(content)
+        tmp.replace(data_dir / rel)
+        paths[ext] = rel
+    province, district, ward = _path(key)
+    report = DailyReport(
+        day=day, level=key.level.value, unit_code=key.code, province_code=province,
+        district_code=district, ward_code=ward, generated_at=now, generated_by=by,
+        xlsx_path=str(paths["xlsx"]), pdf_path=str(paths["pdf"]),
+        xlsx_sha256=hashlib.sha256(files.xlsx).hexdigest(),
+        pdf_sha256=hashlib.sha256(files.pdf).hexdigest(),
+    )  # fmt: skip
+    session.add(report)
+    session.flush()
+    return report
+
+
+def find(session: Session, key: UnitKey, day: dt.date) -> DailyReport | None:
+    """The stored report of a unit for a day, if made."""
+    return session.scalars(
+        select(DailyReport).where(
+            DailyReport.day == day,
+            DailyReport.level == key.level.value,
+            DailyReport.unit_code == key.code,
+        )
+    ).one_or_none()
+
+
+def get(session: Session, report_id: int) -> DailyReport:
+    """One stored report by id."""
+    report = session.get(DailyReport, report_id)
+    if report is None:
+        raise ReportNotFound(f"report {report_id} does not exist")
+    return report
+
+
+def units_with_figures(session: Session, day: dt.date, level: str) -> list[str]:
+    """Codes of the units of `level` that have figures on `day` (the ones worth a report)."""
+    if level == "nation":
+        return ["VN"]
+    col = {"province": "province_code", "district": "district_code", "ward": "ward_code"}[level]
+    rows = session.execute(
+        q(f"SELECT {col} FROM report_daily_figures WHERE day = :day AND level = '{level}' "
+          f"AND {col} <> '' ORDER BY {col}"),
+        {"day": day},
+    ).scalars()  # fmt: skip
+    return [str(r) for r in rows]
+
+
+def mail(
+    session: Session, data_dir: Path, report: DailyReport, mailer: Mailer, to: list[str],
+    *, now: dt.datetime,
+) -> None:  # fmt: skip
+    """Send a stored report's two files; the outcome is kept on the report's row."""
+    key = UnitKey(Level(report.level), report.unit_code)
+    name = query.unit_name(key)
+    subject = f"[vaxlink] Báo cáo ngày {report.day:%d/%m/%Y} – {name}"
+    body = (
+        f"Báo cáo tiến độ xác thực dữ liệu tiêm chủng của {name}, ngày {report.day:%d/%m/%Y}.\n"
+        f"Daily verification report of {name} for {report.day.isoformat()}.\n"
+    )
+    files = [
+        Attachment(Path(report.xlsx_path).name, (data_dir / report.xlsx_path).read_bytes(),
+                   *XLSX_TYPE),
+        Attachment(Path(report.pdf_path).name, (data_dir / report.pdf_path).read_bytes(),
+                   "application", "pdf"),
+    ]  # fmt: skip
+    try:
+        mailer.send(to, subject, body, files)
+    except MailError as exc:
+        report.email_error = str(exc)[:255]
+        session.flush()
+        raise
+    report.emailed_at, report.email_error = now, None
+    session.flush()
+
+
+def run_due(
+    engine: Engine,
+    data_dir: Path,
+    config: ReportSettings,
+    *,
+    now: dt.datetime,
+    mailer: Mailer | None = None,
+) -> list[DailyReport]:
+    """One step of the scheduler: refresh today's figures, then make (and mail) every report that
+    is due and not made yet. Each report is its own transaction; a second call makes nothing."""
+    with transaction(engine) as s:
+        refresh_due(s, now=now)
+    today = local_day(now)
+    with transaction(engine) as s:
+        units = {lv: units_with_figures(s, today, lv) for lv in config.times}
+        done = [
+            (r.day, r.level, r.unit_code)
+            for r in s.scalars(select(DailyReport).where(DailyReport.day == today))
+        ]
+    made: list[DailyReport] = []
+    for due in due_reports(now, config, units, done):
+        made.append(_make(engine, data_dir, config, due, now=now, mailer=mailer))
+    return made
+
+
+def _make(
+    engine: Engine, data_dir: Path, config: ReportSettings, due: Due, *, now: dt.datetime,
+    mailer: Mailer | None,
+) -> DailyReport:  # fmt: skip
+    key = UnitKey(Level(due.level), due.code)
+    with transaction(engine) as s:
+        report = generate(s, data_dir, key, due.day, now=now, by="scheduler")
+    to = config.recipients_for(due.level, due.code)
+    if mailer is not None and to:
+        try:
+            with transaction(engine) as s:
+                mail(s, data_dir, s.merge(report), mailer, to, now=now)
+        except MailError as exc:
+            log.warning("report %s not mailed: %s", report.id, exc)
+            with transaction(engine) as s:
+                s.execute(
+                    text("UPDATE report_daily SET email_error = :e WHERE id = :i"),
+                    {"e": str(exc)[:255], "i": report.id},
+                )
+    return report
