@@ -26,6 +26,11 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("db", "vaxlink.dbcli"),
     ("keys", "vaxlink.certificates.keys_cli"),
     ("certificates", "vaxlink.certificates.cli"),
+    ("users", "vaxlink.auth.cli"),
+    ("audit", "vaxlink.auth.audit_cli"),
+    ("worklist", "vaxlink.cleaning.cli"),
+    ("feedback", "vaxlink.feedback.cli"),
+    ("report", "vaxlink.reports.cli"),
 )
 # Top-level commands (`vaxlink demo`, `vaxlink link`, ...): (module, function, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=200_000, ge=1_000, description="Rows per bulk insert.")
     duckdb_memory_limit: str = Field(default="1GB", description="Memory cap for DuckDB bulk work.")
     import_memory_limit: str = Field(
-        default="512MB", description="DuckDB memory cap while importing a file (it spills beyond)."
+        default="384MB", description="DuckDB memory cap while importing a file (it spills beyond)."
     )
     duckdb_threads: int = Field(default=2, ge=1)
     certificate_issuer: str = Field(
@@ -45,6 +45,35 @@ class Settings(BaseSettings):
     linkage_model: Path | None = Field(
         default=None, description="Linkage model JSON; default: the packaged model."
     )
+    # Citizen portal (feedback/): SMS gateway, one-time codes, citizen sessions, tickets.
+    sms_gateway_url: str | None = Field(
+        default=None, description="HTTP SMS gateway (POST JSON); unset, SMS go to the console."
+    )
+    sms_gateway_token: SecretStr | None = Field(default=None, description="Bearer token.")
+    feedback_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for the citizen portal's rate-limit keys (set it in production).",
+    )
+    otp_ttl_seconds: int = Field(default=300, ge=30, description="One-time code lifetime.")
+    otp_max_attempts: int = Field(default=5, ge=1, description="Code guesses per lookup.")
+    citizen_session_minutes: int = Field(default=15, ge=1, description="Citizen login lifetime.")
+    ticket_due_days: int = Field(default=7, ge=1, description="Days a station has per report.")
+    attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    # Staff sessions and login (vaxlink.auth); see docs/security.md.
+    session_idle_minutes: int = Field(default=30, ge=1, description="Idle staff-session expiry.")
+    session_max_hours: int = Field(default=12, ge=1, description="Absolute staff-session expiry.")
+    secure_cookies: bool = Field(
+        default=False, description="Always mark cookies Secure (set behind a TLS proxy)."
+    )
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=30, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1, description="Login lockout window.")
+    # Per client address, per worker process (vaxlink.certificates.ratelimit); 0 turns one off.
+    verify_rate_per_minute: int = Field(default=60, ge=0, description="Certificate checks.")
+    verify_rate_burst: int = Field(default=30, ge=1)
+    identity_rate_per_minute: int = Field(default=30, ge=0, description="Identity checks.")
+    identity_rate_burst: int = Field(default=10, ge=1)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data directory."""
