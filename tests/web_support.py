@@ -254,7 +254,10 @@ def login(page: Any, base_url: str, account: Account, *, next_path: str = "/") -
         page.click("#login-form button[type=submit]")
     # the navigation event may be an early one on a loaded machine: wait until the login page is
     # really left, then for the page after it to have loaded its scripts
-    page.wait_for_function("() => !location.pathname.startsWith('/login')", timeout=30_000)
+    try:
+        page.wait_for_function("() => !location.pathname.startsWith('/login')", timeout=30_000)
+    except Exception as exc:  # say what the login page said instead of a bare timeout
+        raise AssertionError(f"login stayed on {page.url}: {page.inner_text('body')[:500]}") from exc
     page.wait_for_load_state("load")
 
 
