@@ -35,6 +35,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -254,10 +255,12 @@ def login(page: Any, base_url: str, account: Account, *, next_path: str = "/") -
         page.click("#login-form button[type=submit]")
     # the navigation event may be an early one on a loaded machine: wait until the login page is
     # really left, then for the page after it to have loaded its scripts
-    try:
-        page.wait_for_function("() => !location.pathname.startsWith('/login')", timeout=30_000)
+    try:  # wait_for_url, not a page script: some tests run with JavaScript off
+        page.wait_for_url(lambda url: not urlsplit(url).path.startswith("/login"), timeout=30_000)
     except Exception as exc:  # say what the login page said instead of a bare timeout
-        raise AssertionError(f"login stayed on {page.url}: {page.inner_text('body')[:500]}") from exc
+        raise AssertionError(
+            f"login stayed on {page.url}: {page.inner_text('body')[:500]}"
+        ) from exc
     page.wait_for_load_state("load")
 
 
