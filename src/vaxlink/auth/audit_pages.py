@@ -103,7 +103,7 @@ def _day(raw: str | None) -> dt.datetime | None:
 def audit_log(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.AUDIT_VIEW))],
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
     action: Text = None,
     actor: Text = None,
     object_type: Text = None,

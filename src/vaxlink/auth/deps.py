@@ -4,7 +4,7 @@ Usage in a router::
 
     @router.get("/worklist")
     def worklist(principal: Annotated[Principal, Depends(require(Permission.WORKLIST_VIEW))],
-                 db: Annotated[Session, Depends(session)]): ...
+                 db: Annotated[Session, Depends(session, scope="function")]): ...
 
 Anonymous requests get 401 (HTML GETs are redirected to `/login?next=...`), accounts whose role
 lacks a permission get 403. `ensure_in_scope` refuses (403) and audits things outside the
@@ -37,7 +37,7 @@ _UNSET: Final = object()
 
 
 def optional_principal(
-    request: Request, db: Annotated[Session, Depends(session)]
+    request: Request, db: Annotated[Session, Depends(session, scope="function")]
 ) -> Principal | None:
     """The logged-in account, or None (a pending second factor is not a login yet)."""
     cached = getattr(request.state, "principal", _UNSET)

@@ -25,7 +25,7 @@ router = APIRouter(tags=["staff"], include_in_schema=False)
 register_strings()
 register_nav("/", "common.home", None, order=0)
 
-Db = Annotated[Session, Depends(session)]
+Db = Annotated[Session, Depends(session, scope="function")]
 Config = Annotated[Settings, Depends(settings)]
 NEXT_FIELD: Final = "next"
 

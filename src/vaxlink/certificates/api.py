@@ -44,7 +44,7 @@ api = APIRouter(prefix="/api/v1", tags=["certificates"])
 )
 async def verify_certificate(
     submission: Submission,
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
     trust: Annotated[KeyStoreTrust, Depends(trust_source)],
     now: Annotated[datetime, Depends(clock)],
 ) -> Response:
@@ -66,7 +66,7 @@ def trust_list(
 
 @api.get("/certificates/revocations")
 def revocations(
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
     since: Annotated[datetime | None, Query(description="Only entries revoked after this.")] = None,
 ) -> Response:
     """The revocation list (UVCI hashes, first 16 bytes, base64) for offline verifiers."""
@@ -100,7 +100,7 @@ def client_access(document: str) -> Callable[..., ApiClient]:
 def citizen_certificate(
     citizen_id: CitizenId,
     _client: Annotated[ApiClient, Depends(client_access("json"))],
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
     kind: CertificateKind = CertificateKind.VACCINATION,
 ) -> Response:
     """The person's current certificate: HC1 text, UVCI, validity and the labelled fields."""
@@ -113,7 +113,7 @@ def citizen_certificate(
 def citizen_certificate_pdf(
     citizen_id: CitizenId,
     _client: Annotated[ApiClient, Depends(client_access("pdf"))],
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
 ) -> Response:
     """The bilingual PDF of the person's current vaccination certificate."""
     pdf = documents.certificate_pdf(documents.current_certificate(db, citizen_id))
@@ -125,7 +125,7 @@ def citizen_certificate_pdf(
 def citizen_certificate_fhir(
     citizen_id: CitizenId,
     _client: Annotated[ApiClient, Depends(client_access("fhir"))],
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
     now: Annotated[datetime, Depends(clock)],
 ) -> Response:
     """The person's current vaccination certificate as a WHO DDCC:VS FHIR document Bundle."""

@@ -28,7 +28,7 @@ register_nav("/approval", "approval.nav", Permission.APPROVE, order=35)
 
 router = APIRouter(tags=["approval"], include_in_schema=False)
 Approver = Annotated[Principal, Depends(require(Permission.APPROVE))]
-Db = Annotated[Session, Depends(session)]
+Db = Annotated[Session, Depends(session, scope="function")]
 
 
 @router.get("/approval", response_class=HTMLResponse)

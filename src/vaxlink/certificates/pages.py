@@ -130,7 +130,7 @@ def verify_page(
 async def verify_page_submit(
     request: Request,
     wait: Annotated[int, Depends(seconds_to_wait("certificates.verify"))],
-    db: Annotated[Session, Depends(session)],
+    db: Annotated[Session, Depends(session, scope="function")],
     trust: Annotated[KeyStoreTrust, Depends(trust_source)],
     now: Annotated[datetime, Depends(clock)],
 ) -> HTMLResponse:

@@ -53,7 +53,7 @@ router = APIRouter(tags=["dose entry"], include_in_schema=False)
 router.include_router(approval_pages.router)
 
 Enterer = Annotated[Principal, Depends(require(Permission.DOSE_ENTER))]
-Db = Annotated[Session, Depends(session)]
+Db = Annotated[Session, Depends(session, scope="function")]
 Registry = Annotated[RegistryPort, Depends(registry_port)]
 Now = Annotated[dt.datetime, Depends(clock)]
 CATEGORIES: Final = tuple(c.value for c in DoseCategory)

@@ -35,7 +35,7 @@ register_nav("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20)
 
 router = APIRouter(tags=["worklist"], include_in_schema=False)
 
-DB = Annotated[Session, Depends(session)]
+DB = Annotated[Session, Depends(session, scope="function")]
 Viewer = Annotated[Principal, Depends(require(Permission.WORKLIST_VIEW))]
 Police = Annotated[Principal, Depends(require(Permission.IDENTITY_CORRECT))]
 Corrector = Annotated[

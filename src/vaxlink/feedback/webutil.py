@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 CITIZEN_COOKIE: Final = "vaxlink_citizen"
 CHALLENGE_COOKIE: Final = "vaxlink_challenge"
-DB = Annotated[Session, Depends(session)]
+DB = Annotated[Session, Depends(session, scope="function")]
 
 
 def utcnow() -> datetime:

@@ -38,7 +38,7 @@ register_nav("/reports", "reports.reports", Permission.REPORT_VIEW, order=61)
 
 Dashboard = Annotated[Principal, Depends(require(Permission.DASHBOARD_VIEW))]
 Reports = Annotated[Principal, Depends(require(Permission.REPORT_VIEW))]
-Db = Annotated[Session, Depends(db_session)]
+Db = Annotated[Session, Depends(db_session, scope="function")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Sites listed on the page (lowest share verified first when there are more).
 SITES_SHOWN = 50

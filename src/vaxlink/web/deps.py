@@ -29,6 +29,9 @@ def _factory(request: Request) -> sessionmaker[Session]:
 
 
 def session(request: Request) -> Iterator[Session]:
-    """A session in a transaction: committed when the request succeeds, rolled back otherwise."""
+    """A session in a transaction: committed when the request succeeds, rolled back otherwise.
+
+    Declare it `Depends(session, scope="function")`: the commit then happens before the response
+    leaves, so a redirect after a POST (login, a decision) never reads the state before it."""
     with _factory(request)() as s, s.begin():
         yield s

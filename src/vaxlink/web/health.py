@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(db: Annotated[Session, Depends(session)]) -> dict[str, str]:
+def healthz(db: Annotated[Session, Depends(session, scope="function")]) -> dict[str, str]:
     """The process is up and the store answers."""
     db.execute(text("SELECT 1"))
     return {"status": "ok"}
