@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from tests.store_support import complete as complete_row
 
 from vaxlink.certificates import keys
 from vaxlink.certificates.approval import approve_records
@@ -86,31 +87,9 @@ def cert_store(store: Engine) -> Engine:
     return store
 
 
-def _placeholder(column: Any) -> Any:
-    kind = column.type
-    if isinstance(kind, Boolean):
-        return False
-    if isinstance(kind, Integer):
-        return 0
-    if isinstance(kind, DateTime):
-        return NOW
-    if isinstance(kind, Date):
-        return dt.date(2021, 1, 1)
-    if isinstance(kind, String | Text):
-        return "x"
-    raise TypeError(f"no placeholder for {column}")
-
-
 def _complete(model: type[Base], values: dict[str, Any]) -> dict[str, Any]:
-    """`values` plus a placeholder for every other NOT NULL column without a default."""
-    out = dict(values)
-    for column in model.__table__.columns:  # type: ignore[attr-defined]
-        if column.name in out or column.nullable or column.default is not None:
-            continue
-        if column.primary_key and isinstance(column.type, Integer):
-            continue
-        out[column.name] = _placeholder(column)
-    return out
+    """`values` plus placeholders for the other NOT NULL columns (times are NOW)."""
+    return complete_row(model, values, now=NOW)
 
 
 class World:

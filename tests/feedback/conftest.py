@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
 from sqlalchemy.engine import Engine
 
+from tests.store_support import complete as complete_row
 from vaxlink.certificates import keys
 from vaxlink.certificates.keys import DccType, KeyPair, KeyStore, Role
 from vaxlink.db import Base, transaction
@@ -26,31 +26,9 @@ PROVINCE, DISTRICT, WARD = "001", "001", "00001"
 OTHER_DISTRICT, OTHER_WARD = "002", "00037"
 
 
-def _placeholder(column: Any) -> Any:
-    kind = column.type
-    if isinstance(kind, Boolean):
-        return False
-    if isinstance(kind, Integer):
-        return 0
-    if isinstance(kind, DateTime):
-        return NOW
-    if isinstance(kind, Date):
-        return dt.date(2021, 1, 1)
-    if isinstance(kind, String | Text):
-        return "x"
-    raise TypeError(f"no placeholder for {column}")
-
-
 def complete(model: type[Base], values: dict[str, Any]) -> dict[str, Any]:
-    """`values` plus a placeholder for every other NOT NULL column without a default."""
-    out = dict(values)
-    for column in model.__table__.columns:  # type: ignore[attr-defined]
-        if column.name in out or column.nullable or column.default is not None:
-            continue
-        if column.primary_key and isinstance(column.type, Integer):
-            continue
-        out[column.name] = _placeholder(column)
-    return out
+    """`values` plus placeholders for the other NOT NULL columns (times are NOW)."""
+    return complete_row(model, values, now=NOW)
 
 
 @dataclass(frozen=True)

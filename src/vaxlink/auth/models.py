@@ -7,36 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from vaxlink.db import Base
+from vaxlink.db import Base, UtcDateTime
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
-
-
-class UtcInstant(TypeDecorator[dt.datetime]):
-    """An instant, always timezone-aware UTC in Python (SQLite keeps it as naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("datetimes stored by vaxlink must be timezone-aware")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class User(Base):
@@ -56,11 +32,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Base32 TOTP secret; `totp_confirmed_at` is set once the holder proved a code from it.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcInstant())
+    totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     #: Last accepted TOTP time step, so one code cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcInstant())
-    password_changed_at: Mapped[dt.datetime] = mapped_column(UtcInstant())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class AuthSession(Base):
@@ -71,12 +47,12 @@ class AuthSession(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(_ID, index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcInstant())
-    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcInstant())
-    expires_at: Mapped[dt.datetime] = mapped_column(UtcInstant())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     #: True between a correct password and a correct second factor: not yet a login.
     second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcInstant())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class LoginAttempt(Base):
@@ -91,7 +67,7 @@ class LoginAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcInstant())
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     username_key: Mapped[str] = mapped_column(String(64))
     client_key: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
@@ -110,7 +86,7 @@ class AuditEntry(Base):
     )
 
     seq: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=False)
-    at: Mapped[dt.datetime] = mapped_column(UtcInstant(), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     actor_id: Mapped[int | None] = mapped_column(_ID)
     actor_role: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(64), index=True)

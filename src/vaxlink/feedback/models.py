@@ -12,8 +12,7 @@ from typing import Final
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vaxlink.certificates.models import UtcDateTime
-from vaxlink.db import Base
+from vaxlink.db import Base, UtcDateTime
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 

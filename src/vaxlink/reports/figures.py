@@ -26,7 +26,7 @@ from sqlalchemy import Date, bindparam, inspect, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
-from vaxlink.certificates.models import UtcDateTime
+from vaxlink.db import UtcDateTime
 from vaxlink.reports.models import COUNT_METRICS, MEDIAN_METRIC
 
 #: Viet Nam keeps UTC+7 all year: a fixed offset makes every day boundary reproducible.

@@ -25,8 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vaxlink.certificates.models import UtcDateTime
-from vaxlink.db import Base
+from vaxlink.db import Base, UtcDateTime
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _COUNT = BigInteger().with_variant(Integer, "sqlite")
