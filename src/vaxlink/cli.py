@@ -17,6 +17,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """Verified, signed vaccine passports from dirty dose records."""
+    # A callback keeps Typer in group mode when only one command is mounted (see `_mount`).
+
+
 # (sub-command name, module holding `app`): a domain appears here once its cli.py exists.
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("registry", "vaxlink.registry.cli"),
@@ -43,8 +50,18 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _mount() -> None:
+def _wanted(argv: list[str]) -> str | None:
+    """The sub-command named on the command line, if it is one of ours (else None: mount all)."""
+    names = {n for n, _m in SUBCOMMANDS} | {c for _m, _f, c in COMMANDS}
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in names else None
+
+
+def _mount(only: str | None = None) -> None:
+    """Mount the domains' commands; with `only`, just that one (each domain costs its imports)."""
     for name, module in SUBCOMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -56,6 +73,8 @@ def _mount() -> None:
         else:
             app.add_typer(mod.app, name=name)
     for module, func, command in COMMANDS:
+        if only is not None and command != only:
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -67,7 +86,8 @@ def _mount() -> None:
 
 def main() -> None:
     """Entry point: run the CLI, turning domain errors into a clear message and exit code."""
-    _mount()
+    # Importing every domain costs over a second; a command needs only its own.
+    _mount(_wanted(sys.argv[1:]))
     try:
         rv = app(standalone_mode=False)
     except VaxlinkError as exc:
