@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tests.cleaning.world import BA_DINH, HA_NOI, PHUC_XA, TAN_DINH, World, principal
@@ -102,3 +102,38 @@ def test_detail_compares_with_each_candidate_and_is_audited(db: Session, world: 
     assert [v.object_id for v in views] == [str(an1)]
     with pytest.raises(OutOfScope):
         dose_detail(db, POLICE, world.doses["dung"], default_registry(db))
+
+
+@pytest.mark.parametrize(
+    ("who", "index"),
+    [(principal(Role.DISTRICT_HEALTH, BA_DINH), "ix_dose_record_worklist_district"),
+     (principal(Role.PROVINCIAL_CDC, HA_NOI), "ix_dose_record_worklist_province"),
+     (POLICE, "ix_dose_record_worklist_ward")],
+)  # fmt: skip
+def test_the_page_query_reads_its_level_s_worklist_index(
+    db: Session, world: World, who: object, index: str
+) -> None:
+    # The district and province indexes are partial (worklist statuses only); SQLite uses such an
+    # index only if the query repeats its WHERE term, so the query sent is explained as it is.
+    sent: list[tuple[str, object]] = []
+    conn = db.connection()
+
+    def capture(_c: object, _cur: object, statement: str, parameters: object, *_a: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM dose_record" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        _ids(db, who)
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    assert sent
+    statement, parameters = sent[0]
+    if conn.dialect.name == "sqlite":
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()  # type: ignore[arg-type]
+        text_plan = " ".join(str(r[-1]) for r in plan)
+    else:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()  # type: ignore[arg-type]
+        text_plan = " ".join(str(r[0]) for r in plan)
+    assert index in text_plan, text_plan

@@ -54,8 +54,6 @@ DECISIONS: Final = ("confirm", "identity", "cannot_verify")
 CANNOT_VERIFY_REASONS: Final = (
     "not_resident", "moved_away", "unknown_person", "deceased", "duplicate_record", "other",
 )  # fmt: skip
-#: The statuses a worklist holds.
-WORKLIST_STATUSES: Final = (DoseStatus.REVIEW, DoseStatus.UNMATCHED, DoseStatus.INVALID)
 
 
 def dose_row(dose: DoseRecord) -> dict[str, Any]:

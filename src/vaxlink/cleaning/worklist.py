@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.principal import Principal
 from vaxlink.cleaning import links
 from vaxlink.cleaning.errors import InvalidCorrection
-from vaxlink.cleaning.service import WORKLIST_STATUSES
+from vaxlink.cleaning.models import WORKLIST_STATUSES, in_worklist
 from vaxlink.identity import fold_name
 from vaxlink.linkage.models import DoseLink
 from vaxlink.records.models import DoseRecord, DoseStatus
@@ -113,7 +113,9 @@ def _latest(column: Any) -> Any:
 
 def _filtered(principal: Principal, q: WorklistQuery) -> Select[Any]:
     """The filtered worklist (select the columns with `with_only_columns`)."""
-    stmt = select(DoseRecord.id).where(unit_scope(principal), DoseRecord.status.in_(q.statuses))
+    stmt = select(DoseRecord.id).where(
+        unit_scope(principal), in_worklist(), DoseRecord.status.in_(q.statuses)
+    )
     if q.facility:
         stmt = stmt.where(DoseRecord.facility_code == q.facility.strip())
     if q.date_from:

@@ -1,0 +1,34 @@
+"""district and province worklist indexes hold only the worklist's doses
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06 10:20:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+_PARTIAL = {
+    "ix_dose_record_worklist_district": ["district_code", "status", "id"],
+    "ix_dose_record_worklist_province": ["province_code", "status", "id"],
+}
+_WHERE = sa.text("status IN ('invalid', 'review', 'unmatched')")
+
+
+def upgrade() -> None:
+    for name, columns in _PARTIAL.items():
+        op.drop_index(name, table_name="dose_record")
+        op.create_index(name, "dose_record", columns, sqlite_where=_WHERE, postgresql_where=_WHERE)
+
+
+def downgrade() -> None:
+    for name, columns in _PARTIAL.items():
+        op.drop_index(name, table_name="dose_record")
+        op.create_index(name, "dose_record", columns)
