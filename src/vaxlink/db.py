@@ -8,7 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -115,7 +124,30 @@ def alembic_config(engine: Engine) -> Any:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it already is)."""
+    """Bring the schema to the newest migration (a no-op when it already is).
+
+    Every command calls this first, so the up-to-date case is made cheap: the stored revision is
+    compared with the head, and Alembic's environment (which imports every domain's models) runs
+    only when they differ.
+    """
     from alembic import command
 
+    if stored_revision(engine) == head_revision():
+        return
     command.upgrade(alembic_config(engine), "head")
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of vaxlink."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The migration the store is at (None for a store never migrated)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return found[0] if len(found) == 1 else None

@@ -7,6 +7,8 @@ process (see `pipeline.py`) that never opens the file through Python's sqlite3.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +17,51 @@ import pyarrow as pa
 from sqlalchemy.engine import make_url
 
 from vaxlink.db import normalise_url
+
+
+@contextmanager
+def read_ahead(source: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatchReader]:
+    """`source` read by a thread of its own, up to `depth` batches ahead of the consumer.
+
+    DuckDB computes the next batches while the store writes this one (both release the GIL), so
+    the two cores work at once. The thread is stopped and joined when the block ends, however it
+    ends, so the DuckDB connection behind `source` is free again afterwards.
+    """
+    slots: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: pa.RecordBatch | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in source:
+                if not put(batch):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        else:
+            put(None)
+
+    def consume() -> Iterator[pa.RecordBatch]:
+        while (item := slots.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    worker = threading.Thread(target=produce, name="vaxlink-read-ahead", daemon=True)
+    worker.start()
+    try:
+        yield pa.RecordBatchReader.from_batches(source.schema, consume())
+    finally:
+        stop.set()
+        worker.join()
 
 
 def backend_of(url: str) -> str:
@@ -158,20 +205,40 @@ def secondary_indexes(bulk: BulkConnection, table: str) -> list[tuple[str, str]]
     return list(zip(found.column(0).to_pylist(), found.column(1).to_pylist(), strict=True))
 
 
+def foreign_keys(bulk: BulkConnection, table: str) -> list[tuple[str, str]]:
+    """(name, definition) of each foreign key `table` holds (PostgreSQL; none listed on SQLite)."""
+    if bulk.dialect != "postgresql":
+        return []
+    found = bulk.arrow(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = CAST($1 AS regclass) AND contype = 'f' ORDER BY conname",
+        (table,),
+    )
+    return list(zip(found.column(0).to_pylist(), found.column(1).to_pylist(), strict=True))
+
+
 @contextmanager
 def indexes_rebuilt(bulk: BulkConnection, table: str, *, when: bool) -> Iterator[None]:
     """Drop `table`'s secondary indexes for a bulk load and rebuild them after, if `when`.
 
     Building an index once over sorted data is several times faster than maintaining it row by
-    row; it pays when the load is larger than what the table already holds. Inside the caller's
-    transaction, so a failure leaves the indexes as they were.
+    row; it pays when the load is larger than what the table already holds. On PostgreSQL the
+    table's foreign keys are dropped too and added back after: a foreign key checks each copied
+    row with a trigger of its own, adding it back checks them all in one join. Inside the caller's
+    transaction, so a failure leaves all as it was; dropping an index already locks the table for
+    the load, so nobody sees it without its constraints.
     """
     if not when:
         yield
         return
     indexes = secondary_indexes(bulk, table)
+    keys = foreign_keys(bulk, table)
     for name, _ddl in indexes:
         bulk.execute(f'DROP INDEX IF EXISTS "{name}"')
+    for name, _definition in keys:
+        bulk.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     yield
     for _name, ddl in indexes:
         bulk.execute(ddl)
+    for name, definition in keys:
+        bulk.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from vaxlink.duck import scalar
 from vaxlink.ingest.checks import raw_json_sql
 from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
-from vaxlink.ingest.store import BulkConnection, indexes_rebuilt
+from vaxlink.ingest.store import BulkConnection, indexes_rebuilt, read_ahead
 from vaxlink.records.columns import DOSE_COLUMNS, RAW_FIELDS
 from vaxlink.records.parse import parse_doses
 from vaxlink.settings import Settings
@@ -71,8 +71,9 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
             params={"batch": batch_id},
         )
         with indexes_rebuilt(bulk, "dose_record", when=imported > held):
-            # Streamed in batches, so only one batch of rows is held outside DuckDB at a time.
-            bulk.ingest("dose_record", new_rows.to_arrow_reader(50_000), temporary=False)
+            # Streamed in batches, so only a few batches of rows are held outside DuckDB at a time.
+            with read_ahead(new_rows.to_arrow_reader(50_000)) as rows:
+                bulk.ingest("dose_record", rows, temporary=False)
             # DuckDB's copy is no longer needed: free it before the store builds its indexes.
             con.execute("DROP VIEW good; DROP TABLE checked")
         bulk.analyze("dose_record", rows=imported, held=held)
