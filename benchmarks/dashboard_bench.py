@@ -23,10 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select, text
 
 from _pg10m import create_database, drop_database, fill
+from vaxlink.auth.models import User
 from vaxlink.auth.service import create_user
-from vaxlink.db import make_engine, transaction
+from vaxlink.db import make_engine, transaction, upgrade
 from vaxlink.geo.codes import NATION
 from vaxlink.reports import query
 from vaxlink.reports.figures import local_day, refresh_day
@@ -53,17 +55,28 @@ def main() -> None:
     parser.add_argument("--doses", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--reuse", metavar="URL",
+                        help="Measure a store an earlier --keep run built (kept afterwards).")  # fmt: skip
     args = parser.parse_args()
     load_before = os.getloadavg()
     now = dt.datetime.now(dt.UTC)
-    url = create_database()
+    url = args.reuse or create_database()
+    keep = args.keep or bool(args.reuse)
     result: dict[str, object] = {"doses": args.doses, "load_average_before": load_before}
     try:
-        print(f"Building {args.doses:,} doses in {url.rsplit('/', 1)[1]} …", flush=True)
-        started = time.perf_counter()
-        result["build_steps_s"] = fill(url, args.doses, now=now)
-        result["build_s"] = round(time.perf_counter() - started, 1)
+        if args.reuse:
+            upgrade(make_engine(url))  # a store built by an older version gets its migrations
+            result["build_s"] = "reused"
+        else:
+            print(f"Building {args.doses:,} doses in {url.rsplit('/', 1)[1]} …", flush=True)
+            started = time.perf_counter()
+            result["build_steps_s"] = fill(url, args.doses, now=now)
+            result["build_s"] = round(time.perf_counter() - started, 1)
         engine = make_engine(url)
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT count(*) FROM dose_record")).scalar_one()
+        if held != args.doses:
+            raise SystemExit(f"the store holds {held:,} doses, not {args.doses:,}")
         day = local_day(now)
         started = time.perf_counter()
         with transaction(engine) as s:
@@ -71,8 +84,9 @@ def main() -> None:
         result["refresh_figures_s"] = round(time.perf_counter() - started, 2)
         result["figure_rows"] = refreshed.rows
         with transaction(engine) as s:
-            create_user(s, username="bench-nation", password=PASSWORD, role="national_issuer",
-                        unit="VN")  # fmt: skip
+            if not s.scalar(select(User).where(User.username == "bench-nation")):
+                create_user(s, username="bench-nation", password=PASSWORD,
+                            role="national_issuer", unit="VN")  # fmt: skip
             provinces = [r for r in query.children(s, day, NATION) if r.drill]
             province = max(provinces, key=lambda r: r.figures["doses_recorded"]).drill
             nation = query.unit_figures(s, day, NATION)
@@ -103,7 +117,7 @@ def main() -> None:
         result["province_report_bytes"] = {"xlsx": len(files.xlsx), "pdf": len(files.pdf)}
         engine.dispose()
     finally:
-        if not args.keep:
+        if not keep:
             drop_database(url)
     result["load_average_after"] = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)

@@ -37,7 +37,8 @@ class DoseRecord(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(64), unique=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    # Not indexed: no query selects doses by batch, and batches are never deleted.
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
     source_row: Mapped[int] = mapped_column(Integer)
     row_hash: Mapped[str] = mapped_column(String(32))
 

@@ -1,4 +1,4 @@
-"""district and province worklist indexes hold only the worklist's doses
+"""district and province worklist indexes hold only the worklist's doses; no batch index on doses
 
 Revision ID: 0007
 Revises: 0006
@@ -26,9 +26,12 @@ def upgrade() -> None:
     for name, columns in _PARTIAL.items():
         op.drop_index(name, table_name="dose_record")
         op.create_index(name, "dose_record", columns, sqlite_where=_WHERE, postgresql_where=_WHERE)
+    # No query selects doses by batch and batches are never deleted: the index only cost writes.
+    op.drop_index("ix_dose_record_batch_id", table_name="dose_record")
 
 
 def downgrade() -> None:
+    op.create_index("ix_dose_record_batch_id", "dose_record", ["batch_id"])
     for name, columns in _PARTIAL.items():
         op.drop_index(name, table_name="dose_record")
         op.create_index(name, "dose_record", columns)
