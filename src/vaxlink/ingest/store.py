@@ -184,22 +184,26 @@ def bulk_connection(url: str) -> Iterator[BulkConnection]:
 
 
 def secondary_indexes(bulk: BulkConnection, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of each index `table` has in the store, constraints' excepted.
+    """(name, CREATE INDEX statement) of each whole index `table` has, constraints' excepted.
 
     Read from the store's catalogue, so every index any migration created is rebuilt exactly as
-    it was (and no model has to be imported).
+    it was (and no model has to be imported). Partial indexes are left out: they hold rows in
+    states a load does not create (the worklist's statuses, not `pending`), so kept during the
+    load they cost a predicate test per row, where a rebuild would scan the whole table.
     """
     if bulk.dialect == "postgresql":
         sql = (
             "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = CAST($1 AS regclass) "
+            "AND i.indpred IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
             "ORDER BY c.relname"
         )
     else:  # indexes behind UNIQUE/PRIMARY KEY constraints have no SQL text
         sql = (
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL ORDER BY name"
+            "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.tbl_name = ? "
+            "AND m.sql IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.tbl_name) l "
+            "WHERE l.name = m.name AND l.partial) ORDER BY m.name"
         )
     found = bulk.arrow(sql, (table,))
     return list(zip(found.column(0).to_pylist(), found.column(1).to_pylist(), strict=True))

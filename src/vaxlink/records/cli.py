@@ -27,7 +27,7 @@ def import_cmd(
     console = Console()
     engine = engine_from_settings(settings)
     with stage_progress(console, f"Importing {file.name}") as on_stage:
-        report = import_doses(engine, file, settings=settings, on_stage=on_stage)
+        report = import_doses(engine, file, settings=settings, on_stage=on_stage, sole_user=True)
     print_report(console, report, "Dose records")
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)

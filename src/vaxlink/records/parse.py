@@ -69,22 +69,24 @@ def _register_catalogue(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
-    """Table `checked`: each source row's raw values, parsed values and whether a check failed.
+    """View `checked`: each source row's raw values, parsed values and whether a check failed.
 
-    One pass over `src`, which is released afterwards: the raw values travel with the parsed
-    ones, so neither the refused rows nor the rows to store join back to the source.
+    A view, not a table: the rows are checked once, while they stream to the store (see
+    `rows_sql`). The per-value maps and `dup` (ids present more than once: a hash aggregate, far
+    cheaper than a window over rows) are tables, made here; `release` drops them after the write.
     """
     dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
     dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
     dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
     dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
     con.execute(
+        "CREATE TABLE dup AS SELECT record_id, count(*) AS n FROM src "
+        "GROUP BY record_id HAVING count(*) > 1"
+    )
+    con.execute(
         f"""
-        CREATE TABLE checked AS
-        WITH dup AS (
-            -- Ids present more than once: a hash aggregate, far cheaper than a window over rows.
-            SELECT record_id, count(*) AS n FROM src GROUP BY record_id HAVING count(*) > 1
-        ), c0 AS (
+        CREATE VIEW checked AS
+        WITH c0 AS (
             SELECT s.*, vx_id(s.id_number) AS idn,
                    CASE WHEN TRY_CAST(s.dose_number AS DOUBLE) BETWEEN 1 AND 10
                          AND TRY_CAST(s.dose_number AS DOUBLE)
@@ -105,35 +107,74 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
             LEFT JOIN vd_map vd ON vd.raw = s.vaccination_date
             LEFT JOIN sex_map sx ON sx.raw = s.sex
         ), c AS (SELECT *, vx_id_kind(idn) AS id_kind FROM c0)
-        SELECT *, CASE WHEN {any_failed_sql(CHECKS)} THEN 'x' ELSE '' END AS codes FROM c
-        """,
-        {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
+        SELECT *, CASE WHEN {_constants(any_failed_sql(CHECKS), today)} THEN 'x' ELSE '' END
+               AS codes
+        FROM c
+        """
     )
+
+
+def _constants(sql: str, today: dt.date) -> str:
+    """`sql` with $today and $first_day written in as ISO date text (a view takes no parameters;
+    dates are compared as ISO text)."""
+    return sql.replace("$today", f"'{today.isoformat()}'").replace(
+        "$first_day", f"'{FIRST_VACCINATION_DAY.isoformat()}'"
+    )
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what `parse_doses` made, and the source rows (the stream to the store has read them)."""
     con.execute(
-        "DROP TABLE name_map; DROP TABLE dob_map; DROP TABLE vd_map; DROP TABLE sex_map; "
-        "DROP TABLE vac_map"
+        "DROP VIEW IF EXISTS dose_rows; DROP TABLE IF EXISTS existing_in; "
+        "DROP VIEW IF EXISTS checked; DROP TABLE IF EXISTS dup; DROP TABLE IF EXISTS name_map; "
+        "DROP TABLE IF EXISTS dob_map; DROP TABLE IF EXISTS vd_map; DROP TABLE IF EXISTS sex_map; "
+        "DROP TABLE IF EXISTS vac_map"
     )
     reader.release(con)
 
 
 def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
-    """Add refused rows to `bad`; define view `good`, the rows ready for the store, streamed later."""
+    """Map the distinct values; define view `dose_rows`, every row once with its fate, read in one
+    pass by the write step after it has filled table `existing_in`."""
     _register_catalogue(con)
     _checked(con, today)
-    # Messages are built only for the few refused rows, where the checks are evaluated again.
-    codes_sql, msgs_sql = reasons_sql(CHECKS)
     con.execute(
-        f"""
-        INSERT INTO bad
-        SELECT _row, record_id, {raw_json_sql(("record_id", *RAW_FIELDS))}, {codes_sql}, {msgs_sql},
-               row_hash
-        FROM checked WHERE codes <> ''
-        """,
-        {"today": today.isoformat(), "first_day": FIRST_VACCINATION_DAY.isoformat()},
+        "CREATE TABLE existing_in (record_id VARCHAR, stored_hash VARCHAR, first_batch INTEGER)"
     )
-    con.execute(
-        """
-        CREATE VIEW good AS
+    con.execute(f"CREATE VIEW dose_rows AS {rows_sql(today)}")
+
+
+#: The columns of a dose row as `rows_sql` gives them, in the store's names.
+STORE_COLUMNS: tuple[str, ...] = (
+    "source_row", "record_id", "row_hash",
+    *(f"raw_{f}" for f in RAW_FIELDS), "raw_extra",
+    "full_name", "name_folded", "date_of_birth", "dob_precision", "sex", "id_number", "id_kind",
+    "phone", "province_code", "district_code", "ward_code", "vaccine_key", "vaccine_mp",
+    "lot_number", "vaccination_date", "dose_number", "dose_category", "dose_sequence",
+    "facility_code", "warnings",
+)  # fmt: skip
+#: What becomes of a row: stored, already stored as it is, or quarantined (checks, changed id).
+NEW, UNCHANGED, REFUSED = "new", "unchanged", "refused"
+
+
+def rows_sql(today: dt.date) -> str:
+    """Every source row once: its store columns and its fate, against table `existing_in`
+    (record_id, stored_hash, first_batch: the file's ids the store holds already).
+
+    Reason codes, messages and raw JSON are built for refused rows alone (a CASE evaluates a
+    branch only for the rows it selects). The vaccination date is ISO text.
+    """
+    codes_sql, msgs_sql = reasons_sql(CHECKS)
+    raw = raw_json_sql(("record_id", *RAW_FIELDS), "k.")
+    failed = "k.codes <> ''"
+    changed = "k.stored_hash IS NOT NULL AND k.stored_hash <> k.row_hash"
+    return _constants(
+        f"""
+        WITH k AS (
+            SELECT c.*, vx_phone(c.phone) AS n_phone, vx_code(c.province_code, 3) AS n_province,
+                   e.stored_hash, e.first_batch
+            FROM checked c LEFT JOIN existing_in e ON e.record_id = c.record_id
+        )
         SELECT CAST(k._row AS INTEGER) AS source_row, k.record_id, k.row_hash,
                k.full_name AS raw_full_name, k.date_of_birth AS raw_date_of_birth,
                k.sex AS raw_sex, k.id_number AS raw_id_number, k.phone AS raw_phone,
@@ -149,7 +190,8 @@ def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
                vx_code(k.district_code, 3) AS district_code,
                vx_code(k.ward_code, 5) AS ward_code,
                k.vac_key AS vaccine_key, k.vac_mp AS vaccine_mp, k.lot_number,
-               k.vd_iso AS vaccination_date, CAST(k.dn AS INTEGER) AS dose_number,
+               k.vd_iso AS vaccination_date,
+               CAST(k.dn AS INTEGER) AS dose_number,
                CASE WHEN k.dn <= k.primary_doses THEN 'primary' ELSE 'booster' END
                    AS dose_category,
                CAST(CASE WHEN k.dn <= k.primary_doses THEN k.dn ELSE k.dn - k.primary_doses END
@@ -165,8 +207,18 @@ def parse_doses(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
                         THEN 'phone ''' || k.phone || ''' not recognised' END,
                    CASE WHEN k.province_code IS NOT NULL AND k.n_province IS NULL
                         THEN 'province code ''' || k.province_code || ''' not recognised' END
-               ), '') AS warnings
-        FROM (SELECT *, vx_phone(phone) AS n_phone, vx_code(province_code, 3) AS n_province
-              FROM checked WHERE codes = '') k
-        """
+               ), '') AS warnings,
+               CASE WHEN {failed} OR {changed} THEN '{REFUSED}'
+                    WHEN k.stored_hash IS NOT NULL THEN '{UNCHANGED}' ELSE '{NEW}' END AS _fate,
+               CASE WHEN {failed} OR {changed} THEN {raw} END AS _raw,
+               CASE WHEN {failed} THEN {codes_sql}
+                    WHEN {changed} THEN 'record_id_changed' END AS _codes,
+               CASE WHEN {failed} THEN {msgs_sql}
+                    WHEN {changed} THEN 'record id ' || k.record_id
+                        || ' was already imported (batch ' || k.first_batch || ') with other '
+                        || 'values; send changes as corrections, not as a new file' END
+                   AS _reasons
+        FROM k
+        """,
+        today,
     )

@@ -27,7 +27,7 @@ def load_cmd(
     console = Console()
     engine = engine_from_settings(settings)
     with stage_progress(console, f"Loading {file.name}") as on_stage:
-        report = load_registry(engine, file, settings=settings, on_stage=on_stage)
+        report = load_registry(engine, file, settings=settings, on_stage=on_stage, sole_user=True)
     print_report(console, report, "Registry snapshot")
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)

@@ -127,8 +127,13 @@ def load_registry(
     today: dt.date | None = None,
     imported_by: str | None = None,
     on_stage: Callable[[str], None] | None = None,
+    sole_user: bool = False,
 ) -> ImportReport:
-    """Load a registry snapshot (formats.md §1) into the local mirror."""
+    """Load a registry snapshot (formats.md §1) into the local mirror.
+
+    `sole_user`: nothing else in this process uses the store during the import (a command line
+    run): the engine's connections are closed and the import runs in this process, not a child.
+    """
     job = ImportJob(
         url=engine.url.render_as_string(hide_password=False),
         path=Path(path),
@@ -137,4 +142,7 @@ def load_registry(
         today=today or dt.date.today(),
         imported_by=imported_by,
     )
-    return run_import(job, on_stage)
+    if sole_user:
+        # Nothing else in this process uses the store: close our connections, import here.
+        engine.dispose()
+    return run_import(job, on_stage, in_process=sole_user)
