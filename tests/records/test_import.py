@@ -245,8 +245,8 @@ def test_row_numbers_count_unreadable_lines(store: Engine, tmp_path: Path) -> No
 
 
 def test_bulk_load_keeps_every_index_and_constraint(store: Engine, tmp_path: Path) -> None:
-    # The first, large load drops the secondary indexes (and on PostgreSQL the foreign keys) and
-    # builds them again afterwards, partial indexes with their predicate.
+    # The first, large load drops the secondary indexes (and on PostgreSQL the unique and foreign
+    # key constraints) and builds them again afterwards; partial indexes stay as they are.
     def shown(item: dict[str, Any]) -> str:
         # A partial index's predicate is reflected as a clause, and PostgreSQL prints a rebuilt
         # one with other casts: compare the values it names.
@@ -259,12 +259,13 @@ def test_bulk_load_keeps_every_index_and_constraint(store: Engine, tmp_path: Pat
         found = inspect(store)
         indexes = {shown(dict(ix)) for ix in found.get_indexes("dose_record")}
         keys = {shown(dict(fk)) for fk in found.get_foreign_keys("dose_record")}
+        keys |= {shown(dict(uq)) for uq in found.get_unique_constraints("dose_record")}
         return indexes, keys
 
     before = schema()
     assert len(before[0]) >= 4
-    assert len(before[1]) == 1
-    assert sum("_where" in ix for ix in before[0]) == 2  # the partial worklist indexes
+    assert len(before[1]) == 2  # the batch's foreign key, the record id's unique constraint
+    assert sum("_where" in ix for ix in before[0]) == 3  # worklist (district, province), citizen
     path = _write_csv(tmp_path / "d.csv", GOOD)
     assert import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY).imported
     assert schema() == before

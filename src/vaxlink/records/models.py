@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base
@@ -79,7 +79,16 @@ class DoseRecord(Base):
     warnings: Mapped[str | None] = mapped_column(Text)
 
     status: Mapped[str] = mapped_column(String(12), default=DoseStatus.PENDING, index=True)
-    citizen_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    citizen_id: Mapped[str | None] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        # Only linked doses: every query selects doses by a citizen (= or IN, which both stores
+        # know implies NOT NULL), and an import's new doses, linked to nobody yet, then cost the
+        # index nothing, so a bulk load keeps it instead of rebuilding it.
+        Index("ix_dose_record_citizen_id", "citizen_id",
+              sqlite_where=text("citizen_id IS NOT NULL"),
+              postgresql_where=text("citizen_id IS NOT NULL")),
+    )  # fmt: skip
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form

@@ -1,4 +1,4 @@
-"""district and province worklist indexes hold only the worklist's doses; no batch index on doses
+"""lighter dose indexes: worklist (district, province) and citizen indexes partial; no batch index
 
 Revision ID: 0007
 Revises: 0006
@@ -21,6 +21,7 @@ _PARTIAL = {
 }
 # ORs, not IN: SQLite tests an IN list per inserted row through a temporary b-tree (slow).
 _WHERE = sa.text("status = 'invalid' OR status = 'review' OR status = 'unmatched'")
+_LINKED = sa.text("citizen_id IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -29,9 +30,15 @@ def upgrade() -> None:
         op.create_index(name, "dose_record", columns, sqlite_where=_WHERE, postgresql_where=_WHERE)
     # No query selects doses by batch and batches are never deleted: the index only cost writes.
     op.drop_index("ix_dose_record_batch_id", table_name="dose_record")
+    # Only linked doses are looked up by citizen (= or IN, which implies NOT NULL).
+    op.drop_index("ix_dose_record_citizen_id", table_name="dose_record")
+    op.create_index("ix_dose_record_citizen_id", "dose_record", ["citizen_id"],
+                    sqlite_where=_LINKED, postgresql_where=_LINKED)  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dose_record_citizen_id", table_name="dose_record")
+    op.create_index("ix_dose_record_citizen_id", "dose_record", ["citizen_id"])
     op.create_index("ix_dose_record_batch_id", "dose_record", ["batch_id"])
     for name, columns in _PARTIAL.items():
         op.drop_index(name, table_name="dose_record")
