@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -114,14 +114,19 @@ class BulkConnection:
             result: pa.Table = cur.fetch_arrow_table()
             return result
 
-    def analyze(self, table: str, *, rows: int, held: int) -> None:
+    def analyze(
+        self, table: str, *, rows: int, held: int, columns: Sequence[str] | None = None
+    ) -> None:
         """Refresh the planner's statistics after a load that grew `table` markedly (PostgreSQL).
 
         Autovacuum would do it later; until then the planner would plan for the old size.
-        SQLite keeps no statistics unless asked (`ANALYZE` was never run on it), so nothing to do.
+        `columns`: only those (the ones queries select, join or group on); autovacuum analyses
+        every column at the next large change. SQLite keeps no statistics unless asked
+        (`ANALYZE` was never run on it), so nothing to do there.
         """
         if self.dialect == "postgresql" and rows > held // 10:
-            self.execute(f'ANALYZE "{table}"')
+            listed = f" ({', '.join(columns)})" if columns else ""
+            self.execute(f'ANALYZE "{table}"{listed}')
 
     def p(self, i: int) -> str:
         """Positional parameter marker number `i` (1-based) in this driver's style."""
