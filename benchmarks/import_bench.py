@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _measure import Measured, run_measured, write_result
 
 VAXLINK = str(Path(sys.executable).with_name("vaxlink"))
+ONLY = ""  # --only
 
 
 def make_inputs(tmp: Path, rows: int, xlsx_rows: int) -> tuple[Path, Path]:
@@ -94,8 +95,10 @@ def _prepare(env: dict[str, str]) -> None:
 def run_case(
     name: str, rows: int, repeat: int, store: Callable[[], Iterator[dict[str, str]]],
     files: list[Path],
-) -> dict[str, object]:  # fmt: skip
+) -> dict[str, object] | None:  # fmt: skip
     """Import `files` in turn into a new migrated store, `repeat` times; the last import counts."""
+    if ONLY and ONLY not in name:
+        return None
     runs = []
     for _ in range(repeat):
         with contextmanager(store)() as env:
@@ -123,8 +126,11 @@ def main() -> None:
     ap.add_argument("--inputs", type=Path, help="keep the generated files here and reuse them")
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--only", metavar="TEXT", help="run only the cases whose name holds TEXT")
     args = ap.parse_args()
-    results = []
+    global ONLY
+    ONLY = args.only or ""
+    results: list[dict[str, object] | None] = []
     with tempfile.TemporaryDirectory(prefix="vaxlink-bench-") as d:
         tmp = Path(d)
         inputs = args.inputs or tmp
@@ -165,6 +171,7 @@ def main() -> None:
     table = Table(title="vaxlink records import (best of each case)")
     for col in ("case", "rows", "seconds", "rows/s", "CPU s", "peak PSS (MB)", "load 1-min"):
         table.add_column(col, justify="left" if col == "case" else "right")
+    results = [r for r in results if r]
     for r in results:
         loads = ", ".join(f"{x['load_before']}" for x in r["runs"])  # type: ignore[attr-defined]
         table.add_row(str(r["case"]), f"{r['rows']:,}", f"{r['seconds']}", f"{r['rows_per_second']:,}",

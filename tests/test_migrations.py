@@ -5,7 +5,13 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy.engine import Engine
 
-from vaxlink.db import alembic_config, head_revision, stored_revision, upgrade
+from vaxlink.db import (
+    alembic_config,
+    alembic_head_revision,
+    head_revision,
+    stored_revision,
+    upgrade,
+)
 
 
 def test_models_and_migrations_agree(store: Engine) -> None:
@@ -24,3 +30,8 @@ def test_a_store_behind_the_head_is_brought_to_it(store: Engine) -> None:
     upgrade(store)
     assert stored_revision(store) == head
     command.check(alembic_config(store))
+
+
+def test_the_head_read_from_the_files_is_alembic_s() -> None:
+    assert head_revision() == alembic_head_revision()
+    assert head_revision() is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,15 +131,40 @@ def upgrade(engine: Engine) -> None:
     compared with the head, and Alembic's environment (which imports every domain's models) runs
     only when they differ.
     """
-    from alembic import command
-
     if stored_revision(engine) == head_revision():
         return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
+_REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+
+
 def head_revision() -> str | None:
-    """The newest migration shipped with this version of vaxlink."""
+    """The newest migration shipped with this version of vaxlink.
+
+    Read from the migration files' `revision` and `down_revision` lines: importing Alembic's
+    script machinery to learn it costs a third of a second, which every command would pay.
+    Anything but one plain head (a merge, an unusual file) is left to Alembic.
+    """
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            return alembic_head_revision()
+        revisions.add(found[1])
+        parent = _DOWN_REVISION.search(source)
+        if parent is not None:
+            parents.add(parent[1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else alembic_head_revision()
+
+
+def alembic_head_revision() -> str | None:
+    """The head as Alembic reads it from the migrations."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
