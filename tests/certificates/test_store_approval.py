@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from vaxlink.certificates import keys
 from vaxlink.certificates.approval import (
@@ -153,3 +153,33 @@ def test_an_untrusted_ca_and_unknown_ids_are_reported(world) -> None:
             verify_approval(s, 999_999)
         with pytest.raises(CertificateNotFound):
             approval_state(s, 999_999)
+
+
+def test_signing_reads_the_site_s_approvable_doses_through_their_index(world) -> None:
+    # The index holds approvable doses only (partial); SQLite uses it only if the query repeats
+    # its WHERE term, so the query sent is explained as it is, on each store.
+    world.citizen("001085000001", "Nguyễn Văn An")
+    world.dose("001085000001", 1, D1)
+    world.dose("001085000001", 2, D1, status="pending")
+    sent: list[tuple[str, object]] = []
+
+    def capture(_c, _cur, statement: str, parameters: object, *_a) -> None:
+        if "FROM dose_record" in statement and "facility_code" in statement.split("WHERE")[-1]:
+            sent.append((statement, parameters))
+
+    event.listen(world.engine, "before_cursor_execute", capture)
+    try:
+        assert world.approve("F001").record_count == 1
+    finally:
+        event.remove(world.engine, "before_cursor_execute", capture)
+    assert sent
+    statement, parameters = sent[0]
+    with world.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            shown = " ".join(str(r[-1]) for r in plan)
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+            shown = " ".join(str(r[0]) for r in plan)
+    assert "ix_dose_record_approvable" in shown, shown

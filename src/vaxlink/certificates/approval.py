@@ -36,15 +36,14 @@ from vaxlink.certificates.keys import (
     is_valid_at,
     kid,
 )
-from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
+from vaxlink.certificates.models import APPROVABLE as APPROVABLE
+from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
 from vaxlink.certificates.signer import ES256, Signer
 from vaxlink.certificates.trustlist import canonical_json
-from vaxlink.records.models import DoseRecord, DoseStatus
+from vaxlink.records.models import DoseRecord
 
 MANIFEST_VERSION: Final = "vaxlink-approval/1"
 RECORD_VERSION: Final = "vaxlink-record/1"
-#: Dose statuses a facility may approve: linked to a registry citizen by verification.
-APPROVABLE: Final = (DoseStatus.VERIFIED.value, DoseStatus.AUTO_LINKED.value)
 _CHUNK: Final = 5_000
 
 #: The dose columns an approval covers, in the order `canonical_record` reads them.
@@ -211,7 +210,7 @@ def _facility_rows(
                 select(*RECORD_COLUMNS)
                 .where(
                     DoseRecord.facility_code == facility_code,
-                    DoseRecord.status.in_(APPROVABLE),
+                    approvable(),
                     DoseRecord.citizen_id.is_not(None),
                     DoseRecord.id.in_(ids[start : start + _CHUNK]),
                 )
@@ -225,7 +224,7 @@ def _facility_rows(
             select(*RECORD_COLUMNS)
             .where(
                 DoseRecord.facility_code == facility_code,
-                DoseRecord.status.in_(APPROVABLE),
+                approvable(),
                 DoseRecord.citizen_id.is_not(None),
                 DoseRecord.id > after,
             )

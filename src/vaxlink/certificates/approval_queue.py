@@ -21,7 +21,6 @@ from vaxlink.auth.errors import Forbidden, OutOfScope
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
 from vaxlink.certificates.approval import (
-    APPROVABLE,
     RECORD_COLUMNS,
     ApprovalCheck,
     ApprovalResult,
@@ -33,7 +32,7 @@ from vaxlink.certificates.approval import (
 )
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
 from vaxlink.certificates.keys import KeyStore
-from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
+from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
 from vaxlink.records import vaccines
 from vaxlink.records.models import DoseRecord
 
@@ -125,7 +124,7 @@ def pending_page(
             select(*RECORD_COLUMNS)
             .where(
                 DoseRecord.facility_code == facility,
-                DoseRecord.status.in_(APPROVABLE),
+                approvable(),
                 DoseRecord.citizen_id.is_not(None),
                 DoseRecord.id > cursor,
             )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -20,12 +21,15 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    literal,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base, UtcDateTime
+from vaxlink.records.models import DoseRecord, DoseStatus
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
@@ -205,3 +209,24 @@ TABLES: Final = (
     ApiClient.__table__,
     CertificateAccess.__table__,
 )
+
+
+#: Dose statuses a facility may approve: linked to a registry citizen by verification.
+APPROVABLE: Final = (DoseStatus.VERIFIED.value, DoseStatus.AUTO_LINKED.value)
+_DOSE = DoseRecord.__table__.c
+
+
+def approvable() -> ColumnElement[bool]:
+    """`status = 'verified' OR status = 'auto_linked'`, the values written inline.
+
+    The predicate of the approval index below. SQLite uses a partial index only when the query
+    repeats its WHERE term, constants and all, so the approval queries say it this way.
+    """
+    return or_(*(_DOSE.status == literal(s, literal_execute=True) for s in APPROVABLE))
+
+
+# A site's approvable doses in id order (the keyset of the approval queue and of signing). Only
+# approvable doses are in it: an import's new (pending) doses never are, so a bulk load keeps it
+# as it is instead of rebuilding it.
+Index("ix_dose_record_approvable", _DOSE.facility_code, _DOSE.id,
+      sqlite_where=approvable(), postgresql_where=approvable())  # fmt: skip

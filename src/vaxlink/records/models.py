@@ -75,7 +75,8 @@ class DoseRecord(Base):
     dose_number: Mapped[int] = mapped_column(Integer)
     dose_category: Mapped[str] = mapped_column(String(12))
     dose_sequence: Mapped[int] = mapped_column(Integer)
-    facility_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Indexed for approval only (certificates.models): a site's approvable doses.
+    facility_code: Mapped[str | None] = mapped_column(String(64))
     warnings: Mapped[str | None] = mapped_column(Text)
 
     status: Mapped[str] = mapped_column(String(12), default=DoseStatus.PENDING, index=True)

@@ -1,4 +1,4 @@
-"""lighter dose indexes: worklist (district, province) and citizen indexes partial; no batch index
+"""lighter dose indexes: worklist (district, province), citizen and site indexes partial; no batch one
 
 Revision ID: 0007
 Revises: 0006
@@ -22,6 +22,7 @@ _PARTIAL = {
 # ORs, not IN: SQLite tests an IN list per inserted row through a temporary b-tree (slow).
 _WHERE = sa.text("status = 'invalid' OR status = 'review' OR status = 'unmatched'")
 _LINKED = sa.text("citizen_id IS NOT NULL")
+_APPROVABLE = sa.text("status = 'verified' OR status = 'auto_linked'")
 
 
 def upgrade() -> None:
@@ -34,9 +35,15 @@ def upgrade() -> None:
     op.drop_index("ix_dose_record_citizen_id", table_name="dose_record")
     op.create_index("ix_dose_record_citizen_id", "dose_record", ["citizen_id"],
                     sqlite_where=_LINKED, postgresql_where=_LINKED)  # fmt: skip
+    # A site's approvable doses in id order, for the approval queue and signing.
+    op.drop_index("ix_dose_record_facility_code", table_name="dose_record")
+    op.create_index("ix_dose_record_approvable", "dose_record", ["facility_code", "id"],
+                    sqlite_where=_APPROVABLE, postgresql_where=_APPROVABLE)  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dose_record_approvable", table_name="dose_record")
+    op.create_index("ix_dose_record_facility_code", "dose_record", ["facility_code"])
     op.drop_index("ix_dose_record_citizen_id", table_name="dose_record")
     op.create_index("ix_dose_record_citizen_id", "dose_record", ["citizen_id"])
     op.create_index("ix_dose_record_batch_id", "dose_record", ["batch_id"])
