@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
-import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,10 @@ import duckdb
 from vaxlink import duck
 from vaxlink.duck import scalar
 from vaxlink.ingest import reader, sqlnorm
+from vaxlink.ingest.child import run_bulk_job
 from vaxlink.ingest.headers import ColumnSpec
 from vaxlink.ingest.sniff import file_kind
-from vaxlink.ingest.store import BulkConnection, backend_of, bulk_connection
+from vaxlink.ingest.store import BulkConnection, bulk_connection
 from vaxlink.settings import Settings
 
 #: The stages `on_stage` is told about, in order.
@@ -36,6 +36,8 @@ KINDS = {
     "doses": "vaxlink.records.importer:DOSES",
     "registry": "vaxlink.registry.importer:REGISTRY",
 }
+#: What the fork server imports once, so each import's child starts quickly.
+PRELOAD = ("vaxlink.records.importer", "vaxlink.registry.importer")
 
 
 @dataclass(frozen=True)
@@ -122,42 +124,10 @@ def run_import(
     """
     stage = on_stage or (lambda _name: None)
     file_kind(job.path)  # refuse missing, empty or disguised files before anything else
-    if in_process or backend_of(job.url) != "sqlite":
+    if in_process:
         return _run(job, stage)
-    ctx = multiprocessing.get_context("forkserver")
-    # The fork server starts once with these imported, so each import's child starts quickly.
-    ctx.set_forkserver_preload(["vaxlink.records.importer", "vaxlink.registry.importer"])
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(job, child), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        while True:
-            try:
-                kind, value = parent.recv()
-            except EOFError:
-                proc.join()
-                raise RuntimeError(f"the import process died (exit code {proc.exitcode})") from None
-            if kind == "stage":
-                stage(value)
-            elif kind == "error":
-                raise value
-            else:
-                report: ImportReport = value
-                return report
-    finally:
-        parent.close()
-        proc.join(timeout=30)
-
-
-def _child(job: ImportJob, conn: multiprocessing.connection.Connection) -> None:
-    try:
-        report = _run(job, lambda name: conn.send(("stage", name)))
-        conn.send(("done", report))
-    except BaseException as exc:  # every failure is re-raised in the parent
-        conn.send(("error", exc))
-    finally:
-        conn.close()
+    # On SQLite `run_bulk_job` runs `_run` in a fork-server child; elsewhere right here.
+    return run_bulk_job(_run, job, stage, preload=PRELOAD)
 
 
 def _kind(name: str) -> ImportKind:
