@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
+from tests.store_support import captured_queries, plan
 
 from vaxlink.certificates import keys
 from vaxlink.certificates.approval import (
@@ -161,25 +162,10 @@ def test_signing_reads_the_site_s_approvable_doses_through_their_index(world) ->
     world.citizen("001085000001", "Nguyễn Văn An")
     world.dose("001085000001", 1, D1)
     world.dose("001085000001", 2, D1, status="pending")
-    sent: list[tuple[str, object]] = []
-
-    def capture(_c, _cur, statement: str, parameters: object, *_a) -> None:
-        if "FROM dose_record" in statement and "facility_code" in statement.split("WHERE")[-1]:
-            sent.append((statement, parameters))
-
-    event.listen(world.engine, "before_cursor_execute", capture)
-    try:
+    with captured_queries(world.engine, lambda sql: "FROM dose_record" in sql
+                          and "facility_code" in sql.split("WHERE")[-1]) as sent:  # fmt: skip
         assert world.approve("F001").record_count == 1
-    finally:
-        event.remove(world.engine, "before_cursor_execute", capture)
     assert sent
-    statement, parameters = sent[0]
     with world.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            shown = " ".join(str(r[-1]) for r in plan)
-        else:
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
-            shown = " ".join(str(r[0]) for r in plan)
+        shown = plan(conn, *sent[0])
     assert "ix_dose_record_approvable" in shown, shown

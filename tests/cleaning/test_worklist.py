@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.cleaning.world import BA_DINH, HA_NOI, PHUC_XA, TAN_DINH, World, principal
+from tests.store_support import captured_queries, plan
 from vaxlink.auth.errors import OutOfScope
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
@@ -115,25 +116,10 @@ def test_the_page_query_reads_its_level_s_worklist_index(
 ) -> None:
     # The district and province indexes are partial (worklist statuses only); SQLite uses such an
     # index only if the query repeats its WHERE term, so the query sent is explained as it is.
-    sent: list[tuple[str, object]] = []
     conn = db.connection()
-
-    def capture(_c: object, _cur: object, statement: str, parameters: object, *_a: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM dose_record" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(conn, "before_cursor_execute", capture)
-    try:
+    with captured_queries(conn, lambda sql: sql.lstrip().upper().startswith("SELECT")
+                          and "FROM dose_record" in sql) as sent:  # fmt: skip
         _ids(db, who)
-    finally:
-        event.remove(conn, "before_cursor_execute", capture)
     assert sent
-    statement, parameters = sent[0]
-    if conn.dialect.name == "sqlite":
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()  # type: ignore[arg-type]
-        text_plan = " ".join(str(r[-1]) for r in plan)
-    else:
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()  # type: ignore[arg-type]
-        text_plan = " ".join(str(r[0]) for r in plan)
+    text_plan = plan(conn, *sent[0])
     assert index in text_plan, text_plan
