@@ -21,15 +21,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    literal,
-    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base, UtcDateTime
-from vaxlink.records.models import DoseRecord, DoseStatus
+from vaxlink.records.models import DoseRecord, DoseStatus, status_is
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
@@ -217,12 +215,9 @@ _DOSE = DoseRecord.__table__.c
 
 
 def approvable() -> ColumnElement[bool]:
-    """`status = 'verified' OR status = 'auto_linked'`, the values written inline.
-
-    The predicate of the approval index below. SQLite uses a partial index only when the query
-    repeats its WHERE term, constants and all, so the approval queries say it this way.
-    """
-    return or_(*(_DOSE.status == literal(s, literal_execute=True) for s in APPROVABLE))
+    """The approvable statuses as the approval index states them (the approval queries repeat
+    it, so that SQLite uses the index: see `status_is`)."""
+    return status_is(APPROVABLE)
 
 
 # A site's approvable doses in id order (the keyset of the approval queue and of signing). Only

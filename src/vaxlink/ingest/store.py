@@ -1,8 +1,9 @@
 """Arrow batches into the transactional store through ADBC (COPY on PostgreSQL), in one transaction.
 
-ADBC's SQLite driver carries its own copy of SQLite. Two copies of SQLite in one process break each
-other's file locks (sqlite.org/howtocorrupt.html §2.2), so on SQLite the bulk phase runs in a child
-process (see `pipeline.py`) that never opens the file through Python's sqlite3.
+ADBC's SQLite driver carries its own copy of SQLite. Two copies of SQLite in one process that have
+the file open at once break each other's file locks (sqlite.org/howtocorrupt.html §2.2), so on
+SQLite the bulk phase runs in a child process (`ingest.child`), unless the caller has closed every
+connection of its own to the store (`pipeline.run_import(in_process=True)`).
 """
 
 from __future__ import annotations
@@ -193,8 +194,9 @@ def secondary_indexes(bulk: BulkConnection, table: str) -> list[tuple[str, str]]
 
     Read from the store's catalogue, so every index any migration created is rebuilt exactly as
     it was (and no model has to be imported). Partial indexes are left out: they hold rows in
-    states a load does not create (the worklist's statuses, not `pending`), so kept during the
-    load they cost a predicate test per row, where a rebuild would scan the whole table.
+    states a load does not create (worklist or approvable statuses, linked citizens; new doses
+    are pending and linked to nobody), so kept during the load they cost a predicate test per
+    row, where a rebuild would scan the whole table.
     """
     if bulk.dialect == "postgresql":
         sql = (

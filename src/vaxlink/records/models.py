@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    literal,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base
@@ -93,3 +106,15 @@ class DoseRecord(Base):
     )  # fmt: skip
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
+
+
+def status_is(statuses: Iterable[str]) -> ColumnElement[bool]:
+    """`status = 'a' OR status = 'b' …` over `dose_record`, the values written inline.
+
+    The form of every partial index over dose statuses and of the queries that use one. SQLite
+    uses a partial index only when the query repeats the index's WHERE term, constants and all;
+    and it tests an IN list through a temporary b-tree for each inserted row (2 s a million rows,
+    measured), where ORs cost nothing.
+    """
+    column = DoseRecord.__table__.c.status
+    return or_(*(column == literal(str(s), literal_execute=True) for s in statuses))
