@@ -25,7 +25,8 @@ from vaxlink.db import make_engine, session_factory, upgrade
 PG_ADMIN_URL = os.environ.get(
     "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+#: Public test data vendored into the repository (each folder carries its licence and NOTICE).
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 def _pg_available() -> str | None:
@@ -104,7 +105,8 @@ def session(store: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The ../shared folder with standards and public test data."""
-    assert SHARED.is_dir(), f"shared/ not found beside the repository at {SHARED}"
-    return SHARED
+def dcc_public() -> Path:
+    """The EU's public DCC conformance cases (Apache-2.0), vendored in tests/data/dcc-public."""
+    root = TEST_DATA / "dcc-public"
+    assert root.is_dir(), f"vendored DCC test data missing at {root}"
+    return root

@@ -33,8 +33,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def public_cases(shared_dir: Path) -> Path:
-    return shared_dir / "testdata" / "dcc-public"
+def public_cases(dcc_public: Path) -> Path:
+    return dcc_public
 
 
 def _lines(output: str) -> list[dict[str, Any]]:

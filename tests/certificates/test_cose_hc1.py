@@ -101,8 +101,8 @@ def test_decompression_limits() -> None:
         hc1.decompress(b"\xd2\x84 not zlib")
 
 
-def test_public_case_decodes_to_its_json(shared_dir: Path) -> None:
-    case = json.loads((shared_dir / "testdata/dcc-public/common/2DCode/raw/CO3.json").read_text())
+def test_public_case_decodes_to_its_json(dcc_public: Path) -> None:
+    case = json.loads((dcc_public / "common/2DCode/raw/CO3.json").read_text())
     raw = hc1.decode(case["PREFIX"])
     assert raw == bytes.fromhex(case["COSE"])
     message = cose.parse_sign1(raw)

@@ -101,8 +101,8 @@ def make_signer(
     return PemSigner(key, certificate), certificate
 
 
-def test_the_independent_decoder_reads_a_public_eu_case(shared_dir: Path) -> None:
-    case = json.loads((shared_dir / "testdata/dcc-public/AT/2DCode/raw/1.json").read_text())
+def test_the_independent_decoder_reads_a_public_eu_case(dcc_public: Path) -> None:
+    case = json.loads((dcc_public / "AT/2DCode/raw/1.json").read_text())
     certificate = x509.load_der_x509_certificate(base64.b64decode(case["TESTCTX"]["CERTIFICATE"]))
     claims = decode_and_verify(case["PREFIX"], certificate)
     assert claims[-260][1] == case["JSON"]

@@ -170,13 +170,13 @@ def test_key_pair_signs_raw_r_s_and_satisfies_the_signer_port(csca: keys.KeyPair
 # --- kid and DCC usages against the EU public test vectors ----------------------------------
 
 
-def _cases(shared_dir: Path, *names: str) -> list[dict[str, object]]:
-    root = shared_dir / "testdata" / "dcc-public"
+def _cases(dcc_public: Path, *names: str) -> list[dict[str, object]]:
+    root = dcc_public
     return [json.loads((root / n).read_text(encoding="utf-8")) for n in names]
 
 
-def test_kid_matches_the_kid_in_eu_test_messages(shared_dir: Path) -> None:
-    cases = _cases(shared_dir, "AT/2DCode/raw/1.json", "FI/2DCode/raw/1.json")
+def test_kid_matches_the_kid_in_eu_test_messages(dcc_public: Path) -> None:
+    cases = _cases(dcc_public, "AT/2DCode/raw/1.json", "FI/2DCode/raw/1.json")
     for case in cases:
         ctx = case["TESTCTX"]
         assert isinstance(ctx, dict)
@@ -196,8 +196,8 @@ def test_kid_matches_the_kid_in_eu_test_messages(shared_dir: Path) -> None:
         ("ES/2DCode/raw/1001.json", set(DccType)),  # TLS usages only: no DCC restriction
     ],
 )
-def test_dcc_types_reads_deployed_dscs(shared_dir: Path, name: str, allowed: set[DccType]) -> None:
-    (case,) = _cases(shared_dir, name)
+def test_dcc_types_reads_deployed_dscs(dcc_public: Path, name: str, allowed: set[DccType]) -> None:
+    (case,) = _cases(dcc_public, name)
     ctx = case["TESTCTX"]
     assert isinstance(ctx, dict)
     cert = x509.load_der_x509_certificate(base64.b64decode(ctx["CERTIFICATE"]))

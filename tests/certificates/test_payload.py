@@ -206,14 +206,14 @@ def test_schema_release_chosen_by_ver(ver: object, release: str) -> None:
     assert schema_version_for(ver) == release
 
 
-def _public_payloads(shared_dir: Path) -> list[dict[str, Any]]:
-    cases = (shared_dir / "testdata/dcc-public").rglob("*.json")
+def _public_payloads(dcc_public: Path) -> list[dict[str, Any]]:
+    cases = dcc_public.rglob("*.json")
     loaded = (json.loads(p.read_text(encoding="utf-8")).get("JSON") for p in cases)
     return [j for j in loaded if isinstance(j, dict)]
 
 
-def test_compiled_schemas_agree_with_jsonschema_on_public_payloads(shared_dir: Path) -> None:
-    payloads = _public_payloads(shared_dir)
+def test_compiled_schemas_agree_with_jsonschema_on_public_payloads(dcc_public: Path) -> None:
+    payloads = _public_payloads(dcc_public)
     assert len(payloads) > 400
     verdicts = set()
     for payload in payloads:

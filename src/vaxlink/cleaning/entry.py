@@ -5,7 +5,7 @@ in the browser, or a photo of it decoded here), checked against the population r
 the registry port; only then is the dose recorded. A dose entered this way is an ordinary
 `DoseRecord` in the facility's web-entry import batch of the day, its raw_* values exactly what
 was entered. The identity comes from the registry by ID number, so the record meets the
-definition of `verified` (formats.md §3) and is linked to the citizen at once; the operator has
+definition of `verified` (docs/formats.md §3) and is linked to the citizen at once; the operator has
 confirmed the person in front of them against the name, date of birth and sex shown.
 
 A person the registry does not know is refused unless the operator records why (foreigner,

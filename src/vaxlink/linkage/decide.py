@@ -1,4 +1,4 @@
-"""Decisions: which links are automatic, which go to review, and the result rows (formats.md §3).
+"""Decisions: which links are automatic, which go to review, and the result rows (docs/formats.md §3).
 
 A rule-based link the model finds unlikely goes to review. A residual record is linked
 automatically when its best candidate's posterior reaches the threshold, beats the second by a
@@ -241,7 +241,7 @@ def _final_step() -> Step:
 
 
 def result_sql(explain: bool = False) -> str:
-    """SELECT of the result rows: `_row` (the input order), the formats.md §3 columns, `rule`
+    """SELECT of the result rows: `_row` (the input order), the docs/formats.md §3 columns, `rule`
     (how a link was made) and, with `explain`, the candidates' per-field evidence as JSON
     `explanation` (review and unmatched records)."""
     extra = ", e.explanation" if explain else ""

@@ -159,7 +159,7 @@ def _by_error(con: duckdb.DuckDBPyConnection) -> dict[str, ErrorTypeStats]:
 
 
 def evaluate(truth: Path, result: Path) -> EvalReport:
-    """Evaluate a result file (CSV or Parquet, formats.md §3) against a truth file."""
+    """Evaluate a result file (CSV or Parquet, docs/formats.md §3) against a truth file."""
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")

@@ -1,6 +1,6 @@
 """`link_files`: read the registry and dose files, link, write the result and its explanations.
 
-The result (formats.md §3) is CSV or Parquet by extension, exactly its seven columns, one row per
+The result (docs/formats.md §3) is CSV or Parquet by extension, exactly its seven columns, one row per
 dose row in input order (rows the file parser could not split are `invalid`, reason
 `unreadable_row`). Beside it, RESULT.explain.jsonl holds, for every record the model scored or a
 rule linked, the rule used and each candidate's per-field levels and match weights.
@@ -211,7 +211,7 @@ def _load(engine: DuckDBEngine, path: Path, spec: Sequence[ColumnSpec], out: str
 
 
 def load_inputs(engine: DuckDBEngine, registry: Path, doses: Path) -> None:
-    """Read the files into tables registry_in and doses_in (formats.md §1 and §2 columns, header
+    """Read the files into tables registry_in and doses_in (docs/formats.md §1 and §2 columns, header
     aliases matched as the import matches them) and doses_in_rejects (unsplittable lines).
 
     CSV and Parquet are read in one pass each (the import's reader keeps exact Excel row numbers

@@ -52,7 +52,7 @@ class LinkRunRecord(Base):
 
 
 class DoseLink(Base):
-    """The linkage's decision for one dose in one run, with its evidence (formats.md §3 fields)."""
+    """The linkage's decision for one dose in one run, with its evidence (docs/formats.md §3 fields)."""
 
     __tablename__ = "dose_link"
     __table_args__ = (UniqueConstraint("dose_record_id", "run_id"),)

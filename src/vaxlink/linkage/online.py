@@ -74,7 +74,7 @@ def _common(raw: Mapping[str, Any]) -> Row:
 
 
 def dose_features(raw: Mapping[str, Any]) -> Row:
-    """The comparison features of a dose record given as formats.md §2 fields."""
+    """The comparison features of a dose record given as docs/formats.md §2 fields."""
     row = _common(raw)
     text = (raw.get("id_number") or "").strip()
     kind = classify_id(text)
@@ -88,7 +88,7 @@ def dose_features(raw: Mapping[str, Any]) -> Row:
 
 
 def citizen_features(raw: Mapping[str, Any]) -> Row:
-    """The comparison features of a registry row given as formats.md §1 fields."""
+    """The comparison features of a registry row given as docs/formats.md §1 fields."""
     row = _common(raw)
     cid = normalise_id(raw.get("citizen_id") or "")
     old = normalise_id(raw.get("old_id") or "")
@@ -112,7 +112,7 @@ class Candidate:
 
 @dataclass
 class LinkResult:
-    """The decision for one record (formats.md §3 fields, candidates with their evidence)."""
+    """The decision for one record (docs/formats.md §3 fields, candidates with their evidence)."""
 
     status: str
     citizen_id: str | None

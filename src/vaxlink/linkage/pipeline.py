@@ -151,8 +151,8 @@ def link_tables(
     stats: LinkStats | None = None,
 ) -> str:
     """Link the dose records in `doses_table` to the citizens in `registry_table` (columns as in
-    formats.md §1 and §2); returns the name of the result table: one row per dose row with
-    `_row` (its input order), the formats.md §3 columns, `rule` and, with `settings.explain`,
+    docs/formats.md §1 and §2); returns the name of the result table: one row per dose row with
+    `_row` (its input order), the docs/formats.md §3 columns, `rule` and, with `settings.explain`,
     `explanation`."""
     settings = settings or LinkSettings()
     stats = stats if stats is not None else LinkStats()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from vaxlink.linkage.online import Candidate, LinkResult
 
-#: Candidates an answer shows at most, best first (as formats.md §3).
+#: Candidates an answer shows at most, best first (as docs/formats.md §3).
 MAX_SHOWN = 3
 
 
@@ -43,7 +43,7 @@ class CandidateOut(BaseModel):
 
 
 class VerifyResponse(BaseModel):
-    """The decision for one person (formats.md §3; unusable details are refused with a 422)."""
+    """The decision for one person (docs/formats.md §3; unusable details are refused with a 422)."""
 
     status: Literal["verified", "auto_linked", "review", "unmatched"]
     citizen_id: str | None = Field(description="The linked citizen (verified and auto_linked).")

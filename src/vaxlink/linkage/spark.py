@@ -372,7 +372,7 @@ def link_spark(
     explain: bool = False,
 ) -> DataFrame:
     """Link on a running Spark session (a cluster's): `registry` and `doses` with the columns of
-    formats.md §1 and §2; returns the result (formats.md §3 columns, `_row`, `rule`). The doses
+    docs/formats.md §1 and §2; returns the result (docs/formats.md §3 columns, `_row`, `rule`). The doses
     are numbered in their order (`_row`) when they have no `_row` column."""
     from pyspark.sql import functions as fn
 

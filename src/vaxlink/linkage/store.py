@@ -1,6 +1,6 @@
 """`verify_store`: link the store's pending doses to its registry and write the decisions back.
 
-The registry and the pending doses leave the store as Arrow through ADBC (formats.md §1 and §2
+The registry and the pending doses leave the store as Arrow through ADBC (docs/formats.md §1 and §2
 columns; a dose is described by its `raw_*` values, exactly as the site sent them, except identity
 fields a person corrected, which are read from the corrected column), are linked
 by `link_tables` on DuckDB, and come back in one transaction: the decisions go to a staging

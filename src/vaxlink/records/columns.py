@@ -1,4 +1,4 @@
-"""The dose-record file contract (formats.md §2): canonical columns and their Vietnamese aliases."""
+"""The dose-record file contract (docs/formats.md §2): canonical columns and their Vietnamese aliases."""
 
 from __future__ import annotations
 

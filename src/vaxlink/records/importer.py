@@ -125,7 +125,7 @@ def import_doses(
     on_stage: Callable[[str], None] | None = None,
     sole_user: bool = False,
 ) -> ImportReport:
-    """Import a dose-record file (formats.md §2); see `ImportReport` for what happened to each row.
+    """Import a dose-record file (docs/formats.md §2); see `ImportReport` for what happened to each row.
 
     `sole_user`: nothing else in this process uses the store during the import (a command line
     run): the engine's connections are closed and the import runs in this process, not a child.

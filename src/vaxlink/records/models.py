@@ -25,7 +25,7 @@ from vaxlink.db import Base
 
 
 class DoseStatus(StrEnum):
-    """Where a dose stands in verification (formats.md §3, plus `pending` before linkage)."""
+    """Where a dose stands in verification (docs/formats.md §3, plus `pending` before linkage)."""
 
     PENDING = "pending"
     VERIFIED = "verified"

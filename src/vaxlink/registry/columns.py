@@ -1,4 +1,4 @@
-"""The population-registry snapshot contract (formats.md §1): canonical columns and aliases."""
+"""The population-registry snapshot contract (docs/formats.md §1): canonical columns and aliases."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ def load_registry(
     on_stage: Callable[[str], None] | None = None,
     sole_user: bool = False,
 ) -> ImportReport:
-    """Load a registry snapshot (formats.md §1) into the local mirror.
+    """Load a registry snapshot (docs/formats.md §1) into the local mirror.
 
     `sole_user`: nothing else in this process uses the store during the import (a command line
     run): the engine's connections are closed and the import runs in this process, not a child.

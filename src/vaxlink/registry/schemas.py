@@ -1,4 +1,4 @@
-"""What crosses the registry port: a person to look up, and citizens as formats.md §1 rows."""
+"""What crosses the registry port: a person to look up, and citizens as docs/formats.md §1 rows."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class PersonQuery(BaseModel):
 
 
 class RegistryPerson(BaseModel):
-    """A citizen as the population registry knows them (formats.md §1 fields)."""
+    """A citizen as the population registry knows them (docs/formats.md §1 fields)."""
 
     citizen_id: str
     full_name: str

@@ -29,7 +29,7 @@ DOSES_PER_CITIZEN = 2.19
 
 @dataclass(frozen=True)
 class SynthResult:
-    """The generated tables: `registry` (formats.md §1), `doses` (§2) and `truth` (row per dose)."""
+    """The generated tables: `registry` (docs/formats.md §1), `doses` (§2) and `truth` (row per dose)."""
 
     registry: pa.Table
     doses: pa.Table
