@@ -30,6 +30,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("records", "vaxlink.records.cli"),
     ("synth", "vaxlink.synth.cli"),
     ("geo", "vaxlink.geo.cli"),
+    ("facilities", "vaxlink.facilities.cli"),
     ("db", "vaxlink.dbcli"),
     ("keys", "vaxlink.certificates.keys_cli"),
     ("certificates", "vaxlink.certificates.cli"),

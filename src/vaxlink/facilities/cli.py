@@ -1,0 +1,85 @@
+"""`vaxlink facilities`: import the list of vaccination sites, list them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from vaxlink.db import engine_from_settings, transaction
+from vaxlink.facilities import service
+from vaxlink.geo.service import normalise_ward_code
+from vaxlink.ingest.console import EXIT_QUARANTINED
+from vaxlink.settings import Settings, get_settings
+
+app = typer.Typer(help="Vaccination sites: names, wards, heads and contacts.",
+                  no_args_is_help=True)  # fmt: skip
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX list of sites, one a row.")],
+) -> None:
+    """Create or update sites by code; rows that cannot be used are listed with reasons (exit
+    status 5 if any) and the others are imported. Running it again changes nothing."""
+    settings = get_settings()
+    engine = engine_from_settings(settings)
+    try:
+        summary = import_list(engine, file, settings=settings, console=Console())
+    finally:
+        engine.dispose()
+    if summary.refused:
+        raise typer.Exit(EXIT_QUARANTINED)
+
+
+def import_list(
+    engine: Engine, path: Path, *, settings: Settings, console: Console
+) -> service.ImportSummary:
+    """Import the site list at `path` in one transaction and print what it did (`vaxlink demo`
+    uses this too)."""
+    with transaction(engine) as session:
+        summary = service.import_file(session, path, now=dt.datetime.now(dt.UTC),
+                                      settings=settings)  # fmt: skip
+    up = summary.upsert
+    table = Table(title=f"Vaccination sites from {summary.source}", show_header=False)
+    table.add_row("rows read", f"{summary.rows_read:,}")
+    table.add_row("sites added", f"{len(up.created):,}")
+    table.add_row("sites changed", f"{len(up.updated):,}")
+    table.add_row("sites already as listed", f"{len(up.unchanged):,}")
+    table.add_row("rows refused (listed below)", f"{len(summary.refused):,}")
+    console.print(table)
+    for code, fields in up.updated.items():
+        console.print(f"changed {code}: {', '.join(fields)}", highlight=False)
+    for refused in summary.refused:
+        console.print(f"[red]refused[/] {refused}", highlight=False)
+    return summary
+
+
+@app.command("list")
+def list_cmd(
+    ward: Annotated[
+        str | None, typer.Option("--ward", help="Only the sites of this ward (5-digit code).")
+    ] = None,
+    active_only: Annotated[
+        bool, typer.Option("--active-only", help="Leave out sites no longer active.")
+    ] = False,
+) -> None:
+    """Print the sites, by code."""
+    code = normalise_ward_code(ward) if ward is not None else None
+    engine = engine_from_settings(get_settings())
+    try:
+        with transaction(engine) as session:
+            rows = service.list_facilities(session, ward=code, active_only=active_only)
+            table = Table("code", "name", "ward", "kind", "head", "phone", "e-mail", "active",
+                          title=f"{len(rows):,} vaccination sites")  # fmt: skip
+            for f in rows:
+                table.add_row(f.code, f.name, f.ward_code, f.kind.value, f.head_name or "",
+                              f.phone or "", f.email or "", "yes" if f.active else "no")  # fmt: skip
+    finally:
+        engine.dispose()
+    Console().print(table)
