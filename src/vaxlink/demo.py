@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func
 
 from vaxlink.db import engine_from_settings
+from vaxlink.facilities.cli import import_list
 from vaxlink.ingest.console import print_report, stage_progress
 from vaxlink.records.importer import import_doses
 from vaxlink.registry.importer import load_registry
@@ -46,6 +47,7 @@ def demo(
     with stage_progress(console, "Importing dose records") as on_stage:
         doses = import_doses(engine, paths["doses"], settings=settings, on_stage=on_stage)
     print_report(console, doses, "Dose records")
+    import_list(engine, paths["facilities"], settings=settings, console=console)
     statuses, issued = _verify_and_issue(console, engine, settings)
     table = Table(title="vaxlink demo", show_header=False)
     table.add_row(

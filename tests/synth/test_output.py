@@ -34,7 +34,9 @@ def test_same_seed_same_bytes(tmp_path: Path, fmt: DoseFormat) -> None:
     write(generate(1_500, seed=42), b, dose_format=fmt)
     write(generate(1_500, seed=43), c, dose_format=fmt)
     assert _digest(a) == _digest(b)
-    assert sorted(_digest(a)) == sorted(["registry.csv", f"doses.{fmt.value}", "truth.csv"])
+    assert sorted(_digest(a)) == sorted(
+        ["registry.csv", f"doses.{fmt.value}", "truth.csv", "facilities.csv"]
+    )
     assert _digest(a)["registry.csv"] != _digest(c)["registry.csv"]
 
 

@@ -14,6 +14,7 @@ from vaxlink.synth.doses import make_doses, make_facilities
 from vaxlink.synth.errors import SynthError
 from vaxlink.synth.population import Population, make_population
 from vaxlink.synth.records import Shares, dose_tables
+from vaxlink.synth.sites import site_list
 from vaxlink.synth.vec import date_strings
 
 REGISTRY_COLUMNS = (
@@ -29,12 +30,14 @@ DOSES_PER_CITIZEN = 2.19
 
 @dataclass(frozen=True)
 class SynthResult:
-    """The generated tables: `registry` (docs/formats.md §1), `doses` (§2) and `truth` (row per dose)."""
+    """The generated tables: `registry` (docs/formats.md §1), `doses` (§2), `truth` (row per
+    dose) and `sites` (the vaccination sites the doses name, for `vaxlink facilities import`)."""
 
     registry: pa.Table
     doses: pa.Table
     truth: pa.Table
     seed: int
+    sites: pa.Table
 
     def summary(self) -> dict[str, float]:
         """Counts and shares worth printing after a run."""
@@ -108,4 +111,6 @@ def generate(
     doses = make_doses(_stream(seed, "doses"), pop, facilities)
     shares = Shares(dirty=dirty_share, not_in_registry=s, invalid=invalid_share)
     dose_table, truth = dose_tables(_stream(seed, "records"), pop, doses, facilities, shares)
-    return SynthResult(registry=_registry(pop), doses=dose_table, truth=truth, seed=seed)
+    sites = site_list(_stream(seed, "sites"), facilities, doses.facility)
+    return SynthResult(registry=_registry(pop), doses=dose_table, truth=truth, seed=seed,
+                       sites=sites)  # fmt: skip

@@ -1,4 +1,5 @@
-"""Writing a `SynthResult` to files: registry.csv, doses.{csv,parquet,xlsx} and truth.csv."""
+"""Writing a `SynthResult` to files: registry.csv, doses.{csv,parquet,xlsx}, truth.csv and
+facilities.csv."""
 
 from __future__ import annotations
 
@@ -66,13 +67,14 @@ def _xlsx(table: pa.Table, path: Path) -> None:
 def write(
     result: SynthResult, out_dir: Path, *, dose_format: DoseFormat | str = DoseFormat.csv
 ) -> dict[str, Path]:
-    """Write the three files into `out_dir` (created if missing); returns their paths."""
+    """Write the four files into `out_dir` (created if missing); returns their paths."""
     fmt = DoseFormat(dose_format)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "registry": out_dir / "registry.csv",
         "doses": out_dir / f"doses.{fmt.value}",
         "truth": out_dir / "truth.csv",
+        "facilities": out_dir / "facilities.csv",
     }
     _csv(result.registry, paths["registry"])
     if fmt is DoseFormat.csv:
@@ -88,4 +90,5 @@ def write(
         pc.if_else(pc.equal(errors, ""), pa.scalar(None, pa.string()), errors),
     )
     _csv(truth, paths["truth"])
+    _csv(result.sites, paths["facilities"])
     return paths
