@@ -93,8 +93,8 @@ def _no_site(request: Request, principal: Principal, *, status: int = 409) -> Re
 
 
 @router.get("/entry", response_class=HTMLResponse)
-def entry_start(request: Request, principal: Enterer) -> Response:
-    """The identity step: scan, photo or typed ID."""
+def entry_start(request: Request, principal: Enterer, db: Db) -> Response:
+    """The identity step: scan, photo or typed ID (`db`: the page names its site)."""
     refusal = _no_site(request, principal, status=200)
     if refusal is not None:
         return refusal

@@ -382,9 +382,11 @@ def _unit_path(ward: str | None, district: str | None) -> tuple[str | None, str 
 def stations_for(session: Session, citizen: CitizenView) -> list[Station]:
     """The station where the person lives now, then the stations of their vaccination sites.
 
-    A site's station is the ward of the site's approver account; a site without one routes to
-    the person's own station, marked with the site so the station can forward it."""
+    A site's station is that of the site's ward in the site list, else the ward of the site's
+    approver account; a site with neither routes to the person's own station, marked with the
+    site so the station can forward it."""
     from vaxlink.auth.models import User
+    from vaxlink.facilities import service as facilities
 
     home_district, home_province, home_name = _unit_path(citizen.ward_code, citizen.district_code)
     home = Station("home", home_province or citizen.province_code,
@@ -392,7 +394,7 @@ def stations_for(session: Session, citizen: CitizenView) -> list[Station]:
     out = [home]
     sites = sorted({d.facility_code for d in citizen.doses if d.facility_code})
     for site in sites:
-        ward = session.scalar(
+        ward = facilities.station_ward(session, site) or session.scalar(
             select(User.unit_code)
             .where(User.facility_code == site, User.unit_level == "ward", User.active.is_(True))
             .order_by(User.id)

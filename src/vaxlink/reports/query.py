@@ -12,6 +12,7 @@ from typing import Any, Final
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from vaxlink.facilities import service as facilities
 from vaxlink.geo.codes import NATION, Level, UnitKey
 from vaxlink.geo.errors import GeoError
 from vaxlink.geo.index import UnitIndex
@@ -188,7 +189,8 @@ def children(session: Session, day: dt.date, key: UnitKey) -> list[Row]:
 
 
 def sites(session: Session, day: dt.date, key: UnitKey) -> list[Row]:
-    """Vaccination sites' figures within `key` (nation, province or district), by site code."""
+    """Vaccination sites' figures within `key` (nation, province or district), by site code,
+    each labelled "Name (CODE)" when the site list names it."""
     if key.level is Level.WARD:
         return []
     cond = "" if key.level is Level.NATION else f" AND {_COLUMN[key.level]} = :code"
@@ -202,7 +204,9 @@ def sites(session: Session, day: dt.date, key: UnitKey) -> list[Row]:
         ),
         {"day": day, "code": key.code},
     ).all()
-    return [Row(f"site:{r[0]}" if r[0] else "", str(r[0]), _figures(r[1:])) for r in rows]
+    known = facilities.names(session, (str(r[0]) for r in rows))
+    return [Row(f"site:{r[0]}" if r[0] else "", facilities.label(str(r[0]), known),
+                _figures(r[1:])) for r in rows]  # fmt: skip
 
 
 def series(

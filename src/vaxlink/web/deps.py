@@ -34,4 +34,8 @@ def session(request: Request) -> Iterator[Session]:
     Declare it `Depends(session, scope="function")`: the commit then happens before the response
     leaves, so a redirect after a POST (login, a decision) never reads the state before it."""
     with _factory(request)() as s, s.begin():
-        yield s
+        request.state.db = s  # the page's templates name sites in this transaction (render.py)
+        try:
+            yield s
+        finally:
+            request.state.db = None

@@ -4,7 +4,8 @@
     return render(request, "worklist/list.html", {"rows": rows})
 
 Every template gets `lang`, `other_lang`, `t` (`t("worklist.title")`), `principal` (or None),
-`csrf_token`, `nav` (menu items) and `unit_label`. Staff pages `{% extends "staff/base.html" %}`,
+`csrf_token`, `nav` (menu items), `unit_label` and `site_labels` (the `site` filter's names:
+`{{ d.facility_code|site }}` shows "Name (CODE)"). Staff pages `{% extends "staff/base.html" %}`,
 citizen pages `{% extends "public/base.html" %}` (blocks `title` and `content`).
 """
 
@@ -16,9 +17,12 @@ from typing import Any, Final
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.responses import HTMLResponse
 
 from vaxlink.auth.principal import Principal
+from vaxlink.facilities.service import SiteLabels
 from vaxlink.geo.errors import GeoError
 from vaxlink.geo.index import UnitIndex
 from vaxlink.web import i18n
@@ -39,6 +43,16 @@ def vn_date(value: object) -> str:
 
 
 TEMPLATES.env.filters["vn_date"] = vn_date
+
+
+@pass_context
+def site(ctx: Context, code: str | None) -> str:
+    """A vaccination site as pages show it: "Name (CODE)", or the bare code the list lacks."""
+    labels = ctx.get("site_labels")
+    return labels(code) if callable(labels) else (code or "")
+
+
+TEMPLATES.env.filters["site"] = site
 
 
 def unit_label(principal: Principal | None) -> str:
@@ -65,6 +79,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "unit_label": unit_label(principal),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "nav": items_for(request.app, principal),
+        "site_labels": SiteLabels(db) if (db := getattr(request.state, "db", None)) else None,
     }
 
 
