@@ -10,11 +10,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.orm import Session
 
-from tests.cleaning.world import PHUC_XA, World, principal
+from tests.cleaning.world import PHUC_XA, World, ports, principal, registry_of
 from vaxlink.auth.roles import Role
 from vaxlink.cleaning import excel, service
 from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
-from vaxlink.cleaning.service import default_registry
 from vaxlink.records.models import DoseRecord
 
 POLICE = principal(Role.COMMUNE_POLICE, PHUC_XA)
@@ -22,7 +21,7 @@ HEALTH = principal(Role.HEALTH_STATION, PHUC_XA)
 
 
 def _export(db: Session) -> bytes:
-    return excel.export_worklist(db, POLICE, default_registry(db))
+    return excel.export_worklist(db, POLICE, registry_of(db))
 
 
 def _fill(data: bytes, decisions: dict[str, dict[str, str]]) -> bytes:
@@ -70,7 +69,7 @@ def test_round_trip_is_row_level_and_idempotent(db: Session, world: World) -> No
                "correct_dob": "02/07/1990"},
         "T4": {"decision": "Không xác minh được", "cannot_reason": "Đã mất"},
     })  # fmt: skip
-    first = excel.import_worklist(db, POLICE, filled, default_registry(db))
+    first = excel.import_worklist(db, POLICE, filled, registry_of(db))
     outcomes = {r.record_id: r.outcome for r in first.rows}
     assert outcomes == {"T1": "applied", "T2": "skipped", "T3": "applied", "T4": "applied"}
     statuses = {k: db.get(DoseRecord, world.doses[k], populate_existing=True) for k in
@@ -81,7 +80,7 @@ def test_round_trip_is_row_level_and_idempotent(db: Session, world: World) -> No
     }  # fmt: skip
     versions = {k: d.version for k, d in statuses.items() if d}
     histories = {k: len(service.history(db, world.doses[k])) for k in statuses}
-    second = excel.import_worklist(db, POLICE, filled, default_registry(db))
+    second = excel.import_worklist(db, POLICE, filled, registry_of(db))
     assert {r.record_id: r.outcome for r in second.rows} == {
         "T1": "unchanged",
         "T2": "skipped",
@@ -103,7 +102,7 @@ def test_bad_stale_and_foreign_rows_are_refused_with_reasons(db: Session, world:
     # Someone corrects T4 after the export: its row is now stale.
     ghost = world.doses["ghost"]
     version = db.get(DoseRecord, ghost).version  # type: ignore[union-attr]
-    service.correct_dose(db, HEALTH, ghost, expected_version=version,
+    service.correct_dose(db, HEALTH, ghost, **ports(db), expected_version=version,
                          changes={"lot_number": "Z9"}, reason="site logbook")  # fmt: skip
     # A row of another commune pasted into the file.
     wb = load_workbook(io.BytesIO(filled))
@@ -115,7 +114,7 @@ def test_bad_stale_and_foreign_rows_are_refused_with_reasons(db: Session, world:
     ws.cell(6, len(excel.KEY_COLUMNS) + 2, "1")
     out = io.BytesIO()
     wb.save(out)
-    result = excel.import_worklist(db, POLICE, out.getvalue(), default_registry(db))
+    result = excel.import_worklist(db, POLICE, out.getvalue(), registry_of(db))
     got = {r.record_id: (r.outcome, r.message) for r in result.rows}
     assert all(outcome == "refused" for outcome, _m in got.values())
     assert "candidate 7 does not exist" in got["T1"][1]
@@ -129,14 +128,14 @@ def test_bad_stale_and_foreign_rows_are_refused_with_reasons(db: Session, world:
 
 def test_not_a_worklist_file(db: Session, world: World) -> None:
     with pytest.raises(InvalidCorrection, match="not an Excel"):
-        excel.import_worklist(db, POLICE, b"hello", default_registry(db))
+        excel.import_worklist(db, POLICE, b"hello", registry_of(db))
     wb = Workbook()
     out = io.BytesIO()
     wb.save(out)
     with pytest.raises(InvalidCorrection, match="no sheet"):
-        excel.import_worklist(db, POLICE, out.getvalue(), default_registry(db))
+        excel.import_worklist(db, POLICE, out.getvalue(), registry_of(db))
     with pytest.raises(NotPermitted):
-        excel.import_worklist(db, HEALTH, out.getvalue(), default_registry(db))
+        excel.import_worklist(db, HEALTH, out.getvalue(), registry_of(db))
 
 
 def test_cli_round_trip(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from tests.cleaning.world import BA_DINH, PHUC_XA, TAN_DINH, TRUC_BACH, World, principal
+from tests.cleaning.world import BA_DINH, PHUC_XA, TAN_DINH, TRUC_BACH, World, ports, principal
 from vaxlink.auth.errors import OutOfScope
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
@@ -41,7 +41,7 @@ def _audit(db: Session, action: str, dose_id: int) -> list[AuditEntry]:
 def test_confirm_verifies_and_feeds_the_persons_other_dose(db: Session, world: World) -> None:
     an1, an2 = world.doses["an1"], world.doses["an2"]
     v1, v2 = _dose(db, an1).version, _dose(db, an2).version
-    service.decide(db, POLICE, an1, expected_version=v1, decision="confirm",
+    service.decide(db, POLICE, an1, **ports(db), expected_version=v1, decision="confirm",
                    citizen_id="001085012345", reason="checked with the family")  # fmt: skip
     d1, d2 = _dose(db, an1), _dose(db, an2)
     assert (d1.status, d1.citizen_id) == ("verified", "001085012345")
@@ -63,7 +63,7 @@ def test_confirm_verifies_and_feeds_the_persons_other_dose(db: Session, world: W
 def test_confirm_only_an_offered_candidate(db: Session, world: World) -> None:
     an1 = world.doses["an1"]
     with pytest.raises(InvalidCorrection, match="not one of this dose's candidates"):
-        service.decide(db, POLICE, an1, expected_version=_dose(db, an1).version,
+        service.decide(db, POLICE, an1, **ports(db), expected_version=_dose(db, an1).version,
                        decision="confirm", citizen_id="001190000111")  # fmt: skip
     assert _dose(db, an1).status == "review"
 
@@ -72,12 +72,12 @@ def test_identity_checked_against_the_registry(db: Session, world: World) -> Non
     binh = world.doses["binh"]
     version = _dose(db, binh).version
     with pytest.raises(NotInRegistry, match="not in the population registry"):
-        service.decide(db, POLICE, binh, expected_version=version, decision="identity",
+        service.decide(db, POLICE, binh, **ports(db), expected_version=version, decision="identity",
                        identity={"id_number": "001190000999"})  # fmt: skip
     with pytest.raises(InvalidCorrection, match="another date of birth"):
-        service.decide(db, POLICE, binh, expected_version=version, decision="identity",
+        service.decide(db, POLICE, binh, **ports(db), expected_version=version, decision="identity",
                        identity={"id_number": "001190000111", "date_of_birth": "07/02/1991"})  # fmt: skip
-    service.decide(db, POLICE, binh, expected_version=version, decision="identity",
+    service.decide(db, POLICE, binh, **ports(db), expected_version=version, decision="identity",
                    identity={"id_number": "0011 9000 0111", "date_of_birth": "02/07/1990"},
                    reason="ID card seen")  # fmt: skip
     dose = _dose(db, binh)
@@ -98,10 +98,10 @@ def test_cannot_verify_needs_a_known_reason(db: Session, world: World) -> None:
     ghost = world.doses["ghost"]
     version = _dose(db, ghost).version
     with pytest.raises(InvalidCorrection, match="give a reason"):
-        service.decide(db, POLICE, ghost, expected_version=version, decision="cannot_verify",
-                       reason="dunno")  # fmt: skip
-    service.decide(db, POLICE, ghost, expected_version=version, decision="cannot_verify",
-                   reason="not_resident: moved to Đà Nẵng in 2020")  # fmt: skip
+        service.decide(db, POLICE, ghost, **ports(db), expected_version=version, decision="cannot_verify",
+                       cannot_verify_reason="dunno")  # fmt: skip
+    service.decide(db, POLICE, ghost, **ports(db), expected_version=version, decision="cannot_verify",
+                   cannot_verify_reason="not_resident", reason="moved to Đà Nẵng in 2020")  # fmt: skip
     dose = _dose(db, ghost)
     assert dose.status == "unmatched"
     assert dose.citizen_id is None
@@ -113,15 +113,15 @@ def test_health_verifies_vaccination_police_verify_identity(db: Session, world: 
     an1 = world.doses["an1"]
     version = _dose(db, an1).version
     with pytest.raises(NotPermitted, match="only health staff"):
-        service.correct_dose(db, POLICE, an1, expected_version=version,
+        service.correct_dose(db, POLICE, an1, **ports(db), expected_version=version,
                              changes={"lot_number": "AB123"}, reason="x")  # fmt: skip
     with pytest.raises(NotPermitted, match="only police"):
-        service.correct_dose(db, HEALTH, an1, expected_version=version,
+        service.correct_dose(db, HEALTH, an1, **ports(db), expected_version=version,
                              changes={"date_of_birth": "1985-03-15"}, reason="x")  # fmt: skip
     with pytest.raises(NotPermitted):
-        service.decide(db, HEALTH, an1, expected_version=version, decision="confirm",
+        service.decide(db, HEALTH, an1, **ports(db), expected_version=version, decision="confirm",
                        citizen_id="001085012345")  # fmt: skip
-    service.correct_dose(db, HEALTH, an1, expected_version=version,
+    service.correct_dose(db, HEALTH, an1, **ports(db), expected_version=version,
                          changes={"lot_number": " AB123 ", "vaccine": "Moderna", "dose_number": "3"},
                          reason="logbook of the site")  # fmt: skip
     dose = _dose(db, an1)
@@ -138,7 +138,7 @@ def test_health_verifies_vaccination_police_verify_identity(db: Session, world: 
 
 def test_committee_corrects_on_behalf_of_the_station(db: Session, world: World) -> None:
     an2 = world.doses["an2"]
-    service.correct_dose(db, COMMITTEE, an2, expected_version=_dose(db, an2).version,
+    service.correct_dose(db, COMMITTEE, an2, **ports(db), expected_version=_dose(db, an2).version,
                          changes={"vaccination_date": "02/09/2021"}, reason="paper register")  # fmt: skip
     [v] = service.history(db, an2)
     assert (v["role"], v["on_behalf_of"]) == ("commune_committee", "health_station")
@@ -148,23 +148,23 @@ def test_committee_corrects_on_behalf_of_the_station(db: Session, world: World) 
 def test_bad_values_are_refused_with_every_reason(db: Session, world: World) -> None:
     an1 = world.doses["an1"]
     with pytest.raises(InvalidCorrection) as err:
-        service.correct_dose(db, HEALTH, an1, expected_version=_dose(db, an1).version,
+        service.correct_dose(db, HEALTH, an1, **ports(db), expected_version=_dose(db, an1).version,
                              changes={"vaccine": "Aspirin", "vaccination_date": "2031-01-01"},
                              reason="x")  # fmt: skip
     assert "not in the catalogue" in str(err.value)
     assert "in the future" in str(err.value)
     with pytest.raises(InvalidCorrection, match="reason"):
-        service.correct_dose(db, HEALTH, an1, expected_version=_dose(db, an1).version,
+        service.correct_dose(db, HEALTH, an1, **ports(db), expected_version=_dose(db, an1).version,
                              changes={"lot_number": "X"}, reason=" ")  # fmt: skip
 
 
 def test_stale_save_is_a_conflict_showing_the_other_change(db: Session, world: World) -> None:
     an1 = world.doses["an1"]
     seen = _dose(db, an1).version
-    service.correct_dose(db, HEALTH, an1, expected_version=seen, changes={"lot_number": "L1"},
+    service.correct_dose(db, HEALTH, an1, **ports(db), expected_version=seen, changes={"lot_number": "L1"},
                          reason="first")  # fmt: skip
     with pytest.raises(EditConflict) as err:
-        service.correct_dose(db, COMMITTEE, an1, expected_version=seen,
+        service.correct_dose(db, COMMITTEE, an1, **ports(db), expected_version=seen,
                              changes={"lot_number": "L2"}, reason="second")  # fmt: skip
     assert err.value.http_status == 409
     assert err.value.current_version == _dose(db, an1).version
@@ -176,7 +176,7 @@ def test_stale_save_is_a_conflict_showing_the_other_change(db: Session, world: W
 
 def test_identity_correction_relinks_online(db: Session, world: World) -> None:
     binh = world.doses["binh"]
-    service.correct_dose(db, POLICE, binh, expected_version=_dose(db, binh).version,
+    service.correct_dose(db, POLICE, binh, **ports(db), expected_version=_dose(db, binh).version,
                          changes={"id_number": "001190000111", "date_of_birth": "1990-07-02",
                                   "full_name": "trần  thị bình"},
                          reason="ID card")  # fmt: skip
@@ -196,12 +196,12 @@ def test_out_of_scope_is_refused(db: Session, world: World) -> None:
     cuong = world.doses["cuong"]
     version = _dose(db, cuong).version
     with pytest.raises(OutOfScope):
-        service.decide(db, POLICE, cuong, expected_version=version, decision="confirm",
+        service.decide(db, POLICE, cuong, **ports(db), expected_version=version, decision="confirm",
                        citizen_id="001072000222")  # fmt: skip
     with pytest.raises(OutOfScope):
-        service.correct_dose(db, HEALTH, cuong, expected_version=version,
+        service.correct_dose(db, HEALTH, cuong, **ports(db), expected_version=version,
                              changes={"lot_number": "X"}, reason="x")  # fmt: skip
-    service.decide(db, OTHER_POLICE, cuong, expected_version=version, decision="confirm",
+    service.decide(db, OTHER_POLICE, cuong, **ports(db), expected_version=version, decision="confirm",
                    citizen_id="001072000222")  # fmt: skip
     assert _dose(db, cuong).status == "verified"
 
@@ -210,7 +210,7 @@ def test_district_staff_see_but_do_not_decide(db: Session, world: World) -> None
     district = principal(Role.DISTRICT_HEALTH, BA_DINH)
     cuong = world.doses["cuong"]
     with pytest.raises(NotPermitted):
-        service.decide(db, district, cuong, expected_version=1, decision="confirm",
+        service.decide(db, district, cuong, **ports(db), expected_version=1, decision="confirm",
                        citizen_id="001072000222")  # fmt: skip
     rows = db.scalars(select(DoseCorrection)).all()
     assert rows == []
@@ -233,7 +233,7 @@ def test_concurrent_saves_wait_and_the_second_is_a_conflict(
         first_saved.wait(10)
         try:
             with transaction(engine) as s:
-                service.correct_dose(s, health, dung, expected_version=seen,
+                service.correct_dose(s, health, dung, **ports(s), expected_version=seen,
                                      changes={"lot_number": "SECOND"}, reason="second")  # fmt: skip
             outcome.append("saved")
         except EditConflict as exc:
@@ -245,7 +245,7 @@ def test_concurrent_saves_wait_and_the_second_is_a_conflict(
     worker = threading.Thread(target=second)
     worker.start()
     with transaction(engine) as s:
-        service.correct_dose(s, health, dung, expected_version=seen,
+        service.correct_dose(s, health, dung, **ports(s), expected_version=seen,
                              changes={"lot_number": "FIRST"}, reason="first")  # fmt: skip
         first_saved.set()
         if engine.dialect.name == "postgresql":

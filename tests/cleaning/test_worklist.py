@@ -9,7 +9,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.cleaning.world import BA_DINH, HA_NOI, PHUC_XA, TAN_DINH, World, principal
+from tests.cleaning.world import (
+    BA_DINH,
+    HA_NOI,
+    PHUC_XA,
+    TAN_DINH,
+    World,
+    ports,
+    principal,
+    registry_of,
+)
 from tests.store_support import captured_queries, plan
 from vaxlink.auth.errors import OutOfScope
 from vaxlink.auth.models import AuditEntry
@@ -17,7 +26,6 @@ from vaxlink.auth.roles import Role
 from vaxlink.cleaning import service
 from vaxlink.cleaning.detail import dose_detail
 from vaxlink.cleaning.errors import InvalidCorrection
-from vaxlink.cleaning.service import default_registry
 from vaxlink.cleaning.worklist import WorklistQuery, worklist
 
 POLICE = principal(Role.COMMUNE_POLICE, PHUC_XA)
@@ -78,8 +86,8 @@ def test_damaged_cursor_is_refused(db: Session, world: World) -> None:
 def test_closed_items_leave_the_open_list(db: Session, world: World) -> None:
     ghost = world.doses["ghost"]
     version = service.load_dose(db, POLICE, ghost).version
-    service.decide(db, POLICE, ghost, expected_version=version, decision="cannot_verify",
-                   reason="deceased")  # fmt: skip
+    service.decide(db, POLICE, ghost, **ports(db), expected_version=version, decision="cannot_verify",
+                   cannot_verify_reason="deceased")  # fmt: skip
     assert ghost not in _ids(db, POLICE)
     assert _ids(db, POLICE, state="closed") == [ghost]
     assert ghost in _ids(db, POLICE, state="all")
@@ -87,7 +95,7 @@ def test_closed_items_leave_the_open_list(db: Session, world: World) -> None:
 
 def test_detail_compares_with_each_candidate_and_is_audited(db: Session, world: World) -> None:
     an1 = world.doses["an1"]
-    detail = dose_detail(db, POLICE, an1, default_registry(db))
+    detail = dose_detail(db, POLICE, an1, registry_of(db))
     assert [c.citizen_id for c in detail.candidates] == ["001085012345", "001085012346"]
     best, other = detail.candidates
     assert best.person is not None
@@ -102,7 +110,7 @@ def test_detail_compares_with_each_candidate_and_is_audited(db: Session, world: 
     views = db.scalars(select(AuditEntry).where(AuditEntry.action == "dose.view")).all()
     assert [v.object_id for v in views] == [str(an1)]
     with pytest.raises(OutOfScope):
-        dose_detail(db, POLICE, world.doses["dung"], default_registry(db))
+        dose_detail(db, POLICE, world.doses["dung"], registry_of(db))
 
 
 @pytest.mark.parametrize(

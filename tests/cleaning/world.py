@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Role
+from vaxlink.db import session_factory
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.identity import fold_name, normalise_name
 from vaxlink.ingest.models import ImportBatch
 from vaxlink.linkage.models import DoseLink, LinkRunRecord
+from vaxlink.linkage.service import LinkModel
 from vaxlink.records.models import DoseRecord
 from vaxlink.registry.keys import name_key
 from vaxlink.registry.models import Citizen
+from vaxlink.registry.service import LocalRegistry, RegistryPort
 
 PHUC_XA = UnitKey(Level.WARD, "00001")
 TRUC_BACH = UnitKey(Level.WARD, "00004")
@@ -53,6 +57,21 @@ DOSES: dict[str, tuple[Any, ...]] = {
 PRIMARY = {"Comirnaty": 2, "Vaxzevria": 2, "BBIBP-CorV": 2, "Spikevax": 2}
 MP = {"Comirnaty": "EU/1/20/1528", "Vaxzevria": "EU/1/21/1529", "BBIBP-CorV": "BBIBP-CorV",
       "Spikevax": "EU/1/20/1507"}  # fmt: skip
+
+
+@cache
+def _model() -> LinkModel:
+    return LinkModel.load(None)
+
+
+def registry_of(db: Session) -> RegistryPort:
+    """The store's own citizens as the registry port (what the app builds without a registry URL)."""
+    return LocalRegistry(session_factory(db.get_bind().engine))
+
+
+def ports(db: Session) -> dict[str, Any]:
+    """The registry port and linkage model the cleaning services are given."""
+    return {"registry": registry_of(db), "model": _model()}
 
 
 @dataclass

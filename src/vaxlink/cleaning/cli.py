@@ -19,10 +19,9 @@ from sqlalchemy.engine import Engine
 from vaxlink.auth import service as auth
 from vaxlink.auth.principal import Principal
 from vaxlink.cleaning import excel
-from vaxlink.cleaning.service import default_model
-from vaxlink.db import engine_from_settings, session_factory, transaction
-from vaxlink.registry.http import HttpRegistry
-from vaxlink.registry.port import LocalRegistry, RegistryPort
+from vaxlink.db import engine_from_settings, transaction
+from vaxlink.linkage.service import configured_model
+from vaxlink.registry.service import registry_port
 from vaxlink.settings import Settings, get_settings
 
 app = typer.Typer(help="Worklists of doses to verify: Excel export and import.",
@@ -57,12 +56,6 @@ def _login(settings: Settings, username: str, from_stdin: bool) -> tuple[Princip
     return principal, engine
 
 
-def _registry(settings: Settings, engine: Engine) -> RegistryPort:
-    if settings.registry_url:
-        return HttpRegistry(settings.registry_url)
-    return LocalRegistry(session_factory(engine))
-
-
 @app.command("export")
 def export_cmd(
     out: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
@@ -74,7 +67,7 @@ def export_cmd(
     principal, engine = _login(settings, user, password_stdin)
     try:
         with transaction(engine) as s:
-            data = excel.export_worklist(s, principal, _registry(settings, engine))
+            data = excel.export_worklist(s, principal, registry_port(settings, engine))
     finally:
         engine.dispose()
     out.write_bytes(data)
@@ -94,7 +87,8 @@ def import_cmd(
     try:
         with transaction(engine) as s:
             result = excel.import_worklist(s, principal, file.read_bytes(),
-                                           _registry(settings, engine), default_model())  # fmt: skip
+                                           registry_port(settings, engine),
+                                           configured_model(settings))  # fmt: skip
     finally:
         engine.dispose()
     table = Table("Row", "Record", "Outcome", "Details")

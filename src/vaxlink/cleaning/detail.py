@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.audit import record
 from vaxlink.auth.principal import Principal
 from vaxlink.cleaning import links
-from vaxlink.cleaning.service import dose_row, history, load_dose
+from vaxlink.cleaning.corrections import dose_row, history, load_dose
 from vaxlink.identity import fold_name, normalise_id
-from vaxlink.linkage.models import DoseLink, LinkRunRecord
-from vaxlink.records.columns import RAW_FIELDS
-from vaxlink.registry.port import RegistryPort, normalise_phone
-from vaxlink.registry.schemas import RegistryPerson
+from vaxlink.linkage.service import DoseLink, LinkRunRecord
+from vaxlink.records.service import RAW_FIELDS
+from vaxlink.registry.service import RegistryPerson, RegistryPort, normalise_phone
 
 #: The compared fields, in the order the table shows them.
 COMPARED: Final = ("full_name", "date_of_birth", "sex", "id_number", "province_code",

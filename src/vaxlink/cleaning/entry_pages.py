@@ -14,33 +14,25 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
 from vaxlink.auth.deps import require
-from vaxlink.auth.errors import OutOfScope
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
 from vaxlink.certificates import approval_pages
 from vaxlink.certificates.deps import UPLOAD_LIMIT, clock
 from vaxlink.cleaning import entry
-from vaxlink.cleaning.entry import (
-    DoseInput,
+from vaxlink.cleaning.entry import DoseInput, TypedIdentity, UnregisteredReason
+from vaxlink.cleaning.entry_errors import (
     EntryError,
     EntryNotAllowed,
-    IdentityCheck,
-    IdentitySource,
     NotInRegistry,
     NoVaccinationSite,
-    TypedIdentity,
-    UnregisteredReason,
     WarningsNotAcknowledged,
 )
 from vaxlink.cleaning.entry_strings import STRINGS
-from vaxlink.errors import NotFound
+from vaxlink.cleaning.identify import IdentityCheck, IdentitySource
 from vaxlink.linkage.api import registry_port
-from vaxlink.records import vaccines
-from vaxlink.records.models import DoseCategory, DoseRecord
-from vaxlink.registry.errors import RegistryUnavailable
-from vaxlink.registry.port import RegistryPort
+from vaxlink.records.service import DoseCategory, vaccines
+from vaxlink.registry.service import RegistryPort, RegistryUnavailable
 from vaxlink.web import i18n
 from vaxlink.web.deps import session
 from vaxlink.web.nav import register_nav
@@ -278,21 +270,7 @@ def entry_done(request: Request, principal: Enterer, db: Db, dose_id: int) -> Re
     """The recorded dose (only the site that recorded it may open it here)."""
     if (refusal := _no_site(request, principal)) is not None:
         return refusal
-    site = entry.facility_of(principal)
-    record = db.get(DoseRecord, dose_id)
-    if record is None:
-        raise NotFound(f"there is no dose record #{dose_id}")
-    if record.facility_code != site:
-        audit.record_after_transaction(
-            db, actor=principal, action="access.denied", object_type="dose_record",
-            object_id=dose_id, detail={"reason": "other_site", "facility": site},
-        )  # fmt: skip
-        raise OutOfScope("this dose was recorded by another vaccination site")
-    audit.record(
-        db, actor=principal, action="dose.view", object_type="dose_record", object_id=dose_id,
-        unit=entry.unit_of(record.province_code, record.district_code, record.ward_code),
-        detail={"facility": site, "version": record.version},
-    )  # fmt: skip
+    record = entry.recorded_dose(db, principal, dose_id)
     vaccine = vaccines.catalogue().get(record.vaccine_key)
     return render(
         request, "entry/done.html",

@@ -26,15 +26,14 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.audit import record
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
-from vaxlink.cleaning import links, service
+from vaxlink.cleaning import corrections, links
 from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
 from vaxlink.cleaning.worklist import MAX_PAGE_SIZE, WorklistQuery, worklist
 from vaxlink.errors import VaxlinkError
 from vaxlink.identity import normalise_id
-from vaxlink.linkage.model import LinkModel
-from vaxlink.records.models import DoseStatus
-from vaxlink.registry.port import RegistryPort
-from vaxlink.registry.schemas import RegistryPerson
+from vaxlink.linkage.service import LinkModel
+from vaxlink.records.service import DoseStatus
+from vaxlink.registry.service import RegistryPerson, RegistryPort
 
 SHEET: Final = "Danh sách"
 INSTRUCTIONS: Final = "Hướng dẫn"
@@ -65,6 +64,8 @@ REASON_LABELS: Final = {
     "Bản ghi trùng": "duplicate_record", "Khác": "other",
 }  # fmt: skip
 MAX_ROWS: Final = 20_000
+#: The largest file read back (a full MAX_ROWS file is well below it).
+MAX_FILE: Final = 10 * 1024 * 1024
 _HEADER = {label: key for key, label in (*KEY_COLUMNS, *DECISION_COLUMNS)}
 _TEXT_KEYS = {"dose_id", "version", "record_id", "id_number", "chosen_id", "candidate_1",
               "candidate_2", "candidate_3", "correct_dob", "date_of_birth"}  # fmt: skip
@@ -283,15 +284,16 @@ def _apply_row(
         ) from None
     label = row.get("decision", "")
     decision = DECISION_LABELS.get(label, label)
-    if decision not in service.DECISIONS:
+    if decision not in corrections.DECISIONS:
         raise InvalidCorrection(f"unknown decision «{label}»: choose one from the list")
-    dose = service.load_dose(session, principal, dose_id)
+    dose = corrections.load_dose(session, principal, dose_id)
     link = links.latest_links(session, [dose_id]).get(dose_id)
     kwargs: dict[str, Any] = {}
     if decision == "cannot_verify":
         code = REASON_LABELS.get(row.get("cannot_reason", ""), row.get("cannot_reason", ""))
         note = row.get("note", "")
-        kwargs["reason"] = f"{code}: {note}" if note else code
+        kwargs["cannot_verify_reason"] = code
+        kwargs["reason"] = note or None
         done = (dose.status == DoseStatus.UNMATCHED and link is not None
                 and link.rule in (links.HUMAN_RULE, links.HUMAN_PROPAGATED_RULE)
                 and link.reason == f"cannot_verify:{code}")  # fmt: skip
@@ -308,7 +310,7 @@ def _apply_row(
     if done:
         return "unchanged", "already decided so"
     with session.begin_nested():
-        service.decide(session, principal, dose_id, expected_version=version, decision=decision,
+        corrections.decide(session, principal, dose_id, expected_version=version, decision=decision,
                        registry=registry, model=model, **kwargs)  # fmt: skip
     return "applied", decision
 
@@ -324,6 +326,8 @@ def import_worklist(
     became of every row."""
     if not principal.can(Permission.IDENTITY_CORRECT):
         raise NotPermitted("only the commune police may import decisions about identities")
+    if len(data) > MAX_FILE:
+        raise InvalidCorrection("the file is larger than 10 MB")
     result = ImportResult()
     for n, row in read_rows(data):
         dose_id = int(row["dose_id"]) if row.get("dose_id", "").isdigit() else None

@@ -24,8 +24,7 @@ from vaxlink.identity import (
     parse_date,
     parse_sex,
 )
-from vaxlink.records import vaccines
-from vaxlink.records.parse import FIRST_VACCINATION_DAY
+from vaxlink.records.service import FIRST_VACCINATION_DAY, vaccines
 
 #: Identity facts: police verify identity.
 IDENTITY_FIELDS: Final = ("full_name", "date_of_birth", "sex", "id_number")

@@ -15,15 +15,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.principal import Principal
-from vaxlink.linkage.model import MODEL_NAME, LinkModel
-from vaxlink.linkage.models import DoseLink, LinkRunRecord
-from vaxlink.linkage.online import LinkResult
-from vaxlink.linkage.online_service import verify_person
-from vaxlink.linkage.store import model_digest
-from vaxlink.records.models import DoseRecord
-from vaxlink.registry.errors import RegistryUnavailable
-from vaxlink.registry.port import RegistryPort
-from vaxlink.registry.schemas import PersonQuery
+from vaxlink.linkage.service import (
+    MODEL_NAME,
+    DoseLink,
+    LinkModel,
+    LinkResult,
+    LinkRunRecord,
+    model_digest,
+    verify_person,
+)
+from vaxlink.records.service import DoseRecord, set_status
+from vaxlink.registry.service import PersonQuery, RegistryPort, RegistryUnavailable
 
 #: `dose_link.rule` of a person's decision, and of a decision fed to the person's other doses.
 HUMAN_RULE = "human"
@@ -146,8 +148,7 @@ def relink_one(
     except RegistryUnavailable:
         return None
     run = _new_run(session, principal, ONLINE_RULE, [result.status], model)
-    dose.status = result.status
-    dose.citizen_id = result.citizen_id
+    set_status(dose, result.status, citizen_id=result.citizen_id)
     session.add(
         DoseLink(
             dose_record_id=dose.id, run_id=run.id, status=result.status,

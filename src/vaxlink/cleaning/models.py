@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base
-from vaxlink.records.models import DoseRecord, DoseStatus, status_is
+from vaxlink.records.service import DoseRecord, DoseStatus, status_is
 
 
 class ChangeKind(StrEnum):

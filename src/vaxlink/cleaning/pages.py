@@ -11,20 +11,27 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.audit import record
 from vaxlink.auth.deps import require, require_any
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import ON_BEHALF_OF, Permission
 from vaxlink.cleaning import excel, service
+from vaxlink.cleaning.corrections import editable_fields, may_decide
 from vaxlink.cleaning.detail import COMPARED, dose_detail
-from vaxlink.cleaning.errors import EditConflict, InvalidCorrection
-from vaxlink.cleaning.fields import FIELD_PERMISSION, IDENTITY_FIELDS, VACCINATION_FIELDS
+from vaxlink.cleaning.errors import EditConflict
+from vaxlink.cleaning.fields import IDENTITY_FIELDS, VACCINATION_FIELDS
 from vaxlink.cleaning.strings import STRINGS
-from vaxlink.cleaning.worklist import PAGE_SIZE, SORTS, STATES, WorklistQuery, worklist
+from vaxlink.cleaning.worklist import (
+    FILTERS,
+    SORTS,
+    STATES,
+    WorklistQuery,
+    query_from,
+    view_worklist,
+)
 from vaxlink.errors import VaxlinkError
 from vaxlink.linkage.api import link_model, registry_port
-from vaxlink.linkage.model import LinkModel
-from vaxlink.registry.port import RegistryPort
+from vaxlink.linkage.service import LinkModel
+from vaxlink.registry.service import RegistryPort
 from vaxlink.web import i18n
 from vaxlink.web.deps import session
 from vaxlink.web.nav import register_nav
@@ -44,52 +51,18 @@ Corrector = Annotated[
 Registry = Annotated[RegistryPort, Depends(registry_port)]
 Model = Annotated[LinkModel, Depends(link_model)]
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FILTERS: Final = (
-    "status",
-    "reason",
-    "facility",
-    "date_from",
-    "date_to",
-    "q",
-    "sort",
-    "state",
-    "n",
-)
-MAX_UPLOAD: Final = 10 * 1024 * 1024
-
-
-def _date(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def _query(request: Request) -> tuple[WorklistQuery, dict[str, str]]:
-    p = request.query_params
-    shown = {k: p.get(k, "") for k in _FILTERS}
-    status = shown["status"]
-    q = WorklistQuery(
-        statuses=(status,) if status in ("review", "unmatched", "invalid") else WorklistQuery.statuses,
-        facility=shown["facility"] or None, date_from=_date(shown["date_from"]),
-        date_to=_date(shown["date_to"]), reason=shown["reason"] or None, search=shown["q"] or None,
-        sort=shown["sort"] if shown["sort"] in SORTS else "id",  # type: ignore[arg-type]
-        state=shown["state"] if shown["state"] in STATES else "open",  # type: ignore[arg-type]
-        after=p.get("after") or None,
-        limit=int(shown["n"]) if shown["n"].isdigit() and 0 < int(shown["n"]) <= 200 else PAGE_SIZE,
-    )  # fmt: skip
-    return q, shown
+    shown = {k: request.query_params.get(k, "") for k in FILTERS}
+    return query_from(shown, request.query_params.get("after")), shown
 
 
 @router.get("/worklist")
 def worklist_page(request: Request, principal: Viewer, db: DB) -> Response:
     """The unit's worklist; with htmx and a cursor, only the next rows."""
     q, shown = _query(request)
-    page = worklist(db, principal, q)
-    if page.rows:  # a list of people's records is a view of each of them
-        record(db, actor=principal, action="worklist.view", object_type="worklist",
-               object_id=str(principal.unit), unit=str(principal.unit),
-               detail={"doses": [r["id"] for r in page.rows]})  # fmt: skip
+    page = view_worklist(db, principal, q)
     ctx = {
         "page": page, "shown": shown, "sorts": SORTS, "states": STATES,
         "next_url": f"/worklist?{urlencode({**shown, 'after': page.next_cursor})}"
@@ -105,12 +78,9 @@ def _detail_context(
     db: Session, principal: Principal, dose_id: int, registry: RegistryPort
 ) -> dict[str, Any]:
     detail = dose_detail(db, principal, dose_id, registry)
-    editable = [
-        f for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS) if principal.can(FIELD_PERMISSION[f])
-    ]
     return {
-        "d": detail, "compared": COMPARED, "editable": editable,
-        "can_decide": principal.can(Permission.IDENTITY_CORRECT),
+        "d": detail, "compared": COMPARED, "editable": editable_fields(principal),
+        "can_decide": may_decide(principal),
         "on_behalf_of": ON_BEHALF_OF.get(principal.role),
         "reasons": service.CANNOT_VERIFY_REASONS,
     }  # fmt: skip
@@ -173,13 +143,13 @@ def decide_page(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     """A police decision: confirm a candidate, enter the right identity, or cannot verify."""
-    why = f"{reason}: {note}" if reason and note else (reason or note)
     identity = {"id_number": id_number, "full_name": full_name, "date_of_birth": date_of_birth,
                 "sex": sex}  # fmt: skip
     try:
         with db.begin_nested():
             service.decide(db, principal, dose_id, expected_version=version, decision=decision,
-                           citizen_id=citizen_id or None, identity=identity, reason=why or None,
+                           citizen_id=citizen_id or None, identity=identity,
+                           cannot_verify_reason=reason or None, reason=note or None,
                            registry=registry, model=model)  # fmt: skip
     except EditConflict as exc:
         yours = {"decision": decision, "citizen_id": citizen_id or id_number}
@@ -199,7 +169,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 async def _upload(file: Annotated[UploadFile, File()]) -> bytes:
     """The uploaded file's bytes, one more than the limit at most."""
-    return await file.read(MAX_UPLOAD + 1)
+    return await file.read(excel.MAX_FILE + 1)
 
 
 @router.post("/worklist/doses/{dose_id}/correction")
@@ -277,8 +247,6 @@ def import_page(
 ) -> Response:
     """Apply a filled-in worklist file; the report lists the outcome of every row."""
     try:
-        if len(data) > MAX_UPLOAD:
-            raise InvalidCorrection("the file is larger than 10 MB")
         result = excel.import_worklist(db, principal, data, registry, model)
     except VaxlinkError as exc:
         if exc.http_status in (401, 403):

@@ -13,13 +13,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import ON_BEHALF_OF
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
-from vaxlink.records.models import DoseRecord, DoseStatus
+from vaxlink.records.service import DoseRecord, DoseStatus, set_status_many
 
 #: Statuses a decision on another dose of the same person may change.
 UNDECIDED = (DoseStatus.PENDING, DoseStatus.REVIEW, DoseStatus.UNMATCHED)
@@ -68,17 +68,7 @@ def propagate(
     if not targets:
         return []
     seen = {t.id: t for t in targets}
-    changed = session.execute(
-        update(DoseRecord)
-        .where(DoseRecord.id.in_(list(seen)), DoseRecord.status.in_(UNDECIDED))
-        .values(status=status, citizen_id=citizen_id, version=DoseRecord.version + 1)
-        .returning(DoseRecord.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()  # fmt: skip
-    ids = sorted(changed)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, DoseRecord) and obj.id in seen:
-            session.expire(obj)
+    ids = set_status_many(session, list(seen), status, citizen_id=citizen_id, among=UNDECIDED)
     last: dict[int, int] = {
         int(r[0]): int(r[1])
         for r in session.execute(

@@ -16,8 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-from vaxlink.records import vaccines
-from vaxlink.records.models import DoseCategory
+from vaxlink.records.service import DoseCategory, vaccines
 
 RULES_FILE: Final = "schedule_rules.json"
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from vaxlink.auth.audit import record
 from vaxlink.auth.principal import Principal
 from vaxlink.cleaning import links
 from vaxlink.cleaning.errors import InvalidCorrection
 from vaxlink.cleaning.models import WORKLIST_STATUSES, in_worklist
 from vaxlink.identity import fold_name
-from vaxlink.linkage.models import DoseLink
-from vaxlink.records.models import DoseRecord, DoseStatus
+from vaxlink.linkage.service import DoseLink
+from vaxlink.records.service import DoseRecord, DoseStatus
 
 Sort = Literal["id", "vaccination_date", "name"]
 State = Literal["open", "closed", "all"]
@@ -30,6 +32,10 @@ SORTS: Final = ("id", "vaccination_date", "name")
 STATES: Final = ("open", "closed", "all")
 PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 500
+#: The most rows a page asks for on the web (`n`).
+MAX_SHOWN: Final = 200
+#: The filters a worklist page or file is asked for with, by name.
+FILTERS: Final = ("status", "reason", "facility", "date_from", "date_to", "q", "sort", "state", "n")
 #: Doses counted at most (the count shows "10 000+" beyond).
 COUNT_CAP: Final = 10_000
 #: Doses whose reasons fill the reason filter's choices.
@@ -70,6 +76,40 @@ class WorklistPage:
     #: True when more than `total` (COUNT_CAP) doses match.
     more_than: bool = False
     reasons: list[str] = field(default_factory=list)
+
+
+def _date(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def query_from(filters: Mapping[str, str], after: str | None = None) -> WorklistQuery:
+    """The query a page's filters ask for (FILTERS, as text); a value that is not one of the
+    choices falls back to the default (all worklist statuses, sort by id, open, a page)."""
+    status, sort, state, n = (filters.get(k, "") for k in ("status", "sort", "state", "n"))
+    return WorklistQuery(
+        statuses=(status,) if status in WORKLIST_STATUSES else WorklistQuery.statuses,
+        facility=filters.get("facility") or None, date_from=_date(filters.get("date_from")),
+        date_to=_date(filters.get("date_to")), reason=filters.get("reason") or None,
+        search=filters.get("q") or None,
+        sort=sort if sort in SORTS else "id",  # type: ignore[arg-type]
+        state=state if state in STATES else "open",  # type: ignore[arg-type]
+        after=after or None,
+        limit=int(n) if n.isdigit() and 0 < int(n) <= MAX_SHOWN else PAGE_SIZE,
+    )  # fmt: skip
+
+
+def view_worklist(session: Session, principal: Principal, q: WorklistQuery) -> WorklistPage:
+    """A page of the worklist as a person sees it: a list of people's records is a view of each
+    of them, so a page with rows is audited."""
+    page = worklist(session, principal, q)
+    if page.rows:
+        record(session, actor=principal, action="worklist.view", object_type="worklist",
+               object_id=str(principal.unit), unit=str(principal.unit),
+               detail={"doses": [r["id"] for r in page.rows]})  # fmt: skip
+    return page
 
 
 def encode_cursor(value: object, dose_id: int) -> str:

@@ -47,7 +47,7 @@ from vaxlink.certificates.models import (
     CertificateKind,
     FacilityApproval,
 )
-from vaxlink.records.models import DoseRecord
+from vaxlink.records.service import DoseRecord
 from vaxlink.settings import Settings
 
 
@@ -163,11 +163,15 @@ def close_loop(
     status = None
     if dose_id is not None and changes:
         from vaxlink.cleaning.service import correct_dose
+        from vaxlink.linkage.service import configured_model
+        from vaxlink.registry.service import registry_port
 
         if expected_version is None:
             raise ApprovalError("the dose version is missing; reload the report")
         dose = correct_dose(session, principal, dose_id, expected_version=expected_version,
-                            changes=changes, reason=reason, ticket_id=ticket_id)  # fmt: skip
+                            changes=changes, reason=reason, ticket_id=ticket_id,
+                            registry=registry_port(settings, session.get_bind().engine),
+                            model=configured_model(settings))  # fmt: skip
         status = dose.status
         if dose.citizen_id != citizen_id:
             raise ApprovalError(

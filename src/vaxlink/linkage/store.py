@@ -4,8 +4,9 @@ The registry and the pending doses leave the store as Arrow through ADBC (docs/f
 columns; a dose is described by its `raw_*` values, exactly as the site sent them, except identity
 fields a person corrected, which are read from the corrected column), are linked
 by `link_tables` on DuckDB, and come back in one transaction: the decisions go to a staging
-table, one `UPDATE … FROM` sets status, citizen and a new `version` of the doses that are still
-pending at the version that was read, and `dose_link` and `link_run` record the evidence.
+table, one `UPDATE … FROM` (records' `apply_link_decisions`, along the dose status transition
+table) sets status, citizen and a new `version` of the doses that are still pending at the
+version that was read, and `dose_link` and `link_run` record the evidence.
 
 So a run is incremental (only `pending` doses go in), never overwrites a decision a person or
 another run made meanwhile (the version check), leaves nothing behind when it fails (one
@@ -26,14 +27,12 @@ import pyarrow as pa
 from sqlalchemy import inspect
 
 from vaxlink.db import make_engine
-from vaxlink.ingest.child import Stage, run_bulk_job
-from vaxlink.ingest.store import BulkConnection, bulk_connection
+from vaxlink.ingest.service import BulkConnection, Stage, bulk_connection, run_bulk_job
 from vaxlink.linkage.engine import DuckDBEngine
 from vaxlink.linkage.errors import LinkageError
 from vaxlink.linkage.model import MODEL_NAME, LinkModel
 from vaxlink.linkage.pipeline import STAGES, LinkSettings, LinkStats, link_tables
-from vaxlink.records.columns import RAW_FIELDS
-from vaxlink.records.models import DoseStatus
+from vaxlink.records.service import RAW_FIELDS, DoseStatus, apply_link_decisions
 from vaxlink.settings import Settings
 
 #: The stages `on_stage` is told about, in order.
@@ -228,17 +227,8 @@ def _write_back(
     )  # fmt: skip
     bulk.ingest("stg_link", decisions)
     # Only doses still pending at the version that was read: a decision made meanwhile (by a
-    # reviewer, or by another run) stands. RETURNING says which ones this run decided.
-    applied = bulk.arrow(
-        f"""
-        UPDATE dose_record AS d
-        SET status = s.status, citizen_id = s.citizen_id, version = d.version + 1
-        FROM stg_link AS s
-        WHERE d.id = s.dose_record_id AND d.status = '{DoseStatus.PENDING}'
-          AND d.version = s.version
-        RETURNING id
-        """
-    )
+    # reviewer, or by another run) stands. The records front door says which ones were decided.
+    applied = apply_link_decisions(bulk, "stg_link")
     bulk.ingest("stg_applied", applied.rename_columns(["id"]).cast(pa.schema([("id", pa.int64())])))
     as_json = "CAST({} AS JSONB)" if bulk.dialect == "postgresql" else "{}"
     bulk.execute(

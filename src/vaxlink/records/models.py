@@ -22,17 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base
-
-
-class DoseStatus(StrEnum):
-    """Where a dose stands in verification (docs/formats.md §3, plus `pending` before linkage)."""
-
-    PENDING = "pending"
-    VERIFIED = "verified"
-    AUTO_LINKED = "auto_linked"
-    REVIEW = "review"
-    UNMATCHED = "unmatched"
-    INVALID = "invalid"
+from vaxlink.records.lifecycle import DoseStatus
 
 
 class DoseCategory(StrEnum):
@@ -92,6 +82,7 @@ class DoseRecord(Base):
     facility_code: Mapped[str | None] = mapped_column(String(64))
     warnings: Mapped[str | None] = mapped_column(Text)
 
+    # Written only by `records.lifecycle`, along its transition table.
     status: Mapped[str] = mapped_column(String(12), default=DoseStatus.PENDING, index=True)
     citizen_id: Mapped[str | None] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -106,6 +97,9 @@ class DoseRecord(Base):
     )  # fmt: skip
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
+
+
+__all__ = ["DoseCategory", "DoseRecord", "DoseStatus", "status_is"]
 
 
 def status_is(statuses: Iterable[str]) -> ColumnElement[bool]:

@@ -1,0 +1,384 @@
+"""Corrections and decisions on one dose: scoped, permitted per field, versioned, audited.
+
+"Health verifies vaccination, police verify identity": each field needs its permission
+(`fields.FIELD_PERMISSION`); decisions about who a dose belongs to need IDENTITY_CORRECT. Every
+save names the version it was made from; a stale one raises `EditConflict` with what the other
+person saved, and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from vaxlink.auth import audit
+from vaxlink.auth.audit import record
+from vaxlink.auth.errors import OutOfScope
+from vaxlink.auth.principal import Principal
+from vaxlink.auth.roles import ON_BEHALF_OF, Permission
+from vaxlink.cleaning import links
+from vaxlink.cleaning.errors import (
+    DoseNotFound,
+    EditConflict,
+    InvalidCorrection,
+    NotInRegistry,
+    NotPermitted,
+)
+from vaxlink.cleaning.fields import (
+    FIELD_PERMISSION,
+    IDENTITY_FIELDS,
+    PARSERS,
+    VACCINATION_FIELDS,
+    parse_changes,
+    shown,
+)
+from vaxlink.cleaning.models import ChangeKind, DoseCorrection
+from vaxlink.cleaning.propagate import propagate
+from vaxlink.identity import fold_name, normalise_id
+from vaxlink.linkage.service import LinkModel
+from vaxlink.records.service import DoseRecord, DoseStatus, set_status
+from vaxlink.registry.service import RegistryPerson, RegistryPort
+
+Decision = Literal["confirm", "identity", "cannot_verify"]
+DECISIONS: Final = ("confirm", "identity", "cannot_verify")
+#: Why an officer cannot verify a person here (the first word of a cannot_verify reason).
+CANNOT_VERIFY_REASONS: Final = (
+    "not_resident", "moved_away", "unknown_person", "deceased", "duplicate_record", "other",
+)  # fmt: skip
+
+
+def editable_fields(principal: Principal) -> list[str]:
+    """The fields of a dose the principal may correct (health: vaccination, police: identity)."""
+    return [f for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS) if principal.can(FIELD_PERMISSION[f])]
+
+
+def may_decide(principal: Principal) -> bool:
+    """Whether the principal decides who a dose belongs to (the commune police)."""
+    return principal.can(Permission.IDENTITY_CORRECT)
+
+
+def dose_row(dose: DoseRecord) -> dict[str, Any]:
+    """The dose's columns as a dict."""
+    return {c.key: getattr(dose, c.key) for c in DoseRecord.__table__.columns}
+
+
+def load_dose(
+    session: Session, principal: Principal, dose_id: int, *, lock: bool = False
+) -> DoseRecord:
+    """The dose, when it lies in the principal's unit (else OutOfScope, audited as denied)."""
+    dose = session.get(DoseRecord, dose_id, with_for_update=lock or None, populate_existing=lock)
+    if dose is None:
+        raise DoseNotFound(f"dose {dose_id} does not exist")
+    if not principal.covers(
+        province=dose.province_code, district=dose.district_code, ward=dose.ward_code
+    ):
+        # Audited in a transaction of its own once the caller's has ended (it survives the
+        # request's rollback), as `auth.deps.ensure_in_scope` does for pages.
+        audit.record_after_transaction(
+            session, actor=principal, action="access.denied", object_type="dose_record",
+            object_id=str(dose.id),
+            unit=_unit_of(dose.province_code, dose.district_code, dose.ward_code),
+            detail={"reason": "out_of_scope", "account_unit": str(principal.unit)},
+        )  # fmt: skip
+        raise OutOfScope(
+            f"this dose record lies outside your area ({principal.unit}); it is handled by "
+            "the staff of its own commune, district or province"
+        )
+    return dose
+
+
+def _unit_of(province: str | None, district: str | None, ward: str | None) -> str | None:
+    for level, code in (("ward", ward), ("district", district), ("province", province)):
+        if code:
+            return f"{level}:{code}"
+    return None
+
+
+def changes_since(session: Session, dose_id: int, base_version: int) -> list[dict[str, Any]]:
+    """The saved versions made from `base_version` or later, oldest first, fields grouped."""
+    rows = session.scalars(
+        select(DoseCorrection)
+        .where(
+            DoseCorrection.dose_record_id == dose_id, DoseCorrection.base_version >= base_version
+        )
+        .order_by(DoseCorrection.version, DoseCorrection.id)
+    )
+    return group_versions(rows)
+
+
+def history(session: Session, dose_id: int) -> list[dict[str, Any]]:
+    """Every saved version of the dose, newest first."""
+    rows = session.scalars(
+        select(DoseCorrection)
+        .where(DoseCorrection.dose_record_id == dose_id)
+        .order_by(DoseCorrection.version.desc(), DoseCorrection.id)
+    )
+    return group_versions(rows)
+
+
+def group_versions(rows: Any) -> list[dict[str, Any]]:
+    """Correction rows grouped into versions: who, when, why, and each field's old and new."""
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        if not out or out[-1]["version"] != r.version:
+            out.append({
+                "version": r.version, "kind": r.kind, "at": r.at, "by": r.changed_by_username,
+                "role": r.role, "on_behalf_of": r.on_behalf_of, "reason": r.reason,
+                "ticket_id": r.ticket_id, "base_version": r.base_version, "fields": [],
+            })  # fmt: skip
+        out[-1]["fields"].append({"field": r.field, "old": r.old_value, "new": r.new_value})
+    return out
+
+
+def _check_version(session: Session, dose: DoseRecord, expected_version: int) -> None:
+    if dose.version != expected_version:
+        raise EditConflict(
+            f"dose {dose.record_id} was changed after you opened it (you had version "
+            f"{expected_version}, it is now {dose.version}); nothing of yours was saved: "
+            "look at the other change and enter yours again if it is still needed",
+            current_version=dose.version,
+            changes=changes_since(session, dose.id, expected_version),
+        )
+
+
+def next_version(session: Session, dose_id: int) -> int:
+    """The next correction version number of a dose."""
+    last = session.scalar(
+        select(func.max(DoseCorrection.version)).where(DoseCorrection.dose_record_id == dose_id)
+    )
+    return int(last or 0) + 1
+
+
+def write_version(
+    session: Session,
+    principal: Principal,
+    dose: DoseRecord,
+    *,
+    kind: ChangeKind,
+    base_version: int,
+    changed: Mapping[str, tuple[str | None, str | None]],
+    reason: str | None,
+    ticket_id: int | None = None,
+) -> int:
+    """One version of the dose's history: a row per changed field (old, new)."""
+    with session.no_autoflush:  # the dose's pending update is flushed by `_flush`, checked
+        version = next_version(session, dose.id)
+    now = dt.datetime.now(dt.UTC)
+    on_behalf = ON_BEHALF_OF.get(principal.role)
+    for field, (old, new) in changed.items():
+        session.add(
+            DoseCorrection(
+                dose_record_id=dose.id, version=version, kind=kind, base_version=base_version,
+                changed_by=principal.user_id, changed_by_username=principal.username,
+                role=str(principal.role), on_behalf_of=str(on_behalf) if on_behalf else None,
+                at=now, reason=reason, field=field, old_value=old, new_value=new,
+                ticket_id=ticket_id,
+            )
+        )  # fmt: skip
+    return version
+
+
+def _flush(session: Session, dose: DoseRecord) -> None:
+    """Write the dose and its version; a row or a version number taken meanwhile by another
+    save (the row's version check, or `dose_correction`'s unique version) is a conflict."""
+    record_id = dose.record_id  # the failed flush expires the object
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise EditConflict(
+            f"dose {record_id} was changed by someone else while you were saving; "
+            "nothing of yours was saved",
+            current_version=-1,
+            changes=[],
+        ) from exc
+
+
+def correct_dose(
+    session: Session,
+    principal: Principal,
+    dose_id: int,
+    *,
+    expected_version: int,
+    changes: dict[str, object],
+    reason: str,
+    registry: RegistryPort,
+    model: LinkModel,
+    ticket_id: int | None = None,
+    today: dt.date | None = None,
+) -> DoseRecord:
+    """Save a correction of some fields of one dose as a new version; an identity change sends
+    the dose back to linkage and links it again online, for this one person."""
+    denied = sorted(
+        f for f in changes if f in FIELD_PERMISSION and not principal.can(FIELD_PERMISSION[f])
+    )
+    if denied:
+        who = (
+            "police"
+            if FIELD_PERMISSION[denied[0]] is Permission.IDENTITY_CORRECT
+            else "health staff"
+        )
+        raise NotPermitted(f"only {who} may correct {', '.join(denied)} (health verifies "
+                           "vaccination, police verify identity)")  # fmt: skip
+    if not (reason or "").strip():
+        raise InvalidCorrection("say why the dose is corrected (reason)")
+    dose = load_dose(session, principal, dose_id, lock=True)
+    _check_version(session, dose, expected_version)
+    parsed = parse_changes(changes, dose_row(dose), today or dt.date.today())
+    if not parsed:
+        return dose
+    before = dose_row(dose)
+    for cols in parsed.values():
+        for column, value in cols.items():
+            setattr(dose, column, value)
+    after = dose_row(dose)
+    changed = {f: (shown(f, before), shown(f, after)) for f in parsed}
+    identity = any(f in IDENTITY_FIELDS for f in parsed)
+    if identity:
+        set_status(dose, DoseStatus.PENDING, citizen_id=None)
+        changed["status"] = (before["status"], str(DoseStatus.PENDING))
+        changed["citizen_id"] = (before["citizen_id"], None)
+    version = write_version(session, principal, dose, kind=ChangeKind.CORRECTION,
+                            base_version=expected_version, changed=changed, reason=reason.strip(),
+                            ticket_id=ticket_id)  # fmt: skip
+    _flush(session, dose)
+    relinked = None
+    if identity:
+        relinked = links.relink_one(session, principal, dose, registry, model)
+        _flush(session, dose)
+    record(
+        session, actor=principal, action="dose.correct", object_type="dose_record",
+        object_id=str(dose.id), unit=dose.ward_code,
+        detail={"fields": sorted(parsed), "correction_version": version,
+                "from_version": expected_version, "to_version": dose.version,
+                "ticket_id": ticket_id, "relinked": relinked.status if relinked else None},
+    )  # fmt: skip
+    return dose
+
+
+def _person(registry: RegistryPort, citizen_id: str) -> RegistryPerson:
+    person = registry.get(citizen_id)
+    if person is None:
+        raise NotInRegistry(
+            f"ID number {citizen_id} is not in the population registry: check it on the "
+            "person's ID card, or mark the dose as 'cannot be verified here'"
+        )
+    return person
+
+
+def _identity_changes(identity: Mapping[str, Any], person: RegistryPerson) -> dict[str, object]:
+    """The identity the officer typed, checked against the registry's record of that ID."""
+    given = {k: str(v).strip() for k, v in identity.items()
+             if k in IDENTITY_FIELDS and v is not None and str(v).strip()}  # fmt: skip
+    today = dt.date.today()
+    wrong = []
+    if "full_name" in given and fold_name(given["full_name"]) != fold_name(person.full_name):
+        wrong.append("full name")
+    dob = given.get("date_of_birth")
+    if dob and PARSERS["date_of_birth"](dob, {}, today)["date_of_birth"] != person.date_of_birth:
+        wrong.append("date of birth")
+    if "sex" in given and PARSERS["sex"](given["sex"], {}, today)["sex"] != person.sex:
+        wrong.append("sex")
+    if wrong:
+        raise InvalidCorrection(
+            f"the registry holds another {', '.join(wrong)} for ID number {person.citizen_id}: "
+            "check the ID number on the person's ID card"
+        )
+    return {**given, "id_number": person.citizen_id}
+
+
+def decide(
+    session: Session,
+    principal: Principal,
+    dose_id: int,
+    *,
+    expected_version: int,
+    decision: Decision | str,
+    citizen_id: str | None = None,
+    identity: dict[str, Any] | None = None,
+    cannot_verify_reason: str | None = None,
+    reason: str | None = None,
+    registry: RegistryPort,
+    model: LinkModel | None = None,
+    today: dt.date | None = None,
+) -> DoseRecord:
+    """An officer's decision on who a dose belongs to, fed to the person's other doses:
+    `confirm` a candidate, enter the right `identity` (checked against the registry), or
+    `cannot_verify` with `cannot_verify_reason`, one of CANNOT_VERIFY_REASONS. `reason` is the
+    officer's note; the history keeps "code: note"."""
+    if not may_decide(principal):
+        raise NotPermitted("only the commune police decide who a dose belongs to")
+    if decision not in DECISIONS:
+        raise InvalidCorrection(f"decision must be one of {', '.join(DECISIONS)}")
+    dose = load_dose(session, principal, dose_id, lock=True)
+    _check_version(session, dose, expected_version)
+    if dose.status == DoseStatus.PENDING:
+        raise InvalidCorrection(
+            f"dose {dose.record_id} is still waiting for linkage; decide it later"
+        )
+    before = dose_row(dose)
+    code = (cannot_verify_reason or "").strip()
+    given = (reason or "").strip()
+    note = (f"{code}: {given}" if code and given else code or given) or None
+    changed: dict[str, tuple[str | None, str | None]] = {}
+    if decision == "cannot_verify":
+        if code not in CANNOT_VERIFY_REASONS:
+            raise InvalidCorrection(f"give a reason: one of {', '.join(CANNOT_VERIFY_REASONS)}")
+        status, linked = str(DoseStatus.UNMATCHED), None
+        link_reason: str | None = f"cannot_verify:{code}"
+        kind = ChangeKind.CANNOT_VERIFY
+    else:
+        if decision == "confirm":
+            cid = normalise_id(citizen_id or "")
+            if not cid:
+                raise InvalidCorrection("choose the candidate who is this person")
+            link = links.latest_links(session, [dose.id]).get(dose.id)
+            offered = {c.get("citizen_id") for c in (link.candidates if link else [])}
+            offered |= {c.get("citizen_id") for c in (link.explanation or [] if link else [])}
+            if cid not in offered:
+                raise InvalidCorrection(
+                    f"{cid} is not one of this dose's candidates; use 'enter the right identity'"
+                )
+            person = _person(registry, cid)
+            kind = ChangeKind.CONFIRM
+        else:
+            typed = dict(identity or {})
+            cid = normalise_id(str(typed.get("id_number") or ""))
+            if not cid:
+                raise InvalidCorrection("enter the person's ID number (CCCD, 12 digits)")
+            person = _person(registry, cid)
+            edits = parse_changes(
+                _identity_changes(typed, person), before, today or dt.date.today()
+            )
+            for cols in edits.values():
+                for column, value in cols.items():
+                    setattr(dose, column, value)
+            after = dose_row(dose)
+            changed.update({f: (shown(f, before), shown(f, after)) for f in edits})
+            kind = ChangeKind.IDENTITY
+        status, linked, link_reason = str(DoseStatus.VERIFIED), person.citizen_id, None
+    set_status(dose, status, citizen_id=linked)
+    changed["status"] = (before["status"], status)
+    changed["citizen_id"] = (before["citizen_id"], linked)
+    version = write_version(session, principal, dose, kind=kind, base_version=expected_version,
+                            changed=changed, reason=note)  # fmt: skip
+    _flush(session, dose)
+    others = propagate(session, principal, before, status=status, citizen_id=linked,
+                       reason=note, link_reason=link_reason)  # fmt: skip
+    decided = {dose.id: links.HUMAN_RULE, **dict.fromkeys(others, links.HUMAN_PROPAGATED_RULE)}
+    links.write_human_links(session, principal, decided, status=status, citizen_id=linked,
+                            reason=link_reason)  # fmt: skip
+    record(
+        session, actor=principal, action=f"dose.decide.{decision}", object_type="dose_record",
+        object_id=str(dose.id), unit=dose.ward_code,
+        detail={"decision": decision, "correction_version": version,
+                "from_version": expected_version, "to_version": dose.version,
+                "fields": sorted(f for f in changed if f in IDENTITY_FIELDS),
+                "reason_code": link_reason, "propagated_to": others},
+    )  # fmt: skip
+    return dose

@@ -1,0 +1,44 @@
+"""Errors of dose entry at the vaccination point, each with a message the operator can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vaxlink.cleaning.schedule import ScheduleWarning
+from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
+
+
+class EntryError(InvalidInput):
+    """Input to dose entry that cannot be used as given."""
+
+    code = "entry_invalid"
+
+
+class EntryNotAllowed(VaxlinkError):
+    """The account may not enter doses, or not for this vaccination site."""
+
+    http_status = 403
+    code = "entry_not_allowed"
+
+
+class NoVaccinationSite(Conflict):
+    """The account is not attached to a vaccination site, so it has nowhere to record doses."""
+
+    code = "no_vaccination_site"
+
+
+class NotInRegistry(NotFound):
+    """The ID number is not in the population registry."""
+
+    code = "not_in_registry"
+
+
+class WarningsNotAcknowledged(Conflict):
+    """Schedule warnings the operator has not explicitly acknowledged; nothing was recorded."""
+
+    code = "schedule_warnings"
+
+    def __init__(self, warnings: Sequence[ScheduleWarning]) -> None:
+        codes = ", ".join(w.code.value for w in warnings)
+        super().__init__(f"confirm the schedule warnings before recording the dose: {codes}")
+        self.warnings = tuple(warnings)

@@ -1,0 +1,48 @@
+"""The linkage front door: verify the store's pending doses, link one person online, the model.
+
+Other domains import linkage only through this module (the pure linkage steps stay behind it):
+`verify_store` (a batch run over the store), `verify_person` (one person, online, through a
+registry port), the versioned `LinkModel` and the evidence tables `DoseLink`/`LinkRunRecord`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from vaxlink.linkage.errors import LinkageError, LinkageInputError, ModelError
+from vaxlink.linkage.model import MODEL_NAME, LinkModel
+from vaxlink.linkage.models import DoseLink, LinkRunRecord
+from vaxlink.linkage.online import LinkResult
+from vaxlink.linkage.online_service import verify_person
+from vaxlink.linkage.store import DECIDED, VerifyReport, load_model, model_digest, verify_store
+from vaxlink.settings import Settings
+
+
+@cache
+def _model(path: Path | None) -> LinkModel:
+    return LinkModel.load(path)
+
+
+def configured_model(settings: Settings) -> LinkModel:
+    """The linkage model `settings` name (the packaged one by default), loaded once per file."""
+    return _model(settings.linkage_model)
+
+
+__all__ = [
+    "DECIDED",
+    "MODEL_NAME",
+    "DoseLink",
+    "LinkModel",
+    "LinkResult",
+    "LinkRunRecord",
+    "LinkageError",
+    "LinkageInputError",
+    "ModelError",
+    "VerifyReport",
+    "configured_model",
+    "load_model",
+    "model_digest",
+    "verify_person",
+    "verify_store",
+]
