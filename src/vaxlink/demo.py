@@ -13,9 +13,9 @@ from sqlalchemy import Engine, func
 
 from vaxlink.db import engine_from_settings
 from vaxlink.facilities.cli import import_list
-from vaxlink.ingest.console import print_report, stage_progress
-from vaxlink.records.importer import import_doses
-from vaxlink.registry.importer import load_registry
+from vaxlink.ingest.service import print_report, stage_progress
+from vaxlink.records.service import import_doses
+from vaxlink.registry.service import load_registry
 from vaxlink.settings import Settings, get_settings
 from vaxlink.synth.generate import generate
 from vaxlink.synth.output import write
@@ -87,8 +87,8 @@ def _verify_and_issue(
     from vaxlink.certificates.approval import approve_records
     from vaxlink.certificates.issuance import issue_batch
     from vaxlink.db import transaction
-    from vaxlink.linkage.store import verify_store
-    from vaxlink.records.models import DoseRecord
+    from vaxlink.linkage.service import verify_store
+    from vaxlink.records.service import DoseRecord
 
     with console.status("Verifying the doses against the registry (vaxlink verify)…"):
         report = verify_store(engine.url.render_as_string(hide_password=False), settings,

@@ -47,7 +47,7 @@ class DemoAccount:
 def busiest_ward(session: Session) -> tuple[str, str | None] | None:
     """The ward with the most doses left to clean (review, unmatched, invalid), then the most
     doses, and its most frequent vaccination site: the demo commune has work on its list."""
-    from vaxlink.records.models import DoseRecord, DoseStatus
+    from vaxlink.records.service import DoseRecord, DoseStatus
 
     open_work = func.sum(
         case((DoseRecord.status.in_([DoseStatus.REVIEW, DoseStatus.UNMATCHED,

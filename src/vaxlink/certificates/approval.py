@@ -40,7 +40,7 @@ from vaxlink.certificates.models import APPROVABLE as APPROVABLE
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
 from vaxlink.certificates.signer import ES256, Signer
 from vaxlink.certificates.trustlist import canonical_json
-from vaxlink.records.models import DoseRecord
+from vaxlink.records.service import DoseRecord
 
 MANIFEST_VERSION: Final = "vaxlink-approval/1"
 RECORD_VERSION: Final = "vaxlink-record/1"

@@ -33,8 +33,7 @@ from vaxlink.certificates.approval import (
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
 from vaxlink.certificates.keys import KeyStore
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
-from vaxlink.records import vaccines
-from vaxlink.records.models import DoseRecord
+from vaxlink.records.service import DoseRecord, vaccines
 
 PAGE_SIZE: Final = 50
 #: Records examined at most per page view, so a facility with a long approved history still

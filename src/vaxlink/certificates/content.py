@@ -31,9 +31,8 @@ from vaxlink.certificates.payload import (
     vaccination_payload,
 )
 from vaxlink.certificates.trustlist import canonical_json
-from vaxlink.records.models import DoseCategory, DoseRecord
-from vaxlink.records.vaccines import catalogue
-from vaxlink.registry.models import Citizen
+from vaxlink.records.service import DoseCategory, DoseRecord, catalogue
+from vaxlink.registry.service import Citizen
 
 CONTENT_VERSION: Final = "vaxlink-content/1"
 COUNTRY: Final = "VN"

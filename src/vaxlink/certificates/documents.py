@@ -13,7 +13,7 @@ from vaxlink.certificates.issuance import active_of
 from vaxlink.certificates.models import Certificate, CertificateKind
 from vaxlink.certificates.payload import display_fields
 from vaxlink.certificates.pdf import CertificateDisplay, render_certificate_pdf
-from vaxlink.records.models import DoseRecord
+from vaxlink.records.service import DoseRecord
 from vaxlink.standards import eu_valueset
 
 #: Naming system of Vietnamese citizen ID numbers in FHIR exports (vaxlink's own URI until the

@@ -44,7 +44,7 @@ from vaxlink.certificates.models import (
 from vaxlink.certificates.signer import Signer
 from vaxlink.certificates.uvci import uvci_from_seed
 from vaxlink.db import transaction
-from vaxlink.records.models import DoseRecord
+from vaxlink.records.service import DoseRecord
 
 #: Vaccination certificates are valid for 12 calendar months (never past their DSC).
 VACCINATION_VALIDITY: Final = Months(12)

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base, UtcDateTime
-from vaxlink.records.models import DoseRecord, DoseStatus, status_is
+from vaxlink.records.service import DoseRecord, DoseStatus, status_is
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _JSON = JSON().with_variant(JSONB(), "postgresql")

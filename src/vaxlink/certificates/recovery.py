@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.certificates.errors import RecoveryInvalid
 from vaxlink.certificates.models import RecoveryRecord
-from vaxlink.registry.models import Citizen
+from vaxlink.registry.service import Citizen
 
 VALID_FROM_DAYS: Final = 11
 VALID_UNTIL_DAYS: Final = 180

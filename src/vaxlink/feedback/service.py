@@ -25,8 +25,8 @@ from vaxlink.feedback.tickets import OPEN, Notice
 from vaxlink.identity import classify_id, fold_name, normalise_id, parse_date
 from vaxlink.identity.errors import DateParseError
 from vaxlink.identity.idnumber import IdKind
-from vaxlink.records.models import DoseRecord
-from vaxlink.registry.models import Citizen
+from vaxlink.records.service import DoseRecord
+from vaxlink.registry.service import Citizen
 from vaxlink.settings import Settings
 
 VIEW_CERTIFICATE: Final = "feedback.citizen.view_certificate"

@@ -86,7 +86,7 @@ def ticket_detail(request: Request, db: DB, principal: TicketWorker, ticket_id: 
 
 def _ticket_context(db: Session, principal: Principal, ticket: Ticket,
                     error: str | None = None, done: str | None = None) -> dict[str, Any]:  # fmt: skip
-    from vaxlink.registry.models import Citizen
+    from vaxlink.registry.service import Citizen
 
     audit.record(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
                  object_id=ticket.citizen_id, unit=ticket.ward_code,

@@ -17,12 +17,9 @@ from vaxlink.certificates.clients import VERIFY_IDENTITY
 from vaxlink.certificates.deps import client_with_scope
 from vaxlink.certificates.ratelimit import rate_limited
 from vaxlink.db import session_factory
-from vaxlink.linkage.model import LinkModel
-from vaxlink.linkage.online_service import verify_person
 from vaxlink.linkage.schemas import VerifyResponse
-from vaxlink.registry.http import HttpRegistry
-from vaxlink.registry.port import LocalRegistry, RegistryPort
-from vaxlink.registry.schemas import PersonQuery
+from vaxlink.linkage.service import LinkModel, verify_person
+from vaxlink.registry.service import HttpRegistry, LocalRegistry, PersonQuery, RegistryPort
 from vaxlink.settings import Settings
 
 PREFIX = "/api/v1/identity"

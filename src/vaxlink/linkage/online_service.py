@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.online import LinkResult, score_person
-from vaxlink.registry.port import RegistryPort
-from vaxlink.registry.schemas import PersonQuery
+from vaxlink.registry.service import PersonQuery, RegistryPort
 
 
 def verify_person(details: PersonQuery, registry: RegistryPort, model: LinkModel) -> LinkResult:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from vaxlink.db import engine_from_settings
-from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progress
+from vaxlink.ingest.service import EXIT_QUARANTINED, print_report, stage_progress
 from vaxlink.records.importer import import_doses
 from vaxlink.settings import get_settings
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.ingest.service import BatchKind, open_batch, take_row
 from vaxlink.records import vaccines
-from vaxlink.records.lifecycle import DoseStatus, initial
+from vaxlink.records.lifecycle import DoseStatus, create
 from vaxlink.records.models import DoseRecord
 
 #: `import_batch.file_kind` of the batches that hold doses entered on the web.
@@ -93,14 +93,15 @@ def add_web_dose(
 ) -> DoseRecord:
     """Store one dose entered on the web at `facility`, in the day's web batch, created in
     `status` (one of `lifecycle.INITIAL`); `raw` holds RAW_ORDER's values and `extra`."""
-    created = initial(status)
     batch = open_batch(
         session, kind=BatchKind.DOSES, file_name=web_batch_name(facility, now.date()),
         file_kind=WEB_FILE_KIND, imported_by=f"web:{facility}", now=now,
     )  # fmt: skip
     row = take_row(session, batch, now)
     record_id = f"WEB-{batch.id}-{row:05d}"
-    dose = DoseRecord(
+    dose = create(
+        DoseRecord,
+        status,
         record_id=record_id,
         batch_id=batch.id,
         source_row=row,
@@ -108,7 +109,6 @@ def add_web_dose(
         **{f"raw_{k}": raw.get(k) for k in RAW_ORDER},
         raw_extra=raw.get("extra"),
         **parsed,
-        status=created.value,
         citizen_id=citizen_id,
     )
     session.add(dose)

@@ -18,9 +18,18 @@ import pyarrow.compute as pc
 from sqlalchemy.engine import Engine
 
 from vaxlink.duck import scalar
-from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
-from vaxlink.ingest.store import BulkConnection, indexes_rebuilt, read_ahead
+from vaxlink.ingest.service import (
+    BulkConnection,
+    ImportJob,
+    ImportKind,
+    ImportReport,
+    WriteCounts,
+    indexes_rebuilt,
+    read_ahead,
+    run_import,
+)
 from vaxlink.records.columns import DOSE_COLUMNS
+from vaxlink.records.lifecycle import DoseStatus
 from vaxlink.records.parse import NEW, REFUSED, STORE_COLUMNS, UNCHANGED, parse_doses, release
 from vaxlink.settings import Settings
 
@@ -89,7 +98,8 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
     )
     rows = con.sql(
         f"SELECT * REPLACE ({vdate} AS vaccination_date), "
-        "CAST($batch AS INTEGER) AS batch_id, 'pending' AS status, CAST(1 AS INTEGER) AS version "
+        f"CAST($batch AS INTEGER) AS batch_id, '{DoseStatus.PENDING}' AS status, "
+        "CAST(1 AS INTEGER) AS version "
         "FROM dose_rows",
         params={"batch": batch_id},
     )

@@ -16,9 +16,9 @@ new version. `tests/records/test_lifecycle.py` fails when another module writes 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from sqlalchemy import update
 
@@ -66,6 +66,9 @@ class DoseTransitionInvalid(Conflict):
     code = "dose_transition_invalid"
 
 
+T = TypeVar("T")
+
+
 class _Dose(Protocol):
     record_id: str
     status: str
@@ -103,6 +106,11 @@ def initial(status: str) -> DoseStatus:
     if target not in INITIAL:
         raise DoseTransitionInvalid(f"a new dose cannot be {target.value}")
     return target
+
+
+def create(model: Callable[..., T], status: str, **fields: Any) -> T:
+    """A new dose (`model` is the mapped `DoseRecord` class) created in `status`, one of INITIAL."""
+    return model(**fields, status=initial(status).value)
 
 
 def sources(to: str, among: Iterable[str] | None = None) -> tuple[DoseStatus, ...]:
@@ -187,6 +195,7 @@ __all__ = [
     "apply_staged",
     "can_move",
     "check",
+    "create",
     "initial",
     "move",
     "move_many",

@@ -11,8 +11,15 @@ import datetime as dt
 import duckdb
 import pyarrow as pa
 
-from vaxlink.ingest import dictmap, reader
-from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
+from vaxlink.ingest.service import (
+    Check,
+    any_failed_sql,
+    dictmap,
+    raw_hash_sql,
+    raw_json_sql,
+    reader,
+    reasons_sql,
+)
 from vaxlink.records import vaccines
 from vaxlink.records.columns import RAW_FIELDS
 

@@ -10,10 +10,21 @@ import duckdb
 from sqlalchemy.engine import Engine
 
 from vaxlink.duck import scalar
-from vaxlink.ingest import dictmap, reader
-from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
-from vaxlink.ingest.pipeline import ImportJob, ImportKind, ImportReport, WriteCounts, run_import
-from vaxlink.ingest.store import BulkConnection
+from vaxlink.ingest.service import (
+    BulkConnection,
+    Check,
+    ImportJob,
+    ImportKind,
+    ImportReport,
+    WriteCounts,
+    any_failed_sql,
+    dictmap,
+    raw_hash_sql,
+    raw_json_sql,
+    reader,
+    reasons_sql,
+    run_import,
+)
 from vaxlink.registry.columns import RAW_FIELDS, REGISTRY_COLUMNS
 from vaxlink.settings import Settings
 

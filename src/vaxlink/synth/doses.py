@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vaxlink.records.vaccines import catalogue
+from vaxlink.records.service import catalogue
 from vaxlink.synth.admin import PROVINCE_CODES, admin_units
 from vaxlink.synth.places_data import PROVINCE_POPULATION
 from vaxlink.synth.population import Population

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vaxlink.records.vaccines import site_spellings
+from vaxlink.records.service import site_spellings
 from vaxlink.synth import corrupt
 from vaxlink.synth.admin import PROVINCE_CODES, admin_units
 from vaxlink.synth.doses import PRODUCTS, Doses, Facilities
