@@ -107,6 +107,17 @@ def test_cannot_verify_needs_a_known_reason(db: Session, world: World) -> None:
     assert dose.citizen_id is None
     link = links.latest_links(db, [ghost])[ghost]
     assert (link.rule, link.reason) == ("human", "cannot_verify:not_resident")
+    kept = db.scalars(select(DoseCorrection.reason).where(DoseCorrection.dose_record_id == ghost))
+    assert set(kept) == {"not_resident: moved to Đà Nẵng in 2020"}  # the history: code and note
+
+
+def test_a_note_alone_is_not_a_reason_to_give_up(db: Session, world: World) -> None:
+    """The reason code is its own argument: a note that starts like one does not count."""
+    ghost = world.doses["ghost"]
+    version = _dose(db, ghost).version
+    with pytest.raises(InvalidCorrection, match="give a reason"):
+        service.decide(db, POLICE, ghost, **ports(db), expected_version=version,
+                       decision="cannot_verify", reason="not_resident: moved away")  # fmt: skip
 
 
 def test_health_verifies_vaccination_police_verify_identity(db: Session, world: World) -> None:

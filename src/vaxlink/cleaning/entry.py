@@ -2,9 +2,10 @@
 
 An entry starts from the person's identity (a typed ID number, the chip-card QR text scanned
 in the browser, or a photo of it decoded here), checked against the population registry through
-the registry port; only then is the dose recorded. A dose entered this way is an ordinary
+the registry port (`identify.start_entry`); only then is the dose recorded (here: checked
+against the catalogue and the schedule, then stored by records' `add_web_dose` as an ordinary
 `DoseRecord` in the facility's web-entry import batch of the day, its raw_* values exactly what
-was entered. The identity comes from the registry by ID number, so the record meets the
+was entered). The identity comes from the registry by ID number, so the record meets the
 definition of `verified` (docs/formats.md §3) and is linked to the citizen at once; the operator has
 confirmed the person in front of them against the name, date of birth and sex shown.
 
