@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from vaxlink.db import engine_from_settings, transaction
 from vaxlink.facilities import service
 from vaxlink.geo.service import normalise_ward_code
-from vaxlink.ingest.console import EXIT_QUARANTINED
+from vaxlink.ingest.service import EXIT_QUARANTINED
 from vaxlink.settings import Settings, get_settings
 
 app = typer.Typer(help="Vaccination sites: names, wards, heads and contacts.",

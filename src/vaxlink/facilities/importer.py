@@ -14,8 +14,7 @@ from typing import Final
 from vaxlink import duck
 from vaxlink.facilities.errors import FacilityError
 from vaxlink.facilities.schemas import FIELDS, FacilityInput, RefusedRow, check
-from vaxlink.ingest import reader
-from vaxlink.ingest.headers import ColumnSpec
+from vaxlink.ingest.service import ColumnSpec, reader
 from vaxlink.settings import Settings
 
 FACILITY_COLUMNS: Final[tuple[ColumnSpec, ...]] = (

@@ -16,7 +16,7 @@ from vaxlink.facilities.errors import FacilityError
 from vaxlink.facilities.models import CODE_LENGTH, NAME_LENGTH, FacilityKind
 from vaxlink.geo.errors import GeoError
 from vaxlink.geo.service import normalise_ward_code
-from vaxlink.ingest.headers import header_key
+from vaxlink.ingest.service import header_key
 
 #: Fields a site has, in the order lists and tables show them.
 FIELDS: Final = ("code", "name", "ward_code", "kind", "head_name", "phone", "email", "active")

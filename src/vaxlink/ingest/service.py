@@ -20,7 +20,7 @@ from vaxlink.ingest.child import Stage, run_bulk_job
 from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progress
 from vaxlink.ingest.dictmap import PY_WHITESPACE, SUSPECT_LEGACY
 from vaxlink.ingest.errors import FileRejected
-from vaxlink.ingest.headers import ColumnSpec, extra_headers, match_headers
+from vaxlink.ingest.headers import ColumnSpec, extra_headers, header_key, match_headers
 from vaxlink.ingest.models import BatchKind, ImportBatch, QuarantinedRow
 from vaxlink.ingest.pipeline import (
     STAGES,
@@ -119,6 +119,7 @@ __all__ = [
     "dictmap",
     "extra_headers",
     "file_kind",
+    "header_key",
     "indexes_rebuilt",
     "match_headers",
     "open_batch",
