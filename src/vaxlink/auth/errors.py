@@ -1,7 +1,11 @@
-"""Auth errors, mapped to RFC 9457 problems (401/403/429) by `vaxlink.web.problems`."""
+"""Auth errors, mapped to RFC 9457 problems (401/403/429) by `vaxlink.web.problems`.
+
+The meanings (status, exit code) are the generic ones of `vaxlink.errors`; these refine them.
+"""
 
 from __future__ import annotations
 
+from vaxlink import errors
 from vaxlink.errors import InvalidInput, VaxlinkError
 
 
@@ -9,20 +13,12 @@ class AuthError(VaxlinkError):
     """Root of the auth errors."""
 
 
-class Unauthenticated(AuthError):
+class Unauthenticated(errors.Unauthenticated, AuthError):
     """No valid login (missing, expired or revoked session, or wrong credentials)."""
 
-    http_status = 401
-    exit_code = 5
-    code = "unauthenticated"
 
-
-class Forbidden(AuthError):
+class Forbidden(errors.Forbidden, AuthError):
     """The account's role does not allow this."""
-
-    http_status = 403
-    exit_code = 6
-    code = "forbidden"
 
 
 class OutOfScope(Forbidden):
@@ -37,11 +33,9 @@ class CsrfRejected(Forbidden):
     code = "csrf_rejected"
 
 
-class TooManyAttempts(AuthError):
+class TooManyAttempts(errors.TooManyRequests, AuthError):
     """Login refused for a while after too many failures."""
 
-    http_status = 429
-    exit_code = 7
     code = "too_many_attempts"
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:

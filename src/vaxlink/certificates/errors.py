@@ -5,6 +5,7 @@ Other certificate modules (keys, PKCS#11, trust list) append their own classes a
 
 from __future__ import annotations
 
+from vaxlink import errors
 from vaxlink.errors import VaxlinkError
 
 
@@ -236,21 +237,14 @@ class RecoveryInvalid(CertificateError):
     code = "recovery_invalid"
 
 
-class Unauthenticated(CertificateError):
+class Unauthenticated(errors.Unauthenticated, CertificateError):
     """The request carries no valid client token."""
 
-    http_status = 401
-    exit_code = 5
-    code = "unauthenticated"
     headers = {"WWW-Authenticate": 'Bearer realm="vaxlink"'}  # noqa: RUF012 - read-only
 
 
-class Forbidden(CertificateError):
+class Forbidden(errors.Forbidden, CertificateError):
     """The client application is known but not allowed to do this."""
-
-    http_status = 403
-    exit_code = 5
-    code = "forbidden"
 
 
 class RequestTooLarge(CertificateError):

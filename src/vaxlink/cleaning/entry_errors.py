@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vaxlink.cleaning.schedule import ScheduleWarning
-from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
+from vaxlink.errors import Conflict, Forbidden, InvalidInput, NotInRegistry
+
+__all__ = [
+    "EntryError",
+    "EntryNotAllowed",
+    "NoVaccinationSite",
+    "NotInRegistry",
+    "WarningsNotAcknowledged",
+]
 
 
 class EntryError(InvalidInput):
@@ -14,10 +22,9 @@ class EntryError(InvalidInput):
     code = "entry_invalid"
 
 
-class EntryNotAllowed(VaxlinkError):
+class EntryNotAllowed(Forbidden):
     """The account may not enter doses, or not for this vaccination site."""
 
-    http_status = 403
     code = "entry_not_allowed"
 
 
@@ -25,12 +32,6 @@ class NoVaccinationSite(Conflict):
     """The account is not attached to a vaccination site, so it has nowhere to record doses."""
 
     code = "no_vaccination_site"
-
-
-class NotInRegistry(NotFound):
-    """The ID number is not in the population registry."""
-
-    code = "not_in_registry"
 
 
 class WarningsNotAcknowledged(Conflict):

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
+from vaxlink.errors import Conflict, Forbidden, InvalidInput, NotFound, NotInRegistry, VaxlinkError
+
+__all__ = [
+    "CleaningError",
+    "DoseNotFound",
+    "EditConflict",
+    "InvalidCorrection",
+    "NotInRegistry",
+    "NotPermitted",
+]
 
 
 class CleaningError(VaxlinkError):
@@ -19,18 +28,8 @@ class InvalidCorrection(InvalidInput, CleaningError):
     """A corrected value or a decision that cannot be used as given."""
 
 
-class NotInRegistry(InvalidCorrection):
-    """The identity an officer entered is not in the population registry."""
-
-    code = "not_in_registry"
-
-
-class NotPermitted(CleaningError):
+class NotPermitted(Forbidden, CleaningError):
     """The role may not change this field: health verifies vaccination, police verify identity."""
-
-    http_status = 403
-    exit_code = 5
-    code = "forbidden"
 
 
 class EditConflict(Conflict, CleaningError):

@@ -1,4 +1,7 @@
-"""RFC 9457 problem details: every VaxlinkError becomes application/problem+json with its code."""
+"""RFC 9457 problem details: every VaxlinkError becomes application/problem+json with its code.
+
+This is the one error-to-HTTP mapping; the table of meanings is in `vaxlink.errors`.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +35,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(VaxlinkError)
     async def _domain(_request: Request, exc: VaxlinkError) -> JSONResponse:
-        headers = getattr(exc, "headers", None)  # e.g. WWW-Authenticate on a 401
-        return problem(exc.http_status, type(exc).__name__, str(exc), exc.code, headers)
+        # Status and code come from the error's meaning (vaxlink.errors), headers from the error
+        # itself (WWW-Authenticate on a 401, Retry-After on a 429).
+        return problem(exc.http_status, type(exc).__name__, str(exc), exc.code, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
