@@ -1,8 +1,7 @@
 """The printable certificate: a bilingual (Vietnamese/English) A4 PDF with the signed QR.
 
-Rendered by WeasyPrint from a Jinja2 template. The font is Noto Sans, found on disk at run time
-(Debian: fonts-noto-core) and embedded in the PDF; nothing is downloaded. Only `file:` and
-`data:` URLs are fetched while rendering.
+Rendered from a Jinja2 template by `vaxlink.pdf` (WeasyPrint, Noto Sans found on disk and
+embedded, nothing downloaded: only `data:` URLs and files of the templates and fonts are read).
 """
 
 from __future__ import annotations
@@ -14,18 +13,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from vaxlink import pdf
 from vaxlink.certificates.errors import DocumentRenderError
 from vaxlink.certificates.qrimage import qr_svg
+from vaxlink.pdf import FontFaces
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: Where distributions install Noto Sans; the first folder holding both faces wins.
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/noto"),  # Debian, Ubuntu: fonts-noto-core
-    Path("/usr/share/fonts/noto"),  # Arch, Alpine
-    Path("/usr/share/fonts/google-noto"),  # Fedora, RHEL
-    Path("/usr/share/fonts/google-noto-vf"),
-)
-FONT_FILES = ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf")
 
 
 @dataclass(frozen=True)
@@ -47,25 +40,9 @@ class CertificateDisplay:
     certificate_id: str
 
 
-@dataclass(frozen=True)
-class FontFaces:
-    """Regular and bold font files used for the certificate."""
-
-    regular: Path
-    bold: Path
-
-
 def find_fonts(font_dir: Path | None = None) -> FontFaces:
     """Noto Sans regular and bold, from `font_dir` or the usual system folders."""
-    folders = (Path(font_dir),) if font_dir is not None else FONT_DIRS
-    for folder in folders:
-        paths = [folder / name for name in FONT_FILES]
-        if all(p.is_file() for p in paths):
-            return FontFaces(*paths)
-    raise DocumentRenderError(
-        f"Noto Sans ({', '.join(FONT_FILES)}) not found in {', '.join(map(str, folders))}: "
-        "install the Debian package fonts-noto-core (full Vietnamese coverage)"
-    )
+    return pdf.find_fonts(font_dir, error=DocumentRenderError)
 
 
 def _text(value: date | str) -> str:
@@ -120,7 +97,7 @@ def render_certificate_html(
             d=d,
             rows=_rows(display),
             qr_src=qr,
-            fonts={"regular": fonts.regular.as_uri(), "bold": fonts.bold.as_uri()},
+            fonts=fonts.urls(),
         )
     )
 
@@ -129,18 +106,6 @@ def render_certificate_pdf(
     display: CertificateDisplay, hc1: str, *, font_dir: Path | None = None
 ) -> bytes:
     """The certificate as PDF bytes (A4, one page, fonts embedded)."""
-    from weasyprint import HTML  # heavy import: only when a PDF is asked for
-    from weasyprint.text.fonts import FontConfiguration
-    from weasyprint.urls import URLFetcher
-
     html = render_certificate_html(display, hc1, font_dir=font_dir)
-    fetcher = URLFetcher(allowed_protocols={"file", "data"})
-    try:
-        pdf = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher).write_pdf(
-            font_config=FontConfiguration()
-        )
-    except Exception as exc:  # WeasyPrint raises bare exceptions from deep inside layout
-        raise DocumentRenderError(f"PDF rendering failed: {exc}") from exc
-    if not isinstance(pdf, bytes):
-        raise DocumentRenderError("WeasyPrint returned no PDF")
-    return pdf
+    fonts = find_fonts(font_dir)
+    return pdf.render_pdf(html, base_dir=TEMPLATES, fonts=fonts, error=DocumentRenderError)

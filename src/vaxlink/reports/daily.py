@@ -1,5 +1,5 @@
 """The daily report of one unit: its figures, the units one level down and its sites, as XLSX
-(openpyxl) and PDF (WeasyPrint, Noto Sans), bilingual. The same stored figures give the same bytes:
+(openpyxl) and PDF (`vaxlink.pdf`: WeasyPrint, Noto Sans), bilingual. The same stored figures give the same bytes:
 workbook dates and zip entry times are fixed, and a final day's report carries no clock time.
 """
 
@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from vaxlink.geo.codes import UnitKey
+from vaxlink.pdf import find_fonts, render_pdf
 from vaxlink.reports import query
 from vaxlink.reports.errors import ReportRenderError
 from vaxlink.reports.figures import VN_TZ, end_of_day
@@ -222,10 +223,8 @@ def _fmt(v: object, column: str) -> str:
 
 
 def render_html(data: ReportData, *, font_dir: Path | None = None) -> str:
-    """The report as a standalone HTML page for WeasyPrint (fonts by file URL)."""
-    from vaxlink.certificates.pdf import find_fonts
-
-    fonts = find_fonts(font_dir)
+    """The report as a standalone HTML page for `vaxlink.pdf` (fonts by file URL)."""
+    fonts = find_fonts(font_dir, error=ReportRenderError)
     vi, en = as_of(data)
     f = data.figures
     headline = [(METRICS[c][0], METRICS[c][1], _fmt(value(f, c), c)) for c in TABLE_COLUMNS]
@@ -253,25 +252,13 @@ def render_html(data: ReportData, *, font_dir: Path | None = None) -> str:
             sites=lines(data.sites[:200], True),
             sites_more=max(0, len(data.sites) - 200),
             text=TEXT,
-            fonts={"regular": fonts.regular.as_uri(), "bold": fonts.bold.as_uri()},
+            fonts=fonts.urls(),
         )
     )
 
 
 def pdf_bytes(data: ReportData, *, font_dir: Path | None = None) -> bytes:
     """The report as PDF bytes (A4 landscape, fonts embedded)."""
-    from weasyprint import HTML
-    from weasyprint.text.fonts import FontConfiguration
-    from weasyprint.urls import URLFetcher
-
     html = render_html(data, font_dir=font_dir)
-    fetcher = URLFetcher(allowed_protocols={"file", "data"})
-    try:
-        pdf = HTML(string=html, base_url=str(TEMPLATES), url_fetcher=fetcher).write_pdf(
-            font_config=FontConfiguration()
-        )
-    except Exception as exc:  # WeasyPrint raises bare exceptions from deep inside layout
-        raise ReportRenderError(f"PDF rendering failed: {exc}") from exc
-    if not isinstance(pdf, bytes):
-        raise ReportRenderError("WeasyPrint returned no PDF")
-    return pdf
+    fonts = find_fonts(font_dir, error=ReportRenderError)
+    return render_pdf(html, base_dir=TEMPLATES, fonts=fonts, error=ReportRenderError)
