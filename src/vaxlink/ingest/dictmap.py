@@ -3,14 +3,18 @@
 Names, dates and sexes repeat heavily (a million dose rows hold a few thousand syllables and a
 few tens of thousands of date strings), so the work is proportional to the distinct values, and
 the bulk path uses exactly the same rules as the single-row path in `vaxlink.identity`.
+
+`map_distinct` is the one distinct-value mapper: the import runs it on its DuckDB connection,
+the linkage (`linkage.normalise`) on its engine (DuckDB or Spark); both give it SQL that yields
+the values, and get back a table keyed by the raw value to join on, set-based.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -59,28 +63,53 @@ def _sql(text: str) -> str:
     return text.replace("'", "''")
 
 
+class ArrowTables(Protocol):
+    """Where the mapper reads the values and writes its table: a linkage engine has these two."""
+
+    def to_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        """Run a query and return its whole result as Arrow."""
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table queryable as a (materialised) table `name`."""
+
+
+class _DuckTables:
+    """A plain DuckDB connection (the import's) seen as `ArrowTables`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def to_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        rel = self.con.sql(sql, params=dict(params)) if params else self.con.sql(sql)
+        return rel.to_arrow_table()
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        self.con.register(f"{name}_in", table)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_in")
+        finally:
+            self.con.unregister(f"{name}_in")
+
+
 def map_distinct(
-    con: duckdb.DuckDBPyConnection,
+    target: duckdb.DuckDBPyConnection | ArrowTables,
     values_sql: str,
     out: str,
     fn: Callable[[str], tuple[Any, ...]],
     schema: list[tuple[str, pa.DataType]],
+    params: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create table `out` (raw, *schema) holding fn(raw) for each distinct non-null raw value."""
+    """Create table `out` (raw, *schema) holding fn(raw) once per distinct non-null value that
+    `values_sql` (one column, bound `params`) yields; callers join it back on `raw`."""
+    tables = _DuckTables(target) if isinstance(target, duckdb.DuckDBPyConnection) else target
+    distinct = f"SELECT DISTINCT v FROM ({values_sql}) t(v) WHERE v IS NOT NULL"
+    column = tables.to_arrow(distinct, params).column(0)
     with _collector_paused():
-        raws = [
-            r[0]
-            for r in con.sql(
-                f"SELECT DISTINCT v FROM ({values_sql}) t(v) WHERE v IS NOT NULL"
-            ).fetchall()
-        ]
-        results = [fn(r) for r in raws]
-        cols = {"raw": pa.array(raws, pa.string())}
+        results = [fn(r) for r in column.to_pylist()]
+        cols = {"raw": column.combine_chunks().cast(pa.string())}
         for i, (name, typ) in enumerate(schema):
             cols[name] = pa.array([res[i] for res in results], typ)
-    con.register(f"{out}_in", pa.table(cols))
-    con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM {out}_in")
-    con.unregister(f"{out}_in")
+    tables.register_arrow(out, pa.table(cols))
 
 
 def _date(what: str) -> Callable[[str], tuple[Any, ...]]:
@@ -100,7 +129,8 @@ def map_dates(con: duckdb.DuckDBPyConnection, values_sql: str, out: str, what: s
                  [("iso", pa.string()), ("precision", pa.string()), ("error", pa.string())])  # fmt: skip
 
 
-def _sex(raw: str) -> tuple[Any, ...]:
+def sex_value(raw: str) -> tuple[Any, ...]:
+    """('M'|'F'|None,) of a written sex, by `vaxlink.identity.parse_sex`."""
     try:
         return (parse_sex(raw),)
     except SexParseError:
@@ -109,10 +139,11 @@ def _sex(raw: str) -> tuple[Any, ...]:
 
 def map_sexes(con: duckdb.DuckDBPyConnection, values_sql: str, out: str) -> None:
     """Table `out`(raw, sex) from `vaxlink.identity.parse_sex` (unrecognised → NULL)."""
-    map_distinct(con, values_sql, out, _sex, [("sex", pa.string())])
+    map_distinct(con, values_sql, out, sex_value, [("sex", pa.string())])
 
 
-def _legacy(raw: str) -> tuple[Any, ...]:
+def legacy_text(raw: str) -> tuple[Any, ...]:
+    """(Unicode text, legacy encoding or None) of a name that may be written in TCVN3/VNI."""
     enc = detect_legacy_encoding(raw)
     return (legacy_to_unicode(raw, enc) if enc else raw, enc)
 
@@ -137,7 +168,7 @@ def map_names(con: duckdb.DuckDBPyConnection, values_sql: str, out: str) -> None
     suspects = con.sql(
         f"SELECT raw FROM {out}_raw WHERE regexp_matches(nfc_normalize(raw), '{_sql(SUSPECT_LEGACY)}')"
     ).fetchall()
-    legacy = {raw: _legacy(raw) for (raw,) in suspects}
+    legacy = {raw: legacy_text(raw) for (raw,) in suspects}
     with _collector_paused():
         raws = [r[0] for r in con.sql(f"SELECT raw FROM {out}_raw").fetchall()]
         con.execute(f"DROP TABLE {out}_raw")

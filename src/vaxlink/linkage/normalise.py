@@ -1,32 +1,46 @@
 """Normalise the registry and the dose records once into the linkage's comparison features.
 
 Names, dates and sexes repeat heavily, so each distinct word, date text and sex text goes through
-the pure `vaxlink.identity` functions once (as `ingest.dictmap` does for the import) and the
-results are joined back set-based. IDs, phones and codes use the `vx_*` macros of the import.
-Both sides get the same feature columns, so a pair can be compared column by column.
+the pure `vaxlink.identity` functions once (by the import's one distinct-value mapper,
+`ingest.dictmap.map_distinct`, run on the linkage engine) and the results are joined back
+set-based. IDs, phones and codes use the `vx_*` macros of the import. Both sides get the same
+feature columns, so a pair can be compared column by column.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
 from vaxlink.identity import (
     DateParseError,
-    SexParseError,
-    detect_legacy_encoding,
     fold_name,
-    legacy_to_unicode,
     normalise_name,
     parse_date,
-    parse_sex,
 )
-from vaxlink.ingest.dictmap import PY_WHITESPACE, SUSPECT_LEGACY
-from vaxlink.linkage.engine import Engine, Params
+from vaxlink.ingest.dictmap import (
+    PY_WHITESPACE,
+    SUSPECT_LEGACY,
+    legacy_text,
+    map_distinct,
+    sex_value,
+)
+from vaxlink.linkage.engine import Engine
+
+__all__ = [
+    "FEATURES",
+    "NAME_FEATURES",
+    "date_parts",
+    "map_dates",
+    "map_names",
+    "map_sexes",
+    "name_features",
+    "sex_value",
+    "word_forms",
+]
 
 _WS = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in PY_WHITESPACE) + "]+"
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -53,8 +67,9 @@ def name_features(raw: str | None) -> dict[str, str | None]:
     if raw is None or not raw.strip():
         return dict.fromkeys(NAME_FEATURES)
     nfc = unicodedata.normalize("NFC", raw)
-    enc = detect_legacy_encoding(raw) if re.search(SUSPECT_LEGACY, nfc) else None
-    text = unicodedata.normalize("NFC", legacy_to_unicode(raw, enc) if enc else raw)
+    text = unicodedata.normalize(
+        "NFC", legacy_text(raw)[0] if re.search(SUSPECT_LEGACY, nfc) else raw
+    )
     canon: list[str] = []
     folded: list[str] = []
     for w in text.split():
@@ -105,38 +120,6 @@ def date_parts(raw: str) -> tuple[Any, ...]:
     return (d.year, d.month, d.day, d.precision, None)
 
 
-def sex_value(raw: str) -> tuple[Any, ...]:
-    """('M'|'F'|None,) of a written sex."""
-    try:
-        return (parse_sex(raw),)
-    except SexParseError:
-        return (None,)
-
-
-def map_distinct(
-    engine: Engine,
-    values_sql: str,
-    out: str,
-    fn: Callable[[str], tuple[Any, ...]],
-    schema: list[tuple[str, pa.DataType]],
-    params: Params | None = None,
-) -> None:
-    """Table `out`(raw, *schema) holding fn(raw) once per distinct non-null value of the query."""
-    raws = engine.to_arrow(
-        f"SELECT DISTINCT v FROM ({values_sql}) t(v) WHERE v IS NOT NULL", params
-    ).column(0)
-    results = [fn(r) for r in raws.to_pylist()]
-    cols: dict[str, pa.Array] = {"raw": raws.combine_chunks().cast(pa.string())}
-    for i, (name, typ) in enumerate(schema):
-        cols[name] = pa.array([res[i] for res in results], typ)
-    engine.register_arrow(out, pa.table(cols))
-
-
-def _legacy(raw: str) -> tuple[Any, ...]:
-    enc = detect_legacy_encoding(raw)
-    return (legacy_to_unicode(raw, enc) if enc else raw,)
-
-
 def map_names(engine: Engine, values_sql: str) -> None:
     """Table lk_name(raw, nm, nf, fam, giv, giva, mid, mida, ssort) for each distinct name."""
     engine.execute(
@@ -146,8 +129,8 @@ def map_names(engine: Engine, values_sql: str) -> None:
         engine,
         "SELECT raw FROM lk_name_raw WHERE regexp_matches(nfc_normalize(raw), $suspect)",
         "lk_name_legacy",
-        _legacy,
-        [("text", pa.string())],
+        legacy_text,
+        [("text", pa.string()), ("encoding", pa.string())],
         {"suspect": SUSPECT_LEGACY},
     )
     engine.execute(
