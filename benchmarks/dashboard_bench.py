@@ -30,9 +30,7 @@ from vaxlink.auth.models import User
 from vaxlink.auth.service import create_user
 from vaxlink.db import make_engine, transaction, upgrade
 from vaxlink.geo.codes import NATION
-from vaxlink.reports import query
-from vaxlink.reports.figures import local_day, refresh_day
-from vaxlink.reports.service import render
+from vaxlink.reports import service as reports
 from vaxlink.settings import Settings
 from vaxlink.web.app import create_app
 from vaxlink.web.security import CSRF_COOKIE
@@ -77,19 +75,19 @@ def main() -> None:
             held = conn.execute(text("SELECT count(*) FROM dose_record")).scalar_one()
         if held != args.doses:
             raise SystemExit(f"the store holds {held:,} doses, not {args.doses:,}")
-        day = local_day(now)
+        day = reports.local_day(now)
         started = time.perf_counter()
         with transaction(engine) as s:
-            refreshed = refresh_day(s, day, now=now)
+            refreshed = reports.refresh_day(s, day, now=now)
         result["refresh_figures_s"] = round(time.perf_counter() - started, 2)
         result["figure_rows"] = refreshed.rows
         with transaction(engine) as s:
             if not s.scalar(select(User).where(User.username == "bench-nation")):
                 create_user(s, username="bench-nation", password=PASSWORD,
                             role="national_issuer", unit="VN")  # fmt: skip
-            provinces = [r for r in query.children(s, day, NATION) if r.drill]
+            provinces = [r for r in reports.children(s, day, NATION) if r.drill]
             province = max(provinces, key=lambda r: r.figures["doses_recorded"]).drill
-            nation = query.unit_figures(s, day, NATION)
+            nation = reports.unit_figures(s, day, NATION)
         assert province is not None
         result["nation"] = nation.as_dict()
         with tempfile.TemporaryDirectory() as tmp:
@@ -111,7 +109,7 @@ def main() -> None:
                     "median": round(statistics.median(ms), 1), "max": round(max(ms), 1)}  # fmt: skip
         started = time.perf_counter()
         with transaction(engine) as s:
-            files = render(s, province, day)
+            files = reports.render(s, province, day)
         result["province_report_s"] = round(time.perf_counter() - started, 2)
         result["province"] = str(province)
         result["province_report_bytes"] = {"xlsx": len(files.xlsx), "pdf": len(files.pdf)}

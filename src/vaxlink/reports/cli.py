@@ -13,12 +13,23 @@ from rich.table import Table
 
 from vaxlink.db import engine_from_settings, transaction
 from vaxlink.errors import InvalidInput
-from vaxlink.reports import query
-from vaxlink.reports.config import ReportSettings, SmtpSettings
-from vaxlink.reports.figures import local_day, refresh_day, refresh_due
-from vaxlink.reports.labels import METRICS, TABLE_COLUMNS
-from vaxlink.reports.service import ensure_figures, generate, parse_unit, render, run_due
-from vaxlink.reports.smtp import mailer_from
+from vaxlink.reports.service import (
+    METRICS,
+    TABLE_COLUMNS,
+    ReportSettings,
+    SmtpSettings,
+    ensure_figures,
+    generate,
+    local_day,
+    mailer_from,
+    parse_unit,
+    refresh_day,
+    refresh_due,
+    render,
+    run_due,
+    unit_figures,
+    unit_name,
+)
 from vaxlink.settings import get_settings
 
 app = typer.Typer(help="Progress figures and daily reports.", no_args_is_help=True)
@@ -56,7 +67,7 @@ def daily_command(
             files = render(s, key, day)
             if store:
                 generate(s, settings.data_dir, key, day, now=now, by="cli")
-            figures = query.unit_figures(s, day, key)
+            figures = unit_figures(s, day, key)
     finally:
         engine.dispose()
     target = out or settings.data_dir / "reports" / day.isoformat()
@@ -93,10 +104,10 @@ def figures_command(
                 results = refresh_due(s, now=now, backfill_days=backfill)
         with transaction(engine) as s:
             day = results[-1].day
-            figures = query.unit_figures(s, day, key)
+            figures = unit_figures(s, day, key)
     finally:
         engine.dispose()
-    table = Table(title=f"{query.unit_name(key)} — {day.isoformat()}")
+    table = Table(title=f"{unit_name(key)} — {day.isoformat()}")
     table.add_column("figure")
     table.add_column("value", justify="right")
     data = figures.as_dict()

@@ -4,26 +4,19 @@ asked for lies inside the account's own unit (a refusal is audited)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
-from vaxlink.geo.codes import NATION, Level, UnitKey
-from vaxlink.reports import daily, query
-from vaxlink.reports.errors import ReportNotFound
-from vaxlink.reports.figures import VN_TZ, local_day, refresh_day
-from vaxlink.reports.labels import TABLE_COLUMNS, register_i18n
-from vaxlink.reports.models import DailyReport
-from vaxlink.reports.query import Figures, Row
-from vaxlink.reports.service import get, parse_unit
+from vaxlink.geo.codes import NATION, UnitKey
+from vaxlink.reports import service
+from vaxlink.reports.labels import register_i18n
+from vaxlink.reports.service import TABLE_COLUMNS, VN_TZ, DailyReport, Figures, Row
 from vaxlink.settings import Settings
 from vaxlink.web.deps import session as db_session
 from vaxlink.web.deps import settings as app_settings
@@ -44,36 +37,22 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SITES_SHOWN = 50
 
 
-def _codes(key: UnitKey) -> dict[str, str | None]:
-    codes: dict[Level, str] = {k.level: k.code for k, _n in query.view(key).path}
-    return {"province": codes.get(Level.PROVINCE), "district": codes.get(Level.DISTRICT),
-            "ward": codes.get(Level.WARD)}  # fmt: skip
-
-
 def _unit(session: Session, principal: Principal, ref: str | None) -> UnitKey:
     """The unit asked for (default: the account's own), refused when outside the account."""
-    key = principal.unit if not ref else parse_unit(ref)
+    key = principal.unit if not ref else service.parse_unit(ref)
     if key == NATION:
         if principal.unit != NATION:
             ensure_in_scope(session, principal, province=None, object_type="dashboard_unit",
                             object_id=str(key))  # fmt: skip
         return key
-    ensure_in_scope(session, principal, **_codes(key), object_type="dashboard_unit",
+    ensure_in_scope(session, principal, **service.unit_codes(key), object_type="dashboard_unit",
                     object_id=str(key))  # fmt: skip
     return key
 
 
 def _day(session: Session, asked: dt.date | None) -> dt.date:
-    """The day shown: the one asked for, else the latest with figures (today's computed on first
-    use of an empty store)."""
-    if asked is not None:
-        return asked
-    latest = query.latest_day(session)
-    if latest is not None:
-        return latest
-    now = dt.datetime.now(dt.UTC)
-    refresh_day(session, local_day(now), now=now)
-    return local_day(now)
+    """The day shown (see `service.day_shown`)."""
+    return service.day_shown(session, asked, now=dt.datetime.now(dt.UTC))
 
 
 def fmt(v: object, column: str, lang: str) -> str:
@@ -94,13 +73,13 @@ def _row_json(r: Row) -> dict[str, Any]:
 
 
 def _panel(session: Session, key: UnitKey, day: dt.date, lang: str) -> dict[str, Any]:
-    figures = query.unit_figures(session, day, key)
-    below = query.children(session, day, key)
-    all_sites = query.sites(session, day, key)
+    figures = service.unit_figures(session, day, key)
+    below = service.children(session, day, key)
+    all_sites = service.sites(session, day, key)
     # On a phone and at national scale, the sites needing attention first; the export has all.
-    sites = query.worst(all_sites, SITES_SHOWN) if len(all_sites) > SITES_SHOWN else all_sites
-    moment = query.computed_at(session, day)
-    unit = query.view(key)
+    sites = service.worst(all_sites, SITES_SHOWN) if len(all_sites) > SITES_SHOWN else all_sites
+    moment = service.computed_at(session, day)
+    unit = service.view(key)
 
     def cells(f: Figures) -> list[str]:
         data = f.as_dict()
@@ -122,7 +101,7 @@ def _panel(session: Session, key: UnitKey, day: dt.date, lang: str) -> dict[str,
         "total": cells(figures),
         "sites": [(r, cells(r.figures)) for r in sites],
         "sites_total": len(all_sites),
-        "child_level": query.child_level(key.level),
+        "child_level": service.child_level(key.level),
         "parent": unit.path[-2][0] if len(unit.path) > 1 else None,
     }  # fmt: skip
 
@@ -162,22 +141,22 @@ def dashboard_data(
     sites with `?sites=1`)."""
     key = _unit(session, principal, unit)
     shown = _day(session, day)
-    figures = query.unit_figures(session, shown, key)
-    below = query.children(session, shown, key)
-    moment = query.computed_at(session, shown)
+    figures = service.unit_figures(session, shown, key)
+    below = service.children(session, shown, key)
+    moment = service.computed_at(session, shown)
     return JSONResponse({
         "unit": {"key": str(key), "level": key.level.value, "code": key.code,
-                 "name": query.unit_name(key)},
+                 "name": service.unit_name(key)},
         "day": shown.isoformat(),
         "computed_at": moment.isoformat() if moment else None,
         "headline": {"sent": figures["doses_sent"], "verified": figures.linked,
                      "wrong": figures.wrong},
         "figures": figures.as_dict(),
         "below": [_row_json(r) for r in below],
-        "sites": [_row_json(r) for r in query.sites(session, shown, key)] if with_sites else None,
+        "sites": [_row_json(r) for r in service.sites(session, shown, key)] if with_sites else None,
         "series": [{"day": d.isoformat(), **f.as_dict()}
-                   for d, f in query.series(session, key, until=shown)],
-        "worst": [_row_json(r) for r in query.worst([r for r in below if r.drill])],
+                   for d, f in service.series(session, key, until=shown)],
+        "worst": [_row_json(r) for r in service.worst([r for r in below if r.drill])],
     })  # fmt: skip
 
 
@@ -191,30 +170,20 @@ def dashboard_export(
     key = _unit(session, principal, unit)
     shown = _day(session, day)
     if table == "sites":
-        rows, total, sites = query.sites(session, shown, key), None, True
+        rows, total, sites = service.sites(session, shown, key), None, True
     else:
-        rows, total = query.children(session, shown, key), query.unit_figures(session, shown, key)
-        sites = False
-    wb = daily.table_workbook(f"{key.level.value} {key.code}", rows, total, sites=sites)
-    buf = io.BytesIO()
-    wb.save(buf)
+        rows = service.children(session, shown, key)
+        total, sites = service.unit_figures(session, shown, key), False
+    content = service.table_xlsx(f"{key.level.value} {key.code}", rows, total, sites=sites)
     name = f"vaxlink-{shown.isoformat()}-{key.level.value}-{key.code}-{table}.xlsx"
-    return Response(buf.getvalue(), media_type=XLSX,
+    return Response(content, media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
 @router.get("/reports", include_in_schema=False)
 def reports_list(request: Request, principal: Reports, session: Db) -> Response:
     """The stored daily reports of the account's unit and the units below it, newest first."""
-    cols = DailyReport.__table__.c
-    stmt = (
-        select(DailyReport)
-        .where(principal.scope_filter(cols.province_code, cols.district_code, cols.ward_code))
-        .order_by(DailyReport.day.desc(), DailyReport.level, DailyReport.unit_code)
-        .limit(500)
-    )
-    rows = [(r, query.unit_name(UnitKey(Level(r.level), r.unit_code)))
-            for r in session.scalars(stmt)]  # fmt: skip
+    rows = service.visible_reports(session, principal.scope_filter)
     return render(request, "reports/list.html", {"reports": rows})
 
 
@@ -224,16 +193,13 @@ def report_file(
     settings: Annotated[Settings, Depends(app_settings)],
 ) -> Response:  # fmt: skip
     """One stored report's XLSX or PDF."""
-    if kind not in ("xlsx", "pdf"):
-        raise ReportNotFound("a report is available as xlsx or pdf")
-    report = get(session, report_id)
-    ensure_in_scope(session, principal, province=report.province_code or None,
-                    district=report.district_code or None, ward=report.ward_code or None,
-                    object_type="daily_report", object_id=report.id)  # fmt: skip
-    rel = report.xlsx_path if kind == "xlsx" else report.pdf_path
-    path = Path(settings.data_dir) / rel
-    if not path.is_file():
-        raise ReportNotFound(f"the file of report {report_id} is missing on the server")
+
+    def in_scope(report: DailyReport) -> None:
+        ensure_in_scope(session, principal, province=report.province_code or None,
+                        district=report.district_code or None, ward=report.ward_code or None,
+                        object_type="daily_report", object_id=report.id)  # fmt: skip
+
+    path = service.report_file(session, settings.data_dir, report_id, kind, check=in_scope)
     media = XLSX if kind == "xlsx" else "application/pdf"
     return Response(path.read_bytes(), media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{path.name}"'})  # fmt: skip

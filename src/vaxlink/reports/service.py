@@ -1,15 +1,22 @@
-"""Daily reports: make one (XLSX + PDF under the data directory, one row in `report_daily`), list
-the ones a person may see, mail them, and run what the schedule says is due."""
+"""The reports domain's front door: progress figures, dashboards' data and daily reports.
+
+Make a report (XLSX + PDF under the data directory, one row in `report_daily`), list the ones a
+person may see, mail them, run what the schedule says is due; read a unit's figures, the units
+below it, its sites and its history. Other domains and the web and CLI edges call only this
+module (it re-exports the figures' types and labels they show).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -17,15 +24,88 @@ from vaxlink.db import transaction
 from vaxlink.geo.codes import NATION, Level, UnitKey, unit_key
 from vaxlink.geo.errors import GeoError
 from vaxlink.reports import daily, query
-from vaxlink.reports.config import ReportSettings
-from vaxlink.reports.errors import MailError, ReportNotFound, UnknownUnit
-from vaxlink.reports.figures import computed_days, local_day, q, refresh_day, refresh_due
+from vaxlink.reports.config import ReportSettings, SmtpSettings
+from vaxlink.reports.errors import MailError, ReportError, ReportNotFound, UnknownUnit
+from vaxlink.reports.figures import (
+    VN_TZ,
+    RefreshResult,
+    computed_days,
+    local_day,
+    q,
+    refresh_day,
+    refresh_due,
+)
+from vaxlink.reports.labels import METRICS, TABLE_COLUMNS
 from vaxlink.reports.models import DailyReport
+from vaxlink.reports.query import (
+    Figures,
+    Row,
+    UnitView,
+    child_level,
+    children,
+    computed_at,
+    latest_day,
+    series,
+    sites,
+    unit_figures,
+    unit_name,
+    view,
+    worst,
+)
 from vaxlink.reports.schedule import Due, due_reports
-from vaxlink.reports.smtp import Attachment, Mailer
+from vaxlink.reports.smtp import Attachment, Mailer, mailer_from
+
+__all__ = [
+    "METRICS",
+    "TABLE_COLUMNS",
+    "VN_TZ",
+    "DailyReport",
+    "Figures",
+    "MailError",
+    "Mailer",
+    "RefreshResult",
+    "Rendered",
+    "ReportError",
+    "ReportNotFound",
+    "ReportSettings",
+    "Row",
+    "SmtpSettings",
+    "UnitView",
+    "UnknownUnit",
+    "child_level",
+    "children",
+    "computed_at",
+    "day_shown",
+    "ensure_figures",
+    "find",
+    "generate",
+    "get",
+    "latest_day",
+    "local_day",
+    "mail",
+    "mailer_from",
+    "parse_unit",
+    "refresh_day",
+    "refresh_due",
+    "render",
+    "report_file",
+    "run_due",
+    "series",
+    "sites",
+    "table_xlsx",
+    "unit_codes",
+    "unit_figures",
+    "unit_name",
+    "units_with_figures",
+    "view",
+    "visible_reports",
+    "worst",
+]
 
 log = logging.getLogger(__name__)
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+#: The files a stored report is available as.
+FILE_KINDS = ("xlsx", "pdf")
 
 
 def parse_unit(ref: str) -> UnitKey:
@@ -36,19 +116,39 @@ def parse_unit(ref: str) -> UnitKey:
         raise UnknownUnit(str(exc)) from exc
 
 
-def _path(key: UnitKey) -> tuple[str, str, str]:
-    """(province, district, ward) codes of a unit, from the list (empty above the unit)."""
-    if key == NATION:
-        return "", "", ""
-    codes = {k.level: k.code for k, _name in query.view(key).path}
-    return (codes.get(Level.PROVINCE, ""), codes.get(Level.DISTRICT, ""),
-            codes.get(Level.WARD, ""))  # fmt: skip
+def unit_codes(key: UnitKey) -> dict[str, str | None]:
+    """{"province", "district", "ward"} codes of a unit and the units above it (None above the
+    unit, all None for the nation): what scope checks and stored reports are keyed by."""
+    codes: dict[Level, str] = {}
+    if key != NATION:
+        codes = {k.level: k.code for k, _name in query.view(key).path}
+    return {"province": codes.get(Level.PROVINCE), "district": codes.get(Level.DISTRICT),
+            "ward": codes.get(Level.WARD)}  # fmt: skip
 
 
 def ensure_figures(session: Session, day: dt.date, *, now: dt.datetime) -> None:
     """Compute the figures of `day` when there are none yet (a final day is never recomputed)."""
     if day not in computed_days(session):
         refresh_day(session, day, now=now)
+
+
+def day_shown(session: Session, asked: dt.date | None, *, now: dt.datetime) -> dt.date:
+    """The day a dashboard shows: the one asked for, else the latest with figures (today's,
+    computed now, on first use of an empty store)."""
+    if asked is not None:
+        return asked
+    latest = latest_day(session)
+    if latest is not None:
+        return latest
+    refresh_day(session, local_day(now), now=now)
+    return local_day(now)
+
+
+def table_xlsx(title: str, rows: list[Row], total: Figures | None, *, sites: bool) -> bytes:
+    """One dashboard table (units below, with their total, or sites) as XLSX bytes."""
+    buf = io.BytesIO()
+    daily.table_workbook(title, rows, total, sites=sites).save(buf)
+    return buf.getvalue()
 
 
 @dataclass(frozen=True)
@@ -91,10 +191,11 @@ def generate(
         tmp.write_bytes(content)
         tmp.replace(data_dir / rel)
         paths[ext] = rel
-    province, district, ward = _path(key)
+    codes = unit_codes(key)
     report = DailyReport(
-        day=day, level=key.level.value, unit_code=key.code, province_code=province,
-        district_code=district, ward_code=ward, generated_at=now, generated_by=by,
+        day=day, level=key.level.value, unit_code=key.code,
+        province_code=codes["province"] or "", district_code=codes["district"] or "",
+        ward_code=codes["ward"] or "", generated_at=now, generated_by=by,
         xlsx_path=str(paths["xlsx"]), pdf_path=str(paths["pdf"]),
         xlsx_sha256=hashlib.sha256(files.xlsx).hexdigest(),
         pdf_sha256=hashlib.sha256(files.pdf).hexdigest(),
@@ -121,6 +222,44 @@ def get(session: Session, report_id: int) -> DailyReport:
     if report is None:
         raise ReportNotFound(f"report {report_id} does not exist")
     return report
+
+
+def visible_reports(
+    session: Session,
+    scope: Callable[..., ColumnElement[bool]],
+    *,
+    limit: int = 500,
+) -> list[tuple[DailyReport, str]]:
+    """Stored reports, newest first, with their unit's name; `scope(province, district, ward)`
+    (the account's scope filter) keeps the ones of the account's unit and the units below it."""
+    cols = DailyReport.__table__.c
+    stmt = (
+        select(DailyReport)
+        .where(scope(cols.province_code, cols.district_code, cols.ward_code))
+        .order_by(DailyReport.day.desc(), DailyReport.level, DailyReport.unit_code)
+        .limit(limit)
+    )
+    return [(r, unit_name(UnitKey(Level(r.level), r.unit_code))) for r in session.scalars(stmt)]
+
+
+def report_file(
+    session: Session,
+    data_dir: Path,
+    report_id: int,
+    kind: str,
+    *,
+    check: Callable[[DailyReport], object],
+) -> Path:
+    """The stored XLSX or PDF file of a report; `check(report)` (the caller's scope check)
+    runs before the file is looked for, and may raise."""
+    if kind not in FILE_KINDS:
+        raise ReportNotFound("a report is available as xlsx or pdf")
+    report = get(session, report_id)
+    check(report)
+    path = Path(data_dir) / (report.xlsx_path if kind == "xlsx" else report.pdf_path)
+    if not path.is_file():
+        raise ReportNotFound(f"the file of report {report_id} is missing on the server")
+    return path
 
 
 def units_with_figures(session: Session, day: dt.date, level: str) -> list[str]:
