@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
 from vaxlink.errors import VaxlinkError
 
 if TYPE_CHECKING:
@@ -63,6 +65,17 @@ def find_fonts(
     raise error(
         f"Noto Sans ({', '.join(FONT_FILES)}) not found in {', '.join(map(str, folders))}: "
         "install the Debian package fonts-noto-core (full Vietnamese coverage)"
+    )
+
+
+def templates(folder: Path) -> Environment:
+    """The Jinja2 environment for the printable pages in `folder`: autoescaped, strict."""
+    return Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 

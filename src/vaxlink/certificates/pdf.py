@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from vaxlink import pdf
 from vaxlink.certificates.errors import DocumentRenderError
 from vaxlink.certificates.qrimage import qr_svg
-from vaxlink.pdf import FontFaces
+from vaxlink.pdf import FontFaces, templates
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -64,16 +62,6 @@ def _rows(d: CertificateDisplay) -> list[tuple[str, str, str]]:
     ]
 
 
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_certificate_html(
     display: CertificateDisplay, hc1: str, *, font_dir: Path | None = None
 ) -> str:
@@ -91,7 +79,7 @@ def render_certificate_html(
         "issuer": display.issuer,
     }
     return (
-        _environment()
+        templates(TEMPLATES)
         .get_template("certificate.html.j2")
         .render(
             d=d,

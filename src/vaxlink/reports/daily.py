@@ -12,7 +12,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -20,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from vaxlink.geo.codes import UnitKey
-from vaxlink.pdf import find_fonts, render_pdf
+from vaxlink.pdf import find_fonts, render_pdf, templates
 from vaxlink.reports import query
 from vaxlink.reports.errors import ReportRenderError
 from vaxlink.reports.figures import VN_TZ, end_of_day
@@ -202,16 +201,6 @@ def _normalise_zip(data: bytes, stamp: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _fmt(v: object, column: str) -> str:
     if v is None:
         return "–"
@@ -235,7 +224,7 @@ def render_html(data: ReportData, *, font_dir: Path | None = None) -> str:
         return [[_label(r, sites), *(_fmt(value(r.figures, c), c) for c in short)] for r in rows]
 
     return (
-        _environment()
+        templates(TEMPLATES)
         .get_template("daily_report.html.j2")
         .render(
             title=TEXT["title"],
