@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_client: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1, description="Login lockout window.")
-    # Per client address, per worker process (vaxlink.certificates.ratelimit); 0 turns one off.
+    # Per client address, per worker process (vaxlink.ratelimit.web); 0 turns one off.
     verify_rate_per_minute: int = Field(default=60, ge=0, description="Certificate checks.")
     verify_rate_burst: int = Field(default=30, ge=1)
     identity_rate_per_minute: int = Field(default=30, ge=0, description="Identity checks.")

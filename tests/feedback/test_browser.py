@@ -141,7 +141,7 @@ def test_guessing_codes_locks_out_and_disguised_files_are_refused(
     with transaction(live_server.engine) as s:
         from sqlalchemy import delete
 
-        from vaxlink.feedback.models import RateCounter
+        from vaxlink.ratelimit.models import RateCounter
 
         s.execute(delete(RateCounter))
     since = len(ConsoleSms.sent)

@@ -2,7 +2,8 @@
 
 Each entry's `hash` is SHA-256 over a canonical serialisation of all its columns including the
 previous entry's hash, so changing or deleting any entry breaks the chain from there on
-(`vaxlink audit verify`). Appends are serialised by updating the single `audit_head` row first:
+(`vaxlink audit verify`). `append_many` is the chain's one writer (`record` and the citizen
+views' group commit go through it). Appends are serialised by updating the single `audit_head` row first:
 a row lock on PostgreSQL, the database write lock on SQLite. The lock is held until the caller's
 transaction ends, which keeps the chain in commit order and atomic with the audited write.
 
@@ -16,11 +17,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -118,6 +119,51 @@ def _take_head(session: Session) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry to append. `actor` None means the system itself (a batch job, an operator at
+    the CLI, a citizen's own view); `unit` is where the object lies, e.g. "ward:00001"."""
+
+    action: str
+    object_type: str
+    object_id: str | int
+    actor: Principal | None = None
+    unit: str | None = None
+    detail: Mapping[str, Any] | None = None
+    at: dt.datetime | None = None
+
+
+def append_many(session: Session, entries: Sequence[Entry]) -> list[int]:
+    """Append entries, in order, in the caller's transaction (flushed, not committed); returns
+    their seqs. The one writer of the chain: one head lock, one multi-row insert and one head
+    move however many entries. Raises ValueError, before writing anything, if a `detail`
+    names personal data."""
+    details = [canonical_detail(e.detail) for e in entries]
+    if not entries:
+        return []
+    session.flush()  # the audited write first, as a caller expects of an audited step
+    seq, prev = _take_head(session)
+    rows: list[dict[str, Any]] = []
+    seqs: list[int] = []
+    for e, detail in zip(entries, details, strict=True):
+        seq += 1
+        when = (e.at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        actor_id = e.actor.user_id if e.actor else None
+        actor_role = str(e.actor.role) if e.actor else None
+        object_id, unit = str(e.object_id), canonical_unit(e.unit)
+        digest = entry_hash(seq=seq, at=when, actor_id=actor_id, actor_role=actor_role,
+                            action=e.action, object_type=e.object_type, object_id=object_id,
+                            unit=unit, detail=detail, prev_hash=prev)  # fmt: skip
+        rows.append({"seq": seq, "at": when, "actor_id": actor_id, "actor_role": actor_role,
+                     "action": e.action, "object_type": e.object_type, "object_id": object_id,
+                     "unit": unit, "detail": detail, "prev_hash": prev, "hash": digest})  # fmt: skip
+        prev = digest
+        seqs.append(seq)
+    session.execute(insert(AuditEntry), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    return seqs
+
+
 def record(
     session: Session,
     *,
@@ -128,34 +174,12 @@ def record(
     unit: str | None = None,
     detail: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (flushed, not committed).
+) -> int:
+    """Append one entry in the caller's transaction (flushed, not committed); returns its seq.
 
-    `actor` None means the system itself (a batch job or an operator at the CLI); `unit` is
-    where the object lies, e.g. "ward:00001". Raises ValueError if `detail` names personal data.
-    """
-    detail_text = canonical_detail(detail)
-    unit = canonical_unit(unit)
-    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    seq, prev = _take_head(session)
-    seq += 1
-    entry = AuditEntry(
-        seq=seq,
-        at=when,
-        actor_id=actor.user_id if actor else None,
-        actor_role=str(actor.role) if actor else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        unit=unit,
-        detail=detail_text,
-        prev_hash=prev,
-    )
-    entry.hash = hash_of(entry)
-    session.add(entry)
-    session.flush()
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=entry.hash))
-    return entry
+    Raises ValueError if `detail` names personal data."""
+    entry = Entry(action, object_type, object_id, actor, unit, detail, at)
+    return append_many(session, [entry])[0]
 
 
 def record_after_transaction(
@@ -171,45 +195,43 @@ def record_after_transaction(
     """Append an entry in a transaction of its own once the session's transaction has ended
     (committed or rolled back): for refusals that must survive the request's rollback.
 
-    Waiting for the end avoids waiting on the audit lock this very transaction may hold."""
-    canonical_detail(detail)  # refuse personal data now, at the caller
-    pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
-    pending.append(
-        {"actor": actor, "action": action, "object_type": object_type,
-         "object_id": str(object_id), "unit": unit, "detail": dict(detail or {}),
-         "at": dt.datetime.now(dt.UTC)}
-    )  # fmt: skip
+    Waiting for the end avoids waiting on the audit lock this very transaction may hold. The
+    session gets its listener here, on first use: nothing is registered at import."""
+    entry = Entry(action, object_type, str(object_id), actor, unit, dict(detail or {}),
+                  dt.datetime.now(dt.UTC))  # fmt: skip
+    canonical_detail(entry.detail)  # refuse personal data now, at the caller
+    pending: list[Entry] = session.info.setdefault(PENDING, [])
+    pending.append(entry)
+    if not event.contains(session, "after_transaction_end", _write_pending):
+        event.listen(session, "after_transaction_end", _write_pending)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _write_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None or not session.info.get(PENDING):
         return
-    pending: list[dict[str, Any]] = session.info.pop(PENDING)
+    pending: list[Entry] = session.info.pop(PENDING)
     bind = transaction.session.bind
     try:
         write_entries(bind, pending)
     except Exception:  # the refusal stands; losing its entry must be loud, not fatal
         log.exception(
             "could not write %d audit entries after the transaction (%s)",
-            len(pending), ", ".join(sorted({p["action"] for p in pending})),
+            len(pending), ", ".join(sorted({p.action for p in pending})),
         )  # fmt: skip
 
 
-def write_entries(bind: Engine | Connection | None, entries: Iterable[dict[str, Any]]) -> None:
+def write_entries(bind: Engine | Connection | None, entries: Sequence[Entry]) -> list[int]:
     """Append entries in a transaction of their own on `bind` (an engine, or a connection that
     may still be inside an outer transaction, as in tests: then inside a savepoint)."""
     if bind is None:
         raise RuntimeError("the session has no bind to write audit entries with")
     if isinstance(bind, Connection):
         with Session(bind=bind, join_transaction_mode="create_savepoint") as s:
-            for kwargs in entries:
-                record(s, **kwargs)
+            seqs = append_many(s, entries)
             s.commit()
-        return
+        return seqs
     with Session(bind=bind) as s, s.begin():
-        for kwargs in entries:
-            record(s, **kwargs)
+        return append_many(s, entries)
 
 
 @dataclass(frozen=True, slots=True)

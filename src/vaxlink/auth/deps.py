@@ -7,8 +7,8 @@ Usage in a router::
                  db: Annotated[Session, Depends(session, scope="function")]): ...
 
 Anonymous requests get 401 (HTML GETs are redirected to `/login?next=...`), accounts whose role
-lacks a permission get 403. `ensure_in_scope` refuses (403) and audits things outside the
-account's unit.
+lacks a permission get 403. `ensure_in_scope` (from `vaxlink.auth.service`, re-exported for
+pages) refuses (403) and audits things outside the account's unit.
 """
 
 from __future__ import annotations
@@ -19,13 +19,24 @@ from typing import Annotated, Any, Final
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit, service
-from vaxlink.auth.errors import Forbidden, OutOfScope, Unauthenticated
+from vaxlink.auth import service
+from vaxlink.auth.errors import Forbidden, Unauthenticated
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
-from vaxlink.geo.codes import Level
+from vaxlink.auth.service import ensure_in_scope
 from vaxlink.settings import Settings
 from vaxlink.web.deps import session
+
+__all__ = [
+    "SESSION_COOKIE",
+    "CurrentPrincipal",
+    "current_principal",
+    "ensure_in_scope",
+    "optional_principal",
+    "permissions_of",
+    "require",
+    "require_any",
+]
 
 SESSION_COOKIE: Final = "vaxlink_session"
 #: Attribute on a `require(...)` dependency naming what it asks for (read by the access tests).
@@ -107,39 +118,6 @@ def require_any(*perms: Permission) -> Callable[..., Principal]:
     if key not in _CACHE:
         _CACHE[key] = _permission_dependency(key[0], any_of=True)
     return _CACHE[key]
-
-
-def _unit_of(province: str | None, district: str | None, ward: str | None) -> str | None:
-    for level, code in ((Level.WARD, ward), (Level.DISTRICT, district), (Level.PROVINCE, province)):
-        if code:
-            return f"{level}:{code}"
-    return None
-
-
-def ensure_in_scope(
-    session: Session,
-    principal: Principal,
-    *,
-    province: str | None,
-    district: str | None = None,
-    ward: str | None = None,
-    object_type: str,
-    object_id: str | int,
-) -> None:
-    """Raise OutOfScope (403) unless the thing at (province, district, ward) lies inside the
-    account's unit. The refusal is audited ("access.denied") in a transaction of its own once
-    the caller's transaction has ended, so it survives the request's rollback."""
-    if principal.covers(province=province, district=district, ward=ward):
-        return
-    audit.record_after_transaction(
-        session, actor=principal, action="access.denied", object_type=object_type,
-        object_id=object_id, unit=_unit_of(province, district, ward),
-        detail={"reason": "out_of_scope", "account_unit": str(principal.unit)},
-    )  # fmt: skip
-    raise OutOfScope(
-        f"this {object_type.replace('_', ' ')} lies outside your area ({principal.unit}); "
-        "it is handled by the staff of its own commune, district or province"
-    )
 
 
 def permissions_of(dependency: Any) -> tuple[frozenset[Permission], bool] | None:

@@ -1,25 +1,51 @@
-"""Accounts, passwords (argon2id) and server-side sessions. Services flush; callers commit."""
+"""auth's front door: accounts, passwords (argon2id), server-side sessions, principals, scope
+checks and the audit log's appends. Services flush; callers commit.
+
+Other domains import auth only from here (and, in their pages, `vaxlink.auth.deps`):
+`append` / `append_many` / `append_after_transaction` write the hash-chained audit log,
+`ensure_in_scope` refuses (and audits) things outside an account's unit, and the principal,
+role, permission and error types are re-exported.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import audit, throttle
-from vaxlink.auth.errors import AccountError, TooManyAttempts, Unauthenticated
-from vaxlink.auth.models import AuthSession, User
+from vaxlink.auth.audit import Entry as NewAuditEntry
+from vaxlink.auth.audit import record_after_transaction as append_after_transaction
+from vaxlink.auth.errors import (
+    AccountError,
+    AuthError,
+    Forbidden,
+    OutOfScope,
+    TooManyAttempts,
+    Unauthenticated,
+)
+from vaxlink.auth.models import User
 from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Role
+from vaxlink.auth.roles import ON_BEHALF_OF, Permission, Role
+from vaxlink.auth.sessions import (
+    TOUCH_EVERY,
+    Resolved,
+    create_session,
+    now_utc,
+    principal_of,
+    resolve_session,
+    revoke_all_sessions,
+    revoke_session,
+    token_hash,
+)
 from vaxlink.errors import Conflict, NotFound
 from vaxlink.geo.codes import Level, UnitKey, unit_key
 from vaxlink.geo.errors import GeoError
@@ -40,8 +66,38 @@ ROLE_LEVELS: Final[dict[Role, frozenset[Level]]] = {
     Role.NATIONAL_ISSUER: frozenset({Level.NATION}),
     Role.ADMIN: frozenset(Level),
 }
-#: A session's last-seen time is written at most this often (keeps reads from becoming writes).
-TOUCH_EVERY: Final = dt.timedelta(seconds=60)
+
+__all__ = [
+    "ON_BEHALF_OF",
+    "TOUCH_EVERY",
+    "AccountError",
+    "AuthError",
+    "Forbidden",
+    "NewAuditEntry",
+    "OutOfScope",
+    "Permission",
+    "Principal",
+    "Resolved",
+    "Role",
+    "TooManyAttempts",
+    "Unauthenticated",
+    "append",
+    "append_after_transaction",
+    "append_many",
+    "authenticate",
+    "check_audit_detail",
+    "create_session",
+    "create_user",
+    "ensure_in_scope",
+    "get_user",
+    "now_utc",
+    "principal_of",
+    "resolve_session",
+    "revoke_all_sessions",
+    "revoke_session",
+    "token_hash",
+    "ward_of_site",
+]
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
 
@@ -50,10 +106,6 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 M
 def _dummy_hash() -> str:
     """A hash to verify against for unknown names, so they take as long as known ones."""
     return _hasher.hash(secrets.token_urlsafe(16))
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def normalise_username(raw: str) -> str:
@@ -90,17 +142,6 @@ def _check_unit(role: Role, unit: UnitKey | str) -> UnitKey:
         allowed = ", ".join(sorted(str(lv) for lv in ROLE_LEVELS[role]))
         raise AccountError(f"a {role} account belongs to a {allowed}, not a {key.level}")
     return key
-
-
-def principal_of(user: User) -> Principal:
-    """The Principal an account acts as."""
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        unit=UnitKey(Level(user.unit_level), user.unit_code),
-        facility_code=user.facility_code,
-    )
 
 
 def create_user(
@@ -214,82 +255,80 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
-
-def create_session(
-    session: Session,
-    user: User,
-    *,
-    settings: Settings,
-    second_factor_pending: bool = False,
-    now: dt.datetime | None = None,
-) -> str:
-    """A new session for `user`; returns the cookie token (only its SHA-256 is stored)."""
-    now = now or now_utc()
-    token = secrets.token_urlsafe(32)
-    session.add(
-        AuthSession(
-            token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
-            expires_at=now + dt.timedelta(hours=settings.session_max_hours),
-            second_factor_pending=second_factor_pending,
-        )
-    )  # fmt: skip
-    session.flush()
-    return token
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A live session and its account."""
-
-    row: AuthSession
-    user: User
-
-    @property
-    def principal(self) -> Principal:
-        return principal_of(self.user)
-
-
-def resolve_session(
-    session: Session, token: str | None, *, settings: Settings, now: dt.datetime | None = None
-) -> Resolved | None:
-    """The live session the token names (not revoked, within idle and absolute limits, account
-    active), or None. Second-factor-pending sessions are returned: callers check the flag."""
-    if not token or len(token) > 128:
-        return None
-    now = now or now_utc()
-    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return None
-    if row.last_seen_at + dt.timedelta(minutes=settings.session_idle_minutes) <= now:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
-        row.last_seen_at = now
-    return Resolved(row, user)
-
-
-def revoke_session(session: Session, token: str | None, *, now: dt.datetime | None = None) -> None:
-    """End the session the token names (no error if there is none)."""
-    if token:
-        session.execute(
-            update(AuthSession)
-            .where(AuthSession.token_hash == token_hash(token), AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now or now_utc())
-        )
-
-
-def revoke_all_sessions(session: Session, user_id: int, *, now: dt.datetime) -> None:
-    session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
+
+
+def ward_of_site(session: Session, facility_code: str) -> str | None:
+    """The ward of the first active ward-level approver account of a vaccination site, if any
+    (until sites have a table of their own, a site's station is taken from its approver)."""
+    return session.scalar(
+        select(User.unit_code)
+        .where(User.facility_code == facility_code, User.unit_level == "ward",
+               User.active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    )  # fmt: skip
+
+
+# ---- the audit log ----------------------------------------------------------------------------
+
+
+def append(
+    session: Session,
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    unit: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> int:
+    """Append one audit entry in the caller's transaction; returns its seq. `actor` None is the
+    system (or a citizen's own view); `detail` must not name personal data (ValueError)."""
+    return audit.record(session, actor=actor, action=action, object_type=object_type,
+                        object_id=object_id, unit=unit, detail=detail, at=at)  # fmt: skip
+
+
+def append_many(session: Session, entries: Sequence[NewAuditEntry]) -> list[int]:
+    """Append entries in order in the caller's transaction, under one lock of the chain."""
+    return audit.append_many(session, entries)
+
+
+def check_audit_detail(detail: Mapping[str, Any] | None) -> None:
+    """Refuse (ValueError) a `detail` that names personal data, before anything is queued."""
+    audit.canonical_detail(detail)
+
+
+def _unit_of(province: str | None, district: str | None, ward: str | None) -> str | None:
+    for level, code in ((Level.WARD, ward), (Level.DISTRICT, district), (Level.PROVINCE, province)):
+        if code:
+            return f"{level}:{code}"
+    return None
+
+
+def ensure_in_scope(
+    session: Session,
+    principal: Principal,
+    *,
+    province: str | None,
+    district: str | None = None,
+    ward: str | None = None,
+    object_type: str,
+    object_id: str | int,
+) -> None:
+    """Raise OutOfScope (403) unless the thing at (province, district, ward) lies inside the
+    account's unit. The refusal is audited ("access.denied") in a transaction of its own once
+    the caller's transaction has ended, so it survives the request's rollback."""
+    if principal.covers(province=province, district=district, ward=ward):
+        return
+    audit.record_after_transaction(
+        session, actor=principal, action="access.denied", object_type=object_type,
+        object_id=object_id, unit=_unit_of(province, district, ward),
+        detail={"reason": "out_of_scope", "account_unit": str(principal.unit)},
+    )  # fmt: skip
+    raise OutOfScope(
+        f"this {object_type.replace('_', ' ')} lies outside your area ({principal.unit}); "
+        "it is handled by the staff of its own commune, district or province"
+    )

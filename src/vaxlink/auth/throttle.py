@@ -1,60 +1,43 @@
-"""Login rate limits per user name and per client address, counted in the store.
+"""Login rate limits per user name and per client address, on the shared store limiter.
 
-Counted in the store (not in process memory) so the limits hold across workers and restarts.
-Names and addresses are kept only as SHA-256 keys, and only for two lockout windows.
+Counted in the store (not in process memory) so the limits hold across workers and restarts;
+names and addresses are kept only as HMAC keys (`vaxlink.ratelimit.store`). The failure that
+reaches a maximum locks the name or the address until its window (from its first failure)
+ends; a success clears the name's failures, never the address's (one valid account must not
+reset guessing at others).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
-from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.models import LoginAttempt
+from vaxlink.ratelimit import Limit, StoreCounters, secret_of
 from vaxlink.settings import Settings
 
 
-def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
-
-
-def _failures(
-    session: Session, column: str, key: str, since: dt.datetime, *, reset_by_success: bool
-) -> tuple[int, dt.datetime | None]:
-    """Failures in the window; for a user name, only those after its last success (a client
-    address is not reset by a success: one valid account must not reset guessing at others)."""
-    col = getattr(LoginAttempt, column)
-    conditions = [col == key, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since]
-    if reset_by_success:
-        last_ok = (
-            select(func.max(LoginAttempt.id))
-            .where(col == key, LoginAttempt.succeeded.is_(True), LoginAttempt.at > since)
-            .scalar_subquery()
-        )
-        conditions.append(or_(last_ok.is_(None), LoginAttempt.id > last_ok))
-    count, first = session.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(*conditions)
-    ).one()
-    return int(count), first
+def _limiters(
+    session: Session, settings: Settings, now: dt.datetime
+) -> tuple[StoreCounters, StoreCounters]:
+    """(per user name, per client address); the n-th failure of a maximum n locks."""
+    window = dt.timedelta(minutes=settings.login_window_minutes)
+    secret = secret_of(settings)
+    by_name = Limit("login-user", settings.login_max_failures_per_user - 1, window)
+    by_client = Limit("login-addr", settings.login_max_failures_per_client - 1, window)
+    return (
+        StoreCounters(session, by_name, secret=secret, now=now),
+        StoreCounters(session, by_client, secret=secret, now=now),
+    )
 
 
 def locked_for(
     session: Session, username: str, client: str, *, settings: Settings, now: dt.datetime
 ) -> int | None:
     """Seconds until a login may be tried again for this name or address, or None if it may."""
-    window = dt.timedelta(minutes=settings.login_window_minutes)
-    since = now - window
-    waits = []
-    for column, key, limit in (
-        ("username_key", _key("user", username), settings.login_max_failures_per_user),
-        ("client_key", _key("client", client), settings.login_max_failures_per_client),
-    ):
-        count, first = _failures(session, column, key, since, reset_by_success=column[0] == "u")
-        if count >= limit and first is not None:
-            waits.append(int((first + window - now).total_seconds()) + 1)
-    return max(waits) if waits else None
+    by_name, by_client = _limiters(session, settings, now)
+    wait = max(by_name.wait(username), by_client.wait(client))
+    return int(wait) + 1 if wait > 0 else None
 
 
 def note(
@@ -66,23 +49,10 @@ def note(
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    """Count one attempt; forget attempts older than two windows."""
-    session.add(
-        LoginAttempt(
-            at=now,
-            username_key=_key("user", username),
-            client_key=_key("client", client),
-            succeeded=succeeded,
-        )
-    )
-    old = now - 2 * dt.timedelta(minutes=settings.login_window_minutes)
-    session.execute(
-        delete(LoginAttempt).where(
-            and_(LoginAttempt.at < old),
-            or_(
-                LoginAttempt.username_key == _key("user", username),
-                LoginAttempt.client_key == _key("client", client),
-            ),
-        )
-    )
-    session.flush()
+    """Count one attempt: a failure against the name and the address, a success clears the name."""
+    by_name, by_client = _limiters(session, settings, now)
+    if succeeded:
+        by_name.clear(username)
+        return
+    by_name.take(username)
+    by_client.take(client)

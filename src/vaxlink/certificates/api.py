@@ -20,7 +20,6 @@ from vaxlink.certificates.clients import READ_CERTIFICATES, authenticate, record
 from vaxlink.certificates.deps import Submission, clock, key_store, trust_source, verify_in_store
 from vaxlink.certificates.keys import KeyStore
 from vaxlink.certificates.models import ApiClient, CertificateKind
-from vaxlink.certificates.ratelimit import rate_limited
 from vaxlink.certificates.store_trust import (
     KeyStoreTrust,
     published_trust_list,
@@ -28,6 +27,7 @@ from vaxlink.certificates.store_trust import (
 )
 from vaxlink.db import transaction
 from vaxlink.errors import InvalidInput
+from vaxlink.ratelimit.web import rate_limited
 from vaxlink.web.deps import session
 
 NO_STORE: Final = {"Cache-Control": "no-store"}

@@ -14,8 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth.service import Permission, Principal
 from vaxlink.certificates import approval_queue as queue
 from vaxlink.certificates.deps import clock, key_store
 from vaxlink.certificates.errors import ApprovalError

@@ -16,10 +16,8 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
-from vaxlink.auth.errors import Forbidden, OutOfScope
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth import service as auth
+from vaxlink.auth.service import Forbidden, OutOfScope, Permission, Principal
 from vaxlink.certificates.approval import (
     RECORD_COLUMNS,
     ApprovalCheck,
@@ -145,7 +143,7 @@ def pending_page(
         else:
             if len(chunk) < _SCAN_CHUNK:
                 exhausted = True
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action="approval.queue_view",
@@ -202,7 +200,7 @@ def sign(
         note=(note or "").strip() or None,
         dose_ids=dose_ids,
     )
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action="approval.sign",
@@ -251,7 +249,7 @@ def manifest(session: Session, principal: Principal, approval_id: int) -> Manife
     if a is None:
         raise CertificateNotFound(f"there is no facility approval #{approval_id}")
     if a.facility_code != facility:
-        audit.record_after_transaction(
+        auth.append_after_transaction(
             session,
             actor=principal,
             action="access.denied",
@@ -266,7 +264,7 @@ def manifest(session: Session, principal: Principal, approval_id: int) -> Manife
         .where(ApprovalRecord.approval_id == approval_id)
         .order_by(ApprovalRecord.record_id)
     ).all()
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action="approval.manifest_view",

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vaxlink.certificates.deps import clock, submitted, trust_source, verify_in_store
-from vaxlink.certificates.ratelimit import seconds_to_wait
 from vaxlink.certificates.store_trust import KeyStoreTrust
+from vaxlink.ratelimit.web import seconds_to_wait
 from vaxlink.web.deps import session
 
 TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parents[1] / "web" / "templates")

@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from vaxlink.auth import service as auth
-from vaxlink.auth.principal import Principal
+from vaxlink.auth.service import Principal
 from vaxlink.cleaning import excel
 from vaxlink.db import engine_from_settings, transaction
 from vaxlink.linkage.service import configured_model

@@ -17,11 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from vaxlink.auth import audit
-from vaxlink.auth.audit import record
-from vaxlink.auth.errors import OutOfScope
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import ON_BEHALF_OF, Permission
+from vaxlink.auth import service as auth
+from vaxlink.auth.service import ON_BEHALF_OF, OutOfScope, Permission, Principal
+from vaxlink.auth.service import append as record
 from vaxlink.cleaning import links
 from vaxlink.cleaning.errors import (
     DoseNotFound,
@@ -80,7 +78,7 @@ def load_dose(
     ):
         # Audited in a transaction of its own once the caller's has ended (it survives the
         # request's rollback), as `auth.deps.ensure_in_scope` does for pages.
-        audit.record_after_transaction(
+        auth.append_after_transaction(
             session, actor=principal, action="access.denied", object_type="dose_record",
             object_id=str(dose.id),
             unit=_unit_of(dose.province_code, dose.district_code, dose.ward_code),

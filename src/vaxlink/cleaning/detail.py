@@ -9,8 +9,8 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.audit import record
-from vaxlink.auth.principal import Principal
+from vaxlink.auth.service import Principal
+from vaxlink.auth.service import append as record
 from vaxlink.cleaning import links
 from vaxlink.cleaning.corrections import dose_row, history, load_dose
 from vaxlink.identity import fold_name, normalise_id

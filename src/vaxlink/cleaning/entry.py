@@ -25,9 +25,8 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
-from vaxlink.auth.errors import OutOfScope
-from vaxlink.auth.principal import Principal
+from vaxlink.auth import service as auth
+from vaxlink.auth.service import OutOfScope, Principal
 from vaxlink.cleaning import schedule
 from vaxlink.cleaning.entry_errors import (
     EntryError,
@@ -247,7 +246,7 @@ def record_dose(
     }
     record = add_web_dose(session, facility=facility, now=now, raw=raw, parsed=parsed,
                           status=DoseStatus.VERIFIED, citizen_id=person.citizen_id)  # fmt: skip
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action="dose.enter",
@@ -351,7 +350,7 @@ def record_unregistered_dose(
     }
     record = add_web_dose(session, facility=facility, now=now, raw=raw, parsed=parsed,
                           status=DoseStatus.PENDING, citizen_id=None)  # fmt: skip
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action="dose.enter_unregistered",
@@ -377,12 +376,12 @@ def recorded_dose(session: Session, principal: Principal, dose_id: int) -> DoseR
     if dose is None:
         raise NotFound(f"there is no dose record #{dose_id}")
     if dose.facility_code != site:
-        audit.record_after_transaction(
+        auth.append_after_transaction(
             session, actor=principal, action="access.denied", object_type="dose_record",
             object_id=dose_id, detail={"reason": "other_site", "facility": site},
         )  # fmt: skip
         raise OutOfScope("this dose was recorded by another vaccination site")
-    audit.record(
+    auth.append(
         session, actor=principal, action="dose.view", object_type="dose_record", object_id=dose_id,
         unit=unit_of(dose.province_code, dose.district_code, dose.ward_code),
         detail={"facility": site, "version": dose.version},

@@ -15,8 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth.service import Permission, Principal
 from vaxlink.certificates import approval_pages
 from vaxlink.certificates.deps import UPLOAD_LIMIT, clock
 from vaxlink.cleaning import entry

@@ -23,9 +23,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.audit import record
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth.service import Permission, Principal
+from vaxlink.auth.service import append as record
 from vaxlink.cleaning import corrections, links
 from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
 from vaxlink.cleaning.worklist import MAX_PAGE_SIZE, WorklistQuery, worklist

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from vaxlink.auth.roles import Permission
+from vaxlink.auth.service import Permission
 from vaxlink.cleaning.errors import InvalidCorrection
 from vaxlink.identity import (
     DateParseError,

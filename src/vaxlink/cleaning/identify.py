@@ -14,9 +14,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth import service as auth
+from vaxlink.auth.service import Permission, Principal
 from vaxlink.cleaning import schedule
 from vaxlink.cleaning.entry_errors import EntryError, EntryNotAllowed, NoVaccinationSite
 from vaxlink.geo.errors import GeoError
@@ -184,7 +183,7 @@ def start_entry(
     digits, kind = citizen_number(id_number or "")
     person = lookup(registry, digits, kind)
     past = history(session, person.citizen_id if person else digits)
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action="dose_entry.identify",

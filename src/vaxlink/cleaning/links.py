@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.principal import Principal
+from vaxlink.auth.service import Principal
 from vaxlink.linkage.service import (
     MODEL_NAME,
     DoseLink,

@@ -12,8 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require, require_any
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import ON_BEHALF_OF, Permission
+from vaxlink.auth.service import ON_BEHALF_OF, Permission, Principal
 from vaxlink.cleaning import excel, service
 from vaxlink.cleaning.corrections import editable_fields, may_decide
 from vaxlink.cleaning.detail import COMPARED, dose_detail

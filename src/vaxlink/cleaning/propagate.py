@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import ON_BEHALF_OF
+from vaxlink.auth.service import ON_BEHALF_OF, Principal
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
 from vaxlink.records.service import DoseRecord, DoseStatus, set_status_many
 

@@ -17,8 +17,8 @@ from typing import Any, Final, Literal
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth.audit import record
-from vaxlink.auth.principal import Principal
+from vaxlink.auth.service import Principal
+from vaxlink.auth.service import append as record
 from vaxlink.cleaning import links
 from vaxlink.cleaning.errors import InvalidCorrection
 from vaxlink.cleaning.models import WORKLIST_STATUSES, in_worklist

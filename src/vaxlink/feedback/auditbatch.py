@@ -3,14 +3,14 @@
 Every view of a person's record is audited, and the audit chain serialises its appenders on one
 head row, so one transaction per view caps the portal at the commit rate of the store. Here each
 request hands its entry to one writer thread of the process and waits until the entry is
-committed: concurrent views share one audit transaction (`append_batch`), the response is
-still sent only after its entry is durable, and the chain stays one chain.
+committed: concurrent views share one audit transaction (`append_batch`, through auth's one
+writer `append_many`), the response is still sent only after its entry is durable, and the
+chain stays one chain.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import queue
 import threading
@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
-from vaxlink.auth.models import AuditEntry, AuditHead
+from vaxlink.auth import service as auth
 from vaxlink.db import make_engine
 from vaxlink.feedback.errors import FeedbackError
 
@@ -33,48 +32,13 @@ MAX_BATCH: Final = 256
 WAIT_SECONDS: Final = 10.0
 
 
-#: The statements of a batch, built once (this runs for every batch of views).
-_LOCK_HEAD: Final = (
-    update(AuditHead)
-    .where(AuditHead.id == 1)
-    .values(seq=AuditHead.seq + 0)
-    .returning(AuditHead.seq, AuditHead.hash)
-)
-_NEW_HEAD: Final = insert(AuditHead).values(id=1, seq=0, hash=audit.GENESIS)
-_INSERT_ENTRIES: Final = insert(AuditEntry)
-_MOVE_HEAD: Final = (
-    update(AuditHead)
-    .where(AuditHead.id == 1)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
-
-
 def append_batch(engine: Engine, entries: list[dict[str, Any]]) -> None:
-    """Append citizen-view entries to the chain in one transaction and one multi-row insert.
-
-    The same chain as `audit.record` (same head lock, same `entry_hash`, same columns), only
-    written in bulk: per batch three statements (lock and read the head, insert, move the head),
-    per entry a hash."""
-    with engine.begin() as conn:
-        head = conn.execute(_LOCK_HEAD).first()
-        if head is None:
-            conn.execute(_NEW_HEAD)
-            seq, prev = 0, audit.GENESIS
-        else:
-            seq, prev = int(head[0]), str(head[1])
-        rows = []
-        for e in entries:
-            seq += 1
-            at = dt.datetime.now(dt.UTC)
-            detail = audit.canonical_detail(e["detail"])
-            row = {"seq": seq, "at": at, "actor_id": None, "actor_role": None,
-                   "action": e["action"], "object_type": e["object_type"],
-                   "object_id": str(e["object_id"]), "unit": e["unit"], "detail": detail,
-                   "prev_hash": prev}  # fmt: skip
-            prev = audit.entry_hash(**row)
-            rows.append(row | {"hash": prev})
-        conn.execute(_INSERT_ENTRIES, rows)
-        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    """Append citizen-view entries in one transaction through auth's one writer
+    (`auth.service.append_many`: one head lock, one multi-row insert, one head move)."""
+    batch = [auth.NewAuditEntry(e["action"], e["object_type"], e["object_id"], unit=e["unit"],
+                               detail=e["detail"]) for e in entries]  # fmt: skip
+    with Session(bind=engine) as session, session.begin():
+        auth.append_many(session, batch)
 
 
 class AuditUnavailable(FeedbackError):
@@ -138,7 +102,7 @@ class ViewAudit:
 
     @staticmethod
     def _item(action: str, citizen_id: str, detail: dict[str, Any]) -> _Item:
-        audit.canonical_detail(detail)  # refuse personal data here, in the caller's thread
+        auth.check_audit_detail(detail)  # refuse personal data here, in the caller's thread
         return _Item({"actor": None, "action": action, "object_type": "citizen",
                       "object_id": citizen_id, "unit": None, "detail": detail})  # fmt: skip
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
 
 
@@ -13,17 +11,6 @@ class FeedbackError(VaxlinkError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
-
-
-class RateLimited(FeedbackError):
-    """Too many attempts from this address, for this ID or this phone: locked for a while."""
-
-    http_status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, until: datetime) -> None:
-        super().__init__(message)
-        self.until = until
 
 
 class CodeRejected(FeedbackError):

@@ -1,7 +1,8 @@
-"""Citizen portal tables: one-time-code challenges, citizen sessions, rate counters, tickets.
+"""Citizen portal tables: one-time-code challenges, citizen sessions, tickets.
 
-Codes, session tokens and the keys of rate counters are stored as hashes only; a ticket keeps its
-whole history as events, and attachments live on disk under random names.
+Codes and session tokens are stored as hashes only (the lookup limits count in the shared
+limiter's table, `vaxlink.ratelimit.models`); a ticket keeps its whole history as events, and
+attachments live on disk under random names.
 """
 
 from __future__ import annotations
@@ -47,18 +48,6 @@ class CitizenSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
-
-
-class RateCounter(Base):
-    """Attempts per key (an ID number, a phone, a client address, hashed) in the current window."""
-
-    __tablename__ = "feedback_rate_counter"
-
-    #: "<scope>:<hmac hex>", e.g. "id:3fa9…".
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class Ticket(Base):
@@ -131,7 +120,6 @@ class Attachment(Base):
 TABLES: Final = (
     OtpChallenge.__table__,
     CitizenSession.__table__,
-    RateCounter.__table__,
     Ticket.__table__,
     TicketEvent.__table__,
     Attachment.__table__,

@@ -22,17 +22,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from vaxlink.auth import audit
+from vaxlink.auth import service as auth
 from vaxlink.certificates import documents
 from vaxlink.certificates.issuance import active_of
 from vaxlink.certificates.models import CertificateKind
 from vaxlink.certificates.payload import display_fields
 from vaxlink.errors import InvalidInput, VaxlinkError
-from vaxlink.feedback import certpage, otp, service, staff_pages, tickets
-from vaxlink.feedback.attachments import MAX_FILES, check, store_attachment
-from vaxlink.feedback.errors import CitizenSessionMissing, LookupInvalid
+from vaxlink.feedback import certpage, otp, service, staff_pages
+from vaxlink.feedback.errors import CitizenSessionMissing
 from vaxlink.feedback.qrcache import qr_data_uri, qr_svg_cached
-from vaxlink.feedback.tickets import Outbox, TicketKind
+from vaxlink.feedback.tickets import TicketKind
 from vaxlink.feedback.webutil import (
     CHALLENGE_COOKIE,
     CITIZEN_COOKIE,
@@ -47,7 +46,6 @@ from vaxlink.feedback.webutil import (
     utcnow,
     view_writer,
 )
-from vaxlink.settings import Settings
 from vaxlink.web import i18n
 from vaxlink.web.render import render
 
@@ -211,7 +209,7 @@ async def my_certificate(request: Request) -> Response:
 def my_certificate_pdf(db: DB, cid: CitizenId) -> Response:
     """The bilingual PDF of the citizen's certificate."""
     certificate = documents.current_certificate(db, cid)
-    audit.record(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
+    auth.append(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
                  object_id=cid, detail={"by": "citizen"})  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
     return Response(documents.certificate_pdf(certificate), media_type="application/pdf",
@@ -253,50 +251,13 @@ def report_submit(
 ) -> Response:  # fmt: skip
     """File a report with its attachments (each checked before anything is saved)."""
     settings = settings_of(request)
-    limit = settings.attachment_max_bytes
-    blobs = [f.file.read(limit + 1) for f in (attachments or []) if f.filename]
-    fields = {"kind": kind, "station": station, "dose_id": dose_id, "description": description}
-    return _file_report_in(request, db, cid, fields, blobs, settings)
-
-
-def _file_report_in(
-    request: Request, db: Session, cid: str,
-    fields: dict[str, str], blobs: list[bytes], settings: Settings,
-) -> Response:  # fmt: skip
-    view = service.citizen_view(db, cid, what="report_submit")
-    stations = {s.key: s for s in service.stations_for(db, view)}
+    size = service.upload_limit(settings)
+    blobs = [f.file.read(size) for f in (attachments or []) if f.filename]
+    form = service.ReportForm(kind, station, dose_id, description)
+    outbox = service.Outbox()
     try:
-        if len(blobs) > MAX_FILES:
-            raise LookupInvalid(f"attach at most {MAX_FILES} files", key="feedback.err.files")
-        for blob in blobs:
-            check(blob, max_bytes=settings.attachment_max_bytes)
-        try:
-            kind = TicketKind(fields.get("kind", ""))
-        except ValueError as exc:
-            raise LookupInvalid("choose what is wrong", key="feedback.err.kind") from exc
-        station = stations.get(fields.get("station", ""))
-        if station is None:
-            raise LookupInvalid(
-                "choose the health station that should handle the report",
-                key="feedback.err.station",
-            )
-        dose_raw = fields.get("dose_id", "")
-        dose_ids = {d.id for d in view.doses}
-        dose_id = int(dose_raw) if dose_raw.isdigit() and int(dose_raw) in dose_ids else None
-        outbox = Outbox()
-        now = utcnow()
-        from datetime import timedelta
-
-        ticket = tickets.open_ticket(
-            db, citizen_id=cid, kind=kind, description=fields.get("description", ""),
-            province_code=station.province_code, district_code=station.district_code,
-            ward_code=station.ward_code, facility_code=station.facility_code, dose_id=dose_id,
-            now=now, due_in=timedelta(days=settings.ticket_due_days), phone=view.phone,
-            outbox=outbox,
-        )  # fmt: skip
-        for blob in blobs:
-            store_attachment(db, ticket.id, blob, data_dir=settings.data_dir,
-                             max_bytes=settings.attachment_max_bytes, now=now)  # fmt: skip
+        ticket = service.file_report(db, cid, form, blobs, settings=settings, now=utcnow(),
+                                     outbox=outbox)  # fmt: skip
     except InvalidInput as exc:
         context = _report_context(db, cid, _message(request, exc))
         status = 413 if getattr(exc, "key", None) == "feedback.err.size" else 422

@@ -1,5 +1,6 @@
 """The station's ticket pages (`/staff/tickets...`): a report beside the person's record, and
-closing the loop (correct, re-approve, re-issue) in one transaction."""
+closing the loop (`vaxlink.flows.citizen_report`: correct, re-approve, re-issue) in one
+transaction."""
 
 from __future__ import annotations
 
@@ -15,18 +16,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
+from vaxlink.auth import service as auth
 from vaxlink.auth.deps import ensure_in_scope, require
-from vaxlink.auth.errors import AuthError
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth.service import AuthError, Permission, Principal
 from vaxlink.certificates.issuance import active_of
 from vaxlink.certificates.models import CertificateKind
 from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import service, tickets
 from vaxlink.feedback.attachments import read_attachment
 from vaxlink.feedback.errors import TicketNotFound
-from vaxlink.feedback.loop import close_loop
 from vaxlink.feedback.models import Attachment, Ticket, TicketEvent
 from vaxlink.feedback.tickets import Outbox, RejectReason, TicketStatus
 from vaxlink.feedback.webutil import (
@@ -37,6 +35,7 @@ from vaxlink.feedback.webutil import (
     sms_port,
     utcnow,
 )
+from vaxlink.flows.citizen_report import resolve_report
 from vaxlink.web.nav import register_nav
 from vaxlink.web.render import render
 
@@ -88,7 +87,7 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket,
                     error: str | None = None, done: str | None = None) -> dict[str, Any]:  # fmt: skip
     from vaxlink.registry.service import Citizen
 
-    audit.record(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
+    auth.append(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
                  object_id=ticket.citizen_id, unit=ticket.ward_code,
                  detail={"ticket_id": ticket.id})  # fmt: skip
     events = list(db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
@@ -167,25 +166,11 @@ def ticket_resolve(
                if v.strip()}  # fmt: skip
     target, version = _dose_choice(dose)
     outbox = Outbox()
-    now = utcnow()
     try:
         with db.begin_nested():
-            if target is not None and target not in {
-                d.id for d in service.citizen_doses(db, ticket.citizen_id)
-            }:
-                raise InvalidInput("the dose does not belong to this person")
-            for step in (TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS):
-                if step in tickets.TRANSITIONS[TicketStatus(ticket.status)]:
-                    tickets.move(db, principal, ticket, step, now=now, phone=None, outbox=outbox)
-            result = close_loop(
-                db, principal, ticket_id=ticket.id, citizen_id=ticket.citizen_id, dose_id=target,
-                expected_version=version, changes=changes,
-                reason=reason or f"citizen report #{ticket.id}", settings=settings_of(request),
-                now=now,
-            )  # fmt: skip
-            tickets.move(db, principal, ticket, TicketStatus.RESOLVED, now=now,
-                         phone=service.phone_of(db, ticket.citizen_id), outbox=outbox,
-                         answer=answer, note=f"certificate {result.certificate_uvci}")  # fmt: skip
+            resolve_report(db, principal, ticket, dose_id=target, expected_version=version,
+                           changes=changes, reason=reason, answer=answer,
+                           settings=settings_of(request), now=utcnow(), outbox=outbox)  # fmt: skip
     except VaxlinkError as exc:
         return _refused(request, db, principal, ticket_id, exc)
     after_commit(db, send_all, sms_port(request), outbox.notices)
@@ -201,7 +186,7 @@ def ticket_attachment(
     row = db.get(Attachment, attachment_id)
     if row is None or row.ticket_id != ticket.id:
         raise TicketNotFound("no such attachment on this report")
-    audit.record(db, actor=principal, action="feedback.attachment.view", object_type="citizen",
+    auth.append(db, actor=principal, action="feedback.attachment.view", object_type="citizen",
                  object_id=ticket.citizen_id, unit=ticket.ward_code,
                  detail={"ticket_id": ticket.id, "attachment_id": row.id})  # fmt: skip
     data = read_attachment(row, data_dir=settings_of(request).data_dir)

@@ -15,8 +15,8 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
-from vaxlink.auth.principal import Principal
+from vaxlink.auth import service as auth
+from vaxlink.auth.service import Principal
 from vaxlink.feedback.errors import TicketInvalid, TicketNotFound, TicketTransitionInvalid
 from vaxlink.feedback.models import Ticket, TicketEvent
 
@@ -167,7 +167,7 @@ def open_ticket(
     session.flush()
     _event(session, ticket, S.NEW, at=now, principal=None, actor="citizen", note=None,
            from_status=None)  # fmt: skip
-    audit.record(
+    auth.append(
         session,
         actor=None,
         action="feedback.ticket.create",
@@ -224,7 +224,7 @@ def move(
     session.flush()
     _event(session, ticket, to, at=now, principal=principal, actor=principal.role.value,
            note=note, from_status=current.value)  # fmt: skip
-    audit.record(
+    auth.append(
         session,
         actor=principal,
         action=f"feedback.ticket.{to.value}",
@@ -274,7 +274,7 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[Escalated]:
             for r in rows
         )
         for r in rows:
-            audit.record(session, actor=None, action="feedback.ticket.escalate",
+            auth.append(session, actor=None, action="feedback.ticket.escalate",
                          object_type="feedback_ticket", object_id=str(r.ticket_id),
                          unit=r.district_code, detail={"reason": "overdue"})  # fmt: skip
         session.flush()

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
@@ -52,16 +53,19 @@ def sms_port(request: Request) -> SmsPort:
     return port
 
 
-#: Work done once the request's transaction has committed, off the request's thread: SMS (the
-#: gateway's latency must not show in the lookup's timing) and drawing a QR ahead of time.
-_AFTER: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="portal-after-commit")
+@cache
+def _after_pool() -> ThreadPoolExecutor:
+    """Work done once the request's transaction has committed, off the request's thread: SMS
+    (the gateway's latency must not show in the lookup's timing) and drawing a QR ahead of
+    time. Made on first use (nothing starts at import); its threads end with the process."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="portal-after-commit")
 
 
 def after_commit(db: Session, fn: Callable[..., None], *args: Any) -> None:
     """Run `fn(*args)` in the background once `db`'s transaction commits (never if it fails)."""
 
     def submit(_session: Session) -> None:
-        _AFTER.submit(_logged, fn, *args)
+        _after_pool().submit(_logged, fn, *args)
 
     event.listen(db, "after_commit", submit, once=True)
 

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Request
 
 from vaxlink.certificates.clients import VERIFY_IDENTITY
 from vaxlink.certificates.deps import client_with_scope
-from vaxlink.certificates.ratelimit import rate_limited
 from vaxlink.db import session_factory
 from vaxlink.linkage.schemas import VerifyResponse
 from vaxlink.linkage.service import LinkModel, verify_person
+from vaxlink.ratelimit.web import rate_limited
 from vaxlink.registry.service import HttpRegistry, LocalRegistry, PersonQuery, RegistryPort
 from vaxlink.settings import Settings
 

@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import ensure_in_scope, require
-from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission
+from vaxlink.auth.service import Permission, Principal
 from vaxlink.geo.codes import NATION, UnitKey
 from vaxlink.reports import service
 from vaxlink.reports.labels import register_i18n

@@ -10,13 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from vaxlink.certificates.ratelimit import (
-    Limit,
-    RateLimited,
-    TokenBuckets,
-    client_key,
-    rate_limited,
-)
+from vaxlink.ratelimit import Rate, RateLimited, TokenBuckets
+from vaxlink.ratelimit.web import client_key, rate_limited
 from vaxlink.settings import Settings
 from vaxlink.web.app import create_app
 
@@ -31,7 +26,7 @@ class FakeClock:
 
 def test_a_bucket_allows_its_burst_then_the_sustained_rate() -> None:
     clock = FakeClock()
-    buckets = TokenBuckets(Limit(per_minute=60, burst=3), clock=clock)
+    buckets = TokenBuckets(Rate(per_minute=60, burst=3), clock=clock)
     assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert buckets.take("a") == pytest.approx(1.0)  # one token a second
     clock.now += 0.5
@@ -45,7 +40,7 @@ def test_a_bucket_allows_its_burst_then_the_sustained_rate() -> None:
 
 def test_clients_have_their_own_buckets() -> None:
     clock = FakeClock()
-    buckets = TokenBuckets(Limit(per_minute=6, burst=1), clock=clock)
+    buckets = TokenBuckets(Rate(per_minute=6, burst=1), clock=clock)
     assert buckets.take("a") == 0.0
     assert buckets.take("a") == pytest.approx(10.0)
     assert buckets.take("b") == 0.0
@@ -53,7 +48,7 @@ def test_clients_have_their_own_buckets() -> None:
 
 def test_memory_is_bounded_by_forgetting_the_least_recently_seen() -> None:
     clock = FakeClock()
-    buckets = TokenBuckets(Limit(per_minute=1, burst=1), clock=clock, max_clients=3)
+    buckets = TokenBuckets(Rate(per_minute=1, burst=1), clock=clock, max_clients=3)
     for key in "abc":
         buckets.take(key)
     buckets.take("a")  # a is seen again: b is now the oldest
@@ -65,9 +60,9 @@ def test_memory_is_bounded_by_forgetting_the_least_recently_seen() -> None:
 
 def test_limits_must_allow_something() -> None:
     with pytest.raises(ValueError, match="at least one"):
-        TokenBuckets(Limit(per_minute=0, burst=1))
+        TokenBuckets(Rate(per_minute=0, burst=1))
     with pytest.raises(ValueError, match="at least one"):
-        TokenBuckets(Limit(per_minute=1, burst=0))
+        TokenBuckets(Rate(per_minute=1, burst=0))
     with pytest.raises(ValueError, match="unknown rate-limit group"):
         rate_limited("no.such.group")
 

@@ -1,9 +1,12 @@
-"""Closing the loop on a report: correct the dose, re-approve it, re-issue the certificate.
+"""After a change to a person's records: re-approve the changed dose, re-issue the certificate.
 
-The correction goes through the cleaning service (`correct_dose`: versioned, audited, re-linked);
-the re-approval signs just that dose with its site's approval key (the same manifest format as
-`certificates.approval`); the re-issue revokes the wrong certificate and issues the new one through
-the certificate life cycle's own decision rules.
+The re-approval signs just that dose with its site's approval key (the same manifest format as
+`certificates.approval`); the re-issue revokes a certificate whose facts changed and issues the
+new one through the certificate life cycle's own decision rules.
+
+certificates has no front door yet: the calls below into its modules (including the private
+`lifecycle._Chunk` / `_signable` and a hand-built `FacilityApproval`) are kept here, in one
+place, until `vaxlink.certificates.service` offers them as public operations.
 """
 
 from __future__ import annotations
@@ -13,13 +16,10 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import audit
-from vaxlink.auth.principal import Principal
 from vaxlink.certificates.approval import (
     APPROVABLE,
     MANIFEST_VERSION,
@@ -49,6 +49,8 @@ from vaxlink.certificates.models import (
 )
 from vaxlink.records.service import DoseRecord
 from vaxlink.settings import Settings
+
+__all__ = ["ApprovalError", "Reissued", "reapprove_and_reissue"]
 
 
 def approve_dose(
@@ -109,6 +111,11 @@ def issuer_from(settings: Settings, keys: KeyStore, *, by: str, now: datetime) -
     return Issuer(signer, settings.certificate_issuer, now, by, uvci_key_from_secret(secret))
 
 
+def active_certificate(session: Session, citizen_id: str) -> Certificate | None:
+    """The person's active vaccination certificate, if any."""
+    return active_of(session, CertificateKind.VACCINATION, [citizen_id]).get(citizen_id)
+
+
 def reissue_person(session: Session, issuer: Issuer, citizen_id: str) -> Certificate:
     """Bring one person's vaccination certificate in line with their records now.
 
@@ -134,66 +141,30 @@ def reissue_person(session: Session, issuer: Issuer, citizen_id: str) -> Certifi
     return current
 
 
-@dataclass(frozen=True)
-class LoopResult:
-    """What closing the loop did."""
+@dataclass(frozen=True, slots=True)
+class Reissued:
+    """What re-approving and re-issuing did."""
 
-    dose_id: int | None
-    dose_status: str | None
     approval_id: int | None
-    certificate_uvci: str | None
+    certificate_uvci: str
     revoked_uvci: str | None
+    #: True when the person had no certificate before or theirs was replaced.
+    reissued: bool
 
 
-def close_loop(
-    session: Session,
-    principal: Principal,
-    *,
-    ticket_id: int,
-    citizen_id: str,
-    dose_id: int | None,
-    expected_version: int | None,
-    changes: dict[str, Any],
-    reason: str,
-    settings: Settings,
+def reapprove_and_reissue(
+    session: Session, *, citizen_id: str, dose_id: int | None, by: str, settings: Settings,
     now: datetime,
-) -> LoopResult:
-    """Correct (when `changes`), re-approve and re-issue; raises, rolling everything back, when a
-    step cannot be done, with a message saying which step and why."""
-    status = None
-    if dose_id is not None and changes:
-        from vaxlink.cleaning.service import correct_dose
-        from vaxlink.linkage.service import configured_model
-        from vaxlink.registry.service import registry_port
-
-        if expected_version is None:
-            raise ApprovalError("the dose version is missing; reload the report")
-        dose = correct_dose(session, principal, dose_id, expected_version=expected_version,
-                            changes=changes, reason=reason, ticket_id=ticket_id,
-                            registry=registry_port(settings, session.get_bind().engine),
-                            model=configured_model(settings))  # fmt: skip
-        status = dose.status
-        if dose.citizen_id != citizen_id:
-            raise ApprovalError(
-                "after the correction the dose no longer links to this person; "
-                "leave it to the worklist (police check) before resolving"
-            )
+) -> Reissued:  # fmt: skip
+    """Re-approve `dose_id` (when given) as it stands now, then bring the person's certificate
+    in line with their records; raises ApprovalError saying which step cannot be done."""
     keys = KeyStore(settings.data_dir / "keys")
-    by = f"{principal.username} (report #{ticket_id})"
     approval_id = None
     if dose_id is not None:
         approval_id = approve_dose(session, keys, dose_id, approver=by, now=now)
-    before = active_of(session, CertificateKind.VACCINATION, [citizen_id]).get(citizen_id)
+    before = active_certificate(session, citizen_id)
     before_uvci = before.uvci if before is not None else None
     certificate = reissue_person(session, issuer_from(settings, keys, by=by, now=now), citizen_id)
     revoked = before_uvci if before_uvci and before_uvci != certificate.uvci else None
-    audit.record(
-        session,
-        actor=principal,
-        action="feedback.ticket.close_loop",
-        object_type="feedback_ticket",
-        object_id=str(ticket_id),
-        detail={"dose_id": dose_id, "approval_id": approval_id, "fields": sorted(changes),
-                "reissued": revoked is not None or before_uvci is None},
-    )  # fmt: skip
-    return LoopResult(dose_id, status, approval_id, certificate.uvci, revoked)
+    return Reissued(approval_id, certificate.uvci, revoked,
+                    revoked is not None or before_uvci is None)  # fmt: skip

@@ -1,0 +1,145 @@
+"""The citizen's lookup: check the form, count the attempt, send a one-time code, open a session.
+
+The lookup never says whether anybody matched; each attempt counts on the shared store limiter
+(`vaxlink.ratelimit`) per ID number, per phone on record and per client address, and wrong codes
+per address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from vaxlink.auth import service as auth
+from vaxlink.feedback import otp
+from vaxlink.feedback.errors import LookupInvalid
+from vaxlink.feedback.tickets import Notice
+from vaxlink.identity import classify_id, fold_name, normalise_id, parse_date
+from vaxlink.identity.errors import DateParseError
+from vaxlink.identity.idnumber import IdKind
+from vaxlink.ratelimit import Limit, StoreCounters, secret_of
+from vaxlink.registry.service import Citizen
+from vaxlink.settings import Settings
+
+#: Lookups per ID number, per phone on record, per client address; wrong codes per address.
+LOOKUP_BY_ID: Final = Limit("id", 5, timedelta(hours=1), timedelta(hours=1))
+LOOKUP_BY_PHONE: Final = Limit("phone", 5, timedelta(hours=1), timedelta(hours=1))
+LOOKUP_BY_ADDRESS: Final = Limit("addr", 30, timedelta(hours=1), timedelta(hours=1))
+CODE_BY_ADDRESS: Final = Limit("code", 10, timedelta(minutes=15), timedelta(minutes=30))
+
+
+def _limiter(session: Session, limit: Limit, settings: Settings, now: datetime) -> StoreCounters:
+    return StoreCounters(session, limit, secret=secret_of(settings), now=now)
+
+
+@dataclass(frozen=True)
+class LookupForm:
+    """What the citizen typed, normalised."""
+
+    id_number: str
+    name_folded: str
+    date_of_birth: str
+
+
+def parse_lookup(id_number: str, full_name: str, date_of_birth: str) -> LookupForm:
+    """Check the form's shape only (never whether anybody matches)."""
+    digits = normalise_id(id_number)
+    if classify_id(digits) not in (IdKind.CCCD12, IdKind.CMND9):
+        raise LookupInvalid(
+            "enter the 12-digit citizen ID (or the old 9-digit ID card number)",
+            key="feedback.err.id",
+        )
+    folded = fold_name(full_name)
+    if len(folded) < 2 or len(full_name) > 120:
+        raise LookupInvalid("enter your full name as on your ID card", key="feedback.err.name")
+    try:
+        dob = parse_date(date_of_birth.strip(), what="date of birth")
+    except DateParseError as exc:
+        raise LookupInvalid(
+            "enter your date of birth, e.g. 14/03/1985", key="feedback.err.dob"
+        ) from exc
+    return LookupForm(digits, folded, dob.iso())
+
+
+@dataclass(frozen=True)
+class LookupOutcome:
+    """The browser's challenge handle (None when locked out) and the SMS to send after commit."""
+
+    handle: str | None
+    locked_until: datetime | None
+    sms: Notice | None
+
+
+def code_sms(code: str, minutes: int) -> str:
+    """The text carrying a one-time code (ASCII, one segment)."""
+    return (
+        f"VAXLINK: Ma xac thuc {code}, hieu luc {minutes} phut. Khong dua ma nay cho bat ky ai. "
+        f"Your code: {code}"
+    )
+
+
+def start_lookup(
+    session: Session, form: LookupForm, *, client: str, now: datetime, settings: Settings
+) -> LookupOutcome:
+    """Count the attempt, find the person, and write a challenge whether or not they matched."""
+    locks = [
+        _limiter(session, LOOKUP_BY_ID, settings, now).hit(form.id_number),
+        _limiter(session, LOOKUP_BY_ADDRESS, settings, now).hit(client),
+    ]
+    if any(locks):
+        return LookupOutcome(None, max(t for t in locks if t is not None), None)
+    rows = session.execute(
+        select(Citizen.citizen_id, Citizen.name_folded, Citizen.date_of_birth, Citizen.phone)
+        .where(or_(Citizen.citizen_id == form.id_number, Citizen.old_id == form.id_number))
+        .limit(2)
+    ).all()  # fmt: skip
+    match = [r for r in rows if r.name_folded == form.name_folded
+             and r.date_of_birth == form.date_of_birth]  # fmt: skip
+    person = match[0] if len(match) == 1 and match[0].phone else None
+    # Counted on both paths (unknown people under a key derived from the ID) so the work is equal.
+    phone_value = person.phone if person is not None else f"none|{form.id_number}"
+    phone_locked = _limiter(session, LOOKUP_BY_PHONE, settings, now).hit(phone_value)
+    if phone_locked is not None:
+        person = None  # silently: the answer must not tell a locked phone from no match
+    ttl = timedelta(seconds=settings.otp_ttl_seconds)
+    issued = otp.create_challenge(
+        session, person.citizen_id if person is not None else None, now=now, ttl=ttl
+    )
+    sms = None
+    if person is not None:
+        sms = Notice(str(person.phone), code_sms(issued.code, settings.otp_ttl_seconds // 60))
+    return LookupOutcome(issued.handle, None, sms)
+
+
+@dataclass(frozen=True)
+class CodeOutcome:
+    """A session token when the code was right; else guesses left, or the end of a lockout."""
+
+    token: str | None
+    attempts_left: int
+    locked_until: datetime | None
+    citizen_id: str | None = None
+
+
+def finish_lookup(
+    session: Session, handle: str | None, code: str, *, client: str, now: datetime,
+    settings: Settings,
+) -> CodeOutcome:  # fmt: skip
+    """Check the code; a right one opens a citizen session (audited), wrong ones count."""
+    codes = _limiter(session, CODE_BY_ADDRESS, settings, now)
+    locked = codes.locked_until(client)
+    if locked is not None:
+        return CodeOutcome(None, 0, locked)
+    check = otp.check_code(session, handle, code, now=now, max_attempts=settings.otp_max_attempts)
+    if check.citizen_id is None:
+        locked = codes.hit(client)
+        return CodeOutcome(None, check.attempts_left, locked)
+    ttl = timedelta(minutes=settings.citizen_session_minutes)
+    token = otp.open_session(session, check.citizen_id, now=now, ttl=ttl)
+    auth.append(session, actor=None, action="feedback.citizen.login", object_type="citizen",
+                 object_id=check.citizen_id, detail={"via": "sms_code"})  # fmt: skip
+    return CodeOutcome(token, 0, None, check.citizen_id)
