@@ -165,3 +165,52 @@ def test_denial_inside_an_outer_test_transaction(session: Session) -> None:
     session.rollback()
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["access.denied"]
+
+
+def test_append_many_is_the_one_writer_and_keeps_the_chain(session: Session) -> None:
+    """Single appends and batches interleave on one chain; a batch moves the head once."""
+    from vaxlink.auth import service
+
+    service.append(session, actor=POLICE, action="one", object_type="x", object_id=1)
+    batch = [service.NewAuditEntry("many", "citizen", f"00108500000{i}", detail={"by": "citizen"})
+             for i in range(4)]  # fmt: skip
+    seqs = service.append_many(session, batch)
+    assert seqs == [2, 3, 4, 5]
+    assert service.append_many(session, []) == []
+    service.append(session, actor=None, action="two", object_type="x", object_id=2)
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [r.action for r in rows] == ["one", "many", "many", "many", "many", "two"]
+    assert rows[1].actor_id is None
+    assert audit.verify_chain(session).intact
+    head = session.get(AuditHead, 1)
+    assert head is not None
+    assert (head.seq, head.hash) == (6, rows[-1].hash)
+
+
+def test_a_batch_naming_personal_data_writes_nothing(session: Session) -> None:
+    from vaxlink.auth import service
+
+    batch = [service.NewAuditEntry("ok", "x", 1),
+             service.NewAuditEntry("bad", "x", 2, detail={"phone": "0912345678"})]  # fmt: skip
+    with pytest.raises(ValueError, match="personal data"):
+        service.append_many(session, batch)
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_no_listener_is_registered_at_import(session: Session) -> None:
+    """Only a session that queued an after-transaction entry listens for its end."""
+    from sqlalchemy import event
+
+    assert not event.contains(Session, "after_transaction_end", audit._write_pending)
+    other = Session()
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0  # a transaction
+    audit.record_after_transaction(session, actor=POLICE, action="access.denied",
+                                   object_type="x", object_id=1)  # fmt: skip
+    assert event.contains(session, "after_transaction_end", audit._write_pending)
+    assert not event.contains(other, "after_transaction_end", audit._write_pending)
+    # queuing again does not register twice: one entry per queued refusal
+    audit.record_after_transaction(session, actor=POLICE, action="access.denied",
+                                   object_type="x", object_id=2)  # fmt: skip
+    session.rollback()
+    ids = session.scalars(select(AuditEntry.object_id).order_by(AuditEntry.seq)).all()
+    assert ids == ["1", "2"]

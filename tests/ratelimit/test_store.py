@@ -1,0 +1,69 @@
+"""The store limiter (SQLite and PostgreSQL): windows, lockouts, clearing, hashed keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vaxlink.ratelimit import Limit, Limiter, Rate, StoreCounters, TokenBuckets
+from vaxlink.ratelimit.models import RateCounter
+
+T0 = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
+SECRET = b"test secret"
+
+
+def _at(session: Session, limit: Limit, minutes: float) -> StoreCounters:
+    return StoreCounters(session, limit, secret=SECRET, now=T0 + dt.timedelta(minutes=minutes))
+
+
+def test_one_more_than_allowed_locks_for_the_lockout(session: Session) -> None:
+    limit = Limit("t", 2, dt.timedelta(minutes=10), dt.timedelta(minutes=30))
+    assert [_at(session, limit, 0).take("a") for _ in range(2)] == [0.0, 0.0]
+    assert _at(session, limit, 1).take("a") == 30 * 60.0  # locked from this hit
+    assert _at(session, limit, 2).wait("a") == 29 * 60.0
+    assert _at(session, limit, 2).take("a") == 29 * 60.0  # a locked key counts nothing more
+    assert _at(session, limit, 2).wait("b") == 0.0  # other keys are not affected
+    assert _at(session, limit, 31).wait("a") == 0.0
+    assert _at(session, limit, 31).take("a") == 0.0  # a fresh window after the lockout
+
+
+def test_without_a_lockout_the_lock_ends_with_the_window(session: Session) -> None:
+    limit = Limit("w", 1, dt.timedelta(minutes=15))
+    assert _at(session, limit, 0).take("n") == 0.0
+    assert _at(session, limit, 5).take("n") == 10 * 60.0  # until 15 minutes after the first
+    assert _at(session, limit, 15).wait("n") == 0.0
+
+
+def test_windows_restart_and_clear_forgets_unlocked_keys(session: Session) -> None:
+    limit = Limit("c", 1, dt.timedelta(minutes=10), dt.timedelta(minutes=10))
+    assert _at(session, limit, 0).take("k") == 0.0
+    assert _at(session, limit, 11).take("k") == 0.0  # the first window has passed
+    _at(session, limit, 11).clear("k")
+    assert _at(session, limit, 12).take("k") == 0.0  # cleared: counting starts again
+    assert _at(session, limit, 12).take("k") > 0  # now locked
+    _at(session, limit, 13).clear("k")  # a lockout is not cleared by a success
+    assert _at(session, limit, 13).wait("k") > 0
+
+
+def test_keys_are_stored_as_hmacs_only(session: Session) -> None:
+    limit = Limit("id", 5, dt.timedelta(hours=1), dt.timedelta(hours=1))
+    _at(session, limit, 0).take("001085012345")
+    keys = session.scalars(select(RateCounter.key)).all()
+    assert len(keys) == 1
+    assert keys[0].startswith("id:")
+    assert "001085012345" not in keys[0]
+    other = StoreCounters(session, limit, secret=b"another secret", now=T0)
+    assert other.key("001085012345") != keys[0]
+
+
+def test_both_stores_are_limiters() -> None:
+    def spend(limiter: Limiter, key: str) -> float:
+        return limiter.take(key)
+
+    buckets = TokenBuckets(Rate(60, 1))
+    assert spend(buckets, "a") == 0.0
+    assert buckets.wait("a") > 0
+    buckets.clear("a")
+    assert buckets.wait("a") == 0.0
