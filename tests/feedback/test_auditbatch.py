@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +16,13 @@ from vaxlink.auth import audit
 from vaxlink.auth.models import AuditEntry
 from vaxlink.db import make_engine, transaction
 from vaxlink.feedback.auditbatch import AuditUnavailable, ViewAudit
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """`asyncio.run(main())` on a thread of its own: a test that ran before may have left an
+    event loop running on this one (Playwright's sync API keeps one for the whole session)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()
 
 
 def test_concurrent_views_share_batches_and_the_chain_verifies(store: Engine) -> None:
@@ -62,7 +72,7 @@ def test_async_waiters_are_woken_after_the_commit(store: Engine) -> None:
             seen = set(s.scalars(select(AuditEntry.object_id)))
         assert seen == set(ids)
 
-    asyncio.run(views())
+    _run(views)
     with transaction(store) as s:
         report = audit.verify_chain(s)
     assert report.intact, report.problem
@@ -78,4 +88,4 @@ def test_a_failed_batch_is_refused_to_its_async_waiters(store: Engine) -> None:
                              citizen_id="001086000001", detail={"by": "citizen"})  # fmt: skip
 
     with pytest.raises(AuditUnavailable, match="could not be written"):
-        asyncio.run(view())
+        _run(view)
