@@ -16,11 +16,7 @@ from vaxlink.errors import MEANINGS, NotInRegistry, VaxlinkError
 
 #: Classes in modules being reworked by others that still carry a meaning's status without its
 #: exit code; each should derive from the meaning named here (the list may only shrink).
-STRAGGLERS = {
-    "vaxlink.feedback.errors.CitizenSessionMissing": "Unauthenticated",
-    "vaxlink.feedback.errors.RateLimited": "TooManyRequests",
-    "vaxlink.certificates.ratelimit.RateLimited": "TooManyRequests",
-}
+STRAGGLERS: dict[str, str] = {}
 
 
 def _name(cls: type) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaxlink.errors import Conflict, InvalidInput, NotFound, VaxlinkError
+from vaxlink.errors import Conflict, InvalidInput, NotFound, Unauthenticated, VaxlinkError
 
 
 class FeedbackError(VaxlinkError):
@@ -20,10 +20,9 @@ class CodeRejected(FeedbackError):
     code = "code_rejected"
 
 
-class CitizenSessionMissing(FeedbackError):
+class CitizenSessionMissing(FeedbackError, Unauthenticated):
     """No valid citizen session: the citizen must look up their record again."""
 
-    http_status = 401
     code = "citizen_session_missing"
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from vaxlink.errors import VaxlinkError
+from vaxlink.errors import TooManyRequests
 from vaxlink.ratelimit.memory import MAX_CLIENTS, Rate, TokenBuckets
 from vaxlink.ratelimit.store import DEV_SECRET, Limit, StoreCounters, counter_key, secret_of
 
@@ -52,11 +52,8 @@ class Limiter(Protocol):
         ...
 
 
-class RateLimited(VaxlinkError):
+class RateLimited(TooManyRequests):
     """Too many requests from one address: HTTP 429 with `Retry-After`."""
-
-    http_status = 429
-    code = "too_many_requests"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many requests from this address; try again in {retry_after} seconds")
