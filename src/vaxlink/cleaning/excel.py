@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
@@ -30,6 +28,7 @@ from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
 from vaxlink.cleaning.worklist import MAX_PAGE_SIZE, WorklistQuery, worklist
 from vaxlink.errors import VaxlinkError
 from vaxlink.identity import normalise_id
+from vaxlink.ingest.service import FileRejected, SheetNotFound, read_sheet_rows
 from vaxlink.linkage.service import LinkModel
 from vaxlink.records.service import DoseStatus
 from vaxlink.registry.service import RegistryPerson, RegistryPort
@@ -233,13 +232,18 @@ def _cell_text(value: Any) -> str:
 def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(row number, values by column key) of the list sheet; a file that is not the exported
     worklist is refused with what is wrong."""
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InvalidCorrection("the file is not an Excel .xlsx file") from exc
-    if SHEET not in wb.sheetnames:
-        raise InvalidCorrection(f"the file has no sheet «{SHEET}»: upload the exported worklist")
-    rows = wb[SHEET].iter_rows(values_only=True)
+    if not data.startswith(b"PK\x03\x04"):
+        raise InvalidCorrection("the file is not an Excel .xlsx file")
+    try:  # measured first, then parsed in a memory-capped child process
+        sheet = read_sheet_rows(data, name="the file", sheet=SHEET, date_format="%d/%m/%Y",
+                                     max_rows=MAX_ROWS + 2)  # fmt: skip
+    except SheetNotFound:
+        raise InvalidCorrection(
+            f"the file has no sheet «{SHEET}»: upload the exported worklist"
+        ) from None
+    except FileRejected as exc:
+        raise InvalidCorrection(str(exc)) from exc
+    rows = iter(sheet)
     header = [_HEADER.get(_cell_text(h), _cell_text(h)) for h in next(rows, ())]
     missing = [
         label for key, label in (KEY_COLUMNS[:2] + DECISION_COLUMNS[:2]) if key not in header
@@ -253,7 +257,6 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         if values is None or all(v is None or _cell_text(v) == "" for v in values):
             continue
         out.append((n, {k: _cell_text(v) for k, v in zip(header, values, strict=False) if k}))
-    wb.close()
     return out
 
 

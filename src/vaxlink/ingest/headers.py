@@ -27,6 +27,19 @@ class ColumnSpec:
     required: bool = False
 
 
+def refuse_doubled(file_name: str, headers: Sequence[str]) -> None:
+    """Refuse a header row that names the same column twice (CSV, XLSX and Parquet alike)."""
+    seen: set[str] = set()
+    for header in headers:
+        name = header.strip().lstrip("\ufeff")
+        if name and name in seen:
+            raise FileRejected(
+                f"{file_name}: column '{name}' appears twice in the header row (row 1); "
+                "keep one of them and send the file again"
+            )
+        seen.add(name)
+
+
 def match_headers(headers: Sequence[str], spec: Sequence[ColumnSpec]) -> dict[str, str]:
     """Map each canonical column to the file's header naming it; refuse missing or doubled columns."""
     lookup: dict[str, str] = {}

@@ -19,7 +19,7 @@ from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_
 from vaxlink.ingest.child import Stage, run_bulk_job
 from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progress
 from vaxlink.ingest.dictmap import PY_WHITESPACE, SUSPECT_LEGACY
-from vaxlink.ingest.errors import FileRejected
+from vaxlink.ingest.errors import FileRejected, SheetNotFound, WorkbookTooLarge
 from vaxlink.ingest.headers import ColumnSpec, extra_headers, header_key, match_headers
 from vaxlink.ingest.models import BatchKind, ImportBatch, QuarantinedRow
 from vaxlink.ingest.pipeline import (
@@ -39,6 +39,7 @@ from vaxlink.ingest.store import (
     indexes_rebuilt,
     read_ahead,
 )
+from vaxlink.ingest.xlsx import read_sheet_rows
 
 
 def open_batch(
@@ -111,7 +112,9 @@ __all__ = [
     "ImportReport",
     "QuarantinedRow",
     "RowProblem",
+    "SheetNotFound",
     "Stage",
+    "WorkbookTooLarge",
     "WriteCounts",
     "any_failed_sql",
     "backend_of",
@@ -127,6 +130,7 @@ __all__ = [
     "raw_hash_sql",
     "raw_json_sql",
     "read_ahead",
+    "read_sheet_rows",
     "reader",
     "reasons_sql",
     "run_bulk_job",
