@@ -173,7 +173,7 @@ def _load_csv(
     con.execute(
         f"""
         CREATE TABLE rej_lines AS
-        SELECT line AS _row, any_value(rtrim(csv_line, chr(13) || chr(10))) AS _raw,
+        SELECT line AS _row, any_value(left(rtrim(csv_line, chr(13) || chr(10)), 10000)) AS _raw,
                string_agg(DISTINCT CASE CAST(error_type AS VARCHAR) {reasons}
                    ELSE lower(CAST(error_type AS VARCHAR)) END, '; ') AS _reason
         FROM rej GROUP BY line

@@ -12,6 +12,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CHUNK = 1 << 20
+#: What reading a damaged ZIP container can raise (CRC, inflate, encrypted or unknown parts).
+_DAMAGED = (zipfile.BadZipFile, KeyError, EOFError, NotImplementedError, RuntimeError, OSError,
+            zlib.error)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -363,7 +367,7 @@ def check_limits(
             member = _sheet_member(zf, sheet)
             sizes = _shared_string_sizes(zf, name, limits)
             return _scan_sheet(zf, member, name, sizes, limits)
-    except (zipfile.BadZipFile, KeyError, EOFError, NotImplementedError) as exc:
+    except _DAMAGED as exc:
         raise FileRejected(f"{name} is damaged or not a real .xlsx workbook") from exc
     except (SyntaxError, ValueError) as exc:  # XML errors, and defusedxml's refusals
         raise FileRejected(f"{name} is damaged or not a real .xlsx workbook ({exc})") from exc
@@ -415,8 +419,10 @@ def check_structure(path: Path) -> None:
                             f"{path.name}: cells {el.get('ref')} are merged; unmerge them so that "
                             "each column has one header in row 1 and each cell one value"
                         )
-    except (zipfile.BadZipFile, KeyError) as exc:
+    except _DAMAGED as exc:
         raise FileRejected(f"{path.name} is damaged or not a real .xlsx workbook") from exc
+    except (SyntaxError, ValueError) as exc:  # XML errors, and defusedxml's refusals
+        raise FileRejected(f"{path.name} is damaged or not a real .xlsx workbook ({exc})") from exc
 
 
 def read_sheet_rows(
