@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from vaxlink.duck import scalar
 from vaxlink.ingest import xlsx
@@ -180,7 +179,7 @@ def _load_csv(
         """
     )
     con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
-    if _spans_lines(con, spec, mapping, extra, shape):
+    if _spans_lines(con, shape):
         # Some record took more than one line: a cell with line breaks, or a stray quote that
         # swallowed the lines after it. Read again line by line, deciding which it was.
         con.execute("DROP TABLE src_t; DROP TABLE rej_lines")
@@ -209,26 +208,18 @@ def _load_csv(
     return mapping, extra
 
 
-def _spans_lines(
-    con: duckdb.DuckDBPyConnection,
-    spec: Sequence[ColumnSpec],
-    mapping: dict[str, str],
-    extra: Sequence[str],
-    shape: TextShape,
-) -> bool:
-    """Whether any record read (kept or rejected) took more than one line of the file."""
+def _spans_lines(con: duckdb.DuckDBPyConnection, shape: TextShape) -> bool:
+    """Whether any record read (kept or rejected) took more than one line of the file.
+
+    DuckDB skips empty lines and reads every other line as one record unless a quoted cell
+    carries a line break, so fewer records than non-empty lines means some record spanned lines.
+    (Blank lines are counted by pairs of line breaks, never more than a multi-line record joins.)
+    """
     if int(scalar(con, "SELECT count(*) FROM rej_lines WHERE contains(_raw, chr(10))") or 0):
         return True
-    texts = [_q(c.name) for c in spec if c.name in mapping] + (["_extra"] if extra else [])
-    if texts:
-        joined = " || chr(1) || ".join(f"coalesce({t}, '')" for t in texts)
-        newline = f"contains({joined}, chr(10)) OR contains({joined}, chr(13)) OR contains({joined}, '\\n')"
-        if int(scalar(con, f"SELECT count(*) FROM src_t WHERE {newline}") or 0):
-            return True
     records = int(
         scalar(con, "SELECT (SELECT count(*) FROM src_t) + (SELECT count(*) FROM rej_lines)") or 0
     )
-    # Fewer records than non-blank lines means lines were swallowed into others.
     return records < shape.lines - 1 - shape.blank_lines
 
 
@@ -291,8 +282,8 @@ def split_lines(
             if reason:
                 yield n, None, line, reason
                 continue
-            if not line.strip():
-                continue
+            if not line:
+                continue  # DuckDB skips empty lines too
             fields, state = _parse(line, delim)
             if state == "open":
                 seen: list[tuple[int, bytes]] = []
@@ -357,6 +348,8 @@ def _sql_str(s: str) -> str:
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    import pyarrow.parquet as pq  # only Parquet imports pay for loading it
+
     try:
         names = pq.read_schema(path).names
     except (pa.ArrowException, OSError) as exc:
