@@ -68,6 +68,14 @@ def test_a_bomb_missed_by_the_checks_dies_in_the_child(tmp_path: Path) -> None:
     assert _peak_mb() - before < 100
 
 
+def test_a_child_over_its_cpu_time_is_a_typed_refusal(tmp_path: Path) -> None:
+    rows = (attacks.inline_row(r, ["x"] * 20) for r in range(1, 20_001))
+    path = tmp_path / "slow.xlsx"
+    path.write_bytes(attacks.workbook(attacks.sheet(rows)))
+    with pytest.raises(WorkbookTooLarge, match="more processing than the reader allows"):
+        bounded.read_sheet(path, name=path.name, cpu_seconds=0)
+
+
 def test_the_child_reads_a_real_sheet_and_reports_its_peak(tmp_path: Path) -> None:
     wb = Workbook()
     ws = wb.active

@@ -101,6 +101,11 @@ def read_sheet(
 
 
 def _died(name: str, status: int | None, err: bytes, memory_bytes: int) -> SheetRows:
+    if status == -signal.SIGXCPU:
+        raise WorkbookTooLarge(
+            f"{name} needs more processing than the reader allows and was stopped; split it "
+            "into smaller files (at most 100,000 rows each) and send them one by one"
+        )
     if (status is not None and status < 0) or b"memory allocation" in err:
         raise WorkbookTooLarge(
             f"{name} needs more than {memory_bytes >> 20} MB of memory to read and was refused "

@@ -66,10 +66,13 @@ def _summary(console: Console, run: LinkRun) -> None:
 def link(
     registry: Annotated[
         Path,
-        typer.Option("--registry", help="Registry snapshot (docs/formats.md §1): CSV, XLSX or Parquet."),
+        typer.Option(
+            "--registry", help="Registry snapshot (docs/formats.md §1): CSV, XLSX or Parquet."
+        ),
     ],
     doses: Annotated[
-        Path, typer.Option("--doses", help="Dose records (docs/formats.md §2): CSV, XLSX or Parquet.")
+        Path,
+        typer.Option("--doses", help="Dose records (docs/formats.md §2): CSV, XLSX or Parquet."),
     ],
     out: Annotated[
         Path, typer.Option("--out", help="Result file (docs/formats.md §3), .csv or .parquet.")
