@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,23 @@ class Settings(BaseSettings):
     linkage_model: Path | None = Field(
         default=None, description="Linkage model JSON; default: the packaged model."
     )
+    # The issuer's signing key (DSC): a PEM file in the key store, or a key on a PKCS#11 token.
+    dsc_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase of the active DSC's PEM key in the key store, if it is encrypted.",
+    )
+    pkcs11_library: Path | None = Field(
+        default=None,
+        description="PKCS#11 module of the HSM holding the DSC; set, the DSC signs on the token.",
+    )
+    pkcs11_token_label: str | None = Field(default=None, description="Label of the HSM token.")
+    pkcs11_key_label: str | None = Field(default=None, description="Label of the DSC on it.")
+    pkcs11_pin: SecretStr | None = Field(default=None, description="User PIN of the token.")
+    disabled_domains: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="Optional domains this installation does not mount (web pages and CLI "
+        "commands), comma-separated, e.g. `feedback,reports`; an unknown name is an error.",
+    )
     # Citizen portal (feedback/): SMS gateway, one-time codes, citizen sessions, tickets.
     sms_gateway_url: str | None = Field(
         default=None, description="HTTP SMS gateway (POST JSON); unset, SMS go to the console."
@@ -74,6 +92,13 @@ class Settings(BaseSettings):
     verify_rate_burst: int = Field(default=30, ge=1)
     identity_rate_per_minute: int = Field(default=30, ge=0, description="Identity checks.")
     identity_rate_burst: int = Field(default=10, ge=1)
+
+    @field_validator("disabled_domains", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data directory."""

@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from vaxlink.certificates.clients import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
+from vaxlink.compose import Container, build
 from vaxlink.db import make_engine, session_factory, transaction, upgrade
-from vaxlink.linkage.api import create_router, registry_port
+from vaxlink.linkage.api import create_router
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.online_service import verify_person
 from vaxlink.linkage.store import load_model
@@ -184,7 +185,7 @@ def test_local_store_failure_is_503(tmp_path: Path) -> None:
     problems.install(app)
     app.include_router(create_router())
     app.state.settings = Settings(data_dir=tmp_path)
-    app.dependency_overrides[registry_port] = lambda: LocalRegistry(session_factory(engine))
+    app.state.container = Container(app.state.settings, engine=engine)  # its registry: the store
     with TestClient(app) as c:
         r = c.post(URL, json={"full_name": "Nguyễn Văn An", "id_number": "001085012345"})
     engine.dispose()
@@ -200,6 +201,7 @@ def test_router_takes_an_auth_dependency(tmp_path: Path) -> None:
     app = FastAPI()
     app.include_router(create_router(dependencies=[Depends(staff_only)]))
     app.state.settings = Settings(data_dir=tmp_path)
+    app.state.container = build(app.state.settings)
     with TestClient(app) as c:
         assert c.post(URL, json={"full_name": "An"}).status_code == 401
 

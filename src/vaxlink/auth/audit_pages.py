@@ -22,55 +22,52 @@ from vaxlink.auth.roles import Permission
 from vaxlink.geo.codes import Level
 from vaxlink.geo.index import UnitIndex
 from vaxlink.web.deps import session
-from vaxlink.web.i18n import register
-from vaxlink.web.nav import register_nav
+from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
 PAGE: Final = 50
 router = APIRouter(tags=["staff"], include_in_schema=False)
-register_nav("/audit", "audit.menu", Permission.AUDIT_VIEW, order=90)
-register(
-    {
-        "vi": {
-            "audit.menu": "Nhật ký kiểm toán",
-            "audit.title": "Nhật ký kiểm toán",
-            "audit.intro": "Mọi thao tác ghi và mọi lần xem hồ sơ cá nhân, mới nhất trước. Lần xem này cũng được ghi lại.",
-            "audit.action": "Thao tác",
-            "audit.actor": "Tài khoản",
-            "audit.object_type": "Loại đối tượng",
-            "audit.object_id": "Mã đối tượng",
-            "audit.unit": "Đơn vị",
-            "audit.since": "Từ ngày",
-            "audit.until": "Đến ngày",
-            "audit.filter": "Lọc",
-            "audit.when": "Thời điểm (UTC)",
-            "audit.detail": "Chi tiết",
-            "audit.system": "hệ thống",
-            "audit.older": "Cũ hơn →",
-            "audit.newest": "← Mới nhất",
-            "audit.none": "Không có mục nào khớp.",
-        },
-        "en": {
-            "audit.menu": "Audit log",
-            "audit.title": "Audit log",
-            "audit.intro": "Every write and every view of a person's record, newest first. This view is logged too.",
-            "audit.action": "Action",
-            "audit.actor": "Account",
-            "audit.object_type": "Object type",
-            "audit.object_id": "Object id",
-            "audit.unit": "Unit",
-            "audit.since": "From",
-            "audit.until": "Until",
-            "audit.filter": "Filter",
-            "audit.when": "Time (UTC)",
-            "audit.detail": "Detail",
-            "audit.system": "system",
-            "audit.older": "Older →",
-            "audit.newest": "← Newest",
-            "audit.none": "No entry matches.",
-        },
-    }
-)
+NAV: Final = (NavItem("/audit", "audit.menu", Permission.AUDIT_VIEW, order=90),)
+STRINGS: Final[dict[str, dict[str, str]]] = {
+    "vi": {
+        "audit.menu": "Nhật ký kiểm toán",
+        "audit.title": "Nhật ký kiểm toán",
+        "audit.intro": "Mọi thao tác ghi và mọi lần xem hồ sơ cá nhân, mới nhất trước. Lần xem này cũng được ghi lại.",
+        "audit.action": "Thao tác",
+        "audit.actor": "Tài khoản",
+        "audit.object_type": "Loại đối tượng",
+        "audit.object_id": "Mã đối tượng",
+        "audit.unit": "Đơn vị",
+        "audit.since": "Từ ngày",
+        "audit.until": "Đến ngày",
+        "audit.filter": "Lọc",
+        "audit.when": "Thời điểm (UTC)",
+        "audit.detail": "Chi tiết",
+        "audit.system": "hệ thống",
+        "audit.older": "Cũ hơn →",
+        "audit.newest": "← Mới nhất",
+        "audit.none": "Không có mục nào khớp.",
+    },
+    "en": {
+        "audit.menu": "Audit log",
+        "audit.title": "Audit log",
+        "audit.intro": "Every write and every view of a person's record, newest first. This view is logged too.",
+        "audit.action": "Action",
+        "audit.actor": "Account",
+        "audit.object_type": "Object type",
+        "audit.object_id": "Object id",
+        "audit.unit": "Unit",
+        "audit.since": "From",
+        "audit.until": "Until",
+        "audit.filter": "Filter",
+        "audit.when": "Time (UTC)",
+        "audit.detail": "Detail",
+        "audit.system": "system",
+        "audit.older": "Older →",
+        "audit.newest": "← Newest",
+        "audit.none": "No entry matches.",
+    },
+}
 
 Text = Annotated[str | None, Query(max_length=128)]
 

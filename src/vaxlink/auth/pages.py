@@ -14,16 +14,14 @@ from vaxlink.auth.deps import SESSION_COOKIE, CurrentPrincipal
 from vaxlink.auth.errors import TooManyAttempts, Unauthenticated
 from vaxlink.auth.models import User
 from vaxlink.auth.roles import ROLE_PERMISSIONS, SECOND_FACTOR_ROLES, Permission
-from vaxlink.auth.strings import register_strings
 from vaxlink.settings import Settings
 from vaxlink.web.deps import session, settings
-from vaxlink.web.nav import items_for, register_nav
+from vaxlink.web.nav import NavItem, items_for
 from vaxlink.web.render import render
 from vaxlink.web.security import is_https, safe_next
 
 router = APIRouter(tags=["staff"], include_in_schema=False)
-register_strings()
-register_nav("/", "common.home", None, order=0)
+NAV: Final = (NavItem("/", "common.home", None, order=0),)
 
 Db = Annotated[Session, Depends(session, scope="function")]
 Config = Annotated[Settings, Depends(settings)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from vaxlink.auth.roles import Permission, Role
-from vaxlink.web.i18n import register
 
 ROLE_NAMES = {
     "vi": {
@@ -141,10 +140,13 @@ STRINGS = {
 }
 
 
-def register_strings() -> None:
-    """Register the auth strings, role names (`role.<role>`) and permission names."""
-    register(STRINGS)
-    register({lang: {f"role.{r.value}": n for r, n in names.items()}
-              for lang, names in ROLE_NAMES.items()})  # fmt: skip
-    register({lang: {f"permission.{p.value}": n for p, n in names.items()}
-              for lang, names in PERMISSION_NAMES.items()})  # fmt: skip
+def catalog() -> dict[str, dict[str, str]]:
+    """The auth strings, role names (`role.<role>`) and permission names, for the app factory."""
+    out: dict[str, dict[str, str]] = {lang: dict(entries) for lang, entries in STRINGS.items()}
+    for lang, roles in ROLE_NAMES.items():
+        out.setdefault(lang, {}).update({f"role.{r.value}": n for r, n in roles.items()})
+    for lang, permissions in PERMISSION_NAMES.items():
+        out.setdefault(lang, {}).update(
+            {f"permission.{p.value}": n for p, n in permissions.items()}
+        )
+    return out

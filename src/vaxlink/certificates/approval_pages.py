@@ -7,7 +7,7 @@ Scoped to the approver's own vaccination site (`facility_code`). Included by
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,10 +20,10 @@ from vaxlink.certificates.deps import clock, key_store
 from vaxlink.certificates.errors import ApprovalError
 from vaxlink.certificates.keys import KeyStore
 from vaxlink.web.deps import session
-from vaxlink.web.nav import register_nav
+from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
-register_nav("/approval", "approval.nav", Permission.APPROVE, order=35)
+NAV: Final = (NavItem("/approval", "approval.nav", Permission.APPROVE, order=35),)
 
 router = APIRouter(tags=["approval"], include_in_schema=False)
 Approver = Annotated[Principal, Depends(require(Permission.APPROVE))]

@@ -27,18 +27,15 @@ from vaxlink.cleaning.entry_errors import (
     NoVaccinationSite,
     WarningsNotAcknowledged,
 )
-from vaxlink.cleaning.entry_strings import STRINGS
 from vaxlink.cleaning.identify import IdentityCheck, IdentitySource
 from vaxlink.linkage.api import registry_port
 from vaxlink.records.service import DoseCategory, vaccines
 from vaxlink.registry.service import RegistryPort, RegistryUnavailable
-from vaxlink.web import i18n
 from vaxlink.web.deps import session
-from vaxlink.web.nav import register_nav
+from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
-i18n.register(STRINGS)
-register_nav("/entry", "entry.nav", Permission.DOSE_ENTER, order=30)
+NAV: Final = (NavItem("/entry", "entry.nav", Permission.DOSE_ENTER, order=30),)
 
 router = APIRouter(tags=["dose entry"], include_in_schema=False)
 router.include_router(approval_pages.router)

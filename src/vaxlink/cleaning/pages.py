@@ -18,7 +18,6 @@ from vaxlink.cleaning.corrections import editable_fields, may_decide
 from vaxlink.cleaning.detail import COMPARED, dose_detail
 from vaxlink.cleaning.errors import EditConflict
 from vaxlink.cleaning.fields import IDENTITY_FIELDS, VACCINATION_FIELDS
-from vaxlink.cleaning.strings import STRINGS
 from vaxlink.cleaning.worklist import (
     FILTERS,
     SORTS,
@@ -31,13 +30,11 @@ from vaxlink.errors import VaxlinkError
 from vaxlink.linkage.api import link_model, registry_port
 from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
-from vaxlink.web import i18n
 from vaxlink.web.deps import session
-from vaxlink.web.nav import register_nav
+from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
-i18n.register(STRINGS)
-register_nav("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20)
+NAV: Final = (NavItem("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20),)
 
 router = APIRouter(tags=["worklist"], include_in_schema=False)
 

@@ -4,7 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import (
     APIRouter,
@@ -36,10 +36,10 @@ from vaxlink.feedback.webutil import (
     utcnow,
 )
 from vaxlink.flows.citizen_report import resolve_report
-from vaxlink.web.nav import register_nav
+from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
-register_nav("/staff/tickets", "feedback.nav", Permission.TICKET_WORK, order=40)
+NAV: Final = (NavItem("/staff/tickets", "feedback.nav", Permission.TICKET_WORK, order=40),)
 router = APIRouter(include_in_schema=False)
 TicketWorker = Annotated[Principal, Depends(require(Permission.TICKET_WORK))]
 

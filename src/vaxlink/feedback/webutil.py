@@ -17,14 +17,10 @@ from sqlalchemy.orm import Session
 from vaxlink.errors import VaxlinkError
 from vaxlink.feedback.auditbatch import ViewAudit
 from vaxlink.feedback.sms import SmsPort, sms_from_settings
-from vaxlink.feedback.strings import STRINGS
 from vaxlink.feedback.tickets import Notice
 from vaxlink.settings import Settings
-from vaxlink.web import i18n
 from vaxlink.web.deps import session
 from vaxlink.web.security import cookie_header, is_https
-
-i18n.register(STRINGS)
 
 log = logging.getLogger(__name__)
 

@@ -11,45 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from vaxlink.certificates.clients import VERIFY_IDENTITY
 from vaxlink.certificates.deps import client_with_scope
-from vaxlink.db import session_factory
 from vaxlink.linkage.schemas import VerifyResponse
 from vaxlink.linkage.service import LinkModel, verify_person
 from vaxlink.ratelimit.web import rate_limited
-from vaxlink.registry.service import HttpRegistry, LocalRegistry, PersonQuery, RegistryPort
-from vaxlink.settings import Settings
+from vaxlink.registry.service import PersonQuery, RegistryPort
+from vaxlink.web.deps import link_model, registry_port
+
+__all__ = ["PREFIX", "create_router", "link_model", "registry_port", "router"]
 
 PREFIX = "/api/v1/identity"
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-
-
-async def registry_port(request: Request) -> RegistryPort:
-    """The app's registry port: the registry service at `registry_url`, else the store's
-    citizens (built once per app; `async` so it runs on the event loop, not in a thread)."""
-    state = request.app.state
-    port: RegistryPort | None = getattr(state, "registry_port", None)
-    if port is None:
-        settings: Settings = state.settings
-        if settings.registry_url:
-            port = HttpRegistry(settings.registry_url)
-        else:
-            port = LocalRegistry(session_factory(state.engine))
-        state.registry_port = port
-    return port
-
-
-async def link_model(request: Request) -> LinkModel:
-    """The app's linkage model (the configured file or the packaged one), loaded once, on the
-    event loop like `registry_port` (a small JSON file read on the first request)."""
-    state = request.app.state
-    model: LinkModel | None = getattr(state, "link_model", None)
-    if model is None:
-        model = LinkModel.load(state.settings.linkage_model)
-        state.link_model = model
-    return model
 
 
 def create_router(dependencies: Sequence[Any] = ()) -> APIRouter:

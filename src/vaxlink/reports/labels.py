@@ -99,14 +99,13 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
 }  # fmt: skip
 
 
-def register_i18n() -> None:
-    """Hand the strings to the web layer's translation table (keys prefixed `reports.`)."""
-    from vaxlink.web import i18n
-
+def i18n_strings() -> dict[str, dict[str, str]]:
+    """The strings for the web layer's translation table (keys prefixed `reports.`); the app
+    factory registers them."""
     vi: dict[str, str] = {}
     en: dict[str, str] = {}
     for group, prefix in ((METRICS, "reports.m."), (LEVELS, "reports.level."), (TEXT, "reports.")):
         for key, (v, e) in group.items():
             vi[prefix + key] = v
             en[prefix + key] = e
-    i18n.register({"vi": vi, "en": en})
+    return {"vi": vi, "en": en}

@@ -4,7 +4,7 @@ asked for lies inside the account's own unit (a refusal is audited)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -14,19 +14,19 @@ from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.geo.codes import NATION, UnitKey
 from vaxlink.reports import service
-from vaxlink.reports.labels import register_i18n
 from vaxlink.reports.service import TABLE_COLUMNS, VN_TZ, DailyReport, Figures, Row
 from vaxlink.settings import Settings
 from vaxlink.web.deps import session as db_session
 from vaxlink.web.deps import settings as app_settings
 from vaxlink.web.i18n import language
-from vaxlink.web.nav import register_nav
+from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
 router = APIRouter(tags=["reports"])
-register_i18n()
-register_nav("/dashboard", "reports.dashboard", Permission.DASHBOARD_VIEW, order=60)
-register_nav("/reports", "reports.reports", Permission.REPORT_VIEW, order=61)
+NAV: Final = (
+    NavItem("/dashboard", "reports.dashboard", Permission.DASHBOARD_VIEW, order=60),
+    NavItem("/reports", "reports.reports", Permission.REPORT_VIEW, order=61),
+)
 
 Dashboard = Annotated[Principal, Depends(require(Permission.DASHBOARD_VIEW))]
 Reports = Annotated[Principal, Depends(require(Permission.REPORT_VIEW))]

@@ -1,45 +1,106 @@
-"""The FastAPI application factory: one app, routers mounted from the domains that have one."""
+"""The FastAPI application factory: one app, one composition root, the domains' routers, strings
+and menu entries mounted from one table.
+
+Importing a domain's page module registers nothing: its strings and menu entries are plain
+tables (`STRINGS`, `NAV`) that `create_app` reads for the domains it mounts. Which optional
+domains are mounted is the settings' decision (`VAXLINK_DISABLED_DOMAINS`); a module listed here
+that cannot be imported is an error, never a page that silently vanishes.
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from vaxlink.db import engine_from_settings
+from vaxlink import compose
+from vaxlink.clock import Clock
 from vaxlink.settings import Settings, get_settings
-from vaxlink.web import problems, security
+from vaxlink.web import i18n, nav, problems, security
 
 STATIC = Path(__file__).parent / "static"
-#: Routers by module: each module exposes `router` (an APIRouter). Order is the mount order.
-ROUTERS: tuple[str, ...] = (
-    "vaxlink.web.health",
-    "vaxlink.certificates.api",
-    "vaxlink.linkage.api",
-    "vaxlink.auth.pages",
-    "vaxlink.cleaning.pages",
-    "vaxlink.cleaning.entry_pages",
-    "vaxlink.feedback.pages",
-    "vaxlink.reports.pages",
-)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the store's engine is created at startup and disposed at shutdown."""
+@dataclass(frozen=True)
+class WebDomain:
+    """What a domain adds to the app: a router, its strings and its menu entries.
+
+    `strings` and `nav` name module attributes as `"module:NAME"`: a `{lang: {key: text}}` table
+    (or a function returning one) and a tuple of `NavItem`s. `optional` domains may be left out
+    with `VAXLINK_DISABLED_DOMAINS`."""
+
+    name: str
+    router: str
+    strings: tuple[str, ...] = ()
+    nav: tuple[str, ...] = ()
+    optional: bool = True
+
+
+#: Mount order is table order. The shell (health) and auth (login, errors, CSRF) always mount.
+DOMAINS: tuple[WebDomain, ...] = (
+    WebDomain("health", "vaxlink.web.health", optional=False),
+    WebDomain("certificates", "vaxlink.certificates.api",
+              nav=("vaxlink.certificates.approval_pages:NAV",)),
+    WebDomain("linkage", "vaxlink.linkage.api"),
+    WebDomain("auth", "vaxlink.auth.pages",
+              strings=("vaxlink.auth.strings:catalog", "vaxlink.auth.audit_pages:STRINGS"),
+              nav=("vaxlink.auth.pages:NAV", "vaxlink.auth.audit_pages:NAV"), optional=False),
+    WebDomain("cleaning", "vaxlink.cleaning.pages", strings=("vaxlink.cleaning.strings:STRINGS",),
+              nav=("vaxlink.cleaning.pages:NAV",)),
+    WebDomain("entry", "vaxlink.cleaning.entry_pages",
+              strings=("vaxlink.cleaning.entry_strings:STRINGS",),
+              nav=("vaxlink.cleaning.entry_pages:NAV",)),
+    WebDomain("feedback", "vaxlink.feedback.pages", strings=("vaxlink.feedback.strings:STRINGS",),
+              nav=("vaxlink.feedback.staff_pages:NAV",)),
+    WebDomain("reports", "vaxlink.reports.pages", strings=("vaxlink.reports.labels:i18n_strings",),
+              nav=("vaxlink.reports.pages:NAV",)),
+)  # fmt: skip
+
+
+def mounted(settings: Settings, domains: tuple[WebDomain, ...] = DOMAINS) -> list[WebDomain]:
+    """The domains `settings` asks for: all but the disabled optional ones."""
+    disabled = settings.disabled_domains
+    required = sorted(d.name for d in domains if not d.optional and d.name in disabled)
+    if required:
+        raise ValueError(f"VAXLINK_DISABLED_DOMAINS: {', '.join(required)} cannot be disabled")
+    return [d for d in domains if d.name not in disabled]
+
+
+def _attribute(ref: str) -> Any:
+    """The attribute `NAME` of `module` for `"module:NAME"` (import errors propagate)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _strings(ref: str) -> Mapping[str, Mapping[str, str]]:
+    table = _attribute(ref)
+    found: Mapping[str, Mapping[str, str]] = table() if callable(table) else table
+    return found
+
+
+def _nav(refs: Iterator[str]) -> tuple[nav.NavItem, ...]:
+    return nav.menu(item for ref in refs for item in _attribute(ref))
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """Build the app around one composition root (`app.state.container`); the store's engine
+    is opened at startup and released when the last lifespan ends."""
     settings = settings or get_settings()
+    container = compose.build(settings, clock=clock)
+    domains = mounted(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Each lifespan disposes the engine it made (test clients may overlap on one app).
-        engine = app.state.engine = engine_from_settings(settings)
-        try:
+        # Test clients may overlap on one app: the container closes when the last one leaves.
+        with container.in_use():
+            app.state.engine = container.engine  # migrated now, not on the first request
             yield
-        finally:
-            engine.dispose()
 
     app = FastAPI(
         title="vaxlink",
@@ -48,16 +109,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.container = container
+    for domain in domains:
+        for ref in domain.strings:
+            i18n.register(_strings(ref))
     problems.install(app)
     security.install(app)
-    for module in ROUTERS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if not exc.name or not module.startswith(exc.name):
-                raise
-            continue
-        app.include_router(mod.router)
+    for domain in domains:
+        app.include_router(importlib.import_module(domain.router).router)
+    app.state.nav = _nav(ref for domain in domains for ref in domain.nav)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

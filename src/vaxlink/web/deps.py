@@ -1,20 +1,60 @@
-"""Request dependencies: the engine lives on app.state; each request gets one transaction."""
+"""Request dependencies: the app's composition root (`app.state.container`), its settings, clock
+and ports, and one transaction per request on the store's engine."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from vaxlink.clock import Clock
+from vaxlink.compose import Container
 from vaxlink.db import session_factory
 from vaxlink.settings import Settings
+
+if TYPE_CHECKING:  # the ports' modules cost their imports; the pages that use them pay
+    from vaxlink.linkage.model import LinkModel
+    from vaxlink.registry.port import RegistryPort
+
+
+def container(request: Request) -> Container:
+    """The app's composition root, built once by `create_app`."""
+    found: Container | None = getattr(request.app.state, "container", None)
+    if found is None:
+        raise RuntimeError("this app has no composition root: build it with create_app(), or "
+                           "set app.state.container = vaxlink.compose.build(settings)")  # fmt: skip
+    return found
 
 
 def settings(request: Request) -> Settings:
     """The settings the app was built with."""
     s: Settings = request.app.state.settings
     return s
+
+
+def clock(request: Request) -> Clock:
+    """The app's clock (a test builds its app with a `FixedClock`)."""
+    return container(request).clock
+
+
+def now(request: Request) -> datetime:
+    """The time of this request, from the app's clock (UTC)."""
+    return container(request).clock.now()
+
+
+async def registry_port(request: Request) -> RegistryPort:
+    """The app's registry port: the registry service at `registry_url`, else the store's
+    citizens (built once per app; `async` so it runs on the event loop, not in a thread)."""
+    return container(request).registry
+
+
+async def link_model(request: Request) -> LinkModel:
+    """The app's linkage model (the configured file or the packaged one), loaded once, on the
+    event loop like `registry_port` (a small JSON file read on the first request)."""
+    return container(request).link_model
 
 
 def _factory(request: Request) -> sessionmaker[Session]:

@@ -1,8 +1,10 @@
-"""The staff menu: each domain registers its pages; a page shows only if its route exists and
-the account's role holds its permission."""
+"""The staff menu: each domain declares its pages in a `NAV` table of `NavItem`s, which the app
+factory reads for the domains it mounts (`app.state.nav`); a page shows only if its route exists
+and the account's role holds its permission."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -14,7 +16,8 @@ from vaxlink.auth.roles import Permission
 
 @dataclass(frozen=True, slots=True)
 class NavItem:
-    """A menu entry: `label` is an i18n key."""
+    """A menu entry: `path` is a GET route without parameters, `label` an i18n key, shown to
+    roles holding `permission` (None: every logged-in account)."""
 
     path: str
     label: str
@@ -22,13 +25,14 @@ class NavItem:
     order: int = 100
 
 
-_ITEMS: dict[str, NavItem] = {}
-
-
-def register_nav(path: str, label: str, permission: Permission | None, *, order: int = 100) -> None:
-    """Offer `path` (a GET route without parameters) in the menu to roles holding `permission`
-    (None: every logged-in account)."""
-    _ITEMS[path] = NavItem(path, label, permission, order)
+def menu(items: Iterable[NavItem]) -> tuple[NavItem, ...]:
+    """The menu of an app from its domains' `NAV` tables; two entries for one path is an error."""
+    by_path: dict[str, NavItem] = {}
+    for item in items:
+        if by_path.get(item.path, item) != item:
+            raise ValueError(f"menu path {item.path!r} is declared twice")
+        by_path[item.path] = item
+    return tuple(sorted(by_path.values(), key=lambda item: (item.order, item.path)))
 
 
 def get_paths(app: FastAPI) -> frozenset[str]:
@@ -45,15 +49,13 @@ def get_paths(app: FastAPI) -> frozenset[str]:
 
 
 def items_for(app: FastAPI, principal: Principal | None) -> list[NavItem]:
-    """The menu of `principal`: registered pages that exist and that its role may open."""
+    """The menu of `principal`: the app's pages that exist and that its role may open."""
     if principal is None:
         return []
     paths = get_paths(app)
-    return sorted(
-        (
-            item
-            for item in _ITEMS.values()
-            if item.path in paths and (item.permission is None or principal.can(item.permission))
-        ),
-        key=lambda item: (item.order, item.path),
-    )
+    items: tuple[NavItem, ...] = getattr(app.state, "nav", ())
+    return [
+        item
+        for item in items
+        if item.path in paths and (item.permission is None or principal.can(item.permission))
+    ]

@@ -210,11 +210,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def install(app: FastAPI) -> None:
-    """Add the middleware and the handlers that turn auth errors into redirects or pages."""
-    from vaxlink.auth.strings import register_strings
+    """Add the middleware and the handlers that turn auth errors into redirects or pages (their
+    strings are auth's, registered by the app factory)."""
     from vaxlink.web.render import render
 
-    register_strings()
     app.add_middleware(
         SecurityMiddleware,  # type: ignore[arg-type]
         secure_cookies=bool(getattr(app.state.settings, "secure_cookies", False)),

@@ -1,0 +1,242 @@
+"""The composition root: every port and shared resource, built in one place, once.
+
+The web app builds one `Container` in `create_app` (kept on `app.state.container`, reached
+through `vaxlink.web.deps.container`); a CLI command or a job opens one with `running()`:
+
+    with compose.running() as c:          # settings from the environment
+        with c.transaction() as s: ...
+        issuer = c.issuer(by="operator")
+
+Services never build these themselves: they take what they need (a session, a registry port, a
+signer, a clock) as arguments. Construction is lazy where it costs (the store's engine and its
+migrations, the linkage model, signing keys, SMTP and SMS adapters) and then cached on the
+container; imports of the domains happen inside the builders, so a command pays only for what it
+uses. Secrets (DSC passphrase, PKCS#11 PIN, tokens) are read from `Settings` as `SecretStr` and
+revealed only at the call that needs them; nothing here logs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from vaxlink.clock import Clock, SystemClock
+from vaxlink.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from vaxlink.certificates.issuance import Issuer
+    from vaxlink.certificates.keys import KeyStore
+    from vaxlink.certificates.signer import Signer
+    from vaxlink.feedback.sms import SmsPort
+    from vaxlink.linkage.model import LinkModel
+    from vaxlink.registry.port import RegistryPort
+    from vaxlink.reports.config import ReportSettings
+    from vaxlink.reports.smtp import Mailer
+
+T = TypeVar("T")
+
+
+class Container:
+    """Settings, clock, store, registry port, linkage model, signers, SMS and mail of one process
+    (or one web app): each built on first use and kept until `close()`."""
+
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._built: dict[str, Any] = {}
+        self._own_engine = engine is None
+        if engine is not None:
+            self._built["engine"] = engine
+        self._users = 0
+
+    def __repr__(self) -> str:  # settings' secrets are SecretStr; show only what is built
+        return f"Container(built={sorted(self._built)}, clock={self.clock!r})"
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return cast(T, self._built[name])
+
+    # -- the store ---------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine, migrated to the newest schema on first use."""
+        from vaxlink.db import engine_from_settings
+
+        return self._once("engine", lambda: engine_from_settings(self.settings))
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory on `engine` (services flush, callers commit)."""
+        from vaxlink.db import session_factory
+
+        return self._once("sessions", lambda: session_factory(self.engine))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work on the store: committed on success, rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    # -- ports ---------------------------------------------------------------------------------
+
+    @property
+    def registry(self) -> RegistryPort:
+        """The population registry: the service at `registry_url` when set, else the citizens
+        loaded into the store (read on connections of its own, outside the caller's
+        transaction)."""
+
+        def build() -> RegistryPort:
+            if self.settings.registry_url:
+                from vaxlink.registry.http import HttpRegistry
+
+                return HttpRegistry(self.settings.registry_url)
+            from vaxlink.registry.port import LocalRegistry
+
+            return LocalRegistry(self.sessions)
+
+        return self._once("registry", build)
+
+    @property
+    def link_model(self) -> LinkModel:
+        """The linkage model: the file at `linkage_model`, else the packaged one (read once)."""
+        from vaxlink.linkage.model import LinkModel
+
+        return self._once("link_model", lambda: LinkModel.load(self.settings.linkage_model))
+
+    @property
+    def sms(self) -> SmsPort:
+        """The SMS adapter: the HTTP gateway when `sms_gateway_url` is set, else the console."""
+        from vaxlink.feedback.sms import sms_from_settings
+
+        return self._once("sms", lambda: sms_from_settings(self.settings))
+
+    @property
+    def report_settings(self) -> ReportSettings:
+        """When daily reports are due and who gets them (VAXLINK_REPORT_*)."""
+        from vaxlink.reports.config import ReportSettings
+
+        return self._once("report_settings", ReportSettings)
+
+    @property
+    def mailer(self) -> Mailer | None:
+        """The SMTP adapter (VAXLINK_SMTP_*), or None when no SMTP host is configured."""
+        from vaxlink.reports.config import SmtpSettings
+        from vaxlink.reports.smtp import mailer_from
+
+        return self._once("mailer", lambda: mailer_from(SmtpSettings()))
+
+    # -- keys and signing ------------------------------------------------------------------------
+
+    @property
+    def key_store(self) -> KeyStore:
+        """The issuer's key directory (`data_dir/keys`): DSCs, facility approval keys, CSCA."""
+        from vaxlink.certificates.keys import KeyStore
+
+        return self._once("key_store", lambda: KeyStore(self.settings.data_dir / "keys"))
+
+    def dsc_signer(self) -> Signer:
+        """The issuer's signing key: on the PKCS#11 token when `pkcs11_library` is set (one
+        logged-in session, kept open), else the key store's active DSC, decrypted with
+        `dsc_passphrase` (loaded again only when the active DSC changes)."""
+        s = self.settings
+        if s.pkcs11_library is not None:
+            return self._once("dsc_pkcs11", self._pkcs11_signer)
+        from vaxlink.certificates.keys import Role
+
+        store = self.key_store
+        active = store.active_dsc_kid()
+        with self._lock:
+            cached = self._built.get("dsc_pem")
+            if cached is not None and cached[0] == active:
+                return cast("Signer", cached[1])
+            passphrase = s.dsc_passphrase.get_secret_value().encode() if s.dsc_passphrase else None
+            signer = store.load(Role.DSC, active, passphrase=passphrase)
+            self._built["dsc_pem"] = (active, signer)
+            return signer
+
+    def _pkcs11_signer(self) -> Signer:
+        from vaxlink.certificates.errors import HsmError
+        from vaxlink.certificates.pkcs11_signer import Pkcs11Signer, TokenKey
+
+        s = self.settings
+        if s.pkcs11_library is None or not s.pkcs11_token_label or not s.pkcs11_key_label:
+            raise HsmError(
+                "set VAXLINK_PKCS11_LIBRARY, VAXLINK_PKCS11_TOKEN_LABEL and "
+                "VAXLINK_PKCS11_KEY_LABEL to sign on an HSM"
+            )
+        pin = s.pkcs11_pin.get_secret_value() if s.pkcs11_pin else ""
+        return Pkcs11Signer(TokenKey(s.pkcs11_library, s.pkcs11_token_label, pin,
+                                     s.pkcs11_key_label))  # fmt: skip
+
+    @property
+    def uvci_key(self) -> bytes | None:
+        """The HMAC key of certificate identifiers (`uvci_secret`), None when unset."""
+        from vaxlink.certificates.issuance import uvci_key_from_secret
+
+        secret = self.settings.uvci_secret
+        return uvci_key_from_secret(secret.get_secret_value() if secret else None)
+
+    def issuer(self, *, by: str, now: datetime | None = None) -> Issuer:
+        """Who signs certificates now: the DSC signer, the configured issuer name and UVCI key,
+        at `now` (default: the clock's), on behalf of `by`."""
+        from vaxlink.certificates.issuance import Issuer
+
+        return Issuer(self.dsc_signer(), self.settings.certificate_issuer,
+                      now or self.clock.now(), by, self.uvci_key)  # fmt: skip
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    @contextmanager
+    def in_use(self) -> Iterator[Container]:
+        """Hold the container open; the last holder to leave closes it (a web app's lifespans
+        may overlap: several test clients on one app)."""
+        with self._lock:
+            self._users += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = self._users == 0
+            if last:
+                self.close()
+
+    def close(self) -> None:
+        """Release what was built (engine, HSM session, HTTP pools); a later use builds anew."""
+        with self._lock:
+            built, self._built = self._built, {}
+            if not self._own_engine and "engine" in built:
+                self._built["engine"] = built.pop("engine")  # the caller's: not ours to dispose
+        for name in ("registry", "sms", "dsc_pkcs11"):
+            close = getattr(built.get(name), "close", None)
+            if callable(close):
+                close()
+        engine = built.get("engine")
+        if engine is not None:
+            engine.dispose()
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
+    """The container for `settings` (default: the environment's); nothing is built yet."""
+    return Container(settings or get_settings(), clock=clock)
+
+
+@contextmanager
+def running(settings: Settings | None = None, *, clock: Clock | None = None) -> Iterator[Container]:
+    """A container for one CLI command or job, closed when it ends."""
+    container = build(settings, clock=clock)
+    with container.in_use():
+        yield container
