@@ -51,6 +51,21 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Commands of optional domains, by the domain's name in `VAXLINK_DISABLED_DOMAINS`.
+DOMAIN_OF: dict[str, str] = {
+    "synth": "synth",
+    "keys": "certificates",
+    "certificates": "certificates",
+    "worklist": "cleaning",
+    "feedback": "feedback",
+    "report": "reports",
+    "link": "linkage",
+    "link-train": "linkage",
+    "eval": "linkage",
+    "verify": "linkage",
+}
+
+
 def _wanted(argv: list[str]) -> str | None:
     """The sub-command named on the command line, if it is one of ours (else None: mount all)."""
     names = {n for n, _m in SUBCOMMANDS} | {c for _m, _f, c in COMMANDS}
@@ -58,37 +73,43 @@ def _wanted(argv: list[str]) -> str | None:
     return first if first in names else None
 
 
-def _mount(only: str | None = None) -> None:
-    """Mount the domains' commands; with `only`, just that one (each domain costs its imports)."""
+def _mount(only: str | None = None, disabled: frozenset[str] = frozenset()) -> None:
+    """Mount the domains' commands, but those of `disabled` domains; with `only`, just that one
+    (each domain costs its imports). A listed module that cannot be imported is an error."""
+
+    def wanted(command: str) -> bool:
+        return (only is None or command == only) and DOMAIN_OF.get(command) not in disabled
+
     for name, module in SUBCOMMANDS:
-        if only is not None and name != only:
+        if not wanted(name):
             continue
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that domain is not part of this build
-            raise
+        mod = importlib.import_module(module)
         if name == "synth" and hasattr(mod, "synth"):
             app.command(name="synth")(mod.synth)
         else:
             app.add_typer(mod.app, name=name)
     for module, func, command in COMMANDS:
-        if only is not None and command != only:
-            continue
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that domain is not part of this build
-            raise
-        app.command(name=command)(getattr(mod, func))
+        if wanted(command):
+            app.command(name=command)(getattr(importlib.import_module(module), func))
+
+
+def _disabled() -> frozenset[str]:
+    """The optional domains the settings leave out (invalid settings: a message, exit 2)."""
+    from pydantic import ValidationError
+
+    from vaxlink.settings import get_settings
+
+    try:
+        return get_settings().disabled_domains
+    except ValidationError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] invalid settings: {exc}", highlight=False)
+        sys.exit(2)
 
 
 def main() -> None:
     """Entry point: run the CLI, turning domain errors into a clear message and exit code."""
     # Importing every domain costs over a second; a command needs only its own.
-    _mount(_wanted(sys.argv[1:]))
+    _mount(_wanted(sys.argv[1:]), _disabled())
     try:
         rv = app(standalone_mode=False)
     except VaxlinkError as exc:

@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from vaxlink.feedback.sms import SmsPort
     from vaxlink.linkage.model import LinkModel
     from vaxlink.registry.port import RegistryPort
-    from vaxlink.reports.config import ReportSettings
-    from vaxlink.reports.smtp import Mailer
+    from vaxlink.reports.service import Mailer, ReportSettings
 
 T = TypeVar("T")
 
@@ -126,15 +125,14 @@ class Container:
     @property
     def report_settings(self) -> ReportSettings:
         """When daily reports are due and who gets them (VAXLINK_REPORT_*)."""
-        from vaxlink.reports.config import ReportSettings
+        from vaxlink.reports.service import ReportSettings
 
         return self._once("report_settings", ReportSettings)
 
     @property
     def mailer(self) -> Mailer | None:
         """The SMTP adapter (VAXLINK_SMTP_*), or None when no SMTP host is configured."""
-        from vaxlink.reports.config import SmtpSettings
-        from vaxlink.reports.smtp import mailer_from
+        from vaxlink.reports.service import SmtpSettings, mailer_from
 
         return self._once("mailer", lambda: mailer_from(SmtpSettings()))
 

@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 
-from vaxlink.db import engine_from_settings
+from vaxlink import compose
 from vaxlink.facilities.cli import import_list
 from vaxlink.ingest.service import print_report, stage_progress
 from vaxlink.records.service import import_doses
 from vaxlink.registry.service import load_registry
-from vaxlink.settings import Settings, get_settings
+from vaxlink.settings import get_settings
 from vaxlink.synth.generate import generate
 from vaxlink.synth.output import write
 
@@ -39,40 +39,41 @@ def demo(
     with console.status(f"Synthesising {citizens:,} citizens and their doses…"):
         paths = write(generate(citizens, seed), folder)
     console.print(f"Synthetic files in {folder}")
-    engine = engine_from_settings(settings)
-    console.print(f"Store: {engine.url.render_as_string(hide_password=True)}")
-    with stage_progress(console, "Loading the registry snapshot") as on_stage:
-        registry = load_registry(engine, paths["registry"], settings=settings, on_stage=on_stage)
-    print_report(console, registry, "Registry snapshot")
-    with stage_progress(console, "Importing dose records") as on_stage:
-        doses = import_doses(engine, paths["doses"], settings=settings, on_stage=on_stage)
-    print_report(console, doses, "Dose records")
-    import_list(engine, paths["facilities"], settings=settings, console=console)
-    statuses, issued = _verify_and_issue(console, engine, settings)
-    table = Table(title="vaxlink demo", show_header=False)
-    table.add_row(
-        "citizens in the registry", f"{registry.imported + registry.unchanged + registry.updated:,}"
-    )
-    table.add_row("dose records read", f"{doses.rows_read:,}")
-    table.add_row("dose records imported", f"{doses.imported + doses.unchanged:,}")
-    table.add_row("dose records quarantined (kept with reasons)", f"{doses.quarantined:,}")
-    for status, n in statuses.items():
-        table.add_row(f"doses {status} (vaxlink verify)", f"{n:,}")
-    table.add_row("vaccination certificates issued", f"{issued:,}")
-    table.add_row("seconds", f"{time.perf_counter() - start:.1f}")
-    console.print(table)
-    from vaxlink.auth.demo import print_demo_accounts
+    with compose.running(settings) as c:
+        engine = c.engine
+        console.print(f"Store: {engine.url.render_as_string(hide_password=True)}")
+        with stage_progress(console, "Loading the registry snapshot") as on_stage:
+            registry = load_registry(engine, paths["registry"], settings=settings,
+                                     on_stage=on_stage)  # fmt: skip
+        print_report(console, registry, "Registry snapshot")
+        with stage_progress(console, "Importing dose records") as on_stage:
+            doses = import_doses(engine, paths["doses"], settings=settings, on_stage=on_stage)
+        print_report(console, doses, "Dose records")
+        import_list(engine, paths["facilities"], settings=settings, console=console)
+        statuses, issued = _verify_and_issue(console, c)
+        table = Table(title="vaxlink demo", show_header=False)
+        table.add_row(
+            "citizens in the registry",
+            f"{registry.imported + registry.unchanged + registry.updated:,}",
+        )
+        table.add_row("dose records read", f"{doses.rows_read:,}")
+        table.add_row("dose records imported", f"{doses.imported + doses.unchanged:,}")
+        table.add_row("dose records quarantined (kept with reasons)", f"{doses.quarantined:,}")
+        for status, n in statuses.items():
+            table.add_row(f"doses {status} (vaxlink verify)", f"{n:,}")
+        table.add_row("vaccination certificates issued", f"{issued:,}")
+        table.add_row("seconds", f"{time.perf_counter() - start:.1f}")
+        console.print(table)
+        from vaxlink.auth.demo import print_demo_accounts
 
-    print_demo_accounts(console, engine, f"http://127.0.0.1:{port}" if serve else None)
+        print_demo_accounts(console, engine, f"http://127.0.0.1:{port}" if serve else None)
     if serve:
         from vaxlink.web.cli import serve as serve_web
 
         serve_web(host="127.0.0.1", port=port, workers=1)
 
 
-def _verify_and_issue(
-    console: Console, engine: Engine, settings: Settings
-) -> tuple[dict[str, int], int]:
+def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str, int], int]:
     """`vaxlink verify` over the store, then certificates for the verified and approved people.
 
     The demo's PKI is made on the spot (a CSCA, one DSC, one approval key per facility) and kept
@@ -86,20 +87,20 @@ def _verify_and_issue(
     from vaxlink.certificates import keys
     from vaxlink.certificates.approval import approve_records
     from vaxlink.certificates.issuance import issue_batch
-    from vaxlink.db import transaction
     from vaxlink.linkage.service import verify_store
     from vaxlink.records.service import DoseRecord
 
+    engine, settings, transaction = c.engine, c.settings, c.transaction
     with console.status("Verifying the doses against the registry (vaxlink verify)…"):
         report = verify_store(engine.url.render_as_string(hide_password=False), settings,
                               started_by="demo")  # fmt: skip
-    with transaction(engine) as s:
+    with transaction() as s:
         counts = dict(
             s.execute(select(DoseRecord.status, func.count()).group_by(DoseRecord.status)).all()
         )
-    now = dt.datetime.now(dt.UTC)
+    now = c.clock.now()
     with console.status("Facilities approve their verified records; issuing certificates…"):
-        store = keys.KeyStore(settings.data_dir / "keys")
+        store = c.key_store
         csca = keys.create_csca(
             country="VN", organization="Bộ Y tế (demo)", now=now - dt.timedelta(hours=1)
         )
@@ -108,7 +109,7 @@ def _verify_and_issue(
         store.save_certificate(keys.Role.CSCA, csca.certificate)
         store.save(keys.Role.DSC, dsc)
         store.set_active_dsc(dsc.kid)
-        with transaction(engine) as s:
+        with transaction() as s:
             facilities = s.scalars(select(DoseRecord.facility_code).where(
                 DoseRecord.status.in_(("verified", "auto_linked"))).distinct()).all()  # fmt: skip
             for code in sorted(f for f in facilities if f):

@@ -9,6 +9,12 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: Domains an installation may leave out (`VAXLINK_DISABLED_DOMAINS`): their web pages and CLI
+#: commands are then not mounted. The web shell, auth, the store and the registry always are.
+OPTIONAL_DOMAINS: frozenset[str] = frozenset(
+    {"certificates", "linkage", "cleaning", "entry", "feedback", "reports", "synth"}
+)
+
 
 class Settings(BaseSettings):
     """Runtime configuration; nothing is read until `get_settings()` is called."""
@@ -97,8 +103,14 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
-        return value
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(value) - OPTIONAL_DOMAINS)
+        if unknown:
+            raise ValueError(
+                f"no optional domain {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(OPTIONAL_DOMAINS))}"
+            )
+        return frozenset(value)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under the data directory."""

@@ -11,17 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink import compose
 from vaxlink.db import engine_from_settings, transaction
 from vaxlink.errors import InvalidInput
 from vaxlink.reports.service import (
     METRICS,
     TABLE_COLUMNS,
-    ReportSettings,
-    SmtpSettings,
     ensure_figures,
     generate,
     local_day,
-    mailer_from,
     parse_unit,
     refresh_day,
     refresh_due,
@@ -127,19 +125,13 @@ def scheduler_command(
     once: Annotated[bool, typer.Option("--once", help="Run one step and stop.")] = False,
 ) -> None:
     """Refresh figures every few minutes and make each level's daily report when it is due."""
-    settings = get_settings()
-    config = ReportSettings()
-    mailer = mailer_from(SmtpSettings())
-    engine = engine_from_settings(settings)
     console = Console()
-    try:
+    with compose.running() as c:
+        config, mailer = c.report_settings, c.mailer
         while True:
-            now = dt.datetime.now(dt.UTC)
-            made = run_due(engine, settings.data_dir, config, now=now, mailer=mailer)
+            made = run_due(c.engine, c.settings.data_dir, config, now=c.clock.now(), mailer=mailer)
             for r in made:
                 console.print(f"{r.day} {r.level}:{r.unit_code} -> {r.xlsx_path}, {r.pdf_path}")
             if once:
                 return
             time.sleep(config.refresh_minutes * 60)
-    finally:
-        engine.dispose()

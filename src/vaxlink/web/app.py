@@ -63,8 +63,9 @@ DOMAINS: tuple[WebDomain, ...] = (
 )  # fmt: skip
 
 
-def mounted(settings: Settings, domains: tuple[WebDomain, ...] = DOMAINS) -> list[WebDomain]:
-    """The domains `settings` asks for: all but the disabled optional ones."""
+def mounted(settings: Settings, domains: tuple[WebDomain, ...] | None = None) -> list[WebDomain]:
+    """The domains `settings` asks for (of `DOMAINS`): all but the disabled optional ones."""
+    domains = DOMAINS if domains is None else domains
     disabled = settings.disabled_domains
     required = sorted(d.name for d in domains if not d.optional and d.name in disabled)
     if required:

@@ -12,6 +12,7 @@ citizen pages `{% extends "public/base.html" %}` (blocks `title` and `content`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,7 +30,6 @@ from vaxlink.web import i18n
 from vaxlink.web.nav import items_for
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
-TEMPLATES: Final = Jinja2Templates(directory=TEMPLATE_DIR)
 
 
 def vn_date(value: object) -> str:
@@ -42,7 +42,12 @@ def vn_date(value: object) -> str:
     return text
 
 
-TEMPLATES.env.filters["vn_date"] = vn_date
+@cache
+def templates() -> Jinja2Templates:
+    """The pages' Jinja2 environment, built on the first page rendered."""
+    built = Jinja2Templates(directory=TEMPLATE_DIR)
+    built.env.filters["vn_date"] = vn_date
+    return built
 
 
 @pass_context
@@ -93,6 +98,6 @@ def render(
 ) -> HTMLResponse:
     """The page `template_name` rendered with the base context plus `context`."""
     ctx = base_context(request) | dict(context or {})
-    return TEMPLATES.TemplateResponse(
+    return templates().TemplateResponse(
         request, template_name, ctx, status_code=status, headers=dict(headers or {})
     )
