@@ -1,4 +1,5 @@
-"""Vietnamese-first strings: each domain registers its own, keys prefixed by the domain.
+"""Vietnamese-first strings: each domain has a table of its own, keys prefixed by the domain,
+which the app factory (`vaxlink.web.app.create_app`) registers here for the domains it mounts.
 
 The language comes from `?lang=` (remembered in a cookie by `vaxlink.web.security`), then that
 cookie, then Vietnamese.
