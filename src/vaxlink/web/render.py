@@ -42,14 +42,6 @@ def vn_date(value: object) -> str:
     return text
 
 
-@cache
-def templates() -> Jinja2Templates:
-    """The pages' Jinja2 environment, built on the first page rendered."""
-    built = Jinja2Templates(directory=TEMPLATE_DIR)
-    built.env.filters["vn_date"] = vn_date
-    return built
-
-
 @pass_context
 def site(ctx: Context, code: str | None) -> str:
     """A vaccination site as pages show it: "Name (CODE)", or the bare code the list lacks."""
@@ -57,7 +49,13 @@ def site(ctx: Context, code: str | None) -> str:
     return labels(code) if callable(labels) else (code or "")
 
 
-TEMPLATES.env.filters["site"] = site
+@cache
+def templates() -> Jinja2Templates:
+    """The pages' Jinja2 environment, built on the first page rendered."""
+    built = Jinja2Templates(directory=TEMPLATE_DIR)
+    built.env.filters["vn_date"] = vn_date
+    built.env.filters["site"] = site
+    return built
 
 
 def unit_label(principal: Principal | None) -> str:
