@@ -18,9 +18,8 @@ from vaxlink.certificates.errors import HsmError, KeyManagementError
 from vaxlink.clock import Clock, FixedClock, SystemClock
 from vaxlink.compose import Container
 from vaxlink.linkage.errors import ModelError
-from vaxlink.linkage.model import LinkModel
-from vaxlink.registry.http import HttpRegistry
-from vaxlink.registry.port import LocalRegistry, RegistryPort
+from vaxlink.linkage.service import LinkModel
+from vaxlink.registry.service import HttpRegistry, LocalRegistry, RegistryPort
 from vaxlink.settings import Settings
 from vaxlink.web import deps
 from vaxlink.web.app import create_app

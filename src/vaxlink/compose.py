@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from vaxlink.certificates.keys import KeyStore
     from vaxlink.certificates.signer import Signer
     from vaxlink.feedback.sms import SmsPort
-    from vaxlink.linkage.model import LinkModel
-    from vaxlink.registry.port import RegistryPort
+    from vaxlink.linkage.service import LinkModel
+    from vaxlink.registry.service import RegistryPort
     from vaxlink.reports.service import Mailer, ReportSettings
 
 T = TypeVar("T")
@@ -98,12 +98,10 @@ class Container:
         transaction)."""
 
         def build() -> RegistryPort:
+            from vaxlink.registry.service import HttpRegistry, LocalRegistry
+
             if self.settings.registry_url:
-                from vaxlink.registry.http import HttpRegistry
-
                 return HttpRegistry(self.settings.registry_url)
-            from vaxlink.registry.port import LocalRegistry
-
             return LocalRegistry(self.sessions)
 
         return self._once("registry", build)
@@ -111,7 +109,7 @@ class Container:
     @property
     def link_model(self) -> LinkModel:
         """The linkage model: the file at `linkage_model`, else the packaged one (read once)."""
-        from vaxlink.linkage.model import LinkModel
+        from vaxlink.linkage.service import LinkModel
 
         return self._once("link_model", lambda: LinkModel.load(self.settings.linkage_model))
 

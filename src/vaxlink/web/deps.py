@@ -16,8 +16,8 @@ from vaxlink.db import session_factory
 from vaxlink.settings import Settings
 
 if TYPE_CHECKING:  # the ports' modules cost their imports; the pages that use them pay
-    from vaxlink.linkage.model import LinkModel
-    from vaxlink.registry.port import RegistryPort
+    from vaxlink.linkage.service import LinkModel
+    from vaxlink.registry.service import RegistryPort
 
 
 def container(request: Request) -> Container:
