@@ -28,10 +28,9 @@ from vaxlink.cleaning.entry_errors import (
     WarningsNotAcknowledged,
 )
 from vaxlink.cleaning.identify import IdentityCheck, IdentitySource
-from vaxlink.linkage.api import registry_port
 from vaxlink.records.service import DoseCategory, vaccines
 from vaxlink.registry.service import RegistryPort, RegistryUnavailable
-from vaxlink.web.deps import session
+from vaxlink.web.deps import registry_port, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 

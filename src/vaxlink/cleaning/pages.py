@@ -27,10 +27,9 @@ from vaxlink.cleaning.worklist import (
     view_worklist,
 )
 from vaxlink.errors import VaxlinkError
-from vaxlink.linkage.api import link_model, registry_port
 from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
-from vaxlink.web.deps import session
+from vaxlink.web.deps import link_model, registry_port, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 

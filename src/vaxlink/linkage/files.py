@@ -18,10 +18,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from vaxlink.ingest import reader
-from vaxlink.ingest.errors import FileRejected
-from vaxlink.ingest.headers import ColumnSpec, match_headers
-from vaxlink.ingest.sniff import file_kind, sniff_delimiter
+from vaxlink.ingest.service import (
+    ColumnSpec,
+    FileRejected,
+    file_kind,
+    match_headers,
+    reader,
+    sniff_delimiter,
+)
 from vaxlink.linkage.engine import DuckDBEngine, scalar
 from vaxlink.linkage.errors import LinkageInputError
 from vaxlink.linkage.model import LinkModel, Thresholds

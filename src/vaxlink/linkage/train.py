@@ -331,7 +331,7 @@ def train_synthetic(
     recipe of the packaged model: same arguments, same model)."""
     import tempfile
 
-    from vaxlink.synth import generate, write
+    from vaxlink.synth.service import generate, write
 
     with tempfile.TemporaryDirectory(prefix="vaxlink-train-") as tmp:
         paths = write(generate(citizens, seed), Path(tmp) / f"synth-{citizens}-{seed}")
