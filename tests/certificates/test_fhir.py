@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from vaxlink.certificates.errors import DocumentRenderError
-from vaxlink.certificates.fhir import (
+from vaxlink.certificates.core.fhir import (
     EXT_BRAND,
     EXT_COUNTRY,
     EXT_MARKET_AUTHORIZATION,

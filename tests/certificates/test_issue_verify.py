@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from vaxlink.certificates import cose, hc1
+from vaxlink.certificates.core import cose, hc1
 from vaxlink.certificates.errors import (
     DscValidityInvalid,
     Expired,
@@ -32,12 +32,12 @@ from vaxlink.certificates.errors import (
     UvciInvalid,
     VerifierFault,
 )
-from vaxlink.certificates.issue import Months, add_validity, issue, issue_stream
-from vaxlink.certificates.payload import recovery_payload, vaccination_payload
-from vaxlink.certificates.pem_signer import PemSigner
-from vaxlink.certificates.signer import ES256, PS256, Signer
-from vaxlink.certificates.uvci import uvci_from_seed
-from vaxlink.certificates.verify import (
+from vaxlink.certificates.core.issue import Months, add_validity, issue, issue_stream
+from vaxlink.certificates.core.payload import recovery_payload, vaccination_payload
+from vaxlink.certificates.keys.pem import PemSigner
+from vaxlink.certificates.core.signer import ES256, PS256, Signer
+from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.core.verify import (
     InMemoryRevocationList,
     InMemoryTrustList,
     Step,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from vaxlink.certificates.errors import SchemaInvalid, ValueSetInvalid
-from vaxlink.certificates.payload import (
+from vaxlink.certificates.core.payload import (
     ValueSets,
     _Compiler,
     compiled_schema,
@@ -27,7 +27,7 @@ from vaxlink.certificates.payload import (
     vaccination_payload,
     validate_payload,
 )
-from vaxlink.certificates.uvci import uvci_from_seed
+from vaxlink.certificates.core.uvci import uvci_from_seed
 from vaxlink.standards import eu_schema
 
 COMIRNATY = {

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select, update
 from tests.store_support import captured_queries, plan
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import (
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.approval.manifest import (
     ApprovalState,
     approval_state,
     approve_records,
@@ -19,7 +19,7 @@ from vaxlink.certificates.approval import (
     verify_approval,
 )
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
-from vaxlink.certificates.keys import KeyStore
+from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
 from vaxlink.db import transaction
 

@@ -9,20 +9,20 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
-from vaxlink.certificates.content import Skip
+from vaxlink.certificates.issuance.content import Skip
 from vaxlink.certificates.errors import (
     HsmError,
     IssuanceInvalid,
     KeyUsageInvalid,
     RecoveryInvalid,
 )
-from vaxlink.certificates.issuance import issue_batch, issue_for
-from vaxlink.certificates.keys import create_dsc
+from vaxlink.certificates.issuance.batch import issue_batch, issue_for
+from vaxlink.certificates.keys.hierarchy import create_dsc
 from vaxlink.certificates.models import Certificate, CertificateKind
-from vaxlink.certificates.recovery import record_recovery
-from vaxlink.certificates.store_trust import StoreRevocationList
-from vaxlink.certificates.uvci import parse_uvci, uvci_from_seed
-from vaxlink.certificates.verify import InMemoryTrustList, verify
+from vaxlink.certificates.issuance.recovery import record_recovery
+from vaxlink.certificates.verification.store import StoreRevocationList
+from vaxlink.certificates.core.uvci import parse_uvci, uvci_from_seed
+from vaxlink.certificates.core.verify import InMemoryTrustList, verify
 from vaxlink.db import transaction
 from vaxlink.standards import eu_schema
 

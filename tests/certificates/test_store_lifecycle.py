@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from vaxlink.certificates.content import Skip
+from vaxlink.certificates.issuance.content import Skip
 from vaxlink.certificates.errors import CertificateNotFound, IssuanceInvalid, TransitionInvalid
-from vaxlink.certificates.lifecycle import (
+from vaxlink.certificates.issuance.lifecycle import (
     dsc_report,
     expire_lapsed,
     reissue_changed,
@@ -19,8 +19,8 @@ from vaxlink.certificates.lifecycle import (
     transition,
 )
 from vaxlink.certificates.models import TRANSITIONS, CertificateStatus
-from vaxlink.certificates.store_trust import StoreRevocationList, revocation_document
-from vaxlink.certificates.verify import InMemoryRevocationList, InMemoryTrustList, verify
+from vaxlink.certificates.verification.store import StoreRevocationList, revocation_document
+from vaxlink.certificates.core.verify import InMemoryRevocationList, InMemoryTrustList, verify
 from vaxlink.db import transaction
 
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)  # as in conftest
@@ -246,7 +246,7 @@ def test_dsc_withdrawal_is_reported_and_its_certificates_reissued(
 
 def test_recovery_correction_revokes_a_later_infection_supersedes(world) -> None:
     from vaxlink.certificates.models import CertificateKind
-    from vaxlink.certificates.recovery import record_recovery
+    from vaxlink.certificates.issuance.recovery import record_recovery
 
     def enter(day: dt.date, now: dt.datetime) -> None:
         with transaction(world.engine) as s:

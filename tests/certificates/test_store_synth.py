@@ -12,9 +12,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import insert
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import approve_records
-from vaxlink.certificates.verify import InMemoryTrustList, verify
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.approval.manifest import approve_records
+from vaxlink.certificates.core.verify import InMemoryTrustList, verify
 from vaxlink.db import transaction
 from vaxlink.identity import DateParseError, parse_date
 from vaxlink.records.models import DoseRecord

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaxlink.certificates import keys
+from vaxlink.certificates.keys import hierarchy as keys
 from vaxlink.certificates.errors import KeyManagementError, TrustListInvalid
-from vaxlink.certificates.trustlist import (
+from vaxlink.certificates.keys.trustlist import (
     TrustList,
     TrustListEntry,
     build_trust_list,

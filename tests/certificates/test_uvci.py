@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaxlink.certificates.errors import UvciInvalid
-from vaxlink.certificates.uvci import (
+from vaxlink.certificates.core.uvci import (
     CHARSET,
     check_character,
     is_valid_uvci,

@@ -14,12 +14,12 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vaxlink.certificates import hc1
-from vaxlink.certificates.issue import issue
-from vaxlink.certificates.payload import vaccination_payload
-from vaxlink.certificates.pem_signer import PemSigner
-from vaxlink.certificates.uvci import new_uvci, uvci_from_seed
-from vaxlink.certificates.verify import (
+from vaxlink.certificates.core import hc1
+from vaxlink.certificates.core.issue import issue
+from vaxlink.certificates.core.payload import vaccination_payload
+from vaxlink.certificates.keys.pem import PemSigner
+from vaxlink.certificates.core.uvci import new_uvci, uvci_from_seed
+from vaxlink.certificates.core.verify import (
     InMemoryRevocationList,
     InMemoryTrustList,
     Step,

@@ -18,7 +18,7 @@ STATIC = Path(__file__).parent / "static"
 #: Routers by module: each module exposes `router` (an APIRouter). Order is the mount order.
 ROUTERS: tuple[str, ...] = (
     "vaxlink.web.health",
-    "vaxlink.certificates.api",
+    "vaxlink.certificates.web.api",
     "vaxlink.linkage.api",
     "vaxlink.auth.pages",
     "vaxlink.cleaning.pages",

@@ -31,9 +31,9 @@ from pkcs11.util.ec import (
     encode_named_curve_parameters,
 )
 
+from vaxlink.certificates.core.signer import ES256
 from vaxlink.certificates.errors import HsmError
-from vaxlink.certificates.keys import kid
-from vaxlink.certificates.signer import ES256
+from vaxlink.certificates.keys.hierarchy import kid
 
 #: Where Debian's softhsm2 package puts the PKCS#11 module.
 SOFTHSM2_LIBRARY = Path("/usr/lib/softhsm/libsofthsm2.so")

@@ -25,7 +25,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.content import Content, Skip, contents
+from vaxlink.certificates.core.issue import Months, add_validity, issue
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.core.uvci import uvci_from_seed
 from vaxlink.certificates.errors import (
     CertificateError,
     IssuanceConflict,
@@ -33,16 +35,14 @@ from vaxlink.certificates.errors import (
     KeyUsageInvalid,
     SchemaInvalid,
 )
-from vaxlink.certificates.issue import Months, add_validity, issue
-from vaxlink.certificates.keys import dcc_types
+from vaxlink.certificates.issuance.content import Content, Skip, contents
+from vaxlink.certificates.keys.hierarchy import dcc_types
 from vaxlink.certificates.models import (
     Certificate,
     CertificateKind,
     CertificateStatus,
     RecoveryRecord,
 )
-from vaxlink.certificates.signer import Signer
-from vaxlink.certificates.uvci import uvci_from_seed
 from vaxlink.db import transaction
 from vaxlink.records.service import DoseRecord
 

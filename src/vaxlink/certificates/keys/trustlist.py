@@ -27,9 +27,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from vaxlink.certificates.core.signer import ES256, Signer
 from vaxlink.certificates.errors import KeyManagementError, TrustListInvalid
-from vaxlink.certificates.keys import OID_TRUST_LIST_SIGNING, extended_key_usages, is_issued_by, kid
-from vaxlink.certificates.signer import ES256, Signer
+from vaxlink.certificates.keys.hierarchy import (
+    OID_TRUST_LIST_SIGNING,
+    extended_key_usages,
+    is_issued_by,
+    kid,
+)
 from vaxlink.errors import InvalidInput
 
 DSC = "DSC"

@@ -12,10 +12,12 @@ from cryptography import x509
 from rich.console import Console
 from rich.table import Table
 
-from vaxlink.certificates import keys
 from vaxlink.certificates.errors import KeyManagementError
-from vaxlink.certificates.keys import DccType, KeyStore, Role
-from vaxlink.certificates.trustlist import build_trust_list, dsc_revocation_report
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys import store as keystore
+from vaxlink.certificates.keys.hierarchy import DccType
+from vaxlink.certificates.keys.store import KeyStore, Role
+from vaxlink.certificates.keys.trustlist import build_trust_list, dsc_revocation_report
 
 app = typer.Typer(help="Issuer keys: CSCA, document signers, facilities, trust list.")
 console = Console()
@@ -99,7 +101,7 @@ def init_csca(
         raise KeyManagementError("a CSCA already exists here; pass --rotate to create a new one")
     if curve not in ("P-256", "P-384"):
         raise KeyManagementError("curve must be P-256 or P-384")
-    pair = keys.rotate_csca(
+    pair = keystore.rotate_csca(
         store,
         country=country,
         organization=organization,
@@ -166,7 +168,7 @@ def rotate_dsc(
 ) -> None:
     """Issue and activate a new DSC; older DSCs stay in the trust list until they expire."""
     store = _store(key_dir)
-    pair = keys.rotate_dsc(
+    pair = keystore.rotate_dsc(
         store,
         _csca(store, csca_passphrase),
         now=_now(),

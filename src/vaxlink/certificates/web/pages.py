@@ -16,12 +16,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from vaxlink.certificates.deps import clock, submitted, trust_source, verify_in_store
-from vaxlink.certificates.store_trust import KeyStoreTrust
+from vaxlink.certificates.verification.store import KeyStoreTrust
+from vaxlink.certificates.web.deps import clock, submitted, trust_source, verify_in_store
 from vaxlink.ratelimit.web import seconds_to_wait
 from vaxlink.web.deps import session
 
-TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parents[1] / "web" / "templates")
+TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parents[2] / "web" / "templates")
 LANGUAGES: Final = ("vi", "en")
 
 TEXT: Final[dict[str, dict[str, str]]] = {

@@ -20,7 +20,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.content import Content, Skip, contents
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.core.verify import uvci_hash
 from vaxlink.certificates.errors import (
     CertificateNotFound,
     IssuanceInvalid,
@@ -28,7 +29,7 @@ from vaxlink.certificates.errors import (
     SchemaInvalid,
     TransitionInvalid,
 )
-from vaxlink.certificates.issuance import (
+from vaxlink.certificates.issuance.batch import (
     DEFAULT_CHUNK,
     Issuer,
     Progress,
@@ -36,6 +37,7 @@ from vaxlink.certificates.issuance import (
     generations,
     write_rows,
 )
+from vaxlink.certificates.issuance.content import Content, Skip, contents
 from vaxlink.certificates.models import (
     TRANSITIONS,
     Certificate,
@@ -43,8 +45,6 @@ from vaxlink.certificates.models import (
     CertificateStatus,
     Revocation,
 )
-from vaxlink.certificates.signer import Signer
-from vaxlink.certificates.verify import uvci_hash
 from vaxlink.db import transaction
 
 SYSTEM: Final = "system"

@@ -19,10 +19,8 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.approval import APPROVABLE, RECORD_COLUMNS, approved_now
-from vaxlink.certificates.errors import SchemaInvalid
-from vaxlink.certificates.models import CertificateKind, RecoveryRecord
-from vaxlink.certificates.payload import (
+from vaxlink.certificates.approval.manifest import APPROVABLE, RECORD_COLUMNS, approved_now
+from vaxlink.certificates.core.payload import (
     COVID_19,
     DCC_VERSION,
     names_from_full,
@@ -30,7 +28,9 @@ from vaxlink.certificates.payload import (
     recovery_payload,
     vaccination_payload,
 )
-from vaxlink.certificates.trustlist import canonical_json
+from vaxlink.certificates.errors import SchemaInvalid
+from vaxlink.certificates.keys.trustlist import canonical_json
+from vaxlink.certificates.models import CertificateKind, RecoveryRecord
 from vaxlink.records.service import DoseCategory, DoseRecord, catalogue
 from vaxlink.registry.service import Citizen
 

@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from vaxlink.certificates.core.signer import ES256, PS256, Signer
 from vaxlink.certificates.errors import (
     CborInvalid,
     ClaimsInvalid,
@@ -27,7 +28,6 @@ from vaxlink.certificates.errors import (
     SignatureInvalid,
     UnsupportedAlgorithm,
 )
-from vaxlink.certificates.signer import ES256, PS256, Signer
 
 TAG_COSE_SIGN1: Final = 18
 TAG_CWT: Final = 61

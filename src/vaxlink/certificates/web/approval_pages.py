@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require
 from vaxlink.auth.service import Permission, Principal
-from vaxlink.certificates import approval_queue as queue
-from vaxlink.certificates.deps import clock, key_store
+from vaxlink.certificates.approval import queue
 from vaxlink.certificates.errors import ApprovalError
-from vaxlink.certificates.keys import KeyStore
+from vaxlink.certificates.keys.store import KeyStore
+from vaxlink.certificates.web.deps import clock, key_store
 from vaxlink.web.deps import session
 from vaxlink.web.nav import register_nav
 from vaxlink.web.render import render

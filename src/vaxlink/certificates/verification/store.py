@@ -17,11 +17,11 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates.core.verify import InMemoryRevocationList, InMemoryTrustList, uvci_hash
 from vaxlink.certificates.errors import TrustListUnavailable
-from vaxlink.certificates.keys import KeyStore, Role
+from vaxlink.certificates.keys.store import KeyStore, Role
+from vaxlink.certificates.keys.trustlist import SignedTrustList, build_trust_list
 from vaxlink.certificates.models import Revocation
-from vaxlink.certificates.trustlist import SignedTrustList, build_trust_list
-from vaxlink.certificates.verify import InMemoryRevocationList, InMemoryTrustList, uvci_hash
 
 #: How long a verifier process keeps the DSCs it read from the key directory.
 TRUST_REFRESH_SECONDS: Final = 60.0

@@ -19,9 +19,9 @@ from typing import Any, Final
 
 from cryptography import x509
 
-from vaxlink.certificates import cose, hc1
-from vaxlink.certificates.payload import validate_payload
-from vaxlink.certificates.verify import (
+from vaxlink.certificates.core import cose, hc1
+from vaxlink.certificates.core.payload import validate_payload
+from vaxlink.certificates.core.verify import (
     DscProfile,
     certificate_kid,
     check_dsc_validity,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
 from vaxlink.auth.service import Forbidden, OutOfScope, Permission, Principal
-from vaxlink.certificates.approval import (
+from vaxlink.certificates.approval.manifest import (
     RECORD_COLUMNS,
     ApprovalCheck,
     ApprovalResult,
@@ -29,7 +29,7 @@ from vaxlink.certificates.approval import (
     verify_approval,
 )
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
-from vaxlink.certificates.keys import KeyStore
+from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
 from vaxlink.records.service import DoseRecord, vaccines
 

@@ -15,15 +15,22 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from vaxlink.certificates import documents, pages
+from vaxlink.certificates import documents
 from vaxlink.certificates.clients import READ_CERTIFICATES, authenticate, record_access
-from vaxlink.certificates.deps import Submission, clock, key_store, trust_source, verify_in_store
-from vaxlink.certificates.keys import KeyStore
+from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import ApiClient, CertificateKind
-from vaxlink.certificates.store_trust import (
+from vaxlink.certificates.verification.store import (
     KeyStoreTrust,
     published_trust_list,
     revocation_document,
+)
+from vaxlink.certificates.web import pages
+from vaxlink.certificates.web.deps import (
+    Submission,
+    clock,
+    key_store,
+    trust_source,
+    verify_in_store,
 )
 from vaxlink.db import transaction
 from vaxlink.errors import InvalidInput

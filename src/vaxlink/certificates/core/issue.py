@@ -12,11 +12,11 @@ from typing import Any, Final, NamedTuple
 
 from cryptography import x509
 
-from vaxlink.certificates import cose, hc1
+from vaxlink.certificates.core import cose, hc1
+from vaxlink.certificates.core.payload import entry_kind, issuable_cbor
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.core.verify import DscProfile, check_key_usage, dsc_profile
 from vaxlink.certificates.errors import DscValidityInvalid, IssuanceInvalid
-from vaxlink.certificates.payload import entry_kind, issuable_cbor
-from vaxlink.certificates.signer import Signer
-from vaxlink.certificates.verify import DscProfile, check_key_usage, dsc_profile
 
 
 @dataclass(frozen=True, slots=True)

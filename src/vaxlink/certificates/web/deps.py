@@ -13,9 +13,9 @@ from starlette.datastructures import UploadFile
 
 from vaxlink.certificates.clients import authenticate
 from vaxlink.certificates.errors import RequestTooLarge
-from vaxlink.certificates.keys import KeyStore
-from vaxlink.certificates.store_trust import KeyStoreTrust, StoreRevocationList
-from vaxlink.certificates.verification import verify_submission
+from vaxlink.certificates.keys.store import KeyStore
+from vaxlink.certificates.verification.store import KeyStoreTrust, StoreRevocationList
+from vaxlink.certificates.verification.submission import verify_submission
 from vaxlink.db import transaction
 from vaxlink.errors import InvalidInput
 from vaxlink.settings import Settings

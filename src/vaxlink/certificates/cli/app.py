@@ -14,11 +14,12 @@ from cryptography import x509
 from rich.console import Console
 from rich.table import Table
 
-from vaxlink.certificates import conformance
-from vaxlink.certificates.keys import KeyPair, KeyStore, Role
-from vaxlink.certificates.lifecycle import DscReport, LifecycleReport, Mode
+from vaxlink.certificates.core import conformance
+from vaxlink.certificates.core.verify import InMemoryRevocationList, InMemoryTrustList, verify
+from vaxlink.certificates.issuance.lifecycle import DscReport, LifecycleReport, Mode
+from vaxlink.certificates.keys.hierarchy import KeyPair
+from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.models import CertificateKind
-from vaxlink.certificates.verify import InMemoryRevocationList, InMemoryTrustList, verify
 from vaxlink.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def _dsc(store: KeyStore) -> KeyPair:
 
 def _issuing() -> tuple[str, bytes | None]:
     """(issuer name, UVCI key) from the settings."""
-    from vaxlink.certificates.issuance import uvci_key_from_secret
+    from vaxlink.certificates.issuance.batch import uvci_key_from_secret
 
     settings = _settings()
     secret = settings.uvci_secret.get_secret_value() if settings.uvci_secret else None
@@ -296,7 +297,7 @@ def approve_command(
     key_dir: KeyDir = None,
 ) -> None:
     """Sign the facility's verified records not yet approved in their current form."""
-    from vaxlink.certificates.approval import approve_records, facility_signer
+    from vaxlink.certificates.approval.manifest import approve_records, facility_signer
     from vaxlink.db import transaction
 
     now = datetime.now(UTC)
@@ -326,7 +327,7 @@ def issue_command(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue certificates to everyone ready who has none, in committed chunks (safe to re-run)."""
-    from vaxlink.certificates.issuance import issue_batch
+    from vaxlink.certificates.issuance.batch import issue_batch
 
     signer, (name, key) = _dsc(_key_store(key_dir)), _issuing()
     for k in kind or list(CertificateKind):
@@ -355,7 +356,7 @@ def renew_command(
     key_dir: KeyDir = None,
 ) -> None:
     """Renew certificates that expire soon (the old ones become superseded, not revoked)."""
-    from vaxlink.certificates.lifecycle import renew_expiring
+    from vaxlink.certificates.issuance.lifecycle import renew_expiring
 
     signer, (name, key) = _dsc(_key_store(key_dir)), _issuing()
     with _engine() as engine, _progress("Renewing certificates") as on_progress:
@@ -373,7 +374,7 @@ def reissue_changed_command(
     key_dir: KeyDir = None,
 ) -> None:
     """Re-issue certificates whose person or doses changed; corrected ones are revoked."""
-    from vaxlink.certificates.lifecycle import reissue_changed
+    from vaxlink.certificates.issuance.lifecycle import reissue_changed
 
     signer, (name, key) = _dsc(_key_store(key_dir)), _issuing()
     with _engine() as engine, _progress("Checking active certificates") as on_progress:
@@ -391,7 +392,7 @@ def revoke_command(
     by: By = "",
 ) -> None:
     """Revoke one certificate: verifiers that download the revocation list refuse it."""
-    from vaxlink.certificates.lifecycle import revoke
+    from vaxlink.certificates.issuance.lifecycle import revoke
     from vaxlink.db import transaction
 
     with _engine() as engine, transaction(engine) as session:
@@ -412,7 +413,7 @@ def dsc_report_command(
     key_dir: KeyDir = None,
 ) -> None:
     """What withdrawing a DSC means for issued certificates; optionally re-issue them."""
-    from vaxlink.certificates.lifecycle import dsc_report, reissue_for_dsc
+    from vaxlink.certificates.issuance.lifecycle import dsc_report, reissue_for_dsc
     from vaxlink.db import transaction
 
     try:
@@ -435,7 +436,7 @@ def dsc_report_command(
 
 
 def _print_dsc_report(kid: bytes, report: DscReport, *, withdrawn: bool) -> None:
-    from vaxlink.certificates.trustlist import dsc_revocation_report
+    from vaxlink.certificates.keys.trustlist import dsc_revocation_report
 
     console = Console()
     console.print(f"DSC {kid.hex()}: {'withdrawn' if withdrawn else 'still trusted'}")
@@ -461,7 +462,7 @@ def recovery_add(
     by: By = "",
 ) -> None:
     """Enter a recovery (then `certificates issue --kind r` issues its certificate)."""
-    from vaxlink.certificates.recovery import record_recovery
+    from vaxlink.certificates.issuance.recovery import record_recovery
     from vaxlink.db import transaction
 
     with _engine() as engine, transaction(engine) as session:

@@ -17,7 +17,14 @@ from typing import Any, Final, NamedTuple, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from vaxlink.certificates import cose, hc1
+from vaxlink.certificates.core import cose, hc1
+from vaxlink.certificates.core.payload import (
+    ENTRY_KINDS,
+    DisplayField,
+    ValueSets,
+    display_fields,
+    validate_payload,
+)
 from vaxlink.certificates.errors import (
     CertificateError,
     DecodeError,
@@ -31,13 +38,6 @@ from vaxlink.certificates.errors import (
     UnknownKid,
     ValueSetInvalid,
     VerifierFault,
-)
-from vaxlink.certificates.payload import (
-    ENTRY_KINDS,
-    DisplayField,
-    ValueSets,
-    display_fields,
-    validate_payload,
 )
 
 #: DCC extended key usages by certificate type, in the registered and the field-seen spelling.

@@ -20,8 +20,8 @@ from typing import Any, Final
 
 import cbor2
 
+from vaxlink.certificates.core.uvci import parse_uvci
 from vaxlink.certificates.errors import SchemaInvalid, ValueSetInvalid
-from vaxlink.certificates.uvci import parse_uvci
 from vaxlink.identity.names import icao_transliterate, split_name
 from vaxlink.standards import EU_DCC_DIR, eu_schema, eu_valueset
 

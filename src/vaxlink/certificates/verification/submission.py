@@ -13,15 +13,15 @@ from typing import Any, Final
 
 from PIL import Image
 
-from vaxlink.certificates.errors import CertificateError, QrNotFound
-from vaxlink.certificates.qrimage import read_qr
-from vaxlink.certificates.verify import (
+from vaxlink.certificates.core.verify import (
     Failure,
     RevocationSource,
     TrustSource,
     VerificationResult,
     verify,
 )
+from vaxlink.certificates.errors import CertificateError, QrNotFound
+from vaxlink.certificates.qrimage import read_qr
 
 #: Photos larger than this many pixels are refused before decoding (a phone photo is ~12-50 MP
 #: only at full resolution; apps send less).

@@ -25,21 +25,20 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates.core.signer import ES256, Signer
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
-from vaxlink.certificates.keys import (
+from vaxlink.certificates.keys.hierarchy import (
     OID_FACILITY_APPROVAL,
     KeyPair,
-    KeyStore,
-    Role,
     extended_key_usages,
     is_issued_by,
     is_valid_at,
     kid,
 )
+from vaxlink.certificates.keys.store import KeyStore, Role
+from vaxlink.certificates.keys.trustlist import canonical_json
 from vaxlink.certificates.models import APPROVABLE as APPROVABLE
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
-from vaxlink.certificates.signer import ES256, Signer
-from vaxlink.certificates.trustlist import canonical_json
 from vaxlink.records.service import DoseRecord
 
 MANIFEST_VERSION: Final = "vaxlink-approval/1"
