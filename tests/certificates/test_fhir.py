@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from vaxlink.certificates.errors import DocumentRenderError
 from vaxlink.certificates.core.fhir import (
     EXT_BRAND,
     EXT_COUNTRY,
@@ -21,6 +20,7 @@ from vaxlink.certificates.core.fhir import (
     build_ddcc_bundle,
     ddcc_bundle_json,
 )
+from vaxlink.certificates.errors import DocumentRenderError
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 EC_REGISTER = "https://ec.europa.eu/health/documents/community-register"

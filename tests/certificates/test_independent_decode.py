@@ -28,8 +28,8 @@ from jsonschema import Draft202012Validator
 
 from vaxlink.certificates.core.issue import issue
 from vaxlink.certificates.core.payload import vaccination_payload
-from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.standards import eu_schema
 
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"

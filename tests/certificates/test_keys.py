@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from typer.testing import CliRunner
 
+from vaxlink.certificates.core.signer import ES256, Signer
+from vaxlink.certificates.errors import KeyManagementError
 from vaxlink.certificates.keys import hierarchy as keys
 from vaxlink.certificates.keys import store as keystore
-from vaxlink.certificates.errors import KeyManagementError
 from vaxlink.certificates.keys.hierarchy import DccType
 from vaxlink.certificates.keys.store import KeyStore, Role
-from vaxlink.certificates.core.signer import ES256, Signer
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 PASS = b"correct horse battery staple"
@@ -299,7 +299,9 @@ def test_csca_rotation_keeps_the_old_csca_for_its_dscs(tmp_path: Path) -> None:
     store = KeyStore(tmp_path)
     first = keystore.rotate_csca(store, country="VN", organization="MoH", now=NOW, passphrase=PASS)
     later = NOW + timedelta(days=3 * 365)
-    second = keystore.rotate_csca(store, country="VN", organization="MoH", now=later, passphrase=PASS)
+    second = keystore.rotate_csca(
+        store, country="VN", organization="MoH", now=later, passphrase=PASS
+    )
     assert [keys.kid(c) for c in store.certificates(Role.CSCA)] == [first.kid, second.kid]
     assert store.latest(Role.CSCA, passphrase=PASS).kid == second.kid
 

@@ -7,8 +7,8 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates.core.display import display_fields
 from vaxlink.certificates.core.fhir import Coding, DdccVaccination, ddcc_bundle_json
-from vaxlink.certificates.core.payload import display_fields
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.issuance.batch import active_of
 from vaxlink.certificates.models import Certificate, CertificateKind

@@ -18,15 +18,14 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
 from vaxlink.auth.service import Forbidden, OutOfScope, Permission, Principal
-from vaxlink.certificates.approval.manifest import (
+from vaxlink.certificates.approval.check import ApprovalCheck, verify_approval
+from vaxlink.certificates.approval.signing import (
     RECORD_COLUMNS,
-    ApprovalCheck,
     ApprovalResult,
     approve_records,
     approved_digests,
     facility_signer,
     record_digest,
-    verify_approval,
 )
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
 from vaxlink.certificates.keys.store import KeyStore

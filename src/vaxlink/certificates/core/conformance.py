@@ -20,8 +20,7 @@ from typing import Any, Final
 from cryptography import x509
 
 from vaxlink.certificates.core import cose, hc1
-from vaxlink.certificates.core.payload import validate_payload
-from vaxlink.certificates.core.verify import (
+from vaxlink.certificates.core.dsc import (
     DscProfile,
     certificate_kid,
     check_dsc_validity,
@@ -29,6 +28,7 @@ from vaxlink.certificates.core.verify import (
     check_time,
     dsc_profile,
 )
+from vaxlink.certificates.core.schema import validate_payload
 
 
 class Unavailable(Exception):

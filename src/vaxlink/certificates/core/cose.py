@@ -39,6 +39,9 @@ CLAIM_IAT: Final = 6
 CLAIM_HCERT: Final = -260
 HCERT_DCC: Final = 1
 _MAX_DEPTH: Final = 32
+#: The NumericDate range a `datetime` holds: 0001-01-01 to 9999-12-31T23:59:59Z.
+_MIN_DATE: Final = -62135596800
+_MAX_DATE: Final = 253402300799
 _HCERT_KEY: Final = bytes.fromhex("390103a101")  # -260, then a one-pair map with key 1
 _SIGNATURE1: Final = bytes.fromhex("846a") + b"Signature1"  # array(4), text(10)
 _SHA256: Final = hashes.SHA256()
@@ -294,7 +297,7 @@ def verify_signature(message: Sign1, public_key: object) -> None:
 def _numeric_date(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ClaimsInvalid(f"claim {name} is not a number")
-    if not math.isfinite(value) or abs(value) > 253402300799:  # beyond year 9999
+    if not math.isfinite(value) or not _MIN_DATE <= value <= _MAX_DATE:  # years 1 to 9999
         raise ClaimsInvalid(f"claim {name} is out of range")
     return float(value)
 

@@ -13,9 +13,10 @@ from typing import Any, Final, NamedTuple
 from cryptography import x509
 
 from vaxlink.certificates.core import cose, hc1
-from vaxlink.certificates.core.payload import entry_kind, issuable_cbor
+from vaxlink.certificates.core.dsc import DscProfile, check_key_usage, dsc_profile
+from vaxlink.certificates.core.payload import issuable_cbor
+from vaxlink.certificates.core.schema import entry_kind
 from vaxlink.certificates.core.signer import Signer
-from vaxlink.certificates.core.verify import DscProfile, check_key_usage, dsc_profile
 from vaxlink.certificates.errors import DscValidityInvalid, IssuanceInvalid
 
 

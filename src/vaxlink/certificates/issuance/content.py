@@ -19,7 +19,8 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.approval.manifest import APPROVABLE, RECORD_COLUMNS, approved_now
+from vaxlink.certificates.approval.signing import APPROVABLE, RECORD_COLUMNS, approved_now
+from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.payload import (
     COVID_19,
     DCC_VERSION,
@@ -29,7 +30,6 @@ from vaxlink.certificates.core.payload import (
     vaccination_payload,
 )
 from vaxlink.certificates.errors import SchemaInvalid
-from vaxlink.certificates.keys.trustlist import canonical_json
 from vaxlink.certificates.models import CertificateKind, RecoveryRecord
 from vaxlink.records.service import DoseCategory, DoseRecord, catalogue
 from vaxlink.registry.service import Citizen

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.signer import ES256, Signer
 from vaxlink.certificates.errors import KeyManagementError, TrustListInvalid
 from vaxlink.certificates.keys.hierarchy import (
@@ -59,11 +60,6 @@ def _der(cert: x509.Certificate) -> bytes:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def canonical_json(document: Mapping[str, Any]) -> bytes:
-    """The one byte form of a JSON document that is signed and published."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)

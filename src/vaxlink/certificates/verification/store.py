@@ -15,10 +15,11 @@ from typing import Any, Final
 
 from cryptography import x509
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.core.verify import InMemoryRevocationList, InMemoryTrustList, uvci_hash
-from vaxlink.certificates.errors import TrustListUnavailable
+from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrustList, uvci_hash
+from vaxlink.certificates.errors import TrustListUnavailable, VerifierFault
 from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.keys.trustlist import SignedTrustList, build_trust_list
 from vaxlink.certificates.models import Revocation
@@ -36,7 +37,10 @@ class StoreRevocationList:
     def is_revoked(self, uvci: str) -> bool:
         """True when this UVCI's hash is in the `revocation` table."""
         stmt = select(Revocation.id).where(Revocation.uvci_hash == uvci_hash(uvci).hex()).limit(1)
-        return self._session.scalar(stmt) is not None
+        try:
+            return self._session.scalar(stmt) is not None
+        except SQLAlchemyError as exc:  # the store is down: fail closed
+            raise VerifierFault("the revocation list cannot be read from the store") from exc
 
 
 def revocation_document(session: Session, *, since: datetime | None = None) -> dict[str, Any]:
@@ -78,7 +82,13 @@ class KeyStoreTrust:
     def _current(self) -> InMemoryTrustList:
         with self._lock:
             if time.monotonic() - self._loaded_at >= self._refresh:
-                self._trust = InMemoryTrustList(self._store.trusted_dscs(self._clock()))
+                try:
+                    dscs = self._store.trusted_dscs(self._clock())
+                except ValueError as exc:  # a damaged certificate file in the key directory
+                    raise VerifierFault(
+                        f"the key directory holds an unreadable DSC: {exc}"
+                    ) from exc
+                self._trust = InMemoryTrustList(dscs)
                 self._loaded_at = time.monotonic()
             return self._trust
 

@@ -13,20 +13,32 @@ from typing import Any, Final
 
 from PIL import Image
 
-from vaxlink.certificates.core.verify import (
-    Failure,
-    RevocationSource,
-    TrustSource,
-    VerificationResult,
-    verify,
-)
+from vaxlink.certificates.core.trust import RevocationSource, TrustSource
 from vaxlink.certificates.errors import CertificateError, QrNotFound
 from vaxlink.certificates.qrimage import read_qr
+from vaxlink.certificates.verification.result import (
+    Failure,
+    VerificationResult,
+    verification_result,
+)
 
+#: The largest photo of a QR code accepted (a phone photo; an HC1 text is under 8 KiB).
+UPLOAD_LIMIT: Final = 8 * 1024 * 1024
 #: Photos larger than this many pixels are refused before decoding (a phone photo is ~12-50 MP
 #: only at full resolution; apps send less).
 MAX_IMAGE_PIXELS: Final = 50_000_000
 IMAGE_STEP: Final = "image"
+#: What Pillow and zxing-cpp raise on hostile or damaged files (UnidentifiedImageError and
+#: "truncated" are OSErrors; some plugins raise SyntaxError or EOFError on bad headers).
+_UNREADABLE: Final = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    RuntimeError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
 
 
 def qr_text(data: bytes) -> str:
@@ -36,15 +48,13 @@ def qr_text(data: bytes) -> str:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
-    except Exception as exc:  # PIL raises many types for hostile or unknown files
+    except _UNREADABLE as exc:
         raise QrNotFound("the file is not a readable image (PNG, JPEG, …)") from exc
     if width * height > MAX_IMAGE_PIXELS:
         raise QrNotFound(f"the image is {width}x{height} pixels; send a smaller photo")
     try:
         return read_qr(data)
-    except QrNotFound:
-        raise
-    except Exception as exc:  # a decoder fault on a hostile file is still just "no QR"
+    except _UNREADABLE as exc:  # a decoder fault on a hostile file is still just "no QR"
         raise QrNotFound("no QR code could be read from the image") from exc
 
 
@@ -68,4 +78,5 @@ def verify_submission(
             text = qr_text(image)
         except CertificateError as exc:
             return _image_failure(exc)
-    return verify((text or "").strip(), trust, clock=clock, revocation=revocation).to_dict()
+    text = (text or "").strip()
+    return verification_result(text, trust, clock=clock, revocation=revocation).to_dict()

@@ -3,44 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from vaxlink.certificates.clients import authenticate
 from vaxlink.certificates.errors import RequestTooLarge
 from vaxlink.certificates.keys.store import KeyStore
+from vaxlink.certificates.service import clock as clock
 from vaxlink.certificates.verification.store import KeyStoreTrust, StoreRevocationList
-from vaxlink.certificates.verification.submission import verify_submission
-from vaxlink.db import transaction
+from vaxlink.certificates.verification.submission import UPLOAD_LIMIT, verify_submission
 from vaxlink.errors import InvalidInput
 from vaxlink.settings import Settings
 from vaxlink.web.deps import settings
 
 #: An HC1 text is at most 8 KiB; JSON around it stays far below this.
 JSON_LIMIT: Final = 16 * 1024
-#: A photo of a QR code from a phone.
-UPLOAD_LIMIT: Final = 8 * 1024 * 1024
-
-
-def clock() -> datetime:
-    """The verification and access time (overridden in tests)."""
-    return datetime.now(UTC)
-
-
-def client_with_scope(scope: str) -> Callable[..., None]:
-    """A dependency: the request carries the bearer token of an active client holding `scope`
-    (401 without a valid token, 403 without the scope)."""
-
-    def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-        with transaction(request.app.state.engine) as s:
-            authenticate(s, authorization, scope=scope)
-
-    return dependency
 
 
 def key_store(config: Annotated[Settings, Depends(settings)]) -> KeyStore:

@@ -10,40 +10,36 @@ and a record whose digest moved since (any update bumps `version`) is no longer 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Final
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.signer import ES256, Signer
-from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
+from vaxlink.certificates.errors import ApprovalError
 from vaxlink.certificates.keys.hierarchy import (
     OID_FACILITY_APPROVAL,
     KeyPair,
     extended_key_usages,
-    is_issued_by,
     is_valid_at,
     kid,
 )
 from vaxlink.certificates.keys.store import KeyStore, Role
-from vaxlink.certificates.keys.trustlist import canonical_json
 from vaxlink.certificates.models import APPROVABLE as APPROVABLE
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
 from vaxlink.records.service import DoseRecord
 
 MANIFEST_VERSION: Final = "vaxlink-approval/1"
 RECORD_VERSION: Final = "vaxlink-record/1"
-_CHUNK: Final = 5_000
+#: Dose ids per query (under SQLite's and PostgreSQL's bound-parameter limits).
+CHUNK: Final = 5_000
 
 #: The dose columns an approval covers, in the order `canonical_record` reads them.
 RECORD_COLUMNS: Final = (
@@ -63,14 +59,6 @@ RECORD_COLUMNS: Final = (
     DoseRecord.facility_code,
     DoseRecord.version,
 )
-
-
-class ApprovalState(StrEnum):
-    """Whether a dose record is covered by a facility approval in its current form."""
-
-    APPROVED = "approved"
-    CHANGED = "changed_since_approval"
-    NEVER = "never_approved"
 
 
 def canonical_record(row: Any) -> dict[str, Any]:
@@ -130,18 +118,8 @@ class ApprovalResult:
     manifest_digest: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ApprovalCheck:
-    """The outcome of `verify_approval`: the signature holds, and which records moved since."""
-
-    approval_id: int
-    valid: bool
-    problems: tuple[str, ...]
-    record_count: int
-    changed_records: tuple[str, ...]
-
-
-def _fingerprint(certificate_der: bytes) -> str:
+def fingerprint(certificate_der: bytes) -> str:
+    """SHA-256 (hex) of a certificate's DER encoding, as approvals record their signer."""
     return hashlib.sha256(certificate_der).hexdigest()
 
 
@@ -150,9 +128,10 @@ def _common_name(certificate: x509.Certificate) -> str:
     return str(values[0].value) if values else ""
 
 
-def _certificate_problems(
+def certificate_problems(
     certificate: x509.Certificate, facility_code: str, at: datetime
 ) -> list[str]:
+    """Why `certificate` cannot sign approvals for `facility_code` at `at` (empty: it can)."""
     problems = []
     if OID_FACILITY_APPROVAL not in extended_key_usages(certificate):
         problems.append("the signing certificate is not a facility-approval certificate")
@@ -181,8 +160,8 @@ def facility_signer(store: KeyStore, facility_code: str, now: datetime) -> KeyPa
 def approved_digests(session: Session, dose_ids: Sequence[int]) -> dict[int, set[str]]:
     """Every digest each dose was approved under (empty set: never approved)."""
     out: dict[int, set[str]] = {i: set() for i in dose_ids}
-    for start in range(0, len(dose_ids), _CHUNK):
-        part = dose_ids[start : start + _CHUNK]
+    for start in range(0, len(dose_ids), CHUNK):
+        part = dose_ids[start : start + CHUNK]
         stmt = select(ApprovalRecord.dose_id, ApprovalRecord.record_digest).where(
             ApprovalRecord.dose_id.in_(part)
         )
@@ -204,14 +183,14 @@ def _facility_rows(
     time."""
     if dose_ids is not None:
         ids = sorted(set(dose_ids))
-        for start in range(0, len(ids), _CHUNK):
+        for start in range(0, len(ids), CHUNK):
             stmt = (
                 select(*RECORD_COLUMNS)
                 .where(
                     DoseRecord.facility_code == facility_code,
                     approvable(),
                     DoseRecord.citizen_id.is_not(None),
-                    DoseRecord.id.in_(ids[start : start + _CHUNK]),
+                    DoseRecord.id.in_(ids[start : start + CHUNK]),
                 )
                 .order_by(DoseRecord.id)
             )
@@ -228,7 +207,7 @@ def _facility_rows(
                 DoseRecord.id > after,
             )
             .order_by(DoseRecord.id)
-            .limit(_CHUNK)
+            .limit(CHUNK)
         )
         rows = session.execute(stmt).all()
         if not rows:
@@ -254,7 +233,7 @@ def approve_records(
     if signer.algorithm != ES256:
         raise ApprovalError("a facility approval key must be EC P-256 (ES256)")
     certificate = x509.load_der_x509_certificate(signer.certificate_der)
-    problems = _certificate_problems(certificate, facility_code, now)
+    problems = certificate_problems(certificate, facility_code, now)
     if problems:
         raise ApprovalError(f"cannot approve for {facility_code}: {'; '.join(problems)}")
     pending: list[tuple[int, str, str]] = []
@@ -266,13 +245,13 @@ def approve_records(
                 pending.append((r.id, r.record_id, digest))
     if not pending:
         return ApprovalResult(None, facility_code, 0, None)
-    fingerprint = _fingerprint(signer.certificate_der)
+    signer_fingerprint = fingerprint(signer.certificate_der)
     approved_at = now.astimezone(UTC).replace(microsecond=0)
     manifest = manifest_bytes(
         facility_code=facility_code,
         approver=approver,
         approved_at=approved_at,
-        signer_fingerprint=fingerprint,
+        signer_fingerprint=signer_fingerprint,
         records=((record_id, digest) for _, record_id, digest in pending),
     )
     manifest_digest = hashlib.sha256(manifest).hexdigest()
@@ -283,7 +262,7 @@ def approve_records(
         record_count=len(pending),
         signature=signer.sign(manifest),
         signer_kid=signer.kid.hex(),
-        signer_fingerprint=fingerprint,
+        signer_fingerprint=signer_fingerprint,
         signer_certificate=signer.certificate_der,
         approver=approver,
         approved_at=approved_at,
@@ -301,77 +280,58 @@ def approve_records(
     return ApprovalResult(approval.id, facility_code, len(pending), manifest_digest)
 
 
-def _signature_holds(certificate: x509.Certificate, signature: bytes, data: bytes) -> bool:
-    key = certificate.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey) or len(signature) != 64:
-        return False
-    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-    try:
-        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
+def approve_doses(
+    session: Session,
+    keys: KeyStore,
+    dose_ids: Collection[int],
+    *,
+    approver: str,
+    now: datetime,
+    note: str | None = None,
+) -> list[ApprovalResult]:
+    """Sign the given doses, each with its own site's newest valid approval key (one approval per
+    site), skipping those not approvable (status, no person) or approved as they stand now."""
+    ids = sorted(set(dose_ids))
+    pending: dict[str, list[int]] = defaultdict(list)
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(*RECORD_COLUMNS).where(
+                DoseRecord.id.in_(ids[start : start + CHUNK]),
+                approvable(),
+                DoseRecord.citizen_id.is_not(None),
+            )
+        ).all()
+        approved = approved_now(session, rows)
+        for row in rows:
+            if row.id in approved:
+                continue
+            if not row.facility_code:
+                raise ApprovalError("the dose has no vaccination site, so no site can approve it")
+            pending[row.facility_code].append(row.id)
+    return [
+        approve_records(
+            session,
+            facility_signer(keys, site, now),
+            facility_code=site,
+            approver=approver,
+            now=now,
+            note=note,
+            dose_ids=site_ids,
+        )
+        for site, site_ids in sorted(pending.items())
+    ]
 
 
-def _changed(session: Session, links: Mapping[int, str]) -> list[str]:
-    """Record ids whose current digest differs from the approved one (or that are gone)."""
-    ids = sorted(links)
-    changed: list[str] = []
-    seen: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        part = ids[start : start + _CHUNK]
-        for row in session.execute(select(*RECORD_COLUMNS).where(DoseRecord.id.in_(part))):
-            seen.add(row.id)
-            if record_digest(row) != links[row.id]:
-                changed.append(row.record_id)
-    return changed + [f"dose #{i}" for i in ids if i not in seen]
-
-
-def verify_approval(
-    session: Session, approval_id: int, *, cscas: Iterable[x509.Certificate] = ()
-) -> ApprovalCheck:
-    """Rebuild the signed manifest, check digest, signature and key, and list records changed since.
-
-    With `cscas`, the facility certificate must also have been issued by one of them.
-    """
-    approval = session.get(FacilityApproval, approval_id)
-    if approval is None:
-        raise CertificateNotFound(f"there is no facility approval #{approval_id}")
-    links = session.execute(
-        select(ApprovalRecord.dose_id, ApprovalRecord.record_id, ApprovalRecord.record_digest)
-        .where(ApprovalRecord.approval_id == approval_id)
-    ).all()  # fmt: skip
-    problems: list[str] = []
-    manifest = manifest_bytes(
-        facility_code=approval.facility_code,
-        approver=approval.approver,
-        approved_at=approval.approved_at,
-        signer_fingerprint=approval.signer_fingerprint,
-        records=((r, d) for _, r, d in links),
-    )
-    if hashlib.sha256(manifest).hexdigest() != approval.manifest_digest:
-        problems.append("the stored records do not match the signed manifest")
-    if _fingerprint(approval.signer_certificate) != approval.signer_fingerprint:
-        problems.append("the stored certificate is not the one that signed")
-    certificate = x509.load_der_x509_certificate(approval.signer_certificate)
-    if not _signature_holds(certificate, approval.signature, manifest):
-        problems.append("the signature does not verify")
-    problems += _certificate_problems(certificate, approval.facility_code, approval.approved_at)
-    anchors = list(cscas)
-    if anchors and not any(is_issued_by(certificate, ca) for ca in anchors):
-        problems.append("the facility certificate was not issued by a trusted CA")
-    changed = _changed(session, {i: d for i, _, d in links})
-    return ApprovalCheck(
-        approval_id, not problems, tuple(problems), len(links), tuple(sorted(changed))
-    )
-
-
-def approval_state(session: Session, dose_id: int) -> ApprovalState:
-    """Approved, changed since approval, or never approved: the record as it is now."""
-    row = session.execute(select(*RECORD_COLUMNS).where(DoseRecord.id == dose_id)).first()
-    if row is None:
-        raise CertificateNotFound(f"there is no dose record #{dose_id}")
-    digests = approved_digests(session, [dose_id])[dose_id]
-    if not digests:
-        return ApprovalState.NEVER
-    return ApprovalState.APPROVED if record_digest(row) in digests else ApprovalState.CHANGED
+def approve_dose(
+    session: Session,
+    keys: KeyStore,
+    dose_id: int,
+    *,
+    approver: str,
+    now: datetime,
+    note: str | None = None,
+) -> int | None:
+    """Sign one dose with its site's key unless it is approved as it stands (or not approvable);
+    the new approval's id, or None."""
+    results = approve_doses(session, keys, [dose_id], approver=approver, now=now, note=note)
+    return results[0].approval_id if results else None
