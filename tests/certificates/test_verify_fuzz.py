@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cbor2
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,7 +20,8 @@ from vaxlink.certificates.core.issue import issue
 from vaxlink.certificates.core.payload import vaccination_payload
 from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrustList
 from vaxlink.certificates.core.uvci import new_uvci, uvci_from_seed
-from vaxlink.certificates.core.verify import Step
+from vaxlink.certificates.core.verify import Step, verify
+from vaxlink.certificates.errors import CertificateError
 from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.certificates.verification.result import VerificationResult, verification_result
 
@@ -274,3 +276,31 @@ def test_revoked(revoked: list[str]) -> None:
         assert _check(result, {"revoked"}).failed_step == Step.REVOCATION
     else:
         assert result.valid
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=300),
+        CBOR_VALUES.map(lambda v: _hc1(cbor2.dumps(v))),
+        st.integers(min_value=0, max_value=len(VALID.hc1) - 1).map(lambda n: VALID.hc1[:n]),
+    )
+)
+def test_verify_refuses_every_malformed_input_with_a_typed_error(data: Any) -> None:
+    with pytest.raises(CertificateError) as refused:  # any other exception fails the test
+        verify(data, TRUST, clock=CLOCK)
+    assert refused.value.step in set(Step)
+    assert refused.value.partial is not None
+    assert not refused.value.partial.authentic
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=-(10**13), max_value=10**13)
+    | st.integers(min_value=-253402300799, max_value=-62135596801)  # before year 1
+)
+def test_any_numeric_date_is_read_or_refused(instant: int) -> None:
+    payload = cbor2.dumps({1: "VN", 6: instant, 4: instant + 1, -260: {1: PAYLOAD}})
+    result = verification_result(_message(MESSAGE[0], {}, payload, MESSAGE[3]), TRUST, clock=CLOCK)
+    _check(result, {"claims_invalid", "signature_invalid"})
