@@ -288,8 +288,7 @@ def test_the_root_cli_mounts_the_certificates_commands() -> None:
 
 
 def test_key_usages_of_dscs_that_strict_parsers_refuse(public_cases: Path) -> None:
-    from vaxlink.certificates.core.dsc import dsc_profile
-    from vaxlink.certificates.core.dsc import _lenient_key_usages
+    from vaxlink.certificates.core.dsc import _lenient_key_usages, dsc_profile
 
     certificates = {}
     for path in public_cases.rglob("*.json"):
