@@ -28,7 +28,7 @@ from vaxlink.certificates.approval.signing import (
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.keys.hierarchy import is_issued_by
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
-from vaxlink.records.models import DoseRecord
+from vaxlink.records.service import DoseRecord
 
 
 class ApprovalState(StrEnum):
