@@ -162,10 +162,8 @@ def build(url: str, workdir: Path, people: int, sessions: int) -> tuple[list[str
     """Fill the store; returns the session tokens and what was built, with timings."""
     from sqlalchemy import insert, text
 
-    from vaxlink.certificates import keys
-    from vaxlink.certificates.approval import approve_records
-    from vaxlink.certificates.issuance import issue_batch
-    from vaxlink.certificates.keys import DccType, KeyStore, Role
+    from vaxlink.certificates import service as certificates
+    from vaxlink.certificates.service import DccType, KeyStore, Role, approve_records, issue_batch
     from vaxlink.db import make_engine, transaction, upgrade
     from vaxlink.feedback.models import CitizenSession
 
@@ -185,10 +183,12 @@ def build(url: str, workdir: Path, people: int, sessions: int) -> tuple[list[str
     info["citizens_seconds"] = round(time.perf_counter() - started, 1)
 
     started = time.perf_counter()
-    csca = keys.create_csca(country="VN", organization="Bộ Y tế", now=now - dt.timedelta(days=1))
-    dsc = keys.create_dsc(csca, now=now - dt.timedelta(days=1), common_name="DSC bench",
+    csca = certificates.create_csca(
+        country="VN", organization="Bộ Y tế", now=now - dt.timedelta(days=1)
+    )
+    dsc = certificates.create_dsc(csca, now=now - dt.timedelta(days=1), common_name="DSC bench",
                           types=(DccType.VACCINATION,), validity_days=730)  # fmt: skip
-    facility = keys.create_facility_signer(csca, facility_code="F001", facility_name="F001",
+    facility = certificates.create_facility_signer(csca, facility_code="F001", facility_name="F001",
                                            now=now - dt.timedelta(days=1))  # fmt: skip
     store = KeyStore(workdir / "keys")
     store.save(Role.DSC, dsc)

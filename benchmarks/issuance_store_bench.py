@@ -22,10 +22,8 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import approve_records
-from vaxlink.certificates.issuance import issue_batch
-from vaxlink.certificates.models import TABLES
+from vaxlink.certificates import service as certificates
+from vaxlink.certificates.service import TABLES, approve_records, issue_batch
 from vaxlink.db import Base, make_engine, transaction, upgrade
 from vaxlink.ingest.models import ImportBatch
 from vaxlink.records.models import DoseRecord
@@ -95,11 +93,13 @@ def main() -> None:
     started = time.perf_counter()
     populate(engine, args.people)
     populated = time.perf_counter()
-    csca = keys.create_csca(country="VN", organization="Bộ Y tế", now=NOW - dt.timedelta(days=1))
-    dsc = keys.create_dsc(csca, now=NOW - dt.timedelta(days=1), common_name="bench DSC")
+    csca = certificates.create_csca(
+        country="VN", organization="Bộ Y tế", now=NOW - dt.timedelta(days=1)
+    )
+    dsc = certificates.create_dsc(csca, now=NOW - dt.timedelta(days=1), common_name="bench DSC")
     for f in range((args.people + PER_FACILITY - 1) // PER_FACILITY):
         code = f"F{f:04d}"
-        signer = keys.create_facility_signer(
+        signer = certificates.create_facility_signer(
             csca, facility_code=code, facility_name=code, now=NOW - dt.timedelta(days=1)
         )
         with transaction(engine) as s:

@@ -254,7 +254,7 @@ def run_http(
 
     import httpx
 
-    from vaxlink.certificates.clients import VERIFY_IDENTITY, add_client
+    from vaxlink.certificates.service import VERIFY_IDENTITY, add_client
     from vaxlink.db import make_engine, transaction
 
     engine = make_engine(url)

@@ -67,7 +67,7 @@ def _accounts(data_dir: Path) -> dict[str, str]:
 
 def _citizen(data_dir: Path) -> tuple[str, str, str]:
     """(ID, full name, dd/mm/yyyy) of a citizen with a certificate and a phone on record."""
-    from vaxlink.certificates.models import Certificate
+    from vaxlink.certificates.service import Certificate
     from vaxlink.db import engine_from_settings, transaction
     from vaxlink.registry.models import Citizen
     from vaxlink.settings import Settings

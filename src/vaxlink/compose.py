@@ -31,9 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from vaxlink.certificates.issuance import Issuer
-    from vaxlink.certificates.keys import KeyStore
-    from vaxlink.certificates.signer import Signer
+    from vaxlink.certificates.service import Issuer, KeyStore, Signer
     from vaxlink.feedback.sms import SmsPort
     from vaxlink.linkage.service import LinkModel
     from vaxlink.registry.service import RegistryPort
@@ -139,7 +137,7 @@ class Container:
     @property
     def key_store(self) -> KeyStore:
         """The issuer's key directory (`data_dir/keys`): DSCs, facility approval keys, CSCA."""
-        from vaxlink.certificates.keys import KeyStore
+        from vaxlink.certificates.service import KeyStore
 
         return self._once("key_store", lambda: KeyStore(self.settings.data_dir / "keys"))
 
@@ -150,7 +148,7 @@ class Container:
         s = self.settings
         if s.pkcs11_library is not None:
             return self._once("dsc_pkcs11", self._pkcs11_signer)
-        from vaxlink.certificates.keys import Role
+        from vaxlink.certificates.service import Role
 
         store = self.key_store
         active = store.active_dsc_kid()
@@ -165,7 +163,7 @@ class Container:
 
     def _pkcs11_signer(self) -> Signer:
         from vaxlink.certificates.errors import HsmError
-        from vaxlink.certificates.pkcs11_signer import Pkcs11Signer, TokenKey
+        from vaxlink.certificates.keys.pkcs11 import Pkcs11Signer, TokenKey
 
         s = self.settings
         if s.pkcs11_library is None or not s.pkcs11_token_label or not s.pkcs11_key_label:
@@ -180,7 +178,7 @@ class Container:
     @property
     def uvci_key(self) -> bytes | None:
         """The HMAC key of certificate identifiers (`uvci_secret`), None when unset."""
-        from vaxlink.certificates.issuance import uvci_key_from_secret
+        from vaxlink.certificates.service import uvci_key_from_secret
 
         secret = self.settings.uvci_secret
         return uvci_key_from_secret(secret.get_secret_value() if secret else None)
@@ -188,7 +186,7 @@ class Container:
     def issuer(self, *, by: str, now: datetime | None = None) -> Issuer:
         """Who signs certificates now: the DSC signer, the configured issuer name and UVCI key,
         at `now` (default: the clock's), on behalf of `by`."""
-        from vaxlink.certificates.issuance import Issuer
+        from vaxlink.certificates.service import Issuer
 
         return Issuer(self.dsc_signer(), self.settings.certificate_issuer,
                       now or self.clock.now(), by, self.uvci_key)  # fmt: skip

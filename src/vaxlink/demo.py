@@ -84,9 +84,8 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
 
     from sqlalchemy import select
 
-    from vaxlink.certificates import keys
-    from vaxlink.certificates.approval import approve_records
-    from vaxlink.certificates.issuance import issue_batch
+    from vaxlink.certificates import service as certificates
+    from vaxlink.certificates.service import approve_records, issue_batch
     from vaxlink.linkage.service import verify_store
     from vaxlink.records.service import DoseRecord
 
@@ -101,21 +100,21 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
     now = c.clock.now()
     with console.status("Facilities approve their verified records; issuing certificates…"):
         store = c.key_store
-        csca = keys.create_csca(
+        csca = certificates.create_csca(
             country="VN", organization="Bộ Y tế (demo)", now=now - dt.timedelta(hours=1)
         )
-        dsc = keys.create_dsc(csca, now=now - dt.timedelta(hours=1), common_name="DSC demo",
-                              types=(keys.DccType.VACCINATION,))  # fmt: skip
-        store.save_certificate(keys.Role.CSCA, csca.certificate)
-        store.save(keys.Role.DSC, dsc)
+        dsc = certificates.create_dsc(csca, now=now - dt.timedelta(hours=1), common_name="DSC demo",
+                              types=(certificates.DccType.VACCINATION,))  # fmt: skip
+        store.save_certificate(certificates.Role.CSCA, csca.certificate)
+        store.save(certificates.Role.DSC, dsc)
         store.set_active_dsc(dsc.kid)
         with transaction() as s:
             facilities = s.scalars(select(DoseRecord.facility_code).where(
                 DoseRecord.status.in_(("verified", "auto_linked"))).distinct()).all()  # fmt: skip
             for code in sorted(f for f in facilities if f):
-                signer = keys.create_facility_signer(csca, facility_code=code, facility_name=code,
+                signer = certificates.create_facility_signer(csca, facility_code=code, facility_name=code,
                                                      now=now - dt.timedelta(hours=1))  # fmt: skip
-                store.save(keys.Role.FACILITY, signer)
+                store.save(certificates.Role.FACILITY, signer)
                 approve_records(
                     s, signer, facility_code=code, approver="Trạm trưởng (demo)", now=now
                 )

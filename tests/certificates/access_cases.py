@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from tests.cleaning import access_cases_entry
 
-from vaxlink.certificates import keys
+from vaxlink.certificates.keys import hierarchy as keys
 from vaxlink.certificates.models import FacilityApproval
 
 #: The site `tests/web_support.create_account` gives site-approver accounts.

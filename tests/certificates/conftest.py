@@ -19,12 +19,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from tests.store_support import complete as complete_row
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import approve_records
-from vaxlink.certificates.issuance import Issuer, issue_batch
-from vaxlink.certificates.keys import DccType, KeyPair, KeyStore, Role
+from vaxlink.certificates.approval.signing import approve_records
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.issuance.batch import issue_batch
+from vaxlink.certificates.issuance.issuer import Issuer
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys.hierarchy import DccType, KeyPair
+from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.models import TABLES, Certificate, CertificateKind
-from vaxlink.certificates.signer import Signer
 from vaxlink.db import Base, session_factory, transaction
 from vaxlink.ingest.models import ImportBatch
 from vaxlink.records.models import DoseRecord

@@ -13,9 +13,9 @@ from tests.cleaning.entry_support import add_citizen, add_dose, facility_keys
 
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
-from vaxlink.certificates import approval_queue as queue
-from vaxlink.certificates.approval import ApprovalState, approval_state
-from vaxlink.certificates.keys import KeyStore
+from vaxlink.certificates.approval import queue
+from vaxlink.certificates.approval.check import ApprovalState, approval_state
+from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import FacilityApproval
 from vaxlink.records.models import DoseRecord
 

@@ -18,14 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
-from vaxlink.certificates import hc1
-from vaxlink.certificates.cli import app
-from vaxlink.certificates.conformance import KnownIssues, run
-from vaxlink.certificates.issue import issue
-from vaxlink.certificates.payload import vaccination_payload
-from vaxlink.certificates.pem_signer import PemSigner
+from vaxlink.certificates.cli.app import app
+from vaxlink.certificates.core import hc1
+from vaxlink.certificates.core.conformance import KnownIssues, run
+from vaxlink.certificates.core.issue import issue
+from vaxlink.certificates.core.payload import vaccination_payload
+from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.certificates.qrimage import qr_png
-from vaxlink.certificates.uvci import uvci_from_seed
 
 REPO = Path(__file__).resolve().parents[2]
 KNOWN_ISSUES = REPO / "docs" / "dcc-conformance-known-issues.txt"
@@ -288,7 +288,7 @@ def test_the_root_cli_mounts_the_certificates_commands() -> None:
 
 
 def test_key_usages_of_dscs_that_strict_parsers_refuse(public_cases: Path) -> None:
-    from vaxlink.certificates.verify import _lenient_key_usages, dsc_profile
+    from vaxlink.certificates.core.dsc import _lenient_key_usages, dsc_profile
 
     certificates = {}
     for path in public_cases.rglob("*.json"):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxlink.certificates import cose, hc1
+from vaxlink.certificates.core import cose, hc1
 from vaxlink.certificates.errors import (
     Base45Invalid,
     CborInvalid,

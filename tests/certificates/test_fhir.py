@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from vaxlink.certificates.errors import DocumentRenderError
-from vaxlink.certificates.fhir import (
+from vaxlink.certificates.core.fhir import (
     EXT_BRAND,
     EXT_COUNTRY,
     EXT_MARKET_AUTHORIZATION,
@@ -21,6 +20,7 @@ from vaxlink.certificates.fhir import (
     build_ddcc_bundle,
     ddcc_bundle_json,
 )
+from vaxlink.certificates.errors import DocumentRenderError
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 EC_REGISTER = "https://ec.europa.eu/health/documents/community-register"

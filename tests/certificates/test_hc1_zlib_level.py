@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vaxlink.certificates import cose, hc1, keys
-from vaxlink.certificates.payload import issuable_cbor, vaccination_payload
-from vaxlink.certificates.uvci import uvci_from_seed
+from vaxlink.certificates.core import cose, hc1
+from vaxlink.certificates.core.payload import issuable_cbor, vaccination_payload
+from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.keys import hierarchy as keys
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 NAMES = [("Nguyễn", "Thị Thủy"), ("Trần", "Văn Bảo"), ("Lê", "Minh Châu"), ("Đặng", "Quốc Dũng"),

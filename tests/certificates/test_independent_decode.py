@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
 from jsonschema import Draft202012Validator
 
-from vaxlink.certificates.issue import issue
-from vaxlink.certificates.payload import vaccination_payload
-from vaxlink.certificates.pem_signer import PemSigner
-from vaxlink.certificates.uvci import uvci_from_seed
+from vaxlink.certificates.core.issue import issue
+from vaxlink.certificates.core.payload import vaccination_payload
+from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.standards import eu_schema
 
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"

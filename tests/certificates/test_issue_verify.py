@@ -17,13 +17,22 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from vaxlink.certificates import cose, hc1
+from vaxlink.certificates.core import cose, hc1
+from vaxlink.certificates.core.dsc import certificate_kid
+from vaxlink.certificates.core.issue import Months, add_validity, issue, issue_stream
+from vaxlink.certificates.core.payload import recovery_payload, vaccination_payload
+from vaxlink.certificates.core.signer import ES256, PS256, Signer
+from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrustList, uvci_hash
+from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.core.verify import Step, Verified, verify
 from vaxlink.certificates.errors import (
+    CertificateError,
     DscValidityInvalid,
     Expired,
     IssuanceInvalid,
     KeyUsageInvalid,
     NotYetValid,
+    PrefixInvalid,
     Revoked,
     SchemaInvalid,
     SignatureInvalid,
@@ -32,19 +41,11 @@ from vaxlink.certificates.errors import (
     UvciInvalid,
     VerifierFault,
 )
-from vaxlink.certificates.issue import Months, add_validity, issue, issue_stream
-from vaxlink.certificates.payload import recovery_payload, vaccination_payload
-from vaxlink.certificates.pem_signer import PemSigner
-from vaxlink.certificates.signer import ES256, PS256, Signer
-from vaxlink.certificates.uvci import uvci_from_seed
-from vaxlink.certificates.verify import (
-    InMemoryRevocationList,
-    InMemoryTrustList,
-    Step,
-    certificate_kid,
-    uvci_hash,
-    verify,
-    verify_or_raise,
+from vaxlink.certificates.keys.pem import PemSigner
+from vaxlink.certificates.verification.result import (
+    Failure,
+    VerificationResult,
+    verification_result,
 )
 
 ISSUED = datetime(2021, 9, 2, 8, 30, tzinfo=UTC)
@@ -147,7 +148,7 @@ def test_round_trip(
     assert (issued.uvci, issued.kid) == (uvci_from_seed("dose-1"), signer.kid)
     assert issued.iat == ISSUED
     assert issued.exp == ISSUED + timedelta(days=365)
-    result = verify(issued.hc1, trust_of(signer), clock=LATER)
+    result = verification_result(issued.hc1, trust_of(signer), clock=LATER)
     assert result.valid
     assert result.authentic
     assert (result.failure, result.failed_step, result.warnings) == (None, None, ())
@@ -182,23 +183,23 @@ def test_recovery_round_trip(signer: PemSigner) -> None:
         issuer="Ministry of Health of Viet Nam",
     )
     issued = issue(recovery, signer, issuer="VN", issued_at=ISSUED, validity=timedelta(days=150))
-    result = verify(issued.hc1, trust_of(signer), clock=LATER)
+    result = verification_result(issued.hc1, trust_of(signer), clock=LATER)
     assert result.valid
     assert {f.key for f in result.fields} >= {"first_positive", "valid_from", "valid_until"}
 
 
 def test_cose_bytes_verify_too(signer: PemSigner) -> None:
     issued = issue(payload(), signer, issuer="VN", issued_at=ISSUED)
-    assert verify(hc1.decode(issued.hc1), trust_of(signer), clock=LATER).valid
+    assert verification_result(hc1.decode(issued.hc1), trust_of(signer), clock=LATER).valid
 
 
 def test_time_boundaries(signer: PemSigner) -> None:
     issued = issue(payload(), signer, issuer="VN", issued_at=ISSUED)
     trust = trust_of(signer)
-    assert verify(issued.hc1, trust, clock=issued.iat).valid
-    assert verify(issued.hc1, trust, clock=issued.exp).valid
-    early = verify(issued.hc1, trust, clock=issued.iat - timedelta(seconds=1))
-    late = verify(issued.hc1, trust, clock=issued.exp + timedelta(seconds=1))
+    assert verification_result(issued.hc1, trust, clock=issued.iat).valid
+    assert verification_result(issued.hc1, trust, clock=issued.exp).valid
+    early = verification_result(issued.hc1, trust, clock=issued.iat - timedelta(seconds=1))
+    late = verification_result(issued.hc1, trust, clock=issued.exp + timedelta(seconds=1))
     assert (early.failure and early.failure.code, early.failed_step) == ("not_yet_valid", Step.TIME)
     assert (late.failure and late.failure.code, late.failed_step) == ("expired", Step.TIME)
     assert late.authentic
@@ -209,7 +210,7 @@ def test_time_boundaries(signer: PemSigner) -> None:
 def test_revocation_by_uvci_hash(signer: PemSigner) -> None:
     issued = issue(payload(), signer, issuer="VN", issued_at=ISSUED)
     trust = trust_of(signer)
-    revoked = verify(
+    revoked = verification_result(
         issued.hc1, trust, clock=LATER, revocation=InMemoryRevocationList([issued.uvci])
     )
     assert (revoked.failure and revoked.failure.code, revoked.failed_step) == (
@@ -222,12 +223,12 @@ def test_revocation_by_uvci_hash(signer: PemSigner) -> None:
     assert by_hash.is_revoked(issued.uvci)
     assert not by_hash.is_revoked(uvci_from_seed("other"))
     other = InMemoryRevocationList([uvci_from_seed("other")])
-    assert verify(issued.hc1, trust, clock=LATER, revocation=other).valid
+    assert verification_result(issued.hc1, trust, clock=LATER, revocation=other).valid
 
 
 def test_unknown_kid_and_wrong_key(signer: PemSigner, ec_key: ec.EllipticCurvePrivateKey) -> None:
     issued = issue(payload(), signer, issuer="VN", issued_at=ISSUED)
-    unknown = verify(issued.hc1, InMemoryTrustList(), clock=LATER)
+    unknown = verification_result(issued.hc1, InMemoryTrustList(), clock=LATER)
     assert (unknown.failure and unknown.failure.code, unknown.failed_step) == (
         "unknown_kid",
         Step.KID,
@@ -241,13 +242,15 @@ def test_unknown_kid_and_wrong_key(signer: PemSigner, ec_key: ec.EllipticCurvePr
         def lookup(self, kid: bytes) -> list[x509.Certificate]:
             return [impostor, x509.load_der_x509_certificate(signer.certificate_der)]
 
-    assert verify(issued.hc1, Colliding(), clock=LATER).valid  # kids may collide: try each DSC
+    assert verification_result(
+        issued.hc1, Colliding(), clock=LATER
+    ).valid  # kids may collide: try each DSC
 
     class OnlyImpostor:
         def lookup(self, kid: bytes) -> list[x509.Certificate]:
             return [impostor]
 
-    wrong = verify(issued.hc1, OnlyImpostor(), clock=LATER)
+    wrong = verification_result(issued.hc1, OnlyImpostor(), clock=LATER)
     assert (wrong.failure and wrong.failure.code, wrong.failed_step) == (
         "signature_invalid",
         Step.SIGNATURE,
@@ -258,21 +261,23 @@ def test_tampered_payload_fails_the_signature(signer: PemSigner) -> None:
     raw = hc1.decode(issue(payload(), signer, issuer="VN", issued_at=ISSUED).hc1)
     tampered = raw.replace("Văn An".encode(), "Văn Em".encode())  # same length: CBOR stays valid
     assert tampered != raw
-    result = verify(tampered, trust_of(signer), clock=LATER)
+    result = verification_result(tampered, trust_of(signer), clock=LATER)
     assert result.failure is not None
     assert result.failure.code == "signature_invalid"
 
 
 def test_kid_in_the_unprotected_header_is_accepted(signer: PemSigner) -> None:
     text = sign_raw(signer, claims_of(payload()), unprotected_kid=True)
-    assert verify(text, trust_of(signer), clock=LATER).valid
+    assert verification_result(text, trust_of(signer), clock=LATER).valid
 
 
 def test_key_usage(ec_key: ec.EllipticCurvePrivateKey) -> None:
     test_only = PemSigner(ec_key, make_dsc(ec_key, usages=[DCC_TEST]))
     with pytest.raises(KeyUsageInvalid):
         issue(payload(), test_only, issuer="VN", issued_at=ISSUED)
-    result = verify(sign_raw(test_only, claims_of(payload())), trust_of(test_only), clock=LATER)
+    result = verification_result(
+        sign_raw(test_only, claims_of(payload())), trust_of(test_only), clock=LATER
+    )
     assert (result.failure and result.failure.code, result.failed_step) == (
         "key_usage_invalid",
         Step.KEY_USAGE,
@@ -282,7 +287,7 @@ def test_key_usage(ec_key: ec.EllipticCurvePrivateKey) -> None:
         if usages == []:
             continue  # cryptography refuses to build an empty EKU; the EU case CO15 covers it
         allowed = PemSigner(ec_key, make_dsc(ec_key, usages=usages))
-        assert verify(
+        assert verification_result(
             issue(payload(), allowed, issuer="VN", issued_at=ISSUED).hc1,
             trust_of(allowed),
             clock=LATER,
@@ -297,7 +302,9 @@ def test_dsc_validity_window(ec_key: ec.EllipticCurvePrivateKey) -> None:
     with pytest.raises(DscValidityInvalid):
         issue(payload(), short, issuer="VN", issued_at=ISSUED)
     assert issue(payload(), short, issuer="VN", issued_at=ISSUED, validity=timedelta(days=200))
-    result = verify(sign_raw(short, claims_of(payload())), trust_of(short), clock=LATER)
+    result = verification_result(
+        sign_raw(short, claims_of(payload())), trust_of(short), clock=LATER
+    )
     assert (result.failure and result.failure.code, result.failed_step) == (
         "dsc_validity_invalid",
         Step.DSC_VALIDITY,
@@ -310,7 +317,7 @@ def test_dsc_validity_window(ec_key: ec.EllipticCurvePrivateKey) -> None:
 def test_schema_failures_are_reported_after_the_signature(signer: PemSigner) -> None:
     broken = payload()
     broken["v"][0]["dn"] = 0
-    result = verify(sign_raw(signer, claims_of(broken)), trust_of(signer), clock=LATER)
+    result = verification_result(sign_raw(signer, claims_of(broken)), trust_of(signer), clock=LATER)
     assert (result.failure and result.failure.code, result.failed_step) == (
         "schema_invalid",
         Step.SCHEMA,
@@ -318,44 +325,79 @@ def test_schema_failures_are_reported_after_the_signature(signer: PemSigner) -> 
     unknown_code = payload()
     unknown_code["v"][0]["mp"] = "Made-up"
     text = sign_raw(signer, claims_of(unknown_code))
-    lenient = verify(text, trust_of(signer), clock=LATER)
+    lenient = verification_result(text, trust_of(signer), clock=LATER)
     assert lenient.valid
     assert lenient.warnings
     assert "Made-up" in lenient.warnings[0]
-    strict = verify(text, trust_of(signer), clock=LATER, strict_value_sets=True)
+    strict = verification_result(text, trust_of(signer), clock=LATER, strict_value_sets=True)
     assert strict.failure is not None
     assert strict.failure.code == "value_set_invalid"
 
 
 @pytest.mark.parametrize(
-    ("clock", "error"),
+    ("clock", "error", "step"),
     [
-        (LATER, None),
-        (datetime(2030, 1, 1, tzinfo=UTC), Expired),
-        (datetime(2020, 1, 1, tzinfo=UTC), NotYetValid),
+        (LATER, None, None),
+        (datetime(2030, 1, 1, tzinfo=UTC), Expired, Step.TIME),
+        (datetime(2020, 1, 1, tzinfo=UTC), NotYetValid, Step.TIME),
     ],
 )
-def test_verify_or_raise(signer: PemSigner, clock: datetime, error: type[Exception] | None) -> None:
+def test_verify_raises_typed_errors(
+    signer: PemSigner, clock: datetime, error: type[Exception] | None, step: Step | None
+) -> None:
     issued = issue(payload(), signer, issuer="VN", issued_at=ISSUED)
     if error is None:
-        assert verify_or_raise(issued.hc1, trust_of(signer), clock=clock).valid
+        verified = verify(issued.hc1, trust_of(signer), clock=clock)
+        assert verified.authentic
+        assert (verified.kid, verified.issued_at, verified.expires_at) == (
+            signer.kid,
+            issued.iat,
+            issued.exp,
+        )
+        assert verified.payload == payload()
     else:
-        with pytest.raises(error):
-            verify_or_raise(issued.hc1, trust_of(signer), clock=clock)
-    with pytest.raises(UnknownKid):
-        verify_or_raise(issued.hc1, InMemoryTrustList(), clock=clock)
-    with pytest.raises(Revoked):
-        verify_or_raise(
+        with pytest.raises(error) as raised:
+            verify(issued.hc1, trust_of(signer), clock=clock)
+        assert isinstance(raised.value, CertificateError)
+        assert raised.value.step == step
+        assert raised.value.partial is not None
+        assert raised.value.partial.authentic  # the signature held; only the time did not
+        assert raised.value.partial.payload == payload()
+    with pytest.raises(UnknownKid) as unknown:
+        verify(issued.hc1, InMemoryTrustList(), clock=clock)
+    assert unknown.value.step == Step.KID
+    assert unknown.value.partial is not None
+    assert not unknown.value.partial.authentic
+    with pytest.raises(Revoked) as revoked:
+        verify(
             issued.hc1,
             trust_of(signer),
             clock=LATER,
             revocation=InMemoryRevocationList([issued.uvci]),
         )
+    assert revoked.value.step == Step.REVOCATION
     message = list(cbor2.loads(hc1.decode(issued.hc1)).value)
     message[3] = message[3][:-1] + bytes([message[3][-1] ^ 1])
     forged = hc1.encode(cbor2.dumps(cbor2.CBORTag(18, message)))
-    with pytest.raises(SignatureInvalid):
-        verify_or_raise(forged, trust_of(signer), clock=LATER)
+    with pytest.raises(SignatureInvalid) as forgery:
+        verify(forged, trust_of(signer), clock=LATER)
+    assert forgery.value.step == Step.SIGNATURE
+    with pytest.raises(PrefixInvalid) as junk:
+        verify("not a certificate", trust_of(signer), clock=LATER)
+    assert (junk.value.step, junk.value.partial) == (Step.PREFIX, Verified())
+
+
+def test_the_result_is_built_from_the_raised_error(signer: PemSigner) -> None:
+    issued = issue(payload(), signer, issuer="VN", issued_at=ISSUED)
+    late = datetime(2030, 1, 1, tzinfo=UTC)
+    with pytest.raises(Expired) as raised:
+        verify(issued.hc1, trust_of(signer), clock=late)
+    result = verification_result(issued.hc1, trust_of(signer), clock=late)
+    assert result == VerificationResult.refused(raised.value)
+    assert result.failure == Failure("expired", str(raised.value))
+    assert (result.failed_step, result.authentic, result.kid) == (Step.TIME, True, signer.kid)
+    valid = verification_result(issued.hc1, trust_of(signer), clock=LATER)
+    assert valid == VerificationResult.of(verify(issued.hc1, trust_of(signer), clock=LATER))
 
 
 def test_broken_sources_fail_closed(signer: PemSigner) -> None:
@@ -368,17 +410,21 @@ def test_broken_sources_fail_closed(signer: PemSigner) -> None:
         def is_revoked(self, uvci: str) -> bool:
             raise TimeoutError
 
-    down = verify(issued.hc1, Broken(), clock=LATER)
+    down = verification_result(issued.hc1, Broken(), clock=LATER)
     assert (down.failure and down.failure.code, down.failed_step) == ("internal_error", Step.KID)
-    no_revocation = verify(issued.hc1, trust_of(signer), clock=LATER, revocation=Broken())
+    no_revocation = verification_result(
+        issued.hc1, trust_of(signer), clock=LATER, revocation=Broken()
+    )
     assert (no_revocation.failure and no_revocation.failure.code, no_revocation.failed_step) == (
         "internal_error",
         Step.REVOCATION,
     )
-    with pytest.raises(VerifierFault):
-        verify_or_raise(issued.hc1, Broken(), clock=LATER)
+    with pytest.raises(VerifierFault) as fault:
+        verify(issued.hc1, Broken(), clock=LATER)
+    assert fault.value.step == Step.KID
+    assert isinstance(fault.value.__cause__, ConnectionError)
     with pytest.raises(ValueError, match="timezone"):
-        verify(issued.hc1, trust_of(signer), clock=datetime(2022, 1, 1))
+        verification_result(issued.hc1, trust_of(signer), clock=datetime(2022, 1, 1))
 
 
 @pytest.mark.parametrize(

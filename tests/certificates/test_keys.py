@@ -17,10 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from typer.testing import CliRunner
 
-from vaxlink.certificates import keys
+from vaxlink.certificates.core.signer import ES256, Signer
 from vaxlink.certificates.errors import KeyManagementError
-from vaxlink.certificates.keys import DccType, KeyStore, Role
-from vaxlink.certificates.signer import ES256, Signer
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys import store as keystore
+from vaxlink.certificates.keys.hierarchy import DccType
+from vaxlink.certificates.keys.store import KeyStore, Role
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 PASS = b"correct horse battery staple"
@@ -265,10 +267,10 @@ def test_rotation_keeps_the_old_dsc_trusted_until_it_expires(
     tmp_path: Path, csca: keys.KeyPair
 ) -> None:
     store = KeyStore(tmp_path)
-    old = keys.rotate_dsc(store, csca, now=NOW, common_name="DSC 1")
+    old = keystore.rotate_dsc(store, csca, now=NOW, common_name="DSC 1")
     assert store.active_dsc_kid() == old.kid
     later = NOW + timedelta(days=200)
-    new = keys.rotate_dsc(store, csca, now=later, common_name="DSC 2")
+    new = keystore.rotate_dsc(store, csca, now=later, common_name="DSC 2")
     assert store.active_dsc_kid() == new.kid
     assert {keys.kid(c) for c in store.trusted_dscs(later)} == {old.kid, new.kid}
     after_old_expiry = NOW + timedelta(days=keys.DSC_VALIDITY_DAYS + 1)
@@ -280,8 +282,8 @@ def test_revoking_a_dsc_removes_it_from_the_list_and_from_service(
     tmp_path: Path, csca: keys.KeyPair
 ) -> None:
     store = KeyStore(tmp_path)
-    old = keys.rotate_dsc(store, csca, now=NOW, common_name="DSC 1")
-    new = keys.rotate_dsc(store, csca, now=NOW, common_name="DSC 2")
+    old = keystore.rotate_dsc(store, csca, now=NOW, common_name="DSC 1")
+    new = keystore.rotate_dsc(store, csca, now=NOW, common_name="DSC 2")
     store.revoke_dsc(new.kid)
     assert store.revoked_dsc_kids() == {new.kid}
     assert [keys.kid(c) for c in store.trusted_dscs(NOW)] == [old.kid]
@@ -295,9 +297,11 @@ def test_revoking_a_dsc_removes_it_from_the_list_and_from_service(
 
 def test_csca_rotation_keeps_the_old_csca_for_its_dscs(tmp_path: Path) -> None:
     store = KeyStore(tmp_path)
-    first = keys.rotate_csca(store, country="VN", organization="MoH", now=NOW, passphrase=PASS)
+    first = keystore.rotate_csca(store, country="VN", organization="MoH", now=NOW, passphrase=PASS)
     later = NOW + timedelta(days=3 * 365)
-    second = keys.rotate_csca(store, country="VN", organization="MoH", now=later, passphrase=PASS)
+    second = keystore.rotate_csca(
+        store, country="VN", organization="MoH", now=later, passphrase=PASS
+    )
     assert [keys.kid(c) for c in store.certificates(Role.CSCA)] == [first.kid, second.kid]
     assert store.latest(Role.CSCA, passphrase=PASS).kid == second.kid
 
@@ -306,8 +310,8 @@ def test_csca_rotation_keeps_the_old_csca_for_its_dscs(tmp_path: Path) -> None:
 
 
 def test_cli_builds_a_hierarchy_and_publishes_a_verifiable_trust_list(tmp_path: Path) -> None:
-    from vaxlink.certificates.keys_cli import app
-    from vaxlink.certificates.trustlist import load_trust_list
+    from vaxlink.certificates.cli.keys import app
+    from vaxlink.certificates.keys.trustlist import load_trust_list
 
     runner = CliRunner()
     env = {"VAXLINK_CSCA_PASSPHRASE": PASS.decode()}

@@ -12,22 +12,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from vaxlink.certificates.errors import SchemaInvalid, ValueSetInvalid
-from vaxlink.certificates.payload import (
-    ValueSets,
-    _Compiler,
-    compiled_schema,
-    display_fields,
+from vaxlink.certificates.core.display import display_fields
+from vaxlink.certificates.core.payload import (
     name_fields,
     names_from_full,
     partial_date,
     recovery_payload,
+    vaccination_payload,
+)
+from vaxlink.certificates.core.schema import (
+    ValueSets,
+    _Compiler,
+    compiled_schema,
     schema_releases,
     schema_version_for,
-    vaccination_payload,
     validate_payload,
 )
-from vaxlink.certificates.uvci import uvci_from_seed
+from vaxlink.certificates.core.uvci import uvci_from_seed
+from vaxlink.certificates.errors import SchemaInvalid, ValueSetInvalid
 from vaxlink.standards import eu_schema
 
 COMIRNATY = {

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from vaxlink.certificates import keys
+from vaxlink.certificates.core.signer import ES256, Signer
 from vaxlink.certificates.errors import HsmError
-from vaxlink.certificates.pkcs11_signer import (
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys.pkcs11 import (
     SOFTHSM2_LIBRARY,
     Pkcs11Signer,
     TokenKey,
@@ -32,7 +33,6 @@ from vaxlink.certificates.pkcs11_signer import (
     public_key,
     store_certificate,
 )
-from vaxlink.certificates.signer import ES256, Signer
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 TOKEN = "vaxlink-test"

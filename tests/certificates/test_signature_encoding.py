@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxlink.certificates import cose
-from vaxlink.certificates.cose import raw_to_der
+from vaxlink.certificates.core import cose
+from vaxlink.certificates.core.cose import raw_to_der
 from vaxlink.certificates.errors import DecodeError
-from vaxlink.certificates.pem_signer import der_to_raw
+from vaxlink.certificates.keys.pem import der_to_raw
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 scalars = st.one_of(

@@ -13,13 +13,13 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
 from vaxlink.certificates.clients import add_client, deactivate_client
-from vaxlink.certificates.deps import JSON_LIMIT, clock
-from vaxlink.certificates.hc1 import b45encode
-from vaxlink.certificates.lifecycle import revoke
+from vaxlink.certificates.core.hc1 import b45encode
+from vaxlink.certificates.core.trust import InMemoryRevocationList
+from vaxlink.certificates.issuance.lifecycle import revoke
+from vaxlink.certificates.keys.trustlist import load_trust_list
 from vaxlink.certificates.models import CertificateAccess
 from vaxlink.certificates.qrimage import qr_png
-from vaxlink.certificates.trustlist import load_trust_list
-from vaxlink.certificates.verify import InMemoryRevocationList
+from vaxlink.certificates.web.deps import JSON_LIMIT, clock
 from vaxlink.db import transaction
 from vaxlink.settings import Settings
 from vaxlink.web.app import create_app

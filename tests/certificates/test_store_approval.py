@@ -9,17 +9,11 @@ import pytest
 from sqlalchemy import select, update
 from tests.store_support import captured_queries, plan
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import (
-    ApprovalState,
-    approval_state,
-    approve_records,
-    facility_signer,
-    manifest_bytes,
-    verify_approval,
-)
+from vaxlink.certificates.approval.check import ApprovalState, approval_state, verify_approval
+from vaxlink.certificates.approval.signing import approve_records, facility_signer, manifest_bytes
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
-from vaxlink.certificates.keys import KeyStore
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
 from vaxlink.db import transaction
 

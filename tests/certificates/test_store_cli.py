@@ -8,9 +8,9 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from vaxlink.certificates.cli import app
+from vaxlink.certificates.cli.app import app
 from vaxlink.certificates.errors import ApprovalError
-from vaxlink.certificates.keys import Role
+from vaxlink.certificates.keys.store import Role
 
 
 @pytest.fixture

@@ -9,20 +9,21 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
-from vaxlink.certificates.content import Skip
+from vaxlink.certificates.core.trust import InMemoryTrustList
+from vaxlink.certificates.core.uvci import parse_uvci, uvci_from_seed
 from vaxlink.certificates.errors import (
     HsmError,
     IssuanceInvalid,
     KeyUsageInvalid,
     RecoveryInvalid,
 )
-from vaxlink.certificates.issuance import issue_batch, issue_for
-from vaxlink.certificates.keys import create_dsc
+from vaxlink.certificates.issuance.batch import issue_batch, issue_for
+from vaxlink.certificates.issuance.content import Skip
+from vaxlink.certificates.issuance.recovery import record_recovery
+from vaxlink.certificates.keys.hierarchy import create_dsc
 from vaxlink.certificates.models import Certificate, CertificateKind
-from vaxlink.certificates.recovery import record_recovery
-from vaxlink.certificates.store_trust import StoreRevocationList
-from vaxlink.certificates.uvci import parse_uvci, uvci_from_seed
-from vaxlink.certificates.verify import InMemoryTrustList, verify
+from vaxlink.certificates.verification.result import verification_result
+from vaxlink.certificates.verification.store import StoreRevocationList
 from vaxlink.db import transaction
 from vaxlink.standards import eu_schema
 
@@ -53,7 +54,7 @@ def test_issued_certificates_verify_and_follow_the_eu_schema(world, pki) -> None
     with world.session() as s:
         revocation = StoreRevocationList(s)
         for certificate in world.certificates():
-            result = verify(certificate.hc1, trust, clock=CLOCK, revocation=revocation)
+            result = verification_result(certificate.hc1, trust, clock=CLOCK, revocation=revocation)
             assert result.valid, result.failure
             assert result.payload == certificate.payload
             assert len(result.fields) == 11
@@ -220,7 +221,7 @@ def test_recovery_certificates(world, pki) -> None:
     )
     assert certificate.exp == dt.datetime(2025, 8, 10, tzinfo=dt.UTC)  # not past the recovery
     assert list(SCHEMA.iter_errors(certificate.payload)) == []
-    result = verify(certificate.hc1, _trust(pki), clock=CLOCK)
+    result = verification_result(certificate.hc1, _trust(pki), clock=CLOCK)
     assert result.valid, result.failure
     assert [f.key for f in result.fields][2:4] == ["disease", "first_positive"]
     only_v = create_dsc(pki.csca, now=NOW - dt.timedelta(days=1), common_name="v only")

@@ -7,20 +7,14 @@ import datetime as dt
 
 import pytest
 
-from vaxlink.certificates.content import Skip
+from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrustList
 from vaxlink.certificates.errors import CertificateNotFound, IssuanceInvalid, TransitionInvalid
-from vaxlink.certificates.lifecycle import (
-    dsc_report,
-    expire_lapsed,
-    reissue_changed,
-    reissue_for_dsc,
-    renew_expiring,
-    revoke,
-    transition,
-)
+from vaxlink.certificates.issuance.content import Skip
+from vaxlink.certificates.issuance.lifecycle import dsc_report, expire_lapsed, revoke, transition
+from vaxlink.certificates.issuance.sweep import reissue_changed, reissue_for_dsc, renew_expiring
 from vaxlink.certificates.models import TRANSITIONS, CertificateStatus
-from vaxlink.certificates.store_trust import StoreRevocationList, revocation_document
-from vaxlink.certificates.verify import InMemoryRevocationList, InMemoryTrustList, verify
+from vaxlink.certificates.verification.result import verification_result
+from vaxlink.certificates.verification.store import StoreRevocationList, revocation_document
 from vaxlink.db import transaction
 
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)  # as in conftest
@@ -35,7 +29,9 @@ def _sweep_args(**more):
 def _check(world, certificate, clock=LATER):
     trust = InMemoryTrustList([world.pki.dsc.certificate, world.pki.dsc2.certificate])
     with world.session() as s:
-        return verify(certificate.hc1, trust, clock=clock, revocation=StoreRevocationList(s))
+        return verification_result(
+            certificate.hc1, trust, clock=clock, revocation=StoreRevocationList(s)
+        )
 
 
 def test_a_corrected_name_revokes_the_old_certificate_and_issues_a_new_one(
@@ -230,7 +226,7 @@ def test_dsc_withdrawal_is_reported_and_its_certificates_reissued(
     assert (done.checked, done.superseded, done.issued, done.revoked) == (3, 3, 3, 0)
     trust = InMemoryTrustList(keystore.trusted_dscs(LATER))
     for certificate in world.certificates():
-        result = verify(certificate.hc1, trust, clock=LATER)
+        result = verification_result(certificate.hc1, trust, clock=LATER)
         if certificate.status == "active":
             assert certificate.kid == pki.dsc2.kid.hex()
             assert certificate.created_reason == "dsc_replaced"
@@ -245,8 +241,8 @@ def test_dsc_withdrawal_is_reported_and_its_certificates_reissued(
 
 
 def test_recovery_correction_revokes_a_later_infection_supersedes(world) -> None:
+    from vaxlink.certificates.issuance.recovery import record_recovery
     from vaxlink.certificates.models import CertificateKind
-    from vaxlink.certificates.recovery import record_recovery
 
     def enter(day: dt.date, now: dt.datetime) -> None:
         with transaction(world.engine) as s:

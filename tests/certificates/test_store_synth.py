@@ -12,9 +12,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import insert
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import approve_records
-from vaxlink.certificates.verify import InMemoryTrustList, verify
+from vaxlink.certificates.approval.signing import approve_records
+from vaxlink.certificates.core.trust import InMemoryTrustList
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.verification.result import verification_result
 from vaxlink.db import transaction
 from vaxlink.identity import DateParseError, parse_date
 from vaxlink.records.models import DoseRecord
@@ -91,7 +92,7 @@ def test_synthetic_population_gets_valid_certificates(world, pki, synthetic) -> 
     trust = InMemoryTrustList([pki.dsc.certificate])
     doses = Counter()
     for certificate in world.certificates():
-        result = verify(certificate.hc1, trust, clock=NOW + dt.timedelta(days=1))
+        result = verification_result(certificate.hc1, trust, clock=NOW + dt.timedelta(days=1))
         assert result.valid, (result.failure, certificate.payload)
         assert list(schema.iter_errors(certificate.payload)) == []
         entry = certificate.payload["v"][0]

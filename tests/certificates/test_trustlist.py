@@ -16,13 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaxlink.certificates import keys
+from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.errors import KeyManagementError, TrustListInvalid
-from vaxlink.certificates.trustlist import (
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys.trustlist import (
     TrustList,
     TrustListEntry,
     build_trust_list,
-    canonical_json,
     dsc_revocation_report,
     load_trust_list,
     without_dsc,

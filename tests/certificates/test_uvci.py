@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxlink.certificates.errors import UvciInvalid
-from vaxlink.certificates.uvci import (
+from vaxlink.certificates.core.uvci import (
     CHARSET,
     check_character,
     is_valid_uvci,
@@ -16,6 +15,7 @@ from vaxlink.certificates.uvci import (
     parse_uvci,
     uvci_from_seed,
 )
+from vaxlink.certificates.errors import UvciInvalid
 
 # UVCIs issued by other implementations (AT, DK, FR, SE in the EU test data): their check
 # characters were computed independently of vaxlink.

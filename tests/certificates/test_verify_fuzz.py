@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cbor2
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -14,18 +15,15 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vaxlink.certificates import hc1
-from vaxlink.certificates.issue import issue
-from vaxlink.certificates.payload import vaccination_payload
-from vaxlink.certificates.pem_signer import PemSigner
-from vaxlink.certificates.uvci import new_uvci, uvci_from_seed
-from vaxlink.certificates.verify import (
-    InMemoryRevocationList,
-    InMemoryTrustList,
-    Step,
-    VerificationResult,
-    verify,
-)
+from vaxlink.certificates.core import hc1
+from vaxlink.certificates.core.issue import issue
+from vaxlink.certificates.core.payload import vaccination_payload
+from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrustList
+from vaxlink.certificates.core.uvci import new_uvci, uvci_from_seed
+from vaxlink.certificates.core.verify import Step, verify
+from vaxlink.certificates.errors import CertificateError
+from vaxlink.certificates.keys.pem import PemSigner
+from vaxlink.certificates.verification.result import VerificationResult, verification_result
 
 ISSUED = datetime(2021, 9, 2, tzinfo=UTC)
 CLOCK = datetime(2022, 1, 1, tzinfo=UTC)
@@ -90,7 +88,7 @@ def _message(protected: bytes, unprotected: Any, payload: bytes, signature: byte
 
 
 def test_the_reference_certificate_is_valid() -> None:
-    assert verify(VALID.hc1, TRUST, clock=CLOCK).valid
+    assert verification_result(VALID.hc1, TRUST, clock=CLOCK).valid
 
 
 @FUZZ
@@ -104,7 +102,7 @@ def test_the_reference_certificate_is_valid() -> None:
     )
 )
 def test_arbitrary_input_never_crashes(data: Any) -> None:
-    result = verify(data, TRUST, clock=CLOCK)
+    result = verification_result(data, TRUST, clock=CLOCK)
     _check(result, TRANSPORT | STRUCTURE | {"decode_error", "unknown_kid"})
 
 
@@ -114,7 +112,7 @@ def test_wrong_prefixes(prefix: str, keep_body: bool) -> None:
     text = prefix + (VALID.hc1[4:] if keep_body else "")
     if text.startswith("HC1:"):
         return
-    result = _check(verify(text, TRUST, clock=CLOCK), {"prefix_invalid"})
+    result = _check(verification_result(text, TRUST, clock=CLOCK), {"prefix_invalid"})
     assert result.failed_step == Step.PREFIX
 
 
@@ -122,7 +120,7 @@ def test_wrong_prefixes(prefix: str, keep_body: bool) -> None:
 @given(st.integers(min_value=0, max_value=len(VALID.hc1) - 5))
 def test_truncated_codes(keep: int) -> None:
     body = VALID.hc1[4 : 4 + keep]
-    result = verify("HC1:" + body, TRUST, clock=CLOCK)
+    result = verification_result("HC1:" + body, TRUST, clock=CLOCK)
     if len(body) % 3 == 1:  # a dangling character
         assert _check(result, {"base45_invalid"}).failed_step == Step.BASE45
     elif len(body) % 3 == 0:  # whole groups: a valid Base45 prefix of a cut zlib stream
@@ -140,7 +138,7 @@ def test_garbled_codes(data: st.DataObject) -> None:
     )
     text = VALID.hc1[:at] + replacement + VALID.hc1[at + 1 :]
     codes = {"base45_invalid", "decompression_failed", "truncated", "payload_too_large"}
-    result = _check(verify(text, TRUST, clock=CLOCK), codes)
+    result = _check(verification_result(text, TRUST, clock=CLOCK), codes)
     if replacement not in hc1.ALPHABET:
         assert result.failure is not None
         assert result.failure.code == "base45_invalid"
@@ -149,9 +147,14 @@ def test_garbled_codes(data: st.DataObject) -> None:
 @FUZZ
 @given(st.integers(min_value=hc1.MAX_TEXT_LENGTH - 3, max_value=3 * hc1.MAX_TEXT_LENGTH))
 def test_oversized_input(length: int) -> None:
-    result = _check(verify("HC1:" + "0" * length, TRUST, clock=CLOCK), {"input_too_large"})
+    result = _check(
+        verification_result("HC1:" + "0" * length, TRUST, clock=CLOCK), {"input_too_large"}
+    )
     assert result.failed_step == Step.PREFIX
-    _check(verify(b"\0" * (hc1.MAX_DECOMPRESSED + length), TRUST, clock=CLOCK), {"input_too_large"})
+    _check(
+        verification_result(b"\0" * (hc1.MAX_DECOMPRESSED + length), TRUST, clock=CLOCK),
+        {"input_too_large"},
+    )
 
 
 @settings(max_examples=12, deadline=None)
@@ -161,7 +164,9 @@ def test_oversized_input(length: int) -> None:
 )
 def test_decompression_bombs(size: int, pattern: bytes) -> None:
     bomb = zlib.compress((pattern * (size // len(pattern) + 1))[:size], 9)
-    result = _check(verify("HC1:" + hc1.b45encode(bomb), TRUST, clock=CLOCK), {"payload_too_large"})
+    result = _check(
+        verification_result("HC1:" + hc1.b45encode(bomb), TRUST, clock=CLOCK), {"payload_too_large"}
+    )
     assert result.failed_step == Step.DECOMPRESS
 
 
@@ -186,7 +191,10 @@ CBOR_VALUES = st.recursive(
 @FUZZ
 @given(CBOR_VALUES)
 def test_cbor_of_the_wrong_shape(value: Any) -> None:
-    _check(verify(_hc1(cbor2.dumps(value)), TRUST, clock=CLOCK), STRUCTURE | {"unknown_kid"})
+    _check(
+        verification_result(_hc1(cbor2.dumps(value)), TRUST, clock=CLOCK),
+        STRUCTURE | {"unknown_kid"},
+    )
 
 
 @FUZZ
@@ -201,7 +209,9 @@ def test_cose_parts_of_the_wrong_shape(value: Any, where: str) -> None:
         payload = cbor2.dumps(value)
     else:
         payload = cbor2.dumps({1: "VN", 6: 1630540800, 4: 1662076800, -260: {1: value}})
-    result = verify(_message(protected, unprotected, payload, signature), TRUST, clock=CLOCK)
+    result = verification_result(
+        _message(protected, unprotected, payload, signature), TRUST, clock=CLOCK
+    )
     if not result.valid:
         _check(result, STRUCTURE | {"unknown_kid", "signature_invalid", "unsupported_algorithm"})
 
@@ -212,7 +222,9 @@ def test_unknown_kid(kid: bytes) -> None:
     if kid == SIGNER.kid:
         return
     protected = cbor2.dumps({1: -7, 4: kid})
-    result = verify(_message(protected, {}, MESSAGE[2], MESSAGE[3]), TRUST, clock=CLOCK)
+    result = verification_result(
+        _message(protected, {}, MESSAGE[2], MESSAGE[3]), TRUST, clock=CLOCK
+    )
     assert _check(result, {"unknown_kid"}).failed_step == Step.KID
     assert result.payload == PAYLOAD
     assert not result.authentic
@@ -223,7 +235,9 @@ def test_unknown_kid(kid: bytes) -> None:
 def test_tampered_signatures(bit: int) -> None:
     signature = bytearray(MESSAGE[3])
     signature[bit // 8] ^= 1 << (bit % 8)
-    result = verify(_message(MESSAGE[0], {}, MESSAGE[2], bytes(signature)), TRUST, clock=CLOCK)
+    result = verification_result(
+        _message(MESSAGE[0], {}, MESSAGE[2], bytes(signature)), TRUST, clock=CLOCK
+    )
     assert _check(result, {"signature_invalid"}).failed_step == Step.SIGNATURE
 
 
@@ -233,7 +247,9 @@ def test_tampered_payload_bytes(bit: int) -> None:
     payload = bytearray(MESSAGE[2])
     position = len(payload) - 1 - (bit // 8)  # the tail holds the DCC's strings
     payload[position] ^= 1 << (bit % 8)
-    result = verify(_message(MESSAGE[0], {}, bytes(payload), MESSAGE[3]), TRUST, clock=CLOCK)
+    result = verification_result(
+        _message(MESSAGE[0], {}, bytes(payload), MESSAGE[3]), TRUST, clock=CLOCK
+    )
     _check(result, {"signature_invalid"} | STRUCTURE)
 
 
@@ -241,7 +257,7 @@ def test_tampered_payload_bytes(bit: int) -> None:
 @given(st.integers(min_value=-3 * 86400 * 365, max_value=3 * 86400 * 365))
 def test_expired_and_not_yet_valid(offset: int) -> None:
     clock = ISSUED + timedelta(seconds=offset)
-    result = verify(VALID.hc1, TRUST, clock=clock)
+    result = verification_result(VALID.hc1, TRUST, clock=clock)
     if clock < VALID.iat:
         assert _check(result, {"not_yet_valid"}).failed_step == Step.TIME
     elif clock > VALID.exp:
@@ -253,8 +269,38 @@ def test_expired_and_not_yet_valid(offset: int) -> None:
 @FUZZ
 @given(st.lists(st.one_of(st.just(VALID.uvci), st.builds(new_uvci)), max_size=5))
 def test_revoked(revoked: list[str]) -> None:
-    result = verify(VALID.hc1, TRUST, clock=CLOCK, revocation=InMemoryRevocationList(revoked))
+    result = verification_result(
+        VALID.hc1, TRUST, clock=CLOCK, revocation=InMemoryRevocationList(revoked)
+    )
     if VALID.uvci in revoked:
         assert _check(result, {"revoked"}).failed_step == Step.REVOCATION
     else:
         assert result.valid
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=300),
+        CBOR_VALUES.map(lambda v: _hc1(cbor2.dumps(v))),
+        st.integers(min_value=0, max_value=len(VALID.hc1) - 1).map(lambda n: VALID.hc1[:n]),
+    )
+)
+def test_verify_refuses_every_malformed_input_with_a_typed_error(data: Any) -> None:
+    with pytest.raises(CertificateError) as refused:  # any other exception fails the test
+        verify(data, TRUST, clock=CLOCK)
+    assert refused.value.step in set(Step)
+    assert refused.value.partial is not None
+    assert not refused.value.partial.authentic
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=-(10**13), max_value=10**13)
+    | st.integers(min_value=-253402300799, max_value=-62135596801)  # before year 1
+)
+def test_any_numeric_date_is_read_or_refused(instant: int) -> None:
+    payload = cbor2.dumps({1: "VN", 6: instant, 4: instant + 1, -260: {1: PAYLOAD}})
+    result = verification_result(_message(MESSAGE[0], {}, payload, MESSAGE[3]), TRUST, clock=CLOCK)
+    _check(result, {"claims_invalid", "signature_invalid"})

@@ -11,7 +11,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from vaxlink.certificates import keys
+from vaxlink.certificates import service as certificates
 from vaxlink.db import transaction
 from vaxlink.identity import format_chip_qr
 from vaxlink.identity.dates import PartialDate
@@ -113,10 +113,10 @@ def chip_png(text: str, scale: int = 6) -> bytes:
 def facility_keys(data_dir: Path, *codes: str) -> None:
     """Facility approval keys in the app's key directory (`<data_dir>/keys`)."""
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    csca = keys.create_csca(country="VN", organization="Bộ Y tế", now=now)
-    store = keys.KeyStore(data_dir / "keys")
+    csca = certificates.create_csca(country="VN", organization="Bộ Y tế", now=now)
+    store = certificates.KeyStore(data_dir / "keys")
     for code in codes:
-        pair = keys.create_facility_signer(
+        pair = certificates.create_facility_signer(
             csca, facility_code=code, facility_name=f"Trạm Y tế {code}", now=now
         )
-        store.save(keys.Role.FACILITY, pair)
+        store.save(certificates.Role.FACILITY, pair)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.cleaning.entry_support import add_citizen, add_dose, chip_png, chip_text, facility_keys
 from tests.web_support import CHROMIUM, CHROMIUM_ARGS, login
 from vaxlink.auth.roles import Role
-from vaxlink.certificates.approval import ApprovalState, approval_state
+from vaxlink.certificates.service import ApprovalState, approval_state
 from vaxlink.records.models import DoseRecord
 
 pytestmark = pytest.mark.browser

@@ -17,10 +17,15 @@ from tests.cleaning.world import build
 from tests.web_support import LiveServer, MakeUser, login
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
-from vaxlink.certificates import keys
-from vaxlink.certificates.issuance import issue_batch
-from vaxlink.certificates.models import Certificate
-from vaxlink.certificates.verify import InMemoryTrustList, verify
+from vaxlink.certificates.service import (
+    Certificate,
+    DccType,
+    InMemoryTrustList,
+    create_csca,
+    create_dsc,
+    issue_batch,
+    verification_result,
+)
 from vaxlink.cleaning.excel import SHEET
 from vaxlink.records.models import DoseRecord
 
@@ -104,9 +109,9 @@ def test_export_correct_verify_sign_and_certify(
 
     # the national issuer's batch gives both people a certificate that verifies
     now = dt.datetime.now(dt.UTC)
-    csca = keys.create_csca(country="VN", organization="Bộ Y tế", now=now - dt.timedelta(days=1))
-    dsc = keys.create_dsc(csca, now=now - dt.timedelta(days=1), common_name="DSC test",
-                          types=(keys.DccType.VACCINATION,))  # fmt: skip
+    csca = create_csca(country="VN", organization="Bộ Y tế", now=now - dt.timedelta(days=1))
+    dsc = create_dsc(csca, now=now - dt.timedelta(days=1), common_name="DSC test",
+                     types=(DccType.VACCINATION,))  # fmt: skip
     issue_batch(live_server.engine, dsc, issuer_name="Bộ Y tế", by="test", now=now)
     with live_server.session() as s:
         certificates = {c.citizen_id: c.hc1 for c in s.scalars(select(Certificate))}
@@ -115,5 +120,7 @@ def test_export_correct_verify_sign_and_certify(
     assert linked[binh] == "001190000111"
     trust = InMemoryTrustList([dsc.certificate])
     for citizen in ("001085012345", "001190000111"):
-        result = verify(certificates[citizen], trust, clock=now + dt.timedelta(minutes=1))
+        result = verification_result(
+            certificates[citizen], trust, clock=now + dt.timedelta(minutes=1)
+        )
         assert result.valid, (citizen, result.failure)

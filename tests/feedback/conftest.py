@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.store_support import complete as complete_row
-from vaxlink.certificates import keys
-from vaxlink.certificates.keys import DccType, KeyPair, KeyStore, Role
+from vaxlink.certificates import service as certificates
+from vaxlink.certificates.service import DccType, KeyPair, KeyStore, Role
 from vaxlink.db import Base, transaction
 from vaxlink.ingest.models import ImportBatch
 from vaxlink.records.models import DoseRecord
@@ -48,11 +48,13 @@ class Pki:
 
 
 def make_pki(now: dt.datetime) -> Pki:
-    csca = keys.create_csca(country="VN", organization="Bộ Y tế", now=now)
-    dsc = keys.create_dsc(csca, now=now, common_name="DSC 1", types=(DccType.VACCINATION,),
+    csca = certificates.create_csca(country="VN", organization="Bộ Y tế", now=now)
+    dsc = certificates.create_dsc(csca, now=now, common_name="DSC 1", types=(DccType.VACCINATION,),
                           validity_days=3 * 365)  # fmt: skip
     facility = {
-        code: keys.create_facility_signer(csca, facility_code=code, facility_name=code, now=now)
+        code: certificates.create_facility_signer(
+            csca, facility_code=code, facility_name=code, now=now
+        )
         for code in ("F001", "F002")
     }
     return Pki(csca, dsc, facility)

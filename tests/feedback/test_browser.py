@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from vaxlink.auth.roles import Role
-from vaxlink.certificates.approval import approve_records
-from vaxlink.certificates.issuance import issue_batch
+from vaxlink.certificates.service import approve_records, issue_batch
 from vaxlink.db import transaction
 from vaxlink.feedback.sms import ConsoleSms
 

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
-from vaxlink.certificates.issuance import issue_batch
-from vaxlink.certificates.models import Certificate
+from vaxlink.certificates.service import Certificate, issue_batch
 from vaxlink.db import transaction
 from vaxlink.feedback.models import Attachment, Ticket
 from vaxlink.feedback.sms import ConsoleSms
@@ -124,7 +123,7 @@ def test_code_flow_record_certificate_and_audit(setup: tuple[Any, World], pki: P
     assert "Nguyễn Văn An" in page.text
     assert "no-certificate" in page.text
     # approve and issue, then the certificate shows with its QR and downloads as PDF
-    from vaxlink.certificates.approval import approve_records
+    from vaxlink.certificates.service import approve_records
 
     with transaction(world.engine) as s:
         approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
@@ -222,7 +221,7 @@ def test_station_closes_the_loop_and_the_citizen_sees_the_new_certificate(
     world.citizen(CID, phone=PHONE)
     world.dose(CID, 1, dt.date(2021, 8, 2))
     d2 = world.dose(CID, 2, dt.date(2021, 8, 30))
-    from vaxlink.certificates.approval import approve_records
+    from vaxlink.certificates.service import approve_records
 
     with transaction(world.engine) as s:
         approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",

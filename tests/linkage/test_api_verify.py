@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from vaxlink.certificates.clients import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
+from vaxlink.certificates.service import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
 from vaxlink.compose import Container, build
 from vaxlink.db import make_engine, session_factory, transaction, upgrade
 from vaxlink.linkage.api import create_router

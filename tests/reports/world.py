@@ -13,13 +13,9 @@ from typing import Any
 from sqlalchemy import bindparam, inspect, select, text, update
 from sqlalchemy.engine import Engine
 
-from vaxlink.certificates import keys
-from vaxlink.certificates.approval import approve_records
-from vaxlink.certificates.issuance import issue_batch
-from vaxlink.certificates.keys import DccType
-from vaxlink.certificates.lifecycle import revoke
-from vaxlink.certificates.models import Certificate, UtcDateTime
-from vaxlink.db import transaction
+from vaxlink.certificates import service as certificates
+from vaxlink.certificates.service import Certificate, DccType, approve_records, issue_batch, revoke
+from vaxlink.db import UtcDateTime, transaction
 from vaxlink.feedback.models import Ticket
 from vaxlink.geo.service import load_units
 from vaxlink.ingest.models import ImportBatch
@@ -154,8 +150,8 @@ def _human_history(engine: Engine) -> None:
 
 def _approve_and_issue(built: Built) -> None:
     start = at(DAY1, 0) - dt.timedelta(days=2)
-    csca = keys.create_csca(country="VN", organization="Bộ Y tế", now=start)
-    dsc = keys.create_dsc(csca, now=start, common_name="DSC", types=(DccType.VACCINATION,),
+    csca = certificates.create_csca(country="VN", organization="Bộ Y tế", now=start)
+    dsc = certificates.create_dsc(csca, now=start, common_name="DSC", types=(DccType.VACCINATION,),
                           validity_days=3 * 365)  # fmt: skip
     with transaction(built.engine) as s:
         sites = s.scalars(
@@ -164,7 +160,7 @@ def _approve_and_issue(built: Built) -> None:
         ).all()  # fmt: skip
     chosen = list(sites[: max(3, len(sites) // 3)])
     for n, site in enumerate(chosen):
-        signer = keys.create_facility_signer(csca, facility_code=site, facility_name=site,
+        signer = certificates.create_facility_signer(csca, facility_code=site, facility_name=site,
                                              now=start)  # fmt: skip
         day = DAY1 if n % 2 else DAY2
         moment = at(day, 12) if day == DAY1 else at(day, 23, 45)

@@ -7,11 +7,11 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates.core.display import display_fields
+from vaxlink.certificates.core.fhir import Coding, DdccVaccination, ddcc_bundle_json
 from vaxlink.certificates.errors import CertificateNotFound
-from vaxlink.certificates.fhir import Coding, DdccVaccination, ddcc_bundle_json
-from vaxlink.certificates.issuance import active_of
+from vaxlink.certificates.issuance.batch import active_of
 from vaxlink.certificates.models import Certificate, CertificateKind
-from vaxlink.certificates.payload import display_fields
 from vaxlink.certificates.pdf import CertificateDisplay, render_certificate_pdf
 from vaxlink.records.service import DoseRecord
 from vaxlink.standards import eu_valueset

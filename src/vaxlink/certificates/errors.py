@@ -5,8 +5,13 @@ Other certificate modules (keys, PKCS#11, trust list) append their own classes a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vaxlink import errors
 from vaxlink.errors import VaxlinkError
+
+if TYPE_CHECKING:
+    from vaxlink.certificates.core.verify import Verified
 
 
 class CertificateError(VaxlinkError):
@@ -15,6 +20,10 @@ class CertificateError(VaxlinkError):
     http_status = 422
     exit_code = 1
     code = "certificate_error"
+    #: Set by `core.verify.verify` on the error it raises: the step that failed (a `Step`) …
+    step: str | None = None
+    #: … and what had been read of the certificate by then (trust it only when `authentic`).
+    partial: Verified | None = None
 
 
 class DecodeError(CertificateError):

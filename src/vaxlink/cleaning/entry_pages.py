@@ -1,7 +1,7 @@
 """Dose-entry pages (DOSE_ENTER): identity first, then the dose; phone-first, works without JS.
 
 Identities travel only in POST bodies, never in URLs, so no ID number reaches an access log. The
-approval pages (APPROVE) are included from `vaxlink.certificates.approval_pages`.
+approval pages (APPROVE) are mounted by the certificates router (`vaxlink.certificates.web`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require
 from vaxlink.auth.service import Permission, Principal
-from vaxlink.certificates import approval_pages
-from vaxlink.certificates.deps import UPLOAD_LIMIT, clock
+from vaxlink.certificates.service import UPLOAD_LIMIT, clock
 from vaxlink.cleaning import entry
 from vaxlink.cleaning.entry import DoseInput, TypedIdentity, UnregisteredReason
 from vaxlink.cleaning.entry_errors import (
@@ -37,7 +36,6 @@ from vaxlink.web.render import render
 NAV: Final = (NavItem("/entry", "entry.nav", Permission.DOSE_ENTER, order=30),)
 
 router = APIRouter(tags=["dose entry"], include_in_schema=False)
-router.include_router(approval_pages.router)
 
 Enterer = Annotated[Principal, Depends(require(Permission.DOSE_ENTER))]
 Db = Annotated[Session, Depends(session, scope="function")]

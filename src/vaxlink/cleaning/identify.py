@@ -140,8 +140,7 @@ def _card_mismatches(card: ChipQr, person: RegistryPerson) -> tuple[str, ...]:
 
 def decode_photo(image: bytes) -> str:
     """The text of the QR code in a photo (zxing-cpp), for phones without a camera API."""
-    from vaxlink.certificates.errors import QrNotFound
-    from vaxlink.certificates.qrimage import read_qr  # Pillow + zxing-cpp: load only when needed
+    from vaxlink.certificates.service import QrNotFound, read_qr  # Pillow, zxing-cpp: on first use
 
     if not image:
         raise EntryError("choose a photo of the QR code on the ID card")

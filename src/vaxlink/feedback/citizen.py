@@ -11,8 +11,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
-from vaxlink.certificates.issuance import active_of
-from vaxlink.certificates.models import Certificate, CertificateKind, CertificateStatus
+from vaxlink.certificates.service import (
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    active_of,
+)
 from vaxlink.errors import InvalidInput
 from vaxlink.feedback import otp
 from vaxlink.feedback.errors import CitizenSessionMissing

@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vaxlink.auth import service as auth
-from vaxlink.certificates import documents
-from vaxlink.certificates.issuance import active_of
-from vaxlink.certificates.models import CertificateKind
-from vaxlink.certificates.payload import display_fields
+from vaxlink.certificates.service import (
+    CertificateKind,
+    active_of,
+    certificate_pdf,
+    current_certificate,
+    display_fields,
+)
 from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import certpage, otp, service, staff_pages
 from vaxlink.feedback.errors import CitizenSessionMissing
@@ -208,11 +211,11 @@ async def my_certificate(request: Request) -> Response:
 @router.get("/c/certificate.pdf")
 def my_certificate_pdf(db: DB, cid: CitizenId) -> Response:
     """The bilingual PDF of the citizen's certificate."""
-    certificate = documents.current_certificate(db, cid)
+    certificate = current_certificate(db, cid)
     auth.append(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
                  object_id=cid, detail={"by": "citizen"})  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
-    return Response(documents.certificate_pdf(certificate), media_type="application/pdf",
+    return Response(certificate_pdf(certificate), media_type="application/pdf",
                     headers=headers)  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Final
 
-from vaxlink.certificates.qrimage import qr_svg
+from vaxlink.certificates.service import qr_svg
 
 MEMORY_ITEMS: Final = 4096
 _memory: OrderedDict[str, str] = OrderedDict()

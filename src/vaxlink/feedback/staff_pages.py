@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth import service as auth
 from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.service import AuthError, Permission, Principal
-from vaxlink.certificates.issuance import active_of
-from vaxlink.certificates.models import CertificateKind
+from vaxlink.certificates.service import CertificateKind, active_of
 from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import service, tickets
 from vaxlink.feedback.attachments import read_attachment

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Request
 
-from vaxlink.certificates.clients import VERIFY_IDENTITY
-from vaxlink.certificates.deps import client_with_scope
+from vaxlink.certificates.service import VERIFY_IDENTITY, authenticate_client
+from vaxlink.db import transaction
 from vaxlink.linkage.schemas import VerifyResponse
 from vaxlink.linkage.service import LinkModel, verify_person
 from vaxlink.ratelimit.web import rate_limited
@@ -51,8 +51,15 @@ def create_router(dependencies: Sequence[Any] = ()) -> APIRouter:
     return router
 
 
+def verifying_client(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """The request carries the bearer token of an active client holding `identity:verify`
+    (401 without a valid token, 403 without the scope)."""
+    with transaction(request.app.state.engine) as s:
+        authenticate_client(s, authorization, scope=VERIFY_IDENTITY)
+
+
 #: Mounted by `vaxlink.web.app.create_app`: limited per client address (429 past the limit), then
 #: only for clients holding the `identity:verify` scope.
-router = create_router(
-    [Depends(rate_limited("identity.verify")), Depends(client_with_scope(VERIFY_IDENTITY))]
-)
+router = create_router([Depends(rate_limited("identity.verify")), Depends(verifying_client)])

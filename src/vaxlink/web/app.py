@@ -45,8 +45,8 @@ class WebDomain:
 #: Mount order is table order. The shell (health) and auth (login, errors, CSRF) always mount.
 DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
-    WebDomain("certificates", "vaxlink.certificates.api",
-              nav=("vaxlink.certificates.approval_pages:NAV",)),
+    WebDomain("certificates", "vaxlink.certificates.web.api",
+              nav=("vaxlink.certificates.web.approval_pages:NAV",)),
     WebDomain("linkage", "vaxlink.linkage.api"),
     WebDomain("auth", "vaxlink.auth.pages",
               strings=("vaxlink.auth.strings:catalog", "vaxlink.auth.audit_pages:STRINGS"),

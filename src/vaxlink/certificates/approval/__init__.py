@@ -1,0 +1,1 @@
+"""Facility approval (ký số): sites sign the verified dose records they vouch for."""

@@ -1,0 +1,1 @@
+"""The command line of certificates: `vaxlink certificates …` and `vaxlink keys …`."""

@@ -1,0 +1,281 @@
+"""`vaxlink keys …`: thin commands over keys.py and trustlist.py for the issuer's operators."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography import x509
+from rich.console import Console
+from rich.table import Table
+
+from vaxlink.certificates.errors import KeyManagementError
+from vaxlink.certificates.keys import hierarchy as keys
+from vaxlink.certificates.keys import store as keystore
+from vaxlink.certificates.keys.hierarchy import DccType
+from vaxlink.certificates.keys.store import KeyStore, Role
+from vaxlink.certificates.keys.trustlist import build_trust_list, dsc_revocation_report
+
+app = typer.Typer(help="Issuer keys: CSCA, document signers, facilities, trust list.")
+console = Console()
+
+KeyDir = Annotated[
+    Path | None,
+    typer.Option("--key-dir", help="Key directory (default: <data_dir>/keys).", show_default=False),
+]
+CscaPassphrase = Annotated[
+    str,
+    typer.Option(
+        "--csca-passphrase",
+        envvar="VAXLINK_CSCA_PASSPHRASE",
+        prompt="CSCA key passphrase",
+        hide_input=True,
+        help="Passphrase of the offline CSCA key (or env VAXLINK_CSCA_PASSPHRASE).",
+    ),
+]
+DscPassphrase = Annotated[
+    str | None,
+    typer.Option(
+        "--dsc-passphrase",
+        envvar="VAXLINK_DSC_PASSPHRASE",
+        help="Encrypt the new private key with this passphrase (env VAXLINK_DSC_PASSPHRASE).",
+    ),
+]
+Types = Annotated[
+    list[DccType] | None,
+    typer.Option("--type", help="DCC type this DSC may sign: t, v, r (repeatable; default v)."),
+]
+
+
+def _store(key_dir: Path | None) -> KeyStore:
+    if key_dir is None:
+        from vaxlink.settings import get_settings
+
+        key_dir = get_settings().data_dir / "keys"
+    return KeyStore(key_dir)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _csca(store: KeyStore, passphrase: str) -> keys.KeyPair:
+    return store.latest(Role.CSCA, passphrase=passphrase.encode())
+
+
+def _show(pair_or_cert: keys.KeyPair | x509.Certificate, what: str) -> None:
+    cert = pair_or_cert.certificate if isinstance(pair_or_cert, keys.KeyPair) else pair_or_cert
+    key_id = keys.kid(cert)
+    console.print(
+        f"{what}: kid [bold]{base64.b64encode(key_id).decode()}[/] ({key_id.hex()}), "
+        f"valid {cert.not_valid_before_utc:%Y-%m-%d} → {cert.not_valid_after_utc:%Y-%m-%d}",
+        highlight=False,
+    )
+
+
+@app.command("init-csca")
+def init_csca(
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country code.")],
+    organization: Annotated[str, typer.Option(help="Issuing authority, e.g. the ministry.")],
+    passphrase: Annotated[
+        str,
+        typer.Option(
+            envvar="VAXLINK_CSCA_PASSPHRASE",
+            prompt="New CSCA passphrase",
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Encrypts the CSCA key (at least 12 characters).",
+        ),
+    ],
+    curve: Annotated[str, typer.Option(help="P-256 or P-384.")] = "P-256",
+    validity_days: Annotated[int, typer.Option()] = keys.CSCA_VALIDITY_DAYS,
+    rotate: Annotated[bool, typer.Option(help="Create a new CSCA although one exists.")] = False,
+    key_dir: KeyDir = None,
+) -> None:
+    """Create the country signing CA (run on the offline machine)."""
+    store = _store(key_dir)
+    if store.certificates(Role.CSCA) and not rotate:
+        raise KeyManagementError("a CSCA already exists here; pass --rotate to create a new one")
+    if curve not in ("P-256", "P-384"):
+        raise KeyManagementError("curve must be P-256 or P-384")
+    pair = keystore.rotate_csca(
+        store,
+        country=country,
+        organization=organization,
+        now=_now(),
+        passphrase=passphrase.encode(),
+        curve="P-384" if curve == "P-384" else "P-256",
+        validity_days=validity_days,
+    )
+    _show(pair, "CSCA")
+
+
+@app.command("issue-dsc")
+def issue_dsc(
+    csca_passphrase: CscaPassphrase,
+    name: Annotated[
+        str | None, typer.Option(help="Common name of a new DSC (a CSR names its own).")
+    ] = None,
+    types: Types = None,
+    validity_days: Annotated[int, typer.Option()] = keys.DSC_VALIDITY_DAYS,
+    csr: Annotated[
+        Path | None, typer.Option(help="PEM request from an HSM: certify its key instead.")
+    ] = None,
+    activate: Annotated[bool, typer.Option(help="Make it the signing DSC.")] = True,
+    dsc_passphrase: DscPassphrase = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a document signer certificate (a new key, or the key in an HSM's CSR)."""
+    if csr is None and not name:
+        raise KeyManagementError("give --name for a new DSC, or --csr to certify an HSM key")
+    store = _store(key_dir)
+    csca = _csca(store, csca_passphrase)
+    chosen = types or [DccType.VACCINATION]
+    if csr is not None:
+        try:
+            request = x509.load_pem_x509_csr(csr.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise KeyManagementError(f"cannot read the request {csr}: {exc}") from exc
+        cert = keys.issue_dsc_from_csr(
+            csca, request, now=_now(), types=chosen, validity_days=validity_days
+        )
+        path = store.save_certificate(Role.DSC, cert)
+        console.print(f"certificate written to {path}: store it on the token too")
+        key_id = keys.kid(cert)
+        _show(cert, "DSC")
+    else:
+        pair = keys.create_dsc(
+            csca, now=_now(), common_name=str(name), types=chosen, validity_days=validity_days
+        )
+        store.save(Role.DSC, pair, passphrase=dsc_passphrase.encode() if dsc_passphrase else None)
+        key_id = pair.kid
+        _show(pair, "DSC")
+    if activate:
+        store.set_active_dsc(key_id)
+
+
+@app.command("rotate-dsc")
+def rotate_dsc(
+    name: Annotated[str, typer.Option(help="Common name of the new document signer.")],
+    csca_passphrase: CscaPassphrase,
+    types: Types = None,
+    validity_days: Annotated[int, typer.Option()] = keys.DSC_VALIDITY_DAYS,
+    dsc_passphrase: DscPassphrase = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue and activate a new DSC; older DSCs stay in the trust list until they expire."""
+    store = _store(key_dir)
+    pair = keystore.rotate_dsc(
+        store,
+        _csca(store, csca_passphrase),
+        now=_now(),
+        common_name=name,
+        types=types or [DccType.VACCINATION],
+        validity_days=validity_days,
+        passphrase=dsc_passphrase.encode() if dsc_passphrase else None,
+    )
+    _show(pair, "new active DSC")
+    console.print("Publish a new trust list now: `vaxlink keys trust-list`.")
+
+
+@app.command("issue-facility")
+def issue_facility(
+    code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
+    name: Annotated[str, typer.Option(help="Facility name.")],
+    csca_passphrase: CscaPassphrase,
+    validity_days: Annotated[int, typer.Option()] = keys.FACILITY_VALIDITY_DAYS,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a vaccination site's record-approval key and certificate."""
+    store = _store(key_dir)
+    pair = keys.create_facility_signer(
+        _csca(store, csca_passphrase),
+        facility_code=code,
+        facility_name=name,
+        now=_now(),
+        validity_days=validity_days,
+    )
+    store.save(Role.FACILITY, pair)
+    _show(pair, f"facility {code}")
+
+
+@app.command("revoke-dsc")
+def revoke_dsc(
+    kid_hex: Annotated[str, typer.Argument(help="Kid of the DSC, in hex (see `keys list`).")],
+    issued: Annotated[int, typer.Option(help="Certificates it signed (from the store).")] = 0,
+    key_dir: KeyDir = None,
+) -> None:
+    """Withdraw a DSC from the trust list (publish the list again afterwards)."""
+    store = _store(key_dir)
+    key_id = bytes.fromhex(kid_hex)
+    store.revoke_dsc(key_id)
+    console.print(dsc_revocation_report([key_id], {key_id: issued}).summary(), highlight=False)
+
+
+@app.command("trust-list")
+def trust_list(
+    out: Annotated[Path, typer.Option(help="Folder for trustlist.json and trustlist.json.jws.")],
+    csca_passphrase: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VAXLINK_CSCA_PASSPHRASE",
+            help="Needed once, to certify the trust-list signer (env VAXLINK_CSCA_PASSPHRASE).",
+        ),
+    ] = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Sign and write the DSC trust list that verifiers download."""
+    store = _store(key_dir)
+    now = _now()
+    if not store.certificates(Role.TRUST_LIST):
+        if csca_passphrase is None:
+            csca_passphrase = typer.prompt(
+                "CSCA passphrase (certifies the signer)", hide_input=True
+            )
+        signer = keys.create_trust_list_signer(_csca(store, csca_passphrase), now=now)
+        store.save(Role.TRUST_LIST, signer)
+    dscs = store.trusted_dscs(now)
+    published = build_trust_list(dscs, store.latest(Role.TRUST_LIST), now)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "trustlist.json").write_bytes(published.document)
+    (out / "trustlist.json.jws").write_text(published.signature + "\n", encoding="ascii")
+    console.print(f"trust list with {len(dscs)} DSC(s) written to {out}", highlight=False)
+
+
+@app.command("list")
+def list_keys(key_dir: KeyDir = None) -> None:
+    """Show every certificate in the key directory with its status."""
+    store = _store(key_dir)
+    now = _now()
+    revoked = store.revoked_dsc_kids()
+    try:
+        active: bytes | None = store.active_dsc_kid()
+    except KeyManagementError:
+        active = None
+    table = Table(
+        "role", "kid (base64)", "kid (hex)", "subject", "valid from", "valid to", "status"
+    )
+    for role in Role:
+        for cert in store.certificates(role):
+            key_id = keys.kid(cert)
+            if key_id in revoked:
+                status = "revoked"
+            elif not keys.is_valid_at(cert, now):
+                status = "expired" if cert.not_valid_after_utc < now else "not yet valid"
+            elif key_id == active:
+                status = "active"
+            else:
+                status = "valid"
+            table.add_row(
+                role.value,
+                base64.b64encode(key_id).decode(),
+                key_id.hex(),
+                cert.subject.rfc4514_string(),
+                f"{cert.not_valid_before_utc:%Y-%m-%d}",
+                f"{cert.not_valid_after_utc:%Y-%m-%d}",
+                status,
+            )
+    console.print(table)

@@ -1,0 +1,235 @@
+"""The issuer's key directory: certificates and keys as PEM files, the active and withdrawn DSCs.
+
+`KeyStore` keeps them under one directory (mode 0700, files 0600) and never overwrites a key;
+`rotate_dsc` and `rotate_csca` issue, store and activate new keys (built in `hierarchy`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from vaxlink.certificates.errors import KeyManagementError
+from vaxlink.certificates.keys.hierarchy import (
+    CSCA_VALIDITY_DAYS,
+    DSC_VALIDITY_DAYS,
+    Curve,
+    DccType,
+    KeyPair,
+    create_csca,
+    create_dsc,
+    kid,
+)
+
+MIN_CSCA_PASSPHRASE = 12
+
+
+class Role(StrEnum):
+    """What a key in the key directory is for; also its sub-directory name."""
+
+    CSCA = "csca"
+    DSC = "dsc"
+    FACILITY = "facility"
+    TRUST_LIST = "trust-list"
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    """Create `path` with mode 0600 and write `data`; never overwrite an existing file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise KeyManagementError(f"{path} already exists; refusing to overwrite a key") from exc
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _read_secret(path: Path) -> bytes:
+    """Read a key-directory file, refusing one that others than the owner can read or write."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise KeyManagementError(f"{path} not found") from exc
+    if stat.S_IMODE(mode) & 0o077:
+        raise KeyManagementError(f"{path} is readable by others; run `chmod 600 {path}` first")
+    return path.read_bytes()
+
+
+class KeyStore:
+    """Keys and certificates as PEM files under `<directory>/<role>/<kid hex>.{crt,key}.pem`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def _dir(self, role: Role) -> Path:
+        path = self.directory / role.value
+        for d in (self.directory, path):
+            d.mkdir(mode=0o700, exist_ok=True)
+            d.chmod(0o700)
+        return path
+
+    def save(self, role: Role, pair: KeyPair, *, passphrase: bytes | None = None) -> Path:
+        """Write the certificate and the private key (encrypted when a passphrase is given)."""
+        if role is Role.CSCA and (passphrase is None or len(passphrase) < MIN_CSCA_PASSPHRASE):
+            raise KeyManagementError(
+                f"the CSCA key must be encrypted with a passphrase of at least "
+                f"{MIN_CSCA_PASSPHRASE} characters"
+            )
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(passphrase)
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        key_pem = pair.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        path = self._dir(role) / f"{pair.kid.hex()}.key.pem"
+        _write_secret(path, key_pem)
+        self.save_certificate(role, pair.certificate)
+        return path
+
+    def save_certificate(self, role: Role, certificate: x509.Certificate) -> Path:
+        """Write a certificate alone (its key lives elsewhere, e.g. on a PKCS#11 token)."""
+        path = self._dir(role) / f"{kid(certificate).hex()}.crt.pem"
+        _write_secret(path, certificate.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def certificates(self, role: Role) -> list[x509.Certificate]:
+        """All certificates of a role, oldest first."""
+        folder = self.directory / role.value
+        if not folder.is_dir():
+            return []
+        certs = [x509.load_pem_x509_certificate(_read_secret(p)) for p in folder.glob("*.crt.pem")]
+        return sorted(certs, key=lambda c: (c.not_valid_before_utc, kid(c)))
+
+    def certificate(self, role: Role, key_id: bytes) -> x509.Certificate:
+        """The certificate of a role with this kid."""
+        path = self.directory / role.value / f"{key_id.hex()}.crt.pem"
+        return x509.load_pem_x509_certificate(_read_secret(path))
+
+    def load(self, role: Role, key_id: bytes, *, passphrase: bytes | None = None) -> KeyPair:
+        """The certificate and private key of a role with this kid."""
+        cert = self.certificate(role, key_id)
+        path = self.directory / role.value / f"{key_id.hex()}.key.pem"
+        try:
+            key = serialization.load_pem_private_key(_read_secret(path), passphrase)
+        except TypeError as exc:
+            raise KeyManagementError(
+                f"{path}: " + ("a passphrase is needed" if passphrase is None else "not encrypted")
+            ) from exc
+        except ValueError as exc:
+            raise KeyManagementError(f"{path}: wrong passphrase or damaged key") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise KeyManagementError(f"{path} is not an EC private key")
+        if key.public_key() != cert.public_key():
+            raise KeyManagementError(f"{path} does not belong to its certificate")
+        return KeyPair(cert, key)
+
+    def latest(self, role: Role, *, passphrase: bytes | None = None) -> KeyPair:
+        """The most recently issued key of a role (the active CSCA or trust-list signer)."""
+        certs = self.certificates(role)
+        if not certs:
+            raise KeyManagementError(f"no {role.value} key in {self.directory}")
+        return self.load(role, kid(certs[-1]), passphrase=passphrase)
+
+    def _marker(self, name: str) -> Path:
+        return self.directory / name
+
+    def active_dsc_kid(self) -> bytes:
+        """Kid of the DSC that signs new certificates."""
+        path = self._marker("active-dsc")
+        if not path.exists():
+            raise KeyManagementError(f"no active DSC in {self.directory}; issue one first")
+        return bytes.fromhex(_read_secret(path).decode().strip())
+
+    def set_active_dsc(self, key_id: bytes) -> None:
+        """Make this DSC the one that signs new certificates (the others stay trusted)."""
+        self.certificate(Role.DSC, key_id)
+        if key_id in self.revoked_dsc_kids():
+            raise KeyManagementError(f"DSC {key_id.hex()} is revoked")
+        path = self._marker("active-dsc")
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        _write_secret(tmp, key_id.hex().encode() + b"\n")
+        tmp.replace(path)
+
+    def revoked_dsc_kids(self) -> frozenset[bytes]:
+        """Kids of DSCs withdrawn from the trust list."""
+        path = self._marker("revoked-dsc")
+        if not path.exists():
+            return frozenset()
+        lines = _read_secret(path).decode().split()
+        return frozenset(bytes.fromhex(line) for line in lines)
+
+    def revoke_dsc(self, key_id: bytes) -> None:
+        """Withdraw a DSC: it leaves the trust list and can no longer be made active."""
+        self.certificate(Role.DSC, key_id)
+        if self._marker("active-dsc").exists() and self.active_dsc_kid() == key_id:
+            self._marker("active-dsc").unlink()
+        revoked = sorted(self.revoked_dsc_kids() | {key_id})
+        path = self._marker("revoked-dsc")
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        _write_secret(tmp, "".join(f"{k.hex()}\n" for k in revoked).encode())
+        tmp.replace(path)
+
+    def trusted_dscs(self, now: datetime) -> list[x509.Certificate]:
+        """DSCs to publish: not revoked and not yet expired (a retired DSC stays until then)."""
+        revoked = self.revoked_dsc_kids()
+        return [
+            c
+            for c in self.certificates(Role.DSC)
+            if kid(c) not in revoked and c.not_valid_after_utc >= now
+        ]
+
+
+def rotate_dsc(
+    store: KeyStore,
+    csca: KeyPair,
+    *,
+    now: datetime,
+    common_name: str,
+    types: Iterable[DccType] = (DccType.VACCINATION,),
+    validity_days: int = DSC_VALIDITY_DAYS,
+    passphrase: bytes | None = None,
+) -> KeyPair:
+    """Issue, store and activate a new DSC; the previous one stays trusted until it expires."""
+    pair = create_dsc(
+        csca, now=now, common_name=common_name, types=types, validity_days=validity_days
+    )
+    store.save(Role.DSC, pair, passphrase=passphrase)
+    store.set_active_dsc(pair.kid)
+    return pair
+
+
+def rotate_csca(
+    store: KeyStore,
+    *,
+    country: str,
+    organization: str,
+    now: datetime,
+    passphrase: bytes,
+    curve: Curve = "P-256",
+    validity_days: int = CSCA_VALIDITY_DAYS,
+) -> KeyPair:
+    """Create and store a new CSCA; the old one stays on file to verify the DSCs it issued."""
+    pair = create_csca(
+        country=country,
+        organization=organization,
+        now=now,
+        curve=curve,
+        validity_days=validity_days,
+        common_name=f"{organization} CSCA {now:%Y}",
+    )
+    store.save(Role.CSCA, pair, passphrase=passphrase)
+    return pair

@@ -1,0 +1,235 @@
+"""The front door of certificates: the operations other domains call, and what they may read.
+
+Other domains import `vaxlink.certificates` through this module only. Store operations take a
+`Session` (the caller owns the transaction: they flush, never commit) or, for the batch sweeps
+that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subclasses.
+
+- Approval by a site: `approve_records` (a site's doses with its signer), `approve_doses` and
+  `approve_dose` (given doses, each site's newest valid key), `approval_state`, `verify_approval`.
+- Issuance: `Issuer`, `issue_batch` (everyone ready), `issue_for` (one person online),
+  `active_of` / `current_certificate`; recoveries: `record_recovery`.
+- Life cycle: `revoke`, `reissue_person` (one person after a change, in the caller's
+  transaction), the sweeps `reissue_changed`, `renew_expiring`, `reissue_for_dsc`, `dsc_report`.
+- Verification: `verify` (raises a typed error) and `verification_result` (the structured result
+  the verifier page shows), trust and revocation sources, the published lists.
+- Documents: `certificate_view` (JSON), `certificate_pdf`, `certificate_fhir`, `qr_svg`, `read_qr`.
+- Keys: `KeyStore`, `load_dsc_signer`, the certificate hierarchy (`create_csca`, `create_dsc`, …).
+- Client applications: `add_client`, `authenticate_client` and their scopes.
+
+Documents and QR images load Pillow, zxing-cpp and WeasyPrint only when first used.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vaxlink.certificates.approval.check import (
+    ApprovalCheck,
+    ApprovalState,
+    approval_state,
+    verify_approval,
+)
+from vaxlink.certificates.approval.signing import (
+    ApprovalResult,
+    approve_dose,
+    approve_doses,
+    approve_records,
+    facility_signer,
+)
+from vaxlink.certificates.clients import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
+from vaxlink.certificates.clients import authenticate as authenticate_client
+from vaxlink.certificates.core.display import DisplayField, display_fields
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.core.trust import (
+    InMemoryRevocationList,
+    InMemoryTrustList,
+    RevocationSource,
+    TrustSource,
+)
+from vaxlink.certificates.core.verify import Step, Verified, verify
+from vaxlink.certificates.errors import (
+    ApprovalError,
+    CertificateError,
+    CertificateNotFound,
+    IssuanceInvalid,
+    KeyManagementError,
+    QrNotFound,
+    TransitionInvalid,
+    VerifierFault,
+)
+from vaxlink.certificates.issuance.batch import BatchReport, active_of, issue_batch, issue_for
+from vaxlink.certificates.issuance.issuer import Issuer, uvci_key_from_secret
+from vaxlink.certificates.issuance.lifecycle import DscReport, dsc_report, expire_lapsed, revoke
+from vaxlink.certificates.issuance.recovery import record_recovery
+from vaxlink.certificates.issuance.sweep import (
+    LifecycleReport,
+    Mode,
+    reissue_changed,
+    reissue_for_dsc,
+    reissue_person,
+    renew_expiring,
+)
+from vaxlink.certificates.keys.hierarchy import (
+    DccType,
+    KeyPair,
+    create_csca,
+    create_dsc,
+    create_facility_signer,
+    create_trust_list_signer,
+)
+from vaxlink.certificates.keys.store import KeyStore, Role, rotate_dsc
+from vaxlink.certificates.models import (
+    APPROVABLE,
+    TABLES,
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+)
+from vaxlink.certificates.verification.result import VerificationResult, verification_result
+from vaxlink.certificates.verification.store import (
+    KeyStoreTrust,
+    StoreRevocationList,
+    published_trust_list,
+    revocation_document,
+)
+from vaxlink.certificates.verification.submission import UPLOAD_LIMIT
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+__all__ = [
+    "APPROVABLE",
+    "READ_CERTIFICATES",
+    "TABLES",
+    "UPLOAD_LIMIT",
+    "VERIFY_IDENTITY",
+    "ApprovalCheck",
+    "ApprovalError",
+    "ApprovalResult",
+    "ApprovalState",
+    "BatchReport",
+    "Certificate",
+    "CertificateError",
+    "CertificateKind",
+    "CertificateNotFound",
+    "CertificateStatus",
+    "DccType",
+    "DisplayField",
+    "DscReport",
+    "InMemoryRevocationList",
+    "InMemoryTrustList",
+    "IssuanceInvalid",
+    "Issuer",
+    "KeyManagementError",
+    "KeyPair",
+    "KeyStore",
+    "KeyStoreTrust",
+    "LifecycleReport",
+    "Mode",
+    "QrNotFound",
+    "RevocationSource",
+    "Role",
+    "Signer",
+    "Step",
+    "StoreRevocationList",
+    "TransitionInvalid",
+    "TrustSource",
+    "VerificationResult",
+    "Verified",
+    "VerifierFault",
+    "active_of",
+    "add_client",
+    "approval_state",
+    "approve_dose",
+    "approve_doses",
+    "approve_records",
+    "authenticate_client",
+    "certificate_fhir",
+    "certificate_pdf",
+    "certificate_view",
+    "clock",
+    "create_csca",
+    "create_dsc",
+    "create_facility_signer",
+    "create_trust_list_signer",
+    "current_certificate",
+    "display_fields",
+    "dsc_report",
+    "expire_lapsed",
+    "facility_signer",
+    "issue_batch",
+    "issue_for",
+    "load_dsc_signer",
+    "published_trust_list",
+    "qr_svg",
+    "read_qr",
+    "record_recovery",
+    "reissue_changed",
+    "reissue_for_dsc",
+    "reissue_person",
+    "renew_expiring",
+    "revocation_document",
+    "revoke",
+    "rotate_dsc",
+    "uvci_key_from_secret",
+    "verification_result",
+    "verify",
+    "verify_approval",
+]
+
+
+def clock() -> datetime:
+    """Now, in UTC: the request clock of the certificate and approval pages (tests override it)."""
+    return datetime.now(UTC)
+
+
+def load_dsc_signer(keys: KeyStore, *, passphrase: bytes | None = None) -> KeyPair:
+    """The active document signer of the key directory (its key may be encrypted)."""
+    return keys.load(Role.DSC, keys.active_dsc_kid(), passphrase=passphrase)
+
+
+def current_certificate(
+    session: Session, citizen_id: str, kind: CertificateKind = CertificateKind.VACCINATION
+) -> Certificate:
+    """The person's active certificate of this type (`CertificateNotFound` without one)."""
+    from vaxlink.certificates import documents
+
+    return documents.current_certificate(session, citizen_id, kind)
+
+
+def certificate_view(certificate: Certificate) -> dict[str, Any]:
+    """What an app shows and stores: the QR text, its identifier, validity and labelled fields."""
+    from vaxlink.certificates import documents
+
+    return documents.certificate_view(certificate)
+
+
+def certificate_pdf(certificate: Certificate) -> bytes:
+    """The bilingual A4 PDF of a vaccination certificate, with its signed QR code."""
+    from vaxlink.certificates import documents
+
+    return documents.certificate_pdf(certificate)
+
+
+def certificate_fhir(session: Session, certificate: Certificate, *, now: datetime) -> str:
+    """The WHO DDCC:VS FHIR document Bundle (JSON) of a vaccination certificate's dose."""
+    from vaxlink.certificates import documents
+
+    return documents.certificate_fhir(session, certificate, now=now)
+
+
+def qr_svg(text: str, *, scale: int = 4, border: int = 4) -> bytes:
+    """An SVG QR code of `text` (an HC1 text) for pages and documents."""
+    from vaxlink.certificates import qrimage
+
+    return qrimage.qr_svg(text, scale=scale, border=border)
+
+
+def read_qr(source: str | Path | bytes) -> str:
+    """The text of the first QR code in a raster image (a path or the file's bytes);
+    `QrNotFound` when there is none or the file is not an image."""
+    from vaxlink.certificates import qrimage
+
+    return qrimage.read_qr(source)

@@ -1,0 +1,102 @@
+"""Approval pages (APPROVE): a site approver's queue of verified doses, signing, signed manifests.
+
+Scoped to the approver's own vaccination site (`facility_code`). Included by
+`vaxlink.cleaning.entry_pages`, whose strings it uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from vaxlink.auth.deps import require
+from vaxlink.auth.service import Permission, Principal
+from vaxlink.certificates.approval import queue
+from vaxlink.certificates.errors import ApprovalError
+from vaxlink.certificates.keys.store import KeyStore
+from vaxlink.certificates.web.deps import clock, key_store
+from vaxlink.web.deps import session
+from vaxlink.web.nav import NavItem
+from vaxlink.web.render import render
+
+NAV: Final = (NavItem("/approval", "approval.nav", Permission.APPROVE, order=35),)
+
+router = APIRouter(tags=["approval"], include_in_schema=False)
+Approver = Annotated[Principal, Depends(require(Permission.APPROVE))]
+Db = Annotated[Session, Depends(session, scope="function")]
+
+
+@router.get("/approval", response_class=HTMLResponse)
+def approval_queue(
+    request: Request,
+    principal: Approver,
+    db: Db,
+    after: Annotated[int, Query(ge=0)] = 0,
+    signed: Annotated[int | None, Query()] = None,
+    n: Annotated[int | None, Query(ge=0)] = None,
+    error: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """The facility's verified doses awaiting signature, one page at a time."""
+    page = queue.pending_page(db, principal, after=after)
+    return render(
+        request, "approval/queue.html",
+        {"page": page, "after": after, "signed": signed, "signed_n": n, "error": error},
+    )  # fmt: skip
+
+
+@router.post("/approval/sign")
+def approval_sign(
+    request: Request,
+    principal: Approver,
+    db: Db,
+    keys: Annotated[KeyStore, Depends(key_store)],
+    now: Annotated[dt.datetime, Depends(clock)],
+    dose_id: Annotated[list[int] | None, Form()] = None,
+    scope: Annotated[str, Form()] = "selected",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Sign the selected doses (or every waiting one) with the facility's key."""
+    ids = None if scope == "all" else list(dose_id or [])
+    try:
+        result = queue.sign(db, principal, keys, dose_ids=ids, now=now, note=note)
+    except ApprovalError as exc:
+        return render(
+            request, "approval/queue.html",
+            {"page": queue.pending_page(db, principal), "after": 0, "error": str(exc),
+             "signed": None, "signed_n": None},
+            status=422,
+        )  # fmt: skip
+    if result.approval_id is None:
+        return RedirectResponse("/approval?n=0", status_code=303)
+    return RedirectResponse(
+        f"/approval/manifests/{result.approval_id}?n={result.record_count}", status_code=303
+    )
+
+
+@router.get("/approval/manifests", response_class=HTMLResponse)
+def approval_manifests(
+    request: Request,
+    principal: Approver,
+    db: Db,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """The facility's signed approvals, newest first."""
+    rows, older = queue.manifests(db, principal, before=before)
+    return render(request, "approval/manifests.html", {"rows": rows, "older": older})
+
+
+@router.get("/approval/manifests/{approval_id}", response_class=HTMLResponse)
+def approval_manifest(
+    request: Request,
+    principal: Approver,
+    db: Db,
+    approval_id: int,
+    n: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """One approval, re-verified now: signature, key, and records changed since."""
+    detail = queue.manifest(db, principal, approval_id)
+    return render(request, "approval/manifest.html", {"detail": detail, "signed_n": n})
