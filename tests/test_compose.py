@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 
 from vaxlink import compose
-from vaxlink.certificates import keys
+from vaxlink.certificates import service as keys
 from vaxlink.certificates.errors import HsmError, KeyManagementError
 from vaxlink.clock import Clock, FixedClock, SystemClock
 from vaxlink.compose import Container
