@@ -28,6 +28,7 @@ from vaxlink.settings import Settings, get_settings
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from cryptography import x509
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -185,11 +186,19 @@ class Container:
 
     def issuer(self, *, by: str, now: datetime | None = None) -> Issuer:
         """Who signs certificates now: the DSC signer, the configured issuer name and UVCI key,
-        at `now` (default: the clock's), on behalf of `by`."""
+        at `now` (default: the clock's), on behalf of `by`; facility approvals must chain to the
+        key store's CSCAs."""
         from vaxlink.certificates.service import Issuer
 
         return Issuer(self.dsc_signer(), self.settings.certificate_issuer,
-                      now or self.clock.now(), by, self.uvci_key)  # fmt: skip
+                      now or self.clock.now(), by, self.uvci_key, self.trust_anchors)  # fmt: skip
+
+    @property
+    def trust_anchors(self) -> tuple[x509.Certificate, ...]:
+        """The CSCA certificates of the key store: what facility approval keys chain to."""
+        from vaxlink.certificates.service import Role
+
+        return tuple(self.key_store.certificates(Role.CSCA))
 
     # -- life cycle ------------------------------------------------------------------------------
 

@@ -118,7 +118,8 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
                 approve_records(
                     s, signer, facility_code=code, approver="Trạm trưởng (demo)", now=now
                 )
-        issued = issue_batch(engine, dsc, issuer_name="Bộ Y tế (demo)", by="demo", now=now)
+        issued = issue_batch(engine, dsc, issuer_name="Bộ Y tế (demo)", by="demo", now=now,
+                             anchors=(csca.certificate,))
     console.print(f"vaxlink verify: {report.written:,} doses decided in "
                   f"{sum(report.seconds.values()):.1f} s; {issued.issued:,} certificates issued "
                   f"in {issued.seconds:.1f} s")  # fmt: skip

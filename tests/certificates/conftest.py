@@ -204,11 +204,14 @@ class World:
             by="tester",
             kind=kind,
             now=now,
+            anchors=(self.pki.csca.certificate,),
             chunk_size=chunk_size,
         )
 
     def issuer(self, *, now: dt.datetime = NOW, signer: Signer | None = None) -> Issuer:
-        return Issuer(signer or self.pki.dsc, ISSUER, now, "tester")
+        return Issuer(
+            signer or self.pki.dsc, ISSUER, now, "tester", anchors=(self.pki.csca.certificate,)
+        )
 
     def certificates(self, citizen_id: str | None = None) -> list[Certificate]:
         with self.session() as s:

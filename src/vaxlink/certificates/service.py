@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 from vaxlink.certificates.approval.check import (
     ApprovalCheck,
     ApprovalState,
+    ApprovalVerdicts,
+    StoredApprovalCheck,
     approval_state,
+    check_all_approvals,
     verify_approval,
 )
 from vaxlink.certificates.approval.signing import (
@@ -109,6 +112,7 @@ __all__ = [
     "ApprovalError",
     "ApprovalResult",
     "ApprovalState",
+    "ApprovalVerdicts",
     "BatchReport",
     "Certificate",
     "CertificateError",
@@ -134,6 +138,7 @@ __all__ = [
     "Signer",
     "Step",
     "StoreRevocationList",
+    "StoredApprovalCheck",
     "TransitionInvalid",
     "TrustSource",
     "VerificationResult",
@@ -149,6 +154,7 @@ __all__ = [
     "certificate_fhir",
     "certificate_pdf",
     "certificate_view",
+    "check_all_approvals",
     "clock",
     "create_csca",
     "create_dsc",

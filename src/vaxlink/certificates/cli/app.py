@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from vaxlink.certificates.cli import offline, store
+from vaxlink.certificates.cli import approvals, offline, store
 
 app = typer.Typer(
     name="certificates",
@@ -21,6 +21,7 @@ client_app = typer.Typer(help="Citizen applications allowed to fetch certificate
 app.command("verify")(offline.verify_command)
 app.command("conformance")(offline.conformance_command)
 app.command("approve")(store.approve_command)
+app.command("check-approvals")(approvals.check_approvals_command)
 app.command("issue")(store.issue_command)
 app.command("renew")(store.renew_command)
 app.command("reissue-changed")(store.reissue_changed_command)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from cryptography import x509
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -55,6 +56,8 @@ class BatchReport:
     skipped: Counter[str] = field(default_factory=Counter)
     chunks: int = 0
     seconds: float = 0.0
+    #: Approvals that no longer verify, with why; the doses resting on them were not issued.
+    refused_approvals: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 #: Records read per chunk of people (a person has about two doses).
@@ -120,7 +123,7 @@ def issue_people(
     session: Session, issuer: Issuer, kind: CertificateKind, citizen_ids: Sequence[str]
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
     """Signed rows for those of `citizen_ids` who are ready, and the others counted by reason."""
-    found = contents(session, kind, citizen_ids, today=issuer.today)
+    found = contents(session, kind, citizen_ids, today=issuer.today, approvals=issuer.approvals)
     gens = generations(session, kind, citizen_ids)
     rows: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
@@ -146,6 +149,7 @@ def issue_for(
     if active is not None:
         return active
     rows, skipped = issue_people(session, issuer, kind, [citizen_id])
+    issuer.audit_refusals(session)
     if not rows:
         reason = next(iter(skipped))
         raise IssuanceInvalid(f"no certificate can be issued for this person now: {reason}")
@@ -165,12 +169,13 @@ def issue_batch(
     kind: CertificateKind = CertificateKind.VACCINATION,
     now: datetime | None = None,
     uvci_key: bytes | None = None,
+    anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
 ) -> BatchReport:
     """Issue a certificate to everyone ready who has no active one, one committed chunk at a time."""
     started = time.perf_counter()
-    issuer = Issuer(signer, issuer_name, now or datetime.now(UTC), by, uvci_key)
+    issuer = Issuer(signer, issuer_name, now or datetime.now(UTC), by, uvci_key, tuple(anchors))
     issuer.require(kind)
     report = BatchReport(kind)
     with transaction(engine) as session:
@@ -187,6 +192,7 @@ def issue_batch(
             todo = [p for p in people if p not in done]
             rows, skipped = issue_people(session, issuer, kind, todo) if todo else ([], Counter())
             write_rows(session, rows)
+            issuer.audit_refusals(session)
         after = people[-1]
         report.looked_at += len(people)
         report.already_active += len(done)
@@ -195,5 +201,6 @@ def issue_batch(
         report.chunks += 1
         if on_progress:
             on_progress(report.looked_at, max(report.people, report.looked_at))
+    report.refused_approvals = issuer.approvals.failed()
     report.seconds = time.perf_counter() - started
     return report

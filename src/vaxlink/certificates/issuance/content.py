@@ -19,7 +19,8 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.approval.signing import APPROVABLE, RECORD_COLUMNS, approved_now
+from vaxlink.certificates.approval.check import ApprovalVerdicts
+from vaxlink.certificates.approval.signing import APPROVABLE, RECORD_COLUMNS
 from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.payload import (
     COVID_19,
@@ -44,6 +45,9 @@ class Skip(StrEnum):
     NOT_IN_REGISTRY = "not_in_registry"
     NO_RECORDS = "no_records"
     AWAITING_APPROVAL = "awaiting_approval"
+    #: A dose is approved as it stands only by approvals that no longer verify (a tampered
+    #: signature or manifest, a certificate of another site, not from a trusted CA).
+    APPROVAL_INVALID = "approval_invalid"
     INVALID_DATA = "invalid_data"
     RECOVERY_ENDED = "recovery_ended"
 
@@ -171,14 +175,17 @@ def _latest_first(dose: Any) -> tuple[date, int, int]:
     return (dose.vaccination_date, dose.dose_number, dose.id)
 
 
-def vaccination_contents(session: Session, citizen_ids: Sequence[str]) -> dict[str, Content | Skip]:
-    """Each person's vaccination certificate content: their latest dose, once all are approved."""
+def vaccination_contents(
+    session: Session, citizen_ids: Sequence[str], approvals: ApprovalVerdicts
+) -> dict[str, Content | Skip]:
+    """Each person's vaccination certificate content: their latest dose, once all are approved
+    by sound approvals of their own sites (re-verified through `approvals`)."""
     people = _people(session, citizen_ids)
     stmt = select(*RECORD_COLUMNS).where(
         DoseRecord.citizen_id.in_(citizen_ids), DoseRecord.status.in_(APPROVABLE)
     )
     rows = session.execute(stmt).all()
-    approved = approved_now(session, rows)
+    approved, broken = approvals.sound_approvals(session, rows)
     doses: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         doses[row.citizen_id].append(row)
@@ -189,6 +196,8 @@ def vaccination_contents(session: Session, citizen_ids: Sequence[str]) -> dict[s
             out[citizen_id] = person
         elif not own:
             out[citizen_id] = Skip.NO_RECORDS
+        elif any(d.id in broken for d in own):
+            out[citizen_id] = Skip.APPROVAL_INVALID
         elif any(d.id not in approved for d in own):
             out[citizen_id] = Skip.AWAITING_APPROVAL
         else:
@@ -254,9 +263,15 @@ def recovery_contents(
 
 
 def contents(
-    session: Session, kind: CertificateKind, citizen_ids: Sequence[str], *, today: date
+    session: Session,
+    kind: CertificateKind,
+    citizen_ids: Sequence[str],
+    *,
+    today: date,
+    approvals: ApprovalVerdicts,
 ) -> dict[str, Content | Skip]:
-    """The current content of each person's certificate of this kind."""
+    """The current content of each person's certificate of this kind; vaccination doses count
+    only when a sound approval of their site covers them as they stand (`approvals`)."""
     if kind is CertificateKind.VACCINATION:
-        return vaccination_contents(session, citizen_ids)
+        return vaccination_contents(session, citizen_ids, approvals)
     return recovery_contents(session, citizen_ids, today=today)

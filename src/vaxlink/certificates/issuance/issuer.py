@@ -21,6 +21,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vaxlink.auth.service import NewAuditEntry, append_many
+from vaxlink.certificates.approval.check import ApprovalVerdicts
 from vaxlink.certificates.core.issue import Months, add_validity, issue
 from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.core.uvci import uvci_from_seed
@@ -83,7 +85,11 @@ class Issuer:
     now: datetime
     by: str
     uvci_key: bytes | None = None
+    #: The CAs a facility-approval certificate must chain to (the CSCAs); empty: not checked.
+    anchors: tuple[x509.Certificate, ...] = ()
     _dsc: x509.Certificate = field(init=False, repr=False, compare=False)
+    #: Each approval a certificate rests on, re-verified once per issuer (one run).
+    approvals: ApprovalVerdicts = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -91,6 +97,7 @@ class Issuer:
         signer = self.signer if isinstance(self.signer, _Fixed) else _Fixed(self.signer)
         object.__setattr__(self, "signer", signer)
         object.__setattr__(self, "_dsc", x509.load_der_x509_certificate(signer.certificate_der))
+        object.__setattr__(self, "approvals", ApprovalVerdicts(self.anchors))
 
     @property
     def today(self) -> date:
@@ -122,6 +129,19 @@ class Issuer:
             day_after = content.valid_until + timedelta(days=1)
             end = min(end, datetime.combine(day_after, clock_time(0), UTC))
         return min(end, self._dsc.not_valid_after_utc)
+
+    def audit_refusals(self, session: Session) -> dict[int, tuple[str, ...]]:
+        """Write one audit entry per approval found broken since the last call (in the caller's
+        transaction): the certificates resting on it were refused. Returns those approvals."""
+        failed = self.approvals.take_unreported()
+        if failed:
+            append_many(session, [
+                NewAuditEntry(actor=None, action="certificate.issue_refused",
+                              object_type="facility_approval", object_id=str(approval_id),
+                              detail={"by": self.by, "problems": list(problems)}, at=self.now)
+                for approval_id, problems in failed.items()
+            ])  # fmt: skip
+        return failed
 
     def uvci(self, content: Content, generation: int) -> str:
         """Deterministic: the same person, facts and generation always get the same UVCI."""

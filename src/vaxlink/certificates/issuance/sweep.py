@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from cryptography import x509
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -65,6 +66,8 @@ class LifecycleReport:
     expired: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: Approvals that no longer verify, with why; certificates resting on them were not replaced.
+    refused_approvals: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -219,7 +222,7 @@ def _sweep(
             if not batch:
                 break
             people = _by_kind(batch)
-            found = {k: contents(session, k, ids, today=issuer.today) for k, ids in people.items()}
+            found = {k: contents(session, k, ids, today=issuer.today, approvals=issuer.approvals) for k, ids in people.items()}
             gens = {k: generations(session, k, ids) for k, ids in people.items()}
             chunk = Replacer(session, issuer, mode, report, gens, signable)
             for certificate in batch:
@@ -228,19 +231,26 @@ def _sweep(
                 )
             session.flush()
             write_rows(session, chunk.rows)
+            issuer.audit_refusals(session)
             report.issued += len(chunk.rows)
         after = batch[-1].id
         report.checked += len(batch)
         if on_progress:
             on_progress(report.checked, total)
+    report.refused_approvals = issuer.approvals.failed()
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _issuer(
-    signer: Signer, issuer_name: str, by: str, now: datetime | None, key: bytes | None
+    signer: Signer,
+    issuer_name: str,
+    by: str,
+    now: datetime | None,
+    key: bytes | None,
+    anchors: Sequence[x509.Certificate],
 ) -> Issuer:
-    return Issuer(signer, issuer_name, now or datetime.now(UTC), by, key)
+    return Issuer(signer, issuer_name, now or datetime.now(UTC), by, key, tuple(anchors))
 
 
 def reissue_changed(
@@ -251,11 +261,12 @@ def reissue_changed(
     by: str,
     now: datetime | None = None,
     uvci_key: bytes | None = None,
+    anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
 ) -> LifecycleReport:
     """Re-issue every active certificate whose facts changed: corrections revoke the old one."""
-    issuer = _issuer(signer, issuer_name, by, now, uvci_key)
+    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors)
     return _sweep(engine, issuer, Mode.CHANGED, (), chunk_size=chunk_size, on_progress=on_progress)
 
 
@@ -268,13 +279,14 @@ def renew_expiring(
     within_days: int = 30,
     now: datetime | None = None,
     uvci_key: bytes | None = None,
+    anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
 ) -> LifecycleReport:
     """Expire lapsed certificates, then renew those expiring within `within_days` (superseded)."""
     if within_days < 1:
         raise IssuanceInvalid("renew at least one day ahead")
-    issuer = _issuer(signer, issuer_name, by, now, uvci_key)
+    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors)
     with transaction(engine) as session:
         expired = expire_lapsed(session, issuer.now)
     horizon = issuer.now + timedelta(days=within_days)
@@ -299,6 +311,7 @@ def reissue_for_dsc(
     by: str,
     now: datetime | None = None,
     uvci_key: bytes | None = None,
+    anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
 ) -> LifecycleReport:
@@ -308,7 +321,7 @@ def reissue_for_dsc(
             f"the signing DSC is {kid.hex()} itself; activate another DSC first "
             "(`vaxlink keys rotate-dsc`)"
         )
-    issuer = _issuer(signer, issuer_name, by, now, uvci_key)
+    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors)
     return _sweep(
         engine,
         issuer,
@@ -334,7 +347,7 @@ def reissue_person(
     old = active_of(session, kind, [citizen_id]).get(citizen_id)
     if old is None:
         return issue_for(session, issuer, citizen_id, kind)
-    content = contents(session, kind, [citizen_id], today=issuer.today)[citizen_id]
+    content = contents(session, kind, [citizen_id], today=issuer.today, approvals=issuer.approvals)[citizen_id]
     gens = {kind: generations(session, kind, [citizen_id])}
     replacer = Replacer(
         session, issuer, Mode.CHANGED, LifecycleReport(Mode.CHANGED), gens, signable_kinds(issuer)
@@ -342,6 +355,7 @@ def reissue_person(
     replacer.handle(old, content)
     session.flush()
     write_rows(session, replacer.rows)
+    issuer.audit_refusals(session)
     current = active_of(session, kind, [citizen_id]).get(citizen_id)
     if current is None:
         why = next(iter(replacer.report.skipped), "the records no longer support a certificate")
