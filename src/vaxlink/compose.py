@@ -142,17 +142,18 @@ class Container:
 
         return self._once("key_store", lambda: KeyStore(self.settings.data_dir / "keys"))
 
-    def dsc_signer(self) -> Signer:
+    def dsc_signer(self, *, now: datetime | None = None) -> Signer:
         """The issuer's signing key: on the PKCS#11 token when `pkcs11_library` is set (one
-        logged-in session, kept open), else the key store's active DSC, decrypted with
-        `dsc_passphrase` (loaded again only when the active DSC changes)."""
+        logged-in session, kept open), else the key store's DSC that signs at `now` (the clock's
+        by default: the active one while it can give 12 months, then its planned successor),
+        decrypted with `dsc_passphrase` (loaded again only when that DSC changes)."""
         s = self.settings
         if s.pkcs11_library is not None:
             return self._once("dsc_pkcs11", self._pkcs11_signer)
-        from vaxlink.certificates.service import Role
+        from vaxlink.certificates.service import Role, signing_dsc_kid
 
         store = self.key_store
-        active = store.active_dsc_kid()
+        active = signing_dsc_kid(store, now or self.clock.now())
         with self._lock:
             cached = self._built.get("dsc_pem")
             if cached is not None and cached[0] == active:
@@ -190,8 +191,9 @@ class Container:
         key store's CSCAs."""
         from vaxlink.certificates.service import Issuer
 
-        return Issuer(self.dsc_signer(), self.settings.certificate_issuer,
-                      now or self.clock.now(), by, self.uvci_key, self.trust_anchors)  # fmt: skip
+        at = now or self.clock.now()
+        return Issuer(self.dsc_signer(now=at), self.settings.certificate_issuer,
+                      at, by, self.uvci_key, self.trust_anchors)  # fmt: skip
 
     @property
     def trust_anchors(self) -> tuple[x509.Certificate, ...]:

@@ -77,10 +77,12 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
     """`vaxlink verify` over the store, then certificates for the verified and approved people.
 
     The demo's PKI is made on the spot (a CSCA, one DSC, one approval key per facility) and kept
-    in the data directory's key store, unencrypted and without the CSCA's private key (never do
-    this in production: docs/key-management.md), so the served app's verifier page, trust list
+    in the data directory's key store, the DSC unencrypted and the CSCA's key encrypted with a
+    passphrase kept beside it (never do this in production: docs/key-management.md), so the served app's verifier page, trust list
     and approval pages work with it. Its certificates verify against the demo's own CSCA only."""
     import datetime as dt
+    import os
+    import secrets
 
     from sqlalchemy import select
 
@@ -105,7 +107,17 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
         )
         dsc = certificates.create_dsc(csca, now=now - dt.timedelta(hours=1), common_name="DSC demo",
                               types=(certificates.DccType.VACCINATION,))  # fmt: skip
-        store.save_certificate(certificates.Role.CSCA, csca.certificate)
+        # Kept, encrypted, so the demo's DSC can be followed by a successor
+        # (`VAXLINK_CSCA_PASSPHRASE=$(cat …/csca-passphrase.txt) vaxlink keys issue-dsc …`) and
+        # its certificates renewed for years; the passphrase sits beside it only in a demo.
+        passphrase = secrets.token_urlsafe(24)
+        store.save(certificates.Role.CSCA, csca, passphrase=passphrase.encode())
+        secret_file = settings.data_dir / "demo" / "csca-passphrase.txt"
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.unlink(missing_ok=True)
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(passphrase + "\n")
         store.save(certificates.Role.DSC, dsc)
         store.set_active_dsc(dsc.kid)
         with transaction() as s:

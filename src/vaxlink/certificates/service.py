@@ -82,7 +82,14 @@ from vaxlink.certificates.keys.hierarchy import (
     create_facility_signer,
     create_trust_list_signer,
 )
-from vaxlink.certificates.keys.store import KeyStore, Role, rotate_dsc
+from vaxlink.certificates.keys.store import (
+    DscPlan,
+    KeyStore,
+    Role,
+    dsc_plan,
+    rotate_dsc,
+    signing_dsc_kid,
+)
 from vaxlink.certificates.models import (
     APPROVABLE,
     TABLES,
@@ -121,6 +128,7 @@ __all__ = [
     "CertificateStatus",
     "DccType",
     "DisplayField",
+    "DscPlan",
     "DscReport",
     "InMemoryRevocationList",
     "InMemoryTrustList",
@@ -162,6 +170,7 @@ __all__ = [
     "create_trust_list_signer",
     "current_certificate",
     "display_fields",
+    "dsc_plan",
     "dsc_report",
     "expire_lapsed",
     "facility_signer",
@@ -179,6 +188,7 @@ __all__ = [
     "revocation_document",
     "revoke",
     "rotate_dsc",
+    "signing_dsc_kid",
     "uvci_key_from_secret",
     "verification_result",
     "verify",

@@ -38,7 +38,9 @@ OID_FACILITY_APPROVAL = x509.ObjectIdentifier(f"{VAXLINK_OID_ARC}.1.1")
 OID_TRUST_LIST_SIGNING = x509.ObjectIdentifier(f"{VAXLINK_OID_ARC}.1.2")
 
 CSCA_VALIDITY_DAYS = 4 * 365 + 1
-DSC_VALIDITY_DAYS = 365
+#: A DSC's certificate lives two years (as the EU's governance sets it): it signs certificates of 12
+#: months during its first year and verifies them until the end of its second.
+DSC_VALIDITY_DAYS = 2 * 365 + 1
 FACILITY_VALIDITY_DAYS = 2 * 365
 TRUST_LIST_SIGNER_VALIDITY_DAYS = 2 * 365
 

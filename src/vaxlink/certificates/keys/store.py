@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -26,6 +28,7 @@ from vaxlink.certificates.keys.hierarchy import (
     KeyPair,
     create_csca,
     create_dsc,
+    is_valid_at,
     kid,
 )
 
@@ -191,6 +194,77 @@ class KeyStore:
             for c in self.certificates(Role.DSC)
             if kid(c) not in revoked and c.not_valid_after_utc >= now
         ]
+
+
+#: What a DSC must still have ahead of it to sign a certificate valid for a full 12 months (12
+#: calendar months are at most 366 days).
+FULL_VALIDITY: Final = timedelta(days=366)
+#: How long before the active DSC can no longer give 12 months a successor should exist.
+ROLLOVER_NOTICE: Final = timedelta(days=90)
+
+
+def signing_until(certificate: x509.Certificate) -> datetime:
+    """The last instant this DSC can sign a certificate valid for a full 12 months."""
+    return certificate.not_valid_after_utc - FULL_VALIDITY
+
+
+@dataclass(frozen=True, slots=True)
+class DscPlan:
+    """Which DSC signs at `now`, until when it can give 12 months, and whether a successor is due."""
+
+    now: datetime
+    signing_kid: bytes | None
+    signing_until: datetime | None
+    successor_kid: bytes | None
+    #: What the key custodian must do, or None when nothing is due.
+    warning: str | None
+
+
+def _can_sign_full(certificate: x509.Certificate, now: datetime) -> bool:
+    return is_valid_at(certificate, now) and signing_until(certificate) >= now
+
+
+def signing_dsc_kid(store: KeyStore, now: datetime) -> bytes:
+    """The DSC that signs at `now`: the active one while it can still give a full 12 months;
+    after that the newest DSC (not revoked, already valid) that can, a successor issued ahead of
+    time as planned (so renewals never get shortened certificates); else the active one, whose
+    certificates are then cut to its end (the issuer's console and `dsc-report` warn long before)."""
+    try:
+        active: bytes | None = store.active_dsc_kid()
+    except KeyManagementError:
+        active = None
+    if active is not None and _can_sign_full(store.certificate(Role.DSC, active), now):
+        return active
+    revoked = store.revoked_dsc_kids()
+    ready = [c for c in store.certificates(Role.DSC)
+             if kid(c) not in revoked and _can_sign_full(c, now)]  # fmt: skip
+    if ready:
+        return kid(max(ready, key=lambda c: (c.not_valid_before_utc, kid(c))))
+    if active is None:
+        raise KeyManagementError(f"no active DSC in {store.directory}; issue one first")
+    return active
+
+
+def dsc_plan(store: KeyStore, now: datetime) -> DscPlan:
+    """The DSC rollover plan at `now`: who signs, until when with full validity, the successor
+    already on file (if any) and a warning when a new DSC is due within `ROLLOVER_NOTICE`."""
+    try:
+        signer = signing_dsc_kid(store, now)
+    except KeyManagementError:
+        return DscPlan(now, None, None, None, "no DSC: issue one (`vaxlink keys issue-dsc`)")
+    until = signing_until(store.certificate(Role.DSC, signer))
+    revoked = store.revoked_dsc_kids()
+    later = [c for c in store.certificates(Role.DSC)
+             if kid(c) not in {signer, *revoked} and signing_until(c) > until]  # fmt: skip
+    successor = kid(later[-1]) if later else None
+    warning = None
+    if until < now:
+        warning = (f"the signing DSC can no longer give certificates 12 months (since "
+                   f"{until:%Y-%m-%d}): issue a new DSC now (`vaxlink keys issue-dsc`)")  # fmt: skip
+    elif successor is None and until - now < ROLLOVER_NOTICE:
+        warning = (f"the signing DSC gives full 12-month certificates until {until:%Y-%m-%d}: "
+                   "issue its successor before then (`vaxlink keys issue-dsc`)")  # fmt: skip
+    return DscPlan(now, signer, until, successor, warning)
 
 
 def rotate_dsc(
