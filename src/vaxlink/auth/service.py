@@ -10,15 +10,17 @@ role, permission and error types are re-exported.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import audit, throttle
@@ -32,7 +34,7 @@ from vaxlink.auth.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
-from vaxlink.auth.models import User
+from vaxlink.auth.models import AuditEntry, User
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import ON_BEHALF_OF, Permission, Role
 from vaxlink.auth.sessions import (
@@ -71,6 +73,7 @@ __all__ = [
     "ON_BEHALF_OF",
     "TOUCH_EVERY",
     "AccountError",
+    "AuditView",
     "AuthError",
     "Forbidden",
     "NewAuditEntry",
@@ -90,6 +93,7 @@ __all__ = [
     "create_user",
     "ensure_in_scope",
     "get_user",
+    "latest_entries",
     "now_utc",
     "principal_of",
     "resolve_session",
@@ -332,3 +336,34 @@ def ensure_in_scope(
         f"this {object_type.replace('_', ' ')} lies outside your area ({principal.unit}); "
         "it is handled by the staff of its own commune, district or province"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """One audit entry as a page shows it (the actor by username)."""
+
+    seq: int
+    at: dt.datetime
+    actor: str | None
+    action: str
+    object_type: str
+    object_id: str
+    detail: Mapping[str, Any]
+
+
+def latest_entries(
+    session: Session, *, action_prefixes: Sequence[str], limit: int = 20
+) -> list[AuditView]:
+    """The newest audit entries whose action starts with one of `action_prefixes`."""
+    conditions = [AuditEntry.action.startswith(p, autoescape=True) for p in action_prefixes]
+    stmt = (
+        select(AuditEntry, User.username)
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(or_(*conditions))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    )
+    return [
+        AuditView(e.seq, e.at, name, e.action, e.object_type, e.object_id, json.loads(e.detail))
+        for e, name in session.execute(stmt)
+    ]

@@ -46,7 +46,9 @@ class WebDomain:
 DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
     WebDomain("certificates", "vaxlink.certificates.web.api",
-              nav=("vaxlink.certificates.web.approval_pages:NAV",)),
+              strings=("vaxlink.certificates.web.console_strings:STRINGS",),
+              nav=("vaxlink.certificates.web.approval_pages:NAV",
+                   "vaxlink.certificates.web.console_pages:NAV")),
     WebDomain("linkage", "vaxlink.linkage.api"),
     WebDomain("auth", "vaxlink.auth.pages",
               strings=("vaxlink.auth.strings:catalog", "vaxlink.auth.audit_pages:STRINGS"),

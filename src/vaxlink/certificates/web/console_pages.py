@@ -1,0 +1,104 @@
+"""The national issuer's console (CERTIFICATE_ISSUE): keys and their plan, what waits for a site's
+signature, issue runs with progress, revocation with a reason, and the certificate actions of the
+audit chain. Thin over `vaxlink.certificates.console`; every action is the signed-in issuer's own
+and is audited as such (the role needs a second factor: auth's policy)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from vaxlink.auth.deps import require
+from vaxlink.auth.service import Permission, Principal
+from vaxlink.certificates import console
+from vaxlink.certificates.errors import CertificateError
+from vaxlink.certificates.models import CertificateKind
+from vaxlink.compose import Container
+from vaxlink.web.deps import container, session
+from vaxlink.web.nav import NavItem
+from vaxlink.web.render import render
+
+NAV: Final = (NavItem("/issuer", "issuer.nav", Permission.CERTIFICATE_ISSUE, order=40),)
+
+router = APIRouter(tags=["issuer"], include_in_schema=False)
+Issuer = Annotated[Principal, Depends(require(Permission.CERTIFICATE_ISSUE))]
+Db = Annotated[Session, Depends(session, scope="function")]
+Box = Annotated[Container, Depends(container)]
+
+
+def _runs(request: Request) -> console.IssueRuns:
+    """The issue runs of this app (one registry per app)."""
+    state = request.app.state
+    runs: console.IssueRuns | None = getattr(state, "issue_runs", None)
+    if runs is None:
+        runs = state.issue_runs = console.IssueRuns()
+    return runs
+
+
+def _page(
+    request: Request, db: Session, c: Container, *, error: str | None = None,
+    revoked: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    now = c.clock.now()
+    runs = _runs(request)
+    try:
+        kinds = console.signable(c.issuer(by="console", now=now))
+    except CertificateError as exc:  # no DSC yet: the page says so, with what to do
+        kinds, error = (), error or str(exc)
+    return render(request, "issuer/console.html", {
+        "view": console.overview(db, c.key_store, now), "kinds": kinds, "runs": runs.latest(),
+        "running": runs.running(), "error": error, "revoked": revoked, "now": now,
+    }, status=status)  # fmt: skip
+
+
+@router.get("/issuer", response_class=HTMLResponse)
+def issuer_console(request: Request, principal: Issuer, db: Db, c: Box) -> Response:
+    """The console's page."""
+    return _page(request, db, c, revoked=request.query_params.get("revoked"))
+
+
+@router.post("/issuer/issue")
+def issuer_issue(
+    request: Request,
+    principal: Issuer,
+    db: Db,
+    c: Box,
+    kind: Annotated[list[CertificateKind] | None, Form()] = None,
+) -> Response:
+    """Start an issue run of the chosen kinds as the signed-in issuer."""
+    try:
+        issuer = c.issuer(by=principal.username)
+        run = _runs(request).start(c.engine, principal, issuer, list(kind or []))
+    except CertificateError as exc:
+        return _page(request, db, c, error=str(exc), status=422)
+    return RedirectResponse(f"/issuer/runs/{run.id}", status_code=303)
+
+
+@router.get("/issuer/runs/{run_id}", response_class=HTMLResponse)
+def issuer_run(request: Request, principal: Issuer, run_id: int) -> Response:
+    """One issue run: progress while it runs (the page refreshes itself), results when done."""
+    run = _runs(request).get(run_id)
+    if run is None:
+        return render(request, "issuer/run.html", {"run": None}, status=404)
+    return render(request, "issuer/run.html", {"run": run})
+
+
+@router.post("/issuer/revoke")
+def issuer_revoke(
+    request: Request,
+    principal: Issuer,
+    db: Db,
+    c: Box,
+    uvci: Annotated[str, Form(max_length=80)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Revoke one certificate with a reason; it goes on the published revocation list."""
+    try:
+        with db.begin_nested():  # nothing of a refused revocation stays
+            certificate = console.revoke_as(db, principal, uvci, reason=reason, now=c.clock.now())
+    except CertificateError as exc:
+        return _page(request, db, c, error=str(exc), status=422)
+    return RedirectResponse(f"/issuer?revoked={certificate.id}", status_code=303)

@@ -1,0 +1,114 @@
+"""The national issuer's console: issue runs with progress and results, revocation with a reason,
+each action audited as the signed-in issuer and listed on the page; other roles are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from tests.web_support import create_account, login_client
+
+from vaxlink.auth.roles import Role
+from vaxlink.certificates.models import Certificate, FacilityApproval
+from vaxlink.clock import FixedClock
+from vaxlink.db import transaction
+from vaxlink.settings import Settings
+from vaxlink.web.app import create_app
+
+from .conftest import NOW
+
+
+def _client(store_url, tmp_path, role, unit):
+    app = create_app(Settings(data_dir=tmp_path, database_url=store_url),
+                     clock=FixedClock(NOW + dt.timedelta(days=1)))  # fmt: skip
+    client = TestClient(app)
+    client.__enter__()
+    account = create_account(app.state.engine, role, unit)
+    client.headers["X-CSRF-Token"] = login_client(client, account.username, account.password)
+    client.username = account.username  # type: ignore[attr-defined]
+    return client
+
+
+def _wait(client, run_url: str) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        page = client.get(run_url).text
+        if 'id="run-done"' in page or 'id="run-failed"' in page:
+            return page
+        assert time.monotonic() < deadline, page[-2000:]
+        time.sleep(0.1)
+
+
+def test_the_issuer_issues_and_revokes_from_the_console(
+    world, fully_vaccinated, pki, store_url, tmp_path
+) -> None:
+    fully_vaccinated("001085000601", "Nguyễn Thị Lan")
+    fully_vaccinated("001085000602", "Trần Văn Minh")
+    world.approve()
+    pki.save(tmp_path / "keys")
+    issuer = _client(store_url, tmp_path, Role.NATIONAL_ISSUER, "VN")
+    try:
+        page = issuer.get("/issuer")
+        assert page.status_code == 200, page.text[:500]
+        assert 'id="issue-form"' in page.text
+        assert pki.dsc.kid.hex() in page.text  # the signing DSC and its plan
+
+        r = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
+        assert r.status_code == 303
+        done = _wait(issuer, r.headers["location"])
+        assert 'id="run-done"' in done
+        with world.session() as s:
+            certificates = list(s.scalars(select(Certificate).order_by(Certificate.id)))
+        assert len(certificates) == 2
+        assert {c.created_by for c in certificates} == {issuer.username}
+
+        target = certificates[0]
+        refused = issuer.post("/issuer/revoke", data={"uvci": target.uvci, "reason": " "})
+        assert refused.status_code == 422  # a reason is required
+        r = issuer.post("/issuer/revoke", data={"uvci": target.uvci, "reason": "reported stolen"},
+                        follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303
+        page = issuer.get(r.headers["location"]).text
+        assert 'id="issuer-revoked"' in page
+        assert 'data-action="certificate.revoke"' in page  # in the audit list, as this issuer
+        assert 'data-action="certificate.issue_run"' in page
+        assert "reported stolen" in page
+        assert f"<td>{issuer.username}</td><td>certificate.revoke</td>" in page
+        with world.session() as s:
+            assert s.get(Certificate, target.id).status == "revoked"
+        unknown = issuer.post("/issuer/revoke", data={"uvci": "URN:UVCI:01:VN:NOPE", "reason": "x"})
+        assert unknown.status_code == 422
+    finally:
+        issuer.__exit__(None, None, None)
+
+
+def test_a_forged_site_signature_shows_in_the_run_and_issues_nothing(
+    world, fully_vaccinated, pki, store_url, tmp_path
+) -> None:
+    fully_vaccinated("001085000603", "Lê Thị Hoa")
+    approval_id = world.approve().approval_id
+    with transaction(world.engine) as s:
+        s.execute(update(FacilityApproval).values(signature=b"\0" * 64))
+    pki.save(tmp_path / "keys")
+    issuer = _client(store_url, tmp_path, Role.NATIONAL_ISSUER, "VN")
+    try:
+        r = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
+        done = _wait(issuer, r.headers["location"])
+        assert 'id="run-refused"' in done
+        assert f"#{approval_id}" in done
+        assert 'data-reason="approval_invalid"' in done
+        assert world.certificates() == []
+    finally:
+        issuer.__exit__(None, None, None)
+
+
+def test_only_the_issuer_role_reaches_the_console(store_url, tmp_path) -> None:
+    station = _client(store_url, tmp_path, Role.HEALTH_STATION, "ward:00001")
+    try:
+        assert station.get("/issuer").status_code == 403
+        assert station.post("/issuer/revoke", data={"uvci": "x", "reason": "y"}).status_code == 403
+        assert station.post("/issuer/issue", data={"kind": ["v"]}).status_code == 403
+    finally:
+        station.__exit__(None, None, None)
