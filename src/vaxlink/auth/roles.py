@@ -33,6 +33,7 @@ class Permission(StrEnum):
     TICKET_WORK = "ticket.work"  # work citizen reports (phản ánh)
     DASHBOARD_VIEW = "dashboard.view"  # progress figures of the unit and below
     REPORT_VIEW = "report.view"  # daily reports of the unit and below
+    RECOVERY_ENTER = "recovery.enter"  # enter a resident's recovery (source of `r` certificates)
     CERTIFICATE_ISSUE = "certificate.issue"  # issue, revoke and re-issue certificates
     AUDIT_VIEW = "audit.view"  # read the audit log
     USER_ADMIN = "user.admin"  # create and disable accounts
@@ -41,7 +42,8 @@ class Permission(StrEnum):
 P = Permission
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.HEALTH_STATION: frozenset(
-        {P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.DOSE_ENTER, P.TICKET_WORK, P.DASHBOARD_VIEW}
+        {P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.DOSE_ENTER, P.TICKET_WORK, P.DASHBOARD_VIEW,
+         P.RECOVERY_ENTER}
     ),
     Role.COMMUNE_POLICE: frozenset({P.WORKLIST_VIEW, P.IDENTITY_CORRECT}),
     Role.COMMUNE_COMMITTEE: frozenset({P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.TICKET_WORK}),

@@ -12,6 +12,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vaxlink.auth.service import Principal, append, ensure_in_scope
 from vaxlink.certificates.errors import RecoveryInvalid
 from vaxlink.certificates.models import RecoveryRecord
 from vaxlink.registry.service import Citizen
@@ -52,3 +53,48 @@ def record_recovery(
     session.add(entry)
     session.flush()
     return entry
+
+
+def enter_recovery(
+    session: Session,
+    principal: Principal,
+    *,
+    id_number: str,
+    first_positive: date,
+    now: datetime,
+    note: str | None = None,
+) -> RecoveryRecord:
+    """A health station enters the recovery of a resident of its own area, as itself: the
+    person is found by ID number (12-digit CCCD or 9-digit CMND), must live inside the station's
+    unit (refused and audited otherwise), and the entry is audited under the station's account."""
+    digits = "".join(ch for ch in id_number if ch.isdigit())
+    if len(digits) not in (9, 12):
+        raise RecoveryInvalid("type the 12-digit CCCD number (or the old 9-digit CMND)")
+    column = Citizen.citizen_id if len(digits) == 12 else Citizen.old_id
+    person = session.execute(
+        select(Citizen.citizen_id, Citizen.province_code, Citizen.district_code,
+               Citizen.ward_code).where(column == digits)
+    ).first()  # fmt: skip
+    if person is None:
+        raise RecoveryInvalid("this ID number is not in the population registry; check it")
+    ensure_in_scope(session, principal, province=person.province_code,
+                    district=person.district_code, ward=person.ward_code,
+                    object_type="citizen", object_id="recovery-entry")  # fmt: skip
+    entry = record_recovery(session, citizen_id=person.citizen_id, first_positive=first_positive,
+                            station_code=str(principal.unit),
+                            recorded_by=principal.username, now=now,
+                            note=(note or "").strip() or None)  # fmt: skip
+    append(session, actor=principal, action="recovery.enter", object_type="recovery_record",
+           object_id=entry.id, unit=str(principal.unit), at=now)  # fmt: skip
+    return entry
+
+
+def recent_entries(session: Session, principal: Principal, *, limit: int = 20) -> list[RecoveryRecord]:
+    """The recoveries this station's unit entered, newest first."""
+    stmt = (
+        select(RecoveryRecord)
+        .where(RecoveryRecord.station_code == str(principal.unit))
+        .order_by(RecoveryRecord.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,4 +1,4 @@
-"""Vietnamese and English strings of the national issuer's console."""
+"""Vietnamese and English strings of the issuer's console and the recovery entry pages."""
 
 from __future__ import annotations
 
@@ -6,6 +6,23 @@ from typing import Final
 
 STRINGS: Final[dict[str, dict[str, str]]] = {
     "vi": {
+        "recovery.nav": "Khỏi bệnh COVID-19",
+        "recovery.title": "Nhập thông tin khỏi bệnh COVID-19",
+        "recovery.intro": "Người dân trong xã đã khỏi bệnh: nhập số CCCD và ngày xét nghiệm dương "
+        "tính đầu tiên. Chứng nhận khỏi bệnh có hiệu lực từ ngày thứ 11 đến ngày thứ 180 sau ngày "
+        "đó và được cấp trong lượt cấp tiếp theo của Bộ Y tế.",
+        "recovery.id_number": "Số CCCD (12 số) hoặc CMND (9 số)",
+        "recovery.first_positive": "Ngày xét nghiệm dương tính đầu tiên",
+        "recovery.note": "Ghi chú (không bắt buộc)",
+        "recovery.save": "Lưu",
+        "recovery.done": "Đã lưu thông tin khỏi bệnh #{id}. Chứng nhận sẽ được cấp trong lượt "
+        "cấp tiếp theo.",
+        "recovery.bad_date": "Ngày xét nghiệm không hợp lệ: chọn ngày theo lịch.",
+        "recovery.recent": "Các lần nhập gần đây của đơn vị",
+        "recovery.valid": "Hiệu lực",
+        "recovery.by": "Người nhập",
+        "recovery.at": "Thời điểm nhập",
+        "recovery.none": "Đơn vị chưa nhập thông tin khỏi bệnh nào.",
         "issuer.nav": "Cấp chứng nhận",
         "issuer.title": "Bàn làm việc cấp chứng nhận",
         "issuer.keys": "Khóa ký",
@@ -64,6 +81,22 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.skip.recovery_ended": "đã hết thời hạn khỏi bệnh",
     },
     "en": {
+        "recovery.nav": "COVID-19 recoveries",
+        "recovery.title": "Enter a recovery from COVID-19",
+        "recovery.intro": "A resident of the commune has recovered: enter their ID number and the "
+        "day of their first positive test. The recovery certificate is valid from the 11th to the "
+        "180th day after it and is issued in the Ministry's next issue run.",
+        "recovery.id_number": "ID number (12-digit CCCD or 9-digit CMND)",
+        "recovery.first_positive": "Day of the first positive test",
+        "recovery.note": "Note (optional)",
+        "recovery.save": "Save",
+        "recovery.done": "Recovery #{id} saved. Its certificate will be issued in the next run.",
+        "recovery.bad_date": "The test day is not a valid date: pick it from the calendar.",
+        "recovery.recent": "Your unit's latest entries",
+        "recovery.valid": "Valid",
+        "recovery.by": "Entered by",
+        "recovery.at": "Entered at",
+        "recovery.none": "Your unit has entered no recovery yet.",
         "issuer.nav": "Certificates",
         "issuer.title": "Certificate issuer's console",
         "issuer.keys": "Signing keys",
