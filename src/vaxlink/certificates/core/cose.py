@@ -6,7 +6,6 @@ each problem raises its own `DecodeError` subclass.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from vaxlink.certificates.core import cbor
 from vaxlink.certificates.core.signer import ES256, PS256, Signer
 from vaxlink.certificates.errors import (
-    CborInvalid,
     ClaimsInvalid,
     CoseMalformed,
     SignatureInvalid,
@@ -39,6 +38,8 @@ CLAIM_IAT: Final = 6
 CLAIM_HCERT: Final = -260
 HCERT_DCC: Final = 1
 _MAX_DEPTH: Final = 32
+#: EU DCC key ids are 8 bytes; a longer one is refused before it is looked up or shown.
+MAX_KID: Final = 64
 #: The NumericDate range a `datetime` holds: 0001-01-01 to 9999-12-31T23:59:59Z.
 _MIN_DATE: Final = -62135596800
 _MAX_DATE: Final = 253402300799
@@ -73,18 +74,6 @@ class Claims:
     iat: float
     exp: float
     dcc: dict[str, Any]
-
-
-def _loads(data: bytes, what: str) -> Any:
-    """Decode exactly one CBOR item, refusing trailing bytes."""
-    stream = io.BytesIO(data)
-    try:
-        item = cbor2.CBORDecoder(stream, max_depth=_MAX_DEPTH).decode()
-    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-        raise CborInvalid(f"{what} is not valid CBOR: {exc}") from None
-    if stream.tell() != len(data):
-        raise CborInvalid(f"{len(data) - stream.tell()} stray bytes follow the {what}")
-    return item
 
 
 @lru_cache(maxsize=64)
@@ -155,7 +144,9 @@ def _header_map(value: Any, where: str) -> Mapping[Any, Any]:
 @lru_cache(maxsize=128)
 def _protected_map(data: bytes) -> Mapping[Any, Any]:
     """A protected header, decoded once per distinct header (it is the same for a whole DSC)."""
-    return MappingProxyType(dict(_header_map(_loads(data, "protected header"), "protected")))
+    return MappingProxyType(
+        dict(_header_map(cbor.loads(data, cbor.HEADER, "protected header"), "protected"))
+    )
 
 
 def _bstr_at(data: bytes, pos: int) -> tuple[bytes, int]:
@@ -190,7 +181,7 @@ def _sign1_items(data: bytes) -> tuple[Any, ...]:
                     return protected, {}, payload, signature
     except (IndexError, ValueError):
         pass
-    item = _loads(data, "COSE message")
+    item = cbor.loads(data, cbor.ENVELOPE, "COSE message")
     if isinstance(item, cbor2.CBORTag) and item.tag == TAG_CWT:
         item = item.value
     if isinstance(item, cbor2.CBORTag):
@@ -215,6 +206,8 @@ def parse_sign1(data: bytes) -> Sign1:
     alg = protected.get(HEADER_ALG, unprotected.get(HEADER_ALG))
     if kid is not None and not isinstance(kid, bytes):
         raise CoseMalformed("the kid header is not a byte string")
+    if kid is not None and len(kid) > MAX_KID:
+        raise CoseMalformed(f"the kid header is {len(kid)} bytes, longer than any key id")
     if alg is not None and (isinstance(alg, bool) or not isinstance(alg, int | str)):
         raise CoseMalformed("the alg header is neither an integer nor a text string")
     return Sign1(protected_bytes, protected, unprotected, payload, signature, kid, alg)
@@ -352,7 +345,7 @@ def _convert(value: Any, depth: int) -> Any:
 
 def parse_claims(payload: bytes) -> Claims:
     """Parse the CWT claims and pull out the DCC payload as JSON data."""
-    claims = _loads(payload, "CWT claims")
+    claims = cbor.loads(payload, cbor.CLAIMS, "CWT claims")
     if not isinstance(claims, _MAPS):
         raise ClaimsInvalid("the CWT claims are not a map")
     iss = claims.get(CLAIM_ISS)
@@ -371,7 +364,7 @@ def parse_claims(payload: bytes) -> Claims:
 
 def dcc_in_claims(payload: bytes) -> dict[str, Any]:
     """The DCC (claim -260, key 1) of CWT claims, without requiring the other claims."""
-    claims = _loads(payload, "CWT claims")
+    claims = cbor.loads(payload, cbor.CLAIMS, "CWT claims")
     hcert = claims.get(CLAIM_HCERT) if isinstance(claims, _MAPS) else None
     dcc = hcert.get(HCERT_DCC) if isinstance(hcert, _MAPS) else None
     if not isinstance(dcc, _MAPS):
@@ -382,7 +375,7 @@ def dcc_in_claims(payload: bytes) -> dict[str, Any]:
 
 def dcc_from_cbor(data: bytes) -> dict[str, Any]:
     """JSON data of a bare CBOR-encoded DCC payload, or of the one inside a CWT claims map."""
-    item = _loads(data, "CBOR payload")
+    item = cbor.loads(data, cbor.CLAIMS, "CBOR payload")
     if isinstance(item, _MAPS) and CLAIM_HCERT in item:
         return dcc_in_claims(data)
     if not isinstance(item, _MAPS):
