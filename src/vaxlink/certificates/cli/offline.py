@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from cryptography import x509
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vaxlink.certificates.core import conformance
@@ -21,15 +22,27 @@ _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
 
 def _read_source(source: str) -> str:
-    """The text of a file (plain text, or a QR image), else `source` itself as certificate text."""
+    """The text of a file (plain text, or a QR image), else `source` itself as certificate text.
+
+    A file is read only up to the photo limit the verifier page has, and an image goes through
+    the same pixel cap (`qr_text`), so a hostile file is a typed refusal, not a memory blow-up."""
     path = Path(source)
     if source.startswith("HC1:") or not path.is_file():
         return source  # verification reports a malformed text as a structured failure
-    data = path.read_bytes()
-    if data.startswith(_IMAGE_MAGIC):
-        from vaxlink.certificates.qrimage import read_qr
+    # Pillow and zxing-cpp load only when a file is given
+    from vaxlink.certificates.verification.submission import UPLOAD_LIMIT, qr_text
 
-        return read_qr(data)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(UPLOAD_LIMIT + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {source}: {exc}") from exc
+    if len(data) > UPLOAD_LIMIT:
+        raise InvalidInput(
+            f"{source} is larger than {UPLOAD_LIMIT // 2**20} MiB: not a certificate"
+        )
+    if data.startswith(_IMAGE_MAGIC):
+        return qr_text(data)
     try:
         return data.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
@@ -93,25 +106,23 @@ def verify_command(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        console = Console()
+        console = Console()  # messages and fields are data: printed with their markup escaped
         if result.valid:
             console.print("[bold green]VALID[/]")
         else:
             assert result.failure is not None
             console.print(
                 f"[bold red]NOT VALID[/] at step {result.failed_step}: "
-                f"{result.failure.message} ({result.failure.code})",
+                f"{escape(result.failure.message)} ({result.failure.code})",
                 highlight=False,
             )
-        if result.fields and not result.authentic:
-            console.print("[yellow]The signature was not verified: these fields are not proof.[/]")
-        if result.fields:
+        if result.fields:  # only ever those of a message whose signature held
             table = Table(show_header=False)
             for item in result.fields:
-                table.add_row(item.label, item.value)
+                table.add_row(escape(item.label), escape(item.value))
             console.print(table)
         for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if not result.valid:
         raise typer.Exit(1)
 

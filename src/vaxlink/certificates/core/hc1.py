@@ -53,6 +53,8 @@ def b45encode(data: bytes) -> str:
 
 def b45decode(text: str) -> bytes:
     """Base45-decode `text`; raises `Base45Invalid` on foreign characters, bad length or overflow."""
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InputTooLarge(f"the text is {len(text)} characters, more than any QR code holds")
     try:
         raw = text.encode("ascii")
     except UnicodeEncodeError:

@@ -27,7 +27,7 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The outcome of a verification. Trust the payload and `fields` only when `authentic`."""
+    """The outcome of a verification. The payload and `fields` are set only when `authentic`."""
 
     valid: bool
     failure: Failure | None = None
@@ -73,8 +73,11 @@ class VerificationResult:
 
     @classmethod
     def refused(cls, error: CertificateError) -> VerificationResult:
-        """The result of a refusal: its code, message and step, and what had been read."""
+        """The result of a refusal: its code, message and step, and what had been read; of a
+        message whose signature did not hold, only its kid (never a claim: they are unsigned)."""
         read = error.partial or Verified()
+        if not read.authentic:
+            read = Verified(kid=read.kid)
         return cls(
             False, Failure(error.code, str(error)), Step(error.step) if error.step else None,
             read.authentic, read.payload, read.kid, read.issuer_country, read.issued_at,
