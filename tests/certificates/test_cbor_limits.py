@@ -91,13 +91,10 @@ def test_indefinite_lengths_within_limits() -> None:
         (b"", "empty"),
         (bytes.fromhex("62 c328"), "not valid CBOR"),  # bad UTF-8: refused by cbor2, typed
         (bytes.fromhex("c1 fb 7fefffffffffffff"), "not valid CBOR"),  # epoch past datetime
-        (bytes.fromhex("a2 01 01 01 02"), None),  # duplicate keys: cbor2 keeps the last
+        (bytes.fromhex("a2 01 01 01 02"), "Duplicate map key"),  # two readers, two meanings
     ],
 )
-def test_refusals(data: bytes, why: str | None) -> None:
-    if why is None:
-        assert cbor.loads(data, cbor.CLAIMS, "test") == {1: 2}
-        return
+def test_refusals(data: bytes, why: str) -> None:
     assert why in _refused(data)
 
 

@@ -6,8 +6,9 @@ a number with a 2**64 exponent) and bignums of any size. Before cbor2 sees the b
 them once, without building values, and refuses: more bytes, items, nesting, or longer strings
 than `Limits` allows; any tag outside the allowed set; bignums (tags 2/3) longer than a few bytes;
 map keys other than integers and strings (no hash-collision or unhashable keys); simple values
-other than false/true/null; malformed or trailing bytes. What passes decodes in time and memory
-linear in its length. Each refusal is a `CborInvalid` (or `InputTooLarge` for the total size).
+other than false/true/null; malformed or trailing bytes. cbor2 then refuses duplicate map keys
+(COSE and CWT labels are unique). What passes decodes in time and memory linear in its length.
+Each refusal is a `CborInvalid` (or `InputTooLarge` for the total size).
 """
 
 from __future__ import annotations
@@ -196,6 +197,12 @@ def loads(data: bytes, limits: Limits, what: str) -> Any:
         raise CborInvalid(f"{what}: {exc}") from None
     stream = io.BytesIO(data)
     try:
-        return cbor2.CBORDecoder(stream, max_depth=limits.max_depth + 1).decode()
+        decoder = cbor2.CBORDecoder(
+            stream, max_depth=limits.max_depth + 1, allow_duplicate_keys=False
+        )
+        item = decoder.decode()
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise CborInvalid(f"{what} is not valid CBOR: {exc}") from None
+    if stream.tell() != len(data):  # the scan saw one item; cbor2 must read the same
+        raise CborInvalid(f"{what}: {len(data) - stream.tell()} stray bytes follow the item")
+    return item
