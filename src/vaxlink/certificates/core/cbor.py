@@ -42,7 +42,8 @@ class Limits:
     tags: frozenset[int] = CLAIM_TAGS
 
 
-ENVELOPE: Final = Limits(max_depth=4, max_items=64, max_string=64 * 1024, tags=ENVELOPE_TAGS)
+#: The envelope: tags, the array, the unprotected header and what it may hold (e.g. an x5chain).
+ENVELOPE: Final = Limits(max_depth=8, max_items=256, max_string=64 * 1024, tags=ENVELOPE_TAGS)
 HEADER: Final = Limits(max_bytes=1024, max_depth=4, max_items=64, max_string=256, tags=frozenset())
 CLAIMS: Final = Limits()
 
