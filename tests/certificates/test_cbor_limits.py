@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tracemalloc
 from typing import Any
 
 import cbor2
@@ -52,50 +53,97 @@ def test_indefinite_lengths_within_limits() -> None:
     assert cbor.loads(data, cbor.CLAIMS, "claims") == {"v": ["ab"]}
 
 
-@pytest.mark.parametrize(
-    ("data", "why"),
-    [
-        (cbor2.dumps([[1], [1]], value_sharing=True), "tag 28"),
-        (bytes.fromhex("82 d81c 81 01 d81d 00"), "tag 28"),  # [28([1]), 29(0)]
-        (bytes.fromhex("d9 0100 82 6161 d8 19 00"), "tag 256"),  # string references
-        (bytes.fromhex("c5 82 1b 7fffffffffffffff 01"), "tag 5"),  # bigfloat 2**(2**63)
-        (bytes.fromhex("c4 82 01 01"), "tag 4"),
-        (bytes.fromhex("d8 18 41 00"), "tag 24"),  # embedded CBOR
-        (b"\xc2\x58\x11" + b"\x01" * 17, "bignum"),  # 17 bytes
-        (b"\xc2\x01", "bignum"),  # a bignum that is not a byte string
-        (b"\xc2\x5f\x41\x01\xff", "bignum"),  # … nor a definite one
-        (b"\x81" * 17 + b"\x00", "nested deeper"),
-        (b"\x99\x10\x01" + b"\x00" * 4097, "more than 4096 items"),
-        (b"\x59\x40\x01" + b"A" * 16385, "longer than allowed"),
-        (b"\x7f\x79\x40\x01" + b"A" * 16385 + b"\xff", "longer than allowed"),
-        (bytes.fromhex("a1 81 00 00"), "map key"),  # an array as a key
-        (bytes.fromhex("a1 f9 3c00 00"), "map key"),  # a float as a key
-        (bytes.fromhex("a1 c1 00 00"), "map key"),  # a tagged key
-        (bytes.fromhex("a1 5f 41 00 ff 00"), "map key"),  # an indefinite string as a key
-        (bytes.fromhex("f7"), "simple value"),  # undefined
-        (bytes.fromhex("f0"), "simple value"),
-        (bytes.fromhex("f8 ff"), "simple value"),
-        (bytes.fromhex("9a ffffffff 00"), "claims more items"),
-        (bytes.fromhex("7a ffffffff 41"), "longer than allowed"),
-        (bytes.fromhex("78 05 41"), "ends in the middle"),
-        (bytes.fromhex("83 01 01"), "claims more items"),
-        (bytes.fromhex("01 02"), "stray bytes"),
-        (bytes.fromhex("ff"), "break"),
-        (bytes.fromhex("82 01 ff"), "break"),
-        (bytes.fromhex("bf 01 ff"), "after a key"),
-        (bytes.fromhex("5f 61 61 ff"), "foreign chunk"),
-        (bytes.fromhex("5f 5f ff ff"), "foreign chunk"),
-        (bytes.fromhex("1c"), "malformed"),
-        (bytes.fromhex("3f"), "malformed"),
-        (bytes.fromhex("df 00"), "malformed"),
-        (b"", "empty"),
-        (bytes.fromhex("62 c328"), "not valid CBOR"),  # bad UTF-8: refused by cbor2, typed
-        (bytes.fromhex("c1 fb 7fefffffffffffff"), "not valid CBOR"),  # epoch past datetime
-        (bytes.fromhex("a2 01 01 01 02"), "Duplicate map key"),  # two readers, two meanings
-    ],
-)
-def test_refusals(data: bytes, why: str) -> None:
+#: The decoder's own refusals: every decode has them, the claims' too.
+DECODER_REFUSALS = [
+    (cbor2.dumps([[1], [1]], value_sharing=True), "tag 28"),
+    (bytes.fromhex("82 d81c 81 01 d81d 00"), "tag 28"),  # [28([1]), 29(0)]
+    (bytes.fromhex("81 d81d 00"), "tag 29"),
+    (bytes.fromhex("d9 0100 82 6161 d8 19 00"), "tag 25"),  # string references
+    (bytes.fromhex("c5 82 1b 7fffffffffffffff 01"), "tag 5"),  # bigfloat 2**(2**63)
+    (bytes.fromhex("c4 82 01 01"), "tag 4"),
+    (bytes.fromhex("d8 18 41 00"), "tag 24"),  # embedded CBOR
+    (bytes.fromhex("d9 d9f7 00"), "tag 55799"),
+    (bytes.fromhex("da 00010000 00"), "tag 65536"),
+    (b"\xc2\x58\x11" + b"\x01" * 17, "bignum"),  # 17 bytes
+    (b"\xc2\x59\x08\x00" + b"\x01" * 2048, "bignum"),  # past the str limit once printed
+    (b"\xc2\x01", "bignum"),  # a bignum that is not a byte string
+    (b"\x81" * 17 + b"\x00", "depth"),
+    (bytes.fromhex("78 05 41"), "premature end"),
+    (bytes.fromhex("9b 7fffffffffffffff 00"), "premature end"),  # 2**63 items declared
+    (bytes.fromhex("5b 7fffffffffffffff 00"), "premature end"),
+    (bytes.fromhex("01 02"), "stray bytes"),
+    (bytes.fromhex("62 c328"), "not valid CBOR"),  # bad UTF-8
+    (bytes.fromhex("c1 fb 7fefffffffffffff"), "not valid CBOR"),  # epoch past datetime
+    (bytes.fromhex("a2 01 01 01 02"), "Duplicate map key"),  # two readers, two meanings
+    (b"", "not valid CBOR"),
+]
+#: What the structural walk adds, for what is decoded before a signature holds.
+SCAN_REFUSALS = [
+    (b"\xc2\x5f\x41\x01\xff", "bignum"),  # an indefinite bignum
+    (b"\x99\x10\x01" + b"\x00" * 4097, "more than 4096 items"),
+    (b"\x59\x40\x01" + b"A" * 16385, "longer than allowed"),
+    (b"\x7f\x79\x40\x01" + b"A" * 16385 + b"\xff", "longer than allowed"),
+    (bytes.fromhex("a1 81 00 00"), "map key"),  # an array as a key
+    (bytes.fromhex("a1 f9 3c00 00"), "map key"),  # a float as a key
+    (bytes.fromhex("a1 c1 00 00"), "map key"),  # a tagged key
+    (bytes.fromhex("a1 5f 41 00 ff 00"), "map key"),  # an indefinite string as a key
+    (bytes.fromhex("f7"), "simple value"),  # undefined
+    (bytes.fromhex("f0"), "simple value"),
+    (bytes.fromhex("f8 ff"), "simple value"),
+    (bytes.fromhex("9a ffffffff 00"), "claims more items"),
+    (bytes.fromhex("7a ffffffff 41"), "longer than allowed"),
+    (bytes.fromhex("83 01 01"), "claims more items"),
+    (bytes.fromhex("ff"), "break"),
+    (bytes.fromhex("82 01 ff"), "break"),
+    (bytes.fromhex("bf 01 ff"), "after a key"),
+    (bytes.fromhex("5f 61 61 ff"), "foreign chunk"),
+    (bytes.fromhex("5f 5f ff ff"), "foreign chunk"),
+    (bytes.fromhex("1c"), "malformed"),
+    (bytes.fromhex("3f"), "malformed"),
+    (bytes.fromhex("df 00"), "malformed"),
+    (b"", "empty"),
+]
+#: The walk with the claims' tags, as the envelope and headers have it with theirs.
+WALKED = cbor.Limits()
+
+
+@pytest.mark.parametrize(("data", "why"), DECODER_REFUSALS)
+def test_decoder_refusals(data: bytes, why: str) -> None:
     assert why in _refused(data)
+    _refused(data, WALKED)  # refused with the walk too (which may say so first)
+
+
+@pytest.mark.parametrize(("data", "why"), SCAN_REFUSALS)
+def test_scan_refusals(data: bytes, why: str) -> None:
+    assert why in _refused(data, WALKED)
+
+
+def test_declared_lengths_allocate_nothing() -> None:
+    """cbor2 6 reads as it goes: a declared 2**63-item array or string costs nothing."""
+    tracemalloc.start()
+    try:
+        for head in ("9b", "bb", "5b", "7b"):
+            _refused(bytes.fromhex(head + "7fffffffffffffff 00"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_the_list_of_cbor2_own_tags_is_current() -> None:
+    """Every tag the installed cbor2 decodes by itself is in `CBOR2_TAGS` (so it is refused
+    unless allowed): a tag it does not know reaches the tag hook."""
+    unknown: set[int] = set()
+
+    def hook(tag: cbor2.CBORTag, immutable: bool) -> None:
+        unknown.add(tag.tag)
+
+    for tag in [*range(0x10000), 0x10000, 2**32 - 1, 2**64 - 1]:
+        with contextlib.suppress(Exception):
+            cbor2.loads(cbor2.dumps(cbor2.CBORTag(tag, 0)), tag_hook=hook)
+    known = {t for t in range(0x10000) if t not in unknown}
+    assert known == set(cbor.CBOR2_TAGS)
+    assert {0x10000, 2**32 - 1, 2**64 - 1} <= unknown
 
 
 def test_total_size_is_capped_before_anything_is_read() -> None:
@@ -130,10 +178,11 @@ PLAIN = st.recursive(
 def test_plain_data_round_trips(value: Any) -> None:
     """Everything of the kinds a DCC holds decodes unchanged, unless nested past the limit."""
     data = cbor2.dumps(value)
-    if _depth(value) > cbor.CLAIMS.max_depth:
-        assert "nested deeper" in _refused(data)
-    else:
-        assert cbor.loads(data, cbor.CLAIMS, "value") == cbor2.loads(data)
+    for limits in (cbor.CLAIMS, WALKED):
+        if _depth(value) > limits.max_depth:
+            _refused(data, limits)
+        else:
+            assert cbor.loads(data, limits, "value") == cbor2.loads(data)
 
 
 def _depth(value: Any) -> int:
@@ -147,5 +196,16 @@ def _depth(value: Any) -> int:
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.binary(max_size=64))
 def test_random_bytes_are_decoded_or_refused(data: bytes) -> None:
-    with contextlib.suppress(CborInvalid):  # anything else fails the test
-        cbor.loads(data, cbor.CLAIMS, "bytes")
+    for limits in (cbor.CLAIMS, WALKED, cbor.ENVELOPE, cbor.HEADER):
+        with contextlib.suppress(CborInvalid):  # anything else fails the test
+            cbor.loads(data, limits, "bytes")
+
+
+@pytest.mark.parametrize("limits", [cbor.CLAIMS, WALKED])
+def test_the_walk_and_cbor2_count_depth_alike(limits: cbor.Limits) -> None:
+    nested = b"\x81" * 16 + b"\x00"
+    assert cbor.loads(nested, limits, "nested") == cbor2.loads(nested)
+    _refused(b"\x81" + nested, limits)
+    tagged = b"\x81" * 15 + b"\xc2\x41\x01"  # a tag is a level to both
+    assert cbor.loads(tagged, limits, "tagged") == cbor2.loads(tagged)
+    _refused(b"\x81" + tagged, limits)

@@ -1,20 +1,27 @@
-"""Bounded CBOR decoding for untrusted certificate bytes: a structural pre-scan, then cbor2.
+"""Bounded CBOR decoding for untrusted certificate bytes: cbor2 configured to refuse, and a
+structural pre-scan for what is decoded before any signature is checked.
 
 cbor2 decodes everything it knows, including shared references (tags 28/29: a few hundred bytes
 that expand exponentially once copied or serialised), string references (25/256), bigfloats (5:
-a number with a 2**64 exponent) and bignums of any size. Before cbor2 sees the bytes, `scan` walks
-them once, without building values, and refuses: more bytes, items, nesting, or longer strings
-than `Limits` allows; any tag outside the allowed set; bignums (tags 2/3) longer than a few bytes;
-map keys other than integers and strings (no hash-collision or unhashable keys); simple values
-other than false/true/null; malformed or trailing bytes. cbor2 then refuses duplicate map keys
-(COSE and CWT labels are unique). What passes decodes in time and memory linear in its length.
+a number with a 2**64 exponent) and bignums of any size. Every decode here goes through a decoder
+whose semantic decoders refuse each tag cbor2 knows but the allowed ones, whose tag hook refuses
+unknown tags, whose bignums (2/3) are at most a few bytes, with a depth limit, no duplicate map
+keys, and input of a bounded size (cbor2 6 reads declared lengths as it goes, allocating nothing
+for a length the input does not hold). Where `Limits.scan` is set (the COSE envelope and its
+headers, decoded before the signature is checked), `scan` first walks the bytes once, without
+building values, and also refuses more items or longer strings than allowed, map keys other than
+integers and strings (no hash-collision or unhashable keys), simple values other than
+false/true/null, malformed or trailing bytes. The claims, decoded once their signature held, skip
+that walk (it would double the cost of a verification) and are checked where they are read.
 Each refusal is a `CborInvalid` (or `InputTooLarge` for the total size).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any, Final
 
 import cbor2
@@ -40,12 +47,21 @@ class Limits:
     #: Bignum magnitude in bytes: 16 bytes is 128 bits (39 digits), more than any claim needs.
     max_bignum_bytes: int = 16
     tags: frozenset[int] = CLAIM_TAGS
+    #: Walk the bytes first (`scan`): item, string, key and simple-value checks.
+    scan: bool = True
 
 
 #: The envelope: tags, the array, the unprotected header and what it may hold (e.g. an x5chain).
 ENVELOPE: Final = Limits(max_depth=8, max_items=256, max_string=64 * 1024, tags=ENVELOPE_TAGS)
 HEADER: Final = Limits(max_bytes=1024, max_depth=4, max_items=64, max_string=256, tags=frozenset())
-CLAIMS: Final = Limits()
+#: The claims of a message whose signature held (and of test vectors): no structural walk.
+CLAIMS: Final = Limits(scan=False)
+#: The tags cbor2 decodes by itself (probed on cbor2 6.3; `tests/certificates/test_cbor_limits.py`
+#: probes the installed cbor2 again, so an upgrade that adds one fails there first).
+CBOR2_TAGS: Final = frozenset(
+    {0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004, 43000,
+     55799}
+)  # fmt: skip
 
 _BIGNUMS: Final = frozenset({2, 3})
 _SIMPLE_OK: Final = frozenset({20, 21, 22})  # false, true, null
@@ -190,20 +206,66 @@ def scan(data: bytes, limits: Limits) -> None:
         raise CborInvalid(f"{len(data) - walk.pos} stray bytes follow the CBOR item")
 
 
+class _Refused(Exception):
+    """Raised inside cbor2's callbacks; cbor2 wraps it, `loads` reports its message."""
+
+
+def _refuse_tag(value: Any, immutable: bool, *, tag: int) -> Any:
+    raise _Refused(f"CBOR tag {tag} is not allowed here")
+
+
+def _bignum(value: Any, immutable: bool, *, limit: int, negative: bool) -> int:
+    if not isinstance(value, bytes) or len(value) > limit:
+        raise _Refused("a CBOR bignum is larger than any value here needs")
+    number = int.from_bytes(value, "big")
+    return -1 - number if negative else number
+
+
+@lru_cache(maxsize=8)
+def _semantic_decoders(limits: Limits) -> dict[int, Any]:
+    """cbor2's own tags: refused unless allowed; bignums (when allowed) with a size limit."""
+    decoders: dict[int, Any] = {
+        tag: partial(_refuse_tag, tag=tag) for tag in CBOR2_TAGS - limits.tags
+    }
+    for tag in _BIGNUMS & limits.tags:
+        decoders[tag] = partial(_bignum, limit=limits.max_bignum_bytes, negative=tag == 3)
+    return decoders
+
+
+@lru_cache(maxsize=8)
+def _tag_hook(limits: Limits) -> Callable[[cbor2.CBORTag, bool], Any]:
+    """Tags cbor2 does not know: kept as `CBORTag` when allowed (COSE's), refused otherwise."""
+
+    def hook(tag: cbor2.CBORTag, immutable: bool) -> Any:
+        if tag.tag not in limits.tags:
+            raise _Refused(f"CBOR tag {tag.tag} is not allowed here")
+        return tag
+
+    return hook
+
+
 def loads(data: bytes, limits: Limits, what: str) -> Any:
     """Decode exactly one CBOR item from untrusted bytes, within `limits`."""
-    try:
-        scan(data, limits)
-    except CborInvalid as exc:
-        raise CborInvalid(f"{what}: {exc}") from None
+    if len(data) > limits.max_bytes:
+        raise InputTooLarge(f"the {what} is {len(data)} bytes, more than any certificate holds")
+    if limits.scan:
+        try:
+            scan(data, limits)
+        except CborInvalid as exc:
+            raise CborInvalid(f"{what}: {exc}") from None
     stream = io.BytesIO(data)
     try:
         decoder = cbor2.CBORDecoder(
-            stream, max_depth=limits.max_depth + 1, allow_duplicate_keys=False
+            stream,
+            tag_hook=_tag_hook(limits),
+            semantic_decoders=_semantic_decoders(limits),
+            max_depth=limits.max_depth,
+            allow_duplicate_keys=False,
         )
         item = decoder.decode()
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-        raise CborInvalid(f"{what} is not valid CBOR: {exc}") from None
-    if stream.tell() != len(data):  # the scan saw one item; cbor2 must read the same
-        raise CborInvalid(f"{what}: {len(data) - stream.tell()} stray bytes follow the item")
+        reason = exc.__cause__ if isinstance(exc.__cause__, _Refused) else exc
+        raise CborInvalid(f"{what} is not valid CBOR: {reason}") from None
+    if stream.tell() != len(data):
+        raise CborInvalid(f"{len(data) - stream.tell()} stray bytes follow the {what}")
     return item
