@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vaxlink.certificates.core import cose, hc1
@@ -157,7 +157,7 @@ KEYS = st.one_of(st.integers(-300, 300), st.text(max_size=4))
 CBOR_LEAVES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
     st.binary(max_size=8), st.integers(0, 2**16).map(lambda n: cbor2.CBORTag(n, "x")),
-    st.integers(-(2**80), 2**80),
+    st.integers(-(2**80), 2**80), st.integers(10**4300, 10**4300 + 10**6),
 )  # fmt: skip
 CBOR_VALUES = st.recursive(
     CBOR_LEAVES,
@@ -172,6 +172,8 @@ CBOR_VALUES = st.recursive(
 
 @FUZZ
 @given(CBOR_VALUES, st.booleans())
+@example({"v": [{"dn": 10**4300}]}, False)  # past Python's int-to-str limit
+@example({"v": [[["A" * 16] * 2] * 2] * 2}, True)  # shared references
 def test_random_cbor_claims_signed_by_a_trusted_key(value: Any, sharing: bool) -> None:
     claims = {1: "VN", 6: 1_630_540_800, 4: 1_662_076_800, -260: {1: value}}
     payload = cbor2.dumps(claims if value is not None else value, value_sharing=sharing)
