@@ -112,3 +112,18 @@ def test_partner_token_is_throttled_per_minute_and_ids_stay_out_of_urls(tmp_path
         values = audit_values(engine)
     assert values.count("certificates.client.fetch_json") == 20  # each served request audited
     assert not any(cid in v for v in values for cid in FAR)
+
+
+def test_identity_api_token_is_throttled_per_minute(tmp_path, store_url) -> None:
+    app = create_app(Settings(data_dir=tmp_path, database_url=store_url,
+                              partner_requests_per_minute=5))  # fmt: skip
+    with TestClient(app) as client:
+        with transaction(app.state.engine) as s:
+            _, token = add_client(s, "Vaccination app", by="tester", now=NOW,
+                                  scopes=("identity:verify",))  # fmt: skip
+        auth = {"Authorization": f"Bearer {token}"}
+        query = {"full_name": "Lò Văn Pả", "date_of_birth": "1990-07-23", "id_number": FAR[0]}
+        codes = [client.post("/api/v1/identity/verify", json=query, headers=auth).status_code
+                 for _ in range(7)]  # fmt: skip
+    assert 429 not in codes[:5]
+    assert codes[5:] == [429, 429]
