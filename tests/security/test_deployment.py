@@ -12,8 +12,9 @@ from pydantic import SecretStr
 
 from tests.security.support import store_env, vaxlink
 from vaxlink import compose
+from vaxlink.errors import VaxlinkError
 from vaxlink.feedback.sms import ConsoleSms, sms_from_settings
-from vaxlink.settings import InsecureSettings, Settings
+from vaxlink.settings import Settings
 
 STRONG = SecretStr("k" * 40)
 
@@ -38,7 +39,7 @@ def production(**overrides: object) -> Settings:
     ],
 )
 def test_production_refuses_development_defaults(override: dict[str, object], named: str) -> None:
-    with pytest.raises(InsecureSettings, match=named):
+    with pytest.raises(VaxlinkError, match=named):
         compose.build(production(**override))
 
 
@@ -48,7 +49,7 @@ def test_production_starts_when_configured() -> None:
 
 
 def test_production_never_builds_the_console_sms() -> None:
-    with pytest.raises(InsecureSettings, match="VAXLINK_SMS_GATEWAY_URL"):
+    with pytest.raises(VaxlinkError, match="VAXLINK_SMS_GATEWAY_URL"):
         sms_from_settings(Settings(env="production"))
 
 
