@@ -120,28 +120,42 @@ class Access:
     ref: str
 
 
-def open_access(
-    request: Request, authorization: str | None, now: datetime, document: str,
-    *, ref: str | None = None, citizen_id: str | None = None,
-) -> Access:  # fmt: skip
-    """Authenticate the client, count the request against its quota, resolve the person and
-    record and audit the access, in a transaction of its own (a refused request still counts)."""
+def counted_client(
+    request: Request,
+    now: Annotated[datetime, Depends(clock)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> ApiClient:
+    """A dependency: the authenticated client, its request counted against the token's quota
+    in a transaction of its own (a refused request still counts). Runs before the body or the
+    path is validated, so an anonymous caller learns nothing but 401."""
     config: Settings = request.app.state.settings
-    wait, found = 0, None
     with transaction(request.app.state.engine) as s:
         client = authenticate(s, authorization, scope=READ_CERTIFICATES)
         wait = ClientQuota.from_settings(config).take(s, client, now=now)
-        if not wait:
-            if citizen_id is None and ref is not None:
-                citizen_id = resolve_ref(s, ref)
-            if citizen_id is not None:
-                found = Access(client, citizen_id, person_ref(s, citizen_id))
-                record_access(s, client, citizen_id, document, now=now)
-            auth.append(s, actor=None, action=f"certificates.client.fetch_{document}",
-                        object_type="citizen", object_id=found.ref if found else "not-found",
-                        detail={"client": client.id, "by": "ref" if ref else "body"})  # fmt: skip
     if wait:
         raise ClientQuotaExceeded(wait)
+    return client
+
+
+Client = Annotated[ApiClient, Depends(counted_client)]
+
+
+def open_access(
+    request: Request, client: ApiClient, now: datetime, document: str,
+    *, ref: str | None = None, citizen_id: str | None = None,
+) -> Access:  # fmt: skip
+    """Resolve the person, record and audit the access in a transaction of its own (so a fetch
+    that finds nothing is recorded too)."""
+    found = None
+    with transaction(request.app.state.engine) as s:
+        if citizen_id is None and ref is not None:
+            citizen_id = resolve_ref(s, ref)
+        if citizen_id is not None:
+            found = Access(client, citizen_id, person_ref(s, citizen_id))
+            record_access(s, client, citizen_id, document, now=now)
+        auth.append(s, actor=None, action=f"certificates.client.fetch_{document}",
+                    object_type="citizen", object_id=found.ref if found else "not-found",
+                    detail={"client": client.id, "by": "ref" if ref else "body"})  # fmt: skip
     if found is None:
         raise CertificateNotFound("no person with this reference")
     return found
@@ -152,16 +166,16 @@ def by_ref(document: str) -> Callable[..., Access]:
 
     def dependency(
         request: Request,
+        client: Client,
         ref: PersonRefPath,
         now: Annotated[datetime, Depends(clock)],
-        authorization: Annotated[str | None, Header()] = None,
     ) -> Access:
         if ref.isdigit():
             raise InvalidInput(
                 "an ID number may not be sent in a URL: POST {\"citizen_id\": ...} to "
                 "/api/v1/citizens/certificate and use the `ref` it answers with"
             )
-        return open_access(request, authorization, now, document, ref=ref)
+        return open_access(request, client, now, document, ref=ref)
 
     return dependency
 
@@ -183,14 +197,14 @@ TOKEN_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 @api.post("/citizens/certificate", responses=TOKEN_ERRORS)
 def citizen_certificate_by_id(
     request: Request,
+    client: Client,
     lookup: CitizenLookup,
     db: Annotated[Session, Depends(session, scope="function")],
     now: Annotated[datetime, Depends(clock)],
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The person's current certificate, for an ID number sent in the body; the answer's `ref`
     names the person in the other citizen-app URLs."""
-    access = open_access(request, authorization, now, "json", citizen_id=lookup.citizen_id)
+    access = open_access(request, client, now, "json", citizen_id=lookup.citizen_id)
     return _certificate_json(db, access, lookup.kind)
 
 
