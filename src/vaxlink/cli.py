@@ -108,9 +108,16 @@ def _disabled() -> frozenset[str]:
 
 def main() -> None:
     """Entry point: run the CLI, turning domain errors into a clear message and exit code."""
+    from vaxlink.compose import private_process
+
+    private_process()
     # Importing every domain costs over a second; a command needs only its own.
     _mount(_wanted(sys.argv[1:]), _disabled())
     try:
+        from vaxlink.compose import check_deployment
+        from vaxlink.settings import get_settings
+
+        check_deployment(get_settings())  # production: no development defaults; else warn once
         rv = app(standalone_mode=False)
     except VaxlinkError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)

@@ -17,6 +17,7 @@ revealed only at the call that needs them; nothing here logs.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from vaxlink.reports.service import Mailer, ReportSettings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Container:
@@ -235,8 +237,31 @@ class Container:
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
-    """The container for `settings` (default: the environment's); nothing is built yet."""
-    return Container(settings or get_settings(), clock=clock)
+    """The container for `settings` (default: the environment's); nothing is built yet.
+
+    Production refuses development defaults here (`InsecureSettings`, naming the settings to
+    change); development warns about them once per process."""
+    settings = settings or get_settings()
+    check_deployment(settings)
+    return Container(settings, clock=clock)
+
+
+#: Development defaults already warned about in this process (one warning at start, not per app).
+_WARNED: set[str] = set()
+
+
+def check_deployment(settings: Settings) -> None:
+    """Refuse (production) or warn once, loudly (development), about development defaults."""
+    from vaxlink.settings import check_deployment as problems_of
+
+    problems = [p for p in problems_of(settings) if p not in _WARNED]
+    if problems:
+        _WARNED.update(problems)
+        log.warning(
+            "\n%s\nDEVELOPMENT DEFAULTS IN USE (VAXLINK_ENV=development); never serve citizens "
+            "like this, VAXLINK_ENV=production refuses to start:\n  - %s\n%s",
+            "!" * 78, "\n  - ".join(problems), "!" * 78,
+        )  # fmt: skip
 
 
 @contextmanager
@@ -245,3 +270,11 @@ def running(settings: Settings | None = None, *, clock: Clock | None = None) -> 
     container = build(settings, clock=clock)
     with container.in_use():
         yield container
+
+
+def private_process() -> None:
+    """Process start (the CLI and the web server): files this process creates are private
+    (umask 077), whatever library creates them (docs/security.md, "Files")."""
+    from vaxlink.files import restrict_umask
+
+    restrict_umask()

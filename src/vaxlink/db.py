@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from vaxlink.files import make_private, private_dir, touch_private
 from vaxlink.settings import Settings
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -86,8 +87,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+            store = Path(u.database)
+            private_dir(store.parent)
+            touch_private(store)  # 0600 before SQLite opens it; its WAL and SHM inherit the mode
+            for suffix in ("-wal", "-shm", "-journal"):
+                make_private(store.with_name(store.name + suffix))  # a store made before 0600
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -97,6 +102,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def engine_from_settings(settings: Settings) -> Engine:
     """The engine for the configured store, with migrations applied."""
+    private_dir(settings.data_dir, tighten=True)
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     return engine

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from vaxlink.errors import VaxlinkError
 
 #: Domains an installation may leave out (`VAXLINK_DISABLED_DOMAINS`): their web pages and CLI
 #: commands are then not mounted. The web shell, auth, the store and the registry always are.
@@ -99,6 +101,49 @@ class Settings(BaseSettings):
     identity_rate_per_minute: int = Field(default=30, ge=0, description="Identity checks.")
     identity_rate_burst: int = Field(default=10, ge=1)
 
+    # Deployment and personal-data exposure (docs/security.md, "Development defaults" and
+    # "Bulk look-ups"). Production refuses to start on a development default (`check_deployment`).
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses to start with the console SMS adapter or any "
+        "development default secret; `development` warns once at start.",
+    )
+    entry_lookups_per_hour: int = Field(
+        default=300, ge=1, description="Dose-entry identity look-ups per staff account an hour."
+    )
+    entry_outside_lookups_per_hour: int = Field(
+        default=30,
+        ge=1,
+        description="Of those, look-ups of people living outside the account's unit (answered "
+        "with the minimum needed to record a dose).",
+    )
+    partner_requests_per_minute: int = Field(
+        default=60, ge=1, description="Citizen-app API requests per client token a minute."
+    )
+
+    def development_defaults(self) -> list[str]:
+        """The settings still at a development default: 'VAXLINK_X: why', one per setting."""
+        out = []
+        if not self.sms_gateway_url:
+            out.append(
+                "VAXLINK_SMS_GATEWAY_URL is unset: one-time codes go to the console SMS adapter "
+                "(stderr), not to citizens' phones"
+            )
+        secret = self.feedback_secret.get_secret_value() if self.feedback_secret else ""
+        development = "vaxlink-development-feedback-secret"
+        if not secret or secret == development or len(secret) < 16:
+            out.append(
+                "VAXLINK_FEEDBACK_SECRET is unset or weak: rate-limit keys (ID numbers, phones, "
+                "user names) are hashed with the public development key; set 32+ random bytes"
+            )
+        uvci = self.uvci_secret.get_secret_value() if self.uvci_secret else ""
+        if len(uvci) < 16:
+            out.append(
+                "VAXLINK_UVCI_SECRET is unset or weak: certificate identifiers are plain hashes "
+                "anyone can derive from a citizen ID; set 32+ random bytes"
+            )
+        return out
+
     @field_validator("disabled_domains", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -123,3 +168,21 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (tests build their own `Settings` instead)."""
     return Settings()
+
+
+class InsecureSettings(VaxlinkError):
+    """Production was asked to start with a development default (console SMS, default secrets)."""
+
+    code = "insecure_settings"
+
+
+def check_deployment(settings: Settings) -> list[str]:
+    """At process start: in production refuse (`InsecureSettings`) when a development default is
+    in use; in development return them, for one loud warning."""
+    problems = settings.development_defaults()
+    if problems and settings.env == "production":
+        raise InsecureSettings(
+            "VAXLINK_ENV=production refuses to start with development defaults:\n  - "
+            + "\n  - ".join(problems)
+        )
+    return problems

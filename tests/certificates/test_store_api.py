@@ -140,15 +140,15 @@ def test_citizen_app_endpoint_needs_a_token_and_records_access(client, world) ->
         _, token = add_client(s, "VNeID", by="tester", now=NOW)
         _, retired = add_client(s, "Old app", by="tester", now=NOW)
         deactivate_client(s, "Old app")
-    url = f"/api/v1/citizens/{ALICE}/certificate"
+    by_id = "/api/v1/citizens/certificate"
     for headers in ({}, {"Authorization": "Bearer vxl_" + "A" * 43},
                     {"Authorization": f"Bearer {retired}"}, {"Authorization": f"Basic {token}"}):  # fmt: skip
-        response = client.get(url, headers=headers)
+        response = client.post(by_id, json={"citizen_id": ALICE}, headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["www-authenticate"].startswith("Bearer")
     auth = {"Authorization": f"Bearer {token}"}
-    body = client.get(url, headers=auth)
+    body = client.post(by_id, json={"citizen_id": ALICE}, headers=auth)
     assert body.status_code == 200
     data = body.json()
     assert data["uvci"] == world.active(ALICE).uvci
@@ -156,9 +156,15 @@ def test_citizen_app_endpoint_needs_a_token_and_records_access(client, world) ->
     assert data["expires_at"].startswith("2026-03-01")
     assert len(data["fields"]) == 11
     assert body.headers["cache-control"] == "no-store"
-    assert client.get(f"/api/v1/citizens/{BOB}/certificate", headers=auth).status_code == 404
-    assert client.get(f"/api/v1/citizens/{NOBODY}/certificate", headers=auth).status_code == 404
-    assert client.get("/api/v1/citizens/12ab/certificate", headers=auth).status_code == 422
+    url = f"/api/v1/citizens/{data['ref']}/certificate"
+    assert client.get(url, headers=auth).json()["uvci"] == data["uvci"]
+    assert client.post(by_id, json={"citizen_id": BOB}, headers=auth).status_code == 404
+    assert client.post(by_id, json={"citizen_id": NOBODY}, headers=auth).status_code == 404
+    assert client.post(by_id, json={"citizen_id": "12ab"}, headers=auth).status_code == 422
+    # The ID number in the URL is refused, and an unknown reference is not found.
+    assert client.get(f"/api/v1/citizens/{ALICE}/certificate", headers=auth).status_code == 422
+    unknown = "/api/v1/citizens/p" + "a" * 26 + "/certificate"
+    assert client.get(unknown, headers=auth).status_code == 404
     pdf = client.get(f"{url}.pdf", headers=auth)
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
@@ -175,7 +181,8 @@ def test_citizen_app_endpoint_needs_a_token_and_records_access(client, world) ->
             )
         ).all()
     assert [tuple(a) for a in accesses] == [
-        (ALICE, "json"), (BOB, "json"), (NOBODY, "json"), (ALICE, "pdf"), (ALICE, "fhir"),
+        (ALICE, "json"), (ALICE, "json"), (BOB, "json"), (NOBODY, "json"), (ALICE, "pdf"),
+        (ALICE, "fhir"),
     ]  # fmt: skip
 
 

@@ -283,7 +283,8 @@ def test_history_shows_doses_from_other_sites(world, session: Session) -> None:
     engine, registry = world
     enter(engine, registry, dose(TODAY - dt.timedelta(days=40)), ack={"entered_late"})
     with transaction(engine) as s:
-        other = Principal(10, "tram3", Role.HEALTH_STATION, UnitKey(Level.WARD, "00004"), "F009")
+        # Another site of the person's ward (out of the ward, the history is not shown: #13).
+        other = Principal(10, "tram3", Role.HEALTH_STATION, UnitKey(Level.WARD, "00001"), "F009")
         check = start_entry(s, other, registry, id_number=CID, today=TODAY)
     assert [h.facility_code for h in check.history] == ["F001"]
     assert (check.suggested_category, check.suggested_sequence) == ("primary", 2)

@@ -19,6 +19,7 @@ from vaxlink.certificates.service import Certificate, issue_batch
 from vaxlink.db import transaction
 from vaxlink.feedback.models import Attachment, Ticket
 from vaxlink.feedback.sms import ConsoleSms
+from vaxlink.records.service import person_ref
 
 from .conftest import Pki, World
 
@@ -139,15 +140,16 @@ def test_code_flow_record_certificate_and_audit(setup: tuple[Any, World], pki: P
     assert "Vaccination certificate" in english.text
     assert english.text.replace("Vaccination certificate", "") != page.text
     with transaction(world.engine) as s:
+        ref = person_ref(s, CID)  # citizens are audited by reference, not ID number (#13)
         views = s.scalars(select(AuditEntry.seq).where(
-            AuditEntry.object_id == CID, AuditEntry.action == "feedback.citizen.view_certificate"
+            AuditEntry.object_id == ref, AuditEntry.action == "feedback.citizen.view_certificate"
         )).all()  # fmt: skip
         assert len(views) == 3
     pdf = client.get("/c/certificate.pdf")
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
     with transaction(world.engine) as s:
-        entries = s.scalars(select(AuditEntry).where(AuditEntry.object_id == CID)).all()
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.object_id == ref)).all()
         actions = {e.action for e in entries}
         assert {
             "feedback.citizen.login",

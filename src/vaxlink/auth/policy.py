@@ -30,8 +30,10 @@ PUBLIC_ROUTES: Final[dict[str, str]] = {
 
 #: Routes authenticated by something other than a staff session (an API client token).
 TOKEN_ROUTES: Final[dict[str, str]] = {
-    "/api/v1/citizens/{citizen_id}/certificate*": "citizen-app API: per-client bearer token "
-    "checked and recorded by vaxlink.certificates.web.api.client_access",
+    "/api/v1/citizens/certificate": "citizen-app API (ID number in the body): per-client bearer "
+    "token, quota, access record and audit in vaxlink.certificates.web.api.open_access",
+    "/api/v1/citizens/{ref}/certificate*": "citizen-app API (opaque person reference): per-client "
+    "bearer token, quota, access record and audit in vaxlink.certificates.web.api.open_access",
     "/api/v1/identity/verify": "partner-system API: client bearer token with the "
     "identity:verify scope, rate-limited per address (vaxlink.linkage.api)",
 }

@@ -2,17 +2,21 @@
 
 A token is 32 random bytes (base64url, prefixed `vxl_`), shown once. Only its SHA-256 is stored:
 with 256 bits of entropy a fast hash is as safe as a slow one, and a lookup stays one index probe.
-Every certificate fetch is recorded (client, citizen, document, time), never logged.
+Every certificate fetch is recorded (client, citizen, document, time), never logged, and
+audited by the person's opaque reference. Each token has a quota of requests a minute
+(`ClientQuota`, store counters shared by every worker; 429 with Retry-After beyond it).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
@@ -25,7 +29,9 @@ from vaxlink.certificates.errors import (
     Unauthenticated,
 )
 from vaxlink.certificates.models import ApiClient, CertificateAccess
-from vaxlink.errors import Conflict, InvalidInput
+from vaxlink.errors import Conflict, InvalidInput, TooManyRequests
+from vaxlink.ratelimit import Limit, StoreCounters, secret_of
+from vaxlink.settings import Settings
 
 TOKEN_PREFIX: Final = "vxl_"  # noqa: S105 - a label, not a secret
 READ_CERTIFICATES: Final = "certificates:read"
@@ -113,3 +119,36 @@ def record_access(
         )
     )
     session.flush()
+
+
+class ClientQuotaExceeded(TooManyRequests):
+    """A client token made more requests this minute than its quota."""
+
+    code = "client_quota_exceeded"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"this client token has used its requests for this minute; try again in "
+            f"{retry_after} seconds (VAXLINK_PARTNER_REQUESTS_PER_MINUTE)"
+        )
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientQuota:
+    """Requests a client token may make in a fixed minute (the store limiter, per client)."""
+
+    per_minute: int
+    secret: bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientQuota:
+        return cls(settings.partner_requests_per_minute, secret_of(settings))
+
+    def take(self, session: Session, client: ApiClient, *, now: datetime) -> int:
+        """Count one request of `client`: 0 when it may go ahead, else whole seconds to wait.
+        The count is flushed; the caller commits it even when refusing."""
+        limit = Limit("client", self.per_minute, timedelta(minutes=1))
+        wait = StoreCounters(session, limit, secret=self.secret, now=now).take(str(client.id))
+        return math.ceil(wait)

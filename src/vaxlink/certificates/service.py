@@ -41,7 +41,13 @@ from vaxlink.certificates.approval.signing import (
     approve_records,
     facility_signer,
 )
-from vaxlink.certificates.clients import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
+from vaxlink.certificates.clients import (
+    READ_CERTIFICATES,
+    VERIFY_IDENTITY,
+    ClientQuota,
+    ClientQuotaExceeded,
+    add_client,
+)
 from vaxlink.certificates.clients import authenticate as authenticate_client
 from vaxlink.certificates.core.display import DisplayField, display_fields
 from vaxlink.certificates.core.signer import Signer
@@ -126,6 +132,8 @@ __all__ = [
     "CertificateKind",
     "CertificateNotFound",
     "CertificateStatus",
+    "ClientQuota",
+    "ClientQuotaExceeded",
     "DccType",
     "DisplayField",
     "DscPlan",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vaxlink.cleaning.schedule import ScheduleWarning
-from vaxlink.errors import Conflict, Forbidden, InvalidInput, NotInRegistry
+from vaxlink.errors import Conflict, Forbidden, InvalidInput, NotInRegistry, TooManyRequests
 
 __all__ = [
     "EntryError",
     "EntryNotAllowed",
+    "LookupThrottled",
     "NoVaccinationSite",
     "NotInRegistry",
     "WarningsNotAcknowledged",
@@ -43,3 +44,20 @@ class WarningsNotAcknowledged(Conflict):
         codes = ", ".join(w.code.value for w in warnings)
         super().__init__(f"confirm the schedule warnings before recording the dose: {codes}")
         self.warnings = tuple(warnings)
+
+
+class LookupThrottled(TooManyRequests):
+    """The account has made more identity look-ups than its quota allows in this hour."""
+
+    code = "lookup_throttled"
+
+    def __init__(self, retry_after: int, *, outside: bool) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        what = "of people living outside your unit " if outside else ""
+        super().__init__(
+            f"this account has made too many identity look-ups {what}in the last hour; try again "
+            f"in {minutes} minute(s), or ask the district health centre if this is a campaign day "
+            "(VAXLINK_ENTRY_LOOKUPS_PER_HOUR)"
+        )
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

@@ -22,14 +22,16 @@ from vaxlink.cleaning.entry import DoseInput, TypedIdentity, UnregisteredReason
 from vaxlink.cleaning.entry_errors import (
     EntryError,
     EntryNotAllowed,
+    LookupThrottled,
     NotInRegistry,
     NoVaccinationSite,
     WarningsNotAcknowledged,
 )
-from vaxlink.cleaning.identify import IdentityCheck, IdentitySource
+from vaxlink.cleaning.identify import IdentityCheck, IdentitySource, LookupQuota
 from vaxlink.records.service import DoseCategory, vaccines
 from vaxlink.registry.service import RegistryPort, RegistryUnavailable
-from vaxlink.web.deps import registry_port, session
+from vaxlink.settings import Settings
+from vaxlink.web.deps import registry_port, session, settings
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -41,6 +43,7 @@ Enterer = Annotated[Principal, Depends(require(Permission.DOSE_ENTER))]
 Db = Annotated[Session, Depends(session, scope="function")]
 Registry = Annotated[RegistryPort, Depends(registry_port)]
 Now = Annotated[dt.datetime, Depends(clock)]
+Config = Annotated[Settings, Depends(settings)]
 CATEGORIES: Final = tuple(c.value for c in DoseCategory)
 REASONS: Final = tuple(r.value for r in UnregisteredReason)
 
@@ -103,6 +106,7 @@ async def entry_identify(
     db: Db,
     registry: Registry,
     now: Now,
+    config: Config,
     id_number: Annotated[str, Form()] = "",
     chip_qr: Annotated[str, Form()] = "",
     photo: Annotated[UploadFile | None, File()] = None,
@@ -117,12 +121,22 @@ async def entry_identify(
         check = entry.start_entry(
             db, principal, registry, id_number=id_number.strip() or None,
             chip_qr_text=chip_qr.strip() or None, image=image or None, today=now.date(),
+            quota=LookupQuota.from_settings(config), now=now,
         )  # fmt: skip
+    except LookupThrottled as exc:
+        return _throttled(request, principal, exc)
     except EntryError as exc:
         return _start_error(request, principal, str(exc), id_number=id_number)
     except RegistryUnavailable:
         return _start_error(request, principal, "registry_down", id_number=id_number)
     return _person_page(request, principal, check, _dose_defaults(check, now))
+
+
+def _throttled(request: Request, principal: Principal, exc: LookupThrottled) -> Response:
+    """429 with Retry-After; returned, not raised, so the request's count is committed."""
+    response = render(request, "entry/start.html", _base(principal, error=str(exc)), status=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _start_error(
@@ -170,6 +184,7 @@ def entry_dose(
     db: Db,
     registry: Registry,
     now: Now,
+    config: Config,
     citizen_id: Annotated[str, Form()],
     source: Annotated[str, Form()] = IdentitySource.TYPED.value,
     vaccine: Annotated[str, Form()] = "",
@@ -199,7 +214,10 @@ def entry_dose(
     except (EntryError, WarningsNotAcknowledged) as exc:
         try:
             check = entry.start_entry(db, principal, registry, id_number=citizen_id,
-                                      today=now.date())  # fmt: skip
+                                      today=now.date(), quota=LookupQuota.from_settings(config),
+                                      now=now)  # fmt: skip
+        except LookupThrottled as throttled:
+            return _throttled(request, principal, throttled)
         except (EntryError, RegistryUnavailable):
             return _start_error(request, principal, str(exc))
         check = dataclasses.replace(check, source=how)

@@ -38,6 +38,10 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "entry.card_address": "Địa chỉ trên thẻ",
         "entry.history": "Các mũi đã tiêm",
         "entry.no_history": "Chưa có mũi nào trong hệ thống.",
+        "entry.limited": "Người này không thường trú trong đơn vị của tài khoản: chỉ hiện họ tên, "
+        "năm sinh và giới tính để xác nhận đúng người.",
+        "entry.history_limited": "Không hiện lịch sử tiêm của người ngoài đơn vị; mũi gợi ý bên "
+        "dưới đã tính theo lịch sử đó.",
         "entry.dose": "Mũi tiêm hôm nay",
         "entry.vaccine": "Vắc xin",
         "entry.lot": "Số lô",
@@ -133,6 +137,10 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "entry.card_address": "Address on the card",
         "entry.history": "Doses on record",
         "entry.no_history": "No dose on record yet.",
+        "entry.limited": "This person does not live in your unit: only name, birth year and sex "
+        "are shown, to confirm it is the right person.",
+        "entry.history_limited": "The dose history of people outside your unit is not shown; the "
+        "suggested dose below takes it into account.",
         "entry.dose": "Today's dose",
         "entry.vaccine": "Vaccine",
         "entry.lot": "Lot number",

@@ -3,13 +3,20 @@
 The operator gives the person's identity (a typed ID number, the chip-card QR text scanned in the
 browser, or a photo of it decoded here); it is checked against the population registry through
 the registry port, and the person's doses on record are shown with the dose the schedule expects
-next. Every look-up is audited.
+next. Every look-up is audited, by the person's opaque reference (never the ID number).
+
+Bulk look-ups are bounded (issue #13): each account has an hourly quota of look-ups
+(`LookupQuota`, counted in the store so every worker sees it), and a tighter one for people who
+live outside the account's unit. People do get vaccinated away from home, so such a look-up is
+answered, but minimised: name, birth year and sex to confirm the person, and the dose the
+schedule expects next; no address and no dose history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -17,7 +24,12 @@ from sqlalchemy.orm import Session
 from vaxlink.auth import service as auth
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.cleaning import schedule
-from vaxlink.cleaning.entry_errors import EntryError, EntryNotAllowed, NoVaccinationSite
+from vaxlink.cleaning.entry_errors import (
+    EntryError,
+    EntryNotAllowed,
+    LookupThrottled,
+    NoVaccinationSite,
+)
 from vaxlink.geo.errors import GeoError
 from vaxlink.geo.index import UnitIndex
 from vaxlink.identity import (
@@ -29,8 +41,10 @@ from vaxlink.identity import (
     normalise_id,
     parse_chip_qr,
 )
-from vaxlink.records.service import DoseCategory, HistoryDose, history
+from vaxlink.ratelimit import Limit, StoreCounters, secret_of
+from vaxlink.records.service import DoseCategory, HistoryDose, history, person_ref
 from vaxlink.registry.service import PersonQuery, RegistryPerson, RegistryPort
+from vaxlink.settings import Settings
 
 
 class IdentitySource(StrEnum):
@@ -56,10 +70,44 @@ class IdentityCheck:
     history: tuple[HistoryDose, ...] = ()
     suggested_category: str = DoseCategory.PRIMARY.value
     suggested_sequence: int = 1
+    #: The person lives outside the account's unit: only what is needed to record the dose.
+    limited: bool = False
 
     @property
     def found(self) -> bool:
         return self.person is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupQuota:
+    """Identity look-ups an account may make an hour, in all and of people outside its unit."""
+
+    per_hour: int
+    outside_per_hour: int
+    secret: bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LookupQuota:
+        return cls(settings.entry_lookups_per_hour, settings.entry_outside_lookups_per_hour,
+                   secret_of(settings))  # fmt: skip
+
+    def take(self, session: Session, principal: Principal, *, outside: bool, now: dt.datetime) -> None:
+        """Count one look-up of `principal` (and one outside its unit); `LookupThrottled` past
+        either quota. The count is flushed before raising: the caller commits it."""
+        limit = Limit("entry.outside" if outside else "entry.lookup",
+                      self.outside_per_hour if outside else self.per_hour, dt.timedelta(hours=1))  # fmt: skip
+        wait = StoreCounters(session, limit, secret=self.secret, now=now).take(str(principal.user_id))
+        if wait > 0:
+            raise LookupThrottled(math.ceil(wait), outside=outside)
+
+
+def minimised(person: RegistryPerson) -> RegistryPerson:
+    """What an out-of-unit look-up shows: name, birth year and sex (enough to confirm the person
+    in front of the operator), no place of residence, phone or old ID number."""
+    return RegistryPerson(
+        citizen_id=person.citizen_id, full_name=person.full_name,
+        date_of_birth=person.date_of_birth[:4], sex=person.sex, province_code="",
+    )  # fmt: skip
 
 
 def as_schedule(dose: HistoryDose) -> schedule.Dose:
@@ -162,12 +210,19 @@ def start_entry(
     chip_qr_text: str | None = None,
     image: bytes | None = None,
     today: dt.date,
+    quota: LookupQuota | None = None,
+    now: dt.datetime | None = None,
 ) -> IdentityCheck:
-    """Identify the person (typed ID, chip-card QR text, or a photo of the QR) in the registry."""
+    """Identify the person (typed ID, chip-card QR text, or a photo of the QR) in the registry.
+
+    With a `quota` (the web pages always give one, with `now`), the look-up is counted against
+    the account's hourly quotas first (`LookupThrottled` past them)."""
     facility = facility_of(principal)
     given = [x for x in (id_number, chip_qr_text, image) if x]
     if len(given) != 1:
         raise EntryError("give exactly one of: the ID number, the scanned QR text, a QR photo")
+    if quota is not None and now is None:
+        raise ValueError("a look-up quota needs the time (`now`)")
     card: ChipQr | None = None
     source = IdentitySource.TYPED
     if image:
@@ -180,14 +235,21 @@ def start_entry(
             raise EntryError(f"this is not a chip-card QR code: {exc}") from None
         id_number = card.id_number
     digits, kind = citizen_number(id_number or "")
+    if quota is not None and now is not None:
+        quota.take(session, principal, outside=False, now=now)
     person = lookup(registry, digits, kind)
+    outside = person is not None and not principal.covers(
+        province=person.province_code, district=person.district_code, ward=person.ward_code
+    )
+    if quota is not None and now is not None and outside:
+        quota.take(session, principal, outside=True, now=now)
     past = history(session, person.citizen_id if person else digits)
     auth.append(
         session,
         actor=principal,
         action="dose_entry.identify",
         object_type="citizen",
-        object_id=person.citizen_id if person else "not-found",
+        object_id=person_ref(session, person.citizen_id) if person else "not-found",
         unit=unit_of(person.province_code, person.district_code, person.ward_code)
         if person
         else None,
@@ -196,13 +258,14 @@ def start_entry(
             "source": source.value,
             "doses": len(past),
             "facility": facility,
+            "outside_unit": outside,
         },
     )
     if person is None:
         return IdentityCheck(digits, source, None, "", card=card, history=past)
     before = [as_schedule(h) for h in past if h.date < today]
     category, sequence = schedule.expected_next(before, past[0].vaccine_key if past else "")
-    return IdentityCheck(
+    check = IdentityCheck(
         person.citizen_id,
         source,
         person,
@@ -213,3 +276,6 @@ def start_entry(
         suggested_category=category,
         suggested_sequence=sequence,
     )
+    if outside:
+        return replace(check, person=minimised(person), address="", history=(), limited=True)
+    return check

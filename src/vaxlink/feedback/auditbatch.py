@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth import service as auth
 from vaxlink.db import make_engine
 from vaxlink.feedback.errors import FeedbackError
+from vaxlink.records.service import person_refs
 
 log = logging.getLogger(__name__)
 #: Entries written in one transaction at most.
@@ -35,9 +36,14 @@ WAIT_SECONDS: Final = 10.0
 def append_batch(engine: Engine, entries: list[dict[str, Any]]) -> None:
     """Append citizen-view entries in one transaction through auth's one writer
     (`auth.service.append_many`: one head lock, one multi-row insert, one head move)."""
-    batch = [auth.NewAuditEntry(e["action"], e["object_type"], e["object_id"], unit=e["unit"],
-                               detail=e["detail"]) for e in entries]  # fmt: skip
     with Session(bind=engine) as session, session.begin():
+        # Citizens are named by their opaque reference, never their ID number (docs/security.md).
+        refs = person_refs(session, [e["object_id"] for e in entries
+                                     if e["object_type"] == "citizen"])  # fmt: skip
+        batch = [auth.NewAuditEntry(e["action"], e["object_type"],
+                                    refs[e["object_id"]] if e["object_type"] == "citizen"
+                                    else e["object_id"], unit=e["unit"], detail=e["detail"])
+                 for e in entries]  # fmt: skip
         auth.append_many(session, batch)
 
 

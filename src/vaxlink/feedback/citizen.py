@@ -21,7 +21,7 @@ from vaxlink.errors import InvalidInput
 from vaxlink.feedback import otp
 from vaxlink.feedback.errors import CitizenSessionMissing
 from vaxlink.feedback.models import CitizenSession, Ticket
-from vaxlink.records.service import DoseRecord
+from vaxlink.records.service import DoseRecord, person_ref
 from vaxlink.registry.service import Citizen
 
 VIEW_CERTIFICATE: Final = "feedback.citizen.view_certificate"
@@ -85,7 +85,8 @@ def citizen_view(session: Session, citizen_id: str, *, what: str) -> CitizenView
         select(Ticket).where(Ticket.citizen_id == citizen_id).order_by(Ticket.id.desc())
     ))  # fmt: skip
     auth.append(session, actor=None, action=f"feedback.citizen.view_{what}",
-                 object_type="citizen", object_id=citizen_id, detail={"by": "citizen"})  # fmt: skip
+                 object_type="citizen", object_id=person_ref(session, citizen_id),
+                 detail={"by": "citizen"})  # fmt: skip
     return CitizenView(
         citizen_id, mask_id(citizen_id), citizen.full_name, citizen.date_of_birth,
         citizen.province_code, citizen.district_code, citizen.ward_code, citizen.phone,

@@ -22,6 +22,7 @@ from vaxlink.identity import classify_id, fold_name, normalise_id, parse_date
 from vaxlink.identity.errors import DateParseError
 from vaxlink.identity.idnumber import IdKind
 from vaxlink.ratelimit import Limit, StoreCounters, secret_of
+from vaxlink.records.service import person_ref
 from vaxlink.registry.service import Citizen
 from vaxlink.settings import Settings
 
@@ -141,5 +142,5 @@ def finish_lookup(
     ttl = timedelta(minutes=settings.citizen_session_minutes)
     token = otp.open_session(session, check.citizen_id, now=now, ttl=ttl)
     auth.append(session, actor=None, action="feedback.citizen.login", object_type="citizen",
-                 object_id=check.citizen_id, detail={"via": "sms_code"})  # fmt: skip
+                 object_id=person_ref(session, check.citizen_id), detail={"via": "sms_code"})  # fmt: skip
     return CodeOutcome(token, 0, None, check.citizen_id)

@@ -49,6 +49,7 @@ from vaxlink.feedback.webutil import (
     utcnow,
     view_writer,
 )
+from vaxlink.records.service import person_ref
 from vaxlink.web import i18n
 from vaxlink.web.render import render
 
@@ -213,7 +214,7 @@ def my_certificate_pdf(db: DB, cid: CitizenId) -> Response:
     """The bilingual PDF of the citizen's certificate."""
     certificate = current_certificate(db, cid)
     auth.append(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
-                 object_id=cid, detail={"by": "citizen"})  # fmt: skip
+                 object_id=person_ref(db, cid), detail={"by": "citizen"})  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
     return Response(certificate_pdf(certificate), media_type="application/pdf",
                     headers=headers)  # fmt: skip

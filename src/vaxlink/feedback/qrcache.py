@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from vaxlink.certificates.service import qr_svg
+from vaxlink.files import private_dir, write_private
 
 MEMORY_ITEMS: Final = 4096
 _memory: OrderedDict[str, str] = OrderedDict()
@@ -41,9 +42,9 @@ def qr_svg_cached(hc1: str, data_dir: Path) -> bytes:
     except FileNotFoundError:
         pass
     svg = qr_svg(hc1, scale=3)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(svg)
+    write_private(tmp, svg)
     os.replace(tmp, path)  # atomic: a concurrent reader sees the whole file or none
     return svg
 

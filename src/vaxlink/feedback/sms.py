@@ -15,9 +15,14 @@ from typing import ClassVar, Final, Protocol
 import httpx
 
 from vaxlink.feedback.errors import SmsFailed
-from vaxlink.settings import Settings
+from vaxlink.settings import InsecureSettings, Settings
 
 TIMEOUT: Final = httpx.Timeout(5.0, connect=3.0)
+#: Printed above every console message: the code below was not sent to anyone's phone.
+BANNER: Final = (
+    "!!! DEVELOPMENT SMS (console adapter; set VAXLINK_SMS_GATEWAY_URL): NOT sent to a phone; "
+    "the one-time code below is visible to anyone reading this terminal or its log !!!"
+)
 
 
 def mask_phone(phone: str) -> str:
@@ -58,7 +63,7 @@ class ConsoleSms:
         with self._lock:
             self.sent.append(SentSms(phone, text))
         if self.echo:
-            print(f"[sms to {mask_phone(phone)}] {text}", file=sys.stderr, flush=True)
+            print(f"{BANNER}\n[sms to {mask_phone(phone)}] {text}", file=sys.stderr, flush=True)
 
     @classmethod
     def last_to(cls, phone: str) -> SentSms | None:
@@ -95,8 +100,13 @@ class HttpSms:
 
 
 def sms_from_settings(settings: Settings) -> SmsPort:
-    """The HTTP gateway when configured, else the console."""
+    """The HTTP gateway when configured, else the console (refused in production)."""
     if settings.sms_gateway_url:
         token = settings.sms_gateway_token
         return HttpSms(settings.sms_gateway_url, token.get_secret_value() if token else None)
+    if settings.env == "production":
+        raise InsecureSettings(
+            "VAXLINK_ENV=production: set VAXLINK_SMS_GATEWAY_URL; the console SMS adapter prints "
+            "one-time codes to stderr"
+        )
     return ConsoleSms()

@@ -35,6 +35,7 @@ from vaxlink.feedback.webutil import (
     utcnow,
 )
 from vaxlink.flows.citizen_report import resolve_report
+from vaxlink.records.service import person_ref
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -87,7 +88,7 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket,
     from vaxlink.registry.service import Citizen
 
     auth.append(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
-                 object_id=ticket.citizen_id, unit=ticket.ward_code,
+                 object_id=person_ref(db, ticket.citizen_id), unit=ticket.ward_code,
                  detail={"ticket_id": ticket.id})  # fmt: skip
     events = list(db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                              .order_by(TicketEvent.id)))  # fmt: skip
@@ -186,7 +187,7 @@ def ticket_attachment(
     if row is None or row.ticket_id != ticket.id:
         raise TicketNotFound("no such attachment on this report")
     auth.append(db, actor=principal, action="feedback.attachment.view", object_type="citizen",
-                 object_id=ticket.citizen_id, unit=ticket.ward_code,
+                 object_id=person_ref(db, ticket.citizen_id), unit=ticket.ward_code,
                  detail={"ticket_id": ticket.id, "attachment_id": row.id})  # fmt: skip
     data = read_attachment(row, data_dir=settings_of(request).data_dir)
     headers = {"Content-Disposition": f'attachment; filename="attachment-{row.id}"',

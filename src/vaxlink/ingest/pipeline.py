@@ -18,6 +18,7 @@ import duckdb
 
 from vaxlink import duck
 from vaxlink.duck import scalar
+from vaxlink.files import make_private, private_dir
 from vaxlink.ingest import reader, sqlnorm
 from vaxlink.ingest.child import run_bulk_job
 from vaxlink.ingest.headers import ColumnSpec
@@ -248,11 +249,12 @@ def _attach_problems(
     report.reason_counts = {str(c): int(n) for c, n in counts}
     if report.quarantined:
         out = settings.data_dir / "import-reports" / f"batch-{report.batch_id}-problems.csv"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(out.parent)  # 0700: nobody else can open the report while it is written
         con.execute(
             "COPY (SELECT _row AS row, record_key, codes AS reason_codes, reasons, raw "
             f"FROM bad ORDER BY _row) TO '{_sql_str(str(out.resolve()))}' (HEADER, DELIMITER ',')"
         )
+        make_private(out)  # DuckDB creates it with the umask's mode
         report.report_path = out
 
 

@@ -9,11 +9,18 @@ the service it calls logs the request or the answer: both carry personal data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from vaxlink.certificates.service import VERIFY_IDENTITY, authenticate_client
+from vaxlink.certificates.service import (
+    VERIFY_IDENTITY,
+    ClientQuota,
+    ClientQuotaExceeded,
+    authenticate_client,
+    clock,
+)
 from vaxlink.db import transaction
 from vaxlink.linkage.schemas import VerifyResponse
 from vaxlink.linkage.service import LinkModel, verify_person
@@ -52,12 +59,18 @@ def create_router(dependencies: Sequence[Any] = ()) -> APIRouter:
 
 
 def verifying_client(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    now: Annotated[datetime, Depends(clock)],
+    authorization: Annotated[str | None, Header()] = None,
 ) -> None:
     """The request carries the bearer token of an active client holding `identity:verify`
-    (401 without a valid token, 403 without the scope)."""
+    (401 without a valid token, 403 without the scope), within the token's quota a minute
+    (429 with Retry-After past it; the count is committed either way)."""
     with transaction(request.app.state.engine) as s:
-        authenticate_client(s, authorization, scope=VERIFY_IDENTITY)
+        client = authenticate_client(s, authorization, scope=VERIFY_IDENTITY)
+        wait = ClientQuota.from_settings(request.app.state.settings).take(s, client, now=now)
+    if wait:
+        raise ClientQuotaExceeded(wait)
 
 
 #: Mounted by `vaxlink.web.app.create_app`: limited per client address (429 past the limit), then

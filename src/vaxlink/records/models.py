@@ -112,3 +112,13 @@ def status_is(statuses: Iterable[str]) -> ColumnElement[bool]:
     """
     column = DoseRecord.__table__.c.status
     return or_(*(column == literal(str(s), literal_execute=True) for s in statuses))
+
+
+class PersonRef(Base):
+    """The opaque reference of a citizen ID (`vaxlink.records.refs`): URLs, audit entries and
+    partner APIs carry it instead of the ID number."""
+
+    __tablename__ = "person_ref"
+
+    ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    citizen_id: Mapped[str] = mapped_column(String(12), unique=True)

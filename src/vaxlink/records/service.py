@@ -29,6 +29,7 @@ from vaxlink.records.lifecycle import (
 from vaxlink.records.lifecycle import move as set_status
 from vaxlink.records.models import DoseCategory, DoseRecord, status_is
 from vaxlink.records.parse import FIRST_VACCINATION_DAY
+from vaxlink.records.refs import REF_PATTERN, is_ref, person_ref, person_refs, resolve_ref
 from vaxlink.records.vaccines import Vaccine, catalogue, lookup, site_spellings
 
 
@@ -65,6 +66,7 @@ __all__ = [
     "FIRST_VACCINATION_DAY",
     "INITIAL",
     "RAW_FIELDS",
+    "REF_PATTERN",
     "TRANSITIONS",
     "WEB_FILE_KIND",
     "DoseCategory",
@@ -79,8 +81,12 @@ __all__ = [
     "catalogue",
     "history",
     "import_doses",
+    "is_ref",
     "lookup",
+    "person_ref",
+    "person_refs",
     "precision",
+    "resolve_ref",
     "set_status",
     "set_status_many",
     "site_spellings",

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from vaxlink.db import transaction
+from vaxlink.files import private_dir, write_private
 from vaxlink.geo.codes import NATION, Level, UnitKey, unit_key
 from vaxlink.geo.errors import GeoError
 from vaxlink.reports import daily, query
@@ -183,12 +184,12 @@ def generate(
     ensure_figures(session, day, now=now)
     files = render(session, key, day)
     folder = Path("reports") / day.isoformat()
-    (data_dir / folder).mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir / folder)
     paths = {}
     for ext, content in (("xlsx", files.xlsx), ("pdf", files.pdf)):
         rel = folder / f"{files.stem}.{ext}"
         tmp = data_dir / rel.with_suffix(f".{ext}.tmp")
-        tmp.write_bytes(content)
+        write_private(tmp, content)
         tmp.replace(data_dir / rel)
         paths[ext] = rel
     codes = unit_codes(key)

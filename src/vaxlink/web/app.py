@@ -95,6 +95,7 @@ def _nav(refs: Iterator[str]) -> tuple[nav.NavItem, ...]:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the app around one composition root (`app.state.container`); the store's engine
     is opened at startup and released when the last lifespan ends."""
+    compose.private_process()  # also when uvicorn is started on the factory directly
     settings = settings or get_settings()
     container = compose.build(settings, clock=clock)
     domains = mounted(settings)

@@ -1,22 +1,34 @@
 """REST API of certificates: public verification and downloads, and the citizen-app endpoints.
 
-Thin: each route reads its input, calls a service and shapes the answer. Public routes take no
-personal data in the URL; the citizen-app routes need a client token and record every access.
+Thin: each route reads its input, calls a service and shapes the answer. No route takes an
+ID number in the URL; the citizen-app routes need a client token, name the person by an opaque
+reference (or take the ID number in a POST body), count against the token's quota and record and
+audit every access.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from vaxlink.auth import service as auth
 from vaxlink.certificates import documents
-from vaxlink.certificates.clients import READ_CERTIFICATES, authenticate, record_access
+from vaxlink.certificates.clients import (
+    READ_CERTIFICATES,
+    ClientQuota,
+    ClientQuotaExceeded,
+    authenticate,
+    record_access,
+)
+from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import ApiClient, CertificateKind
 from vaxlink.certificates.verification.store import (
@@ -35,6 +47,8 @@ from vaxlink.certificates.web.deps import (
 from vaxlink.db import transaction
 from vaxlink.errors import InvalidInput
 from vaxlink.ratelimit.web import rate_limited
+from vaxlink.records.service import person_ref, resolve_ref
+from vaxlink.settings import Settings
 from vaxlink.web.deps import session
 
 NO_STORE: Final = {"Cache-Control": "no-store"}
@@ -87,60 +101,146 @@ def revocations(
     return Response(json.dumps(document), media_type="application/json", headers=PUBLIC)
 
 
-CitizenId = Annotated[str, Path(pattern=r"^[0-9]{9,12}$", description="Citizen ID number.")]
+#: A person in a citizen-app URL: the opaque reference (`vaxlink.records.refs`), never the ID
+#: number, which would end up in every proxy's access log.
+PersonRefPath = Annotated[
+    str, Path(pattern=r"^[0-9a-z]{9,27}$", description="The person's reference (`ref`).")
+]
 
 
-def client_access(document: str) -> Callable[..., ApiClient]:
-    """A dependency: authenticate the client and record the access in its own transaction."""
+class CitizenLookup(BaseModel):
+    """The ID number travels in the body, never in the URL."""
+
+    citizen_id: str = Field(pattern=r"^[0-9]{9,12}$", description="Citizen ID number.")
+    kind: CertificateKind = CertificateKind.VACCINATION
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A client's counted, recorded and audited access to one person's certificate."""
+
+    client: ApiClient
+    citizen_id: str
+    ref: str
+
+
+def counted_client(
+    request: Request,
+    now: Annotated[datetime, Depends(clock)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> ApiClient:
+    """A dependency: the authenticated client, its request counted against the token's quota
+    in a transaction of its own (a refused request still counts). Runs before the body or the
+    path is validated, so an anonymous caller learns nothing but 401."""
+    config: Settings = request.app.state.settings
+    with transaction(request.app.state.engine) as s:
+        client = authenticate(s, authorization, scope=READ_CERTIFICATES)
+        wait = ClientQuota.from_settings(config).take(s, client, now=now)
+    if wait:
+        raise ClientQuotaExceeded(wait)
+    return client
+
+
+Client = Annotated[ApiClient, Depends(counted_client)]
+
+
+def open_access(
+    request: Request, client: ApiClient, now: datetime, document: str,
+    *, ref: str | None = None, citizen_id: str | None = None,
+) -> Access:  # fmt: skip
+    """Resolve the person, record and audit the access in a transaction of its own (so a fetch
+    that finds nothing is recorded too)."""
+    found = None
+    with transaction(request.app.state.engine) as s:
+        if citizen_id is None and ref is not None:
+            citizen_id = resolve_ref(s, ref)
+        if citizen_id is not None:
+            found = Access(client, citizen_id, person_ref(s, citizen_id))
+            record_access(s, client, citizen_id, document, now=now)
+        auth.append(s, actor=None, action=f"certificates.client.fetch_{document}",
+                    object_type="citizen", object_id=found.ref if found else "not-found",
+                    detail={"client": client.id, "by": "ref" if ref else "body"})  # fmt: skip
+    if found is None:
+        raise CertificateNotFound("no person with this reference")
+    return found
+
+
+def by_ref(document: str) -> Callable[..., Access]:
+    """A dependency: the access of the authenticated client to the person at `ref`."""
 
     def dependency(
         request: Request,
-        citizen_id: CitizenId,
+        client: Client,
+        ref: PersonRefPath,
         now: Annotated[datetime, Depends(clock)],
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> ApiClient:
-        with transaction(request.app.state.engine) as s:
-            client = authenticate(s, authorization, scope=READ_CERTIFICATES)
-            record_access(s, client, citizen_id, document, now=now)
-        return client
+    ) -> Access:
+        if ref.isdigit():
+            raise InvalidInput(
+                "an ID number may not be sent in a URL: POST {\"citizen_id\": ...} to "
+                "/api/v1/citizens/certificate and use the `ref` it answers with"
+            )
+        return open_access(request, client, now, document, ref=ref)
 
     return dependency
 
 
-@api.get("/citizens/{citizen_id}/certificate")
+def _certificate_json(db: Session, access: Access, kind: CertificateKind) -> Response:
+    view = documents.certificate_view(documents.current_certificate(db, access.citizen_id, kind))
+    body = json.dumps({"ref": access.ref, "citizen_id": access.citizen_id, **view},
+                      ensure_ascii=False)  # fmt: skip
+    return Response(body, media_type="application/json", headers=NO_STORE)
+
+
+TOKEN_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"description": "No valid client token."},
+    404: {"description": "No such person or no current certificate."},
+    429: {"description": "The token's requests for this minute are used up (Retry-After)."},
+}
+
+
+@api.post("/citizens/certificate", responses=TOKEN_ERRORS)
+def citizen_certificate_by_id(
+    request: Request,
+    client: Client,
+    lookup: CitizenLookup,
+    db: Annotated[Session, Depends(session, scope="function")],
+    now: Annotated[datetime, Depends(clock)],
+) -> Response:
+    """The person's current certificate, for an ID number sent in the body; the answer's `ref`
+    names the person in the other citizen-app URLs."""
+    access = open_access(request, client, now, "json", citizen_id=lookup.citizen_id)
+    return _certificate_json(db, access, lookup.kind)
+
+
+@api.get("/citizens/{ref}/certificate", responses=TOKEN_ERRORS)
 def citizen_certificate(
-    citizen_id: CitizenId,
-    _client: Annotated[ApiClient, Depends(client_access("json"))],
+    access: Annotated[Access, Depends(by_ref("json"))],
     db: Annotated[Session, Depends(session, scope="function")],
     kind: CertificateKind = CertificateKind.VACCINATION,
 ) -> Response:
     """The person's current certificate: HC1 text, UVCI, validity and the labelled fields."""
-    view = documents.certificate_view(documents.current_certificate(db, citizen_id, kind))
-    body = json.dumps({"citizen_id": citizen_id, **view}, ensure_ascii=False)
-    return Response(body, media_type="application/json", headers=NO_STORE)
+    return _certificate_json(db, access, kind)
 
 
-@api.get("/citizens/{citizen_id}/certificate.pdf")
+@api.get("/citizens/{ref}/certificate.pdf", responses=TOKEN_ERRORS)
 def citizen_certificate_pdf(
-    citizen_id: CitizenId,
-    _client: Annotated[ApiClient, Depends(client_access("pdf"))],
+    access: Annotated[Access, Depends(by_ref("pdf"))],
     db: Annotated[Session, Depends(session, scope="function")],
 ) -> Response:
     """The bilingual PDF of the person's current vaccination certificate."""
-    pdf = documents.certificate_pdf(documents.current_certificate(db, citizen_id))
+    pdf = documents.certificate_pdf(documents.current_certificate(db, access.citizen_id))
     headers = NO_STORE | {"Content-Disposition": 'attachment; filename="certificate.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-@api.get("/citizens/{citizen_id}/certificate.fhir.json")
+@api.get("/citizens/{ref}/certificate.fhir.json", responses=TOKEN_ERRORS)
 def citizen_certificate_fhir(
-    citizen_id: CitizenId,
-    _client: Annotated[ApiClient, Depends(client_access("fhir"))],
+    access: Annotated[Access, Depends(by_ref("fhir"))],
     db: Annotated[Session, Depends(session, scope="function")],
     now: Annotated[datetime, Depends(clock)],
 ) -> Response:
     """The person's current vaccination certificate as a WHO DDCC:VS FHIR document Bundle."""
-    certificate = documents.current_certificate(db, citizen_id)
+    certificate = documents.current_certificate(db, access.citizen_id)
     bundle = documents.certificate_fhir(db, certificate, now=now)
     return Response(bundle, media_type="application/fhir+json", headers=NO_STORE)
 
