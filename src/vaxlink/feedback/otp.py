@@ -71,10 +71,14 @@ def create_challenge(
 
 @dataclass(frozen=True)
 class CodeCheck:
-    """The outcome of one guess: the person when right, else the guesses left on the challenge."""
+    """The outcome of one guess: the person when right, else the guesses left on the challenge.
+
+    `compared` says whether the guess was compared with the code at all (it had a guess left).
+    """
 
     citizen_id: str | None
     attempts_left: int
+    compared: bool = False
 
 
 def check_code(
@@ -82,29 +86,47 @@ def check_code(
 ) -> CodeCheck:
     """Check one guess; counts the attempt and uses the challenge up when right.
 
-    The caller commits even when the guess is wrong (the attempt must stay counted).
+    The guess is hashed and the challenge read before anything is written; then one conditional
+    UPDATE takes a guess (`attempts < max_attempts`, unused, unexpired) in the store itself, and
+    only a guess it let through is compared. However the requests interleave, at most
+    `max_attempts` guesses are compared. The caller commits even when the guess is wrong.
     """
-    row = None
+    found = None
     if handle:
-        row = session.scalar(
-            select(OtpChallenge)
+        found = session.execute(
+            select(OtpChallenge.id, OtpChallenge.salt, OtpChallenge.code_hash)
             .where(OtpChallenge.handle_hash == token_hash(handle))
-            .with_for_update()
-        )
-    salt = bytes.fromhex(row.salt) if row is not None else secrets.token_bytes(16)
+        ).first()  # fmt: skip
+    salt = bytes.fromhex(found.salt) if found is not None else secrets.token_bytes(16)
     guess = hash_code(code.strip(), salt) if code.strip().isdigit() else ""
-    if row is None:
+    if found is None:
         return CodeCheck(None, 0)
-    usable = row.used_at is None and row.expires_at > now and row.attempts < max_attempts
-    row.attempts += 1
-    right = usable and hmac.compare_digest(guess, row.code_hash) and row.citizen_id is not None
-    if right:
-        row.used_at = now
-    session.flush()
-    if right:
-        return CodeCheck(row.citizen_id, 0)
-    left = 0 if not usable or row.used_at is not None else max(0, max_attempts - row.attempts)
-    return CodeCheck(None, left)
+    taken = session.execute(
+        update(OtpChallenge)
+        .where(
+            OtpChallenge.id == found.id,
+            OtpChallenge.attempts < max_attempts,
+            OtpChallenge.used_at.is_(None),
+            OtpChallenge.expires_at > now,
+        )
+        .values(attempts=OtpChallenge.attempts + 1)
+        .returning(OtpChallenge.attempts, OtpChallenge.citizen_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        return CodeCheck(None, 0)
+    left = max(0, max_attempts - int(taken.attempts))
+    if taken.citizen_id is None or not hmac.compare_digest(guess, found.code_hash):
+        return CodeCheck(None, left, compared=True)
+    used = session.execute(
+        update(OtpChallenge)
+        .where(OtpChallenge.id == found.id, OtpChallenge.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(used, "rowcount", 0) or 0) != 1:  # a concurrent right guess won
+        return CodeCheck(None, 0, compared=True)
+    return CodeCheck(str(taken.citizen_id), 0, compared=True)
 
 
 def open_session(session: Session, citizen_id: str, *, now: datetime, ttl: timedelta) -> str:
