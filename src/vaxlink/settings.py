@@ -95,6 +95,20 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_client: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1, description="Login lockout window.")
+    # Account protection (issue #13): lockouts per (identity, address) pair with progressive
+    # delays and a daily per-identity ceiling, request-body caps, TOTP key (vaxlink.auth).
+    login_backoff_seconds: int = Field(
+        default=30, ge=1, description="First delay of a (name, address) pair past its failures."
+    )
+    login_max_failures_per_user_day: int = Field(
+        default=200, ge=2, description="Failed logins per user name a day, from all addresses."
+    )
+    lookup_backoff_seconds: int = Field(
+        default=60, ge=1, description="First delay of an (ID, address) pair past its lookups."
+    )
+    lookup_max_per_id_day: int = Field(
+        default=200, ge=1, description="Citizen lookups per ID number a day, from all addresses."
+    )
     # Per client address, per worker process (vaxlink.ratelimit.web); 0 turns one off.
     verify_rate_per_minute: int = Field(default=60, ge=0, description="Certificate checks.")
     verify_rate_burst: int = Field(default=30, ge=1)

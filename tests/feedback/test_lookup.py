@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -124,23 +125,39 @@ def test_code_guessing_locks_the_address(world: World, settings: Settings) -> No
     assert res.locked_until is not None
 
 
-def test_lookups_per_id_lock_out_then_recover(world: World, settings: Settings) -> None:
+def test_lookups_per_id_and_address_back_off_then_recover(world: World, settings: Settings) -> None:
     world.citizen(CID)
     outcomes = []
-    for i in range(7):
+    for _ in range(7):
         with transaction(world.engine) as s:
-            outcomes.append(_lookup(s, settings, name="Wrong Name", client=f"10.3.0.{i}"))
+            outcomes.append(_lookup(s, settings, name="Wrong Name", client="10.3.0.1"))
     assert [o.handle is not None for o in outcomes] == [True] * 5 + [False] * 2
     assert outcomes[-1].locked_until is not None
     # an unknown ID is limited exactly the same way
     unknown = []
-    for i in range(7):
+    for _ in range(7):
         with transaction(world.engine) as s:
-            unknown.append(_lookup(s, settings, cid="001099999999", client=f"10.4.0.{i}"))
+            unknown.append(_lookup(s, settings, cid="001099999999", client="10.4.0.1"))
     assert [o.handle is not None for o in unknown] == [True] * 5 + [False] * 2
-    later = T0 + dt.timedelta(hours=2, minutes=1)
+    # other addresses are not held up by it, and the pair recovers after its delay
     with transaction(world.engine) as s:
-        assert _lookup(s, settings, client="10.5.0.1", now=later).handle is not None
+        assert _lookup(s, settings, client="10.5.0.1").handle is not None
+    later = T0 + dt.timedelta(seconds=settings.lookup_backoff_seconds + 1)
+    with transaction(world.engine) as s:
+        assert _lookup(s, settings, client="10.3.0.1", now=later).handle is not None
+
+
+def test_lookups_per_id_have_a_daily_ceiling(world: World, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url="sqlite://", lookup_max_per_id_day=4,
+                        _env_file=None)  # type: ignore[call-arg]  # fmt: skip
+    world.citizen(CID)
+    outcomes = []
+    for i in range(6):
+        with transaction(world.engine) as s:
+            outcomes.append(_lookup(s, settings, name="Wrong Name", client=f"10.3.0.{i}"))
+    assert [o.handle is not None for o in outcomes] == [True] * 4 + [False] * 2
+    with transaction(world.engine) as s:
+        assert _lookup(s, settings, client="10.3.9.1", now=T0 + dt.timedelta(days=1)).handle
 
 
 def test_lookups_per_address_lock_out(world: World, settings: Settings) -> None:

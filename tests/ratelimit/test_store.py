@@ -67,3 +67,19 @@ def test_both_stores_are_limiters() -> None:
     assert buckets.wait("a") > 0
     buckets.clear("a")
     assert buckets.wait("a") == 0.0
+
+
+def test_backoff_delays_grow_and_end_with_the_window(session: Session) -> None:
+    limit = Limit("b", 2, dt.timedelta(days=1), dt.timedelta(minutes=8), dt.timedelta(minutes=1))
+    assert _at(session, limit, 0).take("p") == 0.0
+    assert _at(session, limit, 0).wait("p") == 0.0  # one attempt is free of delays
+    t, waits = 0.0, []
+    for _ in range(5):
+        assert _at(session, limit, t).take("p") == 0.0  # an attempt after its wait goes ahead
+        waits.append(_at(session, limit, t).wait("p") / 60)
+        assert _at(session, limit, t).take("p") > 0  # ... the next one waits
+        t += waits[-1]
+    assert waits == [1, 2, 4, 8, 8]  # doubling, capped at the lockout
+    _at(session, limit, t).clear("p")  # a success forgets the pair once its wait is over
+    assert _at(session, limit, t).take("p") == 0.0
+    assert _at(session, limit, t).wait("p") == 0.0

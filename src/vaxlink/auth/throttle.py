@@ -1,9 +1,17 @@
-"""Login rate limits per user name and per client address, on the shared store limiter.
+"""Login rate limits on the shared store limiter, keyed so that a stranger cannot lock anyone out.
 
-Counted in the store (not in process memory) so the limits hold across workers and restarts;
-names and addresses are kept only as HMAC keys (`vaxlink.ratelimit.store`). The failure that
-reaches a maximum locks the name or the address until its window (from its first failure)
-ends; a success clears the name's failures, never the address's (one valid account must not
+Failures count in three places (names and addresses kept only as HMAC keys,
+`vaxlink.ratelimit.store`):
+
+- per (user name, address) pair, with progressive delays: after a few failures that pair waits
+  `login_backoff_seconds`, then twice that, and so on (at most an hour). Only someone at that
+  address can slow that pair, so an attacker elsewhere never delays the real user's own logins;
+- per user name, a high daily ceiling (`login_max_failures_per_user_day`): the last stop for a
+  guessing campaign spread over many addresses, far above what one address may do;
+- per address, a window (`login_max_failures_per_client` per `login_window_minutes`), which
+  locks only the guessing address.
+
+A success clears the pair, never the name's ceiling or the address (one valid account must not
 reset guessing at others).
 """
 
@@ -16,27 +24,43 @@ from sqlalchemy.orm import Session
 from vaxlink.ratelimit import Limit, StoreCounters, secret_of
 from vaxlink.settings import Settings
 
+DAY = dt.timedelta(days=1)
+
 
 def _limiters(
     session: Session, settings: Settings, now: dt.datetime
-) -> tuple[StoreCounters, StoreCounters]:
-    """(per user name, per client address); the n-th failure of a maximum n locks."""
-    window = dt.timedelta(minutes=settings.login_window_minutes)
+) -> tuple[StoreCounters, StoreCounters, StoreCounters]:
+    """(per name and address, per name, per address).
+
+    The pair waits after its n-th failure (n = `login_max_failures_per_user`); the n-th failure
+    of the name's or the address's maximum n locks that key."""
     secret = secret_of(settings)
-    by_name = Limit("login-user", settings.login_max_failures_per_user - 1, window)
+    by_pair = Limit(
+        "login-pair", settings.login_max_failures_per_user, DAY,
+        dt.timedelta(hours=1), dt.timedelta(seconds=settings.login_backoff_seconds),
+    )  # fmt: skip
+    by_name = Limit("login-user", settings.login_max_failures_per_user_day - 1, DAY)
+    window = dt.timedelta(minutes=settings.login_window_minutes)
     by_client = Limit("login-addr", settings.login_max_failures_per_client - 1, window)
     return (
+        StoreCounters(session, by_pair, secret=secret, now=now),
         StoreCounters(session, by_name, secret=secret, now=now),
         StoreCounters(session, by_client, secret=secret, now=now),
     )
 
 
+def _pair(username: str, client: str) -> str:
+    return f"{username}|{client}"
+
+
 def locked_for(
     session: Session, username: str, client: str, *, settings: Settings, now: dt.datetime
 ) -> int | None:
-    """Seconds until a login may be tried again for this name or address, or None if it may."""
-    by_name, by_client = _limiters(session, settings, now)
-    wait = max(by_name.wait(username), by_client.wait(client))
+    """Seconds until a login may be tried again for this name from this address, or None."""
+    by_pair, by_name, by_client = _limiters(session, settings, now)
+    wait = max(
+        by_pair.wait(_pair(username, client)), by_name.wait(username), by_client.wait(client)
+    )
     return int(wait) + 1 if wait > 0 else None
 
 
@@ -49,10 +73,12 @@ def note(
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    """Count one attempt: a failure against the name and the address, a success clears the name."""
-    by_name, by_client = _limiters(session, settings, now)
+    """Count one attempt: a failure against the pair, the name and the address; a success
+    clears the pair."""
+    by_pair, by_name, by_client = _limiters(session, settings, now)
     if succeeded:
-        by_name.clear(username)
+        by_pair.clear(_pair(username, client))
         return
+    by_pair.take(_pair(username, client))
     by_name.take(username)
     by_client.take(client)

@@ -1,8 +1,13 @@
 """The citizen's lookup: check the form, count the attempt, send a one-time code, open a session.
 
 The lookup never says whether anybody matched; each attempt counts on the shared store limiter
-(`vaxlink.ratelimit`) per ID number, per phone on record and per client address, and wrong codes
-per address.
+(`vaxlink.ratelimit`): per (ID number, client address) pair with progressive delays, so that
+nobody elsewhere can lock a citizen out; per ID number only against a high daily ceiling; per
+phone on record (codes sent) and per client address; wrong codes per address.
+
+The slow and the read-only work (registry lookup, scrypt of the new code) is done before the
+first write, so the store's writer lock (one writer at a time on SQLite) is held only for the
+few short counter and challenge writes.
 """
 
 from __future__ import annotations
@@ -26,11 +31,20 @@ from vaxlink.records.service import person_ref
 from vaxlink.registry.service import Citizen
 from vaxlink.settings import Settings
 
-#: Lookups per ID number, per phone on record, per client address; wrong codes per address.
-LOOKUP_BY_ID: Final = Limit("id", 5, timedelta(hours=1), timedelta(hours=1))
+#: Lookups per phone on record and per client address; wrong codes per address.
 LOOKUP_BY_PHONE: Final = Limit("phone", 5, timedelta(hours=1), timedelta(hours=1))
 LOOKUP_BY_ADDRESS: Final = Limit("addr", 30, timedelta(hours=1), timedelta(hours=1))
 CODE_BY_ADDRESS: Final = Limit("code", 10, timedelta(minutes=15), timedelta(minutes=30))
+#: Free lookups of one ID from one address a day before the delays start.
+PAIR_FREE: Final = 5
+
+
+def lookup_limits(settings: Settings) -> tuple[Limit, Limit]:
+    """(per ID and address pair, with backoff; per ID number, the daily ceiling)."""
+    day = timedelta(days=1)
+    pair = Limit("id-addr", PAIR_FREE, day, timedelta(hours=1),
+                 timedelta(seconds=settings.lookup_backoff_seconds))  # fmt: skip
+    return pair, Limit("id-day", settings.lookup_max_per_id_day, day)
 
 
 def _limiter(session: Session, limit: Limit, settings: Settings, now: datetime) -> StoreCounters:
@@ -86,13 +100,18 @@ def code_sms(code: str, minutes: int) -> str:
 def start_lookup(
     session: Session, form: LookupForm, *, client: str, now: datetime, settings: Settings
 ) -> LookupOutcome:
-    """Count the attempt, find the person, and write a challenge whether or not they matched."""
-    locks = [
-        _limiter(session, LOOKUP_BY_ID, settings, now).hit(form.id_number),
-        _limiter(session, LOOKUP_BY_ADDRESS, settings, now).hit(client),
+    """Count the attempt, find the person, and write a challenge whether or not they matched.
+
+    Reads and hashing first, writes last (see the module's docstring)."""
+    by_pair, by_id = lookup_limits(settings)
+    counters = [
+        (_limiter(session, by_pair, settings, now), f"{form.id_number}|{client}"),
+        (_limiter(session, by_id, settings, now), form.id_number),
+        (_limiter(session, LOOKUP_BY_ADDRESS, settings, now), client),
     ]
-    if any(locks):
-        return LookupOutcome(None, max(t for t in locks if t is not None), None)
+    waiting = [c.locked_until(v) for c, v in counters]  # read-only: a locked caller costs no write
+    if any(waiting):
+        return LookupOutcome(None, max(t for t in waiting if t is not None), None)
     rows = session.execute(
         select(Citizen.citizen_id, Citizen.name_folded, Citizen.date_of_birth, Citizen.phone)
         .where(or_(Citizen.citizen_id == form.id_number, Citizen.old_id == form.id_number))
@@ -101,6 +120,11 @@ def start_lookup(
     match = [r for r in rows if r.name_folded == form.name_folded
              and r.date_of_birth == form.date_of_birth]  # fmt: skip
     person = match[0] if len(match) == 1 and match[0].phone else None
+    prepared = otp.prepare_challenge()  # scrypt, before the first write
+    # -- writes from here on: short ones only --
+    locks = [c.hit(v) for c, v in counters]
+    if any(locks):
+        return LookupOutcome(None, max(t for t in locks if t is not None), None)
     # Counted on both paths (unknown people under a key derived from the ID) so the work is equal.
     phone_value = person.phone if person is not None else f"none|{form.id_number}"
     phone_locked = _limiter(session, LOOKUP_BY_PHONE, settings, now).hit(phone_value)
@@ -108,8 +132,9 @@ def start_lookup(
         person = None  # silently: the answer must not tell a locked phone from no match
     ttl = timedelta(seconds=settings.otp_ttl_seconds)
     issued = otp.create_challenge(
-        session, person.citizen_id if person is not None else None, now=now, ttl=ttl
-    )
+        session, person.citizen_id if person is not None else None, now=now, ttl=ttl,
+        prepared=prepared,
+    )  # fmt: skip
     sms = None
     if person is not None:
         sms = Notice(str(person.phone), code_sms(issued.code, settings.otp_ttl_seconds // 60))

@@ -50,23 +50,46 @@ class Issued:
     challenge_id: int
 
 
-def create_challenge(
-    session: Session, citizen_id: str | None, *, now: datetime, ttl: timedelta
-) -> Issued:
-    """A challenge for `citizen_id` (None: nobody matched; its code never verifies)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A challenge computed ahead of any write (the scrypt hash is the slow part)."""
+
+    handle: str
+    code: str
+    salt: bytes
+    code_hash: str
+
+
+def prepare_challenge() -> Prepared:
+    """A fresh handle, code and salt, and the code's hash: all the work, none of the writing."""
     handle, code, salt = secrets.token_urlsafe(32), new_code(), secrets.token_bytes(16)
+    return Prepared(handle, code, salt, hash_code(code, salt))
+
+
+def create_challenge(
+    session: Session,
+    citizen_id: str | None,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    prepared: Prepared | None = None,
+) -> Issued:
+    """A challenge for `citizen_id` (None: nobody matched; its code never verifies).
+
+    Pass a `prepared` challenge to keep the hashing out of the write transaction."""
+    p = prepared if prepared is not None else prepare_challenge()
     row = OtpChallenge(
-        handle_hash=token_hash(handle),
+        handle_hash=token_hash(p.handle),
         citizen_id=citizen_id,
-        code_hash=hash_code(code, salt),
-        salt=salt.hex(),
+        code_hash=p.code_hash,
+        salt=p.salt.hex(),
         created_at=now,
         expires_at=now + ttl,
         attempts=0,
     )
     session.add(row)
     session.flush()
-    return Issued(handle, code, row.id)
+    return Issued(p.handle, p.code, row.id)
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,27 @@ DEV_SECRET: Final = b"vaxlink-development-feedback-secret"
 @dataclass(frozen=True, slots=True)
 class Limit:
     """At most `attempts` per `window` (counted from the window's first attempt); one more
-    locks the key for `lockout`, or, when `lockout` is None, until the window ends."""
+    locks the key for `lockout`, or, when `lockout` is None, until the window ends.
+
+    With `backoff` set the delays are progressive instead: an attempt made while the key is not
+    locked goes ahead, and from the `attempts`-th on each one makes the next wait `backoff`,
+    then twice that, four times, ... (at most `lockout`, else the window); the count is kept
+    until the window ends. Meant for keys only their owner fills, such as an (identity,
+    address) pair: a stranger cannot reach them, and the owner is slowed, never shut out long.
+    """
 
     scope: str
     attempts: int
     window: timedelta
     lockout: timedelta | None = None
+    backoff: timedelta | None = None
+
+    def delay_after(self, count: int) -> timedelta | None:
+        """With `backoff`: how long the key waits after its `count`-th attempt of a window."""
+        if self.backoff is None or count < self.attempts:
+            return None
+        cap = self.lockout if self.lockout is not None else self.window
+        return min(cap, self.backoff * (1 << min(count - self.attempts, 30)))
 
 
 def secret_of(settings: Settings) -> bytes:
@@ -78,9 +93,15 @@ class StoreCounters:
         now, limit = self.now, self.limit
         if row.locked_until is not None and row.locked_until > now:
             return row.locked_until
-        if row.window_start + limit.window <= now or row.locked_until is not None:
+        expired = row.window_start + limit.window <= now
+        if expired or (row.locked_until is not None and limit.backoff is None):
             row.window_start, row.count, row.locked_until = now, 0, None
         row.count += 1
+        if limit.backoff is not None:
+            delay = limit.delay_after(row.count)
+            row.locked_until = now + delay if delay is not None else None
+            self.session.flush()
+            return None  # this attempt goes ahead; the delay holds the next one
         if row.count > limit.attempts:
             ends = row.window_start + limit.window
             row.locked_until = now + limit.lockout if limit.lockout is not None else ends
@@ -95,7 +116,7 @@ class StoreCounters:
 
     def clear(self, key: str) -> None:
         row = self.session.get(RateCounter, self.key(key))
-        if row is not None and row.locked_until is None:
+        if row is not None and (row.locked_until is None or row.locked_until <= self.now):
             self.session.delete(row)
             self.session.flush()
 
