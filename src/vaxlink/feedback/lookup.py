@@ -26,7 +26,7 @@ from vaxlink.feedback.tickets import Notice
 from vaxlink.identity import classify_id, fold_name, normalise_id, parse_date
 from vaxlink.identity.errors import DateParseError
 from vaxlink.identity.idnumber import IdKind
-from vaxlink.ratelimit import Limit, StoreCounters, secret_of
+from vaxlink.ratelimit import Limit, StoreCounters, first_lock, secret_of
 from vaxlink.records.service import person_ref
 from vaxlink.registry.service import Citizen
 from vaxlink.settings import Settings
@@ -109,9 +109,9 @@ def start_lookup(
         (_limiter(session, by_id, settings, now), form.id_number),
         (_limiter(session, LOOKUP_BY_ADDRESS, settings, now), client),
     ]
-    waiting = [c.locked_until(v) for c, v in counters]  # read-only: a locked caller costs no write
-    if any(waiting):
-        return LookupOutcome(None, max(t for t in waiting if t is not None), None)
+    waiting = first_lock(counters)  # one read: a locked caller costs no write and no hashing
+    if waiting is not None:
+        return LookupOutcome(None, waiting, None)
     rows = session.execute(
         select(Citizen.citizen_id, Citizen.name_folded, Citizen.date_of_birth, Citizen.phone)
         .where(or_(Citizen.citizen_id == form.id_number, Citizen.old_id == form.id_number))

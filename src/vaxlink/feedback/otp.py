@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -31,9 +33,16 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+#: At most one scrypt per core at a time in a process: each takes 4 MiB, and many at once (a
+#: thread pool full of lookups) thrash the caches and cost more CPU each; the others queue here,
+#: holding no database lock.
+_HASHING: Final = threading.BoundedSemaphore(os.cpu_count() or 2)
+
+
 def hash_code(code: str, salt: bytes) -> str:
     """scrypt of the code (hex)."""
-    return hashlib.scrypt(code.encode("ascii"), salt=salt, **_SCRYPT).hex()
+    with _HASHING:
+        return hashlib.scrypt(code.encode("ascii"), salt=salt, **_SCRYPT).hex()
 
 
 def token_hash(token: str) -> str:

@@ -20,7 +20,14 @@ from typing import Protocol
 
 from vaxlink.errors import TooManyRequests
 from vaxlink.ratelimit.memory import MAX_CLIENTS, Rate, TokenBuckets
-from vaxlink.ratelimit.store import DEV_SECRET, Limit, StoreCounters, counter_key, secret_of
+from vaxlink.ratelimit.store import (
+    DEV_SECRET,
+    Limit,
+    StoreCounters,
+    counter_key,
+    first_lock,
+    secret_of,
+)
 
 __all__ = [
     "DEV_SECRET",
@@ -32,6 +39,7 @@ __all__ = [
     "StoreCounters",
     "TokenBuckets",
     "counter_key",
+    "first_lock",
     "secret_of",
 ]
 

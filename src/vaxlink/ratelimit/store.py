@@ -11,9 +11,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from functools import cache
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -81,32 +82,39 @@ class StoreCounters:
         return (until - self.now).total_seconds() if until is not None else 0.0
 
     def locked_until(self, value: str) -> datetime | None:
-        """When `value`'s lockout ends, if it is locked now (counts nothing)."""
-        row = self.session.get(RateCounter, self.key(value))
-        if row is not None and row.locked_until is not None and row.locked_until > self.now:
-            return row.locked_until
-        return None
+        """When `value`'s lockout ends, if it is locked now (counts nothing, writes nothing)."""
+        until = self.session.scalar(
+            select(_C.locked_until).where(_C.key == self.key(value), _C.locked_until > self.now)
+        )
+        return until if until is not None and until > self.now else None
 
     def hit(self, value: str) -> datetime | None:
-        """Count one attempt; the end of the lockout when `value` is (now) locked, else None."""
-        row = self._ensure_row(self.key(value))
-        now, limit = self.now, self.limit
-        if row.locked_until is not None and row.locked_until > now:
-            return row.locked_until
-        expired = row.window_start + limit.window <= now
-        if expired or (row.locked_until is not None and limit.backoff is None):
-            row.window_start, row.count, row.locked_until = now, 0, None
-        row.count += 1
+        """Count one attempt; the end of the lockout when `value` is (now) locked, else None.
+
+        One upsert counts the attempt in the store (so concurrent hits never lose a count); a
+        second short UPDATE sets a lockout only when this attempt earned one."""
+        now, limit, key = self.now, self.limit, self.key(value)
+        statement = _hit_statement(self.session.get_bind().dialect.name, limit.backoff is not None)
+        params = {"hit_key": key, "hit_now": now, "hit_cutoff": now - limit.window}
+        window_start, count, stored = self.session.execute(statement, params).one()
+        locked_until: datetime | None = stored
+        if locked_until is not None and locked_until > now:
+            return locked_until  # locked already: nothing was counted
+        until: datetime | None = None
         if limit.backoff is not None:
-            delay = limit.delay_after(row.count)
-            row.locked_until = now + delay if delay is not None else None
-            self.session.flush()
+            delay = limit.delay_after(count)
+            if delay is not None:
+                self._lock(key, now + delay)
             return None  # this attempt goes ahead; the delay holds the next one
-        if row.count > limit.attempts:
-            ends = row.window_start + limit.window
-            row.locked_until = now + limit.lockout if limit.lockout is not None else ends
-        self.session.flush()
-        return row.locked_until
+        if count > limit.attempts:
+            until = (
+                now + limit.lockout if limit.lockout is not None else window_start + limit.window
+            )
+            self._lock(key, until)
+        return until
+
+    def _lock(self, key: str, until: datetime) -> None:
+        self.session.execute(update(RateCounter).where(_C.key == key).values(locked_until=until))
 
     def take(self, key: str) -> float:
         return self._seconds(self.hit(key))
@@ -115,22 +123,50 @@ class StoreCounters:
         return self._seconds(self.locked_until(key))
 
     def clear(self, key: str) -> None:
-        row = self.session.get(RateCounter, self.key(key))
-        if row is not None and (row.locked_until is None or row.locked_until <= self.now):
-            self.session.delete(row)
-            self.session.flush()
-
-    def _ensure_row(self, key: str) -> RateCounter:
-        """The counter row for `key`, created if missing, locked for update on PostgreSQL."""
-        values = {"key": key, "window_start": self.now, "count": 0, "locked_until": None}
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        self.session.execute(insert(RateCounter).values(**values).on_conflict_do_nothing())
-        row = self.session.scalar(
-            select(RateCounter)
-            .where(RateCounter.key == key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        self.session.execute(
+            delete(RateCounter).where(
+                _C.key == self.key(key), or_(_C.locked_until.is_(None), _C.locked_until <= self.now)
+            )
         )
-        assert row is not None
-        return row
+
+
+_C = RateCounter.__table__.c
+
+
+@cache
+def _hit_statement(dialect: str, backoff: bool) -> Any:
+    """The counting upsert (built once per dialect and kind: it is on every lookup and login).
+
+    A key locked now is left as it is; a key whose window has passed (or, without backoff, whose
+    lockout has ended) starts a new window at one; any other key counts one more."""
+    stamp = _C.window_start.type
+    at = bindparam("hit_now", type_=stamp)
+    locked = and_(_C.locked_until.is_not(None), _C.locked_until > at)
+    reset = _C.window_start <= bindparam("hit_cutoff", type_=stamp)
+    if not backoff:
+        reset = or_(reset, _C.locked_until.is_not(None))
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    fresh = insert(RateCounter).values(
+        key=bindparam("hit_key"), window_start=at, count=1, locked_until=None
+    )
+    return fresh.on_conflict_do_update(
+        index_elements=[_C.key],
+        set_={
+            "window_start": case((locked, _C.window_start), (reset, at), else_=_C.window_start),
+            "count": case((locked, _C.count), (reset, 1), else_=_C.count + 1),
+            "locked_until": case((locked, _C.locked_until), (reset, None), else_=_C.locked_until),
+        },
+    ).returning(_C.window_start, _C.count, _C.locked_until)
+
+
+def first_lock(counters: list[tuple[StoreCounters, str]]) -> datetime | None:
+    """The latest end of the lockouts among (counter, value) pairs that are locked now, in one
+    read (writes nothing); None when none is."""
+    if not counters:
+        return None
+    session, now = counters[0][0].session, counters[0][0].now
+    keys = [c.key(v) for c, v in counters]
+    until: datetime | None = session.scalar(
+        select(func.max(_C.locked_until)).where(_C.key.in_(keys), _C.locked_until > now)
+    )
+    return until

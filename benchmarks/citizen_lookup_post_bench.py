@@ -1,0 +1,157 @@
+"""Citizen lookup load: `POST /c/lookup` (the form that sends a one-time code) over loopback.
+
+A fresh store (SQLite file, or a new PostgreSQL database with `--store postgresql`) gets
+`--people` citizens with phones. The app runs under uvicorn (`--workers`, httptools + uvloop, no
+access log, `--proxy-headers` trusting 127.0.0.1) and `wrk` drives it closed-loop with
+`citizen_lookup_post.lua`: random people, half with the right details and half with a wrong name,
+each request from a random client address (X-Forwarded-For), so the per-address limits do not
+turn the run into 429s. Every lookup pays its scrypt hash, the rate-limit counters and a challenge
+row; a matched one also queues its SMS (console adapter, output discarded).
+Writes benchmarks/results/citizen_lookup_post_<store>.json and prints a table, with the CPU of
+the app per request and the load average (the machine is shared: throughput depends on what else runs).
+
+    python benchmarks/citizen_lookup_post_bench.py --duration 15
+    python benchmarks/citizen_lookup_post_bench.py --store postgresql --duration 15
+
+Target (issue #13 point 5): 200 req/s on SQLite, 500 on PostgreSQL, p99 < 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _measure import write_result
+from citizen_lookup_bench import _free_port, _tree_cpu_seconds, database
+
+LUA = Path(__file__).with_name("citizen_lookup_post.lua")
+
+
+def build(url: str, people: int) -> None:
+    """The registry: `people` citizens named Nguyễn Văn An, born 14/03/1985, with phones."""
+    from sqlalchemy import text
+
+    from vaxlink.db import make_engine, transaction, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(engine) as s:
+        batch = s.execute(text(
+            "INSERT INTO import_batch (kind, file_name, file_sha256, file_kind, rows_read, "
+            "rows_imported, rows_unchanged, rows_quarantined, started_at) VALUES "
+            "('registry', 'bench', :z, 'csv', 0, 0, 0, 0, CURRENT_TIMESTAMP) RETURNING id"
+        ), {"z": "0" * 64}).scalar_one()  # fmt: skip
+        rows = [{"cid": f"001{i:09d}", "phone": f"09{i:08d}", "batch": batch, "i": i}
+                for i in range(1, people + 1)]  # fmt: skip
+        s.execute(text(
+            "INSERT INTO citizen (citizen_id, full_name, name_folded, name_key, date_of_birth, "
+            "dob_precision, sex, province_code, district_code, ward_code, phone, row_hash, "
+            "batch_id, source_row) VALUES (:cid, 'Nguyễn Văn An', 'nguyen van an', 'nguyen an', "
+            "'1985-03-14', 'day', 'M', '001', '001', '00001', :phone, :cid, :batch, :i)"
+        ), rows)  # fmt: skip
+    engine.dispose()
+
+
+@contextlib.contextmanager
+def served(url: str, workdir: Path, workers: int) -> Iterator[tuple[int, int]]:
+    """uvicorn trusting X-Forwarded-For from loopback, stopped when the block ends."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "VAXLINK_DATABASE_URL": url, "VAXLINK_DATA_DIR": str(workdir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "vaxlink.web.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop",
+         "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "uvicorn.log").open("wb"),
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.time() > deadline:
+                raise RuntimeError("uvicorn did not start in 120 s")
+            time.sleep(0.2)
+        time.sleep(1.0 * workers)
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_wrk(port: int, people: int, seconds: float, connections: int) -> dict[str, Any]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+               "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}/c/lookup", "--",
+               str(people)]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    marker = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+    if out.returncode != 0 or marker is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout}")
+    figures: dict[str, Any] = json.loads(marker.removeprefix("WRK_JSON "))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=15.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        if args.store == "postgresql":
+            url = stack.enter_context(database())
+        else:
+            url = f"sqlite:///{workdir / 'vaxlink.db'}"
+        build(url, args.people)
+        port, pid = stack.enter_context(served(url, workdir, args.workers))
+        run_wrk(port, args.people, args.warmup, args.connections)
+        load_start, cpu_start = os.getloadavg(), _tree_cpu_seconds(pid)
+        figures = run_wrk(port, args.people, args.duration, args.connections)
+        load_end, cpu_end = os.getloadavg(), _tree_cpu_seconds(pid)
+    seconds = figures["duration_us"] / 1e6
+    result = {
+        "store": args.store, "people": args.people, "workers": args.workers,
+        "connections": args.connections, "duration_s": round(seconds, 1),
+        "requests": figures["requests"], "status": figures["status"],
+        "timeouts": figures["timeouts"],
+        "achieved_rps": round(figures["requests"] / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(figures["p50_us"] / 1000, 1), "p90_ms": round(figures["p90_us"] / 1000, 1),
+        "p99_ms": round(figures["p99_us"] / 1000, 1), "max_ms": round(figures["max_us"] / 1000, 1),
+        # CPU of the uvicorn workers per request: unlike latency, not set by the machine's load
+        "app_cpu_ms_per_request": round((cpu_end - cpu_start) * 1000 / max(1, figures["requests"]), 1),
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in load_end],
+    }  # fmt: skip
+    path = write_result(f"citizen_lookup_post_{args.store}", result)
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
