@@ -24,6 +24,7 @@ uvicorn in a thread on a free port over a fresh SQLite store (`.url`, `.engine`,
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -42,9 +43,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import service
+from vaxlink.auth import service, totp
 from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Role
+from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Role
 from vaxlink.db import make_engine, session_factory, transaction
 from vaxlink.geo.codes import UnitKey
 from vaxlink.settings import Settings
@@ -70,6 +71,13 @@ class Account:
     password: str
     user_id: int
     principal: Principal
+    #: The TOTP secret of roles that must have a second factor (enrolled at creation).
+    totp_secret: str | None = None
+
+
+#: user name -> (TOTP secret, last time step used), so `login_client` can pass the second step
+#: of accounts `create_account` enrolled, never replaying a code.
+_SECOND_FACTORS: dict[str, tuple[str, int]] = {}
 
 
 MakeUser = Callable[..., Account]
@@ -96,8 +104,26 @@ def create_account(
             s, username=name, password=password, role=role, unit=unit,
             facility_code=facility_code, display_name=display_name,
         )  # fmt: skip
+        secret = None
+        if role in SECOND_FACTOR_ROLES:
+            secret = totp.enrol_now(user, now=dt.datetime.now(dt.UTC))
+            _SECOND_FACTORS[name] = (secret, 0)
         principal = service.principal_of(user)
-    return Account(name, password, principal.user_id, principal)
+    return Account(name, password, principal.user_id, principal, secret)
+
+
+def totp_code(username: str) -> str:
+    """A fresh code of an account `create_account` enrolled (waits for the next 30 s step
+    when this one was used already)."""
+    import pyotp
+
+    secret, last = _SECOND_FACTORS[username]
+    step = int(time.time()) // 30
+    if step <= last:
+        step = last + 1
+        time.sleep(max(0.0, step * 30 - time.time() + 0.5))
+    _SECOND_FACTORS[username] = (secret, step)
+    return pyotp.TOTP(secret).at(step * 30)
 
 
 @pytest.fixture
@@ -130,6 +156,12 @@ def login_client(client: TestClient, username: str, password: str) -> str:
     assert r.status_code == 303, f"login failed: {r.status_code} {r.text[:300]}"
     from vaxlink.auth.deps import SESSION_COOKIE
     from vaxlink.web.security import csrf_for_session
+
+    if r.headers["location"].startswith("/login/second-factor") and username in _SECOND_FACTORS:
+        pending = csrf_for_session(client.cookies[SESSION_COOKIE])
+        r = client.post("/login/second-factor", data={"code": totp_code(username), "next": "/",
+                        "csrf_token": pending}, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303, f"second factor failed: {r.status_code} {r.text[:300]}"
 
     return csrf_for_session(client.cookies[SESSION_COOKIE])
 
@@ -253,6 +285,11 @@ def login(page: Any, base_url: str, account: Account, *, next_path: str = "/") -
     page.fill("input[name=password]", account.password)
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
+    if account.username in _SECOND_FACTORS:  # issuer and admin: the code step
+        page.wait_for_url(lambda url: urlsplit(url).path == "/login/second-factor", timeout=30_000)
+        page.fill("input[name=code]", totp_code(account.username))
+        with page.expect_navigation():
+            page.click("#totp-form button[type=submit]")
     # the navigation event may be an early one on a loaded machine: wait until the login page is
     # really left, then for the page after it to have loaded its scripts
     try:  # wait_for_url, not a page script: some tests run with JavaScript off

@@ -31,3 +31,18 @@ def test_one_account_per_role_and_rerun(session: Session) -> None:
     assert user.username == first.username
     assert service.principal_of(user).unit.code == "00004"
     assert user.facility_code == "F-02"
+
+
+def test_issuer_and_admin_get_a_second_factor_to_print(session: Session) -> None:
+    import pyotp
+
+    from vaxlink.auth import totp
+
+    accounts = create_demo_accounts(session, "00001", "F-01")
+    enrolled = {a.role: a.totp_secret for a in accounts if a.totp_secret}
+    assert set(enrolled) == {Role.NATIONAL_ISSUER, Role.ADMIN}
+    issuer = next(a for a in accounts if a.role is Role.NATIONAL_ISSUER)
+    user = service.get_user(session, issuer.username)
+    assert not totp.needs_enrolment(user)
+    now = service.now_utc()
+    assert totp.verify_login_code(user, pyotp.TOTP(enrolled[Role.NATIONAL_ISSUER]).at(now), now=now)

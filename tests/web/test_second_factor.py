@@ -1,4 +1,5 @@
-"""TOTP: enrolment with a QR code, then a login that needs the code (and refuses a replay)."""
+"""TOTP: a role that requires it enrols before its first login (nothing is reachable until it
+has), then every login needs the code (and refuses a replay)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,79 @@ import pyotp
 from fastapi.testclient import TestClient
 from tests.web_support import PASSWORD, StaffClient
 
+from vaxlink.auth import service
 from vaxlink.auth.deps import SESSION_COOKIE
+from vaxlink.auth.models import User
 from vaxlink.auth.roles import Role
+from vaxlink.db import transaction
 from vaxlink.web.security import CSRF_COOKIE, csrf_for_session
 
 
-def test_enrol_then_login_with_code(staff_client: Callable[..., StaffClient]) -> None:
-    issuer = staff_client(Role.NATIONAL_ISSUER, "VN")
-    home = issuer.get("/")
-    assert 'id="totp-needed"' in home.text
-    page = issuer.get("/account/second-factor")
-    assert page.status_code == 200
-    assert 'src="data:image/svg+xml;base64,' in page.text
-    match = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text)
-    assert match is not None
-    totp = pyotp.TOTP(match.group(1))
-    wrong = issuer.post("/account/second-factor", data={"code": "000000"})
-    assert wrong.status_code == 422
-    ok = issuer.post("/account/second-factor", data={"code": totp.now()}, follow_redirects=False)
-    assert ok.status_code == 303
-    assert 'id="totp-needed"' not in issuer.get("/").text
-
-    c = TestClient(issuer.app)  # no `with`: the fixture's client runs the app's lifespan
+def _first_step(app: object, username: str) -> tuple[TestClient, str]:
+    c = TestClient(app)  # type: ignore[arg-type]  # no `with`: the fixture runs the lifespan
     c.get("/login")
-    r = c.post("/login", data={"username": issuer.account.username, "password": PASSWORD,
-                               "csrf_token": c.cookies[CSRF_COOKIE], "next": "/"},
+    r = c.post("/login", data={"username": username, "password": PASSWORD,
+                               "csrf_token": c.cookies[CSRF_COOKIE], "next": "/worklist"},
                follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
-    assert r.headers["location"].startswith("/login/second-factor")
+    return c, r.headers["location"]
+
+
+def test_issuer_and_admin_enrol_before_anything(staff_client: Callable[..., StaffClient]) -> None:
+    station = staff_client(Role.HEALTH_STATION)
+    for role in (Role.NATIONAL_ISSUER, Role.ADMIN):
+        name = f"must-enrol-{role.value.replace('_', '-')}"
+        with transaction(station.engine) as s:
+            service.create_user(s, username=name, password=PASSWORD, role=role, unit="VN")
+        c, location = _first_step(station.app, name)
+        assert location.startswith("/login/enrol")
+        # the password alone reaches nothing: pages, the API, the account pages
+        for path in ("/", "/account/second-factor", "/worklist", "/audit"):
+            r = c.get(path, headers={"accept": "application/json"}, follow_redirects=False)
+            assert r.status_code == 401, path
+        assert (
+            c.get("/login/second-factor", follow_redirects=False)
+            .headers["location"]
+            .startswith("/login/enrol")
+        )
+        page = c.get(location)
+        assert page.status_code == 200
+        assert 'id="totp-required"' in page.text
+        assert 'src="data:image/svg+xml;base64,' in page.text
+        match = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.text)
+        assert match is not None
+        csrf = csrf_for_session(c.cookies[SESSION_COOKIE])
+        wrong = c.post("/login/enrol", data={"code": "000000", "csrf_token": csrf})
+        assert wrong.status_code == 422
+        assert c.get("/", follow_redirects=False).status_code in (303, 401)
+        code = pyotp.TOTP(match.group(1)).now()
+        ok = c.post("/login/enrol", data={"code": code, "csrf_token": csrf, "next": "/"},
+                    follow_redirects=False)  # fmt: skip
+        assert ok.status_code == 303
+        assert c.get("/").status_code == 200
+        with transaction(station.engine) as s:
+            user = s.query(User).filter_by(username=name).one()
+            assert user.totp_confirmed_at is not None
+
+
+def test_a_session_without_the_second_factor_is_no_login(
+    staff_client: Callable[..., StaffClient],
+) -> None:
+    admin = staff_client(Role.ADMIN, "VN")
+    assert admin.get("/").status_code == 200
+    with transaction(admin.engine) as s:  # e.g. reset by `vaxlink users reset-second-factor`
+        user = s.get(User, admin.account.user_id)
+        assert user is not None
+        user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+    assert admin.get("/", follow_redirects=False).status_code in (303, 401)
+
+
+def test_login_with_code_refuses_a_replay(staff_client: Callable[..., StaffClient]) -> None:
+    issuer = staff_client(Role.NATIONAL_ISSUER, "VN")
+    assert issuer.account.totp_secret is not None
+    totp = pyotp.TOTP(issuer.account.totp_secret)
+    c, location = _first_step(issuer.app, issuer.account.username)
+    assert location.startswith("/login/second-factor")
     # the password alone is not a login
     assert c.get("/", follow_redirects=False).status_code == 401
     csrf = csrf_for_session(c.cookies[SESSION_COOKIE])
@@ -49,10 +95,7 @@ def test_enrol_then_login_with_code(staff_client: Callable[..., StaffClient]) ->
     assert done.status_code == 303
     assert c.get("/").status_code == 200
 
-    c = TestClient(issuer.app)  # the same code cannot be used twice
-    c.get("/login")
-    c.post("/login", data={"username": issuer.account.username, "password": PASSWORD,
-                           "csrf_token": c.cookies[CSRF_COOKIE]})  # fmt: skip
+    c, _ = _first_step(issuer.app, issuer.account.username)  # the same code cannot be used twice
     csrf = csrf_for_session(c.cookies[SESSION_COOKIE])
     replay = c.post("/login/second-factor", data={"code": next_step, "csrf_token": csrf})
     assert replay.status_code == 401

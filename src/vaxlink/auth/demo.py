@@ -14,9 +14,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import service
+from vaxlink.auth import service, totp
 from vaxlink.auth.models import User
-from vaxlink.auth.roles import Role
+from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Role
 from vaxlink.db import transaction
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.geo.index import UnitIndex
@@ -42,6 +42,8 @@ class DemoAccount:
     role: Role
     unit: UnitKey
     facility_code: str | None
+    #: The TOTP secret of roles that must have a second factor (add it to an authenticator app).
+    totp_secret: str | None = None
 
 
 def busiest_ward(session: Session) -> tuple[str, str | None] | None:
@@ -86,7 +88,7 @@ def create_demo_accounts(
         facility = site if role in (Role.SITE_APPROVER, Role.HEALTH_STATION) else None
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            service.create_user(
+            user = service.create_user(
                 session, username=username, password=password, role=role, unit=unit,
                 facility_code=facility, display_name=f"Demo {role.value.replace('_', ' ')}",
             )  # fmt: skip
@@ -95,7 +97,10 @@ def create_demo_accounts(
             service.set_password(session, user, password)
             if not user.active:
                 service.set_active(session, user, True)
-        out.append(DemoAccount(username, password, role, unit, facility))
+        secret = None
+        if role in SECOND_FACTOR_ROLES:  # their login needs a second factor: enrol it, print it
+            secret = totp.enrol_now(user, now=service.now_utc())
+        out.append(DemoAccount(username, password, role, unit, facility, secret))
     return out
 
 
@@ -107,10 +112,13 @@ def print_demo_accounts(console: Console, engine: Engine, url: str | None) -> No
         accounts = create_demo_accounts(s, ward, site)
     ward_name = UnitIndex.for_version().get(f"ward:{ward}").name
     table = Table(title=f"Demo accounts ({ward_name}, ward {ward})")
-    for column in ("user", "password", "role", "unit", "site"):
+    for column in ("user", "password", "role", "unit", "site", "TOTP secret"):
         table.add_column(column)
     for a in accounts:
-        table.add_row(a.username, a.password, a.role.value, str(a.unit), a.facility_code or "")
+        table.add_row(a.username, a.password, a.role.value, str(a.unit), a.facility_code or "",
+                      a.totp_secret or "")  # fmt: skip
     console.print(table)
+    console.print("The issuer and the administrator log in with a code from an authenticator app "
+                  "holding their TOTP secret (e.g. `oathtool --totp -b SECRET`).")  # fmt: skip
     if url:
         console.print(f"Staff web app: [bold]{url}/login[/]", highlight=False)

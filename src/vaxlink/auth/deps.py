@@ -19,7 +19,7 @@ from typing import Annotated, Any, Final
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from vaxlink.auth import service
+from vaxlink.auth import service, totp
 from vaxlink.auth.errors import Forbidden, Unauthenticated
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
@@ -50,14 +50,19 @@ _UNSET: Final = object()
 def optional_principal(
     request: Request, db: Annotated[Session, Depends(session, scope="function")]
 ) -> Principal | None:
-    """The logged-in account, or None (a pending second factor is not a login yet)."""
+    """The logged-in account, or None (a pending second factor is not a login yet, nor is a
+    session of a role that must have a second factor and has none enrolled)."""
     cached = getattr(request.state, "principal", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
     settings: Settings = request.app.state.settings
     resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), settings=settings)
     principal = None
-    if resolved is not None and not resolved.row.second_factor_pending:
+    if (
+        resolved is not None
+        and not resolved.row.second_factor_pending
+        and not totp.needs_enrolment(resolved.user)
+    ):
         principal = resolved.principal
         request.state.display_name = resolved.user.display_name
     request.state.principal = principal

@@ -86,9 +86,12 @@ def login(
             response.headers["Retry-After"] = str(minutes * 60)
         return response
     service.revoke_session(db, request.cookies.get(SESSION_COOKIE))
-    pending = user.totp_confirmed_at is not None
+    enrol = totp.needs_enrolment(user)  # issuer and admin: no login without a second factor
+    pending = user.totp_confirmed_at is not None or enrol
     token = service.create_session(db, user, settings=config, second_factor_pending=pending)
-    if pending:
+    if enrol:
+        response = RedirectResponse(f"/login/enrol?next={_quoted(target)}", 303)
+    elif pending:
         response = RedirectResponse(f"/login/second-factor?next={_quoted(target)}", 303)
     else:
         audit.record(db, actor=service.principal_of(user), action="auth.login",
@@ -119,8 +122,11 @@ def second_factor_form(
     next: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The code step of a login with a second factor."""
-    if _pending_user(request, db, config) is None:
+    user = _pending_user(request, db, config)
+    if user is None:
         return RedirectResponse("/login", status_code=303)
+    if totp.needs_enrolment(user):
+        return RedirectResponse(f"/login/enrol?next={_quoted(safe_next(next))}", status_code=303)
     return render(request, "auth/second_factor.html", {"next": safe_next(next), "error": None})
 
 
@@ -154,6 +160,67 @@ def second_factor(
     token = service.create_session(db, user, settings=config, now=now)
     audit.record(db, actor=service.principal_of(user), action="auth.login",
                  object_type="user", object_id=user.id, detail={"second_factor": True})  # fmt: skip
+    response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(request, response, token, config)
+    return response
+
+
+def _enrolling_user(request: Request, db: Session, config: Settings) -> User | None:
+    user = _pending_user(request, db, config)
+    return user if user is not None and totp.needs_enrolment(user) else None
+
+
+@router.get("/login/enrol")
+def login_enrol_form(
+    request: Request,
+    db: Db,
+    config: Config,
+    next: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The enrolment a role that requires a second factor goes through before its first login."""
+    user = _enrolling_user(request, db, config)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    secret = totp.start_enrolment(user)
+    return render(request, "auth/enrol.html", {
+        "enrolled": False, "required": True, "secret": secret, "action": "/login/enrol",
+        "next": safe_next(next), "qr_svg": totp.qr_data_uri(user, secret), "error": None,
+    })  # fmt: skip
+
+
+@router.post("/login/enrol")
+def login_enrol(
+    request: Request,
+    db: Db,
+    config: Config,
+    code: Annotated[str, Form(max_length=16)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Confirm the new second factor with a code from it; the pending session becomes a login."""
+    user = _enrolling_user(request, db, config)
+    if user is None or not user.totp_secret:
+        return RedirectResponse("/login", status_code=303)
+    target, client, now = safe_next(next), _client(request), service.now_utc()
+    wait = throttle.locked_for(db, user.username, client, settings=config, now=now)
+    if wait is not None or not totp.confirm_enrolment(user, code, now=now):
+        if wait is None:
+            throttle.note(db, user.username, client, succeeded=False, settings=config, now=now)
+        from vaxlink.web.i18n import language, translate
+
+        key = "auth.totp.failed" if wait is None else "auth.login.locked"
+        return render(request, "auth/enrol.html", {
+            "enrolled": False, "required": True, "secret": user.totp_secret,
+            "action": "/login/enrol", "next": target,
+            "qr_svg": totp.qr_data_uri(user, user.totp_secret),
+            "error": translate(language(request), key, minutes=max(1, -(-(wait or 0) // 60))),
+        }, status=422 if wait is None else 429)  # fmt: skip
+    principal = service.principal_of(user)
+    audit.record(db, actor=principal, action="user.second_factor_enrol", object_type="user",
+                 object_id=user.id)  # fmt: skip
+    service.revoke_session(db, request.cookies.get(SESSION_COOKIE), now=now)
+    token = service.create_session(db, user, settings=config, now=now)
+    audit.record(db, actor=principal, action="auth.login", object_type="user",
+                 object_id=user.id, detail={"second_factor": True})  # fmt: skip
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(request, response, token, config)
     return response

@@ -18,6 +18,8 @@ PUBLIC_ROUTES: Final[dict[str, str]] = {
     "/static": "CSS, images and vendored scripts",
     "/login": "the login form itself",
     "/login/second-factor": "second step of a login; needs the first step's pending session",
+    "/login/enrol": "second-factor enrolment a role that requires one goes through before its "
+    "first login; needs the first step's pending session",
     "/logout": "ends whatever session the cookie names",
     "/verify": "public certificate verifier page (anyone holding a QR)",
     "/api/v1/certificates/verify": "public certificate verification API",

@@ -14,6 +14,7 @@ import pyotp
 import segno
 
 from vaxlink.auth.models import User
+from vaxlink.auth.roles import SECOND_FACTOR_ROLES
 
 ISSUER: Final = "vaxlink"
 STEP: Final = 30
@@ -25,6 +26,18 @@ def start_enrolment(user: User) -> str:
     user.totp_secret = secret
     user.totp_confirmed_at = None
     user.totp_last_step = None
+    return secret
+
+
+def needs_enrolment(user: User) -> bool:
+    """Whether the account's role requires a second factor it has not yet put in force."""
+    return user.role in SECOND_FACTOR_ROLES and user.totp_confirmed_at is None
+
+
+def enrol_now(user: User, *, now: dt.datetime) -> str:
+    """A fresh secret put in force at once (demo and test accounts; the holder is shown it)."""
+    secret = start_enrolment(user)
+    user.totp_confirmed_at = now
     return secret
 
 
