@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from vaxlink.auth import audit, throttle
 from vaxlink.auth.audit import Entry as NewAuditEntry
@@ -55,7 +56,9 @@ from vaxlink.geo.index import UnitIndex
 from vaxlink.settings import Settings
 
 USERNAME: Final = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
-MIN_PASSWORD: Final = 10
+MIN_PASSWORD: Final = 12
+#: Least zxcvbn score (0-4) a new password must reach: 3 is "safely unguessable" online.
+MIN_PASSWORD_SCORE: Final = 3
 MAX_PASSWORD: Final = 256
 #: Where each role's accounts may sit.
 ROLE_LEVELS: Final[dict[Role, frozenset[Level]]] = {
@@ -123,13 +126,24 @@ def normalise_username(raw: str) -> str:
 
 
 def check_password_rules(password: str, username: str) -> None:
-    """Refuse passwords that are too short, too long or the user name itself."""
+    """Refuse passwords that are too short or too long, contain the user name, or are easy to
+    guess: common passwords, words and names from zxcvbn's packaged frequency lists, keyboard
+    runs, repeats (`aaaaaaaaaaaa`), sequences and dates (a zxcvbn score below 3)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise AccountError(f"the password may have at most {MAX_PASSWORD} characters")
     if username in password.lower():
         raise AccountError("the password must not contain the user name")
+    # zxcvbn's cost grows with the length; past 100 characters a password is long enough.
+    verdict = zxcvbn(password[:100], user_inputs=[username, "vaxlink"])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        feedback = verdict.get("feedback") or {}
+        why = str(feedback.get("warning") or "it follows a pattern that is tried early").rstrip(".")
+        raise AccountError(
+            f"this password is too easy to guess ({why}); choose another, e.g. three or four "
+            "unrelated words with digits or signs between them"
+        )
 
 
 def hash_password(password: str) -> str:
