@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     lookup_max_per_id_day: int = Field(
         default=200, ge=1, description="Citizen lookups per ID number a day, from all addresses."
     )
+    max_form_body_bytes: int = Field(
+        default=1024 * 1024, ge=16 * 1024, description="Largest body of a form or API request."
+    )
+    max_upload_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024 * 1024, description="Largest body of a file upload."
+    )
     # Per client address, per worker process (vaxlink.ratelimit.web); 0 turns one off.
     verify_rate_per_minute: int = Field(default=60, ge=0, description="Certificate checks.")
     verify_rate_burst: int = Field(default=30, ge=1)

@@ -36,8 +36,17 @@ CSRF_COOKIE: Final = "vaxlink_csrf"
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "x-csrf-token"
 UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: Largest form body read for the token check (bigger uploads must send the header).
+#: Largest form body read for the token check; `BodyLimitMiddleware` refuses bigger ones first.
 MAX_FORM_BODY: Final = 64 * 1024 * 1024
+#: Routes that take files (route paths as requested, `*` any run): their bodies may reach
+#: `Settings.max_upload_body_bytes`; every other body `Settings.max_form_body_bytes`.
+UPLOAD_ROUTES: Final = (
+    "/worklist/import",  # Excel round-trip (cleaning.excel.MAX_FILE)
+    "/c/report",  # a citizen's report with its photos (attachment_max_bytes each)
+    "/entry/*",  # dose entry with the photo of an ID card or a vaccination card
+    "/verify",  # a photo of a QR code
+    "/api/v1/certificates/verify",
+)
 CSP: Final = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
     "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; worker-src 'self' blob:; "
@@ -85,6 +94,73 @@ def safe_next(raw: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return raw
+
+
+class BodyTooLarge(Exception):
+    """A request body went past its route's cap while being read."""
+
+
+class BodyLimitMiddleware:
+    """Caps request bodies before anything parses them (issue #13 point 6): a declared
+    Content-Length over the route's cap is refused with 413 without reading a byte, and a body
+    sent without one (chunked) is counted as it streams in and refused once it passes the cap.
+    Uploads (`UPLOAD_ROUTES`) get the larger cap, everything else the form cap."""
+
+    def __init__(self, app: ASGIApp, *, form_cap: int, upload_cap: int) -> None:
+        self.app = app
+        self.form_cap = form_cap
+        self.upload_cap = upload_cap
+
+    def cap_for(self, path: str) -> int:
+        from fnmatch import fnmatchcase
+
+        uploads = any(fnmatchcase(path, pattern) for pattern in UPLOAD_ROUTES)
+        return self.upload_cap if uploads else self.form_cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        cap = self.cap_for(scope["path"])
+        declared = Request(scope).headers.get("content-length", "")
+        if declared.strip().isdigit() and int(declared) > cap:
+            await self._refuse(scope, receive, send, cap)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    raise BodyTooLarge
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watch)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, cap)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, cap: int) -> None:
+        megabytes = max(1, cap // (1024 * 1024))
+        detail = (
+            f"the request is larger than this page accepts ({megabytes} MB); "
+            "send a smaller file or fewer files at a time"
+        )
+        response = problem(413, "RequestTooLarge", detail, "request_too_large",
+                           {"connection": "close", "cache-control": "no-store"})  # fmt: skip
+        await response(scope, receive, send)
 
 
 class SecurityMiddleware:
@@ -217,6 +293,12 @@ def install(app: FastAPI) -> None:
     app.add_middleware(
         SecurityMiddleware,  # type: ignore[arg-type]
         secure_cookies=bool(getattr(app.state.settings, "secure_cookies", False)),
+    )
+    config = app.state.settings
+    app.add_middleware(
+        BodyLimitMiddleware,  # type: ignore[arg-type]  # outside the CSRF check: it caps first
+        form_cap=int(getattr(config, "max_form_body_bytes", 1 << 20)),
+        upload_cap=int(getattr(config, "max_upload_body_bytes", 32 << 20)),
     )
 
     @app.exception_handler(Unauthenticated)
