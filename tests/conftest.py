@@ -20,7 +20,12 @@ from tests.web_support import (  # noqa: F401  (fixtures for web tests, see web_
     phone_page,
     staff_client,
 )
+from vaxlink.auth.totp import new_key_text
 from vaxlink.db import make_engine, session_factory, upgrade
+
+# One key for the second-factor secrets of every app and account the tests make (generated per
+# run, never stored): test helpers seal what the apps open.
+os.environ.setdefault("VAXLINK_TOTP_KEY", new_key_text())
 
 PG_ADMIN_URL = os.environ.get(
     "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

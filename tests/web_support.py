@@ -94,7 +94,7 @@ def create_account(
     display_name: str | None = None,
 ) -> Account:
     """Create and commit an account (approvers and health stations get site F-TEST unless
-    given one)."""
+    given one; issuers and administrators get a second factor, sealed with the tests' key)."""
     role = Role(role)
     if role in (Role.SITE_APPROVER, Role.HEALTH_STATION) and facility_code is None:
         facility_code = "F-TEST"  # both work at a vaccination site
@@ -106,7 +106,8 @@ def create_account(
         )  # fmt: skip
         secret = None
         if role in SECOND_FACTOR_ROLES:
-            secret = totp.enrol_now(user, now=dt.datetime.now(dt.UTC))
+            key = totp.key_of(Settings())  # VAXLINK_TOTP_KEY, set for the tests in conftest
+            secret = totp.enrol_now(user, now=dt.datetime.now(dt.UTC), key=key)
             _SECOND_FACTORS[name] = (secret, 0)
         principal = service.principal_of(user)
     return Account(name, password, principal.user_id, principal, secret)

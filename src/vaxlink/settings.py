@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     max_upload_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024 * 1024, description="Largest body of a file upload."
     )
+    totp_key: SecretStr | None = Field(
+        default=None,
+        description="Key encrypting second-factor secrets at rest: base64url of 32 bytes, e.g. "
+        "`openssl rand -base64 32 | tr '+/' '-_'`. Unset (development), a key file is generated "
+        "in data_dir.",
+    )
     # Per client address, per worker process (vaxlink.ratelimit.web); 0 turns one off.
     verify_rate_per_minute: int = Field(default=60, ge=0, description="Certificate checks.")
     verify_rate_burst: int = Field(default=30, ge=1)

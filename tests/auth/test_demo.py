@@ -45,4 +45,5 @@ def test_issuer_and_admin_get_a_second_factor_to_print(session: Session) -> None
     user = service.get_user(session, issuer.username)
     assert not totp.needs_enrolment(user)
     now = service.now_utc()
-    assert totp.verify_login_code(user, pyotp.TOTP(enrolled[Role.NATIONAL_ISSUER]).at(now), now=now)
+    code = pyotp.TOTP(enrolled[Role.NATIONAL_ISSUER]).at(now)
+    assert totp.verify_login_code(user, code, now=now, key=totp.key_of(Settings()))

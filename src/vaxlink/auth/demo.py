@@ -20,6 +20,7 @@ from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Role
 from vaxlink.db import transaction
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.geo.index import UnitIndex
+from vaxlink.settings import Settings, get_settings
 
 #: (user name, role, level of the demo commune's unit it sits at)
 ACCOUNTS: Final = (
@@ -75,7 +76,11 @@ def busiest_ward(session: Session) -> tuple[str, str | None] | None:
 
 
 def create_demo_accounts(
-    session: Session, ward_code: str, facility_code: str | None = None
+    session: Session,
+    ward_code: str,
+    facility_code: str | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> list[DemoAccount]:
     """One account per role: the commune's station, police, committee and a site approver, its
     district, its province, the national issuer and an administrator."""
@@ -99,7 +104,8 @@ def create_demo_accounts(
                 service.set_active(session, user, True)
         secret = None
         if role in SECOND_FACTOR_ROLES:  # their login needs a second factor: enrol it, print it
-            secret = totp.enrol_now(user, now=service.now_utc())
+            key = totp.key_of(settings or get_settings())
+            secret = totp.enrol_now(user, now=service.now_utc(), key=key)
         out.append(DemoAccount(username, password, role, unit, facility, secret))
     return out
 

@@ -146,7 +146,7 @@ def second_factor(
     client = _client(request)
     now = service.now_utc()
     wait = throttle.locked_for(db, user.username, client, settings=config, now=now)
-    if wait is not None or not totp.verify_login_code(user, code, now=now):
+    if wait is not None or not totp.verify_login_code(user, code, now=now, key=totp.key_of(config)):
         if wait is None:
             throttle.note(db, user.username, client, succeeded=False, settings=config,
                                   now=now)  # fmt: skip
@@ -181,7 +181,7 @@ def login_enrol_form(
     user = _enrolling_user(request, db, config)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    secret = totp.start_enrolment(user)
+    secret = totp.start_enrolment(user, key=totp.key_of(config))
     return render(request, "auth/enrol.html", {
         "enrolled": False, "required": True, "secret": secret, "action": "/login/enrol",
         "next": safe_next(next), "qr_svg": totp.qr_data_uri(user, secret), "error": None,
@@ -202,17 +202,18 @@ def login_enrol(
         return RedirectResponse("/login", status_code=303)
     target, client, now = safe_next(next), _client(request), service.now_utc()
     wait = throttle.locked_for(db, user.username, client, settings=config, now=now)
-    if wait is not None or not totp.confirm_enrolment(user, code, now=now):
+    key = totp.key_of(config)
+    if wait is not None or not totp.confirm_enrolment(user, code, now=now, key=key):
         if wait is None:
             throttle.note(db, user.username, client, succeeded=False, settings=config, now=now)
         from vaxlink.web.i18n import language, translate
 
-        key = "auth.totp.failed" if wait is None else "auth.login.locked"
+        secret = totp.secret_of(user, key) or ""
+        t_key = "auth.totp.failed" if wait is None else "auth.login.locked"
         return render(request, "auth/enrol.html", {
-            "enrolled": False, "required": True, "secret": user.totp_secret,
-            "action": "/login/enrol", "next": target,
-            "qr_svg": totp.qr_data_uri(user, user.totp_secret),
-            "error": translate(language(request), key, minutes=max(1, -(-(wait or 0) // 60))),
+            "enrolled": False, "required": True, "secret": secret,
+            "action": "/login/enrol", "next": target, "qr_svg": totp.qr_data_uri(user, secret),
+            "error": translate(language(request), t_key, minutes=max(1, -(-(wait or 0) // 60))),
         }, status=422 if wait is None else 429)  # fmt: skip
     principal = service.principal_of(user)
     audit.record(db, actor=principal, action="user.second_factor_enrol", object_type="user",
@@ -257,13 +258,13 @@ def home(request: Request, principal: CurrentPrincipal, db: Db) -> Response:
 
 
 @router.get("/account/second-factor")
-def enrol_form(request: Request, principal: CurrentPrincipal, db: Db) -> Response:
+def enrol_form(request: Request, principal: CurrentPrincipal, db: Db, config: Config) -> Response:
     """Start (or restart) TOTP enrolment: a fresh secret shown as a QR code."""
     user = db.get(User, principal.user_id)
     assert user is not None
     if user.totp_confirmed_at is not None:
         return render(request, "auth/enrol.html", {"enrolled": True})
-    secret = totp.start_enrolment(user)
+    secret = totp.start_enrolment(user, key=totp.key_of(config))
     return render(request, "auth/enrol.html", {
         "enrolled": False, "secret": secret, "qr_svg": totp.qr_data_uri(user, secret),
         "error": None,
@@ -275,21 +276,23 @@ def enrol(
     request: Request,
     principal: CurrentPrincipal,
     db: Db,
+    config: Config,
     code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Confirm enrolment with a code from the new secret."""
     user = db.get(User, principal.user_id)
     assert user is not None
     if user.totp_confirmed_at is None and user.totp_secret:
-        if totp.confirm_enrolment(user, code, now=dt.datetime.now(dt.UTC)):
+        key = totp.key_of(config)
+        if totp.confirm_enrolment(user, code, now=dt.datetime.now(dt.UTC), key=key):
             audit.record(db, actor=principal, action="user.second_factor_enrol",
                          object_type="user", object_id=user.id)  # fmt: skip
             return RedirectResponse("/", status_code=303)
         from vaxlink.web.i18n import language, translate
 
+        secret = totp.secret_of(user, key) or ""
         return render(request, "auth/enrol.html", {
-            "enrolled": False, "secret": user.totp_secret,
-            "qr_svg": totp.qr_data_uri(user, user.totp_secret),
+            "enrolled": False, "secret": secret, "qr_svg": totp.qr_data_uri(user, secret),
             "error": translate(language(request), "auth.totp.failed"),
         }, status=422)  # fmt: skip
     return RedirectResponse("/account/second-factor", status_code=303)

@@ -53,7 +53,9 @@ CANNOT_VERIFY_REASONS: Final = (
 
 def editable_fields(principal: Principal) -> list[str]:
     """The fields of a dose the principal may correct (health: vaccination, police: identity)."""
-    return [f for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS) if principal.can(FIELD_PERMISSION[f])]
+    return [
+        f for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS) if principal.can(FIELD_PERMISSION[f])
+    ]
 
 
 def may_decide(principal: Principal) -> bool:

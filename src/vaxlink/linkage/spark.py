@@ -250,4 +250,3 @@ __all__ = ["SparkEngine", "java_available", "link_spark", "local_session", "to_s
 
 if __name__ == "__main__":
     main()
-

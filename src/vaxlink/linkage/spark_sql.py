@@ -17,7 +17,6 @@ plus a small dialect layer for what sqlglot cannot know or does not translate:
 Anything the layer does not know how to translate raises instead of running differently.
 """
 
-
 from __future__ import annotations
 
 import datetime as dt

@@ -44,9 +44,7 @@ def set_status_many(
     """Give the doses `ids` still in one of `among` the status `to` (where the transition table
     allows it) and `citizen_id`, each a new version, in one UPDATE; the ids changed, sorted.
     ORM copies of those doses in the session are expired."""
-    changed = lifecycle.move_many(
-        session, DoseRecord, ids, to, citizen_id=citizen_id, among=among
-    )
+    changed = lifecycle.move_many(session, DoseRecord, ids, to, citizen_id=citizen_id, among=among)
     wanted = set(ids)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, DoseRecord) and obj.id in wanted:
