@@ -44,7 +44,7 @@ def test_the_stored_secret_is_not_the_secret_and_login_still_works(
 
 
 def test_migration_seals_secrets_kept_in_clear(store: Engine) -> None:
-    command.downgrade(alembic_config(store), "0008")
+    command.downgrade(alembic_config(store), "0009")
     secret = pyotp.random_base32()
     now = dt.datetime.now(dt.UTC)
     with transaction(store) as s:
@@ -60,7 +60,7 @@ def test_migration_seals_secrets_kept_in_clear(store: Engine) -> None:
         assert user is not None
         key = totp.key_of(Settings())
         assert totp.verify_login_code(user, pyotp.TOTP(secret).at(now), now=now, key=key)
-    command.downgrade(alembic_config(store), "0008")  # and back: the secret in clear again
+    command.downgrade(alembic_config(store), "0009")  # and back: the secret in clear again
     with store.connect() as conn:
         back = conn.scalar(text("SELECT totp_secret FROM auth_user WHERE id = :i"), {"i": user_id})
     assert back == secret

@@ -5,7 +5,7 @@ VAXLINK_TOTP_KEY, or the development key file in the data directory); the column
 width (the sealed form of a 20-byte secret is 64 characters). Downgrading opens them again.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07 06:45:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
