@@ -5,7 +5,7 @@ The lookup never says whether anybody matched; each attempt counts on the shared
 nobody elsewhere can lock a citizen out; per ID number only against a high daily ceiling; per
 phone on record (codes sent) and per client address; wrong codes per address.
 
-The slow and the read-only work (registry lookup, scrypt of the new code) is done before the
+The slow and the read-only work (registry lookup, hashing the new code) is done before the
 first write, so the store's writer lock (one writer at a time on SQLite) is held only for the
 few short counter and challenge writes.
 """
@@ -120,7 +120,7 @@ def start_lookup(
     match = [r for r in rows if r.name_folded == form.name_folded
              and r.date_of_birth == form.date_of_birth]  # fmt: skip
     person = match[0] if len(match) == 1 and match[0].phone else None
-    prepared = otp.prepare_challenge()  # scrypt, before the first write
+    prepared = otp.prepare_challenge(otp.otp_key(secret_of(settings)))  # before the first write
     # -- writes from here on: short ones only --
     locks = [c.hit(v) for c, v in counters]
     if any(locks):
@@ -160,7 +160,8 @@ def finish_lookup(
     locked = codes.locked_until(client)
     if locked is not None:
         return CodeOutcome(None, 0, locked)
-    check = otp.check_code(session, handle, code, now=now, max_attempts=settings.otp_max_attempts)
+    check = otp.check_code(session, handle, code, now=now, max_attempts=settings.otp_max_attempts,
+                           key=otp.otp_key(secret_of(settings)))  # fmt: skip
     if check.citizen_id is None:
         locked = codes.hit(client)
         return CodeOutcome(None, check.attempts_left, locked)

@@ -28,7 +28,7 @@ class OtpChallenge(Base):
     handle_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: The person found, or None when the details matched nobody (the code then never verifies).
     citizen_id: Mapped[str | None] = mapped_column(String(12))
-    #: scrypt of the 6-digit code with a per-challenge salt (hex).
+    #: HMAC-SHA256 of salt and 6-digit code under the server's OTP key (hex; `otp.hash_code`).
     code_hash: Mapped[str] = mapped_column(String(64))
     salt: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

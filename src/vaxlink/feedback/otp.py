@@ -1,8 +1,12 @@
 """One-time codes and citizen sessions.
 
 A challenge row is written for every lookup, matched or not, and its code is always hashed the
-same way, so the two paths do the same work. Codes are six digits, stored as scrypt hashes with a
-per-challenge salt, expire, are single-use and allow a fixed number of guesses. The browser holds
+same way, so the two paths do the same work. Codes are six digits, stored as HMAC-SHA256 under a
+server key (`otp_key`, derived from the portal's secret) with a per-challenge salt, expire, are
+single-use and allow a fixed number of guesses. A six-digit code has a million values, so a slow
+hash could not protect a stolen table anyway; the server key does (without it no stored hash can
+be tested), and it costs microseconds instead of scrypt's ~10 ms of CPU per lookup, which capped
+the portal at about 50 lookups a second on two cores. The browser holds
 only a random handle (cookie) whose SHA-256 is stored; so does a citizen session.
 """
 
@@ -10,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -24,25 +26,19 @@ from vaxlink.feedback.errors import CitizenSessionMissing
 from vaxlink.feedback.models import CitizenSession, OtpChallenge
 
 CODE_DIGITS: Final = 6
-#: scrypt cost: a few milliseconds per hash, paid on both lookup paths alike.
-_SCRYPT: Final = {"n": 2**12, "r": 8, "p": 1, "dklen": 32}
-
-
 def new_code() -> str:
     """A uniformly random six-digit code."""
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-#: At most one scrypt per core at a time in a process: each takes 4 MiB, and many at once (a
-#: thread pool full of lookups) thrash the caches and cost more CPU each; the others queue here,
-#: holding no database lock.
-_HASHING: Final = threading.BoundedSemaphore(os.cpu_count() or 2)
+def otp_key(secret: bytes) -> bytes:
+    """The key one-time codes are hashed with, derived from the portal's secret (`secret_of`)."""
+    return hmac.new(secret, b"vaxlink-otp-code/1", hashlib.sha256).digest()
 
 
-def hash_code(code: str, salt: bytes) -> str:
-    """scrypt of the code (hex)."""
-    with _HASHING:
-        return hashlib.scrypt(code.encode("ascii"), salt=salt, **_SCRYPT).hex()
+def hash_code(code: str, salt: bytes, key: bytes) -> str:
+    """HMAC-SHA256 of salt and code under the server key (hex)."""
+    return hmac.new(key, salt + code.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def token_hash(token: str) -> str:
@@ -61,7 +57,7 @@ class Issued:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A challenge computed ahead of any write (the scrypt hash is the slow part)."""
+    """A challenge computed ahead of any write."""
 
     handle: str
     code: str
@@ -69,10 +65,10 @@ class Prepared:
     code_hash: str
 
 
-def prepare_challenge() -> Prepared:
+def prepare_challenge(key: bytes) -> Prepared:
     """A fresh handle, code and salt, and the code's hash: all the work, none of the writing."""
     handle, code, salt = secrets.token_urlsafe(32), new_code(), secrets.token_bytes(16)
-    return Prepared(handle, code, salt, hash_code(code, salt))
+    return Prepared(handle, code, salt, hash_code(code, salt, key))
 
 
 def create_challenge(
@@ -81,12 +77,11 @@ def create_challenge(
     *,
     now: datetime,
     ttl: timedelta,
-    prepared: Prepared | None = None,
+    prepared: Prepared,
 ) -> Issued:
-    """A challenge for `citizen_id` (None: nobody matched; its code never verifies).
-
-    Pass a `prepared` challenge to keep the hashing out of the write transaction."""
-    p = prepared if prepared is not None else prepare_challenge()
+    """A challenge for `citizen_id` (None: nobody matched; its code never verifies), from a
+    `prepared` one (made before the write transaction)."""
+    p = prepared
     row = OtpChallenge(
         handle_hash=token_hash(p.handle),
         citizen_id=citizen_id,
@@ -114,7 +109,13 @@ class CodeCheck:
 
 
 def check_code(
-    session: Session, handle: str | None, code: str, *, now: datetime, max_attempts: int
+    session: Session,
+    handle: str | None,
+    code: str,
+    *,
+    now: datetime,
+    max_attempts: int,
+    key: bytes,
 ) -> CodeCheck:
     """Check one guess; counts the attempt and uses the challenge up when right.
 
@@ -130,7 +131,7 @@ def check_code(
             .where(OtpChallenge.handle_hash == token_hash(handle))
         ).first()  # fmt: skip
     salt = bytes.fromhex(found.salt) if found is not None else secrets.token_bytes(16)
-    guess = hash_code(code.strip(), salt) if code.strip().isdigit() else ""
+    guess = hash_code(code.strip(), salt, key) if code.strip().isdigit() else ""
     if found is None:
         return CodeCheck(None, 0)
     taken = session.execute(
