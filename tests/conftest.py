@@ -22,6 +22,10 @@ from tests.web_support import (  # noqa: F401  (fixtures for web tests, see web_
 )
 from vaxlink.db import make_engine, session_factory, upgrade
 
+#: Test apps compute figures only when a test asks (tests/reports/test_background.py turns the web
+#: app's background refresh on for itself); live servers are separate processes and inherit this.
+os.environ.setdefault("VAXLINK_REPORT_REFRESH_IN_APP", "false")
+
 PG_ADMIN_URL = os.environ.get(
     "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
