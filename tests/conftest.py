@@ -26,6 +26,9 @@ from vaxlink.db import make_engine, session_factory, upgrade
 # One key for the second-factor secrets of every app and account the tests make (generated per
 # run, never stored): test helpers seal what the apps open.
 os.environ.setdefault("VAXLINK_TOTP_KEY", new_key_text())
+#: Test apps compute figures only when a test asks (tests/reports/test_background.py turns the web
+#: app's background refresh on for itself); live servers are separate processes and inherit this.
+os.environ.setdefault("VAXLINK_REPORT_REFRESH_IN_APP", "false")
 
 PG_ADMIN_URL = os.environ.get(
     "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

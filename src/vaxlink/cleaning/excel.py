@@ -15,7 +15,6 @@ import io
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -32,6 +31,7 @@ from vaxlink.ingest.service import FileRejected, SheetNotFound, read_sheet_rows
 from vaxlink.linkage.service import LinkModel
 from vaxlink.records.service import DoseStatus
 from vaxlink.registry.service import RegistryPerson, RegistryPort
+from vaxlink.tabular import new_workbook, put, set_value
 
 SHEET: Final = "Danh sách"
 INSTRUCTIONS: Final = "Hướng dẫn"
@@ -121,12 +121,6 @@ def _candidate_text(cid: str, p: Any, person: RegistryPerson | None) -> str:
     return f"{cid} - {person.full_name} - {person.date_of_birth} - {person.sex}{share}"
 
 
-def _set(cell: Any, value: Any) -> None:
-    cell.value = value
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        cell.data_type = "s"  # a dirty value is text, never a formula
-
-
 def export_worklist(
     session: Session,
     principal: Principal,
@@ -145,15 +139,15 @@ def export_worklist(
         if cursor is None:
             break
     people: dict[str, RegistryPerson | None] = {}
-    wb = Workbook()
+    wb = new_workbook()
     guide = wb.worksheets[0]
     guide.title = INSTRUCTIONS
     for i, line in enumerate(INSTRUCTION_LINES, start=1):
-        guide.cell(i, 1, line).alignment = Alignment(wrap_text=True, vertical="top")
+        put(guide, i, 1, line).alignment = Alignment(wrap_text=True, vertical="top")
     guide.cell(1, 1).font = Font(bold=True, size=14)
     guide.column_dimensions["A"].width = 110
     n = len(INSTRUCTION_LINES) + 2
-    guide.cell(n, 1, f"Đơn vị: {principal.unit} - tải lúc {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
+    put(guide, n, 1, f"Đơn vị: {principal.unit} - tải lúc {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
                      f"- {len(rows)} dòng")  # fmt: skip
     guide.protection.enable()
     ws = wb.create_sheet(SHEET)
@@ -161,7 +155,7 @@ def export_worklist(
     open_from = len(KEY_COLUMNS) + 1
     fill = PatternFill("solid", fgColor="FFF2CC")
     for c, (_key, label) in enumerate(headers, start=1):
-        cell = ws.cell(1, c, label)
+        cell = put(ws, 1, c, label)
         cell.font = Font(bold=True)
         ws.column_dimensions[get_column_letter(c)].width = 14 if c < open_from else 22
     for r, row in enumerate(rows, start=2):
@@ -184,7 +178,7 @@ def export_worklist(
         for c, (key, _label) in enumerate(headers, start=1):
             cell = ws.cell(r, c)
             if key in values:
-                _set(cell, values[key])
+                set_value(cell, values[key])
             if key in _TEXT_KEYS:
                 cell.number_format = "@"
             if c >= open_from:

@@ -25,6 +25,7 @@ from vaxlink.ingest.headers import ColumnSpec
 from vaxlink.ingest.sniff import file_kind
 from vaxlink.ingest.store import BulkConnection, bulk_connection
 from vaxlink.settings import Settings
+from vaxlink.tabular import sql_inert
 
 #: The stages `on_stage` is told about, in order.
 STAGES = ("reading", "checking", "writing", "reporting")
@@ -250,9 +251,15 @@ def _attach_problems(
     if report.quarantined:
         out = settings.data_dir / "import-reports" / f"batch-{report.batch_id}-problems.csv"
         private_dir(out.parent)  # 0700: nobody else can open the report while it is written
+        # Every text cell inert (a record key of `=HYPERLINK(...)` is shown, never run).
+        cols = ", ".join(
+            f"{sql_inert(c)} AS {alias}"
+            for c, alias in (("record_key", "record_key"), ("codes", "reason_codes"),
+                             ("reasons", "reasons"), ("raw", "raw"))
+        )  # fmt: skip
         con.execute(
-            "COPY (SELECT _row AS row, record_key, codes AS reason_codes, reasons, raw "
-            f"FROM bad ORDER BY _row) TO '{_sql_str(str(out.resolve()))}' (HEADER, DELIMITER ',')"
+            f"COPY (SELECT _row AS row, {cols} FROM bad ORDER BY _row) "
+            f"TO '{_sql_str(str(out.resolve()))}' (HEADER, DELIMITER ',')"
         )
         make_private(out)  # DuckDB creates it with the umask's mode
         report.report_path = out

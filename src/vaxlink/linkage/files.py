@@ -40,6 +40,7 @@ from vaxlink.linkage.pipeline import (
 from vaxlink.records.columns import DOSE_COLUMNS
 from vaxlink.registry.columns import REGISTRY_COLUMNS
 from vaxlink.settings import Settings
+from vaxlink.tabular import sql_inert
 
 RESULT_COLUMNS = (
     "record_id", "status", "citizen_id", "match_probability", "corrected_fields", "candidates",
@@ -74,8 +75,13 @@ def _result_kind(path: Path) -> str:
 
 def _write_result(engine: DuckDBEngine, path: Path) -> None:
     cols = ", ".join(RESULT_COLUMNS)
+    shown = cols
+    if _result_kind(path) == "csv":  # text cells inert for spreadsheet programs (vaxlink.tabular)
+        shown = ", ".join(
+            c if c == "match_probability" else f"{sql_inert(c)} AS {c}" for c in RESULT_COLUMNS
+        )
     sql = (
-        f"SELECT {cols} FROM (SELECT _row, {cols} FROM lk_result UNION ALL "
+        f"SELECT {shown} FROM (SELECT _row, {cols} FROM lk_result UNION ALL "
         "SELECT _row, NULL, 'invalid', NULL, NULL, NULL, '[]', 'unreadable_row' FROM doses_in_rejects) "
         "ORDER BY _row"
     )

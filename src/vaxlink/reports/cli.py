@@ -21,8 +21,8 @@ from vaxlink.reports.service import (
     generate,
     local_day,
     parse_unit,
+    refresh,
     refresh_day,
-    refresh_due,
     render,
     run_due,
     unit_figures,
@@ -95,13 +95,15 @@ def figures_command(
     key = parse_unit(unit)
     started = time.perf_counter()
     try:
+        if date is not None:
+            with transaction(engine) as s:
+                days = [refresh_day(s, _day(date, now), now=now).day]
+        else:  # province by province, short writes: the web app keeps working meanwhile
+            days = [
+                r.day for r in refresh(engine, now=now, backfill_days=backfill, force=True).days
+            ]
         with transaction(engine) as s:
-            if date is not None:
-                results = [refresh_day(s, _day(date, now), now=now)]
-            else:
-                results = refresh_due(s, now=now, backfill_days=backfill)
-        with transaction(engine) as s:
-            day = results[-1].day
+            day = days[-1]
             figures = unit_figures(s, day, key)
     finally:
         engine.dispose()
@@ -115,7 +117,7 @@ def figures_command(
     console = Console()
     console.print(table)
     console.print(
-        f"{len(results)} day(s) computed ({', '.join(r.day.isoformat() for r in results)}) "
+        f"{len(days)} day(s) computed ({', '.join(d.isoformat() for d in days)}) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 

@@ -19,6 +19,9 @@ class ReportSettings(BaseSettings):
         description='JSON, e.g. {"district": "13:30", "province": "15:00", "nation": "16:00"}',
     )
     refresh_minutes: int = Field(default=10, ge=1, description="Minutes between refreshes.")
+    #: The web app refreshes the figures itself in a background thread (off: run
+    #: `vaxlink report scheduler`, e.g. with several web workers).
+    refresh_in_app: bool = True
     #: Unit reference -> addresses; "province:*" etc. reaches every unit of a level.
     recipients: dict[str, list[str]] = Field(default_factory=dict)
 

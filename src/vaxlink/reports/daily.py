@@ -25,6 +25,7 @@ from vaxlink.reports.errors import ReportRenderError
 from vaxlink.reports.figures import VN_TZ, end_of_day
 from vaxlink.reports.labels import LEVELS, METRICS, TABLE_COLUMNS, TEXT
 from vaxlink.reports.query import Figures, Row, UnitView
+from vaxlink.tabular import new_workbook, put
 
 TEMPLATES = Path(__file__).parent / "templates"
 _BOLD = Font(bold=True)
@@ -99,7 +100,7 @@ def _header(ws: Worksheet, row: int, first: str) -> None:
     names = [first, TEXT["unit"][0], *(METRICS[c][0] for c in TABLE_COLUMNS)]
     english = ["code", "name", *(METRICS[c][1] for c in TABLE_COLUMNS)]
     for col, (vi, en) in enumerate(zip(names, english, strict=True), start=1):
-        cell = ws.cell(row=row, column=col, value=f"{vi}\n{en}")
+        cell = put(ws, row, col, f"{vi}\n{en}")
         cell.font, cell.fill = _BOLD, _HEAD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
 
@@ -108,7 +109,7 @@ def _table(ws: Worksheet, cells: list[list[Cell]], first: str) -> None:
     _header(ws, 1, first)
     for r, line in enumerate(cells, start=2):
         for c, v in enumerate(line, start=1):
-            cell = ws.cell(row=r, column=c, value=v)
+            cell = put(ws, r, c, v)
             column = TABLE_COLUMNS[c - 3] if c > 2 else None
             if column == "linked_share":
                 cell.number_format = "0.0%"
@@ -123,31 +124,30 @@ def _table(ws: Worksheet, cells: list[list[Cell]], first: str) -> None:
 
 def workbook(data: ReportData) -> Workbook:
     """The report as an openpyxl workbook: summary, units below, sites."""
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "Tong quan"
-    ws["A1"] = f"{TEXT['title'][0]} / {TEXT['title'][1]}"
-    ws["A1"].font = Font(bold=True, size=14)
+    put(ws, 1, 1, f"{TEXT['title'][0]} / {TEXT['title'][1]}").font = Font(bold=True, size=14)
     level = LEVELS[data.unit.key.level.value]
-    ws["A2"] = f"{TEXT['unit'][0]} / {TEXT['unit'][1]}"
-    ws["B2"] = f"{data.unit.name} ({level[0]} {data.unit.key.code})"
-    ws["A3"] = f"{TEXT['day'][0]} / {TEXT['day'][1]}"
-    ws["B3"] = data.day
-    ws["B3"].number_format = "dd/mm/yyyy"
+    put(ws, 2, 1, f"{TEXT['unit'][0]} / {TEXT['unit'][1]}")
+    put(ws, 2, 2, f"{data.unit.name} ({level[0]} {data.unit.key.code})")
+    put(ws, 3, 1, f"{TEXT['day'][0]} / {TEXT['day'][1]}")
+    put(ws, 3, 2, data.day).number_format = "dd/mm/yyyy"
     vi, en = as_of(data)
-    ws["A4"], ws["B4"] = vi, en
+    put(ws, 4, 1, vi)
+    put(ws, 4, 2, en)
     f = data.figures
-    ws["A5"] = TEXT["sent_line"][0].format(sent=f"{f['doses_sent']:,}", linked=f"{f.linked:,}",
-                                           wrong=f"{f.wrong:,}")  # fmt: skip
-    ws["A5"].font = _BOLD
+    line = TEXT["sent_line"][0].format(sent=f"{f['doses_sent']:,}", linked=f"{f.linked:,}",
+                                       wrong=f"{f.wrong:,}")  # fmt: skip
+    put(ws, 5, 1, line).font = _BOLD
     for col, head in enumerate((TEXT["figure"], ("", "English"), TEXT["value"]), start=1):
-        cell = ws.cell(row=7, column=col, value=head[0] or head[1])
+        cell = put(ws, 7, col, head[0] or head[1])
         cell.font, cell.fill = _BOLD, _HEAD
     for r, column in enumerate(TABLE_COLUMNS, start=8):
-        ws.cell(row=r, column=1, value=METRICS[column][0])
-        ws.cell(row=r, column=2, value=METRICS[column][1])
-        cell = ws.cell(row=r, column=3, value=value(f, column))
+        put(ws, r, 1, METRICS[column][0])
+        put(ws, r, 2, METRICS[column][1])
+        cell = put(ws, r, 3, value(f, column))
         cell.number_format = "0.0%" if column == "linked_share" else "#,##0.##"
     ws.column_dimensions["A"].width = 44
     ws.column_dimensions["B"].width = 40
@@ -163,7 +163,7 @@ def workbook(data: ReportData) -> Workbook:
 
 def table_workbook(title: str, rows: list[Row], total: Figures | None, *, sites: bool) -> Workbook:
     """One table (a dashboard export) as a workbook."""
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     assert ws is not None
     ws.title = re.sub(r"[^A-Za-z0-9 ]", "", title)[:31] or "Bang"

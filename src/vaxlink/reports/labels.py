@@ -87,6 +87,15 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "export": ("Tải Excel", "Download Excel"),
     "reports": ("Báo cáo ngày", "Daily reports"),
     "no_figures": ("Chưa có số liệu.", "No figures yet."),
+    "pending": ("Chưa có số liệu cho ngày này — số liệu được tính tự động {minutes} phút một lần; "
+                "lần tính gần nhất: {last}.",
+                "No figures yet for this day — they are computed every {minutes} minutes; "
+                "last run: {last}."),
+    "never_run": ("chưa chạy lần nào", "not run yet"),
+    "no_reports": ("Chưa có báo cáo ngày nào — báo cáo được lập theo lịch từ số liệu tính {minutes} "
+                   "phút một lần; lần tính gần nhất: {last}.",
+                   "No daily reports yet — they are made on schedule from figures computed every "
+                   "{minutes} minutes; last run: {last}."),
     "computed": ("Cập nhật lúc", "Updated at"),
     "sent_line": ("{sent} mũi đã gửi xác thực, {linked} đã xác thực, {wrong} sai thông tin",
                   "{sent} doses sent, {linked} verified, {wrong} wrong"),

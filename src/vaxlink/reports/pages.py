@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.service import Permission, Principal
+from vaxlink.compose import Container
 from vaxlink.geo.codes import NATION, UnitKey
 from vaxlink.reports import service
 from vaxlink.reports.service import TABLE_COLUMNS, VN_TZ, DailyReport, Figures, Row
 from vaxlink.settings import Settings
+from vaxlink.web.deps import container as app_container
 from vaxlink.web.deps import session as db_session
 from vaxlink.web.deps import settings as app_settings
-from vaxlink.web.i18n import language
+from vaxlink.web.i18n import language, translate
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -31,6 +33,7 @@ NAV: Final = (
 Dashboard = Annotated[Principal, Depends(require(Permission.DASHBOARD_VIEW))]
 Reports = Annotated[Principal, Depends(require(Permission.REPORT_VIEW))]
 Db = Annotated[Session, Depends(db_session, scope="function")]
+App = Annotated[Container, Depends(app_container)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Sites listed on the page (lowest share verified first when there are more).
 SITES_SHOWN = 50
@@ -52,6 +55,24 @@ def _unit(session: Session, principal: Principal, ref: str | None) -> UnitKey:
 def _day(session: Session, asked: dt.date | None) -> dt.date:
     """The day shown (see `service.day_shown`)."""
     return service.day_shown(session, asked, now=dt.datetime.now(dt.UTC))
+
+
+def pending(session: Session, app: Container, day: dt.date, lang: str) -> str | None:
+    """The notice a page shows when `day` has no figures yet: how often they are computed and
+    when they last were (None when the day has figures)."""
+    if service.computed_at(session, day) is not None:
+        return None
+    return _refresh_notice(session, app, lang, "reports.pending")
+
+
+def _refresh_notice(session: Session, app: Container, lang: str, key: str) -> str:
+    last = service.last_refresh(session)
+    when = (
+        translate(lang, "reports.never_run")
+        if last is None
+        else f"{last.astimezone(VN_TZ):%H:%M %d/%m/%Y} (UTC+7)"
+    )
+    return translate(lang, key, minutes=app.report_settings.refresh_minutes, last=when)
 
 
 def fmt(v: object, column: str, lang: str) -> str:
@@ -107,7 +128,7 @@ def _panel(session: Session, key: UnitKey, day: dt.date, lang: str) -> dict[str,
 
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(
-    request: Request, principal: Dashboard, session: Db,
+    request: Request, principal: Dashboard, session: Db, app: App,
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """The dashboard of a unit: headline, charts, and the table one level down."""
@@ -115,18 +136,21 @@ def dashboard(
     shown = _day(session, day)
     ctx = _panel(session, key, shown, language(request))
     ctx["top"] = principal.unit
+    ctx["pending"] = pending(session, app, shown, language(request))
     return render(request, "reports/dashboard.html", ctx)
 
 
 @router.get("/dashboard/panel", include_in_schema=False)
 def dashboard_panel(
-    request: Request, principal: Dashboard, session: Db,
+    request: Request, principal: Dashboard, session: Db, app: App,
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """The dashboard's body for another unit (htmx drill-down)."""
     key = _unit(session, principal, unit)
-    ctx = _panel(session, key, _day(session, day), language(request))
+    shown = _day(session, day)
+    ctx = _panel(session, key, shown, language(request))
     ctx["top"] = principal.unit
+    ctx["pending"] = pending(session, app, shown, language(request))
     return render(request, "reports/_panel.html", ctx)
 
 
@@ -180,10 +204,13 @@ def dashboard_export(
 
 
 @router.get("/reports", include_in_schema=False)
-def reports_list(request: Request, principal: Reports, session: Db) -> Response:
+def reports_list(request: Request, principal: Reports, session: Db, app: App) -> Response:
     """The stored daily reports of the account's unit and the units below it, newest first."""
     rows = service.visible_reports(session, principal.scope_filter)
-    return render(request, "reports/list.html", {"reports": rows})
+    notice = (
+        None if rows else _refresh_notice(session, app, language(request), "reports.no_reports")
+    )
+    return render(request, "reports/list.html", {"reports": rows, "pending": notice})
 
 
 @router.get("/reports/{report_id}/{kind}", include_in_schema=False)

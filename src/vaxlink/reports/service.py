@@ -25,6 +25,7 @@ from vaxlink.files import private_dir, write_private
 from vaxlink.geo.codes import NATION, Level, UnitKey, unit_key
 from vaxlink.geo.errors import GeoError
 from vaxlink.reports import daily, query
+from vaxlink.reports.background import PeriodicRefresh
 from vaxlink.reports.config import ReportSettings, SmtpSettings
 from vaxlink.reports.errors import MailError, ReportError, ReportNotFound, UnknownUnit
 from vaxlink.reports.figures import (
@@ -53,6 +54,7 @@ from vaxlink.reports.query import (
     view,
     worst,
 )
+from vaxlink.reports.refresh import DayRun, RefreshRun, refresh
 from vaxlink.reports.schedule import Due, due_reports
 from vaxlink.reports.smtp import Attachment, Mailer, mailer_from
 
@@ -61,10 +63,13 @@ __all__ = [
     "TABLE_COLUMNS",
     "VN_TZ",
     "DailyReport",
+    "DayRun",
     "Figures",
     "MailError",
     "Mailer",
+    "PeriodicRefresh",
     "RefreshResult",
+    "RefreshRun",
     "Rendered",
     "ReportError",
     "ReportNotFound",
@@ -81,11 +86,13 @@ __all__ = [
     "find",
     "generate",
     "get",
+    "last_refresh",
     "latest_day",
     "local_day",
     "mail",
     "mailer_from",
     "parse_unit",
+    "refresh",
     "refresh_day",
     "refresh_due",
     "render",
@@ -93,6 +100,7 @@ __all__ = [
     "run_due",
     "series",
     "sites",
+    "start_background_refresh",
     "table_xlsx",
     "unit_codes",
     "unit_figures",
@@ -134,15 +142,32 @@ def ensure_figures(session: Session, day: dt.date, *, now: dt.datetime) -> None:
 
 
 def day_shown(session: Session, asked: dt.date | None, *, now: dt.datetime) -> dt.date:
-    """The day a dashboard shows: the one asked for, else the latest with figures (today's,
-    computed now, on first use of an empty store)."""
+    """The day a dashboard shows: the one asked for, else the latest with figures, else today.
+    Never computes: figures come from the scheduler or the app's background refresh, and a day
+    without them says so (`last_refresh`)."""
     if asked is not None:
         return asked
-    latest = latest_day(session)
-    if latest is not None:
-        return latest
-    refresh_day(session, local_day(now), now=now)
-    return local_day(now)
+    return latest_day(session) or local_day(now)
+
+
+def last_refresh(session: Session) -> dt.datetime | None:
+    """When figures were last computed, for any day (None: never)."""
+    value = session.execute(
+        text("SELECT MAX(computed_at) FROM report_daily_figures WHERE level = 'nation'")
+    ).scalar_one_or_none()
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def start_background_refresh(
+    engine: Engine, config: ReportSettings, clock: Callable[[], dt.datetime]
+) -> PeriodicRefresh | None:
+    """Start the web app's periodic figures refresh (None when the settings turn it off)."""
+    if not config.refresh_in_app:
+        return None
+    return PeriodicRefresh(engine, clock, config.refresh_minutes * 60.0).start()
 
 
 def table_xlsx(title: str, rows: list[Row], total: Figures | None, *, sites: bool) -> bytes:
@@ -312,10 +337,9 @@ def run_due(
     now: dt.datetime,
     mailer: Mailer | None = None,
 ) -> list[DailyReport]:
-    """One step of the scheduler: refresh today's figures, then make (and mail) every report that
+    """One step of the scheduler: refresh the figures (incremental, province by province), then make (and mail) every report that
     is due and not made yet. Each report is its own transaction; a second call makes nothing."""
-    with transaction(engine) as s:
-        refresh_due(s, now=now)
+    refresh(engine, now=now)
     today = local_day(now)
     with transaction(engine) as s:
         units = {lv: units_with_figures(s, today, lv) for lv in config.times}

@@ -105,7 +105,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # Test clients may overlap on one app: the container closes when the last one leaves.
         with container.in_use():
             app.state.engine = container.engine  # migrated now, not on the first request
-            yield
+            refresher = None
+            if "reports" in {d.name for d in domains}:  # figures refresh, never in a request
+                from vaxlink.reports.service import start_background_refresh
+
+                refresher = start_background_refresh(
+                    container.engine, container.report_settings, container.clock.now
+                )
+            app.state.figures_refresh = refresher
+            try:
+                yield
+            finally:
+                if refresher is not None:
+                    refresher.stop()
 
     app = FastAPI(
         title="vaxlink",

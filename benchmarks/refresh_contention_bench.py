@@ -1,0 +1,316 @@
+"""Does the figures refresh starve the embedded store's other writers? (issue #13 point 5)
+
+    .venv/bin/python benchmarks/refresh_contention_bench.py [--citizens 20000] [--seconds 30]
+        [--rate 100] [--reuse DATA_DIR] [--baseline /path/to/older/src]
+
+Builds the demo store on SQLite (`vaxlink demo --no-serve`, 20,000 citizens: the store the outside
+probe used), serves the web app (`vaxlink serve`, one uvicorn worker, its own background refresh
+off), and while a separate process runs the figures refresh in a loop (forced: every pass
+recomputes and rewrites today), drives certificate downloads (`GET /api/v1/citizens/{id}/
+certificate`, which records each access: a write) and staff logins (`POST /login`: a session row
+and an audit entry, also writes) at `--rate` requests per second in total, `--login-rate` of them
+logins (open loop: requests leave on schedule whether or not earlier ones came back). A login
+verifies a password hash that costs ~0.6-0.8 s of CPU on the 2-core machine, idle: logins are
+kept to a rate the machine can hash, and their latency is read separately. `--baseline SRC` first runs the same
+load with the refresh of another source tree (e.g. /work/main/src, the one-transaction refresh).
+
+Targets: no errors (5xx, timeouts, "database is locked"), p99 < 500 ms. Prints a table and writes
+benchmarks/results/refresh_contention.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+from sqlalchemy import text
+
+from _measure import write_result
+from vaxlink.auth.service import create_user
+from vaxlink.certificates.service import add_client
+from vaxlink.db import make_engine, transaction
+from vaxlink.web.security import CSRF_COOKIE
+
+ROOT = Path(__file__).resolve().parents[1]
+VAXLINK = ROOT / ".venv" / "bin" / "vaxlink"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+PASSWORD = "bench-password-123456"
+USERS = 20
+#: The refresh loop, run as its own process like `vaxlink report scheduler` (argv: seconds).
+REFRESHER = """
+import datetime as dt, json, sys, time
+from vaxlink.db import engine_from_settings
+from vaxlink.settings import get_settings
+engine = engine_from_settings(get_settings())
+try:
+    from vaxlink.reports.refresh import refresh
+    def once(now):
+        refresh(engine, now=now, force=True)
+    kind = "chunked"
+except ImportError:  # an older tree: everything in one transaction
+    from vaxlink.db import transaction
+    from vaxlink.reports.figures import refresh_due
+    def once(now):
+        with transaction(engine) as s:
+            refresh_due(s, now=now)
+    kind = "one transaction"
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    started = time.perf_counter()
+    try:
+        once(dt.datetime.now(dt.UTC))
+        print(json.dumps({"kind": kind, "seconds": time.perf_counter() - started}), flush=True)
+    except Exception as exc:
+        print(json.dumps({"kind": kind, "error": str(exc)[:200],
+                          "seconds": time.perf_counter() - started}), flush=True)
+"""
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path, src: str | None = None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "VAXLINK_DATA_DIR": str(data_dir),
+        "VAXLINK_REPORT_REFRESH_IN_APP": "false",
+    }
+    if src:
+        env["PYTHONPATH"] = src
+    return env
+
+
+def build(data_dir: Path, citizens: int) -> float:
+    started = time.perf_counter()
+    subprocess.run([str(VAXLINK), "demo", "--no-serve", "--citizens", str(citizens)],
+                   env=_env(data_dir), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    return time.perf_counter() - started
+
+
+def prepare(data_dir: Path) -> tuple[str, list[str], list[str]]:
+    """An API client token, the bench's staff accounts and citizens holding a certificate."""
+    engine = make_engine(f"sqlite:///{data_dir / 'vaxlink.db'}")
+    now = dt.datetime.now(dt.UTC)
+    stamp = f"{int(time.time())}"
+    with transaction(engine) as s:
+        _client, token = add_client(s, f"bench-{stamp}", by="bench", now=now)
+        users = []
+        for i in range(USERS):
+            name = f"bench{stamp}u{i}"
+            create_user(s, username=name, password=PASSWORD, role="national_issuer", unit="VN")
+            users.append(name)
+        citizens = [str(r) for r in s.execute(text(
+            "SELECT DISTINCT citizen_id FROM certificate WHERE status = 'active' LIMIT 2000"
+        )).scalars()]  # fmt: skip
+    engine.dispose()
+    return token, users, citizens
+
+
+def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([str(VAXLINK), "serve", "--port", str(port)], env=_env(data_dir),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the web app did not start")
+
+
+async def _download(c: httpx.AsyncClient, token: str, citizen: str) -> int:
+    r = await c.get(f"/api/v1/citizens/{citizen}/certificate",
+                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    return r.status_code
+
+
+async def _login(base: str, user: str) -> tuple[int, float]:
+    """One login through the form; only the POST is timed (the GET fetches the CSRF cookie)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        page = await c.get("/login")
+        csrf = page.cookies.get(CSRF_COOKIE) or ""
+        started = time.perf_counter()
+        r = await c.post("/login", data={"username": user, "password": PASSWORD, "next": "/",
+                                          "csrf_token": csrf},
+                         headers={"Cookie": f"{CSRF_COOKIE}={csrf}"}, follow_redirects=False)  # fmt: skip
+        return r.status_code, time.perf_counter() - started
+
+
+async def load(base: str, seconds: float, rate: float, login_rate: float, token: str,
+               users: list[str], citizens: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+    """Open-loop load: `login_rate` logins and `rate - login_rate` downloads a second, each
+    leaving on schedule."""
+    out: list[dict[str, Any]] = []
+    rng = random.Random(7)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as c:
+
+        async def one(kind: str, at: float) -> None:
+            started = time.perf_counter()
+            try:
+                if kind == "login":
+                    status, elapsed = await _login(base, rng.choice(users))
+                else:
+                    status = await _download(c, token, rng.choice(citizens))
+                    elapsed = time.perf_counter() - started
+                out.append({"kind": kind, "at": at, "status": status, "seconds": elapsed})
+            except httpx.HTTPError as exc:
+                out.append({"kind": kind, "at": at, "status": type(exc).__name__,
+                            "seconds": time.perf_counter() - started})  # fmt: skip
+
+        downloads = rate - login_rate
+        plan = sorted(
+            [(i / downloads, "certificate") for i in range(int(seconds * downloads))]
+            + [(i / login_rate, "login") for i in range(int(seconds * login_rate))]
+        )
+        tasks = []
+        start = time.perf_counter()
+        for at, kind in plan:
+            delay = start + at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(kind, at)))
+        await asyncio.gather(*tasks)
+    return out
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summarise(samples: list[dict[str, Any]], refreshes: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = {"certificate": {200}, "login": {303}}
+    out: dict[str, Any] = {}
+    for kind in ("certificate", "login"):
+        mine = [s for s in samples if s["kind"] == kind]
+        ms = [s["seconds"] * 1000 for s in mine]
+        statuses: dict[str, int] = {}
+        for s in mine:
+            statuses[str(s["status"])] = statuses.get(str(s["status"]), 0) + 1
+        out[kind] = {
+            "requests": len(mine),
+            "errors": sum(1 for s in mine if s["status"] not in ok[kind]),
+            "statuses": statuses,
+            "p50_ms": round(_pct(ms, 50), 1),
+            "p99_ms": round(_pct(ms, 99), 1),
+            "max_ms": round(max(ms, default=0.0), 1),
+        }
+    durations = [r["seconds"] for r in refreshes]
+    out["refresh"] = {
+        "kind": refreshes[0]["kind"] if refreshes else None,
+        "runs": len(refreshes),
+        "errors": [r["error"] for r in refreshes if "error" in r],
+        "seconds": [round(d, 2) for d in durations],
+        "median_s": round(statistics.median(durations), 2) if durations else None,
+    }
+    return out
+
+
+def phase(data_dir: Path, base: str, args: argparse.Namespace, token: str, users: list[str],
+          citizens: list[str], src: str | None) -> dict[str, Any]:  # fmt: skip
+    """The load for `args.seconds` while the refresh (of `src`, default this tree) loops."""
+    refresher = subprocess.Popen([str(PYTHON), "-c", REFRESHER, str(args.seconds)],
+                                 env=_env(data_dir, src), stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)  # fmt: skip
+    load_before = os.getloadavg()[0]
+    samples = asyncio.run(
+        load(base, args.seconds, args.rate, args.login_rate, token, users, citizens)
+    )
+    try:
+        stdout, _ = refresher.communicate(timeout=600)  # the last pass finishes
+    except subprocess.TimeoutExpired:
+        refresher.send_signal(signal.SIGTERM)
+        stdout, _ = refresher.communicate()
+    refreshes = [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
+    result = summarise(samples, refreshes)
+    result["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return result
+
+
+def table(results: dict[str, dict[str, Any]]) -> None:
+    print(f"{'phase':<16}{'endpoint':<13}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'max ms':>9}  statuses")  # fmt: skip
+    for name, r in results.items():
+        for kind in ("certificate", "login"):
+            k = r[kind]
+            print(f"{name:<16}{kind:<13}{k['requests']:>9}{k['errors']:>8}{k['p50_ms']:>9}"
+                  f"{k['p99_ms']:>9}{k['max_ms']:>9}  {k['statuses']}")  # fmt: skip
+        f = r["refresh"]
+        print(f"{name:<16}{'refresh':<13}{f['runs']:>9}{len(f['errors']):>8}  "
+              f"{f['kind']}: {f['seconds']} s")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--citizens", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=100.0, help="Requests per second in all.")
+    parser.add_argument(
+        "--login-rate",
+        type=float,
+        default=2.0,
+        help="Logins per second (each costs ~0.7 s of CPU hashing the password).",
+    )
+    parser.add_argument("--reuse", type=Path, help="A data directory an earlier demo built.")
+    parser.add_argument("--baseline", help="Source tree whose refresh to measure first.")
+    args = parser.parse_args()
+    tmp = None
+    if args.reuse:
+        data_dir, build_s = args.reuse, None
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="vaxlink-contention-")
+        data_dir = Path(tmp.name)
+        print(f"Building the demo store ({args.citizens:,} citizens) …", flush=True)
+        build_s = round(build(data_dir, args.citizens), 1)
+    token, users, citizens = prepare(data_dir)
+    port = _port()
+    server = serve(data_dir, port)
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        if args.baseline:
+            results["baseline"] = phase(data_dir, base, args, token, users, citizens,
+                                        args.baseline)  # fmt: skip
+        results["this tree"] = phase(data_dir, base, args, token, users, citizens, None)
+    finally:
+        server.terminate()
+        server.wait(30)
+        if tmp is not None:
+            tmp.cleanup()
+    table(results)
+    path = write_result("refresh_contention", {
+        "citizens": args.citizens, "seconds": args.seconds, "rate_per_s": args.rate,
+        "login_rate_per_s": args.login_rate, "build_s": build_s, "baseline_src": args.baseline,
+        "phases": results,
+        "targets": {"errors": 0, "p99_ms": 500},
+    })  # fmt: skip
+    print(f"\n{path}")
+
+
+if __name__ == "__main__":
+    main()
