@@ -5,7 +5,7 @@ A fresh store (SQLite file, or a new PostgreSQL database with `--store postgresq
 access log, `--proxy-headers` trusting 127.0.0.1) and `wrk` drives it closed-loop with
 `citizen_lookup_post.lua`: random people, half with the right details and half with a wrong name,
 each request from a random client address (X-Forwarded-For), so the per-address limits do not
-turn the run into 429s. Every lookup pays its scrypt hash, the rate-limit counters and a challenge
+turn the run into 429s. Every lookup pays its code's HMAC, the rate-limit counters and a challenge
 row; a matched one also queues its SMS (console adapter, output discarded).
 Writes benchmarks/results/citizen_lookup_post_<store>.json and prints a table, with the CPU of
 the app per request and the load average (the machine is shared: throughput depends on what else runs).
@@ -115,11 +115,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--people", type=int, default=20_000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="uvicorn workers (default: 1 on SQLite, as `vaxlink serve` runs it; "
+                        "2 on PostgreSQL)")  # fmt: skip
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--duration", type=float, default=15.0)
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = 1 if args.store == "sqlite" else 2
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
         if args.store == "postgresql":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     DateTime,
@@ -74,6 +75,38 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+#: How long a writer waits for its process's turn before it goes on and lets SQLite's own busy
+#: timeout arbitrate (never a hang: the gate only orders writers, SQLite still guards the data).
+_GATE_WAIT_S: Final = 10.0
+_WRITES: Final = ("insert", "update", "delete", "replace")
+
+
+def _sqlite_writer_gate(engine: Engine) -> None:
+    """Let one connection of this process write to the SQLite store at a time, in arrival order.
+
+    SQLite has one writer; when several threads of a process (a web worker's thread pool) race
+    for it, each loser polls with growing sleeps (the busy timeout's back-off) and may lose again,
+    so a few requests wait seconds while the lock is free most of the time. Taking a process-wide
+    turn before the first write of a transaction, and giving it back at commit or rollback, turns
+    that lottery into a queue: the p99 of the citizen lookup at ~200 requests/s fell from about
+    1.4 s to the time of the queue ahead (benchmarks/citizen_lookup_post_bench.py). A semaphore,
+    not a lock: a request's transaction may end in another thread than the one it began in."""
+    gate = threading.Semaphore(1)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take_turn(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "vx_turn" in conn.info or not statement.lstrip()[:7].lower().startswith(_WRITES):
+            return
+        conn.info["vx_turn"] = gate.acquire(timeout=_GATE_WAIT_S)
+
+    def _give_back(conn: Any) -> None:
+        if conn.info.pop("vx_turn", False):
+            gate.release()
+
+    event.listen(engine, "commit", _give_back)
+    event.listen(engine, "rollback", _give_back)
+
+
 def normalise_url(url: str) -> str:
     """Accept the plain `postgresql://` spelling and route it to psycopg 3."""
     u = make_url(url)
@@ -95,6 +128,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 make_private(store.with_name(store.name + suffix))  # a store made before 0600
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        _sqlite_writer_gate(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
