@@ -106,7 +106,12 @@ __all__ = [
     "ward_of_site",
 ]
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+#: argon2id with OWASP's password-storage profile (m = 19 MiB, t = 2, p = 1): ~22 ms of one core per
+#: login here, where RFC 9106's second profile (m = 64 MiB, t = 3, p = 4) took ~170 ms of both
+#: cores and capped logins under load (benchmarks/refresh_contention_bench.py). Staff passwords
+#: are also length- and list-checked, privileged roles add a second factor, and login attempts are
+#: throttled per account and address. Hashes made with other parameters are re-made at login.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 
 @cache
