@@ -168,6 +168,12 @@ class Settings(BaseSettings):
                 "VAXLINK_UVCI_SECRET is unset or weak: certificate identifiers are plain hashes "
                 "anyone can derive from a citizen ID; set 32+ random bytes"
             )
+        if self.totp_key is None:
+            out.append(
+                "VAXLINK_TOTP_KEY is unset: second-factor secrets are sealed with a key file "
+                "generated beside the store (data_dir/totp.key), not one kept apart from it; "
+                "set 32 random bytes, URL-safe base64 (`openssl rand -base64 32 | tr +/ -_`)"
+            )
         return out
 
     @field_validator("disabled_domains", mode="before")

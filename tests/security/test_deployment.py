@@ -21,7 +21,8 @@ STRONG = SecretStr("k" * 40)
 
 def production(**overrides: object) -> Settings:
     values: dict[str, object] = {"env": "production", "sms_gateway_url": "https://sms.example/send",
-                                 "feedback_secret": STRONG, "uvci_secret": STRONG}  # fmt: skip
+                                 "feedback_secret": STRONG, "uvci_secret": STRONG,
+                                 "totp_key": SecretStr("k" * 43)}  # fmt: skip
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -36,6 +37,7 @@ def production(**overrides: object) -> Settings:
             "VAXLINK_FEEDBACK_SECRET",
         ),
         ({"uvci_secret": None}, "VAXLINK_UVCI_SECRET"),
+        ({"totp_key": None}, "VAXLINK_TOTP_KEY"),
     ],
 )
 def test_production_refuses_development_defaults(override: dict[str, object], named: str) -> None:
