@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from vaxlink.clock import Clock, SystemClock
@@ -48,10 +49,17 @@ class Container:
     (or one web app): each built on first use and kept until `close()`."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+        key_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        self.key_dir: Path = key_dir or settings.data_dir / "keys"
+
         self._lock = threading.RLock()
         self._built: dict[str, Any] = {}
         self._own_engine = engine is None
@@ -139,10 +147,11 @@ class Container:
 
     @property
     def key_store(self) -> KeyStore:
-        """The issuer's key directory (`data_dir/keys`): DSCs, facility approval keys, CSCA."""
+        """The issuer's key directory (`key_dir`, default `data_dir/keys`): DSCs, facility
+        approval keys, CSCA."""
         from vaxlink.certificates.service import KeyStore
 
-        return self._once("key_store", lambda: KeyStore(self.settings.data_dir / "keys"))
+        return self._once("key_store", lambda: KeyStore(self.key_dir))
 
     def dsc_signer(self, *, now: datetime | None = None) -> Signer:
         """The issuer's signing key: on the PKCS#11 token when `pkcs11_library` is set (one
@@ -160,8 +169,7 @@ class Container:
             cached = self._built.get("dsc_pem")
             if cached is not None and cached[0] == active:
                 return cast("Signer", cached[1])
-            passphrase = s.dsc_passphrase.get_secret_value().encode() if s.dsc_passphrase else None
-            signer = store.load(Role.DSC, active, passphrase=passphrase)
+            signer = store.load(Role.DSC, active, passphrase=self.dsc_passphrase())
             self._built["dsc_pem"] = (active, signer)
             return signer
 
@@ -187,6 +195,11 @@ class Container:
         secret = self.settings.uvci_secret
         return uvci_key_from_secret(secret.get_secret_value() if secret else None)
 
+    def dsc_passphrase(self) -> bytes | None:
+        """The passphrase of the active DSC's PEM key (`dsc_passphrase`), None when unset."""
+        secret = self.settings.dsc_passphrase
+        return secret.get_secret_value().encode() if secret else None
+
     def issuer(self, *, by: str, now: datetime | None = None) -> Issuer:
         """Who signs certificates now: the DSC signer, the configured issuer name and UVCI key,
         at `now` (default: the clock's), on behalf of `by`; facility approvals must chain to the
@@ -203,6 +216,54 @@ class Container:
         from vaxlink.certificates.service import Role
 
         return tuple(self.key_store.certificates(Role.CSCA))
+
+    # -- the operator at the command line ------------------------------------------------------
+
+    def operator(self, by: str | None = None) -> str:
+        """Who runs this command: `cli:<OS user>`, and the `--by` name when one is given and
+        differs (`cli:ops as tester`); kept on audit entries, never personal data of citizens."""
+        import getpass
+
+        who = f"cli:{getpass.getuser()}"
+        return f"{who} as {by}" if by and f"cli:{by}" != who else who
+
+    def audit_cli(
+        self,
+        session: Session,
+        action: str,
+        object_type: str,
+        object_id: str | int,
+        *,
+        by: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        unit: str | None = None,
+    ) -> int:
+        """Audit one data-changing CLI action in `session`'s transaction through auth's front
+        door, at the clock's time, with the operator's identity (`operator(by)`) in `detail`.
+        `detail` carries ids and counts only (the audit log refuses personal-data keys)."""
+        from vaxlink.auth import service as auth
+
+        return auth.append(
+            session, actor=None, action=action, object_type=object_type, object_id=object_id,
+            unit=unit, detail={**(detail or {}), "operator": self.operator(by)},
+            at=self.clock.now(),
+        )  # fmt: skip
+
+    def audit_cli_now(
+        self,
+        action: str,
+        object_type: str,
+        object_id: str | int,
+        *,
+        by: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        unit: str | None = None,
+    ) -> int:
+        """`audit_cli` in a transaction of its own: for commands whose work committed already
+        (batches in chunks, key files, runs on the engine)."""
+        with self.transaction() as session:
+            return self.audit_cli(session, action, object_type, object_id, by=by,
+                                  detail=detail, unit=unit)  # fmt: skip
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -236,14 +297,16 @@ class Container:
             engine.dispose()
 
 
-def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
+def build(
+    settings: Settings | None = None, *, clock: Clock | None = None, key_dir: Path | None = None
+) -> Container:
     """The container for `settings` (default: the environment's); nothing is built yet.
 
     Production refuses development defaults here (`InsecureSettings`, naming the settings to
     change); development warns about them once per process."""
     settings = settings or get_settings()
     check_deployment(settings)
-    return Container(settings, clock=clock)
+    return Container(settings, clock=clock, key_dir=key_dir)
 
 
 #: Development defaults already warned about in this process (one warning at start, not per app).
@@ -265,9 +328,12 @@ def check_deployment(settings: Settings) -> None:
 
 
 @contextmanager
-def running(settings: Settings | None = None, *, clock: Clock | None = None) -> Iterator[Container]:
-    """A container for one CLI command or job, closed when it ends."""
-    container = build(settings, clock=clock)
+def running(
+    settings: Settings | None = None, *, clock: Clock | None = None, key_dir: Path | None = None
+) -> Iterator[Container]:
+    """A container for one CLI command or job (`key_dir`: a `--key-dir` the command was
+    given), closed when it ends."""
+    container = build(settings, clock=clock, key_dir=key_dir)
     with container.in_use():
         yield container
 

@@ -53,7 +53,8 @@ def _world(live_server: Any, pki: Pki) -> tuple[World, int]:
     with transaction(live_server.engine) as s:
         approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
                         now=dt.datetime.now(dt.UTC))  # fmt: skip
-    issue_batch(live_server.engine, pki.dsc, issuer_name="Bộ Y tế", by="test")
+    issue_batch(live_server.engine, pki.dsc, issuer_name="Bộ Y tế", by="test",
+                now=dt.datetime.now(dt.UTC))  # fmt: skip
     return world, d2
 
 

@@ -129,7 +129,7 @@ def test_code_flow_record_certificate_and_audit(setup: tuple[Any, World], pki: P
     with transaction(world.engine) as s:
         approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
                         now=dt.datetime.now(dt.UTC))  # fmt: skip
-    issue_batch(world.engine, pki.dsc, issuer_name="Bộ Y tế", by="test")
+    issue_batch(world.engine, pki.dsc, issuer_name="Bộ Y tế", by="test", now=dt.datetime.now(dt.UTC))
     page = client.get("/c/certificate")
     assert 'id="certificate-qr" src="data:image/svg+xml;base64,' in page.text
     assert "Chứng nhận tiêm chủng" in page.text
@@ -228,7 +228,7 @@ def test_station_closes_the_loop_and_the_citizen_sees_the_new_certificate(
     with transaction(world.engine) as s:
         approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
                         now=dt.datetime.now(dt.UTC))  # fmt: skip
-    issue_batch(world.engine, pki.dsc, issuer_name="Bộ Y tế", by="test")
+    issue_batch(world.engine, pki.dsc, issuer_name="Bộ Y tế", by="test", now=dt.datetime.now(dt.UTC))
     client = _citizen_client(station)
     _login(client)
     old = re.search(r'id="certificate-uvci">([^<]+)<', client.get("/c/me").text)

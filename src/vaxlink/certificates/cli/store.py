@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,15 +14,11 @@ from rich.table import Table
 
 from vaxlink.certificates.issuance.lifecycle import DscReport
 from vaxlink.certificates.issuance.sweep import LifecycleReport, Mode
-from vaxlink.certificates.keys.hierarchy import KeyPair
-from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.models import CertificateKind
 from vaxlink.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from vaxlink.settings import Settings
+    from vaxlink.compose import Container
 
 KeyDir = Annotated[
     Path | None,
@@ -43,45 +39,13 @@ def _operator() -> str:
     return getpass.getuser()
 
 
-def _settings() -> Settings:
-    from vaxlink.settings import get_settings
-
-    return get_settings()
-
-
 @contextmanager
-def _engine() -> Iterator[Engine]:
-    """The configured store, migrated, disposed of when the command ends."""
-    from vaxlink.db import engine_from_settings
+def _running(key_dir: Path | None = None) -> Iterator[Container]:
+    """The composition root for one command: store, clock, key store and signer."""
+    from vaxlink import compose
 
-    engine = engine_from_settings(_settings())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-def _key_store(key_dir: Path | None) -> KeyStore:
-    return KeyStore(key_dir or _settings().data_dir / "keys")
-
-
-def _dsc(store: KeyStore) -> KeyPair:
-    """The active DSC (its key may be encrypted: VAXLINK_DSC_PASSPHRASE)."""
-    import os
-
-    passphrase = os.environ.get("VAXLINK_DSC_PASSPHRASE")
-    return store.load(
-        Role.DSC, store.active_dsc_kid(), passphrase=passphrase.encode() if passphrase else None
-    )
-
-
-def _issuing() -> tuple[str, bytes | None]:
-    """(issuer name, UVCI key) from the settings."""
-    from vaxlink.certificates.issuance.issuer import uvci_key_from_secret
-
-    settings = _settings()
-    secret = settings.uvci_secret.get_secret_value() if settings.uvci_secret else None
-    return settings.certificate_issuer, uvci_key_from_secret(secret)
+    with compose.running(key_dir=key_dir) as c:
+        yield c
 
 
 @contextmanager
@@ -111,6 +75,12 @@ def _counts(title: str, rows: Iterable[tuple[str, object]]) -> None:
     Console().print(table)
 
 
+def _sweep_detail(report: LifecycleReport) -> dict[str, int]:
+    """A sweep's counts for its audit entry."""
+    return {"checked": report.checked, "issued": report.issued, "revoked": report.revoked,
+            "superseded": report.superseded, "expired": report.expired}  # fmt: skip
+
+
 def _lifecycle_summary(title: str, report: LifecycleReport) -> None:
     rows: list[tuple[str, object]] = [
         ("active certificates checked", report.checked),
@@ -134,14 +104,16 @@ def approve_command(
 ) -> None:
     """Sign the facility's verified records not yet approved in their current form."""
     from vaxlink.certificates.approval.signing import approve_records, facility_signer
-    from vaxlink.db import transaction
 
-    now = datetime.now(UTC)
-    signer = facility_signer(_key_store(key_dir), facility, now)
-    with _engine() as engine, transaction(engine) as session:
+    with _running(key_dir) as c, c.transaction() as session:
+        now = c.clock.now()
+        signer = facility_signer(c.key_store, facility, now)
         result = approve_records(
             session, signer, facility_code=facility, approver=approver, now=now, note=note
         )
+        if result.approval_id is not None:
+            c.audit_cli(session, "certificates.approve", "approval", result.approval_id,
+                        detail={"facility": facility, "records": result.record_count})  # fmt: skip
     if result.approval_id is None:
         Console().print(f"Nothing to approve at {facility}: every verified record is approved.")
         return
@@ -164,14 +136,17 @@ def issue_command(
     """Issue certificates to everyone ready who has none, in committed chunks (safe to re-run)."""
     from vaxlink.certificates.issuance.batch import issue_batch
 
-    signer, (name, key) = _dsc(_key_store(key_dir)), _issuing()
     for k in kind or list(CertificateKind):
         label = "vaccination" if k is CertificateKind.VACCINATION else "recovery"
-        with _engine() as engine, _progress(f"Issuing {label} certificates") as on_progress:
+        with _running(key_dir) as c, _progress(f"Issuing {label} certificates") as on_progress:
+            issuer = c.issuer(by=by or _operator())
             report = issue_batch(
-                engine, signer, kind=k, by=by or _operator(), chunk_size=chunk_size,
-                on_progress=on_progress, issuer_name=name, uvci_key=key,
+                c.engine, issuer.signer, kind=k, by=issuer.by, chunk_size=chunk_size,
+                on_progress=on_progress, issuer_name=issuer.issuer_name,
+                uvci_key=issuer.uvci_key, now=issuer.now,
             )  # fmt: skip
+            c.audit_cli_now("certificates.issue", "certificate_batch", k.value, by=by,
+                            detail={"issued": report.issued, "people": report.looked_at})  # fmt: skip
         rate = report.issued / report.seconds if report.seconds else 0.0
         rows: list[tuple[str, object]] = [
             ("people with records", report.looked_at),
@@ -192,12 +167,15 @@ def renew_command(
     """Renew certificates that expire soon (the old ones become superseded, not revoked)."""
     from vaxlink.certificates.issuance.sweep import renew_expiring
 
-    signer, (name, key) = _dsc(_key_store(key_dir)), _issuing()
-    with _engine() as engine, _progress("Renewing certificates") as on_progress:
+    with _running(key_dir) as c, _progress("Renewing certificates") as on_progress:
+        issuer = c.issuer(by=by or _operator())
         report = renew_expiring(
-            engine, signer, within_days=within_days, by=by or _operator(), chunk_size=chunk_size,
-            on_progress=on_progress, issuer_name=name, uvci_key=key,
+            c.engine, issuer.signer, within_days=within_days, by=issuer.by, chunk_size=chunk_size,
+            on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key,
+            now=issuer.now,
         )  # fmt: skip
+        c.audit_cli_now("certificates.renew", "certificate_batch", "renew", by=by,
+                        detail=_sweep_detail(report))  # fmt: skip
     _lifecycle_summary("renewal", report)
 
 
@@ -209,12 +187,15 @@ def reissue_changed_command(
     """Re-issue certificates whose person or doses changed; corrected ones are revoked."""
     from vaxlink.certificates.issuance.sweep import reissue_changed
 
-    signer, (name, key) = _dsc(_key_store(key_dir)), _issuing()
-    with _engine() as engine, _progress("Checking active certificates") as on_progress:
+    with _running(key_dir) as c, _progress("Checking active certificates") as on_progress:
+        issuer = c.issuer(by=by or _operator())
         report = reissue_changed(
-            engine, signer, by=by or _operator(), chunk_size=chunk_size,
-            on_progress=on_progress, issuer_name=name, uvci_key=key,
+            c.engine, issuer.signer, by=issuer.by, chunk_size=chunk_size,
+            on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key,
+            now=issuer.now,
         )  # fmt: skip
+        c.audit_cli_now("certificates.reissue_changed", "certificate_batch", "changed", by=by,
+                        detail=_sweep_detail(report))  # fmt: skip
     _lifecycle_summary("re-issue after changes", report)
 
 
@@ -225,12 +206,10 @@ def revoke_command(
 ) -> None:
     """Revoke one certificate: verifiers that download the revocation list refuse it."""
     from vaxlink.certificates.issuance.lifecycle import revoke
-    from vaxlink.db import transaction
 
-    with _engine() as engine, transaction(engine) as session:
-        certificate = revoke(
-            session, uvci, reason=reason, by=by or _operator(), now=datetime.now(UTC)
-        )
+    with _running() as c, c.transaction() as session:
+        certificate = revoke(session, uvci, reason=reason, by=by or _operator(), now=c.clock.now())
+        c.audit_cli(session, "certificates.revoke", "certificate", certificate.id, by=by)
     Console().print(f"{certificate.uvci} revoked.", highlight=False)
 
 
@@ -246,25 +225,26 @@ def dsc_report_command(
     """What withdrawing a DSC means for issued certificates; optionally re-issue them."""
     from vaxlink.certificates.issuance.lifecycle import dsc_report
     from vaxlink.certificates.issuance.sweep import reissue_for_dsc
-    from vaxlink.db import transaction
 
     try:
         kid = bytes.fromhex(kid_hex)
     except ValueError as exc:
         raise InvalidInput(f"{kid_hex!r} is not a hex key id") from exc
-    store, now = _key_store(key_dir), datetime.now(UTC)
-    with _engine() as engine:
-        with transaction(engine) as session:
-            report = dsc_report(session, kid, now=now)
-        _print_dsc_report(kid, report, withdrawn=kid in store.revoked_dsc_kids())
+    with _running(key_dir) as c:
+        with c.transaction() as session:
+            report = dsc_report(session, kid, now=c.clock.now())
+        _print_dsc_report(kid, report, withdrawn=kid in c.key_store.revoked_dsc_kids())
         if reissue:
-            signer, (name, key) = _dsc(store), _issuing()
+            issuer = c.issuer(by=by or _operator())
             with _progress(f"Re-issuing certificates of DSC {kid.hex()}") as on_progress:
                 result = reissue_for_dsc(
-                    engine, signer, kid, by=by or _operator(), chunk_size=chunk_size,
-                    on_progress=on_progress, issuer_name=name, uvci_key=key,
+                    c.engine, issuer.signer, kid, by=issuer.by, chunk_size=chunk_size,
+                    on_progress=on_progress, issuer_name=issuer.issuer_name,
+                    uvci_key=issuer.uvci_key, now=issuer.now,
                 )  # fmt: skip
-            _lifecycle_summary(f"re-issued with DSC {signer.kid.hex()}", result)
+            c.audit_cli_now("certificates.reissue_for_dsc", "dsc", kid.hex(), by=by,
+                            detail=_sweep_detail(result))  # fmt: skip
+            _lifecycle_summary(f"re-issued with DSC {issuer.signer.kid.hex()}", result)
 
 
 def _print_dsc_report(kid: bytes, report: DscReport, *, withdrawn: bool) -> None:
@@ -294,13 +274,14 @@ def recovery_add(
 ) -> None:
     """Enter a recovery (then `certificates issue --kind r` issues its certificate)."""
     from vaxlink.certificates.issuance.recovery import record_recovery
-    from vaxlink.db import transaction
 
-    with _engine() as engine, transaction(engine) as session:
+    with _running() as c, c.transaction() as session:
         entry = record_recovery(
             session, citizen_id=citizen_id, first_positive=first_positive.date(),
-            station_code=station, recorded_by=by or _operator(), now=datetime.now(UTC), note=note,
+            station_code=station, recorded_by=by or _operator(), now=c.clock.now(), note=note,
         )  # fmt: skip
+        c.audit_cli(session, "certificates.recovery_add", "recovery", entry.id, by=by,
+                    detail={"station": station})  # fmt: skip
         Console().print(
             f"Recovery #{entry.id} entered: valid {entry.valid_from} to {entry.valid_until}.",
             highlight=False,
@@ -320,17 +301,18 @@ def client_add(
 ) -> None:
     """Register a client application and print its token once (store it in the app's secrets)."""
     from vaxlink.certificates.clients import READ_CERTIFICATES, add_client
-    from vaxlink.db import transaction
 
-    with _engine() as engine, transaction(engine) as session:
+    with _running() as c, c.transaction() as session:
         client, token = add_client(
             session,
             name,
             by=by or _operator(),
-            now=datetime.now(UTC),
+            now=c.clock.now(),
             scopes=scope or [READ_CERTIFICATES],
         )
         scopes = client.scopes
+        c.audit_cli(session, "certificates.api_client_add", "api_client", client.id, by=by,
+                    detail={"scopes": list(scopes)})  # fmt: skip
     Console(stderr=True).print(
         f"Client {name!r} added with scopes {scopes}. Its token is shown only now:",
         highlight=False,

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from cryptography import x509
@@ -167,7 +167,7 @@ def issue_batch(
     issuer_name: str,
     by: str,
     kind: CertificateKind = CertificateKind.VACCINATION,
-    now: datetime | None = None,
+    now: datetime,
     uvci_key: bytes | None = None,
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
@@ -175,7 +175,7 @@ def issue_batch(
 ) -> BatchReport:
     """Issue a certificate to everyone ready who has no active one, one committed chunk at a time."""
     started = time.perf_counter()
-    issuer = Issuer(signer, issuer_name, now or datetime.now(UTC), by, uvci_key, tuple(anchors))
+    issuer = Issuer(signer, issuer_name, now, by, uvci_key, tuple(anchors))
     issuer.require(kind)
     report = BatchReport(kind)
     with transaction(engine) as session:

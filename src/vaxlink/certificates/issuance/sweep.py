@@ -11,7 +11,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -246,11 +246,11 @@ def _issuer(
     signer: Signer,
     issuer_name: str,
     by: str,
-    now: datetime | None,
+    now: datetime,
     key: bytes | None,
     anchors: Sequence[x509.Certificate],
 ) -> Issuer:
-    return Issuer(signer, issuer_name, now or datetime.now(UTC), by, key, tuple(anchors))
+    return Issuer(signer, issuer_name, now, by, key, tuple(anchors))
 
 
 def reissue_changed(
@@ -259,7 +259,7 @@ def reissue_changed(
     *,
     issuer_name: str,
     by: str,
-    now: datetime | None = None,
+    now: datetime,
     uvci_key: bytes | None = None,
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
@@ -277,7 +277,7 @@ def renew_expiring(
     issuer_name: str,
     by: str,
     within_days: int = 30,
-    now: datetime | None = None,
+    now: datetime,
     uvci_key: bytes | None = None,
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
@@ -309,7 +309,7 @@ def reissue_for_dsc(
     *,
     issuer_name: str,
     by: str,
-    now: datetime | None = None,
+    now: datetime,
     uvci_key: bytes | None = None,
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
