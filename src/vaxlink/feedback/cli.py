@@ -10,15 +10,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink.clock import Clock, FixedClock
+from vaxlink.errors import InvalidInput
+
 app = typer.Typer(help="Citizen reports (phản ánh): escalation and figures.", no_args_is_help=True)
 console = Console()
 
 
-def _now(text: str | None) -> datetime:
+def _as_of(text: str | None) -> Clock | None:
+    """A clock standing at `text` (ISO 8601; naive is UTC), or None for the system's."""
     if not text:
-        return datetime.now(UTC)
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"--at {text!r} is not an ISO 8601 instant") from exc
+    return FixedClock(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 @app.command("escalate")
@@ -27,21 +34,20 @@ def escalate_command(
 ) -> None:
     """Hand every overdue open report to its district health centre and tell the citizen by SMS;
     also remove expired one-time codes and citizen sessions. Run it from cron, e.g. hourly."""
-    from vaxlink.db import engine_from_settings, transaction
+    from vaxlink import compose
     from vaxlink.feedback.otp import purge_expired
     from vaxlink.feedback.service import phone_of
-    from vaxlink.feedback.sms import sms_from_settings
     from vaxlink.feedback.tickets import TicketStatus, escalate_overdue, status_sms
-    from vaxlink.settings import get_settings
 
-    settings = get_settings()
-    engine = engine_from_settings(settings)
-    try:
-        with transaction(engine) as s:
-            rows = escalate_overdue(s, now=_now(at))
+    with compose.running(clock=_as_of(at)) as c:
+        with c.transaction() as s:
+            now = c.clock.now()
+            rows = escalate_overdue(s, now=now)
             phones = {r.ticket_id: phone_of(s, r.citizen_id) for r in rows}
-            purged = purge_expired(s, now=_now(at))
-        port = sms_from_settings(settings)
+            purged = purge_expired(s, now=now)
+            c.audit_cli(s, "feedback.escalate", "feedback_ticket_batch", "overdue",
+                        detail={"escalated": len(rows), "purged": purged})  # fmt: skip
+        port = c.sms
         failed = 0
         for r in rows:
             phone = phones[r.ticket_id]
@@ -50,8 +56,6 @@ def escalate_command(
                     port.send(phone, status_sms(r.ticket_id, TicketStatus.NEW, escalated=True))
                 except Exception:
                     failed += 1
-    finally:
-        engine.dispose()
     console.print(
         f"escalated {len(rows)} overdue report(s); {failed} SMS failed; "
         f"{purged} expired code(s) and session(s) removed"
@@ -66,16 +70,11 @@ def figures_command(
     """Open, overdue, resolved, median hours to resolve and share overdue, per ward."""
     from dataclasses import asdict
 
-    from vaxlink.db import engine_from_settings, transaction
+    from vaxlink import compose
     from vaxlink.feedback.service import ticket_figures
-    from vaxlink.settings import get_settings
 
-    engine = engine_from_settings(get_settings())
-    try:
-        with transaction(engine) as s:
-            rows = ticket_figures(s, None, date.fromisoformat(day) if day else date.today())
-    finally:
-        engine.dispose()
+    with compose.running() as c, c.transaction() as s:
+        rows = ticket_figures(s, None, date.fromisoformat(day) if day else c.clock.today())
     if as_json:
         print(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
         return

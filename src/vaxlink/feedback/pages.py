@@ -46,11 +46,10 @@ from vaxlink.feedback.webutil import (
     set_cookie,
     settings_of,
     sms_port,
-    utcnow,
     view_writer,
 )
 from vaxlink.records.service import person_ref
-from vaxlink.web import i18n
+from vaxlink.web import deps, i18n
 from vaxlink.web.render import render
 
 router = APIRouter(tags=["citizen portal"], include_in_schema=False)
@@ -86,11 +85,11 @@ def lookup(
         return render(request, "feedback/lookup.html", {"error": _message(request, exc)},
                       status=422)  # fmt: skip
     settings = settings_of(request)
-    outcome = service.start_lookup(db, form, client=client_address(request), now=utcnow(),
+    outcome = service.start_lookup(db, form, client=client_address(request), now=deps.now(request),
                                    settings=settings)  # fmt: skip
     if outcome.handle is None:
         return render(request, "feedback/locked.html",
-                      {"minutes": minutes_until(outcome.locked_until)}, status=429)  # fmt: skip
+                      {"minutes": minutes_until(outcome.locked_until, deps.now(request))}, status=429)  # fmt: skip
     response = RedirectResponse("/c/code", status_code=303)
     set_cookie(response, request, CHALLENGE_COOKIE, outcome.handle, settings.otp_ttl_seconds)
     if outcome.sms is not None:
@@ -126,10 +125,10 @@ def code_submit(
     """A right code opens a citizen session; wrong ones count towards the lockout."""
     settings = settings_of(request)
     outcome = service.finish_lookup(db, request.cookies.get(CHALLENGE_COOKIE), code,
-                                    client=client_address(request), now=utcnow(), settings=settings)  # fmt: skip
+                                    client=client_address(request), now=deps.now(request), settings=settings)  # fmt: skip
     if outcome.locked_until is not None:
         return render(request, "feedback/locked.html",
-                      {"minutes": minutes_until(outcome.locked_until)}, status=429)  # fmt: skip
+                      {"minutes": minutes_until(outcome.locked_until, deps.now(request))}, status=429)  # fmt: skip
     if outcome.token is None:
         t = i18n.translator(i18n.language(request))
         error = (t("feedback.code_wrong", left=outcome.attempts_left) if outcome.attempts_left
@@ -148,7 +147,7 @@ def code_submit(
 def citizen_id(request: Request, db: DB) -> str:
     """The citizen of the session cookie; otherwise a redirect to the lookup form."""
     try:
-        return otp.session_citizen(db, request.cookies.get(CITIZEN_COOKIE), now=utcnow())
+        return otp.session_citizen(db, request.cookies.get(CITIZEN_COOKIE), now=deps.now(request))
     except CitizenSessionMissing as exc:
         raise HTTPException(status_code=303, headers={"Location": "/c"}) from exc
 
@@ -173,7 +172,7 @@ def my_record(request: Request, db: DB, cid: CitizenId) -> Response:
     reported = request.query_params.get("reported", "")
     return render(request, "feedback/me.html", {
         "view": view, "reported": reported if reported.isdigit() else None,
-        "now": utcnow(), **_certificate_context(request, view.certificate),
+        "now": deps.now(request), **_certificate_context(request, view.certificate),
     })  # fmt: skip
 
 
@@ -182,7 +181,7 @@ def _certificate_page(request: Request, token: str | None) -> tuple[str, bytes]:
     an autocommit connection, and rendering on the first view of a certificate)."""
     engine = request.app.state.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        cid, card = service.session_certificate_row(conn, token, now=utcnow())
+        cid, card = service.session_certificate_row(conn, token, now=deps.now(request))
     lang = i18n.language(request)
     key = (lang, card.uvci, card.hc1) if card is not None else (lang, None, None)
 
@@ -223,7 +222,7 @@ def my_certificate_pdf(db: DB, cid: CitizenId) -> Response:
 @router.post("/c/logout")
 def citizen_logout(request: Request, db: DB) -> Response:
     """End the citizen session."""
-    otp.end_session(db, request.cookies.get(CITIZEN_COOKIE), now=utcnow())
+    otp.end_session(db, request.cookies.get(CITIZEN_COOKIE), now=deps.now(request))
     response = RedirectResponse("/c", status_code=303)
     set_cookie(response, request, CITIZEN_COOKIE, "", 0)
     return response
@@ -260,7 +259,7 @@ def report_submit(
     form = service.ReportForm(kind, station, dose_id, description)
     outbox = service.Outbox()
     try:
-        ticket = service.file_report(db, cid, form, blobs, settings=settings, now=utcnow(),
+        ticket = service.file_report(db, cid, form, blobs, settings=settings, now=deps.now(request),
                                      outbox=outbox)  # fmt: skip
     except InvalidInput as exc:
         context = _report_context(db, cid, _message(request, exc))

@@ -4,6 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import (
@@ -32,10 +33,10 @@ from vaxlink.feedback.webutil import (
     send_all,
     settings_of,
     sms_port,
-    utcnow,
 )
 from vaxlink.flows.citizen_report import resolve_report
 from vaxlink.records.service import person_ref
+from vaxlink.web import deps
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -64,7 +65,7 @@ def ticket_list(request: Request, db: DB, principal: TicketWorker, show: str = "
         Ticket.__table__.c.ward_code,
     )
     stmt = select(Ticket).where(scope)
-    now = utcnow()
+    now = deps.now(request)
     if show == "open":
         stmt = stmt.where(Ticket.status.in_(service.open_statuses()))
     elif show == "overdue":
@@ -80,10 +81,11 @@ def ticket_list(request: Request, db: DB, principal: TicketWorker, show: str = "
 def ticket_detail(request: Request, db: DB, principal: TicketWorker, ticket_id: int) -> Response:
     """One report beside the person's record, with the actions its status allows."""
     ticket = _scoped_ticket(db, principal, ticket_id)
-    return render(request, "feedback/staff_ticket.html", _ticket_context(db, principal, ticket))
+    return render(request, "feedback/staff_ticket.html", _ticket_context(db, principal, ticket,
+                                                                         deps.now(request)))  # fmt: skip
 
 
-def _ticket_context(db: Session, principal: Principal, ticket: Ticket,
+def _ticket_context(db: Session, principal: Principal, ticket: Ticket, now: datetime,
                     error: str | None = None, done: str | None = None) -> dict[str, Any]:  # fmt: skip
     from vaxlink.registry.service import Citizen
 
@@ -97,7 +99,7 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket,
         "ticket": ticket, "citizen": db.get(Citizen, ticket.citizen_id),
         "doses": service.citizen_doses(db, ticket.citizen_id), "events": events,
         "attachments": files, "allowed": sorted(tickets.TRANSITIONS[TicketStatus(ticket.status)]),
-        "reasons": list(RejectReason), "error": error, "done": done, "now": utcnow(),
+        "reasons": list(RejectReason), "error": error, "done": done, "now": now,
         "certificate": active_of(db, CertificateKind.VACCINATION,
                                  [ticket.citizen_id]).get(ticket.citizen_id),
     }  # fmt: skip
@@ -109,7 +111,7 @@ def _refused(request: Request, db: Session, principal: Principal, ticket_id: int
     if isinstance(exc, AuthError):
         raise exc
     ticket = tickets.get_ticket(db, ticket_id)
-    context = _ticket_context(db, principal, ticket, error=str(exc))
+    context = _ticket_context(db, principal, ticket, deps.now(request), error=str(exc))
     return render(request, "feedback/staff_ticket.html", context, status=exc.http_status)
 
 
@@ -131,7 +133,7 @@ def ticket_move(
                 raise InvalidInput("unknown status or reason") from exc
             if target is TicketStatus.RESOLVED:
                 raise InvalidInput("resolve a report with the correction form")
-            tickets.move(db, principal, ticket, target, now=utcnow(), outbox=outbox,
+            tickets.move(db, principal, ticket, target, now=deps.now(request), outbox=outbox,
                          phone=service.phone_of(db, ticket.citizen_id), reason=why,
                          answer=answer)  # fmt: skip
     except VaxlinkError as exc:
@@ -170,7 +172,8 @@ def ticket_resolve(
         with db.begin_nested():
             resolve_report(db, principal, ticket, dose_id=target, expected_version=version,
                            changes=changes, reason=reason, answer=answer,
-                           settings=settings_of(request), now=utcnow(), outbox=outbox)  # fmt: skip
+                           ports=deps.container(request), now=deps.now(request),
+                           outbox=outbox)  # fmt: skip
     except VaxlinkError as exc:
         return _refused(request, db, principal, ticket_id, exc)
     after_commit(db, send_all, sms_port(request), outbox.notices)

@@ -1,11 +1,11 @@
-"""What the portal's pages share: clock, settings, SMS port, cookies, after-commit work."""
+"""What the portal's pages share: settings, SMS port, cookies, after-commit work."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Final
 
@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from vaxlink.errors import VaxlinkError
 from vaxlink.feedback.auditbatch import ViewAudit
-from vaxlink.feedback.sms import SmsPort, sms_from_settings
+from vaxlink.feedback.sms import SmsPort
 from vaxlink.feedback.tickets import Notice
 from vaxlink.settings import Settings
-from vaxlink.web.deps import session
+from vaxlink.web.deps import container, session
 from vaxlink.web.security import cookie_header, is_https
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,6 @@ CHALLENGE_COOKIE: Final = "vaxlink_challenge"
 DB = Annotated[Session, Depends(session, scope="function")]
 
 
-def utcnow() -> datetime:
-    """The time of a request (UTC)."""
-    return datetime.now(UTC)
-
-
 def settings_of(request: Request) -> Settings:
     """The settings the app was built with."""
     s: Settings = request.app.state.settings
@@ -41,12 +36,9 @@ def settings_of(request: Request) -> Settings:
 
 
 def sms_port(request: Request) -> SmsPort:
-    """The app's SMS adapter (HTTP gateway when configured, else the console), made once."""
-    port: SmsPort | None = getattr(request.app.state, "feedback_sms", None)
-    if port is None:
-        port = sms_from_settings(settings_of(request))
-        request.app.state.feedback_sms = port
-    return port
+    """The app's SMS adapter (HTTP gateway when configured, else the console): the composition
+    root's."""
+    return container(request).sms
 
 
 @cache
@@ -102,7 +94,8 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
     )
 
 
-def minutes_until(until: datetime | None) -> int:
+def minutes_until(until: datetime | None, now: datetime) -> int:
+    """Whole minutes (at least one) from `now` until `until`."""
     if until is None:
         return 1
-    return max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+    return max(1, int((until - now).total_seconds() // 60) + 1)

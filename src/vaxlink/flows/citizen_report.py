@@ -6,7 +6,7 @@ Each step is a call to a domain's front door:
 
     feedback.ensure_own_dose ─> feedback.move (assigned, in progress)
     ─> cleaning.correct_dose (a new version, audited; an identity change relinks the dose online
-       with the registry port and linkage model from registry.service / linkage.service)
+       with the composition root's registry port and linkage model)
     ─> reissue_after_change.reapprove_and_reissue (site approval of the dose, certificate re-issue)
     ─> auth.append ("feedback.ticket.close_loop")
     ─> feedback.move (resolved: the answer, and the SMS to the citizen in the outbox)
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,9 @@ from vaxlink.cleaning import service as cleaning
 from vaxlink.feedback import service as feedback
 from vaxlink.feedback.service import Outbox, Ticket, TicketStatus
 from vaxlink.flows.reissue_after_change import ApprovalError, reapprove_and_reissue
-from vaxlink.linkage import service as linkage
-from vaxlink.registry import service as registry
-from vaxlink.settings import Settings
+
+if TYPE_CHECKING:
+    from vaxlink.flows.ports import Ports
 
 
 @dataclass(frozen=True)
@@ -52,20 +52,21 @@ def close_loop(
     expected_version: int | None,
     changes: dict[str, Any],
     reason: str,
-    settings: Settings,
+    ports: Ports,
     now: datetime,
 ) -> LoopResult:
     """Correct (when `changes`), re-approve and re-issue; raises, rolling everything back, when a
-    step cannot be done, with a message saying which step and why."""
+    step cannot be done, with a message saying which step and why. The registry port, linkage
+    model, keys and signer come from `ports` (the composition root's)."""
     status = None
     if dose_id is not None and changes:
         if expected_version is None:
             raise ApprovalError("the dose version is missing; reload the report")
-        port = registry.registry_port(settings, session.get_bind().engine)
         dose = cleaning.correct_dose(session, principal, dose_id,
                                      expected_version=expected_version, changes=changes,
-                                     reason=reason, ticket_id=ticket_id, registry=port,
-                                     model=linkage.configured_model(settings))  # fmt: skip
+                                     reason=reason, ticket_id=ticket_id,
+                                     registry=ports.registry,
+                                     model=ports.link_model)  # fmt: skip
         status = dose.status
         if dose.citizen_id != citizen_id:
             raise ApprovalError(
@@ -74,7 +75,7 @@ def close_loop(
             )
     by = f"{principal.username} (report #{ticket_id})"
     done = reapprove_and_reissue(session, citizen_id=citizen_id, dose_id=dose_id, by=by,
-                                 settings=settings, now=now)  # fmt: skip
+                                 ports=ports, now=now)  # fmt: skip
     auth.append(
         session,
         actor=principal,
@@ -97,7 +98,7 @@ def resolve_report(
     changes: dict[str, Any],
     reason: str,
     answer: str,
-    settings: Settings,
+    ports: Ports,
     now: datetime,
     outbox: Outbox,
 ) -> LoopResult:
@@ -110,7 +111,7 @@ def resolve_report(
     result = close_loop(
         session, principal, ticket_id=ticket.id, citizen_id=ticket.citizen_id, dose_id=dose_id,
         expected_version=expected_version, changes=changes,
-        reason=reason or f"citizen report #{ticket.id}", settings=settings, now=now,
+        reason=reason or f"citizen report #{ticket.id}", ports=ports, now=now,
     )  # fmt: skip
     feedback.move(session, principal, ticket, TicketStatus.RESOLVED, now=now,
                   phone=feedback.phone_of(session, ticket.citizen_id), outbox=outbox,

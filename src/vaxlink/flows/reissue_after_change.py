@@ -7,32 +7,22 @@ cycle's own decision rules (`reissue_person`). Both go through certificates' fro
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates import service as certificates
-from vaxlink.certificates.service import ApprovalError, Issuer, KeyStore
-from vaxlink.settings import Settings
+from vaxlink.certificates.service import ApprovalError
+
+if TYPE_CHECKING:
+    from vaxlink.flows.ports import Ports
 
 __all__ = ["ApprovalError", "Reissued", "reapprove_and_reissue"]
 
 #: The note kept on a dose's approval signed again after a citizen report.
 REAPPROVAL_NOTE = "re-approved after a citizen report"
-
-
-def issuer_from(settings: Settings, keys: KeyStore, *, by: str, now: datetime) -> Issuer:
-    """The certificate issuer with the active DSC (its key may be encrypted:
-    VAXLINK_DSC_PASSPHRASE)."""
-    passphrase = os.environ.get("VAXLINK_DSC_PASSPHRASE")
-    signer = certificates.load_dsc_signer(
-        keys, passphrase=passphrase.encode() if passphrase else None
-    )
-    secret = settings.uvci_secret.get_secret_value() if settings.uvci_secret else None
-    key = certificates.uvci_key_from_secret(secret)
-    return Issuer(signer, settings.certificate_issuer, now, by, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +37,13 @@ class Reissued:
 
 
 def reapprove_and_reissue(
-    session: Session, *, citizen_id: str, dose_id: int | None, by: str, settings: Settings,
+    session: Session, *, citizen_id: str, dose_id: int | None, by: str, ports: Ports,
     now: datetime,
 ) -> Reissued:  # fmt: skip
     """Re-approve `dose_id` (when given) as it stands now, then bring the person's certificate
     in line with their records; raises ApprovalError (re-approval) or IssuanceInvalid (re-issue)
-    saying what cannot be done."""
-    keys = KeyStore(settings.data_dir / "keys")
+    saying what cannot be done. The site keys, DSC signer and issuer come from `ports`."""
+    keys = ports.key_store
     approval_id = None
     if dose_id is not None:
         approval_id = certificates.approve_dose(
@@ -62,7 +52,7 @@ def reapprove_and_reissue(
     kind = certificates.CertificateKind.VACCINATION
     before = certificates.active_of(session, kind, [citizen_id]).get(citizen_id)
     before_uvci = before.uvci if before is not None else None
-    issuer = issuer_from(settings, keys, by=by, now=now)
+    issuer = ports.issuer(by=by, now=now)
     certificate = certificates.reissue_person(session, issuer, citizen_id, kind)
     revoked = before_uvci if before_uvci and before_uvci != certificate.uvci else None
     return Reissued(approval_id, certificate.uvci, revoked,

@@ -1,0 +1,26 @@
+"""What the flows need from the composition root, named as a protocol so a flow imports no
+composition root: `vaxlink.compose.Container` provides it (the web shell and the CLI pass theirs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from vaxlink.certificates.service import Issuer, KeyStore
+from vaxlink.linkage.service import LinkModel
+from vaxlink.registry.service import RegistryPort
+
+
+class Ports(Protocol):
+    """The registry port, linkage model, key store and certificate issuer of one process."""
+
+    @property
+    def registry(self) -> RegistryPort: ...
+
+    @property
+    def link_model(self) -> LinkModel: ...
+
+    @property
+    def key_store(self) -> KeyStore: ...
+
+    def issuer(self, *, by: str, now: datetime | None = None) -> Issuer: ...
