@@ -183,7 +183,7 @@ def _run_one(tmp_path: Path, case: dict[str, Any]) -> dict[str, Any]:
     folder = tmp_path / "VN" / "2DCode" / "raw"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "1.json").write_text(json.dumps(case), encoding="utf-8")
-    [outcome] = list(run(tmp_path))
+    [outcome] = list(run(tmp_path, now=datetime.now(UTC)))
     line = outcome.to_json()
     return {name: step["actual"] for name, step in line["steps"].items()}
 

@@ -309,10 +309,13 @@ def test_csca_rotation_keeps_the_old_csca_for_its_dscs(tmp_path: Path) -> None:
 # --- CLI ------------------------------------------------------------------------------------
 
 
-def test_cli_builds_a_hierarchy_and_publishes_a_verifiable_trust_list(tmp_path: Path) -> None:
+def test_cli_builds_a_hierarchy_and_publishes_a_verifiable_trust_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clear_settings: None
+) -> None:
     from vaxlink.certificates.cli.keys import app
     from vaxlink.certificates.keys.trustlist import load_trust_list
 
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(tmp_path))  # the audit log's store
     runner = CliRunner()
     env = {"VAXLINK_CSCA_PASSPHRASE": PASS.decode()}
     kd = ["--key-dir", str(tmp_path / "keys")]

@@ -63,7 +63,7 @@ def test_a_corrected_name_revokes_the_old_certificate_and_issues_a_new_one(
     assert _check(world, new).valid
     assert world.active("001085000102").id == untouched.id
     with world.session() as s:
-        document = revocation_document(s)
+        document = revocation_document(s, now=LATER)
     offline = InMemoryRevocationList(hashes=[base64.b64decode(h) for h in document["hashes"]])
     assert document["count"] == 1
     assert offline.is_revoked(old.uvci)

@@ -21,7 +21,7 @@ Documents and QR images load Pillow, zxing-cpp and WeasyPrint only when first us
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,7 +171,6 @@ __all__ = [
     "certificate_pdf",
     "certificate_view",
     "check_all_approvals",
-    "clock",
     "create_csca",
     "create_dsc",
     "create_facility_signer",
@@ -202,11 +201,6 @@ __all__ = [
     "verify",
     "verify_approval",
 ]
-
-
-def clock() -> datetime:
-    """Now, in UTC: the request clock of the certificate and approval pages (tests override it)."""
-    return datetime.now(UTC)
 
 
 def load_dsc_signer(keys: KeyStore, *, passphrase: bytes | None = None) -> KeyPair:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require
 from vaxlink.auth.service import Permission, Principal
-from vaxlink.certificates.service import UPLOAD_LIMIT, clock
+from vaxlink.certificates.service import UPLOAD_LIMIT
 from vaxlink.cleaning import entry
 from vaxlink.cleaning.entry import DoseInput, TypedIdentity, UnregisteredReason
 from vaxlink.cleaning.entry_errors import (
@@ -31,6 +31,7 @@ from vaxlink.cleaning.identify import IdentityCheck, IdentitySource, LookupQuota
 from vaxlink.records.service import DoseCategory, vaccines
 from vaxlink.registry.service import RegistryPort, RegistryUnavailable
 from vaxlink.settings import Settings
+from vaxlink.web import deps
 from vaxlink.web.deps import registry_port, session, settings
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -42,7 +43,7 @@ router = APIRouter(tags=["dose entry"], include_in_schema=False)
 Enterer = Annotated[Principal, Depends(require(Permission.DOSE_ENTER))]
 Db = Annotated[Session, Depends(session, scope="function")]
 Registry = Annotated[RegistryPort, Depends(registry_port)]
-Now = Annotated[dt.datetime, Depends(clock)]
+Now = Annotated[dt.datetime, Depends(deps.now)]
 Config = Annotated[Settings, Depends(settings)]
 CATEGORIES: Final = tuple(c.value for c in DoseCategory)
 REASONS: Final = tuple(r.value for r in UnregisteredReason)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from cryptography import x509
@@ -17,6 +18,9 @@ from vaxlink.certificates.keys import hierarchy as keys
 from vaxlink.certificates.keys import store as keystore
 from vaxlink.certificates.keys.hierarchy import DccType
 from vaxlink.certificates.keys.store import KeyStore, Role
+
+if TYPE_CHECKING:
+    from vaxlink.compose import Container
 from vaxlink.certificates.keys.trustlist import build_trust_list, dsc_revocation_report
 
 app = typer.Typer(help="Issuer keys: CSCA, document signers, facilities, trust list.")
@@ -40,8 +44,8 @@ DscPassphrase = Annotated[
     str | None,
     typer.Option(
         "--dsc-passphrase",
-        envvar="VAXLINK_DSC_PASSPHRASE",
-        help="Encrypt the new private key with this passphrase (env VAXLINK_DSC_PASSPHRASE).",
+        help="Encrypt the new private key with this passphrase (default: the setting "
+        "dsc_passphrase, which signing then uses to load it).",
     ),
 ]
 Types = Annotated[
@@ -50,16 +54,19 @@ Types = Annotated[
 ]
 
 
-def _store(key_dir: Path | None) -> KeyStore:
-    if key_dir is None:
-        from vaxlink.settings import get_settings
+@contextmanager
+def _running(key_dir: Path | None) -> Iterator[Container]:
+    """The composition root for one command: its clock and key store (`--key-dir` or
+    `<data_dir>/keys`)."""
+    from vaxlink import compose
 
-        key_dir = get_settings().data_dir / "keys"
-    return KeyStore(key_dir)
+    with compose.running(key_dir=key_dir) as c:
+        yield c
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _new_key_passphrase(c: Container, given: str | None) -> bytes | None:
+    """What encrypts a new DSC key: `--dsc-passphrase`, else the configured one."""
+    return given.encode() if given else c.dsc_passphrase()
 
 
 def _csca(store: KeyStore, passphrase: str) -> keys.KeyPair:
@@ -96,20 +103,22 @@ def init_csca(
     key_dir: KeyDir = None,
 ) -> None:
     """Create the country signing CA (run on the offline machine)."""
-    store = _store(key_dir)
-    if store.certificates(Role.CSCA) and not rotate:
-        raise KeyManagementError("a CSCA already exists here; pass --rotate to create a new one")
-    if curve not in ("P-256", "P-384"):
-        raise KeyManagementError("curve must be P-256 or P-384")
-    pair = keystore.rotate_csca(
-        store,
-        country=country,
-        organization=organization,
-        now=_now(),
-        passphrase=passphrase.encode(),
-        curve="P-384" if curve == "P-384" else "P-256",
-        validity_days=validity_days,
-    )
+    with _running(key_dir) as c:
+        store = c.key_store
+        if store.certificates(Role.CSCA) and not rotate:
+            raise KeyManagementError("a CSCA already exists here; pass --rotate to create a new one")
+        if curve not in ("P-256", "P-384"):
+            raise KeyManagementError("curve must be P-256 or P-384")
+        pair = keystore.rotate_csca(
+            store,
+            country=country,
+            organization=organization,
+            now=c.clock.now(),
+            passphrase=passphrase.encode(),
+            curve="P-384" if curve == "P-384" else "P-256",
+            validity_days=validity_days,
+        )
+        c.audit_cli_now("keys.init_csca", "key", pair.kid.hex(), detail={"rotate": rotate})
     _show(pair, "CSCA")
 
 
@@ -131,30 +140,34 @@ def issue_dsc(
     """Issue a document signer certificate (a new key, or the key in an HSM's CSR)."""
     if csr is None and not name:
         raise KeyManagementError("give --name for a new DSC, or --csr to certify an HSM key")
-    store = _store(key_dir)
-    csca = _csca(store, csca_passphrase)
-    chosen = types or [DccType.VACCINATION]
-    if csr is not None:
-        try:
-            request = x509.load_pem_x509_csr(csr.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise KeyManagementError(f"cannot read the request {csr}: {exc}") from exc
-        cert = keys.issue_dsc_from_csr(
-            csca, request, now=_now(), types=chosen, validity_days=validity_days
-        )
-        path = store.save_certificate(Role.DSC, cert)
-        console.print(f"certificate written to {path}: store it on the token too")
-        key_id = keys.kid(cert)
-        _show(cert, "DSC")
-    else:
-        pair = keys.create_dsc(
-            csca, now=_now(), common_name=str(name), types=chosen, validity_days=validity_days
-        )
-        store.save(Role.DSC, pair, passphrase=dsc_passphrase.encode() if dsc_passphrase else None)
-        key_id = pair.kid
-        _show(pair, "DSC")
-    if activate:
-        store.set_active_dsc(key_id)
+    with _running(key_dir) as c:
+        store = c.key_store
+        csca = _csca(store, csca_passphrase)
+        chosen = types or [DccType.VACCINATION]
+        if csr is not None:
+            try:
+                request = x509.load_pem_x509_csr(csr.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise KeyManagementError(f"cannot read the request {csr}: {exc}") from exc
+            cert = keys.issue_dsc_from_csr(
+                csca, request, now=c.clock.now(), types=chosen, validity_days=validity_days
+            )
+            path = store.save_certificate(Role.DSC, cert)
+            console.print(f"certificate written to {path}: store it on the token too")
+            key_id = keys.kid(cert)
+            _show(cert, "DSC")
+        else:
+            pair = keys.create_dsc(
+                csca, now=c.clock.now(), common_name=str(name), types=chosen,
+                validity_days=validity_days,
+            )  # fmt: skip
+            store.save(Role.DSC, pair, passphrase=_new_key_passphrase(c, dsc_passphrase))
+            key_id = pair.kid
+            _show(pair, "DSC")
+        if activate:
+            store.set_active_dsc(key_id)
+        c.audit_cli_now("keys.issue_dsc", "key", key_id.hex(),
+                        detail={"from_csr": csr is not None, "activated": activate})  # fmt: skip
 
 
 @app.command("rotate-dsc")
@@ -167,16 +180,18 @@ def rotate_dsc(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue and activate a new DSC; older DSCs stay in the trust list until they expire."""
-    store = _store(key_dir)
-    pair = keystore.rotate_dsc(
-        store,
-        _csca(store, csca_passphrase),
-        now=_now(),
-        common_name=name,
-        types=types or [DccType.VACCINATION],
-        validity_days=validity_days,
-        passphrase=dsc_passphrase.encode() if dsc_passphrase else None,
-    )
+    with _running(key_dir) as c:
+        store = c.key_store
+        pair = keystore.rotate_dsc(
+            store,
+            _csca(store, csca_passphrase),
+            now=c.clock.now(),
+            common_name=name,
+            types=types or [DccType.VACCINATION],
+            validity_days=validity_days,
+            passphrase=_new_key_passphrase(c, dsc_passphrase),
+        )
+        c.audit_cli_now("keys.rotate_dsc", "key", pair.kid.hex())
     _show(pair, "new active DSC")
     console.print("Publish a new trust list now: `vaxlink keys trust-list`.")
 
@@ -190,15 +205,17 @@ def issue_facility(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue a vaccination site's record-approval key and certificate."""
-    store = _store(key_dir)
-    pair = keys.create_facility_signer(
-        _csca(store, csca_passphrase),
-        facility_code=code,
-        facility_name=name,
-        now=_now(),
-        validity_days=validity_days,
-    )
-    store.save(Role.FACILITY, pair)
+    with _running(key_dir) as c:
+        store = c.key_store
+        pair = keys.create_facility_signer(
+            _csca(store, csca_passphrase),
+            facility_code=code,
+            facility_name=name,
+            now=c.clock.now(),
+            validity_days=validity_days,
+        )
+        store.save(Role.FACILITY, pair)
+        c.audit_cli_now("keys.issue_facility", "key", pair.kid.hex(), detail={"facility": code})
     _show(pair, f"facility {code}")
 
 
@@ -209,9 +226,10 @@ def revoke_dsc(
     key_dir: KeyDir = None,
 ) -> None:
     """Withdraw a DSC from the trust list (publish the list again afterwards)."""
-    store = _store(key_dir)
     key_id = bytes.fromhex(kid_hex)
-    store.revoke_dsc(key_id)
+    with _running(key_dir) as c:
+        c.key_store.revoke_dsc(key_id)
+        c.audit_cli_now("keys.revoke_dsc", "key", key_id.hex(), detail={"issued": issued})
     console.print(dsc_revocation_report([key_id], {key_id: issued}).summary(), highlight=False)
 
 
@@ -228,28 +246,29 @@ def trust_list(
     key_dir: KeyDir = None,
 ) -> None:
     """Sign and write the DSC trust list that verifiers download."""
-    store = _store(key_dir)
-    now = _now()
-    if not store.certificates(Role.TRUST_LIST):
-        if csca_passphrase is None:
-            csca_passphrase = typer.prompt(
-                "CSCA passphrase (certifies the signer)", hide_input=True
-            )
-        signer = keys.create_trust_list_signer(_csca(store, csca_passphrase), now=now)
-        store.save(Role.TRUST_LIST, signer)
-    dscs = store.trusted_dscs(now)
-    published = build_trust_list(dscs, store.latest(Role.TRUST_LIST), now)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "trustlist.json").write_bytes(published.document)
-    (out / "trustlist.json.jws").write_text(published.signature + "\n", encoding="ascii")
+    with _running(key_dir) as c:
+        store, now = c.key_store, c.clock.now()
+        if not store.certificates(Role.TRUST_LIST):
+            if csca_passphrase is None:
+                csca_passphrase = typer.prompt(
+                    "CSCA passphrase (certifies the signer)", hide_input=True
+                )
+            signer = keys.create_trust_list_signer(_csca(store, csca_passphrase), now=now)
+            store.save(Role.TRUST_LIST, signer)
+        dscs = store.trusted_dscs(now)
+        published = build_trust_list(dscs, store.latest(Role.TRUST_LIST), now)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "trustlist.json").write_bytes(published.document)
+        (out / "trustlist.json.jws").write_text(published.signature + "\n", encoding="ascii")
+        c.audit_cli_now("keys.trust_list", "trust_list", "published", detail={"dscs": len(dscs)})
     console.print(f"trust list with {len(dscs)} DSC(s) written to {out}", highlight=False)
 
 
 @app.command("list")
 def list_keys(key_dir: KeyDir = None) -> None:
     """Show every certificate in the key directory with its status."""
-    store = _store(key_dir)
-    now = _now()
+    with _running(key_dir) as c:
+        store, now = c.key_store, c.clock.now()
     revoked = store.revoked_dsc_kids()
     try:
         active: bytes | None = store.active_dsc_kid()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -73,8 +73,12 @@ def _load_certificates(paths: list[Path]) -> list[x509.Certificate]:
 
 
 def _clock(text: str | None) -> datetime:
+    """The instant `--clock` names, else the composition root's clock's."""
     if text is None:
-        return datetime.now(UTC)
+        from vaxlink import compose
+
+        with compose.running() as c:
+            return c.clock.now()
     try:
         return conformance.parse_instant(text)
     except ValueError as exc:
@@ -144,7 +148,7 @@ def conformance_command(
     if known_issues is not None:
         known = conformance.KnownIssues.parse(_read_text(known_issues))
     outcomes = []
-    for outcome in conformance.run(directory, known):
+    for outcome in conformance.run(directory, known, now=_clock(None)):
         outcomes.append(outcome)
         if as_json:
             typer.echo(json.dumps(outcome.to_json(), ensure_ascii=False))

@@ -145,8 +145,9 @@ def _same(a: Any, b: Any, what: str) -> None:
 class _Case:
     """One test case with each stage taken from the case or derived from the stage before."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(self, data: Mapping[str, Any], now: datetime) -> None:
         self.data = data
+        self.now = now
         context = data.get("TESTCTX")
         self.context: Mapping[str, Any] = context if isinstance(context, Mapping) else {}
 
@@ -201,7 +202,7 @@ class _Case:
     @cached_property
     def clock(self) -> datetime:
         text = self.context.get("VALIDATIONCLOCK")
-        return parse_instant(text) if isinstance(text, str) else datetime.now(UTC)
+        return parse_instant(text) if isinstance(text, str) else self.now
 
     def payload(self) -> dict[str, Any]:
         """The DCC from the signed message, else from CBOR, else the case's JSON."""
@@ -318,8 +319,9 @@ def _evaluate(case: _Case, step: str) -> tuple[bool | None, str | None]:
     return True, None
 
 
-def run_case(path: Path, root: Path, known: KnownIssues) -> CaseOutcome:
-    """Evaluate every expectation of the case file at `path`."""
+def run_case(path: Path, root: Path, known: KnownIssues, *, now: datetime) -> CaseOutcome:
+    """Evaluate every expectation of the case file at `path` (a case naming no validation
+    clock is checked at `now`)."""
     name = path.relative_to(root).as_posix()
     outcome = CaseOutcome(name, known_issue=known.covers(name))
     try:
@@ -330,7 +332,7 @@ def run_case(path: Path, root: Path, known: KnownIssues) -> CaseOutcome:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         outcome.error = f"unreadable case: {type(exc).__name__}: {exc}"
         return outcome
-    case = _Case(data)
+    case = _Case(data, now)
     for step, want in expected.items():
         actual, detail = _evaluate(case, step)
         outcome.steps[step] = StepOutcome(want, actual, detail, known.covers(name, step))
@@ -345,11 +347,13 @@ def find_cases(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.json") if p.is_file())
 
 
-def run(root: Path, known: KnownIssues | None = None) -> Iterator[CaseOutcome]:
-    """Evaluate every case below `root`."""
+def run(
+    root: Path, known: KnownIssues | None = None, *, now: datetime
+) -> Iterator[CaseOutcome]:
+    """Evaluate every case below `root` (at `now` where a case names no validation clock)."""
     known = known or KnownIssues()
     for path in find_cases(root):
-        yield run_case(path, root, known)
+        yield run_case(path, root, known, now=now)
 
 
 def stale_known_issues(outcomes: list[CaseOutcome], known: KnownIssues) -> list[str]:

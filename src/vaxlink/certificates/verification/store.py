@@ -9,8 +9,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from cryptography import x509
@@ -23,6 +22,7 @@ from vaxlink.certificates.errors import TrustListUnavailable, VerifierFault
 from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.keys.trustlist import SignedTrustList, build_trust_list
 from vaxlink.certificates.models import Revocation
+from vaxlink.clock import Clock
 
 #: How long a verifier process keeps the DSCs it read from the key directory.
 TRUST_REFRESH_SECONDS: Final = 60.0
@@ -43,7 +43,9 @@ class StoreRevocationList:
             raise VerifierFault("the revocation list cannot be read from the store") from exc
 
 
-def revocation_document(session: Session, *, since: datetime | None = None) -> dict[str, Any]:
+def revocation_document(
+    session: Session, *, now: datetime, since: datetime | None = None
+) -> dict[str, Any]:
     """The revocation list for offline verifiers (all of it, or the entries added since a time)."""
     stmt = select(Revocation.uvci_hash, Revocation.revoked_at).order_by(Revocation.id)
     if since is not None:
@@ -55,7 +57,7 @@ def revocation_document(session: Session, *, since: datetime | None = None) -> d
     return {
         "hash_type": "UCI",
         "hash_bytes": size,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": now.isoformat(timespec="seconds"),
         "since": None if since is None else since.isoformat(),
         "count": len(hashes),
         "hashes": hashes,
@@ -70,7 +72,7 @@ class KeyStoreTrust:
         store: KeyStore,
         *,
         refresh_seconds: float = TRUST_REFRESH_SECONDS,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ) -> None:
         self._store = store
         self._refresh = refresh_seconds
@@ -83,7 +85,7 @@ class KeyStoreTrust:
         with self._lock:
             if time.monotonic() - self._loaded_at >= self._refresh:
                 try:
-                    dscs = self._store.trusted_dscs(self._clock())
+                    dscs = self._store.trusted_dscs(self._clock.now())
                 except ValueError as exc:  # a damaged certificate file in the key directory
                     raise VerifierFault(
                         f"the key directory holds an unreadable DSC: {exc}"

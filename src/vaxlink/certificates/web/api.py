@@ -92,12 +92,13 @@ def trust_list(
 @api.get("/certificates/revocations")
 def revocations(
     db: Annotated[Session, Depends(session, scope="function")],
+    now: Annotated[datetime, Depends(clock)],
     since: Annotated[datetime | None, Query(description="Only entries revoked after this.")] = None,
 ) -> Response:
     """The revocation list (UVCI hashes, first 16 bytes, base64) for offline verifiers."""
     if since is not None and since.tzinfo is None:
         raise InvalidInput("`since` needs a time zone, e.g. 2025-01-01T00:00:00Z")
-    document = revocation_document(db, since=since)
+    document = revocation_document(db, now=now, since=since)
     return Response(json.dumps(document), media_type="application/json", headers=PUBLIC)
 
 

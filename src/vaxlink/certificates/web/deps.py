@@ -1,4 +1,5 @@
-"""Request dependencies of the certificate routes: clock, key store, trust, bounded body reading."""
+"""Request dependencies of the certificate routes: the time and key store (the composition
+root's), trust, bounded body reading."""
 
 from __future__ import annotations
 
@@ -12,20 +13,23 @@ from starlette.datastructures import UploadFile
 
 from vaxlink.certificates.errors import RequestTooLarge
 from vaxlink.certificates.keys.store import KeyStore
-from vaxlink.certificates.service import clock as clock
 from vaxlink.certificates.verification.store import KeyStoreTrust, StoreRevocationList
 from vaxlink.certificates.verification.submission import UPLOAD_LIMIT, verify_submission
 from vaxlink.errors import InvalidInput
-from vaxlink.settings import Settings
-from vaxlink.web.deps import settings
+from vaxlink.web.deps import container
+from vaxlink.web.deps import now as clock
 
 #: An HC1 text is at most 8 KiB; JSON around it stays far below this.
 JSON_LIMIT: Final = 16 * 1024
 
 
-def key_store(config: Annotated[Settings, Depends(settings)]) -> KeyStore:
-    """The issuer's key directory."""
-    return KeyStore(config.data_dir / "keys")
+__all__ = ["JSON_LIMIT", "Submission", "clock", "key_store", "read_limited", "submitted",
+           "trust_source", "verify_in_store"]  # fmt: skip
+
+
+def key_store(request: Request) -> KeyStore:
+    """The issuer's key directory: the composition root's."""
+    return container(request).key_store
 
 
 def trust_source(request: Request, store: Annotated[KeyStore, Depends(key_store)]) -> KeyStoreTrust:
@@ -33,7 +37,7 @@ def trust_source(request: Request, store: Annotated[KeyStore, Depends(key_store)
     state = request.app.state
     cached: KeyStoreTrust | None = getattr(state, "certificates_trust", None)
     if cached is None:
-        cached = KeyStoreTrust(store)
+        cached = KeyStoreTrust(store, clock=container(request).clock)
         state.certificates_trust = cached
     return cached
 
