@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -86,6 +86,14 @@ class FixedClock:
 
     def __repr__(self) -> str:
         return f"FixedClock({self._now.isoformat()})"
+
+    def __getstate__(self) -> dict[str, object]:
+        """A copy standing at the same time crosses into a child process (the lock does not)."""
+        with self._lock:
+            return {"now": self._now, "today": self._today, "tz": self._tz}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["now"], today=state["today"], tz=state["tz"])  # type: ignore[misc]
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

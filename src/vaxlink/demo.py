@@ -94,7 +94,7 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
     engine, settings, transaction = c.engine, c.settings, c.transaction
     with console.status("Verifying the doses against the registry (vaxlink verify)…"):
         report = verify_store(engine.url.render_as_string(hide_password=False), settings,
-                              started_by="demo")  # fmt: skip
+                              c.link_model, clock=c.clock, started_by="demo")  # fmt: skip
     with transaction() as s:
         counts = dict(
             s.execute(select(DoseRecord.status, func.count()).group_by(DoseRecord.status)).all()

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
+from vaxlink.clock import SystemClock
 from vaxlink.db import make_engine, transaction
 from vaxlink.linkage.errors import LinkageError
 from vaxlink.linkage.model import LinkModel
@@ -97,7 +98,7 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
 
 
 def _verify(url: str, settings: Settings, model: LinkModel, **kw: Any) -> VerifyReport:
-    return verify_store(url, settings, model, today=TODAY, **kw)
+    return verify_store(url, settings, model, clock=SystemClock(), today=TODAY, **kw)
 
 
 def test_verify_links_the_store_right(
@@ -294,7 +295,7 @@ def test_verify_needs_its_tables(tmp_path: Path, model: LinkModel) -> None:
     assert not inspect(engine).has_table("link_run")
     engine.dispose()
     with pytest.raises(LinkageError, match="vaxlink db upgrade"):
-        verify_store(url, Settings(data_dir=tmp_path), model)
+        verify_store(url, Settings(data_dir=tmp_path), model, clock=SystemClock())
 
 
 def test_a_corrected_identity_is_linked_by_the_correction(

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from vaxlink.certificates import service as certificates
 from vaxlink.certificates.service import Certificate, DccType, approve_records, issue_batch, revoke
+from vaxlink.clock import FixedClock
 from vaxlink.db import UtcDateTime, transaction
 from vaxlink.feedback.models import Ticket
 from vaxlink.geo.service import load_units
@@ -97,14 +98,14 @@ def build(url: str, engine: Engine, data_dir: Path, synth: dict[str, Path]) -> B
     before = _last_batch(engine)
     import_doses(engine, synth["doses_a"], settings=settings, today=DAY1)
     _stamp_batches(engine, before, at(DAY1, 8))
-    run1 = verify_store(url, settings, model, today=DAY1)
+    run1 = verify_store(url, settings, model, clock=FixedClock(at(DAY1, 11)), today=DAY1)
     _stamp_links(engine, run1.run_id, at(DAY1, 11))
     # Day 2: the second file arrives at 09:00; it is linked at 23:30 (still day 2 in Viet Nam,
     # already day 2 16:30 UTC) — and a late run just after midnight would belong to day 3.
     before = _last_batch(engine)
     import_doses(engine, synth["doses_b"], settings=settings, today=DAY2)
     _stamp_batches(engine, before, at(DAY2, 9))
-    run2 = verify_store(url, settings, model, today=DAY2)
+    run2 = verify_store(url, settings, model, clock=FixedClock(at(DAY2, 23, 30)), today=DAY2)
     _stamp_links(engine, run2.run_id, at(DAY2, 23, 30))
     # Day 2, 14:00: a station corrects a linked dose of day 1 (back to pending); a reviewer sends
     # it to review at 15:00 and confirms it this morning (today 08:00).

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vaxlink.clock import Clock
 from vaxlink.linkage.errors import LinkageInputError
 from vaxlink.linkage.evaluate import EvalReport, evaluate
 from vaxlink.linkage.files import FILE_STAGES, LinkRun, link_files
@@ -63,6 +64,13 @@ def _summary(console: Console, run: LinkRun) -> None:
     console.print(info)
 
 
+def _clock() -> Clock:
+    """The composition root's clock (the default `--today`)."""
+    from vaxlink import compose
+
+    return compose.build().clock
+
+
 def link(
     registry: Annotated[
         Path,
@@ -99,7 +107,7 @@ def link(
         raise LinkageInputError(f"engine '{engine}' is not available; use duckdb or spark")
     console = Console(stderr=True)
     loaded = LinkModel.load(model) if model else None
-    day = dt.date.fromisoformat(today) if today else None
+    day = dt.date.fromisoformat(today) if today else _clock().today()
     with _progress(console, f"Linking {doses.name}", FILE_STAGES) as on_stage:
         run = link_files(registry, doses, out, model=loaded, retrain=retrain, explain=explain,
                          today=day, on_stage=on_stage, engine_name=engine)  # fmt: skip

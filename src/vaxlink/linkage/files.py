@@ -238,7 +238,7 @@ def link_files(
     model: LinkModel | None = None,
     retrain: bool = False,
     explain: bool = True,
-    today: dt.date | None = None,
+    today: dt.date,
     settings: Settings | None = None,
     on_stage: OnStage | None = None,
     engine_name: str = "duckdb",
@@ -264,9 +264,7 @@ def link_files(
             base = model or LinkModel.load()
             _link_on_spark(engine, base, run_settings, timer, stats)
             return _write_outputs(engine, out, explain, timer, stats, base)
-        prepare(
-            engine, "registry_in", "doses_in", run_settings.today or dt.date.today(), timer, stats
-        )
+        prepare(engine, "registry_in", "doses_in", run_settings.today, timer, stats)
         base = model or LinkModel.load()
         if retrain:
             from vaxlink.linkage.train import fit
@@ -317,8 +315,7 @@ def _link_on_spark(
     try:
         for name in ("registry_in", "doses_in"):
             spark.register_arrow(name, duck.to_arrow(f"SELECT * FROM {name}"))
-        today = settings.today or dt.date.today()
-        prepare(spark, "registry_in", "doses_in", today, timer, stats)
+        prepare(spark, "registry_in", "doses_in", settings.today, timer, stats)
         table = score_and_decide(spark, model, timer, stats, settings.explain)
         duck.register_arrow("lk_result", spark.to_arrow(f"SELECT * FROM {table}"))
     finally:

@@ -31,7 +31,7 @@ OnStage = Callable[[str], None]
 class LinkSettings:
     """Options of one linkage run."""
 
-    today: dt.date | None = None  # for the plausibility checks; default: the current date
+    today: dt.date  # for the plausibility checks (a dose after it is in the future)
     explain: bool = True  # per-field evidence of review/unmatched records (column `explanation`)
 
 
@@ -146,7 +146,7 @@ def link_tables(
     registry_table: str,
     doses_table: str,
     model: LinkModel,
-    settings: LinkSettings | None = None,
+    settings: LinkSettings,
     on_stage: OnStage | None = None,
     stats: LinkStats | None = None,
 ) -> str:
@@ -154,10 +154,9 @@ def link_tables(
     docs/formats.md §1 and §2); returns the name of the result table: one row per dose row with
     `_row` (its input order), the docs/formats.md §3 columns, `rule` and, with `settings.explain`,
     `explanation`."""
-    settings = settings or LinkSettings()
     stats = stats if stats is not None else LinkStats()
     timer = StageTimer(stats, on_stage)
-    prepare(engine, registry_table, doses_table, settings.today or dt.date.today(), timer, stats)
+    prepare(engine, registry_table, doses_table, settings.today, timer, stats)
     table = score_and_decide(engine, model, timer, stats, settings.explain)
     timer(None)
     return table

@@ -193,7 +193,7 @@ def link_spark(
     doses: DataFrame,
     *,
     model: Any = None,
-    today: dt.date | None = None,
+    today: dt.date,
     explain: bool = False,
 ) -> DataFrame:
     """Link on a running Spark session (a cluster's): `registry` and `doses` with the columns of
@@ -240,6 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     spark = SparkSession.builder.appName("vaxlink-linkage").getOrCreate()
     if args.partitions:
         spark.conf.set("spark.sql.shuffle.partitions", str(args.partitions))
+    if args.today is None:
+        from vaxlink import compose
+
+        args.today = compose.build().clock.today()
     result = link_spark(spark, spark.read.parquet(args.registry), spark.read.parquet(args.doses),
                         today=args.today)  # fmt: skip
     result.drop("rule").write.mode("overwrite").parquet(args.out)

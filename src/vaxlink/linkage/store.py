@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from sqlalchemy import inspect
 
+from vaxlink.clock import Clock
 from vaxlink.db import make_engine
 from vaxlink.ingest.service import BulkConnection, Stage, bulk_connection, run_bulk_job
 from vaxlink.linkage.engine import DuckDBEngine
@@ -80,6 +81,7 @@ class VerifyJob:
     settings: Settings
     model: LinkModel
     today: dt.date
+    clock: Clock  # stamps the run's start and end (a FixedClock crosses as a copy)
     explain: bool = True
     started_by: str | None = None
 
@@ -112,20 +114,23 @@ def load_model(settings: Settings) -> LinkModel:
 def verify_store(
     engine_url: str,
     settings: Settings,
-    model: LinkModel | None = None,
+    model: LinkModel,
     on_stage: Stage | None = None,
     *,
+    clock: Clock,
     today: dt.date | None = None,
     explain: bool = True,
     started_by: str | None = None,
 ) -> VerifyReport:
-    """Link the store's pending doses against its citizens and write the decisions back."""
+    """Link the store's pending doses against its citizens and write the decisions back; the
+    run is stamped by `clock`, whose day is the plausibility checks' unless `today` is given."""
     _require_tables(engine_url)
     job = VerifyJob(
         url=engine_url,
         settings=settings,
-        model=model or load_model(settings),
-        today=today or dt.date.today(),
+        model=model,
+        today=today or clock.today(),
+        clock=clock,
         explain=explain,
         started_by=started_by,
     )
@@ -146,7 +151,7 @@ def _require_tables(url: str) -> None:
 
 def _verify(job: VerifyJob, stage: Stage) -> VerifyReport:
     """The run itself (in the child process on SQLite)."""
-    started = dt.datetime.now(dt.UTC)
+    started = job.clock.now()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     stage("reading store")
@@ -240,7 +245,7 @@ def _write_back(
                {as_json.format("s.explanation")}, {ts(2)}
         FROM stg_link s JOIN stg_applied a ON a.id = s.dose_record_id
         """,
-        (run_id, _ts(dt.datetime.now(dt.UTC))),
+        (run_id, _ts(job.clock.now())),
     )
     counts = bulk.arrow(
         "SELECT s.status, count(*) AS n FROM stg_link s JOIN stg_applied a "
@@ -254,7 +259,7 @@ def _write_back(
     bulk.execute(
         f"UPDATE link_run SET finished_at = {ts(1)}, doses_written = {p(2)}, "
         f"doses_skipped = {p(3)}, {sets} WHERE id = {p(len(DECIDED) + 4)}",
-        (_ts(dt.datetime.now(dt.UTC)), written, doses_in - written,
+        (_ts(job.clock.now()), written, doses_in - written,
          *(statuses.get(s, 0) for s in DECIDED), run_id),
     )  # fmt: skip
     bulk.execute("DROP TABLE stg_applied")

@@ -12,10 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vaxlink.db import engine_from_settings
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.store import DECIDED, VERIFY_STAGES, VerifyReport, verify_store
-from vaxlink.settings import get_settings
 
 
 def summary_table(report: VerifyReport) -> Table:
@@ -56,12 +54,11 @@ def verify(
 ) -> None:
     """Verify the imported dose records against the stored registry; only pending doses are
     linked, decisions already made are never changed, and a failed run writes nothing."""
-    settings = get_settings()
-    engine_from_settings(settings).dispose()  # the schema is brought up to date first
-    loaded = LinkModel.load(model) if model else None
+    from vaxlink import compose
+
     day = dt.date.fromisoformat(today) if today else None
     err = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+    with compose.running() as c, Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.fields[stage]}"), TimeElapsedColumn(), console=err,
                   transient=True) as progress:  # fmt: skip
         task = progress.add_task("Verifying doses", total=len(VERIFY_STAGES), stage="")
@@ -70,10 +67,17 @@ def verify(
             done = VERIFY_STAGES.index(name) if name in VERIFY_STAGES else 0
             progress.update(task, completed=done, stage=name)
 
+        c.engine  # noqa: B018  (the schema is brought up to date first)
+        loaded = LinkModel.load(model) if model else c.link_model
         report = verify_store(
-            settings.resolved_database_url(), settings, loaded, on_stage, today=day, explain=explain
-        )
+            c.settings.resolved_database_url(), c.settings, loaded, on_stage, clock=c.clock,
+            today=day, explain=explain, started_by=c.operator(),
+        )  # fmt: skip
         progress.update(task, completed=len(VERIFY_STAGES), stage="done")
+        if report.run_id is not None:
+            c.audit_cli_now("linkage.verify", "link_run", report.run_id,
+                            detail={"written": report.written, "doses": report.doses_in,
+                                    "model_version": report.model_version})  # fmt: skip
     console = Console()
     if report.run_id is None:
         console.print("No pending doses: nothing to verify.")

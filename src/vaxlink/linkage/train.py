@@ -259,7 +259,7 @@ def train(
     registry_table: str,
     doses_table: str,
     *,
-    today: dt.date | None = None,
+    today: dt.date,
     seed: int = 0,
     u_pairs: int = U_PAIRS,
     thresholds: Thresholds | None = None,
@@ -267,7 +267,7 @@ def train(
 ) -> LinkModel:
     """Train a model on a registry and dose records (tables as for `link_tables`)."""
     stats = LinkStats()
-    prepare(engine, registry_table, doses_table, today or dt.date.today(), lambda _s: None, stats)
+    prepare(engine, registry_table, doses_table, today, lambda _s: None, stats)
     return fit(engine, stats, seed=seed, u_pairs=u_pairs, thresholds=thresholds, note=note)
 
 
@@ -277,7 +277,7 @@ def train_files(
     *,
     truth: Path | None = None,
     seed: int = 0,
-    today: dt.date | None = None,
+    today: dt.date,
     settings: Settings | None = None,
 ) -> tuple[LinkModel, dict[str, Any]]:
     """Train a model on files; with `truth`, also choose its thresholds there (see `tune`)."""
@@ -288,7 +288,7 @@ def train_files(
     try:
         load_inputs(engine, Path(registry), Path(doses))
         stats = LinkStats()
-        prepare(engine, "registry_in", "doses_in", today or dt.date.today(), lambda _s: None, stats)
+        prepare(engine, "registry_in", "doses_in", today, lambda _s: None, stats)
         model = fit(
             engine, stats, seed=seed, note={"trained_on": Path(doses).parent.name or str(doses)}
         )
