@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vaxlink.clock import SystemClock
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _measure import write_result
@@ -143,7 +145,7 @@ def load(url: str, registry: Path, workdir: Path) -> float:
     engine = make_engine(url)
     upgrade(engine)
     t = time.perf_counter()
-    report = load_registry(engine, registry, settings=Settings(data_dir=workdir))
+    report = load_registry(engine, registry, settings=Settings(data_dir=workdir), clock=SystemClock())
     if engine.dialect.name == "postgresql":
         # What autovacuum does after a large load (it is off on the development server): without
         # statistics the planner starts parallel workers for each lookup's tiny index probes.

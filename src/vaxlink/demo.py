@@ -44,12 +44,14 @@ def demo(
         console.print(f"Store: {engine.url.render_as_string(hide_password=True)}")
         with stage_progress(console, "Loading the registry snapshot") as on_stage:
             registry = load_registry(engine, paths["registry"], settings=settings,
-                                     on_stage=on_stage)  # fmt: skip
+                                     clock=c.clock, on_stage=on_stage)  # fmt: skip
         print_report(console, registry, "Registry snapshot")
         with stage_progress(console, "Importing dose records") as on_stage:
-            doses = import_doses(engine, paths["doses"], settings=settings, on_stage=on_stage)
+            doses = import_doses(engine, paths["doses"], settings=settings, clock=c.clock,
+                                 on_stage=on_stage)
         print_report(console, doses, "Dose records")
-        import_list(engine, paths["facilities"], settings=settings, console=console)
+        import_list(engine, paths["facilities"], settings=settings, now=c.clock.now(),
+                    console=console)
         statuses, issued = _verify_and_issue(console, c)
         table = Table(title="vaxlink demo", show_header=False)
         table.add_row(

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from vaxlink.certificates.service import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
+from vaxlink.clock import SystemClock
 from vaxlink.compose import Container, build
 from vaxlink.db import make_engine, session_factory, transaction, upgrade
 from vaxlink.linkage.api import create_router
@@ -75,7 +76,7 @@ def client(store_url: str, tmp_path: Path, synth: dict[str, Path]) -> Iterator[T
     """The whole app over a store holding the 3,000 citizens (the local registry port)."""
     settings = Settings(data_dir=tmp_path, database_url=store_url)
     engine = make_engine(store_url)
-    load_registry(engine, synth["registry"], settings=settings)
+    load_registry(engine, synth["registry"], settings=settings, clock=SystemClock())
     token = _token(engine)
     engine.dispose()
     with TestClient(create_app(settings), headers=_auth(token)) as c:
@@ -219,7 +220,7 @@ def test_verify_person_uses_the_port(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     upgrade(engine)
-    load_registry(engine, synth["registry"], settings=Settings(data_dir=tmp_path))
+    load_registry(engine, synth["registry"], settings=Settings(data_dir=tmp_path), clock=SystemClock())
     port = LocalRegistry(session_factory(engine))
     row = _first(people, "dob_day_month_swap")
     result = verify_person(PersonQuery(**body(row)), port, model)

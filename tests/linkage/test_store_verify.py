@@ -69,8 +69,8 @@ def linked_store(
     engine = make_engine(store_url)
     load_all().metadata.create_all(engine, checkfirst=True)  # a no-op once migrated
     settings = Settings(data_dir=tmp_path)
-    load_registry(engine, synth["registry"], settings=settings, today=TODAY)
-    import_doses(engine, synth["doses_a"], settings=settings, today=TODAY)
+    load_registry(engine, synth["registry"], settings=settings, today=TODAY, clock=SystemClock())
+    import_doses(engine, synth["doses_a"], settings=settings, today=TODAY, clock=SystemClock())
     yield store_url, engine, settings
     engine.dispose()
 
@@ -181,7 +181,7 @@ def test_rerun_is_incremental_and_leaves_decisions_alone(
         reviewed_id = reviewed.record_id
     decided = _doses(engine)
 
-    import_doses(engine, synth["doses_b"], settings=settings, today=TODAY)
+    import_doses(engine, synth["doses_b"], settings=settings, today=TODAY, clock=SystemClock())
     imported = _doses(engine)
     new = set(imported) - set(decided)
     assert new

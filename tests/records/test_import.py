@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from vaxlink.clock import SystemClock
 from vaxlink.db import make_engine
 from vaxlink.ingest.errors import FileRejected
 from vaxlink.records.importer import import_doses
@@ -103,7 +104,7 @@ def test_broken_csv_nothing_lost_and_reimport_changes_nothing(
     settings = Settings(data_dir=tmp_path / "var")
     rows = GOOD + [r for r, _c in BAD]
     path = _write_csv(tmp_path / "doses.csv", [*rows, ["R-extra", "x"]])  # a short, ragged row
-    report = import_doses(store, path, settings=settings, today=TODAY)
+    report = import_doses(store, path, settings=settings, today=TODAY, clock=SystemClock())
 
     assert report.rows_read == len(rows) + 1
     assert report.imported + report.quarantined == report.rows_read
@@ -118,7 +119,7 @@ def test_broken_csv_nothing_lost_and_reimport_changes_nothing(
     assert "record id is empty" in first_problem.reasons
 
     doses, quarantined = _count(store, "dose_record"), _count(store, "quarantined_row")
-    again = import_doses(store, path, settings=settings, today=TODAY)
+    again = import_doses(store, path, settings=settings, today=TODAY, clock=SystemClock())
     assert again.imported == 0
     assert again.unchanged == len(GOOD)
     assert again.previous_batches == [report.batch_id]
@@ -127,7 +128,7 @@ def test_broken_csv_nothing_lost_and_reimport_changes_nothing(
 
 def test_parsed_values_beside_raw(store: Engine, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "d.csv", GOOD)
-    import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     with store.connect() as conn:
         rows = {
             r.record_id: r
@@ -164,10 +165,10 @@ def test_parsed_values_beside_raw(store: Engine, tmp_path: Path) -> None:
 
 def test_changed_resend_is_quarantined_not_overwritten(store: Engine, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    import_doses(store, _write_csv(tmp_path / "a.csv", GOOD[:1]), settings=settings, today=TODAY)
+    import_doses(store, _write_csv(tmp_path / "a.csv", GOOD[:1]), settings=settings, today=TODAY, clock=SystemClock())
     changed = [[*GOOD[0][:1], "Nguyễn Văn Ân", *GOOD[0][2:]]]
     report = import_doses(store, _write_csv(tmp_path / "b.csv", changed), settings=settings,
-                          today=TODAY)  # fmt: skip
+                          today=TODAY, clock=SystemClock())  # fmt: skip
     assert (report.imported, report.quarantined) == (0, 1)
     assert "already imported" in report.problems[0].reasons
     with store.connect() as conn:
@@ -188,7 +189,7 @@ def test_vietnamese_headers_semicolons_and_nfd(store: Engine, tmp_path: Path) ->
         w.writerow(header)
         w.writerow(["V1", unicodedata.normalize("NFD", nfd), "01/02/1991", "Nữ", "", "Pfizer", "L",
                     "02/09/2021", "1", "ghi chú"])  # fmt: skip
-    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     assert (report.imported, report.quarantined) == (1, 0)
     with store.connect() as conn:
         name, extra = conn.execute(text("SELECT full_name, raw_extra FROM dose_record")).one()
@@ -203,7 +204,7 @@ def test_parquet_import(store: Engine, tmp_path: Path) -> None:
     table = pa.table({h: [r[i] or None for r in GOOD] for i, h in enumerate(HEADER)})
     pq.write_table(table, tmp_path / "d.parquet")
     report = import_doses(store, tmp_path / "d.parquet", settings=Settings(data_dir=tmp_path),
-                          today=TODAY)  # fmt: skip
+                          today=TODAY, clock=SystemClock())  # fmt: skip
     assert (report.rows_read, report.imported) == (len(GOOD), len(GOOD))
 
 
@@ -229,7 +230,7 @@ def test_files_that_are_not_what_they_claim(
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(FileRejected, match=message.replace("(", r"\(").replace(")", r"\)")):
-        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     assert _count(store, "import_batch") == 0
 
 
@@ -237,7 +238,7 @@ def test_row_numbers_count_unreadable_lines(store: Engine, tmp_path: Path) -> No
     # A ragged line in the middle: rows after it keep their own line numbers in the report.
     rows = [GOOD[0], ["R-mid", "x"], GOOD[1], BAD[1][0], GOOD[2]]
     path = _write_csv(tmp_path / "d.csv", rows)
-    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     assert {(p.row, p.record_key) for p in report.problems} == {(3, None), (5, "B2")}
     with store.connect() as conn:
         got = dict(conn.execute(text("SELECT record_id, source_row FROM dose_record")).all())
@@ -268,7 +269,7 @@ def test_bulk_load_keeps_every_index_and_constraint(store: Engine, tmp_path: Pat
     # worklist by district and province, citizen, approvable by site
     assert sum("_where" in ix for ix in before[0]) == 4
     path = _write_csv(tmp_path / "d.csv", GOOD)
-    assert import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY).imported
+    assert import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()).imported
     assert schema() == before
 
 

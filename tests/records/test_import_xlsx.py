@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tests.records.test_import import BAD, GOOD, HEADER, TODAY, _codes_by_record, _expected_codes
+from vaxlink.clock import SystemClock
 from vaxlink.ingest.errors import FileRejected
 from vaxlink.records.importer import import_doses
 from vaxlink.settings import Settings
@@ -36,7 +37,7 @@ def test_broken_xlsx_nothing_lost_and_reimport_changes_nothing(
     path = tmp_path / "doses.xlsx"
     wb.save(path)
     settings = Settings(data_dir=tmp_path)
-    report = import_doses(store, path, settings=settings, today=TODAY)
+    report = import_doses(store, path, settings=settings, today=TODAY, clock=SystemClock())
     assert report.file_kind == "xlsx"
     assert report.rows_read == len(GOOD) + 1 + len(BAD)  # the blank trailing row is not data
     assert report.imported + report.quarantined == report.rows_read
@@ -48,7 +49,7 @@ def test_broken_xlsx_nothing_lost_and_reimport_changes_nothing(
                                                                "1980-05-06")  # fmt: skip
     assert (str(t1.vaccination_date), t1.province_code, t1.dose_number) == ("2021-09-01", "001", 2)
 
-    again = import_doses(store, path, settings=settings, today=TODAY)
+    again = import_doses(store, path, settings=settings, today=TODAY, clock=SystemClock())
     assert (again.imported, again.unchanged) == (0, len(GOOD) + 1)
 
 
@@ -59,7 +60,7 @@ def test_xlsx_with_formula_is_refused(store: Engine, tmp_path: Path) -> None:
     ws["B2"] = '=CONCATENATE("Nguyễn ", "An")'
     wb.save(tmp_path / "f.xlsx")
     with pytest.raises(FileRejected, match="cell B2 contains a formula"):
-        import_doses(store, tmp_path / "f.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY)
+        import_doses(store, tmp_path / "f.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
 
 
 def test_xlsx_with_merged_header_is_refused(store: Engine, tmp_path: Path) -> None:
@@ -69,10 +70,10 @@ def test_xlsx_with_merged_header_is_refused(store: Engine, tmp_path: Path) -> No
     ws.merge_cells("A1:B1")
     wb.save(tmp_path / "m.xlsx")
     with pytest.raises(FileRejected, match="A1:B1 are merged"):
-        import_doses(store, tmp_path / "m.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY)
+        import_doses(store, tmp_path / "m.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
 
 
 def test_xlsx_that_is_not_a_workbook(store: Engine, tmp_path: Path) -> None:
     (tmp_path / "z.xlsx").write_bytes(b"PK\x03\x04garbage" * 10)
     with pytest.raises(FileRejected, match=r"damaged or not a real \.xlsx"):
-        import_doses(store, tmp_path / "z.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY)
+        import_doses(store, tmp_path / "z.xlsx", settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())

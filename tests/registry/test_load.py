@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from vaxlink.clock import SystemClock
 from vaxlink.registry.importer import load_registry
 from vaxlink.settings import Settings
 
@@ -39,7 +40,7 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
 def test_load_validate_and_reload(store: Engine, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     path = _write(tmp_path / "reg.csv", ROWS + [r for r, _c in BAD])
-    report = load_registry(store, path, settings=settings, today=TODAY)
+    report = load_registry(store, path, settings=settings, today=TODAY, clock=SystemClock())
     assert (report.rows_read, report.imported, report.quarantined) == (8, 3, 5)
     with store.connect() as conn:
         codes = sorted(conn.execute(text("SELECT reason_codes FROM quarantined_row")).scalars())
@@ -50,12 +51,12 @@ def test_load_validate_and_reload(store: Engine, tmp_path: Path) -> None:
     assert people["038201000002"].old_id is None  # "12" is not a 9-digit CMND
     assert people["001085012345"].name_folded == "nguyen van an"
 
-    again = load_registry(store, path, settings=settings, today=TODAY)
+    again = load_registry(store, path, settings=settings, today=TODAY, clock=SystemClock())
     assert (again.imported, again.updated, again.unchanged) == (0, 0, 3)
 
     changed = [[*ROWS[0][:1], "Nguyễn Văn Ân", *ROWS[0][2:]], *ROWS[1:]]
     third = load_registry(store, _write(tmp_path / "r2.csv", changed), settings=settings,
-                          today=TODAY)  # fmt: skip
+                          today=TODAY, clock=SystemClock())  # fmt: skip
     assert (third.imported, third.updated, third.unchanged) == (0, 1, 2)
     with store.connect() as conn:
         name = conn.execute(

@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
 
+from vaxlink.clock import SystemClock
 from vaxlink.db import session_factory
 from vaxlink.registry.errors import RegistryUnavailable
 from vaxlink.registry.http import HttpRegistry
@@ -48,7 +49,7 @@ def synthetic(
     store: Engine, tmp_path: Path, synth_files: dict[str, Path]
 ) -> tuple[Engine, list[dict[str, str]]]:
     paths = synth_files
-    load_registry(store, paths["registry"], settings=Settings(data_dir=tmp_path))
+    load_registry(store, paths["registry"], settings=Settings(data_dir=tmp_path), clock=SystemClock())
     with paths["doses"].open(encoding="utf-8") as fh:
         doses = {r["record_id"]: r for r in csv.DictReader(fh)}
     with paths["truth"].open(encoding="utf-8") as fh:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from vaxlink.certificates import service as certificates
 from vaxlink.certificates.service import Certificate, DccType, approve_records, issue_batch, revoke
-from vaxlink.clock import FixedClock
+from vaxlink.clock import FixedClock, SystemClock
 from vaxlink.db import UtcDateTime, transaction
 from vaxlink.feedback.models import Ticket
 from vaxlink.geo.service import load_units
@@ -91,19 +91,19 @@ def build(url: str, engine: Engine, data_dir: Path, synth: dict[str, Path]) -> B
     built = Built(engine=engine, url=url, settings=settings)
     with transaction(engine) as s:
         load_units(s, "2008-2025")
-    load_registry(engine, synth["registry"], settings=settings, today=DAY1)
+    load_registry(engine, synth["registry"], settings=settings, today=DAY1, clock=SystemClock())
     _stamp_batches(engine, 0, at(DAY1, 7))
     model = load_model(Settings())
     # Day 1: the first file arrives at 08:00 and is linked at 11:00.
     before = _last_batch(engine)
-    import_doses(engine, synth["doses_a"], settings=settings, today=DAY1)
+    import_doses(engine, synth["doses_a"], settings=settings, today=DAY1, clock=SystemClock())
     _stamp_batches(engine, before, at(DAY1, 8))
     run1 = verify_store(url, settings, model, clock=FixedClock(at(DAY1, 11)), today=DAY1)
     _stamp_links(engine, run1.run_id, at(DAY1, 11))
     # Day 2: the second file arrives at 09:00; it is linked at 23:30 (still day 2 in Viet Nam,
     # already day 2 16:30 UTC) — and a late run just after midnight would belong to day 3.
     before = _last_batch(engine)
-    import_doses(engine, synth["doses_b"], settings=settings, today=DAY2)
+    import_doses(engine, synth["doses_b"], settings=settings, today=DAY2, clock=SystemClock())
     _stamp_batches(engine, before, at(DAY2, 9))
     run2 = verify_store(url, settings, model, clock=FixedClock(at(DAY2, 23, 30)), today=DAY2)
     _stamp_links(engine, run2.run_id, at(DAY2, 23, 30))
@@ -112,7 +112,7 @@ def build(url: str, engine: Engine, data_dir: Path, synth: dict[str, Path]) -> B
     _human_history(engine)
     # Today 08:00: the third file arrives; it is not linked yet.
     before = _last_batch(engine)
-    import_doses(engine, synth["doses_c"], settings=settings, today=TODAY)
+    import_doses(engine, synth["doses_c"], settings=settings, today=TODAY, clock=SystemClock())
     _stamp_batches(engine, before, at(TODAY, 8))
     _approve_and_issue(built)
     _tickets(built)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from tests.records.test_import import GOOD, HEADER, TODAY
 from tests.security import attacks
 from tests.security.support import store_env, vaxlink
+from vaxlink.clock import SystemClock
 from vaxlink.ingest.errors import FileRejected
 from vaxlink.ingest.pipeline import ImportReport
 from vaxlink.records.importer import import_doses
@@ -47,7 +48,7 @@ def _import(store: Engine, tmp_path: Path, body: str | bytes, name: str = "d.csv
     data = body.encode() if isinstance(body, str) else body
     path.write_bytes(_line(HEADER).encode() + data)
     start = time.perf_counter()
-    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     assert time.perf_counter() - start < SECONDS
     assert report.imported + report.unchanged + report.quarantined == report.rows_read
     return report
@@ -157,7 +158,7 @@ def test_wide_encodings_are_named_with_advice(
     with pytest.raises(
         FileRejected, match=r"saved as " + named.replace("(", r"\(").replace(")", r"\)")
     ) as info:
-        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     assert "CSV UTF-8" in str(info.value)
 
 
@@ -178,7 +179,7 @@ def test_doubled_column_is_refused_on_every_path(store: Engine, tmp_path: Path) 
                                         names=header), pq_path)  # fmt: skip
     for path in (csv_path, xlsx_path, pq_path):
         with pytest.raises(FileRejected, match=DOUBLED):
-            import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+            import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
 
 
 def test_cli_quarantines_the_bad_line_and_says_so(tmp_path: Path) -> None:

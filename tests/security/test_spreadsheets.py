@@ -17,6 +17,7 @@ from tests.security import attacks
 from tests.security.support import store_env, vaxlink
 from vaxlink.cleaning import excel
 from vaxlink.cleaning.errors import InvalidCorrection
+from vaxlink.clock import SystemClock
 from vaxlink.ingest import bounded, xlsx
 from vaxlink.ingest.errors import FileRejected, WorkbookTooLarge
 from vaxlink.records.importer import import_doses
@@ -132,7 +133,7 @@ def test_a_bomb_through_the_import_pipeline_writes_nothing(store: Engine, tmp_pa
     path = tmp_path / "bomb.xlsx"
     path.write_bytes(attacks.far_cell())
     with pytest.raises(WorkbookTooLarge):
-        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY)
+        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
 
 
 def test_police_worklist_upload_of_a_bomb_is_refused_without_growing_the_server() -> None:

@@ -27,24 +27,24 @@ def import_cmd(
 ) -> None:
     """Create or update sites by code; rows that cannot be used are listed with reasons (exit
     status 5 if any) and the others are imported. Running it again changes nothing."""
-    settings = get_settings()
-    engine = engine_from_settings(settings)
-    try:
-        summary = import_list(engine, file, settings=settings, console=Console())
-    finally:
-        engine.dispose()
+    from vaxlink import compose
+
+    with compose.running() as c:
+        summary = import_list(c.engine, file, settings=c.settings, now=c.clock.now(),
+                              console=Console())  # fmt: skip
+        c.audit_cli_now("facilities.import", "facility_list", summary.source,
+                        detail=summary.audit_detail())
     if summary.refused:
         raise typer.Exit(EXIT_QUARANTINED)
 
 
 def import_list(
-    engine: Engine, path: Path, *, settings: Settings, console: Console
+    engine: Engine, path: Path, *, settings: Settings, now: dt.datetime, console: Console
 ) -> service.ImportSummary:
-    """Import the site list at `path` in one transaction and print what it did (`vaxlink demo`
-    uses this too)."""
+    """Import the site list at `path` in one transaction, as of `now`, and print what it did
+    (`vaxlink demo` uses this too)."""
     with transaction(engine) as session:
-        summary = service.import_file(session, path, now=dt.datetime.now(dt.UTC),
-                                      settings=settings)  # fmt: skip
+        summary = service.import_file(session, path, now=now, settings=settings)
     up = summary.upsert
     table = Table(title=f"Vaccination sites from {summary.source}", show_header=False)
     table.add_row("rows read", f"{summary.rows_read:,}")

@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vaxlink.db import engine_from_settings
+from vaxlink import compose
 from vaxlink.ingest.service import EXIT_QUARANTINED, print_report, stage_progress
 from vaxlink.records.importer import import_doses
-from vaxlink.settings import get_settings
 
 app = typer.Typer(help="Dose records entered by vaccination sites.", no_args_is_help=True)
 
@@ -23,11 +22,12 @@ def import_cmd(
     ],
 ) -> None:
     """Import dose records; bad rows are quarantined with reasons (exit status 5 if any)."""
-    settings = get_settings()
     console = Console()
-    engine = engine_from_settings(settings)
-    with stage_progress(console, f"Importing {file.name}") as on_stage:
-        report = import_doses(engine, file, settings=settings, on_stage=on_stage, sole_user=True)
+    with compose.running() as c:
+        with stage_progress(console, f"Importing {file.name}") as on_stage:
+            report = import_doses(c.engine, file, settings=c.settings, clock=c.clock,
+                                  imported_by=c.operator(), on_stage=on_stage, sole_user=True)  # fmt: skip
+        c.audit_cli_now("records.import", "import_batch", report.batch_id, detail=report.counts())
     print_report(console, report, "Dose records")
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.engine import Engine
 
+from vaxlink.clock import Clock
 from vaxlink.duck import scalar
 from vaxlink.ingest.service import (
     BulkConnection,
@@ -130,6 +131,7 @@ def import_doses(
     path: Path,
     *,
     settings: Settings,
+    clock: Clock,
     today: dt.date | None = None,
     imported_by: str | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -145,7 +147,8 @@ def import_doses(
         path=Path(path),
         kind="doses",
         settings=settings,
-        today=today or dt.date.today(),
+        today=today or clock.today(),
+        clock=clock,
         imported_by=imported_by,
     )
     if sole_user:

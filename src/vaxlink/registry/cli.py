@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from vaxlink.db import engine_from_settings
+from vaxlink import compose
 from vaxlink.ingest.service import EXIT_QUARANTINED, print_report, stage_progress
 from vaxlink.registry.importer import load_registry
-from vaxlink.settings import get_settings
 
 app = typer.Typer(
     help="The population registry (its snapshot mirrored locally).", no_args_is_help=True
@@ -23,11 +22,12 @@ def load_cmd(
     file: Annotated[Path, typer.Argument(help="Registry snapshot: CSV (UTF-8), XLSX or Parquet.")],
 ) -> None:
     """Load a registry snapshot; refused rows are quarantined with reasons (exit status 5 if any)."""
-    settings = get_settings()
     console = Console()
-    engine = engine_from_settings(settings)
-    with stage_progress(console, f"Loading {file.name}") as on_stage:
-        report = load_registry(engine, file, settings=settings, on_stage=on_stage, sole_user=True)
+    with compose.running() as c:
+        with stage_progress(console, f"Loading {file.name}") as on_stage:
+            report = load_registry(c.engine, file, settings=c.settings, clock=c.clock,
+                                   imported_by=c.operator(), on_stage=on_stage, sole_user=True)  # fmt: skip
+        c.audit_cli_now("registry.load", "import_batch", report.batch_id, detail=report.counts())
     print_report(console, report, "Registry snapshot")
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
@@ -46,10 +46,12 @@ def serve_cmd(
 
     from vaxlink.registry.service_app import create_registry_app
 
-    settings = get_settings()
-    engine = engine_from_settings(settings)
-    if snapshot is not None:
-        report = load_registry(engine, snapshot, settings=settings)
-        Console().print(f"loaded {report.imported + report.updated + report.unchanged:,} citizens")
-    Console().print(f"reference registry at http://{host}:{port}/v1/candidates")
-    uvicorn.run(create_registry_app(engine), host=host, port=port, log_level="warning")
+    with compose.running() as c:
+        if snapshot is not None:
+            report = load_registry(c.engine, snapshot, settings=c.settings, clock=c.clock,
+                                   imported_by=c.operator())
+            c.audit_cli_now("registry.load", "import_batch", report.batch_id,
+                            detail=report.counts())
+            Console().print(f"loaded {report.imported + report.updated + report.unchanged:,} citizens")
+        Console().print(f"reference registry at http://{host}:{port}/v1/candidates")
+        uvicorn.run(create_registry_app(c.engine), host=host, port=port, log_level="warning")

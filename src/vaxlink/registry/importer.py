@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 from sqlalchemy.engine import Engine
 
+from vaxlink.clock import Clock
 from vaxlink.duck import scalar
 from vaxlink.ingest.service import (
     BulkConnection,
@@ -135,6 +136,7 @@ def load_registry(
     path: Path,
     *,
     settings: Settings,
+    clock: Clock,
     today: dt.date | None = None,
     imported_by: str | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -150,7 +152,8 @@ def load_registry(
         path=Path(path),
         kind="registry",
         settings=settings,
-        today=today or dt.date.today(),
+        today=today or clock.today(),
+        clock=clock,
         imported_by=imported_by,
     )
     if sole_user:

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from vaxlink import compose
-from vaxlink.db import engine_from_settings, transaction
 from vaxlink.errors import InvalidInput
 from vaxlink.reports.service import (
     METRICS,
@@ -28,7 +27,6 @@ from vaxlink.reports.service import (
     unit_figures,
     unit_name,
 )
-from vaxlink.settings import get_settings
 
 app = typer.Typer(help="Progress figures and daily reports.", no_args_is_help=True)
 
@@ -54,20 +52,17 @@ def daily_command(
     ] = True,
 ) -> None:
     """Make the daily report (XLSX + PDF) of one unit for any day; same figures, same files."""
-    now = dt.datetime.now(dt.UTC)
-    settings = get_settings()
-    key = parse_unit(unit)
-    day = _day(date, now)
-    engine = engine_from_settings(settings)
-    try:
-        with transaction(engine) as s:
-            ensure_figures(s, day, now=now)
-            files = render(s, key, day)
-            if store:
-                generate(s, settings.data_dir, key, day, now=now, by="cli")
-            figures = unit_figures(s, day, key)
-    finally:
-        engine.dispose()
+    with compose.running() as c, c.transaction() as s:
+        now, settings = c.clock.now(), c.settings
+        key = parse_unit(unit)
+        day = _day(date, now)
+        ensure_figures(s, day, now=now)
+        files = render(s, key, day)
+        if store:
+            report = generate(s, settings.data_dir, key, day, now=now, by="cli")
+            c.audit_cli(s, "reports.daily", "daily_report", report.id, unit=str(key),
+                        detail={"day": day.isoformat()})  # fmt: skip
+        figures = unit_figures(s, day, key)
     target = out or settings.data_dir / "reports" / day.isoformat()
     target.mkdir(parents=True, exist_ok=True)
     console = Console()
@@ -90,23 +85,22 @@ def figures_command(
     unit: Annotated[str, typer.Option("--unit", help="Unit to print afterwards.")] = "VN",
 ) -> None:
     """Refresh the stored figures (today, unfinished days, and optionally a backfill) and print."""
-    now = dt.datetime.now(dt.UTC)
-    engine = engine_from_settings(get_settings())
     key = parse_unit(unit)
     started = time.perf_counter()
-    try:
+    with compose.running() as c:
+        now, engine = c.clock.now(), c.engine
         if date is not None:
-            with transaction(engine) as s:
+            with c.transaction() as s:
                 days = [refresh_day(s, _day(date, now), now=now).day]
         else:  # province by province, short writes: the web app keeps working meanwhile
             days = [
                 r.day for r in refresh(engine, now=now, backfill_days=backfill, force=True).days
             ]
-        with transaction(engine) as s:
+        c.audit_cli_now("reports.figures", "daily_figures", days[-1].isoformat(),
+                        detail={"days": [d.isoformat() for d in days]})  # fmt: skip
+        with c.transaction() as s:
             day = days[-1]
             figures = unit_figures(s, day, key)
-    finally:
-        engine.dispose()
     table = Table(title=f"{unit_name(key)} — {day.isoformat()}")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -134,6 +128,9 @@ def scheduler_command(
             made = run_due(c.engine, c.settings.data_dir, config, now=c.clock.now(), mailer=mailer)
             for r in made:
                 console.print(f"{r.day} {r.level}:{r.unit_code} -> {r.xlsx_path}, {r.pdf_path}")
+            if made:
+                c.audit_cli_now("reports.scheduled", "daily_report_batch", str(made[0].day),
+                                detail={"reports": len(made)})  # fmt: skip
             if once:
                 return
             time.sleep(config.refresh_minutes * 60)

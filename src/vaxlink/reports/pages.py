@@ -18,6 +18,7 @@ from vaxlink.reports import service
 from vaxlink.reports.service import TABLE_COLUMNS, VN_TZ, DailyReport, Figures, Row
 from vaxlink.settings import Settings
 from vaxlink.web.deps import container as app_container
+from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session as db_session
 from vaxlink.web.deps import settings as app_settings
 from vaxlink.web.i18n import language, translate
@@ -34,6 +35,7 @@ Dashboard = Annotated[Principal, Depends(require(Permission.DASHBOARD_VIEW))]
 Reports = Annotated[Principal, Depends(require(Permission.REPORT_VIEW))]
 Db = Annotated[Session, Depends(db_session, scope="function")]
 App = Annotated[Container, Depends(app_container)]
+Now = Annotated[dt.datetime, Depends(request_now)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Sites listed on the page (lowest share verified first when there are more).
 SITES_SHOWN = 50
@@ -52,9 +54,9 @@ def _unit(session: Session, principal: Principal, ref: str | None) -> UnitKey:
     return key
 
 
-def _day(session: Session, asked: dt.date | None) -> dt.date:
-    """The day shown (see `service.day_shown`)."""
-    return service.day_shown(session, asked, now=dt.datetime.now(dt.UTC))
+def _day(session: Session, asked: dt.date | None, now: dt.datetime) -> dt.date:
+    """The day shown (see `service.day_shown`) at the request's time `now`."""
+    return service.day_shown(session, asked, now=now)
 
 
 def pending(session: Session, app: Container, day: dt.date, lang: str) -> str | None:
@@ -128,12 +130,12 @@ def _panel(session: Session, key: UnitKey, day: dt.date, lang: str) -> dict[str,
 
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(
-    request: Request, principal: Dashboard, session: Db, app: App,
+    request: Request, principal: Dashboard, session: Db, app: App, now: Now,
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """The dashboard of a unit: headline, charts, and the table one level down."""
     key = _unit(session, principal, unit)
-    shown = _day(session, day)
+    shown = _day(session, day, now)
     ctx = _panel(session, key, shown, language(request))
     ctx["top"] = principal.unit
     ctx["pending"] = pending(session, app, shown, language(request))
@@ -142,12 +144,12 @@ def dashboard(
 
 @router.get("/dashboard/panel", include_in_schema=False)
 def dashboard_panel(
-    request: Request, principal: Dashboard, session: Db, app: App,
+    request: Request, principal: Dashboard, session: Db, app: App, now: Now,
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """The dashboard's body for another unit (htmx drill-down)."""
     key = _unit(session, principal, unit)
-    shown = _day(session, day)
+    shown = _day(session, day, now)
     ctx = _panel(session, key, shown, language(request))
     ctx["top"] = principal.unit
     ctx["pending"] = pending(session, app, shown, language(request))
@@ -156,14 +158,14 @@ def dashboard_panel(
 
 @router.get("/dashboard/data")
 def dashboard_data(
-    principal: Dashboard, session: Db,
+    principal: Dashboard, session: Db, now: Now,
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
     with_sites: Annotated[bool, Query(alias="sites")] = False,
 ) -> JSONResponse:  # fmt: skip
     """The figures of a unit as JSON: headline, units below, history and worst units (and its
     sites with `?sites=1`)."""
     key = _unit(session, principal, unit)
-    shown = _day(session, day)
+    shown = _day(session, day, now)
     figures = service.unit_figures(session, shown, key)
     below = service.children(session, shown, key)
     moment = service.computed_at(session, shown)
@@ -185,13 +187,13 @@ def dashboard_data(
 
 @router.get("/dashboard/export.xlsx", include_in_schema=False)
 def dashboard_export(
-    principal: Dashboard, session: Db,
+    principal: Dashboard, session: Db, now: Now,
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
     table: Annotated[str, Query(pattern="^(below|sites)$")] = "below",
 ) -> Response:  # fmt: skip
     """One of the dashboard's tables as an XLSX file."""
     key = _unit(session, principal, unit)
-    shown = _day(session, day)
+    shown = _day(session, day, now)
     if table == "sites":
         rows, total, sites = service.sites(session, shown, key), None, True
     else:
