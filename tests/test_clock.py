@@ -75,6 +75,8 @@ def _receiver_is_a_clock(node: ast.expr) -> bool:
         return node.id.lstrip("_").endswith("clock")
     if isinstance(node, ast.Attribute):
         return node.attr.lstrip("_").endswith("clock")
+    if isinstance(node, ast.Call):  # `deps.clock(request).today()`: the app's clock
+        return _receiver_is_a_clock(node.func)
     return False
 
 
@@ -118,7 +120,7 @@ def test_the_sweep_check_sees_each_kind_of_direct_read(tmp_path: Path) -> None:
         "import datetime as dt\nfrom datetime import date, datetime\n"
         "a = datetime.now(dt.UTC)\nb = dt.date.today()\nc = date.today()\nd = utcnow()\n"
         "e = _now()\nf = clock.now()\ng = c.clock.today()\nh = self._clock.now()\n"
-        "i = deps.now(request)\nj = something.now()\n",
+        "i = deps.now(request)\nj = something.now()\nk = deps.clock(request).today()\n",
         encoding="utf-8",
     )
     found = sorted(direct_time_reads(sample, tmp_path), key=lambda r: int(r.split(":")[1]))

@@ -3,6 +3,7 @@ outcomes, idempotent re-import, rows outside the importer's unit and stale rows 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.cleaning.world import PHUC_XA, World, ports, principal, registry_of
 from vaxlink.auth.roles import Role
 from vaxlink.cleaning import excel, service
 from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
+from vaxlink.clock import SystemClock
 from vaxlink.records.models import DoseRecord
 
 POLICE = principal(Role.COMMUNE_POLICE, PHUC_XA)
@@ -21,7 +23,7 @@ HEALTH = principal(Role.HEALTH_STATION, PHUC_XA)
 
 
 def _export(db: Session) -> bytes:
-    return excel.export_worklist(db, POLICE, registry_of(db))
+    return excel.export_worklist(db, POLICE, registry_of(db), now=dt.datetime.now(dt.UTC))
 
 
 def _fill(data: bytes, decisions: dict[str, dict[str, str]]) -> bytes:
@@ -69,7 +71,7 @@ def test_round_trip_is_row_level_and_idempotent(db: Session, world: World) -> No
                "correct_dob": "02/07/1990"},
         "T4": {"decision": "Không xác minh được", "cannot_reason": "Đã mất"},
     })  # fmt: skip
-    first = excel.import_worklist(db, POLICE, filled, registry_of(db))
+    first = excel.import_worklist(db, POLICE, filled, registry_of(db), clock=SystemClock())
     outcomes = {r.record_id: r.outcome for r in first.rows}
     assert outcomes == {"T1": "applied", "T2": "skipped", "T3": "applied", "T4": "applied"}
     statuses = {k: db.get(DoseRecord, world.doses[k], populate_existing=True) for k in
@@ -80,7 +82,7 @@ def test_round_trip_is_row_level_and_idempotent(db: Session, world: World) -> No
     }  # fmt: skip
     versions = {k: d.version for k, d in statuses.items() if d}
     histories = {k: len(service.history(db, world.doses[k])) for k in statuses}
-    second = excel.import_worklist(db, POLICE, filled, registry_of(db))
+    second = excel.import_worklist(db, POLICE, filled, registry_of(db), clock=SystemClock())
     assert {r.record_id: r.outcome for r in second.rows} == {
         "T1": "unchanged",
         "T2": "skipped",
@@ -114,7 +116,7 @@ def test_bad_stale_and_foreign_rows_are_refused_with_reasons(db: Session, world:
     ws.cell(6, len(excel.KEY_COLUMNS) + 2, "1")
     out = io.BytesIO()
     wb.save(out)
-    result = excel.import_worklist(db, POLICE, out.getvalue(), registry_of(db))
+    result = excel.import_worklist(db, POLICE, out.getvalue(), registry_of(db), clock=SystemClock())
     got = {r.record_id: (r.outcome, r.message) for r in result.rows}
     assert all(outcome == "refused" for outcome, _m in got.values())
     assert "candidate 7 does not exist" in got["T1"][1]
@@ -128,14 +130,14 @@ def test_bad_stale_and_foreign_rows_are_refused_with_reasons(db: Session, world:
 
 def test_not_a_worklist_file(db: Session, world: World) -> None:
     with pytest.raises(InvalidCorrection, match="not an Excel"):
-        excel.import_worklist(db, POLICE, b"hello", registry_of(db))
+        excel.import_worklist(db, POLICE, b"hello", registry_of(db), clock=SystemClock())
     wb = Workbook()
     out = io.BytesIO()
     wb.save(out)
     with pytest.raises(InvalidCorrection, match="no sheet"):
-        excel.import_worklist(db, POLICE, out.getvalue(), registry_of(db))
+        excel.import_worklist(db, POLICE, out.getvalue(), registry_of(db), clock=SystemClock())
     with pytest.raises(NotPermitted):
-        excel.import_worklist(db, HEALTH, out.getvalue(), registry_of(db))
+        excel.import_worklist(db, HEALTH, out.getvalue(), registry_of(db), clock=SystemClock())
 
 
 def test_cli_round_trip(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

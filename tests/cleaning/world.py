@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Role
+from vaxlink.clock import SystemClock
 from vaxlink.db import session_factory
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.identity import fold_name, normalise_name
@@ -70,8 +71,8 @@ def registry_of(db: Session) -> RegistryPort:
 
 
 def ports(db: Session) -> dict[str, Any]:
-    """The registry port and linkage model the cleaning services are given."""
-    return {"registry": registry_of(db), "model": _model()}
+    """The registry port, linkage model and clock the cleaning services are given."""
+    return {"registry": registry_of(db), "model": _model(), "clock": SystemClock()}
 
 
 @dataclass

@@ -14,15 +14,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
+from vaxlink import compose
 from vaxlink.auth import service as auth
 from vaxlink.auth.service import Principal
 from vaxlink.cleaning import excel
-from vaxlink.db import engine_from_settings, transaction
-from vaxlink.linkage.service import configured_model
-from vaxlink.registry.service import registry_port
-from vaxlink.settings import Settings, get_settings
+from vaxlink.compose import Container
 
 app = typer.Typer(help="Worklists of doses to verify: Excel export and import.",
                   no_args_is_help=True)  # fmt: skip
@@ -43,17 +40,13 @@ def _password(from_stdin: bool) -> str:
     return value
 
 
-def _login(settings: Settings, username: str, from_stdin: bool) -> tuple[Principal, Engine]:
-    engine = engine_from_settings(settings)
+def _login(c: Container, username: str, from_stdin: bool) -> Principal:
+    """The staff account the command acts as (its password checked, the attempt counted)."""
     password = _password(from_stdin)
-    try:
-        with transaction(engine) as s:
-            user = auth.authenticate(s, username, password, client="cli", settings=settings)
-            principal = auth.principal_of(user)
-    except BaseException:
-        engine.dispose()
-        raise
-    return principal, engine
+    with c.transaction() as s:
+        user = auth.authenticate(s, username, password, client="cli", settings=c.settings,
+                                 now=c.clock.now())  # fmt: skip
+        return auth.principal_of(user)
 
 
 @app.command("export")
@@ -63,13 +56,10 @@ def export_cmd(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Write the account's worklist (its unit's open doses) as an Excel file for offline work."""
-    settings = get_settings()
-    principal, engine = _login(settings, user, password_stdin)
-    try:
-        with transaction(engine) as s:
-            data = excel.export_worklist(s, principal, registry_port(settings, engine))
-    finally:
-        engine.dispose()
+    with compose.running() as c:
+        principal = _login(c, user, password_stdin)
+        with c.transaction() as s:
+            data = excel.export_worklist(s, principal, c.registry, now=c.clock.now())
     out.write_bytes(data)
     console.print(f"Wrote {out} ({len(data):,} bytes) for {principal.unit}.")
 
@@ -81,16 +71,13 @@ def import_cmd(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Apply the decisions of a filled-in worklist file; prints every row's outcome (exit
-    status 5 when some rows were refused). Importing the same file again changes nothing."""
-    settings = get_settings()
-    principal, engine = _login(settings, user, password_stdin)
-    try:
-        with transaction(engine) as s:
-            result = excel.import_worklist(s, principal, file.read_bytes(),
-                                           registry_port(settings, engine),
-                                           configured_model(settings))  # fmt: skip
-    finally:
-        engine.dispose()
+    status 5 when some rows were refused). Importing the same file again changes nothing.
+    Every decision is audited as the account's, like on the web."""
+    with compose.running() as c:
+        principal = _login(c, user, password_stdin)
+        with c.transaction() as s:
+            result = excel.import_worklist(s, principal, file.read_bytes(), c.registry,
+                                           c.link_model, clock=c.clock)  # fmt: skip
     table = Table("Row", "Record", "Outcome", "Details")
     for r in result.rows:
         table.add_row(str(r.row), r.record_id or "", r.outcome, r.message)

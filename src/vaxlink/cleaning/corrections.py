@@ -38,6 +38,7 @@ from vaxlink.cleaning.fields import (
 )
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
 from vaxlink.cleaning.propagate import propagate
+from vaxlink.clock import Clock
 from vaxlink.identity import fold_name, normalise_id
 from vaxlink.linkage.service import LinkModel
 from vaxlink.records.service import DoseRecord, DoseStatus, set_status
@@ -164,12 +165,12 @@ def write_version(
     base_version: int,
     changed: Mapping[str, tuple[str | None, str | None]],
     reason: str | None,
+    now: dt.datetime,
     ticket_id: int | None = None,
 ) -> int:
-    """One version of the dose's history: a row per changed field (old, new)."""
+    """One version of the dose's history: a row per changed field (old, new), at `now`."""
     with session.no_autoflush:  # the dose's pending update is flushed by `_flush`, checked
         version = next_version(session, dose.id)
-    now = dt.datetime.now(dt.UTC)
     on_behalf = ON_BEHALF_OF.get(principal.role)
     for field, (old, new) in changed.items():
         session.add(
@@ -209,8 +210,8 @@ def correct_dose(
     reason: str,
     registry: RegistryPort,
     model: LinkModel,
+    clock: Clock,
     ticket_id: int | None = None,
-    today: dt.date | None = None,
 ) -> DoseRecord:
     """Save a correction of some fields of one dose as a new version; an identity change sends
     the dose back to linkage and links it again online, for this one person."""
@@ -229,7 +230,8 @@ def correct_dose(
         raise InvalidCorrection("say why the dose is corrected (reason)")
     dose = load_dose(session, principal, dose_id, lock=True)
     _check_version(session, dose, expected_version)
-    parsed = parse_changes(changes, dose_row(dose), today or dt.date.today())
+    now = clock.now()
+    parsed = parse_changes(changes, dose_row(dose), clock.today())
     if not parsed:
         return dose
     before = dose_row(dose)
@@ -245,11 +247,11 @@ def correct_dose(
         changed["citizen_id"] = (before["citizen_id"], None)
     version = write_version(session, principal, dose, kind=ChangeKind.CORRECTION,
                             base_version=expected_version, changed=changed, reason=reason.strip(),
-                            ticket_id=ticket_id)  # fmt: skip
+                            now=now, ticket_id=ticket_id)  # fmt: skip
     _flush(session, dose)
     relinked = None
     if identity:
-        relinked = links.relink_one(session, principal, dose, registry, model)
+        relinked = links.relink_one(session, principal, dose, registry, model, now)
         _flush(session, dose)
     record(
         session, actor=principal, action="dose.correct", object_type="dose_record",
@@ -271,11 +273,12 @@ def _person(registry: RegistryPort, citizen_id: str) -> RegistryPerson:
     return person
 
 
-def _identity_changes(identity: Mapping[str, Any], person: RegistryPerson) -> dict[str, object]:
+def _identity_changes(
+    identity: Mapping[str, Any], person: RegistryPerson, today: dt.date
+) -> dict[str, object]:
     """The identity the officer typed, checked against the registry's record of that ID."""
     given = {k: str(v).strip() for k, v in identity.items()
              if k in IDENTITY_FIELDS and v is not None and str(v).strip()}  # fmt: skip
-    today = dt.date.today()
     wrong = []
     if "full_name" in given and fold_name(given["full_name"]) != fold_name(person.full_name):
         wrong.append("full name")
@@ -305,7 +308,7 @@ def decide(
     reason: str | None = None,
     registry: RegistryPort,
     model: LinkModel | None = None,
-    today: dt.date | None = None,
+    clock: Clock,
 ) -> DoseRecord:
     """An officer's decision on who a dose belongs to, fed to the person's other doses:
     `confirm` a candidate, enter the right `identity` (checked against the registry), or
@@ -353,7 +356,7 @@ def decide(
                 raise InvalidCorrection("enter the person's ID number (CCCD, 12 digits)")
             person = _person(registry, cid)
             edits = parse_changes(
-                _identity_changes(typed, person), before, today or dt.date.today()
+                _identity_changes(typed, person, clock.today()), before, clock.today()
             )
             for cols in edits.values():
                 for column, value in cols.items():
@@ -366,13 +369,13 @@ def decide(
     changed["status"] = (before["status"], status)
     changed["citizen_id"] = (before["citizen_id"], linked)
     version = write_version(session, principal, dose, kind=kind, base_version=expected_version,
-                            changed=changed, reason=note)  # fmt: skip
+                            changed=changed, reason=note, now=clock.now())  # fmt: skip
     _flush(session, dose)
     others = propagate(session, principal, before, status=status, citizen_id=linked,
-                       reason=note, link_reason=link_reason)  # fmt: skip
+                       reason=note, link_reason=link_reason, now=clock.now())  # fmt: skip
     decided = {dose.id: links.HUMAN_RULE, **dict.fromkeys(others, links.HUMAN_PROPAGATED_RULE)}
     links.write_human_links(session, principal, decided, status=status, citizen_id=linked,
-                            reason=link_reason)  # fmt: skip
+                            reason=link_reason, now=clock.now())  # fmt: skip
     record(
         session, actor=principal, action=f"dose.decide.{decision}", object_type="dose_record",
         object_id=str(dose.id), unit=dose.ward_code,

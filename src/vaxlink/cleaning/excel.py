@@ -25,6 +25,7 @@ from vaxlink.auth.service import append as record
 from vaxlink.cleaning import corrections, links
 from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
 from vaxlink.cleaning.worklist import MAX_PAGE_SIZE, WorklistQuery, worklist
+from vaxlink.clock import Clock
 from vaxlink.errors import VaxlinkError
 from vaxlink.identity import normalise_id
 from vaxlink.ingest.service import FileRejected, SheetNotFound, read_sheet_rows
@@ -126,8 +127,10 @@ def export_worklist(
     principal: Principal,
     registry: RegistryPort,
     query: WorklistQuery | None = None,
+    *,
+    now: dt.datetime,
 ) -> bytes:
-    """The principal's worklist (all pages of `query`) as an XLSX file; audited."""
+    """The principal's worklist (all pages of `query`) as an XLSX file made at `now`; audited."""
     base = query or WorklistQuery()
     rows: list[dict[str, Any]] = []
     cursor = None
@@ -147,7 +150,7 @@ def export_worklist(
     guide.cell(1, 1).font = Font(bold=True, size=14)
     guide.column_dimensions["A"].width = 110
     n = len(INSTRUCTION_LINES) + 2
-    put(guide, n, 1, f"Đơn vị: {principal.unit} - tải lúc {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
+    put(guide, n, 1, f"Đơn vị: {principal.unit} - tải lúc {now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC "
                      f"- {len(rows)} dòng")  # fmt: skip
     guide.protection.enable()
     ws = wb.create_sheet(SHEET)
@@ -270,6 +273,7 @@ def _apply_row(
     row: dict[str, str],
     registry: RegistryPort,
     model: LinkModel | None,
+    clock: Clock,
 ) -> tuple[str, str]:
     """Decide one row: (outcome, message)."""
     try:
@@ -307,7 +311,7 @@ def _apply_row(
         return "unchanged", "already decided so"
     with session.begin_nested():
         corrections.decide(session, principal, dose_id, expected_version=version, decision=decision,
-                       registry=registry, model=model, **kwargs)  # fmt: skip
+                       registry=registry, model=model, clock=clock, **kwargs)  # fmt: skip
     return "applied", decision
 
 
@@ -317,6 +321,8 @@ def import_worklist(
     data: bytes,
     registry: RegistryPort,
     model: LinkModel | None = None,
+    *,
+    clock: Clock,
 ) -> ImportResult:
     """Apply the decisions of an exported worklist file, row by row; the report says what
     became of every row."""
@@ -332,7 +338,7 @@ def import_worklist(
             result.rows.append(RowOutcome(n, dose_id, record_id, "skipped", "no decision entered"))
             continue
         try:
-            outcome, message = _apply_row(session, principal, row, registry, model)
+            outcome, message = _apply_row(session, principal, row, registry, model, clock)
         except VaxlinkError as exc:
             outcome, message = "refused", str(exc)
         result.rows.append(RowOutcome(n, dose_id, record_id, outcome, message))

@@ -69,8 +69,8 @@ def _new_run(
     engine: str,
     statuses: Sequence[str],
     model: LinkModel | None,
+    now: dt.datetime,
 ) -> LinkRunRecord:
-    now = dt.datetime.now(dt.UTC)
     run = LinkRunRecord(
         started_at=now, finished_at=now, started_by=principal.username, engine=engine,
         model_name=MODEL_NAME if model else HUMAN_RULE, model_version=model.version if model else 0,
@@ -93,14 +93,14 @@ def write_human_links(
     status: str,
     citizen_id: str | None,
     reason: str | None,
+    now: dt.datetime,
 ) -> None:
     """One human run: a `dose_link` per decided dose (`decided`: dose id -> rule), keeping the
     candidates and explanation the people decided from."""
     if not decided:
         return
-    run = _new_run(session, principal, HUMAN_RULE, [status] * len(decided), None)
+    run = _new_run(session, principal, HUMAN_RULE, [status] * len(decided), None, now)
     previous = latest_links(session, list(decided))
-    now = dt.datetime.now(dt.UTC)
     for dose_id, rule in decided.items():
         prev = previous.get(dose_id)
         session.add(
@@ -140,6 +140,7 @@ def relink_one(
     dose: DoseRecord,
     registry: RegistryPort,
     model: LinkModel,
+    now: dt.datetime,
 ) -> LinkResult | None:
     """Link one (pending) dose again from its corrected identity, online; None when the
     registry cannot be asked (the dose stays pending for the next `vaxlink verify`)."""
@@ -147,7 +148,7 @@ def relink_one(
         result = verify_person(query_of(dose), registry, model)
     except RegistryUnavailable:
         return None
-    run = _new_run(session, principal, ONLINE_RULE, [result.status], model)
+    run = _new_run(session, principal, ONLINE_RULE, [result.status], model, now)
     set_status(dose, result.status, citizen_id=result.citizen_id)
     session.add(
         DoseLink(
@@ -157,7 +158,7 @@ def relink_one(
             candidates=[{"citizen_id": c.citizen_id, "probability": round(c.probability, 6)}
                         for c in result.candidates],
             reason=result.reason, rule=ONLINE_RULE, explanation=_explanation(result),
-            decided_at=dt.datetime.now(dt.UTC),
+            decided_at=now,
         )
     )  # fmt: skip
     session.flush()

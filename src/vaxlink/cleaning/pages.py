@@ -3,7 +3,6 @@ Excel download and upload. Thin: read the form, call the services, render."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -29,6 +28,7 @@ from vaxlink.cleaning.worklist import (
 from vaxlink.errors import VaxlinkError
 from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
+from vaxlink.web import deps
 from vaxlink.web.deps import link_model, registry_port, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -145,7 +145,7 @@ def decide_page(
             service.decide(db, principal, dose_id, expected_version=version, decision=decision,
                            citizen_id=citizen_id or None, identity=identity,
                            cannot_verify_reason=reason or None, reason=note or None,
-                           registry=registry, model=model)  # fmt: skip
+                           registry=registry, model=model, clock=deps.clock(request))  # fmt: skip
     except EditConflict as exc:
         yours = {"decision": decision, "citizen_id": citizen_id or id_number}
         return _conflict(request, db, principal, dose_id, exc, version, yours)
@@ -204,7 +204,8 @@ def _save_correction(
     try:
         with db.begin_nested():
             service.correct_dose(db, principal, dose_id, expected_version=version, changes=changes,
-                                 reason=reason, registry=registry, model=model)  # fmt: skip
+                                 reason=reason, registry=registry, model=model,
+                                 clock=deps.clock(request))  # fmt: skip
     except EditConflict as exc:
         return _conflict(request, db, principal, dose_id, exc, version, changes)
     except VaxlinkError as exc:
@@ -218,8 +219,8 @@ def _save_correction(
 def export_page(request: Request, principal: Viewer, db: DB, registry: Registry) -> Response:
     """The unit's worklist (current filters) as an Excel file for offline work."""
     q, _shown = _query(request)
-    data = excel.export_worklist(db, principal, registry, q)
-    name = f"worklist-{principal.unit.code}-{dt.date.today():%Y%m%d}.xlsx"
+    data = excel.export_worklist(db, principal, registry, q, now=deps.now(request))
+    name = f"worklist-{principal.unit.code}-{deps.clock(request).today():%Y%m%d}.xlsx"
     return Response(data, media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "no-store"})  # fmt: skip
@@ -242,7 +243,8 @@ def import_page(
 ) -> Response:
     """Apply a filled-in worklist file; the report lists the outcome of every row."""
     try:
-        result = excel.import_worklist(db, principal, data, registry, model)
+        result = excel.import_worklist(db, principal, data, registry, model,
+                                       clock=deps.clock(request))
     except VaxlinkError as exc:
         if exc.http_status in (401, 403):
             raise

@@ -52,6 +52,7 @@ def propagate(
     citizen_id: str | None,
     reason: str | None,
     link_reason: str | None,
+    now: dt.datetime,
 ) -> list[int]:
     """Give the person's other undecided doses the same status and citizen; their ids."""
     cond = same_person(before)
@@ -76,7 +77,6 @@ def propagate(
             .group_by(DoseCorrection.dose_record_id)
         )
     }
-    now = dt.datetime.now(dt.UTC)
     on_behalf = ON_BEHALF_OF.get(principal.role)
     rows = [
         {"dose_record_id": i, "version": int(last.get(i) or 0) + 1,

@@ -66,7 +66,7 @@ def close_loop(
                                      expected_version=expected_version, changes=changes,
                                      reason=reason, ticket_id=ticket_id,
                                      registry=ports.registry,
-                                     model=ports.link_model)  # fmt: skip
+                                     model=ports.link_model, clock=ports.clock)  # fmt: skip
         status = dose.status
         if dose.citizen_id != citizen_id:
             raise ApprovalError(

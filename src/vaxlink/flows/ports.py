@@ -7,12 +7,16 @@ from datetime import datetime
 from typing import Protocol
 
 from vaxlink.certificates.service import Issuer, KeyStore
+from vaxlink.clock import Clock
 from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
 
 
 class Ports(Protocol):
-    """The registry port, linkage model, key store and certificate issuer of one process."""
+    """The clock, registry port, linkage model, key store and certificate issuer of one
+    process."""
+
+    clock: Clock
 
     @property
     def registry(self) -> RegistryPort: ...
