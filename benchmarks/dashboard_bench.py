@@ -84,7 +84,7 @@ def main() -> None:
         with transaction(engine) as s:
             if not s.scalar(select(User).where(User.username == "bench-nation")):
                 create_user(s, username="bench-nation", password=PASSWORD,
-                            role="national_issuer", unit="VN")  # fmt: skip
+                            role="national_issuer", unit="VN", now=dt.datetime.now(dt.UTC))  # fmt: skip
             provinces = [r for r in reports.children(s, day, NATION) if r.drill]
             province = max(provinces, key=lambda r: r.figures["doses_recorded"]).drill
             nation = reports.unit_figures(s, day, NATION)

@@ -102,7 +102,7 @@ def create_account(
     with transaction(engine) as s:
         user = service.create_user(
             s, username=name, password=password, role=role, unit=unit,
-            facility_code=facility_code, display_name=display_name,
+            facility_code=facility_code, display_name=display_name, now=dt.datetime.now(dt.UTC)
         )  # fmt: skip
         secret = None
         if role in SECOND_FACTOR_ROLES:

@@ -68,7 +68,8 @@ def demo(
         console.print(table)
         from vaxlink.auth.demo import print_demo_accounts
 
-        print_demo_accounts(console, engine, f"http://127.0.0.1:{port}" if serve else None)
+        print_demo_accounts(console, engine, f"http://127.0.0.1:{port}" if serve else None,
+                            now=c.clock.now())
     if serve:
         from vaxlink.web.cli import serve as serve_web
 

@@ -24,6 +24,7 @@ audit chain and sessions, have their own tests on both).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 from collections.abc import Callable, Iterator
@@ -296,7 +297,7 @@ def _probe_router(*, check_scope: bool) -> APIRouter:
         province, district, _ = (k.code for k in UnitIndex.for_version().path(f"ward:{ward}")[1:])
         if check_scope:
             ensure_in_scope(db, principal, province=province, district=district, ward=ward,
-                            object_type="probe_record", object_id=record_id)  # fmt: skip
+                            object_type="probe_record", object_id=record_id, now=dt.datetime.now(dt.UTC))  # fmt: skip
         return {"record_id": record_id}
 
     return router

@@ -3,6 +3,7 @@ survive a rollback (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -25,7 +26,7 @@ POLICE = Principal(7, "police.phucxa", Role.COMMUNE_POLICE, UnitKey(Level.WARD, 
 def _append(s: Session, n: int, actor: Principal | None = POLICE) -> None:
     for i in range(n):
         audit.record(s, actor=actor, action="dose.view", object_type="dose_record",
-                     object_id=i, unit="ward:00001", detail={"version": i, "fields": ["sex"]})  # fmt: skip
+                     object_id=i, unit="ward:00001", detail={"version": i, "fields": ["sex"]}, at=dt.datetime.now(dt.UTC))  # fmt: skip
 
 
 def test_chain_links_and_hashes(session: Session) -> None:
@@ -48,7 +49,7 @@ def test_chain_links_and_hashes(session: Session) -> None:
 def test_personal_data_is_refused(session: Session, key: str) -> None:
     with pytest.raises(ValueError, match="personal data"):
         audit.record(session, actor=POLICE, action="x", object_type="y", object_id=1,
-                     detail={"changes": [{key: "Nguyễn Văn An"}]})  # fmt: skip
+                     detail={"changes": [{key: "Nguyễn Văn An"}]}, at=dt.datetime.now(dt.UTC))  # fmt: skip
 
 
 def test_concurrent_appends_keep_one_chain(store: Engine) -> None:
@@ -136,7 +137,7 @@ def test_out_of_scope_refusal_survives_the_rollback(store: Engine) -> None:
         with transaction(store) as s:
             _append(s, 1)  # this transaction holds the audit lock now
             ensure_in_scope(s, POLICE, province="001", district="001", ward="00004",
-                            object_type="dose_record", object_id="42")  # fmt: skip
+                            object_type="dose_record", object_id="42", now=dt.datetime.now(dt.UTC))  # fmt: skip
 
     with pytest.raises(OutOfScope):
         request()
@@ -150,7 +151,7 @@ def test_out_of_scope_refusal_survives_the_rollback(store: Engine) -> None:
 
 def test_in_scope_passes_quietly(session: Session) -> None:
     ensure_in_scope(session, POLICE, province="001", district="001", ward="00001",
-                    object_type="dose_record", object_id="1")  # fmt: skip
+                    object_type="dose_record", object_id="1", now=dt.datetime.now(dt.UTC))  # fmt: skip
     session.commit()
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
@@ -161,7 +162,7 @@ def test_denial_inside_an_outer_test_transaction(session: Session) -> None:
     _append(session, 1)
     with pytest.raises(OutOfScope):
         ensure_in_scope(session, POLICE, province="002", object_type="dose_record",
-                        object_id="9")  # fmt: skip
+                        object_id="9", now=dt.datetime.now(dt.UTC))  # fmt: skip
     session.rollback()
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["access.denied"]
@@ -171,13 +172,13 @@ def test_append_many_is_the_one_writer_and_keeps_the_chain(session: Session) -> 
     """Single appends and batches interleave on one chain; a batch moves the head once."""
     from vaxlink.auth import service
 
-    service.append(session, actor=POLICE, action="one", object_type="x", object_id=1)
-    batch = [service.NewAuditEntry("many", "citizen", f"00108500000{i}", detail={"by": "citizen"})
+    service.append(session, actor=POLICE, action="one", object_type="x", object_id=1, at=dt.datetime.now(dt.UTC))
+    batch = [service.NewAuditEntry("many", "citizen", f"00108500000{i}", detail={"by": "citizen"}, at=dt.datetime.now(dt.UTC))
              for i in range(4)]  # fmt: skip
     seqs = service.append_many(session, batch)
     assert seqs == [2, 3, 4, 5]
     assert service.append_many(session, []) == []
-    service.append(session, actor=None, action="two", object_type="x", object_id=2)
+    service.append(session, actor=None, action="two", object_type="x", object_id=2, at=dt.datetime.now(dt.UTC))
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
     assert [r.action for r in rows] == ["one", "many", "many", "many", "many", "two"]
     assert rows[1].actor_id is None
@@ -190,8 +191,8 @@ def test_append_many_is_the_one_writer_and_keeps_the_chain(session: Session) -> 
 def test_a_batch_naming_personal_data_writes_nothing(session: Session) -> None:
     from vaxlink.auth import service
 
-    batch = [service.NewAuditEntry("ok", "x", 1),
-             service.NewAuditEntry("bad", "x", 2, detail={"phone": "0912345678"})]  # fmt: skip
+    batch = [service.NewAuditEntry("ok", "x", 1, at=dt.datetime.now(dt.UTC)),
+             service.NewAuditEntry("bad", "x", 2, detail={"phone": "0912345678"}, at=dt.datetime.now(dt.UTC))]  # fmt: skip
     with pytest.raises(ValueError, match="personal data"):
         service.append_many(session, batch)
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
@@ -205,12 +206,12 @@ def test_no_listener_is_registered_at_import(session: Session) -> None:
     other = Session()
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0  # a transaction
     audit.record_after_transaction(session, actor=POLICE, action="access.denied",
-                                   object_type="x", object_id=1)  # fmt: skip
+                                   object_type="x", object_id=1, at=dt.datetime.now(dt.UTC))  # fmt: skip
     assert event.contains(session, "after_transaction_end", audit._write_pending)
     assert not event.contains(other, "after_transaction_end", audit._write_pending)
     # queuing again does not register twice: one entry per queued refusal
     audit.record_after_transaction(session, actor=POLICE, action="access.denied",
-                                   object_type="x", object_id=2)  # fmt: skip
+                                   object_type="x", object_id=2, at=dt.datetime.now(dt.UTC))  # fmt: skip
     session.rollback()
     ids = session.scalars(select(AuditEntry.object_id).order_by(AuditEntry.seq)).all()
     assert ids == ["1", "2"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service
@@ -11,7 +13,7 @@ from vaxlink.settings import Settings
 
 
 def test_one_account_per_role_and_rerun(session: Session) -> None:
-    accounts = create_demo_accounts(session, "00001", "F-01")
+    accounts = create_demo_accounts(session, "00001", "F-01", now=dt.datetime.now(dt.UTC))
     assert {a.role for a in accounts} == set(Role)
     units = {a.role: str(a.unit) for a in accounts}
     assert units[Role.COMMUNE_POLICE] == "ward:00001"
@@ -20,14 +22,14 @@ def test_one_account_per_role_and_rerun(session: Session) -> None:
     assert units[Role.NATIONAL_ISSUER] == "nation:VN"
     approver = next(a for a in accounts if a.role is Role.SITE_APPROVER)
     assert approver.facility_code == "F-01"
-    again = create_demo_accounts(session, "00004", "F-02")  # another commune next time
+    again = create_demo_accounts(session, "00004", "F-02", now=dt.datetime.now(dt.UTC))  # another commune next time
     assert [a.username for a in again] == [a.username for a in accounts]
     assert str(again[0].unit) == "ward:00004"
     settings = Settings()
     first, second = accounts[0], again[0]
     assert first.password != second.password
     user = service.authenticate(session, first.username, second.password, client="t",
-                                settings=settings)  # fmt: skip
+                                settings=settings, now=dt.datetime.now(dt.UTC))  # fmt: skip
     assert user.username == first.username
     assert service.principal_of(user).unit.code == "00004"
     assert user.facility_code == "F-02"

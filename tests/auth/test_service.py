@@ -24,7 +24,7 @@ SETTINGS = Settings(login_max_failures_per_user=3, login_max_failures_per_client
 def _user(session: Session, name: str = "hs.phucxa", **kw: object) -> User:
     args: dict[str, object] = {"username": name, "password": PW, "role": Role.HEALTH_STATION,
                                "unit": "ward:00001"} | kw  # fmt: skip
-    return service.create_user(session, **args)  # type: ignore[arg-type]
+    return service.create_user(session, **args, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
 
 
 def test_create_user_hashes_with_argon2_and_audits(session: Session) -> None:
@@ -96,11 +96,11 @@ def test_client_limit_spans_user_names(session: Session) -> None:
 
 def test_unknown_and_disabled_users_are_refused_alike(session: Session) -> None:
     user = _user(session)
-    service.set_active(session, user, False)
+    service.set_active(session, user, False, now=dt.datetime.now(dt.UTC))
     errors = []
     for name in ("hs.phucxa", "no.such.user"):
         with pytest.raises(Unauthenticated) as exc:
-            service.authenticate(session, name, PW, client="c", settings=Settings())
+            service.authenticate(session, name, PW, client="c", settings=Settings(), now=dt.datetime.now(dt.UTC))
         errors.append(str(exc.value))
     assert errors[0] == errors[1]
 
@@ -133,12 +133,12 @@ def test_sessions_store_only_a_hash_and_expire(session: Session) -> None:
 def test_password_reset_and_disable_end_sessions(session: Session) -> None:
     user = _user(session)
     settings = Settings()
-    token = service.create_session(session, user, settings=settings)
-    service.set_password(session, user, "another-long-secret-7")
-    assert service.resolve_session(session, token, settings=settings) is None
-    token = service.create_session(session, user, settings=settings)
-    service.set_active(session, user, False)
-    assert service.resolve_session(session, token, settings=settings) is None
+    token = service.create_session(session, user, settings=settings, now=dt.datetime.now(dt.UTC))
+    service.set_password(session, user, "another-long-secret-7", now=dt.datetime.now(dt.UTC))
+    assert service.resolve_session(session, token, settings=settings, now=dt.datetime.now(dt.UTC)) is None
+    token = service.create_session(session, user, settings=settings, now=dt.datetime.now(dt.UTC))
+    service.set_active(session, user, False, now=dt.datetime.now(dt.UTC))
+    assert service.resolve_session(session, token, settings=settings, now=dt.datetime.now(dt.UTC)) is None
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["user.create", "user.password_reset", "user.disable"]
     assert session.scalar(select(func.count()).select_from(User)) == 1

@@ -123,13 +123,13 @@ def test_queue_keyset_pages_through_every_waiting_dose(staff_client, tmp_path: P
         queue.sign(s, principal, KeyStore(tmp_path / "keys"), dose_ids=ids[2:4],
                    now=dt.datetime.now(dt.UTC))  # fmt: skip
         while True:
-            page = queue.pending_page(s, principal, after=after, limit=2)
+            page = queue.pending_page(s, principal, after=after, limit=2, now=dt.datetime.now(dt.UTC))
             seen += [r.id for r in page.rows]
             if page.next_after is None:
                 break
             after = page.next_after
         # a scan limit smaller than the approved run stops early and says so
-        stopped = queue.pending_page(s, principal, after=ids[1], limit=2, scan_limit=2)
+        stopped = queue.pending_page(s, principal, after=ids[1], limit=2, scan_limit=2, now=dt.datetime.now(dt.UTC))
     assert seen == ids[:2] + ids[4:]
     assert stopped.rows == ()
     assert stopped.scan_stopped

@@ -88,7 +88,7 @@ def enter(engine: Engine, registry: LocalRegistry, d: DoseInput, ack=(), now=NOW
 def test_typed_id_found_in_registry_shows_identity_and_suggestion(world) -> None:
     engine, registry = world
     with transaction(engine) as s:
-        check = start_entry(s, CLERK, registry, id_number=" 0010 8501 2345 ", today=TODAY)
+        check = start_entry(s, CLERK, registry, id_number=" 0010 8501 2345 ", today=TODAY, now=dt.datetime.now(dt.UTC))
     assert check.found
     assert check.person is not None
     assert check.person.full_name == "Nguyễn Văn An"
@@ -102,8 +102,8 @@ def test_typed_id_found_in_registry_shows_identity_and_suggestion(world) -> None
 def test_old_cmnd_finds_the_citizen_and_unknown_id_is_not_found(world) -> None:
     engine, registry = world
     with transaction(engine) as s:
-        assert start_entry(s, CLERK, registry, id_number="012345678", today=TODAY).found
-        missing = start_entry(s, CLERK, registry, id_number="001099999999", today=TODAY)
+        assert start_entry(s, CLERK, registry, id_number="012345678", today=TODAY, now=dt.datetime.now(dt.UTC)).found
+        missing = start_entry(s, CLERK, registry, id_number="001099999999", today=TODAY, now=dt.datetime.now(dt.UTC))
     assert not missing.found
     assert missing.id_number == "001099999999"
 
@@ -112,7 +112,7 @@ def test_old_cmnd_finds_the_citizen_and_unknown_id_is_not_found(world) -> None:
 def test_unusable_id_numbers_are_refused_with_a_message(world, raw: str) -> None:
     engine, registry = world
     with transaction(engine) as s, pytest.raises(EntryError, match=r"ID number|CCCD"):
-        start_entry(s, CLERK, registry, id_number=raw or None, chip_qr_text=None, today=TODAY)
+        start_entry(s, CLERK, registry, id_number=raw or None, chip_qr_text=None, today=TODAY, now=dt.datetime.now(dt.UTC))
 
 
 def chip_text(name: str = "Nguyễn Văn An") -> str:
@@ -130,8 +130,8 @@ def test_chip_qr_text_and_a_photo_of_it_identify_the_person(world) -> None:
     buf = io.BytesIO()
     png.save(buf, kind="png", scale=6, border=4)
     with transaction(engine) as s:
-        scanned = start_entry(s, CLERK, registry, chip_qr_text=chip_text(), today=TODAY)
-        photo = start_entry(s, CLERK, registry, image=buf.getvalue(), today=TODAY)
+        scanned = start_entry(s, CLERK, registry, chip_qr_text=chip_text(), today=TODAY, now=dt.datetime.now(dt.UTC))
+        photo = start_entry(s, CLERK, registry, image=buf.getvalue(), today=TODAY, now=dt.datetime.now(dt.UTC))
     assert scanned.found
     assert scanned.source is IdentitySource.CHIP_QR
     assert scanned.mismatches == ()
@@ -144,7 +144,7 @@ def test_chip_qr_text_and_a_photo_of_it_identify_the_person(world) -> None:
 def test_card_disagreeing_with_registry_is_flagged(world) -> None:
     engine, registry = world
     with transaction(engine) as s:
-        check = start_entry(s, CLERK, registry, chip_qr_text=chip_text("Trần Văn An"), today=TODAY)
+        check = start_entry(s, CLERK, registry, chip_qr_text=chip_text("Trần Văn An"), today=TODAY, now=dt.datetime.now(dt.UTC))
     assert check.mismatches == ("full_name",)
 
 
@@ -157,9 +157,9 @@ def test_photo_without_a_qr_code_is_refused(world) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), "white").save(buf, format="PNG")
     with transaction(engine) as s, pytest.raises(EntryError, match="no QR code"):
-        start_entry(s, CLERK, registry, image=buf.getvalue(), today=TODAY)
+        start_entry(s, CLERK, registry, image=buf.getvalue(), today=TODAY, now=dt.datetime.now(dt.UTC))
     with transaction(engine) as s, pytest.raises(EntryError, match="chip-card"):
-        start_entry(s, CLERK, registry, chip_qr_text="HC1:NCFOXN", today=TODAY)
+        start_entry(s, CLERK, registry, chip_qr_text="HC1:NCFOXN", today=TODAY, now=dt.datetime.now(dt.UTC))
 
 
 def test_recorded_dose_is_a_verified_dose_record_in_the_days_web_batch(world) -> None:
@@ -213,7 +213,7 @@ def test_too_short_interval_needs_explicit_acknowledgement(world) -> None:
 def test_entry_is_audited_without_personal_data(world) -> None:
     engine, registry = world
     with transaction(engine) as s:
-        start_entry(s, CLERK, registry, id_number=CID, today=TODAY)
+        start_entry(s, CLERK, registry, id_number=CID, today=TODAY, now=dt.datetime.now(dt.UTC))
     record = enter(engine, registry, dose())
     with session_factory(engine)() as s:
         entries = s.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
@@ -233,9 +233,9 @@ def test_refusals(world) -> None:
     no_site = Principal(9, "tram2", Role.HEALTH_STATION, UnitKey(Level.WARD, "00001"))
     with transaction(engine) as s:
         with pytest.raises(EntryNotAllowed, match="may not"):
-            start_entry(s, police, registry, id_number=CID, today=TODAY)
+            start_entry(s, police, registry, id_number=CID, today=TODAY, now=dt.datetime.now(dt.UTC))
         with pytest.raises(NoVaccinationSite, match="facility code"):
-            start_entry(s, no_site, registry, id_number=CID, today=TODAY)
+            start_entry(s, no_site, registry, id_number=CID, today=TODAY, now=dt.datetime.now(dt.UTC))
         with pytest.raises(EntryNotAllowed, match="F002"):
             record_dose(s, CLERK, registry, citizen_id=CID, dose=dose(), site="F002",
                         source=IdentitySource.TYPED, now=NOW)  # fmt: skip
@@ -285,6 +285,6 @@ def test_history_shows_doses_from_other_sites(world, session: Session) -> None:
     with transaction(engine) as s:
         # Another site of the person's ward (out of the ward, the history is not shown: #13).
         other = Principal(10, "tram3", Role.HEALTH_STATION, UnitKey(Level.WARD, "00001"), "F009")
-        check = start_entry(s, other, registry, id_number=CID, today=TODAY)
+        check = start_entry(s, other, registry, id_number=CID, today=TODAY, now=dt.datetime.now(dt.UTC))
     assert [h.facility_code for h in check.history] == ["F001"]
     assert (check.suggested_category, check.suggested_sequence) == ("primary", 2)

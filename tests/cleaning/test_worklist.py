@@ -85,7 +85,7 @@ def test_damaged_cursor_is_refused(db: Session, world: World) -> None:
 
 def test_closed_items_leave_the_open_list(db: Session, world: World) -> None:
     ghost = world.doses["ghost"]
-    version = service.load_dose(db, POLICE, ghost).version
+    version = service.load_dose(db, POLICE, ghost, now=dt.datetime.now(dt.UTC)).version
     service.decide(db, POLICE, ghost, **ports(db), expected_version=version, decision="cannot_verify",
                    cannot_verify_reason="deceased")  # fmt: skip
     assert ghost not in _ids(db, POLICE)
@@ -95,7 +95,7 @@ def test_closed_items_leave_the_open_list(db: Session, world: World) -> None:
 
 def test_detail_compares_with_each_candidate_and_is_audited(db: Session, world: World) -> None:
     an1 = world.doses["an1"]
-    detail = dose_detail(db, POLICE, an1, registry_of(db))
+    detail = dose_detail(db, POLICE, an1, registry_of(db), now=dt.datetime.now(dt.UTC))
     assert [c.citizen_id for c in detail.candidates] == ["001085012345", "001085012346"]
     best, other = detail.candidates
     assert best.person is not None
@@ -110,7 +110,7 @@ def test_detail_compares_with_each_candidate_and_is_audited(db: Session, world: 
     views = db.scalars(select(AuditEntry).where(AuditEntry.action == "dose.view")).all()
     assert [v.object_id for v in views] == [str(an1)]
     with pytest.raises(OutOfScope):
-        dose_detail(db, POLICE, world.doses["dung"], registry_of(db))
+        dose_detail(db, POLICE, world.doses["dung"], registry_of(db), now=dt.datetime.now(dt.UTC))
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from vaxlink.auth import audit
 from vaxlink.auth.models import AuditEntry
+from vaxlink.clock import SystemClock
 from vaxlink.db import make_engine, transaction
 from vaxlink.feedback.auditbatch import AuditUnavailable, ViewAudit
 from vaxlink.records.service import person_refs
@@ -28,8 +30,8 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 def test_concurrent_views_share_batches_and_the_chain_verifies(store: Engine) -> None:
     with transaction(store) as s:  # an ordinary entry first: batches continue the same chain
-        audit.record(s, actor=None, action="test.before", object_type="x", object_id="1")
-    writer = ViewAudit(store)
+        audit.record(s, actor=None, action="test.before", object_type="x", object_id="1", at=dt.datetime.now(dt.UTC))
+    writer = ViewAudit(store, SystemClock())
     ids = [f"001085{i:06d}" for i in range(40)]
     threads = [
         threading.Thread(target=writer.record,
@@ -42,7 +44,7 @@ def test_concurrent_views_share_batches_and_the_chain_verifies(store: Engine) ->
     for t in threads:
         t.join()
     with transaction(store) as s:
-        audit.record(s, actor=None, action="test.after", object_type="x", object_id="2")
+        audit.record(s, actor=None, action="test.after", object_type="x", object_id="2", at=dt.datetime.now(dt.UTC))
         report = audit.verify_chain(s)
         seen = set(
             s.scalars(select(AuditEntry.object_id).where(AuditEntry.object_type == "citizen"))
@@ -55,13 +57,13 @@ def test_concurrent_views_share_batches_and_the_chain_verifies(store: Engine) ->
 
 
 def test_personal_data_in_detail_is_refused_in_the_callers_thread(store: Engine) -> None:
-    writer = ViewAudit(store)
+    writer = ViewAudit(store, SystemClock())
     with pytest.raises(ValueError, match="personal data"):
         writer.record(action="x", citizen_id="001085000001", detail={"full_name": "An"})
 
 
 def test_async_waiters_are_woken_after_the_commit(store: Engine) -> None:
-    writer = ViewAudit(store)
+    writer = ViewAudit(store, SystemClock())
     ids = [f"001086{i:06d}" for i in range(20)]
 
     async def views() -> None:
@@ -84,7 +86,7 @@ def test_async_waiters_are_woken_after_the_commit(store: Engine) -> None:
 
 
 def test_a_failed_batch_is_refused_to_its_async_waiters(store: Engine) -> None:
-    writer = ViewAudit(store)
+    writer = ViewAudit(store, SystemClock())
     writer._writer = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # unreachable
 
     async def view() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -24,7 +25,7 @@ def test_viewer_filters_pages_and_is_audited(staff_client: Callable[..., StaffCl
     with admin.session() as s:
         for i in range(120):
             audit.record(s, actor=police.account.principal, action="dose.view",
-                         object_type="dose_record", object_id=i, unit="00001")  # fmt: skip
+                         object_type="dose_record", object_id=i, unit="00001", at=dt.datetime.now(dt.UTC))  # fmt: skip
     first = admin.get("/audit", params={"action": "dose."})
     assert first.status_code == 200
     seqs = _seqs(first.text)
@@ -55,9 +56,9 @@ def test_viewer_in_english_and_on_a_province_admin(
     province_admin = staff_client(Role.ADMIN, "province:002")
     with province_admin.session() as s:
         audit.record(s, actor=None, action="x.inside", object_type="t", object_id=1,
-                     unit="ward:00688")  # fmt: skip
+                     unit="ward:00688", at=dt.datetime.now(dt.UTC))  # fmt: skip
         audit.record(s, actor=None, action="x.outside", object_type="t", object_id=2,
-                     unit="ward:00001")  # fmt: skip
+                     unit="ward:00001", at=dt.datetime.now(dt.UTC))  # fmt: skip
     page = province_admin.get("/audit?lang=en&action=x.")
     assert "Audit log" in page.text
     assert "x.inside" in page.text

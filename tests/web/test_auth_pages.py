@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def app_and_engine(store_url: str, tmp_path: Path):  # type: ignore[no-untyped-d
         db: Session = Depends(db_session),  # noqa: B008
     ) -> dict[str, str]:
         ensure_in_scope(db, principal, province="001", district="001", ward=ward,
-                        object_type="dose_record", object_id="77")  # fmt: skip
+                        object_type="dose_record", object_id="77", now=dt.datetime.now(dt.UTC))  # fmt: skip
         return {"ward": ward}
 
     app.include_router(probe)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import event, insert, select, update
@@ -122,7 +122,8 @@ def _take_head(session: Session) -> tuple[int, str]:
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One entry to append. `actor` None means the system itself (a batch job, an operator at
-    the CLI, a citizen's own view); `unit` is where the object lies, e.g. "ward:00001"."""
+    the CLI, a citizen's own view); `unit` is where the object lies, e.g. "ward:00001"; `at`
+    when it happened (from the caller's clock)."""
 
     action: str
     object_type: str
@@ -130,7 +131,7 @@ class Entry:
     actor: Principal | None = None
     unit: str | None = None
     detail: Mapping[str, Any] | None = None
-    at: dt.datetime | None = None
+    at: dt.datetime = field(kw_only=True)
 
 
 def append_many(session: Session, entries: Sequence[Entry]) -> list[int]:
@@ -147,7 +148,7 @@ def append_many(session: Session, entries: Sequence[Entry]) -> list[int]:
     seqs: list[int] = []
     for e, detail in zip(entries, details, strict=True):
         seq += 1
-        when = (e.at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        when = e.at.astimezone(dt.UTC)
         actor_id = e.actor.user_id if e.actor else None
         actor_role = str(e.actor.role) if e.actor else None
         object_id, unit = str(e.object_id), canonical_unit(e.unit)
@@ -173,12 +174,13 @@ def record(
     object_id: str | int,
     unit: str | None = None,
     detail: Mapping[str, Any] | None = None,
-    at: dt.datetime | None = None,
+    at: dt.datetime,
 ) -> int:
-    """Append one entry in the caller's transaction (flushed, not committed); returns its seq.
+    """Append one entry, at `at`, in the caller's transaction (flushed, not committed); returns
+    its seq.
 
     Raises ValueError if `detail` names personal data."""
-    entry = Entry(action, object_type, object_id, actor, unit, detail, at)
+    entry = Entry(action, object_type, object_id, actor, unit, detail, at=at)
     return append_many(session, [entry])[0]
 
 
@@ -191,14 +193,14 @@ def record_after_transaction(
     object_id: str | int,
     unit: str | None = None,
     detail: Mapping[str, Any] | None = None,
+    at: dt.datetime,
 ) -> None:
-    """Append an entry in a transaction of its own once the session's transaction has ended
+    """Append an entry (stamped `at`) in a transaction of its own once the session's transaction has ended
     (committed or rolled back): for refusals that must survive the request's rollback.
 
     Waiting for the end avoids waiting on the audit lock this very transaction may hold. The
     session gets its listener here, on first use: nothing is registered at import."""
-    entry = Entry(action, object_type, str(object_id), actor, unit, dict(detail or {}),
-                  dt.datetime.now(dt.UTC))  # fmt: skip
+    entry = Entry(action, object_type, str(object_id), actor, unit, dict(detail or {}), at=at)
     canonical_detail(entry.detail)  # refuse personal data now, at the caller
     pending: list[Entry] = session.info.setdefault(PENDING, [])
     pending.append(entry)

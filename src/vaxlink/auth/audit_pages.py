@@ -21,6 +21,7 @@ from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
 from vaxlink.geo.codes import Level
 from vaxlink.geo.index import UnitIndex
+from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -148,7 +149,7 @@ def audit_log(
     used: dict[str, Any] = {k: v for k, v in filters.items() if v}
     audit.record(db, actor=principal, action="audit.view", object_type="audit_log",
                  object_id=str(before or "latest"), detail={"filters": used,
-                                                            "shown": len(entries)})  # fmt: skip
+                                                            "shown": len(entries)}, at=request_now(request))  # fmt: skip
     return render(request, "auth/audit.html",
                   {"entries": entries, "filters": filters, "next_before": next_before,
                    "before": before})  # fmt: skip

@@ -14,11 +14,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from vaxlink import compose
 from vaxlink.auth import service
 from vaxlink.auth.roles import Role
-from vaxlink.db import transaction
+from vaxlink.compose import Container
 
 app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 console = Console()
@@ -30,15 +31,10 @@ PasswordStdin = Annotated[
 
 
 @contextmanager
-def _engine() -> Iterator[Engine]:
-    from vaxlink.db import engine_from_settings
-    from vaxlink.settings import get_settings
-
-    engine = engine_from_settings(get_settings())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+def _unit_of_work() -> Iterator[tuple[Container, Session]]:
+    """The composition root and one transaction for a command."""
+    with compose.running() as c, c.transaction() as s:
+        yield c, s
 
 
 def _password(from_stdin: bool) -> str:
@@ -67,19 +63,20 @@ def create(
 ) -> None:
     """Create an active account."""
     password = _password(password_stdin)
-    with _engine() as engine, transaction(engine) as s:
+    with _unit_of_work() as (c, s):
         user = service.create_user(
             s, username=username, password=password, role=role, unit=unit,
-            facility_code=facility, display_name=display_name,
+            facility_code=facility, display_name=display_name, now=c.clock.now(),
         )  # fmt: skip
         name, key = user.username, f"{user.unit_level}:{user.unit_code}"
+        c.audit_cli(s, "users.create", "user", user.id, unit=key, detail={"role": role.value})
     console.print(f"created [bold]{name}[/] ({role.value}, {key})", highlight=False)
 
 
 @app.command("list")
 def list_users() -> None:
     """Every account: name, role, unit, site, active, second factor."""
-    with _engine() as engine, transaction(engine) as s:
+    with _unit_of_work() as (_c, s):
         users = service.list_users(s)
         table = Table("user", "role", "unit", "site", "active", "2FA", "created")
         for u in users:
@@ -94,16 +91,20 @@ def list_users() -> None:
 @app.command("disable")
 def disable(username: str) -> None:
     """Disable an account and end its sessions (accounts are never deleted)."""
-    with _engine() as engine, transaction(engine) as s:
-        service.set_active(s, service.get_user(s, username), False)
+    with _unit_of_work() as (c, s):
+        user = service.get_user(s, username)
+        service.set_active(s, user, False, now=c.clock.now())
+        c.audit_cli(s, "users.disable", "user", user.id)
     console.print(f"disabled {username.strip().lower()}", highlight=False)
 
 
 @app.command("enable")
 def enable(username: str) -> None:
     """Enable a disabled account."""
-    with _engine() as engine, transaction(engine) as s:
-        service.set_active(s, service.get_user(s, username), True)
+    with _unit_of_work() as (c, s):
+        user = service.get_user(s, username)
+        service.set_active(s, user, True, now=c.clock.now())
+        c.audit_cli(s, "users.enable", "user", user.id)
     console.print(f"enabled {username.strip().lower()}", highlight=False)
 
 
@@ -111,20 +112,20 @@ def enable(username: str) -> None:
 def reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a new password and end the account's sessions."""
     password = _password(password_stdin)
-    with _engine() as engine, transaction(engine) as s:
-        service.set_password(s, service.get_user(s, username), password)
+    with _unit_of_work() as (c, s):
+        user = service.get_user(s, username)
+        service.set_password(s, user, password, now=c.clock.now())
+        c.audit_cli(s, "users.reset_password", "user", user.id)
     console.print(f"new password set for {username.strip().lower()}", highlight=False)
 
 
 @app.command("reset-second-factor")
 def reset_second_factor(username: str) -> None:
     """Remove an account's TOTP secret (lost phone); it enrols again after logging in."""
-    with _engine() as engine, transaction(engine) as s:
+    with _unit_of_work() as (c, s):
         user = service.get_user(s, username)
         user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
-        service.revoke_all_sessions(s, user.id, now=service.now_utc())
-        from vaxlink.auth import audit
-
-        audit.record(s, actor=None, action="user.second_factor_reset", object_type="user",
-                     object_id=user.id, unit=f"{user.unit_level}:{user.unit_code}")  # fmt: skip
+        service.revoke_all_sessions(s, user.id, now=c.clock.now())
+        c.audit_cli(s, "user.second_factor_reset", "user", user.id,
+                    unit=f"{user.unit_level}:{user.unit_code}")  # fmt: skip
     console.print(f"second factor removed for {username.strip().lower()}", highlight=False)

@@ -4,6 +4,7 @@ Re-running gives the existing demo accounts new passwords (and re-enables them).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Final
@@ -81,6 +82,7 @@ def create_demo_accounts(
     facility_code: str | None = None,
     *,
     settings: Settings | None = None,
+    now: dt.datetime,
 ) -> list[DemoAccount]:
     """One account per role: the commune's station, police, committee and a site approver, its
     district, its province, the national issuer and an administrator."""
@@ -96,26 +98,30 @@ def create_demo_accounts(
             user = service.create_user(
                 session, username=username, password=password, role=role, unit=unit,
                 facility_code=facility, display_name=f"Demo {role.value.replace('_', ' ')}",
+                now=now,
             )  # fmt: skip
         else:
             user.unit_level, user.unit_code, user.facility_code = unit.level, unit.code, facility
-            service.set_password(session, user, password)
+            service.set_password(session, user, password, now=now)
             if not user.active:
-                service.set_active(session, user, True)
+                service.set_active(session, user, True, now=now)
         secret = None
         if role in SECOND_FACTOR_ROLES:  # their login needs a second factor: enrol it, print it
             key = totp.key_of(settings or get_settings())
-            secret = totp.enrol_now(user, now=service.now_utc(), key=key)
+            secret = totp.enrol_now(user, now=now, key=key)
         out.append(DemoAccount(username, password, role, unit, facility, secret))
     return out
 
 
-def print_demo_accounts(console: Console, engine: Engine, url: str | None) -> None:
-    """Create (or refresh) the demo accounts around the busiest commune and print them."""
+def print_demo_accounts(
+    console: Console, engine: Engine, url: str | None, *, now: dt.datetime
+) -> None:
+    """Create (or refresh) the demo accounts around the busiest commune, as of `now`, and
+    print them."""
     with transaction(engine) as s:
         found = busiest_ward(s)
         ward, site = found if found else ("00001", None)
-        accounts = create_demo_accounts(s, ward, site)
+        accounts = create_demo_accounts(s, ward, site, now=now)
     ward_name = UnitIndex.for_version().get(f"ward:{ward}").name
     table = Table(title=f"Demo accounts ({ward_name}, ward {ward})")
     for column in ("user", "password", "role", "unit", "site", "TOTP secret"):

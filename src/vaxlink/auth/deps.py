@@ -25,6 +25,7 @@ from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import Permission
 from vaxlink.auth.service import ensure_in_scope
 from vaxlink.settings import Settings
+from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session
 
 __all__ = [
@@ -56,7 +57,7 @@ def optional_principal(
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
     settings: Settings = request.app.state.settings
-    resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), settings=settings)
+    resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), settings=settings, now=request_now(request))
     principal = None
     if (
         resolved is not None

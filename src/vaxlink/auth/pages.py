@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -15,6 +14,7 @@ from vaxlink.auth.errors import TooManyAttempts, Unauthenticated
 from vaxlink.auth.models import User
 from vaxlink.auth.roles import ROLE_PERMISSIONS, SECOND_FACTOR_ROLES, Permission
 from vaxlink.settings import Settings
+from vaxlink.web import deps
 from vaxlink.web.deps import session, settings
 from vaxlink.web.nav import NavItem, items_for
 from vaxlink.web.render import render
@@ -71,7 +71,7 @@ def login(
     t_key, status, minutes = None, 200, 0
     try:
         user = service.authenticate(db, username, password, client=_client(request),
-                                    settings=config)  # fmt: skip
+                                    settings=config, now=deps.now(request))  # fmt: skip
     except TooManyAttempts as exc:
         t_key, status, minutes = "auth.login.locked", 429, max(1, -(-exc.retry_after_seconds // 60))
     except Unauthenticated:
@@ -85,17 +85,18 @@ def login(
         if status == 429:
             response.headers["Retry-After"] = str(minutes * 60)
         return response
-    service.revoke_session(db, request.cookies.get(SESSION_COOKIE))
+    service.revoke_session(db, request.cookies.get(SESSION_COOKIE), now=deps.now(request))
     enrol = totp.needs_enrolment(user)  # issuer and admin: no login without a second factor
     pending = user.totp_confirmed_at is not None or enrol
-    token = service.create_session(db, user, settings=config, second_factor_pending=pending)
+    token = service.create_session(db, user, settings=config, second_factor_pending=pending,
+                                   now=deps.now(request))
     if enrol:
         response = RedirectResponse(f"/login/enrol?next={_quoted(target)}", 303)
     elif pending:
         response = RedirectResponse(f"/login/second-factor?next={_quoted(target)}", 303)
     else:
         audit.record(db, actor=service.principal_of(user), action="auth.login",
-                     object_type="user", object_id=user.id)  # fmt: skip
+                     object_type="user", object_id=user.id, at=deps.now(request))  # fmt: skip
         response = RedirectResponse(target, status_code=303)
     _set_session_cookie(request, response, token, config)
     return response
@@ -108,7 +109,7 @@ def _quoted(path: str) -> str:
 
 
 def _pending_user(request: Request, db: Session, config: Settings) -> User | None:
-    resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), settings=config)
+    resolved = service.resolve_session(db, request.cookies.get(SESSION_COOKIE), settings=config, now=deps.now(request))
     if resolved is None or not resolved.row.second_factor_pending:
         return None
     return resolved.user
@@ -144,7 +145,7 @@ def second_factor(
         return RedirectResponse("/login", status_code=303)
     target = safe_next(next)
     client = _client(request)
-    now = service.now_utc()
+    now = deps.now(request)
     wait = throttle.locked_for(db, user.username, client, settings=config, now=now)
     if wait is not None or not totp.verify_login_code(user, code, now=now, key=totp.key_of(config)):
         if wait is None:
@@ -159,7 +160,7 @@ def second_factor(
     service.revoke_session(db, request.cookies.get(SESSION_COOKIE), now=now)
     token = service.create_session(db, user, settings=config, now=now)
     audit.record(db, actor=service.principal_of(user), action="auth.login",
-                 object_type="user", object_id=user.id, detail={"second_factor": True})  # fmt: skip
+                 object_type="user", object_id=user.id, detail={"second_factor": True}, at=deps.now(request))  # fmt: skip
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(request, response, token, config)
     return response
@@ -200,7 +201,7 @@ def login_enrol(
     user = _enrolling_user(request, db, config)
     if user is None or not user.totp_secret:
         return RedirectResponse("/login", status_code=303)
-    target, client, now = safe_next(next), _client(request), service.now_utc()
+    target, client, now = safe_next(next), _client(request), deps.now(request)
     wait = throttle.locked_for(db, user.username, client, settings=config, now=now)
     key = totp.key_of(config)
     if wait is not None or not totp.confirm_enrolment(user, code, now=now, key=key):
@@ -217,11 +218,11 @@ def login_enrol(
         }, status=422 if wait is None else 429)  # fmt: skip
     principal = service.principal_of(user)
     audit.record(db, actor=principal, action="user.second_factor_enrol", object_type="user",
-                 object_id=user.id)  # fmt: skip
+                 object_id=user.id, at=now)  # fmt: skip
     service.revoke_session(db, request.cookies.get(SESSION_COOKIE), now=now)
     token = service.create_session(db, user, settings=config, now=now)
     audit.record(db, actor=principal, action="auth.login", object_type="user",
-                 object_id=user.id, detail={"second_factor": True})  # fmt: skip
+                 object_id=user.id, detail={"second_factor": True}, at=now)  # fmt: skip
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(request, response, token, config)
     return response
@@ -231,11 +232,11 @@ def login_enrol(
 def logout(request: Request, db: Db, config: Config) -> Response:
     """End the session and forget the cookie."""
     token = request.cookies.get(SESSION_COOKIE)
-    resolved = service.resolve_session(db, token, settings=config)
+    resolved = service.resolve_session(db, token, settings=config, now=deps.now(request))
     if resolved is not None:
-        service.revoke_session(db, token)
+        service.revoke_session(db, token, now=deps.now(request))
         audit.record(db, actor=resolved.principal, action="auth.logout", object_type="user",
-                     object_id=resolved.user.id)  # fmt: skip
+                     object_id=resolved.user.id, at=deps.now(request))  # fmt: skip
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                            secure=config.secure_cookies or is_https(request.scope))  # fmt: skip
@@ -284,9 +285,9 @@ def enrol(
     assert user is not None
     if user.totp_confirmed_at is None and user.totp_secret:
         key = totp.key_of(config)
-        if totp.confirm_enrolment(user, code, now=dt.datetime.now(dt.UTC), key=key):
+        if totp.confirm_enrolment(user, code, now=deps.now(request), key=key):
             audit.record(db, actor=principal, action="user.second_factor_enrol",
-                         object_type="user", object_id=user.id)  # fmt: skip
+                         object_type="user", object_id=user.id, at=deps.now(request))  # fmt: skip
             return RedirectResponse("/", status_code=303)
         from vaxlink.web.i18n import language, translate
 

@@ -42,7 +42,6 @@ from vaxlink.auth.sessions import (
     TOUCH_EVERY,
     Resolved,
     create_session,
-    now_utc,
     principal_of,
     resolve_session,
     revoke_all_sessions,
@@ -97,7 +96,6 @@ __all__ = [
     "ensure_in_scope",
     "get_user",
     "latest_entries",
-    "now_utc",
     "principal_of",
     "resolve_session",
     "revoke_all_sessions",
@@ -177,8 +175,10 @@ def create_user(
     facility_code: str | None = None,
     display_name: str | None = None,
     actor: Principal | None = None,
+    now: dt.datetime,
 ) -> User:
-    """A new active account; audited as "user.create" (by `actor`, or the system at the CLI)."""
+    """A new active account, created `now`; audited as "user.create" (by `actor`, or the system
+    at the CLI)."""
     name = normalise_username(username)
     try:
         the_role = Role(role)
@@ -191,7 +191,6 @@ def create_user(
     check_password_rules(password, name)
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise Conflict(f"the user name {name!r} is taken")
-    now = now_utc()
     user = User(
         username=name, password_hash=hash_password(password), role=the_role.value,
         unit_level=key.level.value, unit_code=key.code, facility_code=facility_code or None,
@@ -202,7 +201,7 @@ def create_user(
     session.flush()
     audit.record(
         session, actor=actor, action="user.create", object_type="user", object_id=user.id,
-        unit=str(key), detail={"role": the_role.value},
+        unit=str(key), detail={"role": the_role.value}, at=now,
     )  # fmt: skip
     return user
 
@@ -215,28 +214,29 @@ def get_user(session: Session, username: str) -> User:
 
 
 def set_password(
-    session: Session, user: User, password: str, *, actor: Principal | None = None
-) -> None:
-    """Replace the password and end every session of the account."""
+    session: Session, user: User, password: str, *, actor: Principal | None = None,
+    now: dt.datetime,
+) -> None:  # fmt: skip
+    """Replace the password and end every session of the account (at `now`)."""
     check_password_rules(password, user.username)
-    now = now_utc()
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     revoke_all_sessions(session, user.id, now=now)
     audit.record(session, actor=actor, action="user.password_reset", object_type="user",
-                 object_id=user.id, unit=f"{user.unit_level}:{user.unit_code}")  # fmt: skip
+                 object_id=user.id, unit=f"{user.unit_level}:{user.unit_code}", at=now)  # fmt: skip
 
 
 def set_active(
-    session: Session, user: User, active: bool, *, actor: Principal | None = None
-) -> None:
-    """Enable or disable an account; disabling ends its sessions at once."""
+    session: Session, user: User, active: bool, *, actor: Principal | None = None,
+    now: dt.datetime,
+) -> None:  # fmt: skip
+    """Enable or disable an account (at `now`); disabling ends its sessions at once."""
     user.active = active
     if not active:
-        revoke_all_sessions(session, user.id, now=now_utc())
+        revoke_all_sessions(session, user.id, now=now)
     audit.record(session, actor=actor, action="user.enable" if active else "user.disable",
                  object_type="user", object_id=user.id,
-                 unit=f"{user.unit_level}:{user.unit_code}")  # fmt: skip
+                 unit=f"{user.unit_level}:{user.unit_code}", at=now)  # fmt: skip
 
 
 def authenticate(
@@ -246,12 +246,11 @@ def authenticate(
     *,
     client: str,
     settings: Settings,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> User:
     """The active account these credentials open, or Unauthenticated (the same message and
     about the same time whether the name exists or not). Refuses with TooManyAttempts while
     the name or the client address is locked out; every outcome is counted in the store."""
-    now = now or now_utc()
     name = username.strip().lower()
     wait = throttle.locked_for(session, name, client, settings=settings, now=now)
     if wait is not None:
@@ -306,9 +305,10 @@ def append(
     object_id: str | int,
     unit: str | None = None,
     detail: Mapping[str, Any] | None = None,
-    at: dt.datetime | None = None,
+    at: dt.datetime,
 ) -> int:
-    """Append one audit entry in the caller's transaction; returns its seq. `actor` None is the
+    """Append one audit entry, stamped `at` (the caller's clock), in the caller's transaction;
+    returns its seq. `actor` None is the
     system (or a citizen's own view); `detail` must not name personal data (ValueError)."""
     return audit.record(session, actor=actor, action=action, object_type=object_type,
                         object_id=object_id, unit=unit, detail=detail, at=at)  # fmt: skip
@@ -340,6 +340,7 @@ def ensure_in_scope(
     ward: str | None = None,
     object_type: str,
     object_id: str | int,
+    now: dt.datetime,
 ) -> None:
     """Raise OutOfScope (403) unless the thing at (province, district, ward) lies inside the
     account's unit. The refusal is audited ("access.denied") in a transaction of its own once
@@ -349,7 +350,7 @@ def ensure_in_scope(
     audit.record_after_transaction(
         session, actor=principal, action="access.denied", object_type=object_type,
         object_id=object_id, unit=_unit_of(province, district, ward),
-        detail={"reason": "out_of_scope", "account_unit": str(principal.unit)},
+        detail={"reason": "out_of_scope", "account_unit": str(principal.unit)}, at=now,
     )  # fmt: skip
     raise OutOfScope(
         f"this {object_type.replace('_', ' ')} lies outside your area ({principal.unit}); "

@@ -21,10 +21,6 @@ from vaxlink.settings import Settings
 TOUCH_EVERY: Final = dt.timedelta(seconds=60)
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def principal_of(user: User) -> Principal:
     """The Principal an account acts as."""
     return Principal(
@@ -46,10 +42,10 @@ def create_session(
     *,
     settings: Settings,
     second_factor_pending: bool = False,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> str:
-    """A new session for `user`; returns the cookie token (only its SHA-256 is stored)."""
-    now = now or now_utc()
+    """A new session for `user` from `now`; returns the cookie token (only its SHA-256 is
+    stored)."""
     token = secrets.token_urlsafe(32)
     session.add(
         AuthSession(
@@ -75,13 +71,12 @@ class Resolved:
 
 
 def resolve_session(
-    session: Session, token: str | None, *, settings: Settings, now: dt.datetime | None = None
+    session: Session, token: str | None, *, settings: Settings, now: dt.datetime
 ) -> Resolved | None:
     """The live session the token names (not revoked, within idle and absolute limits, account
     active), or None. Second-factor-pending sessions are returned: callers check the flag."""
     if not token or len(token) > 128:
         return None
-    now = now or now_utc()
     row = session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
@@ -95,13 +90,13 @@ def resolve_session(
     return Resolved(row, user)
 
 
-def revoke_session(session: Session, token: str | None, *, now: dt.datetime | None = None) -> None:
+def revoke_session(session: Session, token: str | None, *, now: dt.datetime) -> None:
     """End the session the token names (no error if there is none)."""
     if token:
         session.execute(
             update(AuthSession)
             .where(AuthSession.token_hash == token_hash(token), AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now or now_utc())
+            .values(revoked_at=now)
         )
 
 

@@ -70,8 +70,9 @@ def dose_row(dose: DoseRecord) -> dict[str, Any]:
 
 
 def load_dose(
-    session: Session, principal: Principal, dose_id: int, *, lock: bool = False
-) -> DoseRecord:
+    session: Session, principal: Principal, dose_id: int, *, lock: bool = False,
+    now: dt.datetime,
+) -> DoseRecord:  # fmt: skip
     """The dose, when it lies in the principal's unit (else OutOfScope, audited as denied)."""
     dose = session.get(DoseRecord, dose_id, with_for_update=lock or None, populate_existing=lock)
     if dose is None:
@@ -85,7 +86,7 @@ def load_dose(
             session, actor=principal, action="access.denied", object_type="dose_record",
             object_id=str(dose.id),
             unit=_unit_of(dose.province_code, dose.district_code, dose.ward_code),
-            detail={"reason": "out_of_scope", "account_unit": str(principal.unit)},
+            detail={"reason": "out_of_scope", "account_unit": str(principal.unit)}, at=now,
         )  # fmt: skip
         raise OutOfScope(
             f"this dose record lies outside your area ({principal.unit}); it is handled by "
@@ -228,7 +229,7 @@ def correct_dose(
                            "vaccination, police verify identity)")  # fmt: skip
     if not (reason or "").strip():
         raise InvalidCorrection("say why the dose is corrected (reason)")
-    dose = load_dose(session, principal, dose_id, lock=True)
+    dose = load_dose(session, principal, dose_id, lock=True, now=clock.now())
     _check_version(session, dose, expected_version)
     now = clock.now()
     parsed = parse_changes(changes, dose_row(dose), clock.today())
@@ -258,7 +259,7 @@ def correct_dose(
         object_id=str(dose.id), unit=dose.ward_code,
         detail={"fields": sorted(parsed), "correction_version": version,
                 "from_version": expected_version, "to_version": dose.version,
-                "ticket_id": ticket_id, "relinked": relinked.status if relinked else None},
+                "ticket_id": ticket_id, "relinked": relinked.status if relinked else None}, at=now
     )  # fmt: skip
     return dose
 
@@ -318,7 +319,7 @@ def decide(
         raise NotPermitted("only the commune police decide who a dose belongs to")
     if decision not in DECISIONS:
         raise InvalidCorrection(f"decision must be one of {', '.join(DECISIONS)}")
-    dose = load_dose(session, principal, dose_id, lock=True)
+    dose = load_dose(session, principal, dose_id, lock=True, now=clock.now())
     _check_version(session, dose, expected_version)
     if dose.status == DoseStatus.PENDING:
         raise InvalidCorrection(
@@ -382,6 +383,6 @@ def decide(
         detail={"decision": decision, "correction_version": version,
                 "from_version": expected_version, "to_version": dose.version,
                 "fields": sorted(f for f in changed if f in IDENTITY_FIELDS),
-                "reason_code": link_reason, "propagated_to": others},
+                "reason_code": link_reason, "propagated_to": others}, at=clock.now()
     )  # fmt: skip
     return dose

@@ -3,6 +3,7 @@ raw record as sent, the linkage decisions and the correction history. Reading it
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -82,10 +83,11 @@ def _candidate_ids(link: DoseLink | None) -> list[tuple[str, float | None, dict[
 
 
 def dose_detail(
-    session: Session, principal: Principal, dose_id: int, registry: RegistryPort
-) -> DoseDetail:
+    session: Session, principal: Principal, dose_id: int, registry: RegistryPort,
+    *, now: dt.datetime,
+) -> DoseDetail:  # fmt: skip
     """The detail of one dose in the principal's unit; the view is written to the audit log."""
-    dose = load_dose(session, principal, dose_id)
+    dose = load_dose(session, principal, dose_id, now=now)
     row = dose_row(dose)
     link = links.latest_links(session, [dose.id]).get(dose.id)
     candidates = []
@@ -112,7 +114,7 @@ def dose_detail(
     record(
         session, actor=principal, action="dose.view", object_type="dose_record",
         object_id=str(dose.id), unit=dose.ward_code,
-        detail={"version": dose.version, "candidates": len(candidates)},
+        detail={"version": dose.version, "candidates": len(candidates)}, at=now,
     )  # fmt: skip
     return DoseDetail(
         dose=row,

@@ -260,7 +260,7 @@ def record_dose(
             "facility": facility,
             "version": record.version,
             "warnings": [w.code.value for w in found],
-        },
+        }, at=now
     )
     return EntryResult(record, tuple(found))
 
@@ -363,12 +363,14 @@ def record_unregistered_dose(
             "facility": facility,
             "status": record.status,
             "warnings": [w.code.value for w in found],
-        },
+        }, at=now
     )
     return EntryResult(record, tuple(found))
 
 
-def recorded_dose(session: Session, principal: Principal, dose_id: int) -> DoseRecord:
+def recorded_dose(
+    session: Session, principal: Principal, dose_id: int, *, now: dt.datetime
+) -> DoseRecord:
     """A dose this site recorded, for its confirmation page (another site's is refused and the
     refusal audited); the view is audited."""
     site = facility_of(principal)
@@ -378,13 +380,13 @@ def recorded_dose(session: Session, principal: Principal, dose_id: int) -> DoseR
     if dose.facility_code != site:
         auth.append_after_transaction(
             session, actor=principal, action="access.denied", object_type="dose_record",
-            object_id=dose_id, detail={"reason": "other_site", "facility": site},
+            object_id=dose_id, detail={"reason": "other_site", "facility": site}, at=now,
         )  # fmt: skip
         raise OutOfScope("this dose was recorded by another vaccination site")
     auth.append(
         session, actor=principal, action="dose.view", object_type="dose_record", object_id=dose_id,
         unit=unit_of(dose.province_code, dose.district_code, dose.ward_code),
-        detail={"facility": site, "version": dose.version},
+        detail={"facility": site, "version": dose.version}, at=now,
     )  # fmt: skip
     return dose
 

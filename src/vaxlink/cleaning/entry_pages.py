@@ -282,7 +282,7 @@ def entry_done(request: Request, principal: Enterer, db: Db, dose_id: int) -> Re
     """The recorded dose (only the site that recorded it may open it here)."""
     if (refusal := _no_site(request, principal)) is not None:
         return refusal
-    record = entry.recorded_dose(db, principal, dose_id)
+    record = entry.recorded_dose(db, principal, dose_id, now=deps.now(request))
     vaccine = vaccines.catalogue().get(record.vaccine_key)
     return render(
         request, "entry/done.html",

@@ -211,7 +211,7 @@ def export_worklist(
     wb.save(out)
     record(
         session, actor=principal, action="worklist.export", object_type="worklist",
-        object_id=str(principal.unit), unit=str(principal.unit), detail={"rows": len(rows)},
+        object_id=str(principal.unit), unit=str(principal.unit), detail={"rows": len(rows)}, at=now
     )  # fmt: skip
     return out.getvalue()
 
@@ -286,7 +286,7 @@ def _apply_row(
     decision = DECISION_LABELS.get(label, label)
     if decision not in corrections.DECISIONS:
         raise InvalidCorrection(f"unknown decision «{label}»: choose one from the list")
-    dose = corrections.load_dose(session, principal, dose_id)
+    dose = corrections.load_dose(session, principal, dose_id, now=clock.now())
     link = links.latest_links(session, [dose_id]).get(dose_id)
     kwargs: dict[str, Any] = {}
     if decision == "cannot_verify":
@@ -345,6 +345,6 @@ def import_worklist(
     record(
         session, actor=principal, action="worklist.import", object_type="worklist",
         object_id=str(principal.unit), unit=str(principal.unit),
-        detail={o: result.count(o) for o in ("applied", "unchanged", "refused", "skipped")},
+        detail={o: result.count(o) for o in ("applied", "unchanged", "refused", "skipped")}, at=clock.now()
     )  # fmt: skip
     return result

@@ -211,7 +211,7 @@ def start_entry(
     image: bytes | None = None,
     today: dt.date,
     quota: LookupQuota | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> IdentityCheck:
     """Identify the person (typed ID, chip-card QR text, or a photo of the QR) in the registry.
 
@@ -221,8 +221,6 @@ def start_entry(
     given = [x for x in (id_number, chip_qr_text, image) if x]
     if len(given) != 1:
         raise EntryError("give exactly one of: the ID number, the scanned QR text, a QR photo")
-    if quota is not None and now is None:
-        raise ValueError("a look-up quota needs the time (`now`)")
     card: ChipQr | None = None
     source = IdentitySource.TYPED
     if image:
@@ -235,13 +233,13 @@ def start_entry(
             raise EntryError(f"this is not a chip-card QR code: {exc}") from None
         id_number = card.id_number
     digits, kind = citizen_number(id_number or "")
-    if quota is not None and now is not None:
+    if quota is not None:
         quota.take(session, principal, outside=False, now=now)
     person = lookup(registry, digits, kind)
     outside = person is not None and not principal.covers(
         province=person.province_code, district=person.district_code, ward=person.ward_code
     )
-    if quota is not None and now is not None and outside:
+    if quota is not None and outside:
         quota.take(session, principal, outside=True, now=now)
     past = history(session, person.citizen_id if person else digits)
     auth.append(
@@ -260,6 +258,7 @@ def start_entry(
             "facility": facility,
             "outside_unit": outside,
         },
+        at=now,
     )
     if person is None:
         return IdentityCheck(digits, source, None, "", card=card, history=past)

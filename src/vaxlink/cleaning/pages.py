@@ -3,6 +3,7 @@ Excel download and upload. Thin: read the form, call the services, render."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -57,7 +58,7 @@ def _query(request: Request) -> tuple[WorklistQuery, dict[str, str]]:
 def worklist_page(request: Request, principal: Viewer, db: DB) -> Response:
     """The unit's worklist; with htmx and a cursor, only the next rows."""
     q, shown = _query(request)
-    page = view_worklist(db, principal, q)
+    page = view_worklist(db, principal, q, now=deps.now(request))
     ctx = {
         "page": page, "shown": shown, "sorts": SORTS, "states": STATES,
         "next_url": f"/worklist?{urlencode({**shown, 'after': page.next_cursor})}"
@@ -70,9 +71,9 @@ def worklist_page(request: Request, principal: Viewer, db: DB) -> Response:
 
 
 def _detail_context(
-    db: Session, principal: Principal, dose_id: int, registry: RegistryPort
+    db: Session, principal: Principal, dose_id: int, registry: RegistryPort, now: dt.datetime
 ) -> dict[str, Any]:
-    detail = dose_detail(db, principal, dose_id, registry)
+    detail = dose_detail(db, principal, dose_id, registry, now=now)
     return {
         "d": detail, "compared": COMPARED, "editable": editable_fields(principal),
         "can_decide": may_decide(principal),
@@ -86,7 +87,7 @@ def dose_page(
     request: Request, dose_id: int, principal: Viewer, db: DB, registry: Registry
 ) -> Response:
     """One dose: comparison with each candidate, explanation, raw record, history, forms."""
-    ctx = _detail_context(db, principal, dose_id, registry)
+    ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
     ctx["saved"] = request.query_params.get("saved") == "1"
     return render(request, "cleaning/detail.html", ctx)
 
@@ -100,7 +101,7 @@ def _conflict(
     expected: int,
     yours: dict[str, Any],
 ) -> Response:
-    dose = service.load_dose(db, principal, dose_id)
+    dose = service.load_dose(db, principal, dose_id, now=deps.now(request))
     changes = exc.changes or service.changes_since(db, dose_id, expected)
     ctx = {"dose": dose, "mine": expected, "now": dose.version, "changes": changes, "yours": yours}
     return render(request, "cleaning/conflict.html", ctx, status=409)
@@ -114,7 +115,7 @@ def _failed(
     registry: RegistryPort,
     error: VaxlinkError,
 ) -> Response:
-    ctx = _detail_context(db, principal, dose_id, registry)
+    ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
     ctx["error"] = str(error)
     return render(request, "cleaning/detail.html", ctx, status=error.http_status)
 

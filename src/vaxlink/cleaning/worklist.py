@@ -101,14 +101,16 @@ def query_from(filters: Mapping[str, str], after: str | None = None) -> Worklist
     )  # fmt: skip
 
 
-def view_worklist(session: Session, principal: Principal, q: WorklistQuery) -> WorklistPage:
+def view_worklist(
+    session: Session, principal: Principal, q: WorklistQuery, *, now: dt.datetime
+) -> WorklistPage:
     """A page of the worklist as a person sees it: a list of people's records is a view of each
     of them, so a page with rows is audited."""
     page = worklist(session, principal, q)
     if page.rows:
         record(session, actor=principal, action="worklist.view", object_type="worklist",
                object_id=str(principal.unit), unit=str(principal.unit),
-               detail={"doses": [r["id"] for r in page.rows]})  # fmt: skip
+               detail={"doses": [r["id"] for r in page.rows]}, at=now)  # fmt: skip
     return page
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
+from vaxlink.clock import Clock
 from vaxlink.db import make_engine
 from vaxlink.feedback.errors import FeedbackError
 from vaxlink.records.service import person_refs
@@ -42,7 +43,8 @@ def append_batch(engine: Engine, entries: list[dict[str, Any]]) -> None:
                                      if e["object_type"] == "citizen"])  # fmt: skip
         batch = [auth.NewAuditEntry(e["action"], e["object_type"],
                                     refs[e["object_id"]] if e["object_type"] == "citizen"
-                                    else e["object_id"], unit=e["unit"], detail=e["detail"])
+                                    else e["object_id"], unit=e["unit"], detail=e["detail"],
+                                    at=e["at"])
                  for e in entries]  # fmt: skip
         auth.append_many(session, batch)
 
@@ -66,8 +68,9 @@ class _Item:
 class ViewAudit:
     """One writer thread per process; `record` blocks until the entry is committed."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
+        self._clock = clock  # stamps each view when it is asked for, not when it is written
         # Its own connection: the requests waiting for it hold connections of the app's pool,
         # so writing through that pool could wait for them forever.
         self._writer = make_engine(
@@ -106,11 +109,11 @@ class ViewAudit:
             raise AuditUnavailable("the audit log did not answer in time; try again") from exc
         _raise_failed(item)
 
-    @staticmethod
-    def _item(action: str, citizen_id: str, detail: dict[str, Any]) -> _Item:
+    def _item(self, action: str, citizen_id: str, detail: dict[str, Any]) -> _Item:
         auth.check_audit_detail(detail)  # refuse personal data here, in the caller's thread
         return _Item({"actor": None, "action": action, "object_type": "citizen",
-                      "object_id": citizen_id, "unit": None, "detail": detail})  # fmt: skip
+                      "object_id": citizen_id, "unit": None, "detail": detail,
+                      "at": self._clock.now()})  # fmt: skip
 
     def _run(self) -> None:
         while True:

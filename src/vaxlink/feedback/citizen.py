@@ -75,7 +75,9 @@ def citizen_doses(session: Session, citizen_id: str) -> list[DoseView]:
     return [DoseView(*r) for r in rows]
 
 
-def citizen_view(session: Session, citizen_id: str, *, what: str) -> CitizenView:
+def citizen_view(
+    session: Session, citizen_id: str, *, what: str, now: datetime
+) -> CitizenView:
     """The person's registry facts, doses, certificate and reports; the view is audited."""
     citizen = session.get(Citizen, citizen_id)
     if citizen is None:
@@ -86,7 +88,7 @@ def citizen_view(session: Session, citizen_id: str, *, what: str) -> CitizenView
     ))  # fmt: skip
     auth.append(session, actor=None, action=f"feedback.citizen.view_{what}",
                  object_type="citizen", object_id=person_ref(session, citizen_id),
-                 detail={"by": "citizen"})  # fmt: skip
+                 detail={"by": "citizen"}, at=now)  # fmt: skip
     return CitizenView(
         citizen_id, mask_id(citizen_id), citizen.full_name, citizen.date_of_birth,
         citizen.province_code, citizen.district_code, citizen.ward_code, citizen.phone,

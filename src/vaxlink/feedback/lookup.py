@@ -168,5 +168,6 @@ def finish_lookup(
     ttl = timedelta(minutes=settings.citizen_session_minutes)
     token = otp.open_session(session, check.citizen_id, now=now, ttl=ttl)
     auth.append(session, actor=None, action="feedback.citizen.login", object_type="citizen",
-                 object_id=person_ref(session, check.citizen_id), detail={"via": "sms_code"})  # fmt: skip
+                 object_id=person_ref(session, check.citizen_id), detail={"via": "sms_code"},
+                 at=now)  # fmt: skip
     return CodeOutcome(token, 0, None, check.citizen_id)

@@ -168,7 +168,7 @@ def _certificate_context(request: Request, certificate: Any) -> dict[str, Any]:
 @router.get("/c/me")
 def my_record(request: Request, db: DB, cid: CitizenId) -> Response:
     """The citizen's doses, their status, the certificate and their reports."""
-    view = service.citizen_view(db, cid, what="record")
+    view = service.citizen_view(db, cid, what="record", now=deps.now(request))
     reported = request.query_params.get("reported", "")
     return render(request, "feedback/me.html", {
         "view": view, "reported": reported if reported.isdigit() else None,
@@ -209,11 +209,12 @@ async def my_certificate(request: Request) -> Response:
 
 
 @router.get("/c/certificate.pdf")
-def my_certificate_pdf(db: DB, cid: CitizenId) -> Response:
+def my_certificate_pdf(request: Request, db: DB, cid: CitizenId) -> Response:
     """The bilingual PDF of the citizen's certificate."""
     certificate = current_certificate(db, cid)
     auth.append(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
-                 object_id=person_ref(db, cid), detail={"by": "citizen"})  # fmt: skip
+                 object_id=person_ref(db, cid), detail={"by": "citizen"},
+                 at=deps.now(request))  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
     return Response(certificate_pdf(certificate), media_type="application/pdf",
                     headers=headers)  # fmt: skip
@@ -231,8 +232,8 @@ def citizen_logout(request: Request, db: DB) -> Response:
 # ---- citizen: reports ----------------------------------------------------------------------------
 
 
-def _report_context(db: Session, cid: str, error: str | None) -> dict[str, Any]:
-    view = service.citizen_view(db, cid, what="report_form")
+def _report_context(request: Request, db: Session, cid: str, error: str | None) -> dict[str, Any]:
+    view = service.citizen_view(db, cid, what="report_form", now=deps.now(request))
     return {"view": view, "stations": service.stations_for(db, view), "kinds": list(TicketKind),
             "error": error}  # fmt: skip
 
@@ -240,7 +241,7 @@ def _report_context(db: Session, cid: str, error: str | None) -> dict[str, Any]:
 @router.get("/c/report")
 def report_form(request: Request, db: DB, cid: CitizenId) -> Response:
     """The report form: kind, dose, station, description, attachments."""
-    return render(request, "feedback/report.html", _report_context(db, cid, None))
+    return render(request, "feedback/report.html", _report_context(request, db, cid, None))
 
 
 @router.post("/c/report")
@@ -262,7 +263,7 @@ def report_submit(
         ticket = service.file_report(db, cid, form, blobs, settings=settings, now=deps.now(request),
                                      outbox=outbox)  # fmt: skip
     except InvalidInput as exc:
-        context = _report_context(db, cid, _message(request, exc))
+        context = _report_context(request, db, cid, _message(request, exc))
         status = 413 if getattr(exc, "key", None) == "feedback.err.size" else 422
         return render(request, "feedback/report.html", context, status=status)
     after_commit(db, send_all, sms_port(request), outbox.notices)

@@ -87,7 +87,7 @@ def file_report(
 ) -> Ticket:
     """File a report with its attachments (each checked before anything is saved); the view of
     the record it needs is audited. Raises InvalidInput saying what to fix."""
-    view = citizen_view(session, citizen_id, what="report_submit")
+    view = citizen_view(session, citizen_id, what="report_submit", now=now)
     stations = stations_for(session, view)
     check_attachments(blobs, settings=settings)
     try:

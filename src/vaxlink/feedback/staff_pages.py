@@ -48,11 +48,12 @@ TicketWorker = Annotated[Principal, Depends(require(Permission.TICKET_WORK))]
 # ---- staff: the station's tickets -------------------------------------------------------------
 
 
-def _scoped_ticket(db: Session, principal: Principal, ticket_id: int, *, lock: bool = False
-                   ) -> Ticket:  # fmt: skip
+def _scoped_ticket(db: Session, principal: Principal, ticket_id: int, now: datetime, *,
+                   lock: bool = False) -> Ticket:  # fmt: skip
     ticket = tickets.get_ticket(db, ticket_id, for_update=lock)
     ensure_in_scope(db, principal, province=ticket.province_code, district=ticket.district_code,
-                    ward=ticket.ward_code, object_type="feedback_ticket", object_id=ticket.id)  # fmt: skip
+                    ward=ticket.ward_code, object_type="feedback_ticket", object_id=ticket.id,
+                    now=now)  # fmt: skip
     return ticket
 
 
@@ -80,7 +81,7 @@ def ticket_list(request: Request, db: DB, principal: TicketWorker, show: str = "
 @router.get("/staff/tickets/{ticket_id}")
 def ticket_detail(request: Request, db: DB, principal: TicketWorker, ticket_id: int) -> Response:
     """One report beside the person's record, with the actions its status allows."""
-    ticket = _scoped_ticket(db, principal, ticket_id)
+    ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request))
     return render(request, "feedback/staff_ticket.html", _ticket_context(db, principal, ticket,
                                                                          deps.now(request)))  # fmt: skip
 
@@ -91,7 +92,7 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket, now: date
 
     auth.append(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
                  object_id=person_ref(db, ticket.citizen_id), unit=ticket.ward_code,
-                 detail={"ticket_id": ticket.id})  # fmt: skip
+                 detail={"ticket_id": ticket.id}, at=now)  # fmt: skip
     events = list(db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                              .order_by(TicketEvent.id)))  # fmt: skip
     files = list(db.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)))
@@ -122,7 +123,7 @@ def ticket_move(
     answer: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:  # fmt: skip
     """Assign, start or reject (resolving goes through the correction form)."""
-    ticket = _scoped_ticket(db, principal, ticket_id, lock=True)
+    ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request), lock=True)
     outbox = Outbox()
     try:
         with db.begin_nested():
@@ -162,7 +163,7 @@ def ticket_resolve(
     dose_number: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:  # fmt: skip
     """Correct the dose, re-approve, re-issue, and close the report: all of it or none."""
-    ticket = _scoped_ticket(db, principal, ticket_id, lock=True)
+    ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request), lock=True)
     changes = {k: v.strip() for k, v in {"vaccination_date": vaccination_date,
                "lot_number": lot_number, "vaccine": vaccine, "dose_number": dose_number}.items()
                if v.strip()}  # fmt: skip
@@ -185,13 +186,14 @@ def ticket_attachment(
     request: Request, db: DB, principal: TicketWorker, ticket_id: int, attachment_id: int
 ) -> Response:
     """An attachment, to the station handling the report only (never inline as HTML)."""
-    ticket = _scoped_ticket(db, principal, ticket_id)
+    ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request))
     row = db.get(Attachment, attachment_id)
     if row is None or row.ticket_id != ticket.id:
         raise TicketNotFound("no such attachment on this report")
     auth.append(db, actor=principal, action="feedback.attachment.view", object_type="citizen",
                  object_id=person_ref(db, ticket.citizen_id), unit=ticket.ward_code,
-                 detail={"ticket_id": ticket.id, "attachment_id": row.id})  # fmt: skip
+                 detail={"ticket_id": ticket.id, "attachment_id": row.id},
+                 at=deps.now(request))  # fmt: skip
     data = read_attachment(row, data_dir=settings_of(request).data_dir)
     headers = {"Content-Disposition": f'attachment; filename="attachment-{row.id}"',
                "X-Content-Type-Options": "nosniff"}  # fmt: skip

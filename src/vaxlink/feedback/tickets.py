@@ -174,7 +174,7 @@ def open_ticket(
         object_type="feedback_ticket",
         object_id=str(ticket.id),
         unit=ward_code or district_code,
-        detail={"kind": kind.value, "citizen_ticket": True, "dose_id": dose_id},
+        detail={"kind": kind.value, "citizen_ticket": True, "dose_id": dose_id}, at=now
     )
     outbox.add(phone, status_sms(ticket.id, S.NEW))
     return ticket
@@ -231,7 +231,7 @@ def move(
         object_type="feedback_ticket",
         object_id=str(ticket.id),
         unit=ticket.ward_code or ticket.district_code,
-        detail={"from": current.value, "to": to.value, "reason": reason.value if reason else None},
+        detail={"from": current.value, "to": to.value, "reason": reason.value if reason else None}, at=now
     )
     outbox.add(phone, status_sms(ticket.id, to))
     return ticket
@@ -276,6 +276,6 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[Escalated]:
         for r in rows:
             auth.append(session, actor=None, action="feedback.ticket.escalate",
                          object_type="feedback_ticket", object_id=str(r.ticket_id),
-                         unit=r.district_code, detail={"reason": "overdue"})  # fmt: skip
+                         unit=r.district_code, detail={"reason": "overdue"}, at=now)  # fmt: skip
         session.flush()
     return rows

@@ -79,7 +79,7 @@ def view_writer(request: Request) -> ViewAudit:
     state = request.app.state
     writer: ViewAudit | None = getattr(state, "feedback_view_audit", None)
     if writer is None or writer.engine is not state.engine:
-        writer = ViewAudit(state.engine)
+        writer = ViewAudit(state.engine, container(request).clock)
         state.feedback_view_audit = writer
     return writer
 

@@ -83,7 +83,7 @@ def close_loop(
         object_type="feedback_ticket",
         object_id=str(ticket_id),
         detail={"dose_id": dose_id, "approval_id": done.approval_id, "fields": sorted(changes),
-                "reissued": done.reissued},
+                "reissued": done.reissued}, at=now
     )  # fmt: skip
     return LoopResult(dose_id, status, done.approval_id, done.certificate_uvci, done.revoked_uvci)
 

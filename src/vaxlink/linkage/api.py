@@ -19,7 +19,6 @@ from vaxlink.certificates.service import (
     ClientQuota,
     ClientQuotaExceeded,
     authenticate_client,
-    clock,
 )
 from vaxlink.db import transaction
 from vaxlink.linkage.schemas import VerifyResponse
@@ -27,6 +26,7 @@ from vaxlink.linkage.service import LinkModel, verify_person
 from vaxlink.ratelimit.web import rate_limited
 from vaxlink.registry.service import PersonQuery, RegistryPort
 from vaxlink.web.deps import link_model, registry_port
+from vaxlink.web.deps import now as clock
 
 __all__ = ["PREFIX", "create_router", "link_model", "registry_port", "router"]
 

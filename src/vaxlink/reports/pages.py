@@ -41,16 +41,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SITES_SHOWN = 50
 
 
-def _unit(session: Session, principal: Principal, ref: str | None) -> UnitKey:
+def _unit(session: Session, principal: Principal, ref: str | None, now: dt.datetime) -> UnitKey:
     """The unit asked for (default: the account's own), refused when outside the account."""
     key = principal.unit if not ref else service.parse_unit(ref)
     if key == NATION:
         if principal.unit != NATION:
             ensure_in_scope(session, principal, province=None, object_type="dashboard_unit",
-                            object_id=str(key))  # fmt: skip
+                            object_id=str(key), now=now)  # fmt: skip
         return key
     ensure_in_scope(session, principal, **service.unit_codes(key), object_type="dashboard_unit",
-                    object_id=str(key))  # fmt: skip
+                    object_id=str(key), now=now)  # fmt: skip
     return key
 
 
@@ -134,7 +134,7 @@ def dashboard(
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """The dashboard of a unit: headline, charts, and the table one level down."""
-    key = _unit(session, principal, unit)
+    key = _unit(session, principal, unit, now)
     shown = _day(session, day, now)
     ctx = _panel(session, key, shown, language(request))
     ctx["top"] = principal.unit
@@ -148,7 +148,7 @@ def dashboard_panel(
     unit: Annotated[str | None, Query()] = None, day: Annotated[dt.date | None, Query()] = None,
 ) -> Response:  # fmt: skip
     """The dashboard's body for another unit (htmx drill-down)."""
-    key = _unit(session, principal, unit)
+    key = _unit(session, principal, unit, now)
     shown = _day(session, day, now)
     ctx = _panel(session, key, shown, language(request))
     ctx["top"] = principal.unit
@@ -164,7 +164,7 @@ def dashboard_data(
 ) -> JSONResponse:  # fmt: skip
     """The figures of a unit as JSON: headline, units below, history and worst units (and its
     sites with `?sites=1`)."""
-    key = _unit(session, principal, unit)
+    key = _unit(session, principal, unit, now)
     shown = _day(session, day, now)
     figures = service.unit_figures(session, shown, key)
     below = service.children(session, shown, key)
@@ -192,7 +192,7 @@ def dashboard_export(
     table: Annotated[str, Query(pattern="^(below|sites)$")] = "below",
 ) -> Response:  # fmt: skip
     """One of the dashboard's tables as an XLSX file."""
-    key = _unit(session, principal, unit)
+    key = _unit(session, principal, unit, now)
     shown = _day(session, day, now)
     if table == "sites":
         rows, total, sites = service.sites(session, shown, key), None, True
@@ -217,7 +217,7 @@ def reports_list(request: Request, principal: Reports, session: Db, app: App) ->
 
 @router.get("/reports/{report_id}/{kind}", include_in_schema=False)
 def report_file(
-    report_id: int, kind: str, principal: Reports, session: Db,
+    report_id: int, kind: str, principal: Reports, session: Db, now: Now,
     settings: Annotated[Settings, Depends(app_settings)],
 ) -> Response:  # fmt: skip
     """One stored report's XLSX or PDF."""
@@ -225,7 +225,7 @@ def report_file(
     def in_scope(report: DailyReport) -> None:
         ensure_in_scope(session, principal, province=report.province_code or None,
                         district=report.district_code or None, ward=report.ward_code or None,
-                        object_type="daily_report", object_id=report.id)  # fmt: skip
+                        object_type="daily_report", object_id=report.id, now=now)  # fmt: skip
 
     path = service.report_file(session, settings.data_dir, report_id, kind, check=in_scope)
     media = XLSX if kind == "xlsx" else "application/pdf"

@@ -109,6 +109,7 @@ def pending_page(
     after: int = 0,
     limit: int = PAGE_SIZE,
     scan_limit: int = SCAN_LIMIT,
+    now: dt.datetime,
 ) -> QueuePage:
     """The facility's doses awaiting signature with id > `after`, in id order (keyset)."""
     facility = approver_facility(principal)
@@ -148,6 +149,7 @@ def pending_page(
         action="approval.queue_view",
         object_type="facility",
         object_id=facility,
+        at=now,
         detail={"dose_ids": [r.id for r in rows], "after": after},
     )
     return QueuePage(
@@ -209,7 +211,7 @@ def sign(
             "facility": facility,
             "records": result.record_count,
             "selected": len(dose_ids) if dose_ids is not None else "all",
-        },
+        }, at=now
     )
     return result
 
@@ -241,7 +243,9 @@ class ManifestDetail:
     record_ids: tuple[str, ...]
 
 
-def manifest(session: Session, principal: Principal, approval_id: int) -> ManifestDetail:
+def manifest(
+    session: Session, principal: Principal, approval_id: int, *, now: dt.datetime
+) -> ManifestDetail:
     """A facility approval, re-verified now (signature, key, records changed since)."""
     facility = approver_facility(principal)
     a = session.get(FacilityApproval, approval_id)
@@ -255,6 +259,7 @@ def manifest(session: Session, principal: Principal, approval_id: int) -> Manife
             object_type="facility_approval",
             object_id=str(approval_id),
             detail={"facility": facility, "reason": "other_site"},
+            at=now,
         )
         raise OutOfScope(f"approval #{approval_id} belongs to another vaccination site")
     check = verify_approval(session, approval_id)
@@ -270,6 +275,7 @@ def manifest(session: Session, principal: Principal, approval_id: int) -> Manife
         object_type="facility_approval",
         object_id=str(approval_id),
         detail={"facility": facility, "valid": check.valid},
+        at=now,
     )
     summary = ManifestSummary(
         a.id, a.approved_at, a.approver, a.record_count, a.manifest_digest, a.signer_kid, a.note

@@ -160,7 +160,7 @@ def open_access(
             record_access(s, client, citizen_id, document, now=now)
         auth.append(s, actor=None, action=f"certificates.client.fetch_{document}",
                     object_type="citizen", object_id=found.ref if found else "not-found",
-                    detail={"client": client.id, "by": "ref" if ref else "body"})  # fmt: skip
+                    detail={"client": client.id, "by": "ref" if ref else "body"}, at=now)  # fmt: skip
     if found is None:
         raise CertificateNotFound("no person with this reference")
     return found

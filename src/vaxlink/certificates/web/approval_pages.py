@@ -19,6 +19,7 @@ from vaxlink.certificates.approval import queue
 from vaxlink.certificates.errors import ApprovalError
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.web.deps import clock, key_store
+from vaxlink.web import deps
 from vaxlink.web.deps import session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -41,7 +42,7 @@ def approval_queue(
     error: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """The facility's verified doses awaiting signature, one page at a time."""
-    page = queue.pending_page(db, principal, after=after)
+    page = queue.pending_page(db, principal, after=after, now=deps.now(request))
     return render(
         request, "approval/queue.html",
         {"page": page, "after": after, "signed": signed, "signed_n": n, "error": error},
@@ -66,7 +67,7 @@ def approval_sign(
     except ApprovalError as exc:
         return render(
             request, "approval/queue.html",
-            {"page": queue.pending_page(db, principal), "after": 0, "error": str(exc),
+            {"page": queue.pending_page(db, principal, now=now), "after": 0, "error": str(exc),
              "signed": None, "signed_n": None},
             status=422,
         )  # fmt: skip
@@ -98,5 +99,5 @@ def approval_manifest(
     n: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     """One approval, re-verified now: signature, key, and records changed since."""
-    detail = queue.manifest(db, principal, approval_id)
+    detail = queue.manifest(db, principal, approval_id, now=deps.now(request))
     return render(request, "approval/manifest.html", {"detail": detail, "signed_n": n})
