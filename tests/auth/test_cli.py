@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,15 +58,20 @@ def test_users_create_list_disable_reset(run: Run, store_url: str) -> None:
         users = {u.username: u for u in s.scalars(select(User))}
         assert not users["police.phucxa"].active
         assert users["police.phucxa"].display_name == "Anh Minh"
-        actions = s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+        rows = s.execute(select(AuditEntry.action, AuditEntry.detail).order_by(AuditEntry.seq)).all()
     engine.dispose()
-    assert actions == [
-        "user.create",
-        "user.create",
-        "user.disable",
-        "user.password_reset",
+    # What changed (the service's entry), then who ran the command (the CLI's, with the operator).
+    assert [action for action, _detail in rows] == [
+        "user.create", "users.create",
+        "user.create", "users.create",
+        "user.disable", "users.disable",
+        "user.password_reset", "users.reset_password",
         "user.second_factor_reset",
-    ]
+    ]  # fmt: skip
+    operator = f"cli:{getpass.getuser()}"
+    for action, detail in rows:
+        if action.startswith("users.") or action == "user.second_factor_reset":
+            assert json.loads(detail)["operator"] == operator
 
 
 def _build_chain(run: Run) -> None:
@@ -78,7 +85,7 @@ def test_audit_verify_passes_then_detects_an_update(run: Run, store_url: str) ->
     _build_chain(run)
     ok = run(audit_cli.app, "verify")
     assert ok.exit_code == 0, ok.output
-    assert "4 entries" in ok.output
+    assert "8 entries" in ok.output  # 4 accounts: the service's entry and the CLI's (operator)
     engine = make_engine(store_url)
     with transaction(engine) as s:
         s.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor_role="admin"))
