@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from vaxlink.clock import Clock, SystemClock
+from vaxlink.clock import Clock, FixedClock, SystemClock
 from vaxlink.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -329,10 +329,16 @@ def check_deployment(settings: Settings) -> None:
 
 @contextmanager
 def running(
-    settings: Settings | None = None, *, clock: Clock | None = None, key_dir: Path | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    key_dir: Path | None = None,
+    as_of: datetime | None = None,
 ) -> Iterator[Container]:
-    """A container for one CLI command or job (`key_dir`: a `--key-dir` the command was
-    given), closed when it ends."""
+    """A container for one CLI command or job, closed when it ends. `key_dir`: a `--key-dir`
+    the command was given; `as_of`: the instant of an `--as-of` run (a clock standing there)."""
+    if as_of is not None:
+        clock = FixedClock(as_of)
     container = build(settings, clock=clock, key_dir=key_dir)
     with container.in_use():
         yield container

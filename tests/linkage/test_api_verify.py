@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from vaxlink import compose
 from vaxlink.certificates.service import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
 from vaxlink.clock import SystemClock
 from vaxlink.compose import Container, build
@@ -23,7 +24,6 @@ from vaxlink.db import make_engine, session_factory, transaction, upgrade
 from vaxlink.linkage.api import create_router
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.online_service import verify_person
-from vaxlink.linkage.store import load_model
 from vaxlink.registry.errors import RegistryUnavailable
 from vaxlink.registry.importer import load_registry
 from vaxlink.registry.port import LocalRegistry
@@ -68,7 +68,7 @@ def people(synth: dict[str, Path]) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def model() -> LinkModel:
-    return load_model(Settings())
+    return compose.build(Settings()).link_model
 
 
 @pytest.fixture

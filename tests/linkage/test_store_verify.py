@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 
+from vaxlink import compose
 from vaxlink.clock import SystemClock
 from vaxlink.db import make_engine, transaction
 from vaxlink.linkage.errors import LinkageError
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.models import DoseLink, LinkRunRecord
-from vaxlink.linkage.store import VERIFY_STAGES, VerifyReport, load_model, verify_store
+from vaxlink.linkage.store import VERIFY_STAGES, VerifyReport, verify_store
 from vaxlink.models import load_all
 from vaxlink.records.importer import import_doses
 from vaxlink.records.models import DoseRecord
@@ -58,7 +59,7 @@ def truth(synth: dict[str, Path]) -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="session")
 def model() -> LinkModel:
     """The configured model (VAXLINK_LINKAGE_MODEL) or the packaged one."""
-    return load_model(Settings())
+    return compose.build(Settings()).link_model
 
 
 @pytest.fixture

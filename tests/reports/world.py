@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, inspect, select, text, update
 from sqlalchemy.engine import Engine
 
+from vaxlink import compose
 from vaxlink.certificates import service as certificates
 from vaxlink.certificates.service import Certificate, DccType, approve_records, issue_batch, revoke
 from vaxlink.clock import FixedClock, SystemClock
@@ -21,7 +22,7 @@ from vaxlink.feedback.models import Ticket
 from vaxlink.geo.service import load_units
 from vaxlink.ingest.models import ImportBatch
 from vaxlink.linkage.models import DoseLink, LinkRunRecord
-from vaxlink.linkage.store import load_model, verify_store
+from vaxlink.linkage.store import verify_store
 from vaxlink.records.importer import import_doses
 from vaxlink.registry.importer import load_registry
 from vaxlink.reports.figures import VN_TZ
@@ -93,7 +94,7 @@ def build(url: str, engine: Engine, data_dir: Path, synth: dict[str, Path]) -> B
         load_units(s, "2008-2025")
     load_registry(engine, synth["registry"], settings=settings, today=DAY1, clock=SystemClock())
     _stamp_batches(engine, 0, at(DAY1, 7))
-    model = load_model(Settings())
+    model = compose.build(Settings()).link_model
     # Day 1: the first file arrives at 08:00 and is linked at 11:00.
     before = _last_batch(engine)
     import_doses(engine, synth["doses_a"], settings=settings, today=DAY1, clock=SystemClock())

@@ -10,22 +10,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vaxlink.clock import Clock, FixedClock
 from vaxlink.errors import InvalidInput
 
 app = typer.Typer(help="Citizen reports (phản ánh): escalation and figures.", no_args_is_help=True)
 console = Console()
 
 
-def _as_of(text: str | None) -> Clock | None:
-    """A clock standing at `text` (ISO 8601; naive is UTC), or None for the system's."""
+def _as_of(text: str | None) -> datetime | None:
+    """The instant `text` names (ISO 8601; naive is UTC), or None for the clock's."""
     if not text:
         return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(f"--at {text!r} is not an ISO 8601 instant") from exc
-    return FixedClock(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @app.command("escalate")
@@ -39,7 +38,7 @@ def escalate_command(
     from vaxlink.feedback.service import phone_of
     from vaxlink.feedback.tickets import TicketStatus, escalate_overdue, status_sms
 
-    with compose.running(clock=_as_of(at)) as c:
+    with compose.running(as_of=_as_of(at)) as c:
         with c.transaction() as s:
             now = c.clock.now()
             rows = escalate_overdue(s, now=now)

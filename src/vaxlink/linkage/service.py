@@ -7,27 +7,12 @@ registry port), the versioned `LinkModel` and the evidence tables `DoseLink`/`Li
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 from vaxlink.linkage.errors import LinkageError, LinkageInputError, ModelError
 from vaxlink.linkage.model import MODEL_NAME, LinkModel
 from vaxlink.linkage.models import DoseLink, LinkRunRecord
 from vaxlink.linkage.online import LinkResult
 from vaxlink.linkage.online_service import verify_person
-from vaxlink.linkage.store import DECIDED, VerifyReport, load_model, model_digest, verify_store
-from vaxlink.settings import Settings
-
-
-@cache
-def _model(path: Path | None) -> LinkModel:
-    return LinkModel.load(path)
-
-
-def configured_model(settings: Settings) -> LinkModel:
-    """The linkage model `settings` name (the packaged one by default), loaded once per file."""
-    return _model(settings.linkage_model)
-
+from vaxlink.linkage.store import DECIDED, VerifyReport, model_digest, verify_store
 
 __all__ = [
     "DECIDED",
@@ -40,8 +25,6 @@ __all__ = [
     "LinkageInputError",
     "ModelError",
     "VerifyReport",
-    "configured_model",
-    "load_model",
     "model_digest",
     "verify_person",
     "verify_store",

@@ -106,11 +106,6 @@ def model_digest(model: LinkModel) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_model(settings: Settings) -> LinkModel:
-    """The configured linkage model, or the packaged one."""
-    return LinkModel.load(settings.linkage_model)
-
-
 def verify_store(
     engine_url: str,
     settings: Settings,
