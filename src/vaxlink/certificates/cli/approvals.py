@@ -24,14 +24,11 @@ def check_approvals_command(key_dir: KeyDir = None) -> None:
     CSCA. Exits 1 naming each approval that fails (certificates resting on it are not issued)."""
     from vaxlink import compose
     from vaxlink.certificates.approval.check import check_all_approvals
-    from vaxlink.certificates.keys.store import KeyStore, Role
     from vaxlink.db import transaction
 
     console = Console()
-    with compose.running() as c:
-        anchors = (
-            tuple(KeyStore(key_dir).certificates(Role.CSCA)) if key_dir else c.trust_anchors
-        )
+    with compose.running(key_dir=key_dir) as c:
+        anchors = c.trust_anchors
         if not anchors:
             console.print(
                 "[yellow]No CSCA certificate in the key directory: the chain of each site "

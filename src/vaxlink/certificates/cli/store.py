@@ -143,7 +143,7 @@ def issue_command(
             report = issue_batch(
                 c.engine, issuer.signer, kind=k, by=issuer.by, chunk_size=chunk_size,
                 on_progress=on_progress, issuer_name=issuer.issuer_name,
-                uvci_key=issuer.uvci_key, now=issuer.now,
+                uvci_key=issuer.uvci_key, anchors=issuer.anchors, now=issuer.now,
             )  # fmt: skip
             c.audit_cli_now("certificates.issue", "certificate_batch", k.value, by=by,
                             detail={"issued": report.issued, "people": report.looked_at})  # fmt: skip
@@ -171,7 +171,7 @@ def renew_command(
         issuer = c.issuer(by=by or _operator())
         report = renew_expiring(
             c.engine, issuer.signer, within_days=within_days, by=issuer.by, chunk_size=chunk_size,
-            on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key,
+            on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key, anchors=issuer.anchors,
             now=issuer.now,
         )  # fmt: skip
         c.audit_cli_now("certificates.renew", "certificate_batch", "renew", by=by,
@@ -191,7 +191,7 @@ def reissue_changed_command(
         issuer = c.issuer(by=by or _operator())
         report = reissue_changed(
             c.engine, issuer.signer, by=issuer.by, chunk_size=chunk_size,
-            on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key,
+            on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key, anchors=issuer.anchors,
             now=issuer.now,
         )  # fmt: skip
         c.audit_cli_now("certificates.reissue_changed", "certificate_batch", "changed", by=by,
@@ -240,7 +240,7 @@ def dsc_report_command(
                 result = reissue_for_dsc(
                     c.engine, issuer.signer, kid, by=issuer.by, chunk_size=chunk_size,
                     on_progress=on_progress, issuer_name=issuer.issuer_name,
-                    uvci_key=issuer.uvci_key, now=issuer.now,
+                    uvci_key=issuer.uvci_key, anchors=issuer.anchors, now=issuer.now,
                 )  # fmt: skip
             c.audit_cli_now("certificates.reissue_for_dsc", "dsc", kid.hex(), by=by,
                             detail=_sweep_detail(result))  # fmt: skip

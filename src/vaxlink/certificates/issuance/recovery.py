@@ -79,7 +79,7 @@ def enter_recovery(
         raise RecoveryInvalid("this ID number is not in the population registry; check it")
     ensure_in_scope(session, principal, province=person.province_code,
                     district=person.district_code, ward=person.ward_code,
-                    object_type="citizen", object_id="recovery-entry")  # fmt: skip
+                    object_type="citizen", object_id="recovery-entry", now=now)  # fmt: skip
     entry = record_recovery(session, citizen_id=person.citizen_id, first_positive=first_positive,
                             station_code=str(principal.unit),
                             recorded_by=principal.username, now=now,
