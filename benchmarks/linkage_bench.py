@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vaxlink.linkage.model import LinkModel
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _measure import run_measured, write_result
 
@@ -37,7 +39,7 @@ def run_ours(registry: Path, doses: Path, out: Path) -> dict[str, Any]:
     """vaxlink's pipeline with the packaged model (the `vaxlink link` command's work)."""
     from vaxlink.linkage.files import link_files
 
-    run = link_files(registry, doses, out, today=TODAY, explain=True)
+    run = link_files(registry, doses, out, today=TODAY, explain=True, model=LinkModel.load())
     return {"stages": run.stats.seconds, "residual": run.stats.residual_rows,
             "pairs": run.stats.candidate_pairs, "statuses": run.stats.statuses}  # fmt: skip
 

@@ -12,6 +12,7 @@ import pytest
 
 from vaxlink.linkage.evaluate import evaluate
 from vaxlink.linkage.files import RESULT_COLUMNS, link_files
+from vaxlink.linkage.model import LinkModel
 from vaxlink.synth import generate, write
 
 REGISTRY = """citizen_id,full_name,date_of_birth,sex,province_code
@@ -39,7 +40,7 @@ def test_every_row_has_one_result_row(tmp_path: Path) -> None:
     (tmp_path / "registry.csv").write_text(REGISTRY, encoding="utf-8")
     (tmp_path / "doses.csv").write_text(DOSES, encoding="utf-8")
     run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
-                     today=dt.date.today())  # fmt: skip
+                     today=dt.date.today(), model=LinkModel.load())  # fmt: skip
     rows = _text(run.result)
     assert [r["record_id"] for r in rows] == ["A1", "A2", None, None, "A4", "A5"]
     assert [r["status"] for r in rows] == ["verified", "auto_linked", "invalid", "invalid",
@@ -62,7 +63,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_excel_doses(tiny: dict[str, Path], tmp_path: Path) -> None:
     run = link_files(tiny["registry"], tiny["doses"], tmp_path / "out.parquet", explain=False,
-                     today=dt.date.today())  # fmt: skip
+                     today=dt.date.today(), model=LinkModel.load())  # fmt: skip
     report = evaluate(tiny["truth"], run.result)
     assert report.records == sum(run.stats.statuses.values()) > 1000
     assert report.wrong_auto_links == 0

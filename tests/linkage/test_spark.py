@@ -18,6 +18,7 @@ from vaxlink.linkage.engine import DuckDBEngine
 from vaxlink.linkage.errors import LinkageInputError
 from vaxlink.linkage.evaluate import evaluate
 from vaxlink.linkage.files import link_files
+from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.spark import java_available, translate
 from vaxlink.synth import generate, write
 
@@ -127,7 +128,7 @@ def test_spark_and_duckdb_write_identical_files(
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"{engine}.csv"
         runs[engine] = link_files(small["registry"], small["doses"], out, today=TODAY,
-                                  engine_name=engine)  # fmt: skip
+                                  engine_name=engine, model=LinkModel.load())  # fmt: skip
     duck, sp = runs["duckdb"], runs["spark"]
     assert duck.result.read_bytes() == sp.result.read_bytes()
     assert duck.explain is not None

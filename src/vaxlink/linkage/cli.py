@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vaxlink.clock import Clock
+from vaxlink import compose
 from vaxlink.linkage.errors import LinkageInputError
 from vaxlink.linkage.evaluate import EvalReport, evaluate
 from vaxlink.linkage.files import FILE_STAGES, LinkRun, link_files
@@ -64,13 +64,6 @@ def _summary(console: Console, run: LinkRun) -> None:
     console.print(info)
 
 
-def _clock() -> Clock:
-    """The composition root's clock (the default `--today`)."""
-    from vaxlink import compose
-
-    return compose.build().clock
-
-
 def link(
     registry: Annotated[
         Path,
@@ -106,8 +99,9 @@ def link(
     if engine not in ("duckdb", "spark"):
         raise LinkageInputError(f"engine '{engine}' is not available; use duckdb or spark")
     console = Console(stderr=True)
-    loaded = LinkModel.load(model) if model else None
-    day = dt.date.fromisoformat(today) if today else _clock().today()
+    c = compose.build()  # the configured linkage model and the clock (the default --today)
+    loaded = LinkModel.load(model) if model else c.link_model
+    day = dt.date.fromisoformat(today) if today else c.clock.today()
     with _progress(console, f"Linking {doses.name}", FILE_STAGES) as on_stage:
         run = link_files(registry, doses, out, model=loaded, retrain=retrain, explain=explain,
                          today=day, on_stage=on_stage, engine_name=engine)  # fmt: skip

@@ -235,7 +235,7 @@ def link_files(
     doses: Path,
     out: Path,
     *,
-    model: LinkModel | None = None,
+    model: LinkModel,
     retrain: bool = False,
     explain: bool = True,
     today: dt.date,
@@ -261,11 +261,10 @@ def link_files(
         load_inputs(engine, Path(registry), Path(doses))
         run_settings = LinkSettings(today=today, explain=explain)
         if engine_name == "spark":
-            base = model or LinkModel.load()
-            _link_on_spark(engine, base, run_settings, timer, stats)
-            return _write_outputs(engine, out, explain, timer, stats, base)
+            _link_on_spark(engine, model, run_settings, timer, stats)
+            return _write_outputs(engine, out, explain, timer, stats, model)
         prepare(engine, "registry_in", "doses_in", run_settings.today, timer, stats)
-        base = model or LinkModel.load()
+        base = model
         if retrain:
             from vaxlink.linkage.train import fit
 

@@ -155,12 +155,11 @@ def _corrected(dose: Row, r: Row) -> list[str]:
 def score_person(
     details: Mapping[str, Any],
     candidates: Sequence[Mapping[str, Any]],
-    model: LinkModel | None = None,
+    model: LinkModel,
     *,
     registry_size: int | None = None,
 ) -> LinkResult:
     """Decide one dose record against candidate registry rows (best first, at most 3 kept)."""
-    model = model or LinkModel.load()
     size = int(registry_size or model.trained.get("registry_size") or 1_000_000)
     dose = dose_features(details)
     rows = [citizen_features(c) for c in candidates]

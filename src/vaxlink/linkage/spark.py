@@ -192,7 +192,7 @@ def link_spark(
     registry: DataFrame,
     doses: DataFrame,
     *,
-    model: Any = None,
+    model: Any,
     today: dt.date,
     explain: bool = False,
 ) -> DataFrame:
@@ -201,7 +201,6 @@ def link_spark(
     are numbered in their order (`_row`) when they have no `_row` column."""
     from pyspark.sql import functions as fn
 
-    from vaxlink.linkage.model import LinkModel
     from vaxlink.linkage.pipeline import LinkSettings, link_tables
 
     def text(df: DataFrame) -> DataFrame:
@@ -218,7 +217,7 @@ def link_spark(
     engine = SparkEngine(spark)
     text(registry).createOrReplaceTempView("registry_in")
     text(doses).createOrReplaceTempView("doses_in")
-    result = link_tables(engine, "registry_in", "doses_in", model or LinkModel.load(),
+    result = link_tables(engine, "registry_in", "doses_in", model,
                          LinkSettings(today=today, explain=explain))  # fmt: skip
     return engine.table(result)
 
@@ -240,12 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     spark = SparkSession.builder.appName("vaxlink-linkage").getOrCreate()
     if args.partitions:
         spark.conf.set("spark.sql.shuffle.partitions", str(args.partitions))
-    if args.today is None:
-        from vaxlink import compose
+    from vaxlink import compose
 
-        args.today = compose.build().clock.today()
+    c = compose.build()  # its clock (the default --today) and the configured linkage model
     result = link_spark(spark, spark.read.parquet(args.registry), spark.read.parquet(args.doses),
-                        today=args.today)  # fmt: skip
+                        model=c.link_model, today=args.today or c.clock.today())  # fmt: skip
     result.drop("rule").write.mode("overwrite").parquet(args.out)
 
 
