@@ -13,7 +13,7 @@ that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subcl
 - Verification: `verify` (raises a typed error) and `verification_result` (the structured result
   the verifier page shows), trust and revocation sources, the published lists.
 - Documents: `certificate_view` (JSON), `certificate_pdf`, `certificate_fhir`, `qr_svg`, `read_qr`.
-- Keys: `KeyStore`, `load_dsc_signer`, the certificate hierarchy (`create_csca`, `create_dsc`, …).
+- Keys: `KeyStore` (the signer itself comes from the composition root), the certificate hierarchy (`create_csca`, `create_dsc`, …).
 - Client applications: `add_client`, `authenticate_client` and their scopes.
 
 Documents and QR images load Pillow, zxing-cpp and WeasyPrint only when first used.
@@ -183,7 +183,6 @@ __all__ = [
     "facility_signer",
     "issue_batch",
     "issue_for",
-    "load_dsc_signer",
     "published_trust_list",
     "qr_svg",
     "read_qr",
@@ -201,11 +200,6 @@ __all__ = [
     "verify",
     "verify_approval",
 ]
-
-
-def load_dsc_signer(keys: KeyStore, *, passphrase: bytes | None = None) -> KeyPair:
-    """The active document signer of the key directory (its key may be encrypted)."""
-    return keys.load(Role.DSC, keys.active_dsc_kid(), passphrase=passphrase)
 
 
 def current_certificate(
