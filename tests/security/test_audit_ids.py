@@ -21,6 +21,7 @@ from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.clients import add_client
 from vaxlink.certificates.service import approve_records, issue_batch
+from vaxlink.clock import SystemClock
 from vaxlink.db import transaction
 from vaxlink.feedback.models import Ticket
 from vaxlink.records.models import DoseRecord
@@ -69,11 +70,12 @@ def test_no_id_number_in_any_audit_column_after_a_full_flow(
     pki.save(settings.data_dir / "keys")
     # import and link a synthetic population
     paths = write(generate(120, 11), tmp_path / "synth")
-    load_registry(engine, paths["registry"], settings=settings)
-    import_doses(engine, paths["doses"], settings=settings)
+    load_registry(engine, paths["registry"], settings=settings, clock=SystemClock())
+    import_doses(engine, paths["doses"], settings=settings, clock=SystemClock())
     from vaxlink.linkage.service import verify_store
 
-    verify_store(engine.url.render_as_string(hide_password=False), settings, started_by="test")
+    verify_store(engine.url.render_as_string(hide_password=False), settings,
+                 station.app.state.container.link_model, clock=SystemClock(), started_by="test")
     # a person of the station's ward, with an old CMND, two doses, approved and issued
     world = World(engine)
     world.citizen(CID, phone=PHONE, old_id=OLD_ID)
@@ -82,7 +84,7 @@ def test_no_id_number_in_any_audit_column_after_a_full_flow(
     with transaction(engine) as s:
         approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
                         now=dt.datetime.now(dt.UTC))  # fmt: skip
-    issue_batch(engine, pki.dsc, issuer_name="Bộ Y tế", by="test")
+    issue_batch(engine, pki.dsc, issuer_name="Bộ Y tế", by="test", now=dt.datetime.now(dt.UTC))
     # staff look-ups at the vaccination point: by CCCD, by old CMND, someone elsewhere, nobody
     with transaction(engine) as s:
         elsewhere = s.scalars(select(Citizen.citizen_id).where(Citizen.citizen_id != CID)).first()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.security.support import vaxlink
+from vaxlink.clock import SystemClock
 
 
 @pytest.fixture
@@ -51,8 +52,8 @@ def test_library_import_store_and_qr_cache_are_private(
     paths = write(generate(120, 7), tmp_path / "synth")
     engine = engine_from_settings(settings)
     try:
-        load_registry(engine, paths["registry"], settings=settings)
-        report = import_doses(engine, paths["doses"], settings=settings)
+        load_registry(engine, paths["registry"], settings=settings, clock=SystemClock())
+        report = import_doses(engine, paths["doses"], settings=settings, clock=SystemClock())
         assert report.quarantined
         assert report.report_path is not None
         qr_svg_cached("HC1:6BFOXN%TS3DH0YOJ58S", data)
