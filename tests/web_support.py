@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth import service, totp
 from vaxlink.auth.principal import Principal
 from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Role
+from vaxlink.clock import SystemClock
 from vaxlink.db import make_engine, session_factory, transaction
 from vaxlink.geo.codes import UnitKey
 from vaxlink.settings import Settings
@@ -113,12 +114,15 @@ def create_account(
     return Account(name, password, principal.user_id, principal, secret)
 
 
-def totp_code(username: str) -> str:
+def totp_code(username: str, at: dt.datetime | None = None) -> str:
     """A fresh code of an account `create_account` enrolled (waits for the next 30 s step
-    when this one was used already)."""
+    when this one was used already); `at`: the code of that instant (an app on a FixedClock
+    checks codes at its own time)."""
     import pyotp
 
     secret, last = _SECOND_FACTORS[username]
+    if at is not None:
+        return pyotp.TOTP(secret).at(at)
     step = int(time.time()) // 30
     if step <= last:
         step = last + 1
@@ -160,7 +164,9 @@ def login_client(client: TestClient, username: str, password: str) -> str:
 
     if r.headers["location"].startswith("/login/second-factor") and username in _SECOND_FACTORS:
         pending = csrf_for_session(client.cookies[SESSION_COOKIE])
-        r = client.post("/login/second-factor", data={"code": totp_code(username), "next": "/",
+        app_clock = client.app.state.container.clock  # type: ignore[attr-defined]
+        at = None if isinstance(app_clock, SystemClock) else app_clock.now()
+        r = client.post("/login/second-factor", data={"code": totp_code(username, at), "next": "/",
                         "csrf_token": pending}, follow_redirects=False)  # fmt: skip
         assert r.status_code == 303, f"second factor failed: {r.status_code} {r.text[:300]}"
 

@@ -40,12 +40,12 @@ def test_issuer_and_admin_get_a_second_factor_to_print(session: Session) -> None
 
     from vaxlink.auth import totp
 
-    accounts = create_demo_accounts(session, "00001", "F-01")
+    accounts = create_demo_accounts(session, "00001", "F-01", now=dt.datetime.now(dt.UTC))
     enrolled = {a.role: a.totp_secret for a in accounts if a.totp_secret}
     assert set(enrolled) == {Role.NATIONAL_ISSUER, Role.ADMIN}
     issuer = next(a for a in accounts if a.role is Role.NATIONAL_ISSUER)
     user = service.get_user(session, issuer.username)
     assert not totp.needs_enrolment(user)
-    now = service.now_utc()
+    now = dt.datetime.now(dt.UTC)
     code = pyotp.TOTP(enrolled[Role.NATIONAL_ISSUER]).at(now)
     assert totp.verify_login_code(user, code, now=now, key=totp.key_of(Settings()))

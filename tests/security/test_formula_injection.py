@@ -25,9 +25,11 @@ from tests.cleaning.world import build as build_world
 from tests.records.test_import import GOOD, HEADER
 from vaxlink.auth.roles import Role
 from vaxlink.cleaning import excel
+from vaxlink.clock import SystemClock
 from vaxlink.db import make_engine, transaction, upgrade
 from vaxlink.geo.codes import NATION
 from vaxlink.linkage.files import link_files
+from vaxlink.linkage.model import LinkModel
 from vaxlink.records.importer import import_doses
 from vaxlink.records.models import DoseRecord
 from vaxlink.reports import service as reports
@@ -136,7 +138,7 @@ def _dose_file(tmp_path: Path) -> Path:
 
 def test_the_problems_csv_of_an_import_is_inert(store: Engine, tmp_path: Path) -> None:
     report = import_doses(store, _dose_file(tmp_path), settings=Settings(data_dir=tmp_path),
-                          today=TODAY)  # fmt: skip
+                          today=TODAY, clock=SystemClock())  # fmt: skip
     assert report.quarantined >= len(DIRTY)
     assert report.report_path is not None
     text = report.report_path.read_text(encoding="utf-8")
@@ -148,7 +150,7 @@ def test_the_problems_csv_of_an_import_is_inert(store: Engine, tmp_path: Path) -
 
 
 def test_the_dashboard_and_daily_report_workbooks_are_inert(store: Engine, tmp_path: Path) -> None:
-    import_doses(store, _dose_file(tmp_path), settings=Settings(data_dir=tmp_path), today=TODAY)
+    import_doses(store, _dose_file(tmp_path), settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
     now = dt.datetime.now(dt.UTC)
     day = reports.local_day(now)
     with transaction(store) as s:
@@ -174,7 +176,7 @@ def test_the_worklist_workbook_is_inert_and_round_trips(store: Engine) -> None:
         s.execute(update(DoseRecord).where(DoseRecord.id == first).values(
             full_name=DIRTY[0], raw_full_name=DIRTY[0], facility_code=DIRTY[1],
             record_id=DIRTY[2], vaccine_key=DIRTY[4]))  # fmt: skip
-        data = excel.export_worklist(s, principal(Role.COMMUNE_POLICE, PHUC_XA), registry_of(s))
+        data = excel.export_worklist(s, principal(Role.COMMUNE_POLICE, PHUC_XA), registry_of(s), now=dt.datetime.now(dt.UTC))
     assert _xlsx_offences(data) == []
     values = _xlsx_values(data)
     assert {DIRTY[0], DIRTY[1], DIRTY[2]} <= values
@@ -193,7 +195,7 @@ def test_the_linkage_result_csv_is_inert(tmp_path: Path) -> None:
               f"Pfizer,2021-09-0{i + 1},{i + 1}" for i, v in enumerate(DIRTY)]  # fmt: skip
     (tmp_path / "doses.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
-                     explain=False)  # fmt: skip
+                     explain=False, today=dt.date.today(), model=LinkModel.load())  # fmt: skip
     text = run.result.read_text(encoding="utf-8")
     assert _csv_offences(text) == []
     assert {"'" + v for v in DIRTY} <= {r[0] for r in csv.reader(io.StringIO(text))}

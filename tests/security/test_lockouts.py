@@ -61,7 +61,7 @@ def test_lookup_pair_backoff_grows(store: Engine, tmp_path: Path) -> None:
 
 def _account(session: Session) -> None:
     auth.create_user(session, username="issuer.one", password=PW, role=Role.HEALTH_STATION,
-                     unit="ward:00001")  # fmt: skip
+                     unit="ward:00001", now=dt.datetime.now(dt.UTC))  # fmt: skip
 
 
 def test_wrong_passwords_elsewhere_do_not_lock_the_official_out(session: Session) -> None:

@@ -4,6 +4,8 @@ refusal says what to do instead."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -27,13 +29,13 @@ from vaxlink.auth.roles import Role
 def test_weak_passwords_are_refused_with_advice(session: Session, password: str, why: str) -> None:
     with pytest.raises(AccountError, match=why) as refused:
         service.create_user(session, username="admin.two", password=password, role=Role.ADMIN,
-                            unit="VN")  # fmt: skip
+                            unit="VN", now=dt.datetime.now(dt.UTC))  # fmt: skip
     if "guess" in why:
         assert "unrelated words" in str(refused.value)
 
 
 def test_a_strong_password_is_accepted_and_reset_is_checked_too(session: Session) -> None:
     user = service.create_user(session, username="admin.three", password="plum-Ferry-7-quartz",
-                               role=Role.ADMIN, unit="VN")  # fmt: skip
+                               role=Role.ADMIN, unit="VN", now=dt.datetime.now(dt.UTC))  # fmt: skip
     with pytest.raises(AccountError, match="too easy to guess"):
-        service.set_password(session, user, "aaaaaaaaaaaa")
+        service.set_password(session, user, "aaaaaaaaaaaa", now=dt.datetime.now(dt.UTC))

@@ -49,7 +49,7 @@ def test_migration_seals_secrets_kept_in_clear(store: Engine) -> None:
     now = dt.datetime.now(dt.UTC)
     with transaction(store) as s:
         user = service.create_user(s, username="old.admin", password="plum-Ferry-7-quartz",
-                                   role=Role.ADMIN, unit="VN")  # fmt: skip
+                                   role=Role.ADMIN, unit="VN", now=dt.datetime.now(dt.UTC))  # fmt: skip
         user.totp_secret, user.totp_confirmed_at = secret, now
         user_id = user.id
     upgrade(store)

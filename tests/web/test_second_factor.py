@@ -34,7 +34,7 @@ def test_issuer_and_admin_enrol_before_anything(staff_client: Callable[..., Staf
     for role in (Role.NATIONAL_ISSUER, Role.ADMIN):
         name = f"must-enrol-{role.value.replace('_', '-')}"
         with transaction(station.engine) as s:
-            service.create_user(s, username=name, password=PASSWORD, role=role, unit="VN")
+            service.create_user(s, username=name, password=PASSWORD, role=role, unit="VN", now=dt.datetime.now(dt.UTC))
         c, location = _first_step(station.app, name)
         assert location.startswith("/login/enrol")
         # the password alone reaches nothing: pages, the API, the account pages
