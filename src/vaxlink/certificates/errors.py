@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vaxlink import errors
-from vaxlink.errors import VaxlinkError
+from vaxlink.errors import Unavailable, VaxlinkError
 
 if TYPE_CHECKING:
     from vaxlink.certificates.core.verify import Verified
@@ -167,7 +167,8 @@ class SignerError(CertificateError):
 class VerifierFault(CertificateError):
     """Verification could not finish: a bug, or a trust/revocation source that failed (fail closed)."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "internal_error"
 
 
@@ -184,7 +185,8 @@ class KeyManagementError(CertificateError):
 class HsmError(KeyManagementError):
     """The PKCS#11 token refused or failed an operation."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "hsm_error"
 
 
@@ -266,5 +268,6 @@ class RequestTooLarge(CertificateError):
 class TrustListUnavailable(CertificateError):
     """The trust list cannot be published yet (no trust-list signer in the key directory)."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "trust_list_unavailable"
