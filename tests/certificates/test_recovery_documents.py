@@ -25,7 +25,11 @@ from vaxlink.certificates.core.fhir import (
     recovery_bundle_json,
 )
 from vaxlink.certificates.errors import DocumentRenderError
-from vaxlink.certificates.pdf import RecoveryDisplay, render_certificate_html, render_certificate_pdf
+from vaxlink.certificates.pdf import (
+    RecoveryDisplay,
+    render_certificate_html,
+    render_certificate_pdf,
+)
 from vaxlink.certificates.qrimage import read_qr
 
 from .test_pdf import BASE45, _run
@@ -90,9 +94,12 @@ def test_recovery_pdf_prints_the_recovery_fields_in_both_languages(pdf_path: Pat
         assert absent not in text, absent
 
 
-def test_recovery_pdf_embeds_the_fonts_and_its_qr_scans_back(pdf_path: Path, tmp_path: Path) -> None:
+def test_recovery_pdf_embeds_the_fonts_and_its_qr_scans_back(
+    pdf_path: Path, tmp_path: Path
+) -> None:
     rows = _run("pdffonts", str(pdf_path)).splitlines()[2:]
-    assert rows and all("VaxlinkSans" in r and " yes yes yes " in r for r in rows), rows
+    assert rows
+    assert all("VaxlinkSans" in r and " yes yes yes " in r for r in rows), rows
     _run("pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf_path), str(tmp_path / "page"))
     assert read_qr(tmp_path / "page.png") == HC1
 
