@@ -219,14 +219,15 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
 
 
 def certificate_pdf(certificate: Certificate) -> bytes:
-    """The bilingual A4 PDF of a vaccination certificate, with its signed QR code."""
+    """The bilingual A4 PDF of a vaccination or recovery certificate, with its signed QR."""
     from vaxlink.certificates import documents
 
     return documents.certificate_pdf(certificate)
 
 
 def certificate_fhir(session: Session, certificate: Certificate, *, now: datetime) -> str:
-    """The WHO DDCC:VS FHIR document Bundle (JSON) of a vaccination certificate's dose."""
+    """The FHIR document Bundle (JSON) of a certificate: WHO DDCC:VS for a vaccination, a
+    Condition for a recovery."""
     from vaxlink.certificates import documents
 
     return documents.certificate_fhir(session, certificate, now=now)
