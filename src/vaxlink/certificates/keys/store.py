@@ -2,11 +2,17 @@
 
 `KeyStore` keeps them under one directory (mode 0700, files 0600) and never overwrites a key;
 `rotate_dsc` and `rotate_csca` issue, store and activate new keys (built in `hierarchy`).
+
+A facility's approval key is never kept in the clear: it is wrapped once per approver account
+that holds it (`facility/<kid hex>.<user name>.wrap.json`, see `wrap`), and only that account's
+signing passphrase opens it (`unlock_facility`). A plain `facility/<kid>.key.pem` left from
+before is refused until it is wrapped (`wrap_plain_facility`, `vaxlink keys wrap-facility`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,8 +37,13 @@ from vaxlink.certificates.keys.hierarchy import (
     is_valid_at,
     kid,
 )
+from vaxlink.certificates.keys.wrap import unwrap, wrap
 
 MIN_CSCA_PASSPHRASE = 12
+#: A facility key wrapped for one account: `<kid hex>.<user name>` + this, under `facility/`.
+WRAP_SUFFIX: Final = ".wrap.json"
+#: Account names a wrap may be made for (the user-name rule of `auth`, so always a safe file name).
+_HOLDER: Final = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 
 
 class Role(StrEnum):
@@ -83,6 +94,10 @@ class KeyStore:
 
     def save(self, role: Role, pair: KeyPair, *, passphrase: bytes | None = None) -> Path:
         """Write the certificate and the private key (encrypted when a passphrase is given)."""
+        if role is Role.FACILITY:
+            raise KeyManagementError(
+                "a facility approval key is kept only wrapped for its approvers (save_facility)"
+            )
         if role is Role.CSCA and (passphrase is None or len(passphrase) < MIN_CSCA_PASSPHRASE):
             raise KeyManagementError(
                 f"the CSCA key must be encrypted with a passphrase of at least "
@@ -121,7 +136,12 @@ class KeyStore:
         return x509.load_pem_x509_certificate(_read_secret(path))
 
     def load(self, role: Role, key_id: bytes, *, passphrase: bytes | None = None) -> KeyPair:
-        """The certificate and private key of a role with this kid."""
+        """The certificate and private key of a role with this kid (not a facility's: those
+        open only for one of their holders, `unlock_facility`)."""
+        if role is Role.FACILITY:
+            raise KeyManagementError(
+                "a facility approval key opens only with an approver's signing passphrase"
+            )
         cert = self.certificate(role, key_id)
         path = self.directory / role.value / f"{key_id.hex()}.key.pem"
         try:
@@ -144,6 +164,84 @@ class KeyStore:
         if not certs:
             raise KeyManagementError(f"no {role.value} key in {self.directory}")
         return self.load(role, kid(certs[-1]), passphrase=passphrase)
+
+    # ---- facility approval keys, wrapped per approver account ------------------------------
+
+    def _wrap_path(self, key_id: bytes, holder: str) -> Path:
+        if not _HOLDER.fullmatch(holder):
+            raise KeyManagementError(f"{holder!r} is not an account name a key can be wrapped for")
+        return self.directory / Role.FACILITY.value / f"{key_id.hex()}.{holder}{WRAP_SUFFIX}"
+
+    def save_facility(self, pair: KeyPair, holder: str, passphrase: str) -> Path:
+        """Write a new facility key's certificate and its first wrap, for `holder`."""
+        path = self.add_facility_holder(pair, holder, passphrase)
+        cert_path = self.directory / Role.FACILITY.value / f"{pair.kid.hex()}.crt.pem"
+        if not cert_path.exists():
+            self.save_certificate(Role.FACILITY, pair.certificate)
+        return path
+
+    def add_facility_holder(self, pair: KeyPair, holder: str, passphrase: str) -> Path:
+        """Wrap an (unlocked) facility key for one more account, under its own passphrase."""
+        path = self._wrap_path(pair.kid, holder)
+        self._dir(Role.FACILITY)
+        _write_secret(path, wrap(pair.private_key, passphrase, key_id=pair.kid, holder=holder))
+        return path
+
+    def facility_holders(self, key_id: bytes) -> list[str]:
+        """The accounts a facility key is wrapped for, sorted."""
+        folder = self.directory / Role.FACILITY.value
+        prefix = f"{key_id.hex()}."
+        if not folder.is_dir():
+            return []
+        names = (p.name for p in folder.glob(f"{prefix}*{WRAP_SUFFIX}"))
+        return sorted(n[len(prefix) : -len(WRAP_SUFFIX)] for n in names)
+
+    def unlock_facility(self, key_id: bytes, holder: str, passphrase: str) -> KeyPair:
+        """A facility key opened with `holder`'s signing passphrase (SigningPassphraseWrong
+        when it does not open)."""
+        cert = self.certificate(Role.FACILITY, key_id)
+        path = self._wrap_path(key_id, holder)
+        if not path.exists():
+            raise KeyManagementError(f"facility key {key_id.hex()} is not wrapped for {holder}")
+        key = unwrap(_read_secret(path), passphrase, key_id=key_id, holder=holder)
+        if key.public_key() != cert.public_key():
+            raise KeyManagementError(f"{path} does not belong to its certificate")
+        return KeyPair(cert, key)
+
+    def remove_facility_holder(self, key_id: bytes, holder: str, *, last: bool = False) -> None:
+        """Delete `holder`'s wrap of a facility key; the last one only with `last` (the key is
+        then gone for good: nobody can sign with it any more)."""
+        path = self._wrap_path(key_id, holder)
+        holders = self.facility_holders(key_id)
+        if holder not in holders:
+            raise KeyManagementError(f"facility key {key_id.hex()} is not wrapped for {holder}")
+        if holders == [holder] and not last:
+            raise KeyManagementError(
+                f"{holder} is the last holder of facility key {key_id.hex()}: grant another "
+                "approver first, or confirm that the key is to be destroyed"
+            )
+        path.unlink()
+
+    def plain_facility_key(self, key_id: bytes) -> Path | None:
+        """The unencrypted key file of a facility key kept from before wrapping, if any."""
+        path = self.directory / Role.FACILITY.value / f"{key_id.hex()}.key.pem"
+        return path if path.exists() else None
+
+    def wrap_plain_facility(self, key_id: bytes, holder: str, passphrase: str) -> Path:
+        """Wrap a plain facility key for `holder`, then delete the plain file."""
+        plain = self.plain_facility_key(key_id)
+        if plain is None:
+            raise KeyManagementError(f"facility key {key_id.hex()} has no plain key file")
+        cert = self.certificate(Role.FACILITY, key_id)
+        try:
+            key = serialization.load_pem_private_key(_read_secret(plain), None)
+        except (TypeError, ValueError) as exc:
+            raise KeyManagementError(f"{plain}: not an unencrypted private key") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
+            raise KeyManagementError(f"{plain} does not belong to its certificate")
+        path = self.add_facility_holder(KeyPair(cert, key), holder, passphrase)
+        plain.unlink()
+        return path
 
     def _marker(self, name: str) -> Path:
         return self.directory / name
