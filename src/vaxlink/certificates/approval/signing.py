@@ -167,7 +167,7 @@ class SigningCredential:
 
 #: Wrong signing passphrases an account may give per window; one more locks it until the window
 #: ends (each try also costs scrypt's ~0.1 s).
-PASSPHRASE_LIMIT: Final = Limit("approval-passphrase", 5, timedelta(minutes=15))
+PASSPHRASE_LIMIT: Final = Limit("sign-passphrase", 5, timedelta(minutes=15))
 
 
 def facility_signer(
