@@ -431,10 +431,14 @@ def approve_doses(
             if not row.facility_code:
                 raise ApprovalError("the dose has no vaccination site, so no site can approve it")
             pending[row.facility_code].append(row.id)
+    signers = {  # every site's key unlocked before anything is signed: all or nothing
+        site: unlock_site_key(session, keys, site, credential, now=now, secret=secret)
+        for site in sorted(pending)
+    }
     return [
         approve_records(
             session,
-            unlock_site_key(session, keys, site, credential, now=now, secret=secret),
+            signers[site],
             facility_code=site,
             approver=credential.username,
             now=now,
