@@ -69,7 +69,8 @@ def test_the_token_pin_never_shows_in_a_repr_or_the_logs(
     token = TokenKey(Path("/usr/lib/softhsm/libsofthsm2.so"), "vaxlink-dsc", PIN, "dsc")
     shown = [repr(settings), str(settings), repr(token), str(token), caplog.text,
              str(settings.model_dump())]  # fmt: skip
-    assert settings.pkcs11_pin is not None and settings.pkcs11_pin.get_secret_value() == PIN
+    assert settings.pkcs11_pin is not None
+    assert settings.pkcs11_pin.get_secret_value() == PIN
     for text in shown:
         assert PIN not in text
 

@@ -212,8 +212,8 @@ def check_signing_passphrase(passphrase: str, username: str) -> None:
     try:
         auth.check_password_rules(passphrase, username)
     except auth.AccountError as exc:
-        message = str(exc).replace("the password", "the signing passphrase")
-        raise KeyManagementError(message.replace("this password", "this passphrase")) from exc
+        message = str(exc).replace("the password", "it").replace("this password", "it")
+        raise KeyManagementError(f"signing passphrase refused: {message}") from exc
 
 
 def check_approver(session: Session, username: str, facility_code: str) -> None:
