@@ -188,6 +188,13 @@ class HsmError(KeyManagementError):
     code = "hsm_error"
 
 
+class HsmPinIncorrect(HsmError):
+    """The token refused the user PIN given to log in."""
+
+    http_status = 403
+    code = "hsm_pin_incorrect"
+
+
 class TrustListInvalid(CertificateError):
     """A trust list is malformed or its signature does not verify."""
 

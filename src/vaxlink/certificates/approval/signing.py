@@ -39,7 +39,6 @@ from vaxlink.certificates.errors import (
 )
 from vaxlink.certificates.keys.hierarchy import (
     OID_FACILITY_APPROVAL,
-    KeyPair,
     extended_key_usages,
     is_valid_at,
     kid,
@@ -172,8 +171,9 @@ PASSPHRASE_LIMIT: Final = Limit("sign-passphrase", 5, timedelta(minutes=15))
 
 def facility_signer(
     store: KeyStore, facility_code: str, now: datetime, credential: SigningCredential
-) -> KeyPair:
-    """The facility's newest valid approval key, opened with the approver's own wrap of it.
+) -> Signer:
+    """The facility's newest valid approval key, opened with the approver's own wrap of it (or
+    on the approver's own PKCS#11 token, the passphrase being its PIN).
 
     Refused (typed) when the site has no valid key, when its key is still a plain file, when the
     account holds no wrap of it, and when the passphrase is wrong. Says nothing of the account
@@ -203,7 +203,7 @@ def facility_signer(
             f"key; a holder grants it with `vaxlink keys grant-facility --code {facility_code} "
             f"--holder <holder> --approver {credential.username}`"
         )
-    return store.unlock_facility(key_id, credential.username, credential.passphrase)
+    return store.unlock_facility_signer(key_id, credential.username, credential.passphrase)
 
 
 def check_signing_passphrase(passphrase: str, username: str) -> None:
@@ -242,7 +242,7 @@ def unlock_site_key(
     *,
     now: datetime,
     secret: bytes | None,
-) -> KeyPair:
+) -> Signer:
     """The site's approval key for this approver: the account checked (`check_approver`), then
     its wrap opened (`facility_signer`). With `secret` (the rate limiter's HMAC key), wrong
     passphrases are counted per account in `session`, which the caller commits even when this

@@ -256,6 +256,45 @@ def issue_facility(
     _show(pair, f"facility {code}, held by {holder}")
 
 
+@app.command("issue-facility-token")
+def issue_facility_token(
+    code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
+    name: Annotated[str, typer.Option(help="Facility name.")],
+    approver: Approver,
+    library: Annotated[Path, typer.Option(help="PKCS#11 module of the approver's token.")],
+    token_label: Annotated[str, typer.Option(help="Label of the approver's token.")],
+    key_label: Annotated[str, typer.Option(help="Label for the new key on the token.")],
+    csca_passphrase: CscaPassphrase,
+    pin_file: Annotated[
+        Path | None,
+        typer.Option(help="The token's user PIN from a file (mode 0600) instead of a prompt.",
+                     show_default=False),
+    ] = None,
+    validity_days: Annotated[int, typer.Option()] = keys.FACILITY_VALIDITY_DAYS,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a site's approval key on its approver's PKCS#11 token: the key is made on the
+    token and never leaves it; the token's user PIN (the approver's) unlocks it to sign."""
+    from vaxlink.certificates.keys import pkcs11
+
+    with _running(key_dir) as c:
+        holder = _approver_of(c, approver, code)
+        pin = passphrases.read(pin_file, f"Token PIN of {holder}")
+        token = pkcs11.TokenKey(library, token_label, pin, key_label)
+        public = pkcs11.generate_key(token)
+        store = c.key_store
+        cert = keys.certify_facility_key(
+            _csca(store, csca_passphrase), public, facility_code=code, facility_name=name,
+            now=c.clock.now(), validity_days=validity_days,
+        )  # fmt: skip
+        pkcs11.store_certificate(token, cert)
+        store.save_facility_token(cert, holder, library=library, token_label=token_label,
+                                  key_label=key_label)  # fmt: skip
+        c.audit_cli_now("keys.issue_facility_token", "key", keys.kid(cert).hex(),
+                        detail={"facility": code, "approver": holder})  # fmt: skip
+    _show(cert, f"facility {code}, on {holder}'s token {token_label}")
+
+
 @app.command("grant-facility")
 def grant_facility(
     code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
@@ -294,6 +333,11 @@ def grant_facility(
                 failure = exc
         if failure is not None:
             raise failure
+        if not isinstance(pair, keys.KeyPair):
+            raise KeyManagementError(
+                f"facility {code}'s key is on {held}'s PKCS#11 token and cannot be copied: enrol "
+                f"{new} with a key of their own (`vaxlink keys issue-facility-token`)"
+            )
         if new in c.key_store.facility_holders(pair.kid):
             raise KeyManagementError(f"{new} already holds facility {code}'s key {pair.kid.hex()}")
         c.key_store.add_facility_holder(pair, new, _new_passphrase(passphrase_file, new))

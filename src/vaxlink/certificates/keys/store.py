@@ -11,6 +11,7 @@ before is refused until it is wrapped (`wrap_plain_facility`, `vaxlink keys wrap
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -25,7 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from vaxlink.certificates.errors import KeyManagementError
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.errors import HsmPinIncorrect, KeyManagementError, SigningPassphraseWrong
 from vaxlink.certificates.keys.hierarchy import (
     CSCA_VALIDITY_DAYS,
     DSC_VALIDITY_DAYS,
@@ -42,6 +44,8 @@ from vaxlink.certificates.keys.wrap import unwrap, wrap
 MIN_CSCA_PASSPHRASE = 12
 #: A facility key wrapped for one account: `<kid hex>.<user name>` + this, under `facility/`.
 WRAP_SUFFIX: Final = ".wrap.json"
+#: A facility key on one account's PKCS#11 token (its PIN is the account's signing secret).
+TOKEN_SUFFIX: Final = ".token.json"  # noqa: S105 - a file name suffix, not a secret
 #: Account names a wrap may be made for (the user-name rule of `auth`, so always a safe file name).
 _HOLDER: Final = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 
@@ -187,14 +191,63 @@ class KeyStore:
         _write_secret(path, wrap(pair.private_key, passphrase, key_id=pair.kid, holder=holder))
         return path
 
-    def facility_holders(self, key_id: bytes) -> list[str]:
-        """The accounts a facility key is wrapped for, sorted."""
+    def save_facility_token(
+        self,
+        certificate: x509.Certificate,
+        holder: str,
+        *,
+        library: Path,
+        token_label: str,
+        key_label: str,
+    ) -> Path:
+        """Record that the facility key of `certificate` lives on `holder`'s PKCS#11 token
+        (the token's user PIN is their signing secret; nothing secret is written)."""
+        key_id = kid(certificate)
+        path = self._wrap_path(key_id, holder).with_name(f"{key_id.hex()}.{holder}{TOKEN_SUFFIX}")
+        self._dir(Role.FACILITY)
+        doc = {"v": "vaxlink-token/1", "library": str(library), "token_label": token_label,
+               "key_label": key_label}  # fmt: skip
+        _write_secret(path, (json.dumps(doc) + "\n").encode())
+        cert_path = self.directory / Role.FACILITY.value / f"{key_id.hex()}.crt.pem"
+        if not cert_path.exists():
+            self.save_certificate(Role.FACILITY, certificate)
+        return path
+
+    def _holder_files(self, key_id: bytes) -> dict[str, Path]:
         folder = self.directory / Role.FACILITY.value
         prefix = f"{key_id.hex()}."
         if not folder.is_dir():
-            return []
-        names = (p.name for p in folder.glob(f"{prefix}*{WRAP_SUFFIX}"))
-        return sorted(n[len(prefix) : -len(WRAP_SUFFIX)] for n in names)
+            return {}
+        out = {}
+        for suffix in (WRAP_SUFFIX, TOKEN_SUFFIX):
+            for p in folder.glob(f"{prefix}*{suffix}"):
+                out[p.name[len(prefix) : -len(suffix)]] = p
+        return out
+
+    def facility_holders(self, key_id: bytes) -> list[str]:
+        """The accounts a facility key is wrapped for (or on a token of), sorted."""
+        return sorted(self._holder_files(key_id))
+
+    def unlock_facility_signer(self, key_id: bytes, holder: str, passphrase: str) -> Signer:
+        """The facility key as a `Signer` for `holder`: their wrap opened with their passphrase
+        (`unlock_facility`), or their PKCS#11 token logged into with it as the PIN."""
+        path = self._holder_files(key_id).get(holder)
+        if path is None or not path.name.endswith(TOKEN_SUFFIX):
+            return self.unlock_facility(key_id, holder, passphrase)
+        from vaxlink.certificates.keys.pkcs11 import TokenKey, TokenSigner
+
+        try:
+            doc = json.loads(_read_secret(path))
+            token = TokenKey(Path(doc["library"]), doc["token_label"], passphrase,
+                             doc["key_label"])  # fmt: skip
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyManagementError(f"{path} is not a token record: {exc}") from exc
+        try:
+            return TokenSigner(token, self.certificate(Role.FACILITY, key_id))
+        except HsmPinIncorrect:
+            raise SigningPassphraseWrong(
+                "Sai mã PIN ký / wrong signing PIN (the approval key was not unlocked)"
+            ) from None
 
     def unlock_facility(self, key_id: bytes, holder: str, passphrase: str) -> KeyPair:
         """A facility key opened with `holder`'s signing passphrase (SigningPassphraseWrong
@@ -211,8 +264,8 @@ class KeyStore:
     def remove_facility_holder(self, key_id: bytes, holder: str, *, last: bool = False) -> None:
         """Delete `holder`'s wrap of a facility key; the last one only with `last` (the key is
         then gone for good: nobody can sign with it any more)."""
-        path = self._wrap_path(key_id, holder)
-        holders = self.facility_holders(key_id)
+        files = self._holder_files(key_id)
+        holders = sorted(files)
         if holder not in holders:
             raise KeyManagementError(f"facility key {key_id.hex()} is not wrapped for {holder}")
         if holders == [holder] and not last:
@@ -220,7 +273,7 @@ class KeyStore:
                 f"{holder} is the last holder of facility key {key_id.hex()}: grant another "
                 "approver first, or confirm that the key is to be destroyed"
             )
-        path.unlink()
+        files[holder].unlink()
 
     def plain_facility_key(self, key_id: bytes) -> Path | None:
         """The unencrypted key file of a facility key kept from before wrapping, if any."""
