@@ -125,9 +125,10 @@ def test_only_an_active_approver_of_the_site_unlocks_its_key(world, pki, signing
     store = pki.save(tmp_path / "keys")
     me = signing("F001")
     with world.session() as s:
-        assert unlock_site_key(s, store, "F001", me, now=NOW, secret=None).kid == pki.facility[
-            "F001"
-        ].kid
+        assert (
+            unlock_site_key(s, store, "F001", me, now=NOW, secret=None).kid
+            == pki.facility["F001"].kid
+        )
         with pytest.raises(SigningPassphraseWrong):
             unlock_site_key(s, store, "F001", SigningCredential(me.username, OTHER), now=NOW,
                             secret=None)  # fmt: skip

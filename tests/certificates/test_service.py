@@ -39,7 +39,11 @@ def test_approve_doses_signs_each_site_with_its_own_key_and_skips_the_rest(
         service.approve_doses(s, keys, [at_f1, at_f2], credential=f1, now=NOW)  # not F002's
     with transaction(world.engine) as s:
         results = service.approve_doses(
-            s, keys, [at_f1, not_linked, in_review], credential=f1, now=NOW,
+            s,
+            keys,
+            [at_f1, not_linked, in_review],
+            credential=f1,
+            now=NOW,
             note="after a report",
         ) + service.approve_doses(s, keys, [at_f2], credential=f2, now=NOW, note="after a report")
     assert [(r.facility_code, r.record_count) for r in results] == [("F001", 1), ("F002", 1)]

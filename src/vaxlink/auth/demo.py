@@ -87,9 +87,7 @@ def _known_ward(code: str) -> bool:
     return True
 
 
-def demo_site_approvers(
-    session: Session, sites: list[str], *, now: dt.datetime
-) -> dict[str, str]:
+def demo_site_approvers(session: Session, sites: list[str], *, now: dt.datetime) -> dict[str, str]:
     """One active site approver account per vaccination site of the demo, `{site: user name}`,
     to hold (and sign with) the site's approval key: `demo.duyet` for the demo commune's site
     (`busiest_ward`), `demo.duyet.<site>` for the others, each at the ward where most of its
@@ -101,13 +99,16 @@ def demo_site_approvers(
     out = {}
     for site in sites:
         username = SITE_APPROVER if site == home_site else f"{SITE_APPROVER}.{site.lower()}"
-        ward = session.execute(
-            select(DoseRecord.ward_code)
-            .where(DoseRecord.facility_code == site, DoseRecord.ward_code.is_not(None))
-            .group_by(DoseRecord.ward_code)
-            .order_by(func.count().desc(), DoseRecord.ward_code)
-            .limit(1)
-        ).scalar() or home_ward
+        ward = (
+            session.execute(
+                select(DoseRecord.ward_code)
+                .where(DoseRecord.facility_code == site, DoseRecord.ward_code.is_not(None))
+                .group_by(DoseRecord.ward_code)
+                .order_by(func.count().desc(), DoseRecord.ward_code)
+                .limit(1)
+            ).scalar()
+            or home_ward
+        )
         if site == home_site or not _known_ward(ward):
             ward = home_ward
         user = session.scalar(select(User).where(User.username == username))

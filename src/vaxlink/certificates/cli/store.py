@@ -105,9 +105,12 @@ def approve_command(
     note: Annotated[str | None, typer.Option(help="Why, or which session this is.")] = None,
     passphrase_file: Annotated[
         Path | None,
-        typer.Option("--passphrase-file", show_default=False,
-                     help="The approver's signing passphrase from a file (mode 0600) instead of "
-                     "a hidden prompt."),
+        typer.Option(
+            "--passphrase-file",
+            show_default=False,
+            help="The approver's signing passphrase from a file (mode 0600) instead of "
+            "a hidden prompt.",
+        ),
     ] = None,
     key_dir: KeyDir = None,
 ) -> None:
