@@ -124,6 +124,7 @@ def test_a_plain_key_is_refused_until_wrapped(pki, tmp_path) -> None:
 def test_only_an_active_approver_of_the_site_unlocks_its_key(world, pki, signing, tmp_path):
     store = pki.save(tmp_path / "keys")
     me = signing("F001")
+    assert SIGNING not in repr(me)  # a credential never shows its passphrase
     with world.session() as s:
         assert (
             unlock_site_key(s, store, "F001", me, now=NOW, secret=None).kid
