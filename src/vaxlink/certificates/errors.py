@@ -190,6 +190,13 @@ class HsmError(KeyManagementError):
     code = "hsm_error"
 
 
+class HsmPinIncorrect(HsmError):
+    """The token refused the user PIN given to log in."""
+
+    http_status = 403
+    code = "hsm_pin_incorrect"
+
+
 class TrustListInvalid(CertificateError):
     """A trust list is malformed or its signature does not verify."""
 
@@ -271,3 +278,36 @@ class TrustListUnavailable(CertificateError):
     http_status = Unavailable.http_status
     exit_code = Unavailable.exit_code
     code = "trust_list_unavailable"
+
+
+class PlainFacilityKey(KeyManagementError):
+    """A facility approval key is still an unencrypted file: it must be wrapped for its
+    approvers before anything signs with it."""
+
+    code = "plain_facility_key"
+
+
+class SigningRefused(ApprovalError):
+    """The approval key of a site is not unlocked for this account (not a site approver of the
+    site, no wrap of the key for it, or a wrong signing passphrase)."""
+
+    http_status = 403
+    exit_code = 6
+    code = "signing_refused"
+
+
+class SigningPassphraseWrong(SigningRefused):
+    """The signing passphrase does not open the account's wrap of the site's approval key."""
+
+    code = "signing_passphrase_wrong"
+
+
+class SigningLocked(errors.TooManyRequests, ApprovalError):
+    """Too many wrong signing passphrases for this account: signing waits `retry_after_seconds`."""
+
+    code = "signing_locked"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+        self.headers = {"Retry-After": str(retry_after_seconds)}

@@ -5,7 +5,9 @@ Other domains import `vaxlink.certificates` through this module only. Store oper
 that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subclasses.
 
 - Approval by a site: `approve_records` (a site's doses with its signer), `approve_doses` and
-  `approve_dose` (given doses, each site's newest valid key), `approval_state`, `verify_approval`.
+  `approve_dose` (given doses, each site's newest valid key unlocked for a `SigningCredential`:
+  an approver account of that site and its signing passphrase), `approval_state`,
+  `verify_approval`.
 - Issuance: `Issuer`, `issue_batch` (everyone ready), `issue_for` (one person online),
   `active_of` / `current_certificate`; recoveries: `record_recovery`.
 - Life cycle: `revoke`, `reissue_person` (one person after a change, in the caller's
@@ -36,10 +38,12 @@ from vaxlink.certificates.approval.check import (
 )
 from vaxlink.certificates.approval.signing import (
     ApprovalResult,
+    SigningCredential,
     approve_dose,
     approve_doses,
     approve_records,
     facility_signer,
+    unlock_site_key,
 )
 from vaxlink.certificates.clients import (
     READ_CERTIFICATES,
@@ -152,6 +156,7 @@ __all__ = [
     "RevocationSource",
     "Role",
     "Signer",
+    "SigningCredential",
     "Step",
     "StoreRevocationList",
     "StoredApprovalCheck",
@@ -195,6 +200,7 @@ __all__ = [
     "revoke",
     "rotate_dsc",
     "signing_dsc_kid",
+    "unlock_site_key",
     "uvci_key_from_secret",
     "verification_result",
     "verify",
