@@ -49,9 +49,10 @@ def _page(
     except CertificateError as exc:  # no DSC yet: the page says so, with what to do
         kinds, error = (), error or str(exc)
     return render(request, "issuer/console.html", {
-        "view": console.overview(db, c.key_store, now), "kinds": kinds, "runs": runs.latest(),
-        "running": runs.running(), "error": error, "revoked": revoked, "reissued": reissued,
-        "now": now,
+        "view": console.overview(db, c.key_store, now,
+                                 cap_per_day=c.settings.issuance_cap_per_day),
+        "kinds": kinds, "runs": runs.latest(), "running": runs.running(), "error": error,
+        "revoked": revoked, "reissued": reissued, "now": now,
     }, status=status)  # fmt: skip
 
 
@@ -73,7 +74,13 @@ def issuer_issue(
     """Start an issue run of the chosen kinds as the signed-in issuer."""
     try:
         issuer = c.issuer(by=principal.username)
-        run = _runs(request).start(c.engine, principal, issuer, list(kind or []))
+        run = _runs(request).start(
+            c.engine,
+            principal,
+            issuer,
+            list(kind or []),
+            cap_per_day=c.settings.issuance_cap_per_day,
+        )
     except CertificateError as exc:
         return _page(request, db, c, error=str(exc), status=422)
     return RedirectResponse(f"/issuer/runs/{run.id}", status_code=303)
