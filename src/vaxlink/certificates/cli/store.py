@@ -282,7 +282,14 @@ def revoke_command(
 
     with _running() as c, c.transaction() as session:
         certificate = revoke(session, uvci, reason=reason, by=by or _operator(), now=c.clock.now())
-        c.audit_cli(session, "certificates.revoke", "certificate", certificate.id, by=by)
+        c.audit_cli(
+            session,
+            "certificates.revoke",
+            "certificate",
+            certificate.id,
+            by=by,
+            detail={"reason": reason.strip()[:200]},
+        )
     Console().print(f"{certificate.uvci} revoked.", highlight=False)
 
 
@@ -391,3 +398,16 @@ def client_add(
         highlight=False,
     )
     typer.echo(token)
+
+
+def client_revoke(
+    name: Annotated[str, typer.Argument(help="Application name given to `api-client add`.")],
+    by: By = "",
+) -> None:
+    """Stop a client application's token from working (its access history stays)."""
+    from vaxlink.certificates.clients import deactivate_client
+
+    with _running() as c, c.transaction() as session:
+        client = deactivate_client(session, name)
+        c.audit_cli(session, "certificates.api_client_revoke", "api_client", client.id, by=by)
+    Console().print(f"Client {name!r} revoked: its token no longer works.", highlight=False)
