@@ -176,5 +176,15 @@ def test_the_console_shows_issuance_per_account_and_a_run_stops_at_the_daily_cap
         again = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
         assert 'id="run-capped"' in _wait(issuer, again.headers["location"])
         assert len(world.certificates()) == 5  # nothing more today
+        refused = issuer.post("/issuer/revoke", data={"uvci": mine[0].uvci, "reason": "copied",
+                                                      "reissue": "true"})  # fmt: skip
+        assert refused.status_code == 422
+        assert "VAXLINK_ISSUANCE_CAP_PER_DAY" in refused.text
+        with world.session() as s:
+            assert s.get(Certificate, mine[0].id).status == "active"  # the old one stays
+            capped_actions = list(s.scalars(select(AuditEntry.detail).where(
+                AuditEntry.action == "certificate.issue_capped")))  # fmt: skip
+        assert len(capped_actions) == 3
+        assert '"reissue":true' in capped_actions[-1].replace(" ", "")
     finally:
         issuer.__exit__(None, None, None)

@@ -23,12 +23,14 @@ from vaxlink.auth.service import (
     NewAuditEntry,
     Principal,
     append,
+    append_after_transaction,
     append_many,
     latest_entries,
 )
 from vaxlink.certificates.approval.signing import APPROVABLE
 from vaxlink.certificates.errors import (
     CertificateNotFound,
+    IssuanceCapped,
     IssuanceInvalid,
     KeyUsageInvalid,
     TransitionInvalid,
@@ -37,7 +39,7 @@ from vaxlink.certificates.issuance.batch import BatchReport, issue_batch
 from vaxlink.certificates.issuance.issuer import Issuer
 from vaxlink.certificates.issuance.lifecycle import revoke
 from vaxlink.certificates.issuance.sweep import reissue_person
-from vaxlink.certificates.issuance.volume import AccountVolume, volumes
+from vaxlink.certificates.issuance.volume import AccountVolume, issued_today, volumes
 from vaxlink.certificates.keys.hierarchy import dcc_types
 from vaxlink.certificates.keys.store import DscPlan, KeyStore, Role, dsc_plan
 from vaxlink.certificates.models import (
@@ -161,7 +163,7 @@ def revoke_as(
 
 def reissue_as(
     session: Session, principal: Principal, issuer: Issuer, uvci: str, *, reason: str,
-    now: datetime,
+    now: datetime, cap_per_day: int = 0,
 ) -> tuple[Certificate, Certificate]:  # fmt: skip
     """Revoke one certificate with a reason and issue its person a new one from their records as
     they stand now, as the signed-in issuer (e.g. a QR that was copied or handed out): both
@@ -171,6 +173,11 @@ def reissue_as(
     if old.status != CertificateStatus.ACTIVE:
         raise TransitionInvalid(f"{old.uvci} is {old.status}: only an active certificate is "
                                   "re-issued (issue runs give people without one a new one)")  # fmt: skip
+    if cap_per_day and issued_today(session, principal.username, now) >= cap_per_day:
+        append_after_transaction(session, actor=principal, action="certificate.issue_capped",
+                                 object_type="certificate", object_id=old.id,
+                                 detail={"cap": cap_per_day, "reissue": True}, at=now)  # fmt: skip
+        raise IssuanceCapped(principal.username, cap_per_day)
     revoked = revoke_as(session, principal, uvci, reason=reason, now=now)
     new = reissue_person(session, issuer, revoked.citizen_id, CertificateKind(revoked.kind))
     append(session, actor=principal, action="certificate.reissue", object_type="certificate",

@@ -112,7 +112,8 @@ def issuer_revoke(
         with db.begin_nested():  # nothing of a refused revocation or re-issue stays
             if reissue:
                 old, new = console.reissue_as(db, principal, c.issuer(by=principal.username, now=now),
-                                              uvci, reason=reason, now=now)  # fmt: skip
+                                              uvci, reason=reason, now=now,
+                                              cap_per_day=c.settings.issuance_cap_per_day)  # fmt: skip
                 target = f"/issuer?revoked={old.id}&reissued={new.id}"
             else:
                 old = console.revoke_as(db, principal, uvci, reason=reason, now=now)
