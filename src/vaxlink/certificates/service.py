@@ -11,7 +11,8 @@ that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subcl
 - Issuance: `Issuer`, `issue_batch` (everyone ready), `issue_for` (one person online),
   `active_of` / `current_certificate`; recoveries: `record_recovery`.
 - Life cycle: `revoke`, `reissue_person` (one person after a change, in the caller's
-  transaction), the sweeps `reissue_changed`, `renew_expiring`, `reissue_for_dsc`, `dsc_report`.
+  transaction), the sweeps `reissue_changed`, `renew_expiring`, `reissue_for_dsc`, `dsc_report`;
+  the renewal job that runs by itself (`RenewalJob`, `PeriodicRenewal`, as `RENEWAL_JOB`).
 - Verification: `verify` (raises a typed error) and `verification_result` (the structured result
   the verifier page shows), trust and revocation sources, the published lists.
 - Documents: `certificate_view` (JSON), `certificate_pdf`, `certificate_fhir`, `qr_svg`, `read_qr`.
@@ -107,6 +108,7 @@ from vaxlink.certificates.models import (
     CertificateKind,
     CertificateStatus,
 )
+from vaxlink.certificates.renewal import RENEWAL_JOB, PeriodicRenewal, RenewalJob
 from vaxlink.certificates.verification.result import VerificationResult, verification_result
 from vaxlink.certificates.verification.store import (
     KeyStoreTrust,
@@ -122,6 +124,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APPROVABLE",
     "READ_CERTIFICATES",
+    "RENEWAL_JOB",
     "TABLES",
     "UPLOAD_LIMIT",
     "VERIFY_IDENTITY",
@@ -152,7 +155,9 @@ __all__ = [
     "KeyStoreTrust",
     "LifecycleReport",
     "Mode",
+    "PeriodicRenewal",
     "QrNotFound",
+    "RenewalJob",
     "RevocationSource",
     "Role",
     "Signer",

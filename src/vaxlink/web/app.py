@@ -114,11 +114,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                     container.engine, container.report_settings, container.clock.now
                 )
             app.state.figures_refresh = refresher
+            renewal = None
+            if "certificates" in {d.name for d in domains}:  # renewals by themselves (#14)
+                renewal = container.start_background_renewal()
+            app.state.renewal = renewal
             try:
                 yield
             finally:
                 if refresher is not None:
                     refresher.stop()
+                if renewal is not None:
+                    renewal.stop()
 
     app = FastAPI(
         title="vaxlink",
