@@ -193,7 +193,8 @@ class HsmError(KeyManagementError):
 class HsmPinIncorrect(HsmError):
     """The token refused the user PIN given to log in."""
 
-    http_status = 403
+    http_status = errors.Forbidden.http_status
+    exit_code = errors.Forbidden.exit_code
     code = "hsm_pin_incorrect"
 
 
