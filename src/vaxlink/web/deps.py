@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.to_thread
 from fastapi import Request
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from vaxlink.clock import Clock
 from vaxlink.compose import Container
@@ -83,14 +83,19 @@ async def session(request: Request) -> AsyncIterator[Session]:
     s = _factory(request)()
     transaction = s.begin()
     request.state.db = s  # the page's templates name sites in this transaction (render.py)
+    # The end runs on a thread of its own limiter, not the shared pool's: when every pool thread
+    # is a request waiting for the SQLite writer's turn (`db._sqlite_writer_gate`), the commit
+    # that gives the turn back must not wait for a pool thread (FastAPI's sync-generator exit
+    # does the same).
+    own = anyio.CapacityLimiter(1)
     try:
         yield s
     except BaseException as exc:
         with anyio.CancelScope(shield=True):  # a cancelled request still gives its connection back
-            await run_in_threadpool(_end, s, transaction, exc)
+            await anyio.to_thread.run_sync(_end, s, transaction, exc, limiter=own)
         raise
     else:
-        await run_in_threadpool(_end, s, transaction, None)
+        await anyio.to_thread.run_sync(_end, s, transaction, None, limiter=own)
     finally:
         request.state.db = None
 
