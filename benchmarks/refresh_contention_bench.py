@@ -119,7 +119,8 @@ def prepare(data_dir: Path) -> tuple[str, list[str], list[str]]:
         for i in range(USERS):
             name = f"bench{stamp}u{i}"
             # a role with no second factor: the bench times the password step of a login
-            create_user(s, username=name, password=PASSWORD, role="provincial_cdc", unit="province:001")
+            create_user(s, username=name, password=PASSWORD, role="provincial_cdc", unit="province:001",
+                        now=now)
             users.append(name)
         ids = [str(r) for r in s.execute(text(
             "SELECT DISTINCT citizen_id FROM certificate WHERE status = 'active' LIMIT 2000"

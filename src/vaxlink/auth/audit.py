@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -107,15 +107,29 @@ def hash_of(entry: AuditEntry) -> str:
     )  # fmt: skip
 
 
+#: The chain's statements, on the tables (Core): every audited request runs them, and the ORM's
+#: bulk insert and update paths cost several times the statements themselves (nothing here
+#: reads entries back as objects). Built once.
+_HEAD = AuditHead.__table__
+_LOCK_HEAD: Final = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 0)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)  # fmt: skip
+_NEW_HEAD: Final = insert(_HEAD).values(id=1, seq=0, hash=GENESIS)
+_INSERT_ENTRIES: Final = insert(AuditEntry.__table__)
+_MOVE_HEAD: Final = (
+    update(_HEAD).where(_HEAD.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)  # fmt: skip
+
+
 def _take_head(session: Session) -> tuple[int, str]:
-    """Lock the head row (creating it on a store built without migrations) and read it."""
-    bumped = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 0)
-    )
-    if getattr(bumped, "rowcount", 1) == 0:
-        session.add(AuditHead(id=1, seq=0, hash=GENESIS))
-        session.flush()
-    row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    """Lock the head row (creating it on a store built without migrations) and read it: one
+    UPDATE ... RETURNING, the row lock (PostgreSQL) or write lock (SQLite) and the read."""
+    row = session.execute(_LOCK_HEAD).one_or_none()
+    if row is None:
+        session.execute(_NEW_HEAD)
+        row = session.execute(_LOCK_HEAD).one()
     return int(row.seq), str(row.hash)
 
 
@@ -160,8 +174,8 @@ def append_many(session: Session, entries: Sequence[Entry]) -> list[int]:
                      "unit": unit, "detail": detail, "prev_hash": prev, "hash": digest})  # fmt: skip
         prev = digest
         seqs.append(seq)
-    session.execute(insert(AuditEntry), rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    session.execute(_INSERT_ENTRIES, rows)
+    session.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev})
     return seqs
 
 

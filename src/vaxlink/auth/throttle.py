@@ -21,7 +21,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from vaxlink.ratelimit import Limit, StoreCounters, secret_of
+from vaxlink.ratelimit import Limit, StoreCounters, first_lock, secret_of
 from vaxlink.settings import Settings
 
 DAY = dt.timedelta(days=1)
@@ -58,9 +58,9 @@ def locked_for(
 ) -> int | None:
     """Seconds until a login may be tried again for this name from this address, or None."""
     by_pair, by_name, by_client = _limiters(session, settings, now)
-    wait = max(
-        by_pair.wait(_pair(username, client)), by_name.wait(username), by_client.wait(client)
-    )
+    until = first_lock([(by_pair, _pair(username, client)), (by_name, username),
+                        (by_client, client)])  # one read for the three keys  # fmt: skip
+    wait = (until - now).total_seconds() if until is not None else 0.0
     return int(wait) + 1 if wait > 0 else None
 
 

@@ -114,7 +114,7 @@ class StoreCounters:
         return until
 
     def _lock(self, key: str, until: datetime) -> None:
-        self.session.execute(update(RateCounter).where(_C.key == key).values(locked_until=until))
+        self.session.execute(update(_T).where(_C.key == key).values(locked_until=until))
 
     def take(self, key: str) -> float:
         return self._seconds(self.hit(key))
@@ -124,13 +124,16 @@ class StoreCounters:
 
     def clear(self, key: str) -> None:
         self.session.execute(
-            delete(RateCounter).where(
+            delete(_T).where(
                 _C.key == self.key(key), or_(_C.locked_until.is_(None), _C.locked_until <= self.now)
             )
         )
 
 
-_C = RateCounter.__table__.c
+#: Statements go to the table, not the mapped class: ORM-enabled DML takes the ORM's bulk paths,
+#: several times the cost of the statement on these per-request writes.
+_T = RateCounter.__table__
+_C = _T.c
 
 
 @cache
@@ -146,9 +149,8 @@ def _hit_statement(dialect: str, backoff: bool) -> Any:
     if not backoff:
         reset = or_(reset, _C.locked_until.is_not(None))
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    fresh = insert(RateCounter).values(
-        key=bindparam("hit_key"), window_start=at, count=1, locked_until=None
-    )
+    # On the table (`_T`): as an ORM insert this was about a fifth of a citizen lookup's CPU.
+    fresh = insert(_T).values(key=bindparam("hit_key"), window_start=at, count=1, locked_until=None)
     return fresh.on_conflict_do_update(
         index_elements=[_C.key],
         set_={
@@ -166,7 +168,12 @@ def first_lock(counters: list[tuple[StoreCounters, str]]) -> datetime | None:
         return None
     session, now = counters[0][0].session, counters[0][0].now
     keys = [c.key(v) for c, v in counters]
-    until: datetime | None = session.scalar(
-        select(func.max(_C.locked_until)).where(_C.key.in_(keys), _C.locked_until > now)
-    )
+    until: datetime | None = session.scalar(_FIRST_LOCK, {"lock_keys": keys, "lock_now": now})
     return until
+
+
+#: `first_lock`'s read, built once (its keys an expanding parameter).
+_FIRST_LOCK: Final = select(func.max(_C.locked_until)).where(
+    _C.key.in_(bindparam("lock_keys", expanding=True)),
+    _C.locked_until > bindparam("lock_now", type_=_C.locked_until.type),
+)

@@ -3,12 +3,14 @@ and ports, and one transaction per request on the store's engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import anyio
+import anyio.to_thread
 from fastapi import Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from vaxlink.clock import Clock
 from vaxlink.compose import Container
@@ -68,14 +70,43 @@ def _factory(request: Request) -> sessionmaker[Session]:
     return cached[1]
 
 
-def session(request: Request) -> Iterator[Session]:
+async def session(request: Request) -> AsyncIterator[Session]:
     """A session in a transaction: committed when the request succeeds, rolled back otherwise.
 
     Declare it `Depends(session, scope="function")`: the commit then happens before the response
-    leaves, so a redirect after a POST (login, a decision) never reads the state before it."""
-    with _factory(request)() as s, s.begin():
-        request.state.db = s  # the page's templates name sites in this transaction (render.py)
-        try:
-            yield s
-        finally:
-            request.state.db = None
+    leaves, so a redirect after a POST (login, a decision) never reads the state before it.
+
+    `async` on purpose: opening a session touches no connection (the first statement does, in
+    the endpoint's thread), so it is made on the event loop instead of costing a hop to the
+    thread pool; only the end of the transaction (the commit's round trip, or the rollback) is
+    sent to a worker thread, as a sync generator's exit was."""
+    s = _factory(request)()
+    transaction = s.begin()
+    request.state.db = s  # the page's templates name sites in this transaction (render.py)
+    # The end runs on a thread of its own limiter, not the shared pool's: when every pool thread
+    # is a request waiting for the SQLite writer's turn (`db._sqlite_writer_gate`), the commit
+    # that gives the turn back must not wait for a pool thread (FastAPI's sync-generator exit
+    # does the same).
+    own = anyio.CapacityLimiter(1)
+    try:
+        yield s
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):  # a cancelled request still gives its connection back
+            await anyio.to_thread.run_sync(_end, s, transaction, exc, limiter=own)
+        raise
+    else:
+        await anyio.to_thread.run_sync(_end, s, transaction, None, limiter=own)
+    finally:
+        request.state.db = None
+
+
+def _end(s: Session, transaction: SessionTransaction, exc: BaseException | None) -> None:
+    """Commit (no error) or roll back the request's transaction and close its session: what
+    leaving `with session, session.begin():` does."""
+    try:
+        if exc is None:
+            transaction.__exit__(None, None, None)
+        else:
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+    finally:
+        s.close()

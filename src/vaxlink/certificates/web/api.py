@@ -153,10 +153,12 @@ def open_access(
     that finds nothing is recorded too)."""
     found = None
     with transaction(request.app.state.engine) as s:
+        known: str | None = None  # the reference the person was found by: no second read
         if citizen_id is None and ref is not None:
             citizen_id = resolve_ref(s, ref)
+            known = ref if citizen_id is not None else None
         if citizen_id is not None:
-            found = Access(client, citizen_id, person_ref(s, citizen_id))
+            found = Access(client, citizen_id, known or person_ref(s, citizen_id))
             record_access(s, client, citizen_id, document, now=now)
         auth.append(s, actor=None, action=f"certificates.client.fetch_{document}",
                     object_type="citizen", object_id=found.ref if found else "not-found",
