@@ -19,9 +19,9 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -110,13 +110,13 @@ def hash_of(entry: AuditEntry) -> str:
 #: The chain's statements, on the tables (Core): every audited request runs them, and the ORM's
 #: bulk insert and update paths cost several times the statements themselves (nothing here
 #: reads entries back as objects). Built once.
-_HEAD = AuditHead.__table__
+_HEAD = cast(Table, AuditHead.__table__)
 _LOCK_HEAD: Final = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 0)
     .returning(_HEAD.c.seq, _HEAD.c.hash)
 )  # fmt: skip
 _NEW_HEAD: Final = insert(_HEAD).values(id=1, seq=0, hash=GENESIS)
-_INSERT_ENTRIES: Final = insert(AuditEntry.__table__)
+_INSERT_ENTRIES: Final = insert(cast(Table, AuditEntry.__table__))
 _MOVE_HEAD: Final = (
     update(_HEAD).where(_HEAD.c.id == 1)
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))

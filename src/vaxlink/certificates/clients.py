@@ -17,9 +17,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates.errors import (
@@ -118,7 +118,7 @@ def record_access(
                                      "document": document, "accessed_at": now})  # fmt: skip
 
 
-_RECORD_ACCESS: Final = insert(CertificateAccess.__table__)
+_RECORD_ACCESS: Final = insert(cast(Table, CertificateAccess.__table__))
 
 
 class ClientQuotaExceeded(TooManyRequests):

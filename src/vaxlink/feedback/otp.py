@@ -17,9 +17,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from vaxlink.feedback.errors import CitizenSessionMissing
@@ -73,7 +73,8 @@ def prepare_challenge(key: bytes) -> Prepared:
 
 #: One row per lookup, inserted on the table (Core): the ORM's unit of work costs several times
 #: the insert itself on this hot path, and nothing reads the object back.
-_NEW_CHALLENGE: Final = insert(OtpChallenge.__table__).returning(OtpChallenge.__table__.c.id)
+_CHALLENGES: Final = cast(Table, OtpChallenge.__table__)
+_NEW_CHALLENGE: Final = insert(_CHALLENGES).returning(_CHALLENGES.c.id)
 
 
 def create_challenge(

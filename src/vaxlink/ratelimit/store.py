@@ -12,9 +12,9 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -132,7 +132,7 @@ class StoreCounters:
 
 #: Statements go to the table, not the mapped class: ORM-enabled DML takes the ORM's bulk paths,
 #: several times the cost of the statement on these per-request writes.
-_T = RateCounter.__table__
+_T = cast(Table, RateCounter.__table__)
 _C = _T.c
 
 
