@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from vaxlink.auth.service import Principal
     from vaxlink.certificates.service import Issuer, KeyStore, Signer
     from vaxlink.feedback.sms import SmsPort
+    from vaxlink.flows.reissue_after_change import Settled
     from vaxlink.linkage.service import LinkModel
     from vaxlink.registry.service import RegistryPort
     from vaxlink.reports.service import Mailer, ReportSettings
@@ -216,6 +218,46 @@ class Container:
         from vaxlink.certificates.service import Role
 
         return tuple(self.key_store.certificates(Role.CSCA))
+
+    # -- what follows a site's signature, and the scheduled settling step -----------------------
+
+    def after_approval(
+        self,
+        session: Session,
+        *,
+        approval_id: int | None,
+        actor: Principal | None,
+        by: str,
+    ) -> Settled:
+        """What follows a site's signature, in the signing transaction (the approval page and
+        `certificates approve` call it right after signing): the citizen reports waiting for a
+        certificate of the people the approval covers are settled
+        (`flows.reissue_after_change.settle_after_approval`); their SMS leave after the commit.
+        The composition root wires it so that certificates never imports a flow."""
+        from vaxlink.flows.reissue_after_change import settle_after_approval
+
+        return settle_after_approval(session, self, approval_id=approval_id, actor=actor, by=by,
+                                     now=self.clock.now())  # fmt: skip
+
+    def settle_certificates(self, *, by: str) -> Settled:
+        """The scheduled step (`vaxlink report scheduler`, the web app's background thread, after
+        `certificates reissue-changed`): settle every report awaiting a certificate in one
+        transaction, then send the SMS."""
+        from vaxlink.flows.reissue_after_change import send, settle_waiting
+
+        with self.transaction() as session:
+            settled = settle_waiting(session, self, now=self.clock.now(), by=by)
+            if settled.checked:
+                from vaxlink.auth import service as auth
+
+                auth.append(session, actor=None, action="feedback.ticket.settle_run",
+                            object_type="feedback_ticket_batch", object_id="awaiting_certificate",
+                            detail={"by": by, "checked": settled.checked,
+                                    "resolved": len(settled.resolved),
+                                    "failed": len(settled.failed)},
+                            at=self.clock.now())  # fmt: skip
+        send(self, settled.notices)
+        return settled
 
     # -- the operator at the command line ------------------------------------------------------
 

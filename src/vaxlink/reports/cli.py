@@ -120,7 +120,8 @@ def figures_command(
 def scheduler_command(
     once: Annotated[bool, typer.Option("--once", help="Run one step and stop.")] = False,
 ) -> None:
-    """Refresh figures every few minutes and make each level's daily report when it is due."""
+    """Refresh figures every few minutes and make each level's daily report when it is due; each
+    step also settles the citizen reports whose new certificate waited for a site's signature."""
     console = Console()
     with compose.running() as c:
         config, mailer = c.report_settings, c.mailer
@@ -131,6 +132,10 @@ def scheduler_command(
             if made:
                 c.audit_cli_now("reports.scheduled", "daily_report_batch", str(made[0].day),
                                 detail={"reports": len(made)})  # fmt: skip
+            settled = c.settle_certificates(by="job:report.scheduler")
+            if settled.resolved:
+                console.print(f"{len(settled.resolved)} citizen report(s) resolved: their new "
+                              "certificates are issued")  # fmt: skip
             if once:
                 return
             time.sleep(config.refresh_minutes * 60)
