@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+#: Times the scheduled settling step tries its transaction (SQLite's one writer may be busy).
+_SETTLE_TRIES = 4
 
 
 class Container:
@@ -243,7 +245,28 @@ class Container:
         """The scheduled step (`vaxlink report scheduler`, the web app's background thread, after
         `certificates reissue-changed`): settle every report awaiting a certificate in one
         transaction, then send the SMS."""
-        from vaxlink.flows.reissue_after_change import send, settle_waiting
+        import time
+
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(_SETTLE_TRIES):
+            try:
+                settled = self._settle_once(by)
+            except OperationalError:
+                # SQLite: another writer (the figures refresh, a request) committed while this
+                # step was reading; its snapshot cannot become a write. Again, on a new snapshot.
+                if attempt == _SETTLE_TRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            break
+        from vaxlink.flows.reissue_after_change import send
+
+        send(self, settled.notices)
+        return settled
+
+    def _settle_once(self, by: str) -> Settled:
+        from vaxlink.flows.reissue_after_change import settle_waiting
 
         with self.transaction() as session:
             settled = settle_waiting(session, self, now=self.clock.now(), by=by)
@@ -256,7 +279,6 @@ class Container:
                                     "resolved": len(settled.resolved),
                                     "failed": len(settled.failed)},
                             at=self.clock.now())  # fmt: skip
-        send(self, settled.notices)
         return settled
 
     # -- the operator at the command line ------------------------------------------------------

@@ -115,9 +115,10 @@ class Loop:
 def loop(world: World, pki: Pki, store_url: str, tmp_path: Path) -> Iterator[Loop]:  # noqa: F811
     """Dose 1 (F001), booster 2 (F001) approved and certified; the F002 site named in the list."""
     settings = Settings(data_dir=tmp_path / "data", database_url=store_url, _env_file=None)  # type: ignore[call-arg]
-    pki.save(tmp_path / "keys")
+    settings.data_dir.mkdir()
+    pki.save(settings.data_dir / "keys")  # where the CLI and the web app of `settings` look
     ports = compose.Container(settings, clock=FixedClock(dt.datetime.now(dt.UTC)),
-                              engine=world.engine, key_dir=tmp_path / "keys")  # fmt: skip
+                              engine=world.engine)  # fmt: skip
     world.citizen(CID, phone=PHONE)
     d1 = world.dose(CID, 1, D1)
     b2 = world.dose(CID, 4, B2, category="booster")
@@ -307,3 +308,59 @@ def test_the_scheduled_step_settles_once_the_site_signs(loop: Loop) -> None:
     assert '"by":"job:report.scheduler"' in run.detail
     assert resolved.actor_id is None
     assert '"by":"job:report.scheduler"' in resolved.detail
+
+
+def test_certificates_approve_at_the_command_line_settles_the_report(
+    loop: Loop, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vaxlink.certificates.cli.app import app
+    from vaxlink.settings import get_settings
+
+    ticket_id = loop.report(loop.b2)
+    loop.resolve(ticket_id, loop.b2, {"vaccination_date": CORRECTED})
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(loop.ports.settings.data_dir))
+    monkeypatch.setenv("VAXLINK_DATABASE_URL", store_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["approve", "--facility", "F001", "--approver", "Lê Thị B"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "1 citizen report(s) waiting for a certificate resolved" in result.output
+    assert loop.ticket(ticket_id).status == "resolved"
+    assert CORRECTED in {d for s, d in loop.certificates().values() if s == "active"}
+    with transaction(loop.engine) as s:
+        entry = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "feedback.ticket.certificate_settled")).one()  # fmt: skip
+    assert "as Lê Thị B (approval #" in entry.detail
+
+
+def test_the_web_app_settles_waiting_reports_in_the_background(
+    loop: Loop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from vaxlink.web.app import create_app
+
+    ticket_id = loop.report(loop.b2)
+    loop.resolve(ticket_id, loop.b2, {"vaccination_date": CORRECTED})
+    loop.sign("F001")  # signed elsewhere (another worker, the CLI): nothing settled it yet
+    assert loop.ticket(ticket_id).status == "awaiting_certificate"
+    monkeypatch.setenv("VAXLINK_REPORT_REFRESH_IN_APP", "true")
+    app = create_app(loop.ports.settings, clock=loop.ports.clock)
+    with TestClient(app):
+        settler = app.state.certificate_settle
+        assert settler is not None
+        deadline = time.monotonic() + 60
+        while loop.ticket(ticket_id).status != "resolved":
+            assert time.monotonic() < deadline, "the background step did not settle the report"
+            time.sleep(0.1)
+    assert not settler.alive
+    with transaction(loop.engine) as s:
+        entry = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "feedback.ticket.resolved")).one()  # fmt: skip
+    assert '"by":"job:web.settle-certificates"' in entry.detail
