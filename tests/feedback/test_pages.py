@@ -319,3 +319,27 @@ def test_station_corrects_the_site_signs_and_the_citizen_sees_the_new_certificat
     assert "Đã sửa ngày tiêm" in me
     assert 'id="certificate-updating"' not in me
     assert f"#{ticket_id}" in _sms_after(since, contains="da giai quyet, da cap chung nhan moi")
+
+
+def test_a_certificate_still_true_but_behind_a_newer_unsigned_dose_is_shown_with_it_pending(
+    setup: tuple[Any, World], pki: Pki
+) -> None:
+    station, world = setup
+    world.citizen(CID, phone=PHONE)
+    world.dose(CID, 1, dt.date(2021, 8, 2))
+    world.dose(CID, 2, dt.date(2021, 8, 30))
+    from vaxlink.certificates.service import approve_records
+
+    with transaction(world.engine) as s:
+        approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
+                        now=dt.datetime.now(dt.UTC))  # fmt: skip
+    issue_batch(world.engine, pki.dsc, issuer_name="Bộ Y tế", by="test", now=dt.datetime.now(dt.UTC))
+    world.dose(CID, 3, dt.date(2022, 1, 10), facility="F002", category="booster")
+    client = _citizen_client(station)
+    _login(client)
+    me = client.get("/c/me").text
+    assert 'id="certificate-qr"' in me  # its facts are still those of the record's dose 2
+    assert 'id="certificate-updating"' not in me
+    assert 'id="certificate-newer"' in me
+    assert "Mũi tiêm ngày 10/01/2022 đang chờ cơ sở tiêm F002 ký duyệt." in me
+    assert client.get("/c/certificate.pdf").status_code == 200

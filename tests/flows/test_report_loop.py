@@ -337,6 +337,31 @@ def test_certificates_approve_at_the_command_line_settles_the_report(
     assert "as Lê Thị B (approval #" in entry.detail
 
 
+def test_the_reissue_changed_sweep_resolves_the_reports_whose_certificate_it_issued(
+    loop: Loop, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vaxlink.certificates.cli.app import app
+    from vaxlink.settings import get_settings
+
+    ticket_id = loop.report(loop.b2)
+    loop.resolve(ticket_id, loop.b2, {"vaccination_date": CORRECTED})
+    loop.sign("F001")
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(loop.ports.settings.data_dir))
+    monkeypatch.setenv("VAXLINK_DATABASE_URL", store_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["reissue-changed", "--by", "tester"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "1 resolved, 0 still waiting" in result.output
+    assert loop.ticket(ticket_id).status == "resolved"
+    active = [d for s, d in loop.certificates().values() if s == "active"]
+    assert active == [CORRECTED]
+
+
 def test_the_web_app_settles_waiting_reports_in_the_background(
     loop: Loop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
