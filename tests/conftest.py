@@ -37,6 +37,18 @@ PG_ADMIN_URL = os.environ.get(
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
+#: Fixtures that start Chromium: a test using one is a browser test, marked so by itself.
+BROWSER_FIXTURES = frozenset({"browser", "page", "phone_page"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that drives Chromium `browser`, whether or not its module says so, so
+    `-m browser` / `-m "not browser"` select exactly the browser tests."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 def _pg_available() -> str | None:
     try:
         eng = make_engine(PG_ADMIN_URL)

@@ -90,7 +90,7 @@ def test_the_documented_table_matches_the_classes() -> None:
         assert row.split()[-1].rstrip("+") == str(m.http_status), row
 
 
-@pytest.mark.parametrize("status", [401, 403, 404, 409, 429])
+@pytest.mark.parametrize("status", [401, 403, 404, 409, 429, 503])
 def test_an_error_with_a_meanings_status_has_its_exit_code(status: int) -> None:
     (meaning,) = [m for m in MEANINGS if m.http_status == status]
     wrong = [

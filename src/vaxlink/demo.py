@@ -80,15 +80,18 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
     """`vaxlink verify` over the store, then certificates for the verified and approved people.
 
     The demo's PKI is made on the spot (a CSCA, one DSC, one approval key per facility) and kept
-    in the data directory's key store, the DSC unencrypted and the CSCA's key encrypted with a
-    passphrase kept beside it (never do this in production: docs/key-management.md), so the served app's verifier page, trust list
-    and approval pages work with it. Its certificates verify against the demo's own CSCA only."""
+    in the data directory's key store, the DSC unencrypted, the CSCA's key encrypted with a
+    passphrase kept beside it, and each facility's key wrapped for its demo site approver under
+    a demo signing passphrase also kept beside it (data_dir/demo/signing-passphrase.txt; never
+    do this in production: docs/key-management.md), so the served app's verifier page, trust
+    list and approval pages work with it (demo.duyet signs with that passphrase). Its
+    certificates verify against the demo's own CSCA only."""
     import datetime as dt
-    import os
     import secrets
 
     from sqlalchemy import select
 
+    from vaxlink.auth.demo import demo_site_approvers
     from vaxlink.certificates import service as certificates
     from vaxlink.certificates.service import approve_records, issue_batch
     from vaxlink.linkage.service import verify_store
@@ -115,30 +118,49 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
         # its certificates renewed for years; the passphrase sits beside it only in a demo.
         passphrase = secrets.token_urlsafe(24)
         store.save(certificates.Role.CSCA, csca, passphrase=passphrase.encode())
-        secret_file = settings.data_dir / "demo" / "csca-passphrase.txt"
-        secret_file.parent.mkdir(parents=True, exist_ok=True)
-        secret_file.unlink(missing_ok=True)
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(passphrase + "\n")
+        _write_demo_secret(settings.data_dir / "demo" / "csca-passphrase.txt", passphrase)
         store.save(certificates.Role.DSC, dsc)
         store.set_active_dsc(dsc.kid)
+        # Each site's approval key is wrapped for a demo site approver account (demo.duyet for
+        # the demo commune's site), under one demo signing passphrase kept beside it like the
+        # CSCA's, and every approval is signed as that account, unlocking its own wrap.
+        signing = secrets.token_urlsafe(24)
+        _write_demo_secret(settings.data_dir / "demo" / "signing-passphrase.txt", signing)
         with transaction() as s:
             facilities = s.scalars(select(DoseRecord.facility_code).where(
                 DoseRecord.status.in_(("verified", "auto_linked"))).distinct()).all()  # fmt: skip
-            for code in sorted(f for f in facilities if f):
-                signer = certificates.create_facility_signer(csca, facility_code=code, facility_name=code,
-                                                     now=now - dt.timedelta(hours=1))  # fmt: skip
-                store.save(certificates.Role.FACILITY, signer)
-                approve_records(
-                    s, signer, facility_code=code, approver="Trạm trưởng (demo)", now=now
-                )
+            sites = sorted(f for f in facilities if f)
+            approvers = demo_site_approvers(s, sites, now=now)
+        for code in sites:
+            with transaction() as s:
+                pair = certificates.create_facility_signer(csca, facility_code=code,
+                                                           facility_name=code,
+                                                           now=now - dt.timedelta(hours=1))  # fmt: skip
+                store.save_facility(pair, approvers[code], signing)
+                credential = certificates.SigningCredential(approvers[code], signing)
+                signer = certificates.unlock_site_key(s, store, code, credential, now=now,
+                                                      secret=None)  # fmt: skip
+                approve_records(s, signer, facility_code=code, approver=credential.username,
+                                now=now)  # fmt: skip
         issued = issue_batch(engine, dsc, issuer_name="Bộ Y tế (demo)", by="demo", now=now,
                              anchors=(csca.certificate,))
     console.print(f"vaxlink verify: {report.written:,} doses decided in "
                   f"{sum(report.seconds.values()):.1f} s; {issued.issued:,} certificates issued "
                   f"in {issued.seconds:.1f} s")  # fmt: skip
+    console.print(f"Site approvers sign with the demo signing passphrase in "
+                  f"{settings.data_dir / 'demo' / 'signing-passphrase.txt'}", highlight=False)
     order = ("verified", "auto_linked", "review", "unmatched", "pending", "quarantined", "invalid")
     statuses = {k: counts[k] for k in order if k in counts}
     statuses.update({k: v for k, v in counts.items() if k not in statuses})
     return statuses, issued.issued
+
+
+def _write_demo_secret(path: Path, value: str) -> None:
+    """Write a demo passphrase to `path` (mode 0600), replacing the previous run's."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")

@@ -21,11 +21,14 @@ exit  meaning                                             raised as             
 7     too many requests or attempts: try again later      TooManyRequests        429
 8     no valid login, session or client token             Unauthenticated        401
 9     the audit log's hash chain is broken                EXIT_AUDIT_TAMPERED    -
+10    a service it depends on did not answer: try again   Unavailable            503
+      later (the registry, a PKCS#11 token, the audit
+      writer, a trust source)
 130   interrupted (Ctrl-C)                                EXIT_INTERRUPTED       -
 ====  ==================================================  =====================  ====
 
-A domain error outside the meanings above keeps exit 1 and may set its own HTTP status
-(400+: e.g. 503 when a dependency is down). `NotInRegistry` is an `InvalidInput` (422, exit 2): the
+A domain error outside the meanings above keeps exit 1 and may set its own HTTP status (400+);
+a dependency that is down is `Unavailable` (503, exit 10), never exit 1 or another meaning's. `NotInRegistry` is an `InvalidInput` (422, exit 2): the
 ID a person typed is not one the population registry holds, a fault in the input, not a
 missing page.
 """
@@ -103,6 +106,15 @@ class Unauthenticated(VaxlinkError):
     code = "unauthenticated"
 
 
+class Unavailable(VaxlinkError):
+    """A service vaxlink depends on did not answer (registry, PKCS#11 token, audit writer, trust
+    source); nothing was changed, try again later."""
+
+    http_status = 503
+    exit_code = 10
+    code = "unavailable"
+
+
 class NotInRegistry(InvalidInput):
     """An ID number a person typed is not in the population registry."""
 
@@ -118,4 +130,5 @@ MEANINGS: Final = (
     Forbidden,
     TooManyRequests,
     Unauthenticated,
+    Unavailable,
 )

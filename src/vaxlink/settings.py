@@ -168,6 +168,24 @@ class Settings(BaseSettings):
                 "VAXLINK_UVCI_SECRET is unset or weak: certificate identifiers are plain hashes "
                 "anyone can derive from a citizen ID; set 32+ random bytes"
             )
+        if self.pkcs11_library is None:
+            out.append(
+                "VAXLINK_PKCS11_LIBRARY is unset: the DSC signs from a PEM file in the key "
+                "directory, readable by the process; keep it on a PKCS#11 token (set "
+                "VAXLINK_PKCS11_LIBRARY, VAXLINK_PKCS11_TOKEN_LABEL, VAXLINK_PKCS11_KEY_LABEL and "
+                "VAXLINK_PKCS11_PIN; docs/key-management.md)"
+            )
+        else:
+            missing = [name for name, value in (
+                ("VAXLINK_PKCS11_TOKEN_LABEL", self.pkcs11_token_label),
+                ("VAXLINK_PKCS11_KEY_LABEL", self.pkcs11_key_label),
+                ("VAXLINK_PKCS11_PIN", self.pkcs11_pin.get_secret_value() if self.pkcs11_pin
+                 else None),
+            ) if not value]  # fmt: skip
+            if missing:
+                out.append(
+                    f"{', '.join(missing)} unset: the DSC on the PKCS#11 token cannot be used"
+                )
         if self.totp_key is None:
             out.append(
                 "VAXLINK_TOTP_KEY is unset: second-factor secrets are sealed with a key file "

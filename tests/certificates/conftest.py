@@ -17,9 +17,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from tests.cleaning.entry_support import SIGNING
 from tests.store_support import complete as complete_row
 
-from vaxlink.certificates.approval.signing import approve_records
+from vaxlink.auth import service as auth
+from vaxlink.auth.models import User
+from vaxlink.certificates.approval.signing import SigningCredential, approve_records
 from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.issuance.batch import issue_batch
 from vaxlink.certificates.issuance.issuer import Issuer
@@ -35,6 +38,25 @@ from vaxlink.registry.models import Citizen
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 ISSUER = "Ministry of Health of Viet Nam"
 PASS = b"correct horse battery staple"
+
+
+def holder_of(code: str) -> str:
+    """The site approver account a test PKI's facility key is wrapped for (under `SIGNING`)."""
+    return f"approver.{code.lower()}"
+
+
+def signing_as(
+    engine: Engine, code: str = "F001", *, username: str | None = None,
+    role: auth.Role = auth.Role.SITE_APPROVER, passphrase: str = SIGNING,
+) -> SigningCredential:  # fmt: skip
+    """The credential of a site approver of `code` (by default `holder_of(code)`, whose wrap
+    `Pki.save` makes), creating the account in the store when it is not there yet."""
+    name = username or holder_of(code)
+    with transaction(engine) as s:
+        if s.scalar(select(User.id).where(User.username == name)) is None:
+            auth.create_user(s, username=name, password="plum-harbor-92-violet", role=role,
+                             unit="ward:00001", facility_code=code, now=NOW)  # fmt: skip
+    return SigningCredential(name, passphrase)
 
 
 @dataclass(frozen=True)
@@ -53,8 +75,8 @@ class Pki:
         for dsc in (self.dsc, self.dsc2):
             store.save(Role.DSC, dsc)
         store.set_active_dsc(self.dsc.kid)
-        for pair in self.facility.values():
-            store.save(Role.FACILITY, pair)
+        for code, pair in self.facility.items():
+            store.save_facility(pair, holder_of(code), SIGNING)
         start = self.csca.certificate.not_valid_before_utc
         store.save(Role.TRUST_LIST, keys.create_trust_list_signer(self.csca, now=start))
         return store
@@ -231,6 +253,17 @@ class World:
 @pytest.fixture
 def world(cert_store: Engine, pki: Pki) -> World:
     return World(cert_store, pki)
+
+
+@pytest.fixture
+def signing(world: World) -> Callable[..., SigningCredential]:
+    """`signing(code="F001", **options)`: the credential of a site approver of `code` in the
+    world's store (`signing_as`): with `pki.save`, it unlocks that site's key."""
+
+    def make(code: str = "F001", **options: Any) -> SigningCredential:
+        return signing_as(world.engine, code, **options)
+
+    return make
 
 
 @pytest.fixture

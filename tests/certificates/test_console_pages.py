@@ -80,6 +80,29 @@ def test_the_issuer_issues_and_revokes_from_the_console(
             assert s.get(Certificate, target.id).status == "revoked"
         unknown = issuer.post("/issuer/revoke", data={"uvci": "URN:UVCI:01:VN:NOPE", "reason": "x"})
         assert unknown.status_code == 422
+
+        # Revoke and re-issue: the person gets a new certificate from their records, both audited.
+        other = certificates[1]
+        r = issuer.post("/issuer/revoke", data={"uvci": other.uvci, "reason": "QR copied",
+                                                "reissue": "true"}, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303, r.text[:500]
+        page = issuer.get(r.headers["location"]).text
+        assert 'id="issuer-revoked"' in page
+        assert 'data-action="certificate.reissue"' in page
+        with world.session() as s:
+            assert s.get(Certificate, other.id).status == "revoked"
+            new = s.scalars(select(Certificate).where(Certificate.citizen_id == other.citizen_id,
+                                                      Certificate.status == "active")).one()  # fmt: skip
+        assert new.uvci != other.uvci
+        assert new.created_by == issuer.username
+        # A revoked certificate is not re-issued again (nothing changes: the savepoint keeps it).
+        again = issuer.post("/issuer/revoke", data={"uvci": other.uvci, "reason": "again",
+                                                    "reissue": "true"})  # fmt: skip
+        assert again.status_code == 422
+        with world.session() as s:
+            assert s.scalars(select(Certificate).where(
+                Certificate.citizen_id == other.citizen_id, Certificate.status == "active"
+            )).one().id == new.id  # fmt: skip
     finally:
         issuer.__exit__(None, None, None)
 

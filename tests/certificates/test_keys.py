@@ -332,7 +332,18 @@ def test_cli_builds_a_hierarchy_and_publishes_a_verifiable_trust_list(
     assert isinstance(again.exception, KeyManagementError)
     run("issue-dsc", "--name", "DSC 1")
     run("rotate-dsc", "--name", "DSC 2", "--type", "v", "--type", "r")
-    run("issue-facility", "--code", "79001", "--name", "Trạm Y tế Bến Nghé")
+    from vaxlink import compose
+    from vaxlink.auth import service as auth
+
+    with compose.running() as c, c.transaction() as s:  # the site's approver holds its key
+        auth.create_user(s, username="duyet.79001", password="plum-harbor-92-violet",
+                         role=auth.Role.SITE_APPROVER, unit="ward:00001", facility_code="79001",
+                         now=c.clock.now())  # fmt: skip
+    secret = tmp_path / "signing.txt"
+    secret.write_text("amber lantern 47 quiet harbor\n")
+    secret.chmod(0o600)
+    run("issue-facility", "--code", "79001", "--name", "Trạm Y tế Bến Nghé",
+        "--approver", "duyet.79001", "--passphrase-file", str(secret))  # fmt: skip
     hsm_key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()

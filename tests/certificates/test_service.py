@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates import service
+from vaxlink.certificates.errors import SigningPassphraseWrong
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
 from vaxlink.db import transaction
 
@@ -26,7 +27,7 @@ LATER = NOW + dt.timedelta(days=10)
 
 
 def test_approve_doses_signs_each_site_with_its_own_key_and_skips_the_rest(
-    world, pki, tmp_path
+    world, pki, signing, tmp_path
 ) -> None:
     world.citizen("001085000301", "Nguyễn Văn An")
     at_f1 = world.dose("001085000301", 1, D1)
@@ -34,11 +35,18 @@ def test_approve_doses_signs_each_site_with_its_own_key_and_skips_the_rest(
     not_linked = world.dose(None, 1, D1)
     in_review = world.dose("001085000301", 3, D2, status="review")
     keys = pki.save(tmp_path / "keys")
+    f1, f2 = signing("F001"), signing("F002")
+    with transaction(world.engine) as s, pytest.raises(service.ApprovalError, match="F002"):
+        service.approve_doses(s, keys, [at_f1, at_f2], credential=f1, now=NOW)  # not F002's
     with transaction(world.engine) as s:
         results = service.approve_doses(
-            s, keys, [at_f2, at_f1, not_linked, in_review], approver="Trạm trưởng", now=NOW,
+            s,
+            keys,
+            [at_f1, not_linked, in_review],
+            credential=f1,
+            now=NOW,
             note="after a report",
-        )  # fmt: skip
+        ) + service.approve_doses(s, keys, [at_f2], credential=f2, now=NOW, note="after a report")
     assert [(r.facility_code, r.record_count) for r in results] == [("F001", 1), ("F002", 1)]
     with world.session() as s:
         states = [service.approval_state(s, i) for i in (at_f1, at_f2, not_linked, in_review)]
@@ -50,40 +58,57 @@ def test_approve_doses_signs_each_site_with_its_own_key_and_skips_the_rest(
     assert [a.signer_kid for a in approvals] == [
         pki.facility[f].kid.hex() for f in ("F001", "F002")
     ]
+    assert [a.approver for a in approvals] == [f1.username, f2.username]
     assert {a.note for a in approvals} == {"after a report"}
     with transaction(world.engine) as s:  # approved as they stand: nothing to sign again
-        assert service.approve_doses(s, keys, [at_f1, at_f2], approver="x", now=NOW) == []
+        assert service.approve_doses(s, keys, [at_f1, at_f2], credential=f1, now=NOW) == []
 
 
-def test_approve_dose_returns_the_approval_or_none(world, pki, tmp_path) -> None:
+def test_approve_dose_returns_the_approval_or_none(world, pki, signing, tmp_path) -> None:
     world.citizen("001085000302", "Trần Thị Bình")
     dose = world.dose("001085000302", 1, D1)
     keys = pki.save(tmp_path / "keys")
+    me = signing()
     with transaction(world.engine) as s:
-        approval_id = service.approve_dose(s, keys, dose, approver="Trạm trưởng", now=NOW)
-        again = service.approve_dose(s, keys, dose, approver="Trạm trưởng", now=NOW)
+        approval_id = service.approve_dose(s, keys, dose, credential=me, now=NOW)
+        again = service.approve_dose(s, keys, dose, credential=me, now=NOW)
     assert approval_id is not None
     assert again is None
     with world.session() as s:
         assert s.scalars(select(ApprovalRecord.dose_id)).all() == [dose]
     world.update_dose(dose, lot_number="FK1234")  # a correction: approved no longer
     with transaction(world.engine) as s:
-        renewed = service.approve_dose(s, keys, dose, approver="Trạm trưởng", now=LATER)
+        renewed = service.approve_dose(s, keys, dose, credential=me, now=LATER)
     assert renewed is not None
     assert renewed != approval_id
 
 
 def test_approve_dose_refuses_a_dose_without_a_site_and_a_site_without_a_key(
-    world, pki, tmp_path
+    world, pki, signing, tmp_path
 ) -> None:
     world.citizen("001085000303", "Lê Văn Cường")
     no_site = world.dose("001085000303", 1, D1, facility="")
     no_key = world.dose("001085000303", 2, D2, facility="F999")
     keys = pki.save(tmp_path / "keys")
     with transaction(world.engine) as s, pytest.raises(service.ApprovalError, match="no vaccin"):
-        service.approve_dose(s, keys, no_site, approver="x", now=NOW)
+        service.approve_dose(s, keys, no_site, credential=signing(), now=NOW)
+    f999 = signing("F999")
     with transaction(world.engine) as s, pytest.raises(service.ApprovalError, match="F999"):
-        service.approve_dose(s, keys, no_key, approver="x", now=NOW)
+        service.approve_dose(s, keys, no_key, credential=f999, now=NOW)
+
+
+def test_approve_dose_refuses_without_the_approvers_passphrase(
+    world, pki, signing, tmp_path
+) -> None:
+    world.citizen("001085000304", "Phạm Thị Dung")
+    dose = world.dose("001085000304", 1, D1)
+    keys = pki.save(tmp_path / "keys")
+    me = signing()
+    guess = service.SigningCredential(me.username, "a guessed passphrase 1")
+    with transaction(world.engine) as s, pytest.raises(SigningPassphraseWrong):
+        service.approve_dose(s, keys, dose, credential=guess, now=NOW)
+    with world.session() as s:
+        assert s.scalars(select(ApprovalRecord.dose_id)).all() == []
 
 
 def test_reissue_person_issues_keeps_and_replaces_after_a_correction(

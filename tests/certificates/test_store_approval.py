@@ -7,10 +7,16 @@ import hashlib
 
 import pytest
 from sqlalchemy import select, update
+from tests.cleaning.entry_support import SIGNING
 from tests.store_support import captured_queries, plan
 
 from vaxlink.certificates.approval.check import ApprovalState, approval_state, verify_approval
-from vaxlink.certificates.approval.signing import approve_records, facility_signer, manifest_bytes
+from vaxlink.certificates.approval.signing import (
+    SigningCredential,
+    approve_records,
+    facility_signer,
+    manifest_bytes,
+)
 from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
 from vaxlink.certificates.keys import hierarchy as keys
 from vaxlink.certificates.keys.store import KeyStore
@@ -131,9 +137,10 @@ def test_approval_needs_the_facilitys_own_valid_key(world, pki, tmp_path) -> Non
     with transaction(world.engine) as s, pytest.raises(ApprovalError, match="approver"):
         approve_records(s, pki.facility["F001"], facility_code="F001", approver=" ", now=NOW)
     store = pki.save(tmp_path / "keys")
-    assert facility_signer(store, "F001", NOW).kid == pki.facility["F001"].kid
+    me = SigningCredential("approver.f001", SIGNING)  # the wrap pki.save makes
+    assert facility_signer(store, "F001", NOW, me).kid == pki.facility["F001"].kid
     with pytest.raises(ApprovalError, match="issue-facility"):
-        facility_signer(KeyStore(tmp_path / "empty"), "F001", NOW)
+        facility_signer(KeyStore(tmp_path / "empty"), "F001", NOW, me)
 
 
 def test_an_untrusted_ca_and_unknown_ids_are_reported(world) -> None:

@@ -29,14 +29,21 @@ def cli(world, pki, store_url, tmp_path, monkeypatch, clear_settings):
     return run, runner, keystore
 
 
-def test_cli_approves_issues_revokes_renews_and_reports(cli, world, fully_vaccinated, pki) -> None:
+def test_cli_approves_issues_revokes_renews_and_reports(
+    cli, world, fully_vaccinated, pki, signing, tmp_path
+) -> None:
     run, runner, keystore = cli
     fully_vaccinated("001085000301", "Đinh Văn Khoa")
     fully_vaccinated("001085000302", "Lục Thị Mai")
-    out = run("approve", "--facility", "F001", "--approver", "Lê Thị B")
+    me = signing("F001")
+    secret = tmp_path / "signing.txt"
+    secret.write_text(me.passphrase + "\n")
+    secret.chmod(0o600)
+    signed_as = ["--approver", me.username, "--passphrase-file", str(secret)]
+    out = run("approve", "--facility", "F001", *signed_as)
     assert re.search(r"Approval #\d+: 4 record\(s\) of F001", out)
-    assert "Nothing to approve" in run("approve", "--facility", "F001", "--approver", "Lê Thị B")
-    failed = runner.invoke(app, ["approve", "--facility", "F009", "--approver", "X"])
+    assert "Nothing to approve" in run("approve", "--facility", "F001", *signed_as)
+    failed = runner.invoke(app, ["approve", "--facility", "F009", *signed_as])
     assert isinstance(failed.exception, ApprovalError)
 
     out = run("issue", "--kind", "v", "--by", "tester")

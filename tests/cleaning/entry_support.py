@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
 import segno
@@ -20,6 +21,8 @@ from vaxlink.records.models import DoseRecord
 from vaxlink.registry.models import Citizen
 
 NOW = dt.datetime(2021, 11, 2, 3, 0, tzinfo=dt.UTC)
+#: The signing passphrase the tests' site approvers' key wraps are made under.
+SIGNING = "amber lantern 47 quiet harbor"
 _rows = itertools.count(1)
 
 
@@ -110,8 +113,9 @@ def chip_png(text: str, scale: int = 6) -> bytes:
     return buf.getvalue()
 
 
-def facility_keys(data_dir: Path, *codes: str) -> None:
-    """Facility approval keys in the app's key directory (`<data_dir>/keys`)."""
+def facility_keys(data_dir: Path, *codes: str, holders: Iterable[str] = ()) -> None:
+    """Facility approval keys in the app's key directory (`<data_dir>/keys`), each wrapped for
+    `holders` (site approver accounts) under `SIGNING`; for `approver.<code>` when none given."""
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     csca = certificates.create_csca(country="VN", organization="Bộ Y tế", now=now)
     store = certificates.KeyStore(data_dir / "keys")
@@ -119,4 +123,5 @@ def facility_keys(data_dir: Path, *codes: str) -> None:
         pair = certificates.create_facility_signer(
             csca, facility_code=code, facility_name=f"Trạm Y tế {code}", now=now
         )
-        store.save(certificates.Role.FACILITY, pair)
+        for holder in list(holders) or [f"approver.{code.lower()}"]:
+            store.save_facility(pair, holder, SIGNING)

@@ -14,7 +14,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from tests.cleaning.entry_support import add_citizen, add_dose, chip_png, chip_text, facility_keys
+from tests.cleaning.entry_support import (
+    SIGNING,
+    add_citizen,
+    add_dose,
+    chip_png,
+    chip_text,
+    facility_keys,
+)
 from tests.web_support import CHROMIUM, CHROMIUM_ARGS, login
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.service import ApprovalState, approval_state
@@ -143,8 +150,8 @@ def test_page_works_without_javascript(live_server, make_user, browser) -> None:
 
 
 def test_approver_selects_doses_and_signs(live_server, make_user, page) -> None:
-    facility_keys(live_server.settings.data_dir, "F-TEST")
     account = make_user(live_server.engine, Role.SITE_APPROVER, facility_code="F-TEST")
+    facility_keys(live_server.settings.data_dir, "F-TEST", holders=[account.username])
     add_citizen(live_server.engine)
     ids = [add_dose(live_server.engine, CID, dt.date(2021, 8, 2) + dt.timedelta(days=28 * i),
                     facility="F-TEST", dose_number=i + 1) for i in range(3)]  # fmt: skip
@@ -152,6 +159,7 @@ def test_approver_selects_doses_and_signs(live_server, make_user, page) -> None:
     assert page.locator("#queue tbody tr").count() == 3
     page.check(f"#dose-{ids[0]}")
     page.check(f"#dose-{ids[2]}")
+    page.fill("#signing-passphrase", SIGNING)
     page.click("#sign-selected")
     page.wait_for_selector("#manifest-valid")
     assert "Chữ ký hợp lệ" in page.inner_text("#manifest-valid")
@@ -160,6 +168,7 @@ def test_approver_selects_doses_and_signs(live_server, make_user, page) -> None:
     assert page.locator("#queue tbody tr").count() == 1
     page.check("#select-all")  # the page's "select all" (JS) ticks the rest
     assert page.is_checked(f"#dose-{ids[1]}")
+    page.fill("#signing-passphrase", SIGNING)
     page.click("#sign-selected")
     page.wait_for_selector("#manifest-valid")
     page.goto(live_server.url + "/approval")

@@ -12,7 +12,7 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.cleaning.entry_support import facility_keys
+from tests.cleaning.entry_support import SIGNING, facility_keys
 from tests.cleaning.world import build
 from tests.web_support import LiveServer, MakeUser, login
 from vaxlink.auth.models import AuditEntry
@@ -50,11 +50,11 @@ def test_export_correct_verify_sign_and_certify(
 ) -> None:
     with live_server.session() as s:
         world = build(s)
-    facility_keys(live_server.settings.data_dir, world.facility)
     station = make_user(live_server.engine, Role.HEALTH_STATION, "ward:00001")
     police = make_user(live_server.engine, Role.COMMUNE_POLICE, "ward:00001")
     approver = make_user(live_server.engine, Role.SITE_APPROVER, "ward:00001",
                          facility_code=world.facility)  # fmt: skip
+    facility_keys(live_server.settings.data_dir, world.facility, holders=[approver.username])
     an1, binh = world.doses["an1"], world.doses["binh"]
 
     # the station exports its worklist for the police to work offline
@@ -104,6 +104,7 @@ def test_export_correct_verify_sign_and_certify(
     # the vaccination site's approver signs every verified dose
     login(page, live_server.url, approver, next_path="/approval")
     page.check("#select-all")
+    page.fill("#signing-passphrase", SIGNING)
     page.click("#sign-selected")
     page.wait_for_selector("#manifest-valid")
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.cleaning.entry_support import SIGNING
 from tests.store_support import complete as complete_row
 from vaxlink.certificates import service as certificates
 from vaxlink.certificates.service import DccType, KeyPair, KeyStore, Role
@@ -42,8 +43,8 @@ class Pki:
         store.save(Role.CSCA, self.csca, passphrase=b"pass phrase for tests")
         store.save(Role.DSC, self.dsc)
         store.set_active_dsc(self.dsc.kid)
-        for pair in self.facility.values():
-            store.save(Role.FACILITY, pair)
+        for code, pair in self.facility.items():  # wrapped for approver.<code>
+            store.save_facility(pair, f"approver.{code.lower()}", SIGNING)
         return store
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.cleaning.entry_support import SIGNING
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.service import approve_records, issue_batch
 from vaxlink.db import transaction
@@ -84,8 +85,8 @@ def test_lookup_report_fix_sign_and_new_certificate_on_a_phone(
     portal says the certificate waits for the site instead of showing the old QR, the site's
     approver signs in the approval page, and the QR then carries the corrected date.
 
-    The approval page is filled in at "the site's approver signs" below (`#select-all`,
-    `#sign-selected`): a passphrase field added there is filled in the same place."""
+    The approval page is filled in at "the site's approver signs" below (`#select-all`, the
+    approver's `#signing-passphrase`, `#sign-selected`)."""
     base = live_server.url
     _world(live_server, pki)
     since = len(ConsoleSms.sent)
@@ -147,11 +148,12 @@ def test_lookup_report_fix_sign_and_new_certificate_on_a_phone(
     # the site's approver signs the corrected dose in the approval page
     page.context.clear_cookies()
     approver = make_user(live_server.engine, Role.SITE_APPROVER, "ward:00001",
-                         facility_code="F001")  # fmt: skip
+                         facility_code="F001", username="approver.f001")  # fmt: skip
     login(page, base, approver, next_path="/approval")
     page.goto(f"{base}/approval")
     assert "31/08/2021" in page.inner_text("#queue")
     page.check("#select-all")
+    page.fill("#signing-passphrase", SIGNING)  # the approver's own passphrase unlocks F001's key
     page.click("#sign-selected")
     page.wait_for_selector("#manifest-valid")
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.cleaning.entry_support import SIGNING
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.service import Certificate, issue_batch
@@ -295,10 +296,11 @@ def test_station_corrects_the_site_signs_and_the_citizen_sees_the_new_certificat
     assert 'id="certificate-updating"' in certificate_page
     assert client.get("/c/certificate.pdf").status_code == 409
     # the vaccination site's approver signs its queue: the report settles
-    approver = staff_client(Role.SITE_APPROVER, "ward:00001", facility_code="F001")
+    approver = staff_client(Role.SITE_APPROVER, "ward:00001", facility_code="F001",
+                            username="approver.f001")  # holds F001's key (conftest's Pki)
     queue = approver.get("/approval").text
     assert f'data-dose="{d2}"' in queue
-    signed = approver.post("/approval/sign", data={"scope": "all"}, follow_redirects=False)
+    signed = approver.post("/approval/sign", data={"scope": "all", "passphrase": SIGNING}, follow_redirects=False)
     assert signed.status_code == 303, signed.text[:300]
     with transaction(world.engine) as s:
         ticket = s.get(Ticket, ticket_id)

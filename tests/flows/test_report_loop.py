@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from tests.cleaning.entry_support import SIGNING
 from tests.feedback.conftest import DISTRICT, NOW, PROVINCE, WARD, Pki, World, pki, world  # noqa: F401 - fixtures
 from tests.web_support import create_account
 
@@ -30,6 +31,7 @@ from vaxlink.feedback.models import Ticket, TicketEvent
 from vaxlink.feedback.sms import ConsoleSms
 from vaxlink.flows.citizen_report import resolve_report
 from vaxlink.flows.reissue_after_change import settle_waiting
+from vaxlink.ratelimit import secret_of
 from vaxlink.records.service import DoseRecord
 from vaxlink.settings import Settings
 
@@ -131,7 +133,7 @@ def loop(world: World, pki: Pki, store_url: str, tmp_path: Path) -> Iterator[Loo
                              now=ports.clock.now(), anchors=ports.trust_anchors)  # fmt: skip
     station = create_account(world.engine, Role.HEALTH_STATION, f"ward:{WARD}")
     approver = create_account(world.engine, Role.SITE_APPROVER, f"ward:{WARD}",
-                              facility_code="F002")  # fmt: skip
+                              facility_code="F002", username="approver.f002")  # fmt: skip
     with ports.in_use():
         yield Loop(world, pki, ports, station, approver, d1, b2)
 
@@ -189,8 +191,9 @@ def test_a_correction_waits_for_every_site_then_settles_with_the_corrected_date(
     # F002's approver signs in the queue; what follows the signature settles the report
     since = len(ConsoleSms.sent)
     with transaction(loop.engine) as s:
-        signed = queue.sign(s, loop.approver_f002.principal, loop.ports.key_store, dose_ids=None,
-                            now=loop.ports.clock.now())  # fmt: skip
+        signed = queue.sign(s, loop.approver_f002.principal, loop.ports.key_store,
+                            passphrase=SIGNING, dose_ids=None, now=loop.ports.clock.now(),
+                            secret=secret_of(loop.ports.settings))  # fmt: skip
         done = loop.ports.after_approval(s, approval_id=signed.approval_id,
                                          actor=loop.approver_f002.principal,
                                          by=f"approver (approval #{signed.approval_id})")  # fmt: skip
@@ -320,11 +323,17 @@ def test_certificates_approve_at_the_command_line_settles_the_report(
 
     ticket_id = loop.report(loop.b2)
     loop.resolve(ticket_id, loop.b2, {"vaccination_date": CORRECTED})
+    create_account(loop.engine, Role.SITE_APPROVER, f"ward:{WARD}", facility_code="F001",
+                   username="approver.f001")  # holds F001's key (conftest's Pki)  # fmt: skip
+    secret = loop.ports.settings.data_dir / "signing.txt"
+    secret.write_text(SIGNING)
+    secret.chmod(0o600)
     monkeypatch.setenv("VAXLINK_DATA_DIR", str(loop.ports.settings.data_dir))
     monkeypatch.setenv("VAXLINK_DATABASE_URL", store_url)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["approve", "--facility", "F001", "--approver", "Lê Thị B"])
+        result = CliRunner().invoke(app, ["approve", "--facility", "F001", "--approver",
+                                          "approver.f001", "--passphrase-file", str(secret)])  # fmt: skip
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, (result.output, result.exception)
@@ -334,7 +343,7 @@ def test_certificates_approve_at_the_command_line_settles_the_report(
     with transaction(loop.engine) as s:
         entry = s.scalars(select(AuditEntry).where(
             AuditEntry.action == "feedback.ticket.certificate_settled")).one()  # fmt: skip
-    assert "as Lê Thị B (approval #" in entry.detail
+    assert "as approver.f001 (approval #" in entry.detail
 
 
 def test_the_reissue_changed_sweep_resolves_the_reports_whose_certificate_it_issued(

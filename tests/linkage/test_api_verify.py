@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from vaxlink import compose
+from vaxlink.auth.service import latest_entries
 from vaxlink.certificates.service import READ_CERTIFICATES, VERIFY_IDENTITY, add_client
 from vaxlink.clock import SystemClock
 from vaxlink.compose import Container, build
@@ -24,6 +25,7 @@ from vaxlink.db import make_engine, session_factory, transaction, upgrade
 from vaxlink.linkage.api import create_router
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.online_service import verify_person
+from vaxlink.records.service import is_ref, resolve_ref
 from vaxlink.registry.errors import RegistryUnavailable
 from vaxlink.registry.importer import load_registry
 from vaxlink.registry.port import LocalRegistry
@@ -143,6 +145,26 @@ def test_clean_dirty_and_absent_people(
     assert got["citizen_id"] is None
 
     logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with transaction(engine) as s:
+        audited = latest_entries(s, action_prefixes=["identity.verify"], limit=10)
+    # one entry per answered call, newest first: the absent person, then the dirty, then the clean
+    assert len(audited) == 5
+    assert audited[0].object_id == "none"
+    assert audited[0].detail["status"] == got["status"]
+    assert audited[-1].detail == {"client": audited[-1].detail["client"], "status": "verified",
+                                  "candidates": len(r.json()["candidates"])}  # fmt: skip
+    assert isinstance(audited[-1].detail["client"], int)
+    assert is_ref(audited[-1].object_id)
+    with transaction(engine) as s:
+        assert resolve_ref(s, audited[-1].object_id) == clean["_truth"]
+    for entry in audited:  # no ID number, name or date of birth in what the audit keeps
+        kept = f"{entry.object_id} {entry.detail}"
+        for row in (clean, dirty, absent):
+            for field in ("full_name", "id_number", "date_of_birth"):
+                assert not row.get(field) or row[field] not in kept, field
+        assert clean["_truth"] not in kept
+
     for row in (clean, dirty, absent):
         for field in ("full_name", "id_number", "phone", "date_of_birth"):
             assert not row.get(field) or row[field] not in logged, f"{field} was logged"

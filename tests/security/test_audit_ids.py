@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tests.cleaning.entry_support import SIGNING
 from tests.feedback.conftest import Pki, World, pki  # noqa: F401 - the session's test PKI
 from tests.feedback.test_pages import PHONE, _citizen_client, _form, _login, _sms_after
 from vaxlink.auth.models import AuditEntry
@@ -110,8 +111,9 @@ def test_no_id_number_in_any_audit_column_after_a_full_flow(
     }, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text[:300]
     assert _sms_after(0, contains="cho co so tiem ky duyet")  # the fix awaits F001's signature
-    approver = staff_client(Role.SITE_APPROVER, "ward:00001", facility_code="F001")
-    assert approver.post("/approval/sign", data={"scope": "all"},
+    approver = staff_client(Role.SITE_APPROVER, "ward:00001", facility_code="F001",
+                            username="approver.f001")  # holds F001's key (conftest's Pki)
+    assert approver.post("/approval/sign", data={"scope": "all", "passphrase": SIGNING},
                          follow_redirects=False).status_code == 303  # fmt: skip
     assert _sms_after(0, contains="da giai quyet")
     assert leaks_of(engine) == []

@@ -17,12 +17,16 @@ from vaxlink.feedback.sms import ConsoleSms, sms_from_settings
 from vaxlink.settings import Settings
 
 STRONG = SecretStr("k" * 40)
+PIN = "pin-7731-never-shown"
 
 
 def production(**overrides: object) -> Settings:
     values: dict[str, object] = {"env": "production", "sms_gateway_url": "https://sms.example/send",
                                  "feedback_secret": STRONG, "uvci_secret": STRONG,
-                                 "totp_key": SecretStr("k" * 43)}  # fmt: skip
+                                 "totp_key": SecretStr("k" * 43),
+                                 "pkcs11_library": Path("/usr/lib/softhsm/libsofthsm2.so"),
+                                 "pkcs11_token_label": "vaxlink-dsc", "pkcs11_key_label": "dsc",
+                                 "pkcs11_pin": SecretStr(PIN)}  # fmt: skip
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -38,6 +42,10 @@ def production(**overrides: object) -> Settings:
         ),
         ({"uvci_secret": None}, "VAXLINK_UVCI_SECRET"),
         ({"totp_key": None}, "VAXLINK_TOTP_KEY"),
+        ({"pkcs11_library": None}, "VAXLINK_PKCS11_LIBRARY"),  # the DSC as a PEM file
+        ({"pkcs11_pin": None}, "VAXLINK_PKCS11_PIN"),
+        ({"pkcs11_pin": SecretStr("")}, "VAXLINK_PKCS11_PIN"),
+        ({"pkcs11_key_label": None}, "VAXLINK_PKCS11_KEY_LABEL"),
     ],
 )
 def test_production_refuses_development_defaults(override: dict[str, object], named: str) -> None:
@@ -48,6 +56,23 @@ def test_production_refuses_development_defaults(override: dict[str, object], na
 def test_production_starts_when_configured() -> None:
     container = compose.build(production())
     assert container.settings.env == "production"
+
+
+def test_the_token_pin_never_shows_in_a_repr_or_the_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from vaxlink.certificates.keys.pkcs11 import TokenKey
+
+    caplog.set_level(logging.DEBUG)
+    settings = production()
+    compose.build(settings)
+    token = TokenKey(Path("/usr/lib/softhsm/libsofthsm2.so"), "vaxlink-dsc", PIN, "dsc")
+    shown = [repr(settings), str(settings), repr(token), str(token), caplog.text,
+             str(settings.model_dump())]  # fmt: skip
+    assert settings.pkcs11_pin is not None
+    assert settings.pkcs11_pin.get_secret_value() == PIN
+    for text in shown:
+        assert PIN not in text
 
 
 def test_production_never_builds_the_console_sms() -> None:

@@ -20,6 +20,7 @@ from vaxlink.auth.models import User
 from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Role
 from vaxlink.db import transaction
 from vaxlink.geo.codes import Level, UnitKey
+from vaxlink.geo.errors import GeoError
 from vaxlink.geo.index import UnitIndex
 from vaxlink.settings import Settings, get_settings
 
@@ -35,6 +36,8 @@ ACCOUNTS: Final = (
     ("demo.admin", Role.ADMIN, Level.NATION),
 )
 DEFAULT_FACILITY: Final = "DEMO-SITE"
+#: The demo commune's site approver; every other site of the demo gets `demo.duyet.<site>`.
+SITE_APPROVER: Final = "demo.duyet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,54 @@ def busiest_ward(session: Session) -> tuple[str, str | None] | None:
         .limit(1)
     ).scalar()
     return str(ward), site
+
+
+def _known_ward(code: str) -> bool:
+    try:
+        UnitIndex.for_version().get(f"ward:{code}")
+    except GeoError:
+        return False
+    return True
+
+
+def demo_site_approvers(session: Session, sites: list[str], *, now: dt.datetime) -> dict[str, str]:
+    """One active site approver account per vaccination site of the demo, `{site: user name}`,
+    to hold (and sign with) the site's approval key: `demo.duyet` for the demo commune's site
+    (`busiest_ward`), `demo.duyet.<site>` for the others, each at the ward where most of its
+    doses were given. The others' passwords are random and not shown (reset one to log in)."""
+    from vaxlink.records.service import DoseRecord
+
+    found = busiest_ward(session)
+    home_ward, home_site = found if found else ("00001", None)
+    out = {}
+    for site in sites:
+        username = SITE_APPROVER if site == home_site else f"{SITE_APPROVER}.{site.lower()}"
+        ward = (
+            session.execute(
+                select(DoseRecord.ward_code)
+                .where(DoseRecord.facility_code == site, DoseRecord.ward_code.is_not(None))
+                .group_by(DoseRecord.ward_code)
+                .order_by(func.count().desc(), DoseRecord.ward_code)
+                .limit(1)
+            ).scalar()
+            or home_ward
+        )
+        if site == home_site or not _known_ward(ward):
+            ward = home_ward
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            service.create_user(
+                session, username=username, password=f"demo-{secrets.token_urlsafe(18)}",
+                role=Role.SITE_APPROVER, unit=f"ward:{ward}", facility_code=site,
+                display_name="Demo site approver", now=now,
+            )  # fmt: skip
+        else:
+            user.role, user.facility_code = Role.SITE_APPROVER.value, site
+            user.unit_level, user.unit_code = "ward", ward
+            if not user.active:
+                service.set_active(session, user, True, now=now)
+        out[site] = username
+    return out
 
 
 def create_demo_accounts(

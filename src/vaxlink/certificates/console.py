@@ -27,13 +27,24 @@ from vaxlink.auth.service import (
     latest_entries,
 )
 from vaxlink.certificates.approval.signing import APPROVABLE
-from vaxlink.certificates.errors import CertificateNotFound, IssuanceInvalid, KeyUsageInvalid
+from vaxlink.certificates.errors import (
+    CertificateNotFound,
+    IssuanceInvalid,
+    KeyUsageInvalid,
+    TransitionInvalid,
+)
 from vaxlink.certificates.issuance.batch import BatchReport, issue_batch
 from vaxlink.certificates.issuance.issuer import Issuer
 from vaxlink.certificates.issuance.lifecycle import revoke
+from vaxlink.certificates.issuance.sweep import reissue_person
 from vaxlink.certificates.keys.hierarchy import dcc_types
 from vaxlink.certificates.keys.store import DscPlan, KeyStore, Role, dsc_plan
-from vaxlink.certificates.models import ApprovalRecord, Certificate, CertificateKind
+from vaxlink.certificates.models import (
+    ApprovalRecord,
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+)
 from vaxlink.db import transaction
 from vaxlink.records.service import DoseRecord
 
@@ -135,6 +146,26 @@ def revoke_as(
     append(session, actor=principal, action="certificate.revoke", object_type="certificate",
            object_id=certificate.id, detail={"reason": reason.strip()[:200]}, at=now)  # fmt: skip
     return certificate
+
+
+def reissue_as(
+    session: Session, principal: Principal, issuer: Issuer, uvci: str, *, reason: str,
+    now: datetime,
+) -> tuple[Certificate, Certificate]:  # fmt: skip
+    """Revoke one certificate with a reason and issue its person a new one from their records as
+    they stand now, as the signed-in issuer (e.g. a QR that was copied or handed out): both
+    audited in the chain. Returns (revoked, new); raises when no certificate can be issued, and
+    the caller's savepoint then keeps the old one."""
+    old = find_certificate(session, uvci)
+    if old.status != CertificateStatus.ACTIVE:
+        raise TransitionInvalid(f"{old.uvci} is {old.status}: only an active certificate is "
+                                  "re-issued (issue runs give people without one a new one)")  # fmt: skip
+    revoked = revoke_as(session, principal, uvci, reason=reason, now=now)
+    new = reissue_person(session, issuer, revoked.citizen_id, CertificateKind(revoked.kind))
+    append(session, actor=principal, action="certificate.reissue", object_type="certificate",
+           object_id=new.id, detail={"reason": reason.strip()[:200], "replaces": revoked.id},
+           at=now)  # fmt: skip
+    return revoked, new
 
 
 def find_certificate(session: Session, uvci: str) -> Certificate:

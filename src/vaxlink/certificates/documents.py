@@ -1,4 +1,6 @@
-"""A person's current certificate as the citizen apps receive it: JSON, bilingual PDF, FHIR DDCC."""
+"""A person's current certificate as the citizen apps receive it: JSON, bilingual PDF, FHIR DDCC.
+
+Vaccination (`v`) and recovery (`r`) certificates alike: each document dispatches on the kind."""
 
 from __future__ import annotations
 
@@ -8,11 +10,17 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates.core.display import display_fields
-from vaxlink.certificates.core.fhir import Coding, DdccVaccination, ddcc_bundle_json
+from vaxlink.certificates.core.fhir import (
+    Coding,
+    DdccRecovery,
+    DdccVaccination,
+    ddcc_bundle_json,
+    recovery_bundle_json,
+)
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.issuance.batch import active_of
 from vaxlink.certificates.models import Certificate, CertificateKind
-from vaxlink.certificates.pdf import CertificateDisplay, render_certificate_pdf
+from vaxlink.certificates.pdf import CertificateDisplay, RecoveryDisplay, render_certificate_pdf
 from vaxlink.records.service import DoseRecord
 from vaxlink.standards import eu_valueset
 
@@ -50,20 +58,44 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
     }
 
 
-def _entry(certificate: Certificate) -> dict[str, Any]:
-    if certificate.kind != CertificateKind.VACCINATION.value:
-        raise CertificateNotFound("documents are made for vaccination certificates only")
-    entry: dict[str, Any] = certificate.payload["v"][0]
+def _entry(
+    certificate: Certificate, kind: CertificateKind = CertificateKind.VACCINATION
+) -> dict[str, Any]:
+    if certificate.kind != kind.value or not certificate.payload.get(kind.value):
+        raise CertificateNotFound(f"not a {kind.name.lower()} certificate")
+    entry: dict[str, Any] = certificate.payload[kind.value][0]
     return entry
 
 
-def _display(certificate: Certificate) -> CertificateDisplay:
+def _names(certificate: Certificate) -> tuple[str, str]:
+    """(the written name, the ICAO transliteration) of the holder."""
+    nam = certificate.payload["nam"]
+    return (" ".join(n for n in (nam.get("fn"), nam.get("gn")) if n),
+            "<<".join(n for n in (nam.get("fnt"), nam.get("gnt")) if n))  # fmt: skip
+
+
+def _recovery_display(certificate: Certificate) -> RecoveryDisplay:
+    entry = _entry(certificate, CertificateKind.RECOVERY)
+    shown = {f.key: f.value for f in display_fields(certificate.payload)}
+    name, transliterated = _names(certificate)
+    return RecoveryDisplay(
+        name=name, transliterated_name=transliterated,
+        date_of_birth=certificate.payload["dob"], disease=shown["disease"],
+        first_positive=entry["fr"], country=shown["country"], issuer=entry["is"],
+        valid_from=entry["df"], valid_until=entry["du"], certificate_id=entry["ci"],
+    )  # fmt: skip
+
+
+def _display(certificate: Certificate) -> CertificateDisplay | RecoveryDisplay:
+    if certificate.kind == CertificateKind.RECOVERY.value:
+        return _recovery_display(certificate)
     entry = _entry(certificate)
-    payload, nam = certificate.payload, certificate.payload["nam"]
+    payload = certificate.payload
     shown = {f.key: f.value for f in display_fields(payload)}
+    name, transliterated = _names(certificate)
     return CertificateDisplay(
-        name=" ".join(n for n in (nam.get("fn"), nam.get("gn")) if n),
-        transliterated_name="<<".join(n for n in (nam.get("fnt"), nam.get("gnt")) if n),
+        name=name,
+        transliterated_name=transliterated,
         date_of_birth=payload["dob"],
         disease=shown["disease"],
         vaccine_prophylaxis=shown["vaccine_prophylaxis"],
@@ -88,13 +120,33 @@ def _coding(valueset: str, code: str) -> Coding:
     return Coding(entry.get("system", f"urn:eu-dcc:{valueset}"), code, entry.get("display"))
 
 
+def _recovery_fhir(certificate: Certificate, *, now: datetime) -> str:
+    entry = _entry(certificate, CertificateKind.RECOVERY)
+    record = DdccRecovery(
+        name=_names(certificate)[0],
+        birth_date=certificate.payload["dob"],
+        identifier=certificate.citizen_id,
+        identifier_system=CITIZEN_ID_SYSTEM,
+        disease=_coding("disease-agent-targeted", entry["tg"]),
+        first_positive=date.fromisoformat(entry["fr"]),
+        country=COUNTRY_ALPHA3.get(entry["co"], entry["co"]),
+        issuer=entry["is"],
+        valid_from=date.fromisoformat(entry["df"]),
+        valid_until=date.fromisoformat(entry["du"]),
+        certificate_id=certificate.uvci,
+    )
+    return recovery_bundle_json(record, now=now)
+
+
 def certificate_fhir(session: Session, certificate: Certificate, *, now: datetime) -> str:
-    """The WHO DDCC:VS FHIR document Bundle (JSON) of the certificate's dose."""
+    """The FHIR document Bundle (JSON) of the certificate: WHO DDCC:VS for a dose, a Condition
+    bundle for a recovery."""
+    if certificate.kind == CertificateKind.RECOVERY.value:
+        return _recovery_fhir(certificate, now=now)
     entry = _entry(certificate)
-    nam = certificate.payload["nam"]
     dose = session.get(DoseRecord, certificate.dose_id) if certificate.dose_id else None
     record = DdccVaccination(
-        name=" ".join(n for n in (nam.get("fn"), nam.get("gn")) if n),
+        name=_names(certificate)[0],
         birth_date=certificate.payload["dob"],
         identifier=certificate.citizen_id,
         identifier_system=CITIZEN_ID_SYSTEM,

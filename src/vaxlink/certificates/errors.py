@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vaxlink import errors
-from vaxlink.errors import VaxlinkError
+from vaxlink.errors import Unavailable, VaxlinkError
 
 if TYPE_CHECKING:
     from vaxlink.certificates.core.verify import Verified
@@ -167,7 +167,8 @@ class SignerError(CertificateError):
 class VerifierFault(CertificateError):
     """Verification could not finish: a bug, or a trust/revocation source that failed (fail closed)."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "internal_error"
 
 
@@ -184,8 +185,16 @@ class KeyManagementError(CertificateError):
 class HsmError(KeyManagementError):
     """The PKCS#11 token refused or failed an operation."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "hsm_error"
+
+
+class HsmPinIncorrect(HsmError):
+    """The token refused the user PIN given to log in."""
+
+    http_status = 403
+    code = "hsm_pin_incorrect"
 
 
 class TrustListInvalid(CertificateError):
@@ -266,5 +275,39 @@ class RequestTooLarge(CertificateError):
 class TrustListUnavailable(CertificateError):
     """The trust list cannot be published yet (no trust-list signer in the key directory)."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "trust_list_unavailable"
+
+
+class PlainFacilityKey(KeyManagementError):
+    """A facility approval key is still an unencrypted file: it must be wrapped for its
+    approvers before anything signs with it."""
+
+    code = "plain_facility_key"
+
+
+class SigningRefused(ApprovalError):
+    """The approval key of a site is not unlocked for this account (not a site approver of the
+    site, no wrap of the key for it, or a wrong signing passphrase)."""
+
+    http_status = 403
+    exit_code = 6
+    code = "signing_refused"
+
+
+class SigningPassphraseWrong(SigningRefused):
+    """The signing passphrase does not open the account's wrap of the site's approval key."""
+
+    code = "signing_passphrase_wrong"
+
+
+class SigningLocked(errors.TooManyRequests, ApprovalError):
+    """Too many wrong signing passphrases for this account: signing waits `retry_after_seconds`."""
+
+    code = "signing_locked"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+        self.headers = {"Retry-After": str(retry_after_seconds)}

@@ -1,4 +1,5 @@
-"""The printable certificate: a bilingual (Vietnamese/English) A4 PDF with the signed QR.
+"""The printable certificate: a bilingual (Vietnamese/English) A4 PDF with the signed QR, for a
+vaccination (`CertificateDisplay`) or a recovery (`RecoveryDisplay`), from the same template.
 
 Rendered from a Jinja2 template by `vaxlink.pdf` (WeasyPrint, Noto Sans found on disk and
 embedded, nothing downloaded: only `data:` URLs and files of the templates and fonts are read).
@@ -10,6 +11,7 @@ import base64
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Final
 
 from vaxlink import pdf
 from vaxlink.certificates.errors import DocumentRenderError
@@ -17,6 +19,14 @@ from vaxlink.certificates.qrimage import qr_svg
 from vaxlink.pdf import FontFaces, templates
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+#: The page's title and section heading per certificate type (Vietnamese, English).
+TITLES: Final[dict[str, dict[str, str]]] = {
+    "v": {"vi": "Giấy chứng nhận tiêm chủng COVID-19", "en": "COVID-19 Vaccination Certificate",
+          "section_vi": "Thông tin tiêm chủng", "section_en": "Vaccination details"},
+    "r": {"vi": "Giấy chứng nhận khỏi bệnh COVID-19", "en": "COVID-19 Recovery Certificate",
+          "section_vi": "Thông tin khỏi bệnh", "section_en": "Recovery details"},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,22 @@ class CertificateDisplay:
     date_of_vaccination: date | str
     country: str
     issuer: str
+    certificate_id: str
+
+
+@dataclass(frozen=True)
+class RecoveryDisplay:
+    """The human-readable fields printed beside the QR (EU DCC recovery display set)."""
+
+    name: str
+    transliterated_name: str
+    date_of_birth: date | str
+    disease: str
+    first_positive: date | str
+    country: str
+    issuer: str
+    valid_from: date | str
+    valid_until: date | str
     certificate_id: str
 
 
@@ -62,8 +88,22 @@ def _rows(d: CertificateDisplay) -> list[tuple[str, str, str]]:
     ]
 
 
+def _recovery_rows(d: RecoveryDisplay) -> list[tuple[str, str, str]]:
+    if _text(d.valid_until) < _text(d.valid_from):
+        raise DocumentRenderError("a recovery certificate cannot end before it starts")
+    return [
+        ("Bệnh đã khỏi", "Disease or agent recovered from", d.disease),
+        ("Ngày xét nghiệm dương tính đầu tiên", "Date of first positive test result",
+         _text(d.first_positive)),
+        ("Quốc gia xét nghiệm", "Member State / country of test", d.country),
+        ("Đơn vị cấp", "Certificate issuer", d.issuer),
+        ("Có giá trị từ ngày", "Certificate valid from", _text(d.valid_from)),
+        ("Có giá trị đến ngày", "Certificate valid until", _text(d.valid_until)),
+    ]  # fmt: skip
+
+
 def render_certificate_html(
-    display: CertificateDisplay, hc1: str, *, font_dir: Path | None = None
+    display: CertificateDisplay | RecoveryDisplay, hc1: str, *, font_dir: Path | None = None
 ) -> str:
     """The certificate as a standalone HTML page (fonts by file URL, QR inline as SVG)."""
     if not hc1.startswith("HC1:"):
@@ -83,7 +123,10 @@ def render_certificate_html(
         .get_template("certificate.html.j2")
         .render(
             d=d,
-            rows=_rows(display),
+            rows=_recovery_rows(display)
+            if isinstance(display, RecoveryDisplay)
+            else _rows(display),
+            title=TITLES["r" if isinstance(display, RecoveryDisplay) else "v"],
             qr_src=qr,
             fonts=fonts.urls(),
         )
@@ -91,7 +134,7 @@ def render_certificate_html(
 
 
 def render_certificate_pdf(
-    display: CertificateDisplay, hc1: str, *, font_dir: Path | None = None
+    display: CertificateDisplay | RecoveryDisplay, hc1: str, *, font_dir: Path | None = None
 ) -> bytes:
     """The certificate as PDF bytes (A4, one page, fonts embedded)."""
     html = render_certificate_html(display, hc1, font_dir=font_dir)

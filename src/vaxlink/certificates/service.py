@@ -5,7 +5,9 @@ Other domains import `vaxlink.certificates` through this module only. Store oper
 that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subclasses.
 
 - Approval by a site: `approve_records` (a site's doses with its signer), `approve_doses` and
-  `approve_dose` (given doses, each site's newest valid key), `approval_state`, `verify_approval`.
+  `approve_dose` (given doses, each site's newest valid key unlocked for a `SigningCredential`:
+  an approver account of that site and its signing passphrase), `approval_state`,
+  `verify_approval`.
 - Issuance: `Issuer`, `issue_batch` (everyone ready), `issue_for` (one person online),
   `active_of` / `current_certificate`; recoveries: `record_recovery`.
 - After a site signed: `approved_people` (whose doses an approval covers).
@@ -39,10 +41,12 @@ from vaxlink.certificates.approval.check import (
 )
 from vaxlink.certificates.approval.signing import (
     ApprovalResult,
+    SigningCredential,
     approve_dose,
     approve_doses,
     approve_records,
     facility_signer,
+    unlock_site_key,
 )
 from vaxlink.certificates.clients import (
     READ_CERTIFICATES,
@@ -162,6 +166,7 @@ __all__ = [
     "RevocationSource",
     "Role",
     "Signer",
+    "SigningCredential",
     "Step",
     "StoreRevocationList",
     "StoredApprovalCheck",
@@ -208,6 +213,7 @@ __all__ = [
     "revoke",
     "rotate_dsc",
     "signing_dsc_kid",
+    "unlock_site_key",
     "uvci_key_from_secret",
     "verification_result",
     "verify",
@@ -262,14 +268,15 @@ def certificate_view(certificate: Certificate) -> dict[str, Any]:
 
 
 def certificate_pdf(certificate: Certificate) -> bytes:
-    """The bilingual A4 PDF of a vaccination certificate, with its signed QR code."""
+    """The bilingual A4 PDF of a vaccination or recovery certificate, with its signed QR."""
     from vaxlink.certificates import documents
 
     return documents.certificate_pdf(certificate)
 
 
 def certificate_fhir(session: Session, certificate: Certificate, *, now: datetime) -> str:
-    """The WHO DDCC:VS FHIR document Bundle (JSON) of a vaccination certificate's dose."""
+    """The FHIR document Bundle (JSON) of a certificate: WHO DDCC:VS for a vaccination, a
+    Condition for a recovery."""
     from vaxlink.certificates import documents
 
     return documents.certificate_fhir(session, certificate, now=now)

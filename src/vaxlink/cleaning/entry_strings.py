@@ -92,6 +92,16 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "approval.manifest": "Lần ký #{id}",
         "approval.signed": "Đã ký {n} mũi tiêm (lần ký #{id}).",
         "approval.nothing": "Không có mũi nào để ký.",
+        "approval.passphrase": "Mật khẩu ký",
+        "approval.passphrase_help": "Mật khẩu ký riêng của bạn mở khóa ký của điểm tiêm (khác "
+        "mật khẩu đăng nhập). Không ai khác ký thay bạn được.",
+        "approval.passphrase_missing": "Hãy nhập mật khẩu ký của bạn.",
+        "approval.passphrase_wrong": "Sai mật khẩu ký: khóa ký chưa được mở, chưa mũi nào được "
+        "ký. Nhập lại (nhập sai nhiều lần sẽ bị tạm khóa).",
+        "approval.passphrase_locked": "Nhập sai mật khẩu ký quá nhiều lần: việc ký tạm khóa, hãy "
+        "thử lại sau ít phút.",
+        "approval.no_key": "Tài khoản này không giữ khóa ký của điểm tiêm: hãy nhờ quản trị "
+        "khóa cấp khóa ký cho bạn (vaxlink keys grant-facility).",
         "approval.approved_at": "Thời điểm ký",
         "approval.approver": "Người ký",
         "approval.records": "Số mũi",
@@ -191,6 +201,16 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "approval.manifest": "Approval #{id}",
         "approval.signed": "Signed {n} dose(s) (approval #{id}).",
         "approval.nothing": "There was nothing to sign.",
+        "approval.passphrase": "Signing passphrase",
+        "approval.passphrase_help": "Your own signing passphrase unlocks the site's approval "
+        "key (it is not your login password). Nobody else can sign for you.",
+        "approval.passphrase_missing": "Enter your signing passphrase.",
+        "approval.passphrase_wrong": "Wrong signing passphrase: the approval key was not "
+        "unlocked and nothing was signed. Try again (repeated failures lock signing for a while).",
+        "approval.passphrase_locked": "Too many wrong signing passphrases: signing is locked; "
+        "try again in a few minutes.",
+        "approval.no_key": "This account holds no copy of the site's approval key: ask the key "
+        "custodian to grant you one (vaxlink keys grant-facility).",
         "approval.approved_at": "Signed at",
         "approval.approver": "Approver",
         "approval.records": "Doses",

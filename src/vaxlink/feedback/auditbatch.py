@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth import service as auth
 from vaxlink.clock import Clock
 from vaxlink.db import make_engine
+from vaxlink.errors import Unavailable
 from vaxlink.feedback.errors import FeedbackError
 from vaxlink.records.service import person_refs
 
@@ -52,7 +53,8 @@ def append_batch(engine: Engine, entries: list[dict[str, Any]]) -> None:
 class AuditUnavailable(FeedbackError):
     """The audit entry of a view could not be written, so the view is not shown."""
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "audit_unavailable"
 
 

@@ -34,6 +34,7 @@ from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import certpage, otp, service, staff_pages
 from vaxlink.feedback.errors import CertificateBeingUpdated, CitizenSessionMissing
 from vaxlink.feedback.qrcache import qr_data_uri, qr_svg_cached
+from vaxlink.feedback.recovery_view import recovery_context
 from vaxlink.feedback.tickets import TicketKind
 from vaxlink.feedback.webutil import (
     CHALLENGE_COOKIE,
@@ -190,6 +191,7 @@ def my_record(request: Request, db: DB, cid: CitizenId) -> Response:
     return render(request, "feedback/me.html", {
         "view": view, "reported": reported if reported.isdigit() else None,
         "now": deps.now(request), **_certificate_context(request, view.certificate, state),
+        **recovery_context(request, db, cid),
     })  # fmt: skip
 
 
@@ -244,6 +246,18 @@ def my_certificate_pdf(request: Request, db: DB, cid: CitizenId) -> Response:
                  object_id=person_ref(db, cid), detail={"by": "citizen"},
                  at=deps.now(request))  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
+    return Response(certificate_pdf(certificate), media_type="application/pdf",
+                    headers=headers)  # fmt: skip
+
+
+@router.get("/c/recovery-certificate.pdf")
+def my_recovery_pdf(request: Request, db: DB, cid: CitizenId) -> Response:
+    """The bilingual PDF of the citizen's recovery certificate (404 without an active one)."""
+    certificate = current_certificate(db, cid, CertificateKind.RECOVERY)
+    auth.append(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
+                 object_id=person_ref(db, cid), detail={"by": "citizen", "kind": "r"},
+                 at=deps.now(request))  # fmt: skip
+    headers = {"Content-Disposition": 'attachment; filename="chung-nhan-khoi-benh.pdf"'}
     return Response(certificate_pdf(certificate), media_type="application/pdf",
                     headers=headers)  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaxlink.errors import InvalidInput, VaxlinkError
+from vaxlink.errors import InvalidInput, Unavailable, VaxlinkError
 
 
 class GeoError(InvalidInput):
@@ -23,5 +23,6 @@ class UnitsNotLoadedError(VaxlinkError):
     Not a `GeoError`: the caller's input is fine, the deployment is incomplete.
     """
 
-    http_status = 503
+    http_status = Unavailable.http_status
+    exit_code = Unavailable.exit_code
     code = "geo_units_not_loaded"

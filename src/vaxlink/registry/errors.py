@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from vaxlink.errors import NotFound, VaxlinkError
+from vaxlink.errors import NotFound, Unavailable
 
 
-class RegistryUnavailable(VaxlinkError):
+class RegistryUnavailable(Unavailable):
     """The population registry could not be asked; try again later."""
 
-    http_status = 503
-    exit_code = 6
     code = "registry_unavailable"
 
 

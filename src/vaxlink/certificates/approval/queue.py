@@ -1,8 +1,10 @@
 """The site approver's queue: the facility's verified doses not approved in their current form,
 signing a selection of them, and the signed manifests (for the approval pages).
 
-Signing goes through `approval.approve_records`; this module adds the approver's scope (their
-own facility only), the page-by-page view of the queue and the audit entries.
+Signing goes through `approval.approve_records` with the site's key unlocked for the signed-in
+approver (`unlock_site_key`: their own wrap of it, their signing passphrase); this module adds
+the approver's scope (their own facility only), the page-by-page view of the queue and the
+audit entries.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ from vaxlink.certificates.approval.check import ApprovalCheck, verify_approval
 from vaxlink.certificates.approval.signing import (
     RECORD_COLUMNS,
     ApprovalResult,
+    SigningCredential,
     approve_records,
     approved_digests,
-    facility_signer,
     record_digest,
+    unlock_site_key,
 )
-from vaxlink.certificates.errors import ApprovalError, CertificateNotFound
+from vaxlink.certificates.errors import (
+    ApprovalError,
+    CertificateNotFound,
+    SigningLocked,
+    SigningRefused,
+)
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
 from vaxlink.records.service import DoseRecord, vaccines
@@ -180,18 +188,31 @@ def sign(
     principal: Principal,
     keys: KeyStore,
     *,
+    passphrase: str,
     dose_ids: Collection[int] | None,
     now: dt.datetime,
+    secret: bytes,
     note: str | None = None,
 ) -> ApprovalResult:
-    """Sign the chosen doses (None: every dose awaiting signature) with the facility's key."""
+    """Sign the chosen doses (None: every dose awaiting signature) with the facility's key,
+    unlocked with the signed-in approver's own signing passphrase (wrong ones counted per account
+    with `secret`, the rate limiter's key). A refusal is audited ("certificates.approve_refused")
+    in `session`, which the caller commits with the failure count before showing the error."""
     facility = approver_facility(principal)
     if dose_ids is not None:
         if not dose_ids:
             raise ApprovalError("choose at least one dose to sign")
         if len(dose_ids) > MAX_SELECTED:
             raise ApprovalError(f"sign at most {MAX_SELECTED} doses chosen one by one at a time")
-    signer = facility_signer(keys, facility, now)
+    credential = SigningCredential(principal.username, passphrase)
+    try:
+        signer = unlock_site_key(session, keys, facility, credential, now=now, secret=secret)
+    except (SigningRefused, SigningLocked) as exc:
+        auth.append(
+            session, actor=principal, action="certificates.approve_refused",
+            object_type="facility", object_id=facility, detail={"reason": exc.code}, at=now,
+        )  # fmt: skip
+        raise
     result = approve_records(
         session,
         signer,
@@ -204,7 +225,7 @@ def sign(
     auth.append(
         session,
         actor=principal,
-        action="approval.sign",
+        action="certificates.approve",
         object_type="facility_approval",
         object_id=str(result.approval_id) if result.approval_id else "none",
         detail={

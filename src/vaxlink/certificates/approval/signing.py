@@ -5,6 +5,11 @@ and the row's `version`) and a digest of it. An approval signs a manifest (`vaxl
 listing `[record_id, digest]` pairs, sorted, as canonical JSON, with the facility's ES256 key. The
 pairs are kept per record, so the manifest can be rebuilt and the signature checked at any time,
 and a record whose digest moved since (any update bumps `version`) is no longer approved.
+
+Only the site's approvers can sign: the facility key is stored wrapped per approver account
+(`KeyStore.save_facility`), and `unlock_site_key` opens it for one `SigningCredential` (the
+account and its signing passphrase) after checking that the account is an active site approver
+of that site, counting wrong passphrases against the account so they cannot be guessed.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from cryptography import x509
@@ -21,12 +26,19 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from vaxlink.auth import service as auth
 from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.signer import ES256, Signer
-from vaxlink.certificates.errors import ApprovalError
+from vaxlink.certificates.errors import (
+    ApprovalError,
+    KeyManagementError,
+    PlainFacilityKey,
+    SigningLocked,
+    SigningPassphraseWrong,
+    SigningRefused,
+)
 from vaxlink.certificates.keys.hierarchy import (
     OID_FACILITY_APPROVAL,
-    KeyPair,
     extended_key_usages,
     is_valid_at,
     kid,
@@ -34,6 +46,8 @@ from vaxlink.certificates.keys.hierarchy import (
 from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.models import APPROVABLE as APPROVABLE
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval, approvable
+from vaxlink.errors import NotFound
+from vaxlink.ratelimit import Limit, StoreCounters
 from vaxlink.records.service import DoseRecord
 
 MANIFEST_VERSION: Final = "vaxlink-approval/1"
@@ -142,8 +156,28 @@ def certificate_problems(
     return problems
 
 
-def facility_signer(store: KeyStore, facility_code: str, now: datetime) -> KeyPair:
-    """The newest valid approval key of a facility in the key directory."""
+@dataclass(frozen=True, slots=True)
+class SigningCredential:
+    """Who signs: an approver account and its signing passphrase (never shown in a repr)."""
+
+    username: str
+    passphrase: str = field(repr=False)
+
+
+#: Wrong signing passphrases an account may give per window; one more locks it until the window
+#: ends (each try also costs scrypt's ~0.1 s).
+PASSPHRASE_LIMIT: Final = Limit("sign-passphrase", 5, timedelta(minutes=15))
+
+
+def facility_signer(
+    store: KeyStore, facility_code: str, now: datetime, credential: SigningCredential
+) -> Signer:
+    """The facility's newest valid approval key, opened with the approver's own wrap of it (or
+    on the approver's own PKCS#11 token, the passphrase being its PIN).
+
+    Refused (typed) when the site has no valid key, when its key is still a plain file, when the
+    account holds no wrap of it, and when the passphrase is wrong. Says nothing of the account
+    itself: `unlock_site_key` checks that it is a site approver of this site."""
     candidates = [
         c
         for c in store.certificates(Role.FACILITY)
@@ -152,9 +186,93 @@ def facility_signer(store: KeyStore, facility_code: str, now: datetime) -> KeyPa
     if not candidates:
         raise ApprovalError(
             f"no valid approval key for facility {facility_code} in {store.directory}; "
-            f"issue one with `vaxlink keys issue-facility --code {facility_code}`"
+            f"issue one with `vaxlink keys issue-facility --code {facility_code} "
+            f"--approver <site approver account>`"
         )
-    return store.load(Role.FACILITY, kid(candidates[-1]))
+    key_id = kid(candidates[-1])
+    if credential.username not in store.facility_holders(key_id):
+        if store.plain_facility_key(key_id) is not None:
+            raise PlainFacilityKey(
+                f"the approval key of facility {facility_code} ({key_id.hex()}) is an unencrypted "
+                "file and is no longer used: wrap it for its approver with `vaxlink keys "
+                f"wrap-facility --kid {key_id.hex()} --approver <site approver account>`"
+            )
+        raise SigningRefused(
+            f"Tài khoản {credential.username} không giữ khóa ký của điểm tiêm {facility_code} / "
+            f"account {credential.username} holds no wrap of facility {facility_code}'s approval "
+            f"key; a holder grants it with `vaxlink keys grant-facility --code {facility_code} "
+            f"--holder <holder> --approver {credential.username}`"
+        )
+    return store.unlock_facility_signer(key_id, credential.username, credential.passphrase)
+
+
+def check_signing_passphrase(passphrase: str, username: str) -> None:
+    """Refuse a new signing passphrase by the rules of login passwords (length, not the user
+    name, not easy to guess: zxcvbn score 3 or more)."""
+    try:
+        auth.check_password_rules(passphrase, username)
+    except auth.AccountError as exc:
+        message = str(exc).replace("the password", "it").replace("this password", "it")
+        raise KeyManagementError(f"signing passphrase refused: {message}") from exc
+
+
+def check_approver(session: Session, username: str, facility_code: str) -> None:
+    """Refuse (SigningRefused) unless `username` is an active site approver of `facility_code`."""
+    try:
+        user = auth.get_user(session, username)
+    except NotFound:
+        user = None
+    if (
+        user is None
+        or not user.active
+        or user.role != auth.Role.SITE_APPROVER.value
+        or user.facility_code != facility_code
+    ):
+        raise SigningRefused(
+            f"Tài khoản {username} không phải người ký duyệt của điểm tiêm {facility_code} / "
+            f"{username} is not an active site approver account of facility {facility_code}"
+        )
+
+
+def unlock_site_key(
+    session: Session,
+    keys: KeyStore,
+    facility_code: str,
+    credential: SigningCredential,
+    *,
+    now: datetime,
+    secret: bytes | None,
+) -> Signer:
+    """The site's approval key for this approver: the account checked (`check_approver`), then
+    its wrap opened (`facility_signer`). With `secret` (the rate limiter's HMAC key), wrong
+    passphrases are counted per account in `session`, which the caller commits even when this
+    raises, and an account past `PASSPHRASE_LIMIT` is refused with SigningLocked."""
+    check_approver(session, credential.username, facility_code)
+    counters = (
+        StoreCounters(session, PASSPHRASE_LIMIT, secret=secret, now=now)
+        if secret is not None
+        else None
+    )
+    locked = "Tạm khóa ký do nhập sai mật khẩu ký nhiều lần / too many wrong signing passphrases"
+    if counters is not None:
+        wait = counters.wait(credential.username)
+        if wait > 0:
+            seconds = int(wait) + 1
+            raise SigningLocked(f"{locked}; try again in {-(-seconds // 60)} minute(s)", seconds)
+    try:
+        pair = facility_signer(keys, facility_code, now, credential)
+    except SigningPassphraseWrong:
+        if counters is not None:
+            wait = counters.take(credential.username)
+            if wait > 0:
+                seconds = int(wait) + 1
+                raise SigningLocked(
+                    f"{locked}; try again in {-(-seconds // 60)} minute(s)", seconds
+                ) from None
+        raise
+    if counters is not None:
+        counters.clear(credential.username)
+    return pair
 
 
 def approved_digests(session: Session, dose_ids: Sequence[int]) -> dict[int, set[str]]:
@@ -285,12 +403,17 @@ def approve_doses(
     keys: KeyStore,
     dose_ids: Collection[int],
     *,
-    approver: str,
+    credential: SigningCredential,
     now: datetime,
     note: str | None = None,
+    secret: bytes | None = None,
 ) -> list[ApprovalResult]:
     """Sign the given doses, each with its own site's newest valid approval key (one approval per
-    site), skipping those not approvable (status, no person) or approved as they stand now."""
+    site), skipping those not approvable (status, no person) or approved as they stand now.
+
+    Each site's key is unlocked for `credential` (`unlock_site_key`: the account must be an
+    active approver of that site holding a wrap of its key); the approvals record that account.
+    """
     ids = sorted(set(dose_ids))
     pending: dict[str, list[int]] = defaultdict(list)
     for start in range(0, len(ids), CHUNK):
@@ -308,12 +431,16 @@ def approve_doses(
             if not row.facility_code:
                 raise ApprovalError("the dose has no vaccination site, so no site can approve it")
             pending[row.facility_code].append(row.id)
+    signers = {  # every site's key unlocked before anything is signed: all or nothing
+        site: unlock_site_key(session, keys, site, credential, now=now, secret=secret)
+        for site in sorted(pending)
+    }
     return [
         approve_records(
             session,
-            facility_signer(keys, site, now),
+            signers[site],
             facility_code=site,
-            approver=approver,
+            approver=credential.username,
             now=now,
             note=note,
             dose_ids=site_ids,
@@ -327,11 +454,14 @@ def approve_dose(
     keys: KeyStore,
     dose_id: int,
     *,
-    approver: str,
+    credential: SigningCredential,
     now: datetime,
     note: str | None = None,
+    secret: bytes | None = None,
 ) -> int | None:
-    """Sign one dose with its site's key unless it is approved as it stands (or not approvable);
-    the new approval's id, or None."""
-    results = approve_doses(session, keys, [dose_id], approver=approver, now=now, note=note)
+    """Sign one dose with its site's key, unlocked for `credential`, unless it is approved as it
+    stands (or not approvable); the new approval's id, or None."""
+    results = approve_doses(
+        session, keys, [dose_id], credential=credential, now=now, note=note, secret=secret
+    )
     return results[0].approval_id if results else None

@@ -13,6 +13,7 @@ from cryptography import x509
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink.certificates.cli import passphrases
 from vaxlink.certificates.errors import KeyManagementError
 from vaxlink.certificates.keys import hierarchy as keys
 from vaxlink.certificates.keys import store as keystore
@@ -196,16 +197,51 @@ def rotate_dsc(
     console.print("Publish a new trust list now: `vaxlink keys trust-list`.")
 
 
+Approver = Annotated[
+    str, typer.Option("--approver", help="Site approver account that holds the key (user name).")
+]
+
+
+def _approver_of(c: Container, username: str, facility_code: str) -> str:
+    """The user name of an active site approver account of `facility_code` (else refused)."""
+    from vaxlink.certificates.approval.signing import check_approver
+
+    name = username.strip().lower()
+    with c.transaction() as session:
+        check_approver(session, name, facility_code)
+    return name
+
+
+def _new_passphrase(path: Path | None, username: str) -> str:
+    from vaxlink.certificates.approval.signing import check_signing_passphrase
+
+    value = passphrases.read(path, f"New signing passphrase for {username}", new=True)
+    check_signing_passphrase(value, username)
+    return value
+
+
+def _facility_of(cert: x509.Certificate) -> str:
+    from cryptography.x509.oid import NameOID
+
+    values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else ""
+
+
 @app.command("issue-facility")
 def issue_facility(
     code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
     name: Annotated[str, typer.Option(help="Facility name.")],
+    approver: Approver,
     csca_passphrase: CscaPassphrase,
+    passphrase_file: passphrases.PassphraseFile = None,
     validity_days: Annotated[int, typer.Option()] = keys.FACILITY_VALIDITY_DAYS,
     key_dir: KeyDir = None,
 ) -> None:
-    """Issue a vaccination site's record-approval key and certificate."""
+    """Issue a vaccination site's record-approval key, wrapped for its approver: only that
+    account's signing passphrase (typed twice at a hidden prompt) unlocks it."""
     with _running(key_dir) as c:
+        holder = _approver_of(c, approver, code)
+        secret = _new_passphrase(passphrase_file, holder)
         store = c.key_store
         pair = keys.create_facility_signer(
             _csca(store, csca_passphrase),
@@ -214,9 +250,151 @@ def issue_facility(
             now=c.clock.now(),
             validity_days=validity_days,
         )
-        store.save(Role.FACILITY, pair)
-        c.audit_cli_now("keys.issue_facility", "key", pair.kid.hex(), detail={"facility": code})
-    _show(pair, f"facility {code}")
+        store.save_facility(pair, holder, secret)
+        c.audit_cli_now("keys.issue_facility", "key", pair.kid.hex(),
+                        detail={"facility": code, "approver": holder})  # fmt: skip
+    _show(pair, f"facility {code}, held by {holder}")
+
+
+@app.command("issue-facility-token")
+def issue_facility_token(
+    code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
+    name: Annotated[str, typer.Option(help="Facility name.")],
+    approver: Approver,
+    library: Annotated[Path, typer.Option(help="PKCS#11 module of the approver's token.")],
+    token_label: Annotated[str, typer.Option(help="Label of the approver's token.")],
+    key_label: Annotated[str, typer.Option(help="Label for the new key on the token.")],
+    csca_passphrase: CscaPassphrase,
+    pin_file: Annotated[
+        Path | None,
+        typer.Option(help="The token's user PIN from a file (mode 0600) instead of a prompt.",
+                     show_default=False),
+    ] = None,
+    validity_days: Annotated[int, typer.Option()] = keys.FACILITY_VALIDITY_DAYS,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a site's approval key on its approver's PKCS#11 token: the key is made on the
+    token and never leaves it; the token's user PIN (the approver's) unlocks it to sign."""
+    from vaxlink.certificates.keys import pkcs11
+
+    with _running(key_dir) as c:
+        holder = _approver_of(c, approver, code)
+        pin = passphrases.read(pin_file, f"Token PIN of {holder}")
+        token = pkcs11.TokenKey(library, token_label, pin, key_label)
+        public = pkcs11.generate_key(token)
+        store = c.key_store
+        cert = keys.certify_facility_key(
+            _csca(store, csca_passphrase), public, facility_code=code, facility_name=name,
+            now=c.clock.now(), validity_days=validity_days,
+        )  # fmt: skip
+        pkcs11.store_certificate(token, cert)
+        store.save_facility_token(cert, holder, library=library, token_label=token_label,
+                                  key_label=key_label)  # fmt: skip
+        c.audit_cli_now("keys.issue_facility_token", "key", keys.kid(cert).hex(),
+                        detail={"facility": code, "approver": holder})  # fmt: skip
+    _show(cert, f"facility {code}, on {holder}'s token {token_label}")
+
+
+@app.command("grant-facility")
+def grant_facility(
+    code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
+    holder: Annotated[
+        str, typer.Option("--holder", help="An approver who holds the key now and unlocks it.")
+    ],
+    approver: Annotated[
+        str, typer.Option("--approver", help="The site approver account to grant it to.")
+    ],
+    holder_passphrase_file: Annotated[
+        Path | None,
+        typer.Option(help="The holder's signing passphrase from a file (mode 0600).",
+                     show_default=False),
+    ] = None,
+    passphrase_file: passphrases.PassphraseFile = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Give one more approver of the site their own wrap of its newest valid approval key: an
+    existing holder unlocks it, the new approver's passphrase wraps it."""
+    from vaxlink.certificates.approval.signing import SigningCredential, unlock_site_key
+    from vaxlink.certificates.errors import SigningRefused
+    from vaxlink.ratelimit import secret_of
+
+    with _running(key_dir) as c:
+        new = _approver_of(c, approver, code)
+        held = holder.strip().lower()
+        unlock = SigningCredential(
+            held, passphrases.read(holder_passphrase_file, f"Signing passphrase of {held}")
+        )
+        failure: SigningRefused | None = None
+        with c.transaction() as session:  # commits the count of a wrong passphrase
+            try:
+                pair = unlock_site_key(session, c.key_store, code, unlock, now=c.clock.now(),
+                                       secret=secret_of(c.settings))  # fmt: skip
+            except SigningRefused as exc:
+                failure = exc
+        if failure is not None:
+            raise failure
+        if not isinstance(pair, keys.KeyPair):
+            raise KeyManagementError(
+                f"facility {code}'s key is on {held}'s PKCS#11 token and cannot be copied: enrol "
+                f"{new} with a key of their own (`vaxlink keys issue-facility-token`)"
+            )
+        if new in c.key_store.facility_holders(pair.kid):
+            raise KeyManagementError(f"{new} already holds facility {code}'s key {pair.kid.hex()}")
+        c.key_store.add_facility_holder(pair, new, _new_passphrase(passphrase_file, new))
+        c.audit_cli_now("keys.grant_facility", "key", pair.kid.hex(),
+                        detail={"facility": code, "approver": new, "granted_by": held})  # fmt: skip
+    console.print(f"{new} now holds facility {code}'s approval key {pair.kid.hex()}",
+                  highlight=False)  # fmt: skip
+
+
+@app.command("revoke-facility-approver")
+def revoke_facility_approver(
+    code: Annotated[str, typer.Option(help="Facility (vaccination site) code.")],
+    approver: Annotated[str, typer.Option("--approver", help="The account to take the key from.")],
+    destroy_last: Annotated[
+        bool,
+        typer.Option(help="Also remove the last wrap of a key (nobody can sign with it again)."),
+    ] = False,
+    key_dir: KeyDir = None,
+) -> None:
+    """Delete an approver's wraps of every approval key of the site (they can no longer sign)."""
+    name = approver.strip().lower()
+    with _running(key_dir) as c:
+        store = c.key_store
+        kids = [keys.kid(cert) for cert in store.certificates(Role.FACILITY)
+                if _facility_of(cert) == code and name in store.facility_holders(keys.kid(cert))]  # fmt: skip
+        if not kids:
+            raise KeyManagementError(f"{name} holds no approval key of facility {code}")
+        for key_id in kids:
+            store.remove_facility_holder(key_id, name, last=destroy_last)
+        c.audit_cli_now("keys.revoke_facility_approver", "facility", code,
+                        detail={"approver": name, "keys": [k.hex() for k in kids]})  # fmt: skip
+    console.print(f"{name} no longer holds {len(kids)} approval key(s) of facility {code}",
+                  highlight=False)  # fmt: skip
+
+
+@app.command("wrap-facility")
+def wrap_facility(
+    kid_hex: Annotated[str, typer.Option("--kid", help="Kid of the facility key, in hex.")],
+    approver: Approver,
+    passphrase_file: passphrases.PassphraseFile = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Wrap a facility key kept as a plain file (from before wrapping) for its approver, then
+    delete the plain file; grant the site's other approvers afterwards."""
+    try:
+        key_id = bytes.fromhex(kid_hex)
+    except ValueError as exc:
+        raise KeyManagementError(f"{kid_hex!r} is not a hex key id") from exc
+    with _running(key_dir) as c:
+        store = c.key_store
+        code = _facility_of(store.certificate(Role.FACILITY, key_id))
+        holder = _approver_of(c, approver, code)
+        path = store.wrap_plain_facility(key_id, holder, _new_passphrase(passphrase_file, holder))
+        c.audit_cli_now("keys.wrap_facility", "key", key_id.hex(),
+                        detail={"facility": code, "approver": holder})  # fmt: skip
+    console.print(f"facility {code} key {key_id.hex()} wrapped for {holder} ({path.name}); "
+                  "the plain key file is deleted", highlight=False)  # fmt: skip
 
 
 @app.command("revoke-dsc")
@@ -288,6 +466,9 @@ def list_keys(key_dir: KeyDir = None) -> None:
                 status = "active"
             else:
                 status = "valid"
+            if role is Role.FACILITY:
+                holders = store.facility_holders(key_id)
+                status += f"; held by {', '.join(holders)}" if holders else "; NOT WRAPPED"
             table.add_row(
                 role.value,
                 base64.b64encode(key_id).decode(),

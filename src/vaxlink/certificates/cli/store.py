@@ -98,24 +98,60 @@ def _lifecycle_summary(title: str, report: LifecycleReport) -> None:
 
 def approve_command(
     facility: Annotated[str, typer.Option("--facility", help="Facility (vaccination site) code.")],
-    approver: Annotated[str, typer.Option("--approver", help="Name of the approving official.")],
+    approver: Annotated[
+        str,
+        typer.Option("--approver", help="The approving site approver's account (user name)."),
+    ],
     note: Annotated[str | None, typer.Option(help="Why, or which session this is.")] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            show_default=False,
+            help="The approver's signing passphrase from a file (mode 0600) instead of "
+            "a hidden prompt.",
+        ),
+    ] = None,
     key_dir: KeyDir = None,
 ) -> None:
-    """Sign the facility's verified records not yet approved in their current form."""
-    from vaxlink.certificates.approval.signing import approve_records, facility_signer
+    """Sign the facility's verified records not yet approved in their current form, as the
+    approver account, with its own wrap of the site's key (its signing passphrase unlocks it)."""
+    from vaxlink.certificates.approval.signing import (
+        SigningCredential,
+        approve_records,
+        unlock_site_key,
+    )
+    from vaxlink.certificates.cli import passphrases
+    from vaxlink.certificates.errors import SigningRefused
+    from vaxlink.ratelimit import secret_of
 
-    with _running(key_dir) as c, c.transaction() as session:
+    name = approver.strip().lower()
+    credential = SigningCredential(
+        name, passphrases.read(passphrase_file, f"Signing passphrase of {name}")
+    )
+    with _running(key_dir) as c:
         now = c.clock.now()
-        signer = facility_signer(c.key_store, facility, now)
-        result = approve_records(
-            session, signer, facility_code=facility, approver=approver, now=now, note=note
-        )
-        if result.approval_id is not None:
-            c.audit_cli(session, "certificates.approve", "approval", result.approval_id,
-                        detail={"facility": facility, "records": result.record_count})  # fmt: skip
-            settled = c.after_approval(session, approval_id=result.approval_id, actor=None,
-                                       by=f"{c.operator(approver)} (approval #{result.approval_id})")  # fmt: skip
+        failure: SigningRefused | None = None
+        with c.transaction() as session:  # commits the count of a wrong passphrase
+            try:
+                signer = unlock_site_key(session, c.key_store, facility, credential, now=now,
+                                         secret=secret_of(c.settings))  # fmt: skip
+            except SigningRefused as exc:
+                failure = exc
+                c.audit_cli(session, "certificates.approve_refused", "facility", facility,
+                            detail={"approver": name, "reason": exc.code})  # fmt: skip
+        if failure is not None:
+            raise failure
+        with c.transaction() as session:
+            result = approve_records(
+                session, signer, facility_code=facility, approver=name, now=now, note=note
+            )
+            if result.approval_id is not None:
+                c.audit_cli(session, "certificates.approve", "approval", result.approval_id,
+                            detail={"facility": facility, "records": result.record_count,
+                                    "approver": name})  # fmt: skip
+                settled = c.after_approval(session, approval_id=result.approval_id, actor=None,
+                                           by=f"{c.operator(name)} (approval #{result.approval_id})")  # fmt: skip
     if result.approval_id is None:
         Console().print(f"Nothing to approve at {facility}: every verified record is approved.")
         return
@@ -124,7 +160,7 @@ def approve_command(
                         "resolved: the new certificates are issued.")  # fmt: skip
     Console().print(
         f"Approval #{result.approval_id}: {result.record_count:,} record(s) of {facility} "
-        f"signed by {approver}; manifest SHA-256 {result.manifest_digest}",
+        f"signed by {name}; manifest SHA-256 {result.manifest_digest}",
         highlight=False,
     )
 

@@ -1,7 +1,8 @@
-"""FHIR export of one vaccination in the WHO DDCC:VS core data set.
+"""FHIR export of one vaccination in the WHO DDCC:VS core data set, and of one recovery.
 
 A FHIR `document` Bundle: Composition (the certificate: id, issuer), Patient, Immunization,
-Organization (issuer). Built and validated with `fhir.resources.R4B` (FHIR 4.3; the Immunization,
+Organization (issuer); for a recovery, a Condition (resolved COVID-19, onset = first positive test)
+in place of the Immunization and the validity as the Composition's event period. Built and validated with `fhir.resources.R4B` (FHIR 4.3; the Immunization,
 Patient and Bundle resources are normative and identical to R4 4.0.1). DDCC-specific elements use
 the WHO DDCC implementation guide's extensions.
 """
@@ -68,7 +69,7 @@ class DdccVaccination:
     valid_from: date | None = None
 
 
-def _uuid(record: DdccVaccination, part: str) -> str:
+def _uuid(record: DdccVaccination | DdccRecovery, part: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{record.certificate_id}#{part}')}"
 
 
@@ -172,3 +173,97 @@ def build_ddcc_bundle(record: DdccVaccination, *, now: datetime) -> Bundle:
 def ddcc_bundle_json(record: DdccVaccination, *, now: datetime) -> str:
     """The DDCC:VS Bundle as FHIR JSON."""
     return build_ddcc_bundle(record, now=now).model_dump_json(indent=2)
+
+
+# ---- recovery ------------------------------------------------------------------------------------
+
+#: WHO DDCC has no recovery data set; the recovery is a FHIR `Condition` (the disease, resolved,
+#: its onset the first positive test), the certificate's validity the Composition's event period.
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+
+
+@dataclass(frozen=True)
+class DdccRecovery:
+    """One recovery as an EU DCC `r` entry states it (disease, first positive test, validity)."""
+
+    name: str
+    birth_date: date | str
+    identifier: str
+    identifier_system: str
+    disease: Coding
+    first_positive: date
+    country: str  # ISO 3166-1 (alpha-3 as for vaccinations, e.g. VNM)
+    issuer: str
+    valid_from: date
+    valid_until: date
+    certificate_id: str
+    certificate_id_system: str = UVCI_SYSTEM
+
+
+def _condition(r: DdccRecovery, patient: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "extension": [{"url": EXT_COUNTRY, "valueCode": r.country}],
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "resolved"}]},
+        "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}]},
+        "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "encounter-diagnosis"}]}],
+        "code": {"coding": [r.disease.as_fhir()]},
+        "subject": {"reference": patient},
+        "onsetDateTime": r.first_positive.isoformat(),
+    }
+
+
+def build_recovery_bundle(record: DdccRecovery, *, now: datetime) -> Bundle:
+    """The recovery certificate as a FHIR document Bundle, validated by the FHIR models."""
+    if now.tzinfo is None:
+        raise DocumentRenderError("`now` must be timezone-aware")
+    if record.valid_until < record.valid_from:
+        raise DocumentRenderError("a recovery certificate cannot end before it starts")
+    patient, condition, issuer, composition = (
+        _uuid(record, p) for p in ("patient", "condition", "issuer", "composition")
+    )
+    birth = record.birth_date
+    identifier = {"system": record.certificate_id_system, "value": record.certificate_id}
+    resources = [
+        (composition, {
+            "resourceType": "Composition",
+            "identifier": identifier,
+            "status": "final",
+            "type": {"coding": [{"system": LOINC, "code": "60591-5",
+                                 "display": "Patient summary Document"}]},
+            "subject": {"reference": patient},
+            "date": now.isoformat(),
+            "author": [{"reference": issuer}],
+            "title": "Certificate of Recovery from COVID-19",
+            "event": [{"period": {"start": record.valid_from.isoformat(),
+                                  "end": record.valid_until.isoformat()}}],
+            "section": [{"code": {"coding": [{"system": LOINC, "code": "11450-4"}]},
+                         "entry": [{"reference": condition}]}],
+        }),
+        (patient, {
+            "resourceType": "Patient",
+            "identifier": [{"system": record.identifier_system, "value": record.identifier}],
+            "name": [{"text": record.name}],
+            "birthDate": birth.isoformat() if isinstance(birth, date) else birth,
+        }),
+        (condition, _condition(record, patient)),
+        (issuer, {"resourceType": "Organization", "name": record.issuer}),
+    ]  # fmt: skip
+    data = {
+        "resourceType": "Bundle",
+        "identifier": identifier,
+        "type": "document",
+        "timestamp": now.isoformat(),
+        "entry": [{"fullUrl": url, "resource": res} for url, res in resources],
+    }
+    try:
+        return Bundle.model_validate(data)
+    except ValidationError as exc:
+        raise DocumentRenderError(f"FHIR export is not valid FHIR: {exc}") from exc
+
+
+def recovery_bundle_json(record: DdccRecovery, *, now: datetime) -> str:
+    """The recovery Bundle as FHIR JSON."""
+    return build_recovery_bundle(record, now=now).model_dump_json(indent=2)

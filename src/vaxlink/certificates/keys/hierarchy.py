@@ -280,6 +280,34 @@ def create_dsc(
     return KeyPair(cert, key)
 
 
+def certify_facility_key(
+    ca: KeyPair,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    facility_code: str,
+    facility_name: str,
+    now: datetime,
+    validity_days: int = FACILITY_VALIDITY_DAYS,
+) -> x509.Certificate:
+    """A vaccination site's approval certificate (EKU `OID_FACILITY_APPROVAL`, CN = the code)
+    for a P-256 key made elsewhere (in memory, or on a PKCS#11 token)."""
+    if not facility_code.strip():
+        raise KeyManagementError("a facility certificate needs the facility code")
+    if not isinstance(public_key.curve, ec.SECP256R1):
+        raise KeyManagementError("a facility approval key must be EC P-256 (ES256)")
+    subject = x509.Name(
+        [
+            *ca.certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, facility_name),
+            x509.NameAttribute(NameOID.COMMON_NAME, facility_code),
+        ]
+    )
+    return _leaf(
+        ca, subject, public_key, now=now, validity_days=validity_days,
+        ekus=[OID_FACILITY_APPROVAL],
+    )  # fmt: skip
+
+
 def create_facility_signer(
     ca: KeyPair,
     *,
@@ -292,21 +320,10 @@ def create_facility_signer(
     if not facility_code.strip():
         raise KeyManagementError("a facility certificate needs the facility code")
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            *ca.certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, facility_name),
-            x509.NameAttribute(NameOID.COMMON_NAME, facility_code),
-        ]
-    )
-    cert = _leaf(
-        ca,
-        subject,
-        key.public_key(),
-        now=now,
+    cert = certify_facility_key(
+        ca, key.public_key(), facility_code=facility_code, facility_name=facility_name, now=now,
         validity_days=validity_days,
-        ekus=[OID_FACILITY_APPROVAL],
-    )
+    )  # fmt: skip
     return KeyPair(cert, key)
 
 

@@ -32,7 +32,7 @@ from pkcs11.util.ec import (
 )
 
 from vaxlink.certificates.core.signer import ES256
-from vaxlink.certificates.errors import HsmError
+from vaxlink.certificates.errors import HsmError, HsmPinIncorrect
 from vaxlink.certificates.keys.hierarchy import kid
 
 #: Where Debian's softhsm2 package puts the PKCS#11 module.
@@ -75,8 +75,8 @@ def _session(key: TokenKey, *, rw: bool = False) -> Iterator[pkcs11.Session]:
             yield session
     except pkcs11.exceptions.NoSuchToken as exc:
         raise HsmError(f"no token labelled {key.token_label!r} in {key.library}") from exc
-    except pkcs11.exceptions.PinIncorrect as exc:
-        raise HsmError(f"wrong PIN for token {key.token_label!r}") from exc
+    except (pkcs11.exceptions.PinIncorrect, pkcs11.exceptions.PinLenRange) as exc:
+        raise HsmPinIncorrect(f"wrong PIN for token {key.token_label!r}") from exc
     except PKCS11Error as exc:
         raise HsmError(f"token {key.token_label!r}: {type(exc).__name__} {exc}") from exc
 
@@ -265,3 +265,36 @@ class Pkcs11Signer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class TokenSigner:
+    """`Signer` on a token that logs in for each signature and keeps no session open: for keys
+    used now and then with a person's PIN, such as a site's approval key on its approver's token.
+    Constructing it logs in once (a wrong PIN raises HsmPinIncorrect) and checks the key."""
+
+    def __init__(self, key: TokenKey, certificate: x509.Certificate) -> None:
+        if certificate.public_key() != public_key(key):
+            raise HsmError("the certificate does not match the key on the token")
+        self._key = key
+        self._der = certificate.public_bytes(serialization.Encoding.DER)
+        self._kid = kid(certificate)
+
+    @property
+    def kid(self) -> bytes:
+        return self._kid
+
+    @property
+    def algorithm(self) -> int:
+        return ES256
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self._der
+
+    def sign(self, data: bytes) -> bytes:
+        """ECDSA P-256 over SHA-256(data), as raw r||s, in a session of its own."""
+        with _session(self._key) as session:
+            try:
+                return _sign_digest(_private(session, self._key), data)
+            except PKCS11Error as exc:
+                raise HsmError(f"token refused to sign: {type(exc).__name__} {exc}") from exc

@@ -2,11 +2,18 @@
 
 `KeyStore` keeps them under one directory (mode 0700, files 0600) and never overwrites a key;
 `rotate_dsc` and `rotate_csca` issue, store and activate new keys (built in `hierarchy`).
+
+A facility's approval key is never kept in the clear: it is wrapped once per approver account
+that holds it (`facility/<kid hex>.<user name>.wrap.json`, see `wrap`), and only that account's
+signing passphrase opens it (`unlock_facility`). A plain `facility/<kid>.key.pem` left from
+before is refused until it is wrapped (`wrap_plain_facility`, `vaxlink keys wrap-facility`).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from vaxlink.certificates.errors import KeyManagementError
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.errors import HsmPinIncorrect, KeyManagementError, SigningPassphraseWrong
 from vaxlink.certificates.keys.hierarchy import (
     CSCA_VALIDITY_DAYS,
     DSC_VALIDITY_DAYS,
@@ -31,8 +39,15 @@ from vaxlink.certificates.keys.hierarchy import (
     is_valid_at,
     kid,
 )
+from vaxlink.certificates.keys.wrap import unwrap, wrap
 
 MIN_CSCA_PASSPHRASE = 12
+#: A facility key wrapped for one account: `<kid hex>.<user name>` + this, under `facility/`.
+WRAP_SUFFIX: Final = ".wrap.json"
+#: A facility key on one account's PKCS#11 token (its PIN is the account's signing secret).
+TOKEN_SUFFIX: Final = ".token.json"  # noqa: S105 - a file name suffix, not a secret
+#: Account names a wrap may be made for (the user-name rule of `auth`, so always a safe file name).
+_HOLDER: Final = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 
 
 class Role(StrEnum):
@@ -83,6 +98,10 @@ class KeyStore:
 
     def save(self, role: Role, pair: KeyPair, *, passphrase: bytes | None = None) -> Path:
         """Write the certificate and the private key (encrypted when a passphrase is given)."""
+        if role is Role.FACILITY:
+            raise KeyManagementError(
+                "a facility approval key is kept only wrapped for its approvers (save_facility)"
+            )
         if role is Role.CSCA and (passphrase is None or len(passphrase) < MIN_CSCA_PASSPHRASE):
             raise KeyManagementError(
                 f"the CSCA key must be encrypted with a passphrase of at least "
@@ -121,7 +140,12 @@ class KeyStore:
         return x509.load_pem_x509_certificate(_read_secret(path))
 
     def load(self, role: Role, key_id: bytes, *, passphrase: bytes | None = None) -> KeyPair:
-        """The certificate and private key of a role with this kid."""
+        """The certificate and private key of a role with this kid (not a facility's: those
+        open only for one of their holders, `unlock_facility`)."""
+        if role is Role.FACILITY:
+            raise KeyManagementError(
+                "a facility approval key opens only with an approver's signing passphrase"
+            )
         cert = self.certificate(role, key_id)
         path = self.directory / role.value / f"{key_id.hex()}.key.pem"
         try:
@@ -144,6 +168,133 @@ class KeyStore:
         if not certs:
             raise KeyManagementError(f"no {role.value} key in {self.directory}")
         return self.load(role, kid(certs[-1]), passphrase=passphrase)
+
+    # ---- facility approval keys, wrapped per approver account ------------------------------
+
+    def _wrap_path(self, key_id: bytes, holder: str) -> Path:
+        if not _HOLDER.fullmatch(holder):
+            raise KeyManagementError(f"{holder!r} is not an account name a key can be wrapped for")
+        return self.directory / Role.FACILITY.value / f"{key_id.hex()}.{holder}{WRAP_SUFFIX}"
+
+    def save_facility(self, pair: KeyPair, holder: str, passphrase: str) -> Path:
+        """Write a new facility key's certificate and its first wrap, for `holder`."""
+        path = self.add_facility_holder(pair, holder, passphrase)
+        cert_path = self.directory / Role.FACILITY.value / f"{pair.kid.hex()}.crt.pem"
+        if not cert_path.exists():
+            self.save_certificate(Role.FACILITY, pair.certificate)
+        return path
+
+    def add_facility_holder(self, pair: KeyPair, holder: str, passphrase: str) -> Path:
+        """Wrap an (unlocked) facility key for one more account, under its own passphrase."""
+        path = self._wrap_path(pair.kid, holder)
+        self._dir(Role.FACILITY)
+        _write_secret(path, wrap(pair.private_key, passphrase, key_id=pair.kid, holder=holder))
+        return path
+
+    def save_facility_token(
+        self,
+        certificate: x509.Certificate,
+        holder: str,
+        *,
+        library: Path,
+        token_label: str,
+        key_label: str,
+    ) -> Path:
+        """Record that the facility key of `certificate` lives on `holder`'s PKCS#11 token
+        (the token's user PIN is their signing secret; nothing secret is written)."""
+        key_id = kid(certificate)
+        path = self._wrap_path(key_id, holder).with_name(f"{key_id.hex()}.{holder}{TOKEN_SUFFIX}")
+        self._dir(Role.FACILITY)
+        doc = {"v": "vaxlink-token/1", "library": str(library), "token_label": token_label,
+               "key_label": key_label}  # fmt: skip
+        _write_secret(path, (json.dumps(doc) + "\n").encode())
+        cert_path = self.directory / Role.FACILITY.value / f"{key_id.hex()}.crt.pem"
+        if not cert_path.exists():
+            self.save_certificate(Role.FACILITY, certificate)
+        return path
+
+    def _holder_files(self, key_id: bytes) -> dict[str, Path]:
+        folder = self.directory / Role.FACILITY.value
+        prefix = f"{key_id.hex()}."
+        if not folder.is_dir():
+            return {}
+        out = {}
+        for suffix in (WRAP_SUFFIX, TOKEN_SUFFIX):
+            for p in folder.glob(f"{prefix}*{suffix}"):
+                out[p.name[len(prefix) : -len(suffix)]] = p
+        return out
+
+    def facility_holders(self, key_id: bytes) -> list[str]:
+        """The accounts a facility key is wrapped for (or on a token of), sorted."""
+        return sorted(self._holder_files(key_id))
+
+    def unlock_facility_signer(self, key_id: bytes, holder: str, passphrase: str) -> Signer:
+        """The facility key as a `Signer` for `holder`: their wrap opened with their passphrase
+        (`unlock_facility`), or their PKCS#11 token logged into with it as the PIN."""
+        path = self._holder_files(key_id).get(holder)
+        if path is None or not path.name.endswith(TOKEN_SUFFIX):
+            return self.unlock_facility(key_id, holder, passphrase)
+        from vaxlink.certificates.keys.pkcs11 import TokenKey, TokenSigner
+
+        try:
+            doc = json.loads(_read_secret(path))
+            token = TokenKey(Path(doc["library"]), doc["token_label"], passphrase,
+                             doc["key_label"])  # fmt: skip
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyManagementError(f"{path} is not a token record: {exc}") from exc
+        try:
+            return TokenSigner(token, self.certificate(Role.FACILITY, key_id))
+        except HsmPinIncorrect:
+            raise SigningPassphraseWrong(
+                "Sai mã PIN ký / wrong signing PIN (the approval key was not unlocked)"
+            ) from None
+
+    def unlock_facility(self, key_id: bytes, holder: str, passphrase: str) -> KeyPair:
+        """A facility key opened with `holder`'s signing passphrase (SigningPassphraseWrong
+        when it does not open)."""
+        cert = self.certificate(Role.FACILITY, key_id)
+        path = self._wrap_path(key_id, holder)
+        if not path.exists():
+            raise KeyManagementError(f"facility key {key_id.hex()} is not wrapped for {holder}")
+        key = unwrap(_read_secret(path), passphrase, key_id=key_id, holder=holder)
+        if key.public_key() != cert.public_key():
+            raise KeyManagementError(f"{path} does not belong to its certificate")
+        return KeyPair(cert, key)
+
+    def remove_facility_holder(self, key_id: bytes, holder: str, *, last: bool = False) -> None:
+        """Delete `holder`'s wrap of a facility key; the last one only with `last` (the key is
+        then gone for good: nobody can sign with it any more)."""
+        files = self._holder_files(key_id)
+        holders = sorted(files)
+        if holder not in holders:
+            raise KeyManagementError(f"facility key {key_id.hex()} is not wrapped for {holder}")
+        if holders == [holder] and not last:
+            raise KeyManagementError(
+                f"{holder} is the last holder of facility key {key_id.hex()}: grant another "
+                "approver first, or confirm that the key is to be destroyed"
+            )
+        files[holder].unlink()
+
+    def plain_facility_key(self, key_id: bytes) -> Path | None:
+        """The unencrypted key file of a facility key kept from before wrapping, if any."""
+        path = self.directory / Role.FACILITY.value / f"{key_id.hex()}.key.pem"
+        return path if path.exists() else None
+
+    def wrap_plain_facility(self, key_id: bytes, holder: str, passphrase: str) -> Path:
+        """Wrap a plain facility key for `holder`, then delete the plain file."""
+        plain = self.plain_facility_key(key_id)
+        if plain is None:
+            raise KeyManagementError(f"facility key {key_id.hex()} has no plain key file")
+        cert = self.certificate(Role.FACILITY, key_id)
+        try:
+            key = serialization.load_pem_private_key(_read_secret(plain), None)
+        except (TypeError, ValueError) as exc:
+            raise KeyManagementError(f"{plain}: not an unencrypted private key") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
+            raise KeyManagementError(f"{plain} does not belong to its certificate")
+        path = self.add_facility_holder(KeyPair(cert, key), holder, passphrase)
+        plain.unlink()
+        return path
 
     def _marker(self, name: str) -> Path:
         return self.directory / name

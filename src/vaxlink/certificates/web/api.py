@@ -227,10 +227,13 @@ def citizen_certificate(
 def citizen_certificate_pdf(
     access: Annotated[Access, Depends(by_ref("pdf"))],
     db: Annotated[Session, Depends(session, scope="function")],
+    kind: CertificateKind = CertificateKind.VACCINATION,
 ) -> Response:
-    """The bilingual PDF of the person's current vaccination certificate."""
-    pdf = documents.certificate_pdf(documents.current_certificate(db, access.citizen_id))
-    headers = NO_STORE | {"Content-Disposition": 'attachment; filename="certificate.pdf"'}
+    """The bilingual PDF of the person's current vaccination (or, `kind=r`, recovery)
+    certificate."""
+    pdf = documents.certificate_pdf(documents.current_certificate(db, access.citizen_id, kind))
+    name = "certificate.pdf" if kind is CertificateKind.VACCINATION else "recovery-certificate.pdf"
+    headers = NO_STORE | {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
@@ -239,9 +242,11 @@ def citizen_certificate_fhir(
     access: Annotated[Access, Depends(by_ref("fhir"))],
     db: Annotated[Session, Depends(session, scope="function")],
     now: Annotated[datetime, Depends(clock)],
+    kind: CertificateKind = CertificateKind.VACCINATION,
 ) -> Response:
-    """The person's current vaccination certificate as a WHO DDCC:VS FHIR document Bundle."""
-    certificate = documents.current_certificate(db, access.citizen_id)
+    """The person's current vaccination certificate as a WHO DDCC:VS FHIR document Bundle (with
+    `kind=r`, their recovery certificate as a document Bundle around a Condition)."""
+    certificate = documents.current_certificate(db, access.citizen_id, kind)
     bundle = documents.certificate_fhir(db, certificate, now=now)
     return Response(bundle, media_type="application/fhir+json", headers=NO_STORE)
 

@@ -16,11 +16,18 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.deps import require
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.certificates.approval import queue
-from vaxlink.certificates.errors import ApprovalError
+from vaxlink.certificates.errors import (
+    ApprovalError,
+    KeyManagementError,
+    SigningLocked,
+    SigningPassphraseWrong,
+    SigningRefused,
+)
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.web.deps import clock, key_store
+from vaxlink.ratelimit import secret_of
 from vaxlink.web import deps
-from vaxlink.web.deps import session
+from vaxlink.web.deps import container, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -49,6 +56,14 @@ def approval_queue(
     )  # fmt: skip
 
 
+#: The message (a key of the page's strings) each signing refusal shows; others show their text.
+_REFUSALS: Final = (
+    (SigningPassphraseWrong, "approval.passphrase_wrong"),
+    (SigningLocked, "approval.passphrase_locked"),
+    (SigningRefused, "approval.no_key"),
+)
+
+
 @router.post("/approval/sign")
 def approval_sign(
     request: Request,
@@ -59,18 +74,34 @@ def approval_sign(
     dose_id: Annotated[list[int] | None, Form()] = None,
     scope: Annotated[str, Form()] = "selected",
     note: Annotated[str, Form(max_length=500)] = "",
+    passphrase: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    """Sign the selected doses (or every waiting one) with the facility's key."""
+    """Sign the selected doses (or every waiting one) with the facility's key, unlocked with the
+    approver's own signing passphrase (never echoed back; wrong ones are counted per account)."""
     ids = None if scope == "all" else list(dose_id or [])
+    error_key: str | None = None
     try:
-        result = queue.sign(db, principal, keys, dose_ids=ids, now=now, note=note)
-    except ApprovalError as exc:
-        return render(
+        if not passphrase:
+            error_key = "approval.passphrase_missing"
+            raise ApprovalError("the signing passphrase is missing")
+        result = queue.sign(
+            db, principal, keys, passphrase=passphrase, dose_ids=ids, now=now, note=note,
+            secret=secret_of(container(request).settings),
+        )  # fmt: skip
+    except (ApprovalError, KeyManagementError) as exc:
+        for kind, key in _REFUSALS:
+            if isinstance(exc, kind):
+                error_key = key
+                break
+        response = render(
             request, "approval/queue.html",
             {"page": queue.pending_page(db, principal, now=now), "after": 0, "error": str(exc),
-             "signed": None, "signed_n": None},
-            status=422,
+             "error_key": error_key, "signed": None, "signed_n": None},
+            status=exc.http_status,
         )  # fmt: skip
+        if isinstance(exc, SigningLocked):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     if result.approval_id is None:
         return RedirectResponse("/approval?n=0", status_code=303)
     # reports whose new certificate waited for this signature are settled in this transaction

@@ -40,7 +40,7 @@ def _runs(request: Request) -> console.IssueRuns:
 
 def _page(
     request: Request, db: Session, c: Container, *, error: str | None = None,
-    revoked: str | None = None, status: int = 200,
+    revoked: str | None = None, reissued: str | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
     now = c.clock.now()
     runs = _runs(request)
@@ -50,14 +50,16 @@ def _page(
         kinds, error = (), error or str(exc)
     return render(request, "issuer/console.html", {
         "view": console.overview(db, c.key_store, now), "kinds": kinds, "runs": runs.latest(),
-        "running": runs.running(), "error": error, "revoked": revoked, "now": now,
+        "running": runs.running(), "error": error, "revoked": revoked, "reissued": reissued,
+        "now": now,
     }, status=status)  # fmt: skip
 
 
 @router.get("/issuer", response_class=HTMLResponse)
 def issuer_console(request: Request, principal: Issuer, db: Db, c: Box) -> Response:
     """The console's page."""
-    return _page(request, db, c, revoked=request.query_params.get("revoked"))
+    query = request.query_params
+    return _page(request, db, c, revoked=query.get("revoked"), reissued=query.get("reissued"))
 
 
 @router.post("/issuer/issue")
@@ -94,11 +96,20 @@ def issuer_revoke(
     c: Box,
     uvci: Annotated[str, Form(max_length=80)],
     reason: Annotated[str, Form(max_length=500)] = "",
+    reissue: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Revoke one certificate with a reason; it goes on the published revocation list."""
+    """Revoke one certificate with a reason (it goes on the published revocation list) and,
+    when asked, issue its person a new one in its place."""
+    now = c.clock.now()
     try:
-        with db.begin_nested():  # nothing of a refused revocation stays
-            certificate = console.revoke_as(db, principal, uvci, reason=reason, now=c.clock.now())
+        with db.begin_nested():  # nothing of a refused revocation or re-issue stays
+            if reissue:
+                old, new = console.reissue_as(db, principal, c.issuer(by=principal.username, now=now),
+                                              uvci, reason=reason, now=now)  # fmt: skip
+                target = f"/issuer?revoked={old.id}&reissued={new.id}"
+            else:
+                old = console.revoke_as(db, principal, uvci, reason=reason, now=now)
+                target = f"/issuer?revoked={old.id}"
     except CertificateError as exc:
         return _page(request, db, c, error=str(exc), status=422)
-    return RedirectResponse(f"/issuer?revoked={certificate.id}", status_code=303)
+    return RedirectResponse(target, status_code=303)

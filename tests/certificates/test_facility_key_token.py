@@ -1,0 +1,125 @@
+"""A site's approval key on its approver's PKCS#11 token (SoftHSM2 here): made on the token by
+`vaxlink keys issue-facility-token`, unlocked with the token's user PIN as the approver's
+signing secret; a wrong PIN, another account or a copy to a second approver are refused.
+
+Skipped with a reason when SoftHSM2 is not installed, except in CI (CI=true), where it fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pkcs11
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from vaxlink.certificates.approval.check import verify_approval
+from vaxlink.certificates.approval.signing import (
+    SigningCredential,
+    approve_records,
+    unlock_site_key,
+)
+from vaxlink.certificates.errors import KeyManagementError, SigningPassphraseWrong, SigningRefused
+from vaxlink.certificates.keys.hierarchy import kid
+from vaxlink.certificates.keys.pkcs11 import SOFTHSM2_LIBRARY, TokenSigner
+from vaxlink.certificates.keys.store import KeyStore, Role
+from vaxlink.certificates.models import FacilityApproval
+from vaxlink.db import transaction
+
+TOKEN = "duyet-f001"
+PIN = "482916"
+CSCA_PASS = "correct horse battery staple"  # conftest's PASS
+D1 = dt.date(2021, 8, 2)
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The approver's token, fresh, in a temp dir; SOFTHSM2_CONF points at it meanwhile."""
+    reason = None
+    if not SOFTHSM2_LIBRARY.exists() or shutil.which("softhsm2-util") is None:
+        reason = f"SoftHSM2 ({SOFTHSM2_LIBRARY}, softhsm2-util) missing: apt-get install softhsm2"
+    if reason:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("softhsm-facility")
+    (root / "tokens").mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOFTHSM2_CONF", str(conf))
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN,
+                        "--so-pin", "13579111"], check=True, capture_output=True)  # fmt: skip
+        lib = pkcs11.lib(str(SOFTHSM2_LIBRARY))
+        lib.reinitialize()  # SoftHSM reads SOFTHSM2_CONF and the token list at C_Initialize
+        yield root
+        lib.finalize()
+
+
+def test_a_site_key_on_the_approvers_token_signs_only_with_its_pin(
+    token, world, pki, signing, store_url, tmp_path, monkeypatch, clear_settings
+) -> None:
+    from vaxlink.certificates.cli.keys import app
+
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VAXLINK_DATABASE_URL", store_url)
+    monkeypatch.setenv("VAXLINK_CSCA_PASSPHRASE", CSCA_PASS)
+    kd = ["--key-dir", str(tmp_path / "keys")]
+    pki.save(tmp_path / "keys")
+    store = KeyStore(tmp_path / "keys")
+    me = signing("F005", username="duyet.f005")
+    colleague = signing("F005", username="pho.f005", passphrase="violet kettle 19 silent meadow")
+    pin_file = tmp_path / "pin.txt"
+    pin_file.write_text(PIN + "\n")
+    pin_file.chmod(0o600)
+    runner = CliRunner()
+    result = runner.invoke(app, ["issue-facility-token", "--code", "F005", "--name", "Trạm F005",
+                                 "--approver", me.username, "--library", str(SOFTHSM2_LIBRARY),
+                                 "--token-label", TOKEN, "--key-label", f"f005-{store_url[:5]}",
+                                 "--pin-file", str(pin_file), *kd])  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    (cert,) = [c for c in store.certificates(Role.FACILITY)
+               if "CN=F005" in c.subject.rfc4514_string().split(",")]  # fmt: skip
+    folder = tmp_path / "keys" / "facility"
+    assert not list(folder.glob("*.key.pem"))
+    assert not list(folder.glob(f"{kid(cert).hex()}.*.wrap.json"))  # only on the token
+    record = next(folder.glob("*.duyet.f005.token.json")).read_text()
+    assert PIN not in record
+
+    world.citizen("001085000501", "Nguyễn Văn An")
+    world.dose("001085000501", 1, D1, facility="F005")
+    right = SigningCredential(me.username, PIN)
+    now = dt.datetime.now(dt.UTC)  # the CLI issued the certificate at its clock's time
+    with transaction(world.engine) as s:
+        with pytest.raises(SigningPassphraseWrong):
+            unlock_site_key(s, store, "F005", SigningCredential(me.username, "000000"), now=now,
+                            secret=None)  # fmt: skip
+        with pytest.raises(SigningRefused, match="holds no wrap"):
+            unlock_site_key(s, store, "F005", SigningCredential(colleague.username, PIN),
+                            now=now, secret=None)  # fmt: skip
+        signer = unlock_site_key(s, store, "F005", right, now=now, secret=None)
+        assert isinstance(signer, TokenSigner)
+        result_ = approve_records(s, signer, facility_code="F005", approver=me.username, now=now)
+    assert result_.record_count == 1
+    with world.session() as s:
+        (approval,) = s.scalars(select(FacilityApproval)
+                                .where(FacilityApproval.facility_code == "F005")).all()  # fmt: skip
+        assert verify_approval(s, approval.id, cscas=[pki.csca.certificate]).valid
+        assert approval.signer_kid == kid(cert).hex()
+    # a key on a token cannot be copied to a second approver
+    holder_pin = tmp_path / "other.txt"
+    holder_pin.write_text(colleague.passphrase + "\n")
+    holder_pin.chmod(0o600)
+    granted = runner.invoke(app, ["grant-facility", "--code", "F005", "--holder", me.username,
+                                  "--approver", colleague.username, "--holder-passphrase-file",
+                                  str(pin_file), "--passphrase-file", str(holder_pin), *kd])  # fmt: skip
+    assert isinstance(granted.exception, KeyManagementError)
+    assert "cannot be copied" in str(granted.exception)
