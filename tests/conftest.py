@@ -29,6 +29,8 @@ os.environ.setdefault("VAXLINK_TOTP_KEY", new_key_text())
 #: Test apps compute figures only when a test asks (tests/reports/test_background.py turns the web
 #: app's background refresh on for itself); live servers are separate processes and inherit this.
 os.environ.setdefault("VAXLINK_REPORT_REFRESH_IN_APP", "false")
+#: Likewise the web app's renewal thread (tests/certificates/test_renewal_job.py turns it on).
+os.environ.setdefault("VAXLINK_RENEWAL_IN_APP", "false")
 
 PG_ADMIN_URL = os.environ.get(
     "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -94,3 +97,123 @@ def test_data_changing_commands_are_audited_with_the_operator(store: str, tmp_pa
     verified = runner.invoke(audit_cli.app, ["verify"])
     assert verified.exit_code == 0, verified.output
     assert f"{len(entries)} entries" in verified.output
+
+
+def _commands(app: object, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every command path of a Typer app (sub-apps included)."""
+    group = typer.main.get_command(app)  # type: ignore[arg-type]
+    out: set[tuple[str, ...]] = set()
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> None:
+        if hasattr(cmd, "commands"):  # a group (Typer's or click's)
+            for name, sub in cmd.commands.items():
+                walk(sub, (*path, name))
+        else:
+            out.add(path)
+
+    walk(group, prefix)
+    return out
+
+
+#: Commands that change nothing (they read the store, a key directory or a file).
+READ_ONLY: frozenset[tuple[str, ...]] = frozenset({
+    ("certificates", "verify"), ("certificates", "conformance"),
+    ("certificates", "check-approvals"), ("keys", "list"),
+})  # fmt: skip
+
+
+def test_every_certificate_and_key_command_is_audited_with_the_operator(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walk every data-changing `certificates …` and `keys …` command (a new command that is
+    neither walked here nor read-only fails this test): each writes its audit entry, with the
+    operator, in an intact chain."""
+    from sqlalchemy import text
+
+    from vaxlink.certificates.cli.keys import app as keys_cli
+    from vaxlink.clock import SystemClock
+    from vaxlink.linkage.store_cli import verify as link_verify
+
+    monkeypatch.setenv("VAXLINK_CSCA_PASSPHRASE", "a long CSCA passphrase 42")
+    monkeypatch.setenv("VAXLINK_UVCI_SECRET", "a secret only the issuer knows, 32 bytes+")
+    paths = write(generate(40, seed=5), tmp_path / "synth")
+    runner = CliRunner()
+    walked: dict[tuple[str, ...], str] = {}
+
+    def run(app: object, *args: str, action: str | None = None) -> str:
+        result = runner.invoke(app, list(args))  # type: ignore[arg-type]
+        assert result.exit_code in (0, 5), (args, result.output, result.exception)
+        if action is not None:
+            prefix = ("keys",) if app is keys_cli else ("certificates",)
+            path = tuple(a for a in args if not a.startswith("-"))[: 2 if args[0] in
+                                                                   ("recovery", "api-client") else 1]  # fmt: skip
+            walked[(*prefix, *path)] = action
+        return result.output
+
+    linker = typer.Typer()
+    linker.command()(link_verify)
+    run(registry_cli, "load", str(paths["registry"]))
+    run(records_cli, str(paths["doses"]))
+    run(facilities_cli, "import", str(paths["facilities"]))
+    run(linker)
+    engine = make_engine(store)
+    with transaction(engine) as s:
+        site = s.execute(text("SELECT facility_code, count(*) FROM dose_record WHERE status IN "
+                              "('verified', 'auto_linked') GROUP BY facility_code "
+                              "ORDER BY 2 DESC")).first()  # fmt: skip
+        person = s.scalar(text("SELECT citizen_id FROM citizen ORDER BY citizen_id"))
+    assert site is not None, "linkage verified no dose"
+
+    run(keys_cli, "init-csca", "--country", "VN", "--organization", "Bộ Y tế",
+        action="keys.init_csca")  # fmt: skip
+    run(keys_cli, "issue-dsc", "--name", "DSC 1", "--type", "v", "--type", "r",
+        action="keys.issue_dsc")  # fmt: skip
+    run(
+        keys_cli,
+        "issue-facility",
+        "--code",
+        site[0],
+        "--name",
+        "Trạm",
+        action="keys.issue_facility",
+    )
+    run(certificates_cli, "approve", "--facility", site[0], "--approver", "Lê Thị B",
+        action="certificates.approve")  # fmt: skip
+    out = run(certificates_cli, "issue", "--by", "tester", action="certificates.issue")
+    assert "certificates issued" in out
+    with transaction(engine) as s:
+        uvci, kid = s.execute(text("SELECT uvci, kid FROM certificate WHERE status = 'active' "
+                                   "ORDER BY id")).first() or (None, None)  # fmt: skip
+    assert uvci is not None, out
+    run(certificates_cli, "revoke", uvci, "--reason", "reported lost", action="certificates.revoke")
+    run(certificates_cli, "renew", "--within-days", "400", action="certificates.renew")
+    run(certificates_cli, "reissue-changed", action="certificates.reissue_changed")
+    run(keys_cli, "rotate-dsc", "--name", "DSC 2", "--type", "v", "--type", "r",
+        action="keys.rotate_dsc")  # fmt: skip
+    run(certificates_cli, "dsc-report", kid, "--reissue", action="certificates.reissue_for_dsc")
+    run(keys_cli, "revoke-dsc", kid, action="keys.revoke_dsc")
+    run(keys_cli, "trust-list", "--out", str(tmp_path / "published"), action="keys.trust_list")
+    first_positive = (SystemClock().today() - dt.timedelta(days=20)).isoformat()
+    run(certificates_cli, "recovery", "add", "--citizen-id", str(person), "--first-positive",
+        first_positive, "--station", "TYT-00001", action="certificates.recovery_add")  # fmt: skip
+    run(certificates_cli, "api-client", "add", "VNeID", action="certificates.api_client_add")
+    run(certificates_cli, "api-client", "revoke", "VNeID", "--by", "tester",
+        action="certificates.api_client_revoke")  # fmt: skip
+    engine.dispose()
+
+    every = _commands(certificates_cli, ("certificates",)) | _commands(keys_cli, ("keys",))
+    assert every - READ_ONLY == set(walked), sorted((every - READ_ONLY) ^ set(walked))
+    entries = _entries(store)
+    actions = [a for a, _t, _i, _d in entries]
+    for path, action in walked.items():
+        assert action in actions, (path, action, actions)
+    with transaction(make_engine(store)) as s:
+        actors = set(s.scalars(select(AuditEntry.actor_id).where(
+            AuditEntry.action.in_(set(walked.values())))))  # fmt: skip
+    assert actors == {None}  # the CLI: no web account; the operator is named in the entry
+    for action, _otype, _oid, detail in entries:
+        if action in walked.values():
+            assert str(detail["operator"]).startswith(OPERATOR), (action, detail)
+        assert not _keys(detail) & PERSONAL_KEYS
+    verified = runner.invoke(audit_cli.app, ["verify"])
+    assert verified.exit_code == 0, verified.output

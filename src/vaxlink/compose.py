@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from vaxlink.auth.service import Principal
-    from vaxlink.certificates.service import Issuer, KeyStore, Signer
+    from vaxlink.certificates.service import Issuer, KeyStore, PeriodicRenewal, RenewalJob, Signer
     from vaxlink.feedback.sms import SmsPort
     from vaxlink.flows.reissue_after_change import Settled
     from vaxlink.linkage.service import LinkModel
@@ -213,6 +213,27 @@ class Container:
         at = now or self.clock.now()
         return Issuer(self.dsc_signer(now=at), self.settings.certificate_issuer,
                       at, by, self.uvci_key, self.trust_anchors)  # fmt: skip
+
+    def renewal_job(self) -> RenewalJob:
+        """The renewal job (`VAXLINK_RENEWAL_*`): renews what expires within the window, signing
+        as `job:renewal` with the DSC signer at the job's time; without one it warns once."""
+        import datetime as dt
+
+        from vaxlink.certificates.service import RENEWAL_JOB, RenewalJob
+
+        s = self.settings
+        return self._once("renewal_job", lambda: RenewalJob(
+            lambda: self.engine, lambda now: self.issuer(by=RENEWAL_JOB, now=now),
+            within_days=s.renewal_within_days, every=dt.timedelta(hours=s.renewal_every_hours),
+        ))  # fmt: skip
+
+    def start_background_renewal(self, *, check_seconds: float = 3600.0) -> PeriodicRenewal | None:
+        """The web app's renewal thread (None when `renewal_in_app` is off)."""
+        if not self.settings.renewal_in_app:
+            return None
+        from vaxlink.certificates.service import PeriodicRenewal
+
+        return PeriodicRenewal(self.renewal_job(), self.clock.now, check_seconds).start()
 
     @property
     def trust_anchors(self) -> tuple[x509.Certificate, ...]:

@@ -156,9 +156,13 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 def alembic_config(engine: Engine) -> Any:
     """An Alembic Config bound to `engine`, pointing at the packaged migrations."""
+    import sys
+
     from alembic.config import Config
 
-    cfg = Config()
+    # Alembic's default stdout is bound when alembic.config is first imported; a first import
+    # under a redirected stdout (a CLI test runner) would leave it writing to a closed stream.
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
     return cfg

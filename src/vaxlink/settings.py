@@ -46,6 +46,27 @@ class Settings(BaseSettings):
         description="HMAC key for certificate identifiers, so outsiders cannot derive a UVCI "
         "from a citizen ID (set it in production; unset, UVCIs are plain hashes).",
     )
+    issuance_cap_per_day: int = Field(
+        default=0,
+        ge=0,
+        description="Certificates one account may issue per day (UTC), all runs together; "
+        "over it, issuance stops with a refusal in the audit log. 0: no cap.",
+    )
+    renewal_within_days: int = Field(
+        default=30,
+        ge=1,
+        description="The renewal job renews certificates expiring within this many days.",
+    )
+    renewal_every_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours between runs of the renewal job inside the web app.",
+    )
+    renewal_in_app: bool = Field(
+        default=True,
+        description="The web app runs the renewal job itself in a background thread (off: the "
+        "`vaxlink report scheduler` runs it, e.g. with several web workers).",
+    )
     registry_url: str | None = Field(
         default=None,
         description="Base URL of the population registry service for online verification; "

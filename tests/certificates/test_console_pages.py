@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from tests.web_support import create_account, login_client
 
+from vaxlink.auth.models import AuditEntry, User
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.models import Certificate, FacilityApproval
 from vaxlink.clock import FixedClock
@@ -20,8 +21,8 @@ from vaxlink.web.app import create_app
 from .conftest import NOW
 
 
-def _client(store_url, tmp_path, role, unit):
-    app = create_app(Settings(data_dir=tmp_path, database_url=store_url),
+def _client(store_url, tmp_path, role, unit, **settings):
+    app = create_app(Settings(data_dir=tmp_path, database_url=store_url, **settings),
                      clock=FixedClock(NOW + dt.timedelta(days=1)))  # fmt: skip
     client = TestClient(app)
     client.__enter__()
@@ -35,7 +36,7 @@ def _wait(client, run_url: str) -> str:
     deadline = time.monotonic() + 60
     while True:
         page = client.get(run_url).text
-        if 'id="run-done"' in page or 'id="run-failed"' in page:
+        if 'id="run-done"' in page or 'id="run-capped"' in page or 'id="run-failed"' in page:
             return page
         assert time.monotonic() < deadline, page[-2000:]
         time.sleep(0.1)
@@ -135,3 +136,55 @@ def test_only_the_issuer_role_reaches_the_console(store_url, tmp_path) -> None:
         assert station.post("/issuer/issue", data={"kind": ["v"]}).status_code == 403
     finally:
         station.__exit__(None, None, None)
+
+
+def test_the_console_shows_issuance_per_account_and_a_run_stops_at_the_daily_cap(
+    world, fully_vaccinated, pki, store_url, tmp_path
+) -> None:
+    for i in range(3):
+        fully_vaccinated(f"00108500065{i}", f"Người Cấp {i}")
+    world.approve()
+    world.issue(now=NOW + dt.timedelta(days=1) - dt.timedelta(hours=2))  # "tester" at the CLI
+    with transaction(world.engine) as s:  # two of them were issued by another account this week
+        s.execute(update(Certificate).where(Certificate.citizen_id != "001085000650")
+                  .values(created_at=NOW - dt.timedelta(days=3)))  # fmt: skip
+        s.execute(update(Certificate).values(status="revoked"))
+    pki.save(tmp_path / "keys")
+    issuer = _client(store_url, tmp_path, Role.NATIONAL_ISSUER, "VN", issuance_cap_per_day=2)
+    try:
+        page = issuer.get("/issuer").text
+        assert 'id="issuer-cap"' in page
+        assert "2" in page.split('id="issuer-cap"')[1].split("</p>")[0]
+        assert '<tr data-account="tester"><td>tester</td><td>1</td><td>3</td></tr>' in page
+
+        r = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
+        done = _wait(issuer, r.headers["location"])
+        assert 'id="run-capped"' in done
+        with world.session() as s:
+            mine = list(s.scalars(select(Certificate).where(
+                Certificate.created_by == issuer.username)))  # fmt: skip
+            user_id = s.scalar(select(User.id).where(User.username == issuer.username))
+            capped = list(s.scalars(select(AuditEntry).where(
+                AuditEntry.action == "certificate.issue_capped")))  # fmt: skip
+        assert len(mine) == 2  # three were ready, the cap allowed two
+        assert [e.actor_id for e in capped] == [user_id]
+
+        page = issuer.get("/issuer").text
+        row = f'<tr data-account="{issuer.username}" class="over-cap"><td>{issuer.username}</td>'
+        assert row + "<td>2</td><td>2</td></tr>" in page
+        assert 'data-action="certificate.issue_capped"' in page
+        again = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
+        assert 'id="run-capped"' in _wait(issuer, again.headers["location"])
+        assert len(world.certificates()) == 5  # nothing more today
+        refused = issuer.post("/issuer/revoke", data={"uvci": mine[0].uvci, "reason": "copied",
+                                                      "reissue": "true"})  # fmt: skip
+        assert refused.status_code == 422
+        assert "VAXLINK_ISSUANCE_CAP_PER_DAY" in refused.text
+        with world.session() as s:
+            assert s.get(Certificate, mine[0].id).status == "active"  # the old one stays
+            capped_actions = list(s.scalars(select(AuditEntry.detail).where(
+                AuditEntry.action == "certificate.issue_capped")))  # fmt: skip
+        assert len(capped_actions) == 3
+        assert '"reissue":true' in capped_actions[-1].replace(" ", "")
+    finally:
+        issuer.__exit__(None, None, None)

@@ -23,12 +23,14 @@ from vaxlink.auth.service import (
     NewAuditEntry,
     Principal,
     append,
+    append_after_transaction,
     append_many,
     latest_entries,
 )
 from vaxlink.certificates.approval.signing import APPROVABLE
 from vaxlink.certificates.errors import (
     CertificateNotFound,
+    IssuanceCapped,
     IssuanceInvalid,
     KeyUsageInvalid,
     TransitionInvalid,
@@ -37,6 +39,7 @@ from vaxlink.certificates.issuance.batch import BatchReport, issue_batch
 from vaxlink.certificates.issuance.issuer import Issuer
 from vaxlink.certificates.issuance.lifecycle import revoke
 from vaxlink.certificates.issuance.sweep import reissue_person
+from vaxlink.certificates.issuance.volume import AccountVolume, issued_today, volumes
 from vaxlink.certificates.keys.hierarchy import dcc_types
 from vaxlink.certificates.keys.store import DscPlan, KeyStore, Role, dsc_plan
 from vaxlink.certificates.models import (
@@ -50,13 +53,17 @@ from vaxlink.records.service import DoseRecord
 
 #: The CSCA is flagged this long before it expires (its replacement needs a ceremony).
 CSCA_NOTICE: Final = timedelta(days=365)
-#: Audit actions the console lists (and writes).
+#: Audit actions the console lists: its own (`certificate.*`), the CLI's and the renewal job's
+#: (`certificates.*`, but not each partner fetch) and the key ceremonies.
 AUDIT_ACTIONS: Final = (
-    "certificate.revoke",
-    "certificate.issue_run",
-    "certificate.issue_refused",
-    "certificate.reissue",
-    "certificate.renew",
+    "certificate.",
+    "certificates.approve",
+    "certificates.issue",
+    "certificates.renew",
+    "certificates.reissue",
+    "certificates.revoke",
+    "certificates.recovery_add",
+    "certificates.api_client",
     "keys.",
 )
 
@@ -80,6 +87,9 @@ class Overview:
     doses_waiting_for_a_site: int
     keys: KeyStatus
     recent: tuple[AuditView, ...]
+    #: Certificates issued per account today and in the last 7 days (VAXLINK_ISSUANCE_CAP_PER_DAY).
+    volumes: tuple[AccountVolume, ...] = ()
+    cap_per_day: int = 0
 
 
 def key_status(store: KeyStore, now: datetime) -> KeyStatus:
@@ -127,13 +137,16 @@ def recent_actions(session: Session, *, limit: int = 20) -> tuple[AuditView, ...
     return tuple(latest_entries(session, action_prefixes=AUDIT_ACTIONS, limit=limit))
 
 
-def overview(session: Session, store: KeyStore, now: datetime) -> Overview:
-    """What the issuer sees first: certificates, doses no site has signed, keys, recent actions."""
+def overview(session: Session, store: KeyStore, now: datetime, *, cap_per_day: int = 0) -> Overview:
+    """What the issuer sees first: certificates, doses no site has signed, keys, recent actions,
+    and what each account issued today and this week (against the daily cap)."""
     return Overview(
         certificate_counts(session),
         doses_waiting_for_a_site(session),
         key_status(store, now),
         recent_actions(session),
+        tuple(volumes(session, now)),
+        cap_per_day,
     )
 
 
@@ -150,7 +163,7 @@ def revoke_as(
 
 def reissue_as(
     session: Session, principal: Principal, issuer: Issuer, uvci: str, *, reason: str,
-    now: datetime,
+    now: datetime, cap_per_day: int = 0,
 ) -> tuple[Certificate, Certificate]:  # fmt: skip
     """Revoke one certificate with a reason and issue its person a new one from their records as
     they stand now, as the signed-in issuer (e.g. a QR that was copied or handed out): both
@@ -160,6 +173,11 @@ def reissue_as(
     if old.status != CertificateStatus.ACTIVE:
         raise TransitionInvalid(f"{old.uvci} is {old.status}: only an active certificate is "
                                   "re-issued (issue runs give people without one a new one)")  # fmt: skip
+    if cap_per_day and issued_today(session, principal.username, now) >= cap_per_day:
+        append_after_transaction(session, actor=principal, action="certificate.issue_capped",
+                                 object_type="certificate", object_id=old.id,
+                                 detail={"cap": cap_per_day, "reissue": True}, at=now)  # fmt: skip
+        raise IssuanceCapped(principal.username, cap_per_day)
     revoked = revoke_as(session, principal, uvci, reason=reason, now=now)
     new = reissue_person(session, issuer, revoked.citizen_id, CertificateKind(revoked.kind))
     append(session, actor=principal, action="certificate.reissue", object_type="certificate",
@@ -192,6 +210,12 @@ class IssueRun:
     finished: bool = False
     error: str | None = None
     reports: list[BatchReport] = field(default_factory=list)
+    #: The account's daily cap (0: none); a run that reaches it stops there.
+    cap_per_day: int = 0
+
+    @property
+    def capped(self) -> bool:
+        return any(r.capped for r in self.reports)
 
     @property
     def issued(self) -> int:
@@ -242,8 +266,10 @@ class IssueRuns:
         kinds: Sequence[CertificateKind],
         *,
         wait: bool = False,
+        cap_per_day: int = 0,
     ) -> IssueRun:
-        """Start an issue run of `kinds` as `principal` (refused while another runs)."""
+        """Start an issue run of `kinds` as `principal` (refused while another runs), stopping
+        once the account has issued `cap_per_day` certificates today (0: no cap)."""
         if not kinds:
             raise IssuanceInvalid("choose at least one kind of certificate")
         for kind in kinds:
@@ -251,7 +277,8 @@ class IssueRuns:
         with self._lock:
             if any(not r.finished for r in self._runs.values()):
                 raise IssuanceInvalid("an issue run is already under way; wait for it to finish")
-            run = IssueRun(self._next, principal.username, issuer.now, tuple(kinds))
+            run = IssueRun(self._next, principal.username, issuer.now, tuple(kinds),
+                           cap_per_day=cap_per_day)  # fmt: skip
             self._runs[run.id] = run
             self._next += 1
         worker = threading.Thread(target=_work, args=(engine, principal, issuer, run),
@@ -269,7 +296,9 @@ def _work(engine: Engine, principal: Principal, issuer: Issuer, run: IssueRun) -
     started = time.perf_counter()
     try:
         for kind in run.kinds:
-            run.reports.append(_one_kind(engine, issuer, kind, progress))
+            run.reports.append(_one_kind(engine, issuer, kind, progress, run.cap_per_day))
+            if run.capped:
+                break
     except Exception as exc:  # the page must say the run failed, not hang
         run.error = str(exc) or type(exc).__name__
     finally:
@@ -281,19 +310,31 @@ def _work(engine: Engine, principal: Principal, issuer: Issuer, run: IssueRun) -
         "refused_approvals": sorted(run.refused_approvals),
         "seconds": round(time.perf_counter() - started, 1),
         "failed": run.error is not None,
+        "capped": run.capped,
     }
+    entries = [NewAuditEntry(actor=principal, action="certificate.issue_run",
+                             object_type="issue_run", object_id=run.id, detail=detail,
+                             at=issuer.now)]  # fmt: skip
+    if run.capped:
+        entries.append(NewAuditEntry(actor=principal, action="certificate.issue_capped",
+                                     object_type="issue_run", object_id=run.id,
+                                     detail={"cap": run.cap_per_day, "issued": run.issued},
+                                     at=issuer.now))  # fmt: skip
     with transaction(engine) as session:
-        append_many(session, [NewAuditEntry(actor=principal, action="certificate.issue_run",
-                                            object_type="issue_run", object_id=run.id,
-                                            detail=detail, at=issuer.now)])  # fmt: skip
+        append_many(session, entries)
 
 
 def _one_kind(
-    engine: Engine, issuer: Issuer, kind: CertificateKind, progress: Callable[[int, int], None]
+    engine: Engine,
+    issuer: Issuer,
+    kind: CertificateKind,
+    progress: Callable[[int, int], None],
+    cap_per_day: int,
 ) -> BatchReport:
     return issue_batch(engine, issuer.signer, issuer_name=issuer.issuer_name, by=issuer.by,
                        kind=kind, now=issuer.now, uvci_key=issuer.uvci_key,
-                       anchors=issuer.anchors, on_progress=progress)  # fmt: skip
+                       anchors=issuer.anchors, on_progress=progress,
+                       cap_per_day=cap_per_day)  # fmt: skip
 
 
 def signable(issuer: Issuer) -> tuple[CertificateKind, ...]:

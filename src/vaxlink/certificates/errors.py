@@ -193,7 +193,8 @@ class HsmError(KeyManagementError):
 class HsmPinIncorrect(HsmError):
     """The token refused the user PIN given to log in."""
 
-    http_status = 403
+    http_status = errors.Forbidden.http_status
+    exit_code = errors.Forbidden.exit_code
     code = "hsm_pin_incorrect"
 
 
@@ -311,3 +312,19 @@ class SigningLocked(errors.TooManyRequests, ApprovalError):
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
         self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+class IssuanceCapped(errors.TooManyRequests, CertificateError):
+    """The account has issued as many certificates today as VAXLINK_ISSUANCE_CAP_PER_DAY allows."""
+
+    code = "issuance_capped"
+
+    def __init__(self, account: str, cap: int) -> None:
+        super().__init__(
+            f"account {account!r} has issued its {cap:,} certificates for today "
+            "(VAXLINK_ISSUANCE_CAP_PER_DAY); issuance stopped. The rest are issued by a run "
+            "tomorrow, or by another issuer after review / Tài khoản đã cấp đủ số chứng nhận "
+            "cho phép trong ngày; việc cấp đã dừng."
+        )
+        self.account = account
+        self.cap = cap

@@ -128,6 +128,8 @@ class Certificate(Base):
         Index("ix_certificate_status_exp", "status", "exp"),
         Index("ix_certificate_kid_status", "kid", "status"),
         Index("ix_certificate_person_content", "citizen_id", "kind", "content_digest"),
+        # An account's certificates of a day: the daily issuance cap and the console's volumes.
+        Index("ix_certificate_by_created", "created_by", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)

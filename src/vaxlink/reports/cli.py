@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,6 +29,10 @@ from vaxlink.reports.service import (
     unit_name,
 )
 
+if TYPE_CHECKING:
+    from vaxlink.certificates.service import LifecycleReport, RenewalJob
+
+log = logging.getLogger(__name__)
 app = typer.Typer(help="Progress figures and daily reports.", no_args_is_help=True)
 
 
@@ -116,15 +121,28 @@ def figures_command(
     )
 
 
+def _renew(job: RenewalJob | None, now: dt.datetime) -> LifecycleReport | None:
+    """The renewal job's run when due (it audits itself; a failure waits for the next step)."""
+    if job is None:
+        return None
+    try:
+        return job.run_if_due(now)
+    except Exception:  # the reports must go on; the renewal is tried again at the next step
+        log.exception("renewal job failed; trying again at the next step")
+        return None
+
+
 @app.command("scheduler")
 def scheduler_command(
     once: Annotated[bool, typer.Option("--once", help="Run one step and stop.")] = False,
 ) -> None:
-    """Refresh figures every few minutes and make each level's daily report when it is due; each
+    """Refresh figures every few minutes and make each level's daily report when it is due;
+    renew the certificates that expire soon when their renewal is due (VAXLINK_RENEWAL_*); each
     step also settles the citizen reports whose new certificate waited for a site's signature."""
     console = Console()
     with compose.running() as c:
         config, mailer = c.report_settings, c.mailer
+        renewal = c.renewal_job() if "certificates" not in c.settings.disabled_domains else None
         while True:
             made = run_due(c.engine, c.settings.data_dir, config, now=c.clock.now(), mailer=mailer)
             for r in made:
@@ -132,6 +150,10 @@ def scheduler_command(
             if made:
                 c.audit_cli_now("reports.scheduled", "daily_report_batch", str(made[0].day),
                                 detail={"reports": len(made)})  # fmt: skip
+            renewed = _renew(renewal, c.clock.now())
+            if renewed is not None:
+                console.print(f"renewal: {renewed.checked:,} checked, {renewed.issued:,} renewed, "
+                              f"{renewed.expired:,} marked expired", highlight=False)  # fmt: skip
             settled = c.settle_certificates(by="job:report.scheduler")
             if settled.resolved:
                 console.print(f"{len(settled.resolved)} citizen report(s) resolved: their new "

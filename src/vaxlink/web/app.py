@@ -116,6 +116,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                     container.engine, container.report_settings, container.clock.now
                 )
             app.state.figures_refresh = refresher
+            renewal = None
+            if "certificates" in {d.name for d in domains}:  # renewals by themselves (#14)
+                renewal = container.start_background_renewal()
+            app.state.renewal = renewal
             settler = None
             names = {d.name for d in domains}
             if {"feedback", "certificates"} <= names and container.report_settings.refresh_in_app:
@@ -132,7 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             try:
                 yield
             finally:
-                for thread in (refresher, settler):
+                for thread in (refresher, renewal, settler):
                     if thread is not None:
                         thread.stop()
 

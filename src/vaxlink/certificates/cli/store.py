@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaxlink.certificates.issuance.batch import BatchReport
 from vaxlink.certificates.issuance.lifecycle import DscReport
 from vaxlink.certificates.issuance.sweep import LifecycleReport, Mode
 from vaxlink.certificates.models import CertificateKind
@@ -31,6 +32,30 @@ By = Annotated[
     ),
 ]
 ChunkSize = Annotated[int, typer.Option(min=1, help="People per committed chunk.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATETIME",
+        help="Run with the clock at this instant (ISO date or date-time; UTC without a zone): "
+        "new certificates are issued at it.",
+        show_default=False,
+    ),
+]
+
+
+def _instant(text: str | None) -> datetime | None:
+    """The instant an `--as-of` names (a date is its midnight, no zone is UTC), or None."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(
+            f"--as-of {text!r} is not an ISO date or date-time (e.g. 2026-01-05 or "
+            "2026-01-05T09:00:00+07:00)"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _operator() -> str:
@@ -40,11 +65,12 @@ def _operator() -> str:
 
 
 @contextmanager
-def _running(key_dir: Path | None = None) -> Iterator[Container]:
-    """The composition root for one command: store, clock, key store and signer."""
+def _running(key_dir: Path | None = None, *, as_of: datetime | None = None) -> Iterator[Container]:
+    """The composition root for one command: store, clock (standing at `as_of` when given), key
+    store and signer."""
     from vaxlink import compose
 
-    with compose.running(key_dir=key_dir) as c:
+    with compose.running(key_dir=key_dir, as_of=as_of) as c:
         yield c
 
 
@@ -168,35 +194,78 @@ def approve_command(
 def issue_command(
     kind: Annotated[
         list[CertificateKind] | None,
-        typer.Option("--kind", help="v (vaccination), r (recovery); default both."),
+        typer.Option(
+            "--kind",
+            help="v (vaccination), r (recovery); default: every kind the active DSC may sign.",
+        ),
     ] = None,
     chunk_size: ChunkSize = 1_000,
     by: By = "",
     key_dir: KeyDir = None,
+    as_of: AsOf = None,
 ) -> None:
     """Issue certificates to everyone ready who has none, in committed chunks (safe to re-run)."""
+    from vaxlink.certificates.console import signable
+    from vaxlink.certificates.errors import IssuanceCapped, KeyUsageInvalid
     from vaxlink.certificates.issuance.batch import issue_batch
 
-    for k in kind or list(CertificateKind):
-        label = "vaccination" if k is CertificateKind.VACCINATION else "recovery"
-        with _running(key_dir) as c, _progress(f"Issuing {label} certificates") as on_progress:
-            issuer = c.issuer(by=by or _operator())
-            report = issue_batch(
-                c.engine, issuer.signer, kind=k, by=issuer.by, chunk_size=chunk_size,
-                on_progress=on_progress, issuer_name=issuer.issuer_name,
-                uvci_key=issuer.uvci_key, anchors=issuer.anchors, now=issuer.now,
+    with _running(key_dir, as_of=_instant(as_of)) as c:
+        issuer = c.issuer(by=by or _operator())
+        kinds = list(kind or signable(issuer))
+        if not kinds:
+            raise KeyUsageInvalid(
+                f"the active DSC ({issuer.kid_hex}) may sign no kind of certificate now; "
+                "issue or activate a DSC (`vaxlink keys issue-dsc`, `vaxlink keys rotate-dsc`)"
+            )
+        left_out = [k for k in CertificateKind if k not in kinds] if kind is None else []
+        for k in left_out:
+            Console(stderr=True).print(
+                f"{_LABEL[k]} certificates not issued: the active DSC ({issuer.kid_hex}) may "
+                f"not sign type {k.value!r}", highlight=False, soft_wrap=True,
             )  # fmt: skip
+        cap = c.settings.issuance_cap_per_day
+        for k in kinds:
+            with _progress(f"Issuing {_LABEL[k]} certificates") as on_progress:
+                report = issue_batch(
+                    c.engine, issuer.signer, kind=k, by=issuer.by, chunk_size=chunk_size,
+                    on_progress=on_progress, issuer_name=issuer.issuer_name,
+                    uvci_key=issuer.uvci_key, anchors=issuer.anchors, now=issuer.now,
+                    cap_per_day=cap,
+                )  # fmt: skip
             c.audit_cli_now("certificates.issue", "certificate_batch", k.value, by=by,
-                            detail={"issued": report.issued, "people": report.looked_at})  # fmt: skip
-        rate = report.issued / report.seconds if report.seconds else 0.0
-        rows: list[tuple[str, object]] = [
-            ("people with records", report.looked_at),
-            ("already holding an active certificate", report.already_active),
-            ("certificates issued", report.issued),
-        ]
-        rows += [(f"not issued: {r}", n) for r, n in sorted(report.skipped.items())]
-        rows += [("seconds", f"{report.seconds:.1f}"), ("per second", f"{rate:,.0f}")]
-        _counts(f"{label} certificates", rows)
+                            detail={"issued": report.issued, "people": report.looked_at,
+                                    "refused_approvals": sorted(report.refused_approvals),
+                                    "capped": report.capped})  # fmt: skip
+            _issue_summary(k, report)
+            if report.capped:
+                c.audit_cli_now("certificate.issue_capped", "certificate_batch", k.value, by=by,
+                                detail={"account": issuer.by, "cap": cap,
+                                        "issued": report.issued})  # fmt: skip
+                raise IssuanceCapped(issuer.by, cap)
+
+
+_LABEL: Final = {CertificateKind.VACCINATION: "vaccination", CertificateKind.RECOVERY: "recovery"}
+
+
+def _issue_summary(kind: CertificateKind, report: BatchReport) -> None:
+    rate = report.issued / report.seconds if report.seconds else 0.0
+    rows: list[tuple[str, object]] = [
+        ("people with records", report.looked_at),
+        ("already holding an active certificate", report.already_active),
+        ("certificates issued", report.issued),
+    ]
+    rows += [(f"not issued: {r}", n) for r, n in sorted(report.skipped.items())]
+    rows += _refused_rows(report.refused_approvals)
+    if report.capped:
+        rows.append(("stopped at the daily cap of the account", report.cap_per_day))
+    rows += [("seconds", f"{report.seconds:.1f}"), ("per second", f"{rate:,.0f}")]
+    _counts(f"{_LABEL[kind]} certificates", rows)
+
+
+def _refused_rows(refused: dict[int, tuple[str, ...]]) -> list[tuple[str, object]]:
+    """One row per site approval that no longer verifies (its records were not issued)."""
+    return [(f"refused approval #{a}", "; ".join(p) or "does not verify")
+            for a, p in sorted(refused.items())]  # fmt: skip
 
 
 def renew_command(
@@ -204,11 +273,15 @@ def renew_command(
     chunk_size: ChunkSize = 1_000,
     by: By = "",
     key_dir: KeyDir = None,
+    as_of: AsOf = None,
 ) -> None:
     """Renew certificates that expire soon (the old ones become superseded, not revoked)."""
     from vaxlink.certificates.issuance.sweep import renew_expiring
 
-    with _running(key_dir) as c, _progress("Renewing certificates") as on_progress:
+    with (
+        _running(key_dir, as_of=_instant(as_of)) as c,
+        _progress("Renewing certificates") as on_progress,
+    ):
         issuer = c.issuer(by=by or _operator())
         report = renew_expiring(
             c.engine, issuer.signer, within_days=within_days, by=issuer.by, chunk_size=chunk_size,
@@ -254,7 +327,14 @@ def revoke_command(
 
     with _running() as c, c.transaction() as session:
         certificate = revoke(session, uvci, reason=reason, by=by or _operator(), now=c.clock.now())
-        c.audit_cli(session, "certificates.revoke", "certificate", certificate.id, by=by)
+        c.audit_cli(
+            session,
+            "certificates.revoke",
+            "certificate",
+            certificate.id,
+            by=by,
+            detail={"reason": reason.strip()[:200]},
+        )
     Console().print(f"{certificate.uvci} revoked.", highlight=False)
 
 
@@ -363,3 +443,16 @@ def client_add(
         highlight=False,
     )
     typer.echo(token)
+
+
+def client_revoke(
+    name: Annotated[str, typer.Argument(help="Application name given to `api-client add`.")],
+    by: By = "",
+) -> None:
+    """Stop a client application's token from working (its access history stays)."""
+    from vaxlink.certificates.clients import deactivate_client
+
+    with _running() as c, c.transaction() as session:
+        client = deactivate_client(session, name)
+        c.audit_cli(session, "certificates.api_client_revoke", "api_client", client.id, by=by)
+    Console().print(f"Client {name!r} revoked: its token no longer works.", highlight=False)

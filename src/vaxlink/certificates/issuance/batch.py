@@ -33,6 +33,7 @@ from vaxlink.certificates.issuance.issuer import (
     generations,
     write_rows,
 )
+from vaxlink.certificates.issuance.volume import issued_today
 from vaxlink.certificates.models import (
     Certificate,
     CertificateKind,
@@ -58,6 +59,9 @@ class BatchReport:
     seconds: float = 0.0
     #: Approvals that no longer verify, with why; the doses resting on them were not issued.
     refused_approvals: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    #: The account's daily cap (0: none), and whether the run stopped at it.
+    cap_per_day: int = 0
+    capped: bool = False
 
 
 #: Records read per chunk of people (a person has about two doses).
@@ -172,12 +176,16 @@ def issue_batch(
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
+    cap_per_day: int = 0,
 ) -> BatchReport:
-    """Issue a certificate to everyone ready who has no active one, one committed chunk at a time."""
+    """Issue a certificate to everyone ready who has no active one, one committed chunk at a time.
+
+    With `cap_per_day`, the run stops once account `by` has issued that many certificates today
+    (all its runs together; `report.capped`): the caller refuses the rest and audits it."""
     started = time.perf_counter()
     issuer = Issuer(signer, issuer_name, now, by, uvci_key, tuple(anchors))
     issuer.require(kind)
-    report = BatchReport(kind)
+    report = BatchReport(kind, cap_per_day=cap_per_day)
     with transaction(engine) as session:
         report.people = count_people(session, kind)
     if on_progress:
@@ -191,6 +199,10 @@ def issue_batch(
             done = with_active(session, kind, people)
             todo = [p for p in people if p not in done]
             rows, skipped = issue_people(session, issuer, kind, todo) if todo else ([], Counter())
+            if cap_per_day:
+                left = max(0, cap_per_day - issued_today(session, by, issuer.now))
+                if len(rows) > left:  # the people left out are issued by a later run
+                    rows, report.capped = rows[:left], True
             write_rows(session, rows)
             issuer.audit_refusals(session)
         after = people[-1]
@@ -201,6 +213,8 @@ def issue_batch(
         report.chunks += 1
         if on_progress:
             on_progress(report.looked_at, max(report.people, report.looked_at))
+        if report.capped:
+            break
     report.refused_approvals = issuer.approvals.failed()
     report.seconds = time.perf_counter() - started
     return report

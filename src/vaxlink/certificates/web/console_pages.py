@@ -49,9 +49,10 @@ def _page(
     except CertificateError as exc:  # no DSC yet: the page says so, with what to do
         kinds, error = (), error or str(exc)
     return render(request, "issuer/console.html", {
-        "view": console.overview(db, c.key_store, now), "kinds": kinds, "runs": runs.latest(),
-        "running": runs.running(), "error": error, "revoked": revoked, "reissued": reissued,
-        "now": now,
+        "view": console.overview(db, c.key_store, now,
+                                 cap_per_day=c.settings.issuance_cap_per_day),
+        "kinds": kinds, "runs": runs.latest(), "running": runs.running(), "error": error,
+        "revoked": revoked, "reissued": reissued, "now": now,
     }, status=status)  # fmt: skip
 
 
@@ -73,7 +74,13 @@ def issuer_issue(
     """Start an issue run of the chosen kinds as the signed-in issuer."""
     try:
         issuer = c.issuer(by=principal.username)
-        run = _runs(request).start(c.engine, principal, issuer, list(kind or []))
+        run = _runs(request).start(
+            c.engine,
+            principal,
+            issuer,
+            list(kind or []),
+            cap_per_day=c.settings.issuance_cap_per_day,
+        )
     except CertificateError as exc:
         return _page(request, db, c, error=str(exc), status=422)
     return RedirectResponse(f"/issuer/runs/{run.id}", status_code=303)
@@ -105,7 +112,8 @@ def issuer_revoke(
         with db.begin_nested():  # nothing of a refused revocation or re-issue stays
             if reissue:
                 old, new = console.reissue_as(db, principal, c.issuer(by=principal.username, now=now),
-                                              uvci, reason=reason, now=now)  # fmt: skip
+                                              uvci, reason=reason, now=now,
+                                              cap_per_day=c.settings.issuance_cap_per_day)  # fmt: skip
                 target = f"/issuer?revoked={old.id}&reissued={new.id}"
             else:
                 old = console.revoke_as(db, principal, uvci, reason=reason, now=now)

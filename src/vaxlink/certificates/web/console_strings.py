@@ -56,6 +56,15 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.run_progress": "Đã xem {done} / {total} người",
         "issuer.run_done": "Xong: đã cấp {n} chứng nhận.",
         "issuer.run_failed": "Lượt cấp dừng vì lỗi: {error}",
+        "issuer.volume": "Số chứng nhận đã cấp theo tài khoản",
+        "issuer.account": "Tài khoản",
+        "issuer.today": "Hôm nay (UTC)",
+        "issuer.week": "7 ngày",
+        "issuer.cap": "Giới hạn mỗi tài khoản mỗi ngày: {n}",
+        "issuer.no_cap": "Không giới hạn số chứng nhận mỗi tài khoản mỗi ngày.",
+        "issuer.no_volume": "Chưa tài khoản nào cấp chứng nhận trong 7 ngày qua.",
+        "issuer.capped": "Lượt cấp dừng vì tài khoản đã cấp đủ {n} chứng nhận cho phép hôm nay; "
+        "phần còn lại được cấp vào ngày mai hoặc bởi người cấp khác.",
         "issuer.run_missing": "Không có lượt cấp này (máy chủ có thể đã khởi động lại; "
         "kết quả vẫn có trong nhật ký).",
         "issuer.skipped": "Chưa cấp, theo lý do",
@@ -132,6 +141,15 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.run_progress": "{done} of {total} people looked at",
         "issuer.run_done": "Done: {n} certificates issued.",
         "issuer.run_failed": "The run stopped with an error: {error}",
+        "issuer.volume": "Certificates issued per account",
+        "issuer.account": "Account",
+        "issuer.today": "Today (UTC)",
+        "issuer.week": "7 days",
+        "issuer.cap": "Cap per account per day: {n}",
+        "issuer.no_cap": "No cap on certificates per account per day.",
+        "issuer.no_volume": "No account issued certificates in the last 7 days.",
+        "issuer.capped": "The run stopped: this account has issued its {n} certificates for "
+        "today; the rest are issued tomorrow, or by another issuer.",
         "issuer.run_missing": "No such run (the server may have restarted; its result is in the "
         "audit log).",
         "issuer.skipped": "Not issued, by reason",
