@@ -34,14 +34,18 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from vaxlink.auth.service import Principal
     from vaxlink.certificates.service import Issuer, KeyStore, PeriodicRenewal, RenewalJob, Signer
     from vaxlink.feedback.sms import SmsPort
+    from vaxlink.flows.reissue_after_change import Settled
     from vaxlink.linkage.service import LinkModel
     from vaxlink.registry.service import RegistryPort
     from vaxlink.reports.service import Mailer, ReportSettings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+#: Times the scheduled settling step tries its transaction (SQLite's one writer may be busy).
+_SETTLE_TRIES = 4
 
 
 class Container:
@@ -237,6 +241,66 @@ class Container:
         from vaxlink.certificates.service import Role
 
         return tuple(self.key_store.certificates(Role.CSCA))
+
+    # -- what follows a site's signature, and the scheduled settling step -----------------------
+
+    def after_approval(
+        self,
+        session: Session,
+        *,
+        approval_id: int | None,
+        actor: Principal | None,
+        by: str,
+    ) -> Settled:
+        """What follows a site's signature, in the signing transaction (the approval page and
+        `certificates approve` call it right after signing): the citizen reports waiting for a
+        certificate of the people the approval covers are settled
+        (`flows.reissue_after_change.settle_after_approval`); their SMS leave after the commit.
+        The composition root wires it so that certificates never imports a flow."""
+        from vaxlink.flows.reissue_after_change import settle_after_approval
+
+        return settle_after_approval(session, self, approval_id=approval_id, actor=actor, by=by,
+                                     now=self.clock.now())  # fmt: skip
+
+    def settle_certificates(self, *, by: str) -> Settled:
+        """The scheduled step (`vaxlink report scheduler`, the web app's background thread, after
+        `certificates reissue-changed`): settle every report awaiting a certificate in one
+        transaction, then send the SMS."""
+        import time
+
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(_SETTLE_TRIES):
+            try:
+                settled = self._settle_once(by)
+            except OperationalError:
+                # SQLite: another writer (the figures refresh, a request) committed while this
+                # step was reading; its snapshot cannot become a write. Again, on a new snapshot.
+                if attempt == _SETTLE_TRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            break
+        from vaxlink.flows.reissue_after_change import send
+
+        send(self, settled.notices)
+        return settled
+
+    def _settle_once(self, by: str) -> Settled:
+        from vaxlink.flows.reissue_after_change import settle_waiting
+
+        with self.transaction() as session:
+            settled = settle_waiting(session, self, now=self.clock.now(), by=by)
+            if settled.checked:
+                from vaxlink.auth import service as auth
+
+                auth.append(session, actor=None, action="feedback.ticket.settle_run",
+                            object_type="feedback_ticket_batch", object_id="awaiting_certificate",
+                            detail={"by": by, "checked": settled.checked,
+                                    "resolved": len(settled.resolved),
+                                    "failed": len(settled.failed)},
+                            at=self.clock.now())  # fmt: skip
+        return settled
 
     # -- the operator at the command line ------------------------------------------------------
 

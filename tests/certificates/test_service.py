@@ -1,8 +1,9 @@
 """The front door: the operations other domains (and the flows) call instead of reaching inside.
 
-`approve_doses`/`approve_dose` sign given doses with each site's own key, `reissue_person` brings
-one person's certificate in line with their records in the caller's transaction; both are what
-closing a citizen report's loop needs. Also: the pure core loads nothing of the store or the web.
+`approve_doses`/`approve_dose` sign given doses with each site's own key (the site's own tools;
+a citizen report's correction never calls them), `reissue_person` brings one person's certificate
+in line with their records in the caller's transaction, or says which dose waits for which site,
+and `freshness` tells pages the same. Also: the pure core loads nothing of the store or the web.
 """
 
 from __future__ import annotations
@@ -138,6 +139,54 @@ def test_reissue_person_raises_when_no_certificate_can_stand(world) -> None:
     world.update_dose(dose, citizen_id=None, status="review")  # linked to nobody now
     with transaction(world.engine) as s, pytest.raises(service.IssuanceInvalid, match="withdrawn"):
         service.reissue_person(s, world.issuer(now=LATER), citizen)
+
+
+def test_reissue_person_refuses_while_a_dose_waits_for_its_site_and_freshness_says_which(
+    world, fully_vaccinated
+) -> None:
+    citizen = fully_vaccinated("001085000307", "Vũ Thị Hoa")
+    world.approve()
+    world.issue()
+    old = world.active(citizen)
+    with world.session() as s:
+        fresh = service.freshness(s, citizen)
+    assert (fresh.agrees, fresh.disagrees, fresh.ready, fresh.pending) == (True, False, True, ())
+    # a newer booster at F002, not signed yet: the certificate is still true, only behind
+    booster = world.dose(citizen, 3, dt.date(2022, 1, 10), facility="F002")
+    with world.session() as s:
+        fresh = service.freshness(s, citizen)
+    assert (fresh.agrees, fresh.disagrees, fresh.ready) == (False, False, False)
+    assert [(p.dose_id, p.why) for p in fresh.pending] == [(booster, service.Waiting.NEVER)]
+    # the dose the certificate attests is corrected: the certificate now disagrees
+    dose2 = old.dose_id
+    world.update_dose(dose2, vaccination_date=dt.date(2021, 8, 31), version=2)
+    with world.session() as s:
+        fresh = service.freshness(s, citizen)
+    assert fresh.disagrees
+    assert [(p.dose_id, p.facility_code, p.why) for p in fresh.pending] == [
+        (dose2, "F001", service.Waiting.CHANGED), (booster, "F002", service.Waiting.NEVER),
+    ]
+    assert fresh.message() == (
+        "the dose of 31/08/2021 waits for the signature of site F001; "
+        "the dose of 10/01/2022 waits for the signature of site F002"
+    )
+    with transaction(world.engine) as s, pytest.raises(
+        service.IssuanceInvalid, match=r"the dose of 31/08/2021 waits for the signature of site F001"
+    ):
+        service.reissue_person(s, world.issuer(now=LATER), citizen)
+    assert world.active(citizen).uvci == old.uvci  # kept, never re-signed for the sites
+    world.approve("F001", now=LATER)
+    world.approve("F002", now=LATER)
+    with transaction(world.engine) as s:
+        new = service.reissue_person(s, world.issuer(now=LATER), citizen)
+        assert new.payload["v"][0]["dt"] == "2022-01-10"  # the newest dose, now signed
+        new_uvci = new.uvci
+    assert {c.uvci: c.status for c in world.certificates(citizen)}[old.uvci] == "revoked"
+    with world.session() as s:
+        fresh = service.freshness(s, citizen)
+    assert fresh.agrees
+    assert fresh.certificate is not None
+    assert fresh.certificate.uvci == new_uvci
 
 
 def test_the_store_that_cannot_answer_fails_closed_at_the_edge(world, pki, tmp_path) -> None:

@@ -112,6 +112,7 @@ class World:
         dob: str = "1985-03-14",
         ward: str = WARD,
         district: str = DISTRICT,
+        category: str = "primary",
     ) -> int:
         n = next(self._n)
         with transaction(self.engine) as s:
@@ -122,7 +123,8 @@ class World:
                 "citizen_id": citizen_id, "vaccine_key": "Comirnaty",
                 "vaccine_mp": "EU/1/20/1528", "lot_number": "FK8891",
                 "vaccination_date": day, "dose_number": dose_number,
-                "dose_category": "primary", "dose_sequence": dose_number,
+                "dose_category": category,
+                "dose_sequence": dose_number if category == "primary" else dose_number - 2,
                 "facility_code": facility, "status": status, "province_code": PROVINCE,
                 "district_code": district, "ward_code": ward,
             }))  # fmt: skip

@@ -1,5 +1,6 @@
 """The citizen portal in Chromium at phone width (390×844): look up, report, the station fixes it,
-the citizen sees the new certificate; and the abuse cases (guessed codes, disguised files)."""
+the site signs, the citizen sees the new certificate; and the abuse cases (guessed codes,
+disguised files)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.cleaning.entry_support import SIGNING
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.service import approve_records, issue_batch
 from vaxlink.db import transaction
@@ -58,9 +60,33 @@ def _world(live_server: Any, pki: Pki) -> tuple[World, int]:
     return world, d2
 
 
-def test_lookup_report_fix_and_new_certificate_on_a_phone(
+def _qr_text(phone_page: Any) -> str:
+    """The HC1 text of the QR the page shows, read back from its pixels (a screenshot of the
+    image, decoded with the project's own QR reader)."""
+    from vaxlink.certificates.service import read_qr
+
+    return read_qr(phone_page.locator("#certificate-qr").screenshot())
+
+
+def _attested_date(live_server: Any, pki: Pki, hc1: str) -> str:
+    """The vaccination date the certificate attests, once it verifies against the test DSC."""
+    from vaxlink.certificates.service import InMemoryTrustList, verify
+
+    verified = verify(hc1, InMemoryTrustList([pki.dsc.certificate]),
+                      clock=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))  # fmt: skip
+    assert verified.payload is not None
+    return str(verified.payload["v"][0]["dt"])
+
+
+def test_lookup_report_fix_sign_and_new_certificate_on_a_phone(
     live_server: Any, make_user: Any, phone_page: Any, page: Any, pki: Pki, tmp_path: Path
 ) -> None:
+    """A citizen reports a wrong date; the station corrects it (never signing for the site), the
+    portal says the certificate waits for the site instead of showing the old QR, the site's
+    approver signs in the approval page, and the QR then carries the corrected date.
+
+    The approval page is filled in at "the site's approver signs" below (`#select-all`, the
+    approver's `#signing-passphrase`, `#sign-selected`)."""
     base = live_server.url
     _world(live_server, pki)
     since = len(ConsoleSms.sent)
@@ -72,6 +98,7 @@ def test_lookup_report_fix_and_new_certificate_on_a_phone(
     assert phone_page.url.endswith("/c/me")
     assert phone_page.locator("#certificate-qr").is_visible()
     old_uvci = phone_page.inner_text("#certificate-uvci")
+    assert _attested_date(live_server, pki, _qr_text(phone_page)) == "2021-08-30"
     # fits the phone: no horizontal scrolling
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     with phone_page.expect_download() as download:
@@ -92,6 +119,7 @@ def test_lookup_report_fix_and_new_certificate_on_a_phone(
     ticket_id = re.search(r"#(\d+)", notice)
     assert ticket_id is not None
 
+    # the station corrects the date
     station = make_user(live_server.engine, Role.HEALTH_STATION, "ward:00001")
     login(page, base, station, next_path="/staff/tickets")
     page.goto(f"{base}/staff/tickets")
@@ -104,15 +132,49 @@ def test_lookup_report_fix_and_new_certificate_on_a_phone(
     )
     with page.expect_navigation():
         page.click("#resolve")
-    assert "Đã giải quyết" in page.inner_text("#ticket-status")
+    assert "chờ cơ sở tiêm ký duyệt" in page.inner_text("#ticket-status")
+    assert "31/08/2021" in page.inner_text("#ticket-pending")
 
+    # the citizen sees the corrected record and what the certificate waits for, not the old QR
     phone_page.goto(f"{base}/c/me")
-    new_uvci = phone_page.inner_text("#certificate-uvci")
-    assert new_uvci != old_uvci
     assert "31/08/2021" in phone_page.inner_text("#doses")
+    assert phone_page.locator("#certificate-qr").count() == 0
+    assert phone_page.locator("#certificate-pdf").count() == 0
+    pending = phone_page.inner_text("#certificate-pending")
+    assert "Mũi tiêm ngày 31/08/2021 đang chờ cơ sở tiêm F001 ký duyệt." in pending
+    assert "chờ cơ sở tiêm ký duyệt" in phone_page.inner_text("#my-reports")
+    assert "Đã giải quyết" not in phone_page.inner_text("#my-reports")
+
+    # the site's approver signs the corrected dose in the approval page
+    page.context.clear_cookies()
+    approver = make_user(live_server.engine, Role.SITE_APPROVER, "ward:00001",
+                         facility_code="F001", username="approver.f001")  # fmt: skip
+    login(page, base, approver, next_path="/approval")
+    page.goto(f"{base}/approval")
+    assert "31/08/2021" in page.inner_text("#queue")
+    page.check("#select-all")
+    page.fill("#signing-passphrase", SIGNING)  # the approver's own passphrase unlocks F001's key
+    page.click("#sign-selected")
+    page.wait_for_selector("#manifest-valid")
+
+    # the report is resolved and the portal's QR carries the corrected date
+    phone_page.goto(f"{base}/c/me")
     reports = phone_page.inner_text("#my-reports")
     assert "Đã giải quyết" in reports
     assert "chứng nhận mới đã cấp" in reports
+    assert phone_page.locator("#certificate-qr").is_visible()
+    new_uvci = phone_page.inner_text("#certificate-uvci")
+    assert new_uvci != old_uvci
+    hc1 = _qr_text(phone_page)
+    assert _attested_date(live_server, pki, hc1) == "2021-08-31"
+    with transaction(live_server.engine) as s:
+        from sqlalchemy import select
+
+        from vaxlink.certificates.models import Certificate
+
+        assert s.scalar(select(Certificate.hc1).where(Certificate.uvci == new_uvci)) == hc1
+    phone_page.goto(f"{base}/c/certificate")
+    assert _attested_date(live_server, pki, _qr_text(phone_page)) == "2021-08-31"
 
 
 def test_guessing_codes_locks_out_and_disguised_files_are_refused(

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.cleaning.entry_support import SIGNING
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
 from vaxlink.certificates.service import Certificate, issue_batch
@@ -216,9 +217,12 @@ def test_attachments_are_checked_by_their_bytes(setup: tuple[Any, World]) -> Non
     assert not any((data_dir.parent / "static").glob("**/*"))
 
 
-def test_station_closes_the_loop_and_the_citizen_sees_the_new_certificate(
+def test_station_corrects_the_site_signs_and_the_citizen_sees_the_new_certificate(
     setup: tuple[Any, World], pki: Pki, staff_client: Callable[..., Any]
 ) -> None:
+    """The station's correction never signs for the site: the report awaits the certificate, the
+    portal shows what is pending instead of a QR that disagrees with the record, and once the
+    site's approver signs in the approval page the report is resolved with the new certificate."""
     station, world = setup
     world.citizen(CID, phone=PHONE)
     world.dose(CID, 1, dt.date(2021, 8, 2))
@@ -259,11 +263,45 @@ def test_station_closes_the_loop_and_the_citizen_sees_the_new_certificate(
     assert 'id="ticket-error"' in stale.text
     with transaction(world.engine) as s:  # nothing of the refused step was kept
         assert s.scalar(select(Ticket.status).where(Ticket.id == ticket_id)) == "new"
+    since = len(ConsoleSms.sent)
     r = station.post(f"/staff/tickets/{ticket_id}/resolve", data={
         "dose": f"{d2}@1", "vaccination_date": "2021-08-31",
         "reason": "phiếu tiêm gốc", "answer": "Đã sửa ngày tiêm mũi 2 và cấp lại chứng nhận.",
     }, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text[:500]
+    with transaction(world.engine) as s:
+        ticket = s.get(Ticket, ticket_id)
+        assert ticket is not None
+        assert ticket.status == "awaiting_certificate"
+        certs = {c.uvci: c.status for c in s.scalars(select(Certificate))}
+    assert certs == {old[1]: "active"}  # nothing signed for the site, nothing issued yet
+    waiting_sms = _sms_after(since, contains=f"#{ticket_id}")
+    assert "awaiting certificate" in waiting_sms
+    assert "chung nhan moi" not in waiting_sms
+    page = station.get(f"/staff/tickets/{ticket_id}").text
+    assert 'id="ticket-pending"' in page
+    assert "31/08/2021" in page
+    # the portal: the corrected date in the record, and no QR that still says 30/08/2021
+    me = client.get("/c/me").text
+    assert "31/08/2021" in me
+    assert 'id="certificate-qr"' not in me
+    assert old[1] not in me
+    assert 'id="certificate-updating"' in me
+    assert "Mũi tiêm ngày 31/08/2021 đang chờ cơ sở tiêm F001 ký duyệt." in me
+    assert "Đã sửa hồ sơ; chứng nhận mới đang chờ cơ sở tiêm ký duyệt" in me
+    english = client.get("/c/me?lang=en").text
+    assert "The dose of 31/08/2021 waits for the signature of site F001." in english
+    certificate_page = client.get("/c/certificate").text
+    assert 'id="certificate-qr"' not in certificate_page
+    assert 'id="certificate-updating"' in certificate_page
+    assert client.get("/c/certificate.pdf").status_code == 409
+    # the vaccination site's approver signs its queue: the report settles
+    approver = staff_client(Role.SITE_APPROVER, "ward:00001", facility_code="F001",
+                            username="approver.f001")  # holds F001's key (conftest's Pki)
+    queue = approver.get("/approval").text
+    assert f'data-dose="{d2}"' in queue
+    signed = approver.post("/approval/sign", data={"scope": "all", "passphrase": SIGNING}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text[:300]
     with transaction(world.engine) as s:
         ticket = s.get(Ticket, ticket_id)
         assert ticket is not None
@@ -281,4 +319,29 @@ def test_station_closes_the_loop_and_the_citizen_sees_the_new_certificate(
     assert old[1] not in page
     assert "31/08/2021" in me
     assert "Đã sửa ngày tiêm" in me
-    assert f"#{ticket_id}" in _sms_after(0, contains="da giai quyet")
+    assert 'id="certificate-updating"' not in me
+    assert f"#{ticket_id}" in _sms_after(since, contains="da giai quyet, da cap chung nhan moi")
+
+
+def test_a_certificate_still_true_but_behind_a_newer_unsigned_dose_is_shown_with_it_pending(
+    setup: tuple[Any, World], pki: Pki
+) -> None:
+    station, world = setup
+    world.citizen(CID, phone=PHONE)
+    world.dose(CID, 1, dt.date(2021, 8, 2))
+    world.dose(CID, 2, dt.date(2021, 8, 30))
+    from vaxlink.certificates.service import approve_records
+
+    with transaction(world.engine) as s:
+        approve_records(s, pki.facility["F001"], facility_code="F001", approver="A",
+                        now=dt.datetime.now(dt.UTC))  # fmt: skip
+    issue_batch(world.engine, pki.dsc, issuer_name="Bộ Y tế", by="test", now=dt.datetime.now(dt.UTC))
+    world.dose(CID, 3, dt.date(2022, 1, 10), facility="F002", category="booster")
+    client = _citizen_client(station)
+    _login(client)
+    me = client.get("/c/me").text
+    assert 'id="certificate-qr"' in me  # its facts are still those of the record's dose 2
+    assert 'id="certificate-updating"' not in me
+    assert 'id="certificate-newer"' in me
+    assert "Mũi tiêm ngày 10/01/2022 đang chờ cơ sở tiêm F002 ký duyệt." in me
+    assert client.get("/c/certificate.pdf").status_code == 200

@@ -108,6 +108,41 @@ def test_life_cycle_records_events_and_tells_the_citizen(world: World) -> None:
     assert ticket.resolved_at is not None
 
 
+def test_a_fix_awaits_its_certificate_keeps_the_answer_and_says_nothing_of_a_new_one(
+    world: World,
+) -> None:
+    outbox = Outbox()
+    with transaction(world.engine) as s:
+        ticket = _open(s)
+        ticket.status = S.IN_PROGRESS.value
+        s.flush()
+        with pytest.raises(TicketInvalid, match="answer"):
+            move(s, STATION, ticket, S.AWAITING_CERTIFICATE, now=T0, phone=None, outbox=outbox)
+        move(s, STATION, ticket, S.AWAITING_CERTIFICATE, now=T0, phone="0912345678",
+             outbox=outbox, answer="Đã sửa ngày tiêm.")  # fmt: skip
+        assert (ticket.answer, ticket.resolved_at) == ("Đã sửa ngày tiêm.", None)
+        # settled by a job (no staff account): resolved, and now the SMS says a new certificate
+        move(s, None, ticket, S.RESOLVED, now=T0, phone="0912345678", outbox=outbox,
+             answer=ticket.answer, by="job:test", new_certificate=True)  # fmt: skip
+        events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                           .order_by(TicketEvent.id)).all()  # fmt: skip
+    waiting, resolved = (n.text for n in outbox.notices)
+    assert "cho co so tiem ky duyet" in waiting
+    assert "awaiting certificate" in waiting
+    assert "chung nhan moi" not in waiting
+    assert "new certificate" not in waiting
+    assert "da giai quyet, da cap chung nhan moi" in resolved
+    assert "resolved, new certificate issued" in resolved
+    assert len(resolved) <= 160  # one SMS segment
+    assert [(e.to_status, e.actor) for e in events][-2:] == [
+        ("awaiting_certificate", "health_station"), ("resolved", "system")]
+    assert ticket.answer == "Đã sửa ngày tiêm."
+    with transaction(world.engine) as s:  # a job never takes a report
+        other = _open(s)
+        with pytest.raises(TicketInvalid, match="staff account"):
+            move(s, None, other, S.ASSIGNED, now=T0, phone=None, outbox=Outbox(), by="job:test")
+
+
 def test_overdue_tickets_escalate_once(world: World) -> None:
     with transaction(world.engine) as s:
         late = _open(s, at=T0 - dt.timedelta(days=8)).id

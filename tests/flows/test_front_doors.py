@@ -50,3 +50,18 @@ def test_the_citizen_report_flow_calls_each_domain_it_walks_through() -> None:
         "vaxlink.cleaning.service",
         "vaxlink.feedback.service",
     } <= imports
+
+
+def test_no_flow_signs_for_a_site() -> None:
+    """A site's approval key is used only by that site's approver (issue #14): no flow calls the
+    approval signers, so a correction can only send a dose back to its site's queue."""
+    signers = {"approve_dose", "approve_doses", "approve_records", "facility_signer", "sign"}
+    for path in sorted(FLOWS.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        called = {
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+        }
+        named = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert not (called | named) & signers, f"{path.name} signs for a site"

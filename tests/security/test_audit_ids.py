@@ -3,7 +3,8 @@ named citizens by their CCCD number (`object_id`), which docs/security.md forbid
 
 After a demo-like flow on one store (import and link a synthetic population, staff look-ups at
 the vaccination point, approval and issuance, the citizen portal's code login and certificate
-views, a citizen report corrected by the station with relink and re-issue, partner-app fetches),
+views, a citizen report corrected by the station, signed again by its site and settled with a
+re-issue, partner-app fetches),
 no column of any audit entry holds an ID number (12-digit CCCD or 9-digit CMND) of the data."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tests.cleaning.entry_support import SIGNING
 from tests.feedback.conftest import Pki, World, pki  # noqa: F401 - the session's test PKI
 from tests.feedback.test_pages import PHONE, _citizen_client, _form, _login, _sms_after
 from vaxlink.auth.models import AuditEntry
@@ -108,6 +110,11 @@ def test_no_id_number_in_any_audit_column_after_a_full_flow(
         "answer": "Đã sửa ngày tiêm mũi 2 và cấp lại chứng nhận.",
     }, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text[:300]
+    assert _sms_after(0, contains="cho co so tiem ky duyet")  # the fix awaits F001's signature
+    approver = staff_client(Role.SITE_APPROVER, "ward:00001", facility_code="F001",
+                            username="approver.f001")  # holds F001's key (conftest's Pki)
+    assert approver.post("/approval/sign", data={"scope": "all", "passphrase": SIGNING},
+                         follow_redirects=False).status_code == 303  # fmt: skip
     assert _sms_after(0, contains="da giai quyet")
     assert leaks_of(engine) == []
     # a partner app fetches the certificate by ID (in the body), then by reference

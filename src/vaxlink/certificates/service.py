@@ -10,6 +10,9 @@ that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subcl
   `verify_approval`.
 - Issuance: `Issuer`, `issue_batch` (everyone ready), `issue_for` (one person online),
   `active_of` / `current_certificate`; recoveries: `record_recovery`.
+- After a site signed: `approved_people` (whose doses an approval covers).
+- Freshness: `freshness` (does a person's certificate attest what their records say now, and
+  which dose waits for which site's signature).
 - Life cycle: `revoke`, `reissue_person` (one person after a change, in the caller's
   transaction), the sweeps `reissue_changed`, `renew_expiring`, `reissue_for_dsc`, `dsc_report`;
   the renewal job that runs by itself (`RenewalJob`, `PeriodicRenewal`, as `RENEWAL_JOB`).
@@ -74,6 +77,8 @@ from vaxlink.certificates.errors import (
     VerifierFault,
 )
 from vaxlink.certificates.issuance.batch import BatchReport, active_of, issue_batch, issue_for
+from vaxlink.certificates.issuance.content import Freshness, PendingDose, Waiting
+from vaxlink.certificates.issuance.content import freshness as _freshness
 from vaxlink.certificates.issuance.issuer import Issuer, uvci_key_from_secret
 from vaxlink.certificates.issuance.lifecycle import DscReport, dsc_report, expire_lapsed, revoke
 from vaxlink.certificates.issuance.recovery import record_recovery
@@ -119,6 +124,9 @@ from vaxlink.certificates.verification.store import (
 from vaxlink.certificates.verification.submission import UPLOAD_LIMIT
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cryptography import x509
     from sqlalchemy.orm import Session
 
 __all__ = [
@@ -145,6 +153,7 @@ __all__ = [
     "DisplayField",
     "DscPlan",
     "DscReport",
+    "Freshness",
     "InMemoryRevocationList",
     "InMemoryTrustList",
     "IssuanceInvalid",
@@ -155,6 +164,7 @@ __all__ = [
     "KeyStoreTrust",
     "LifecycleReport",
     "Mode",
+    "PendingDose",
     "PeriodicRenewal",
     "QrNotFound",
     "RenewalJob",
@@ -170,12 +180,14 @@ __all__ = [
     "VerificationResult",
     "Verified",
     "VerifierFault",
+    "Waiting",
     "active_of",
     "add_client",
     "approval_state",
     "approve_dose",
     "approve_doses",
     "approve_records",
+    "approved_people",
     "authenticate_client",
     "certificate_fhir",
     "certificate_pdf",
@@ -191,6 +203,7 @@ __all__ = [
     "dsc_report",
     "expire_lapsed",
     "facility_signer",
+    "freshness",
     "issue_batch",
     "issue_for",
     "published_trust_list",
@@ -211,6 +224,36 @@ __all__ = [
     "verify",
     "verify_approval",
 ]
+
+
+def freshness(
+    session: Session,
+    citizen_id: str,
+    *,
+    anchors: Sequence[x509.Certificate] = (),
+    approvals: ApprovalVerdicts | None = None,
+) -> Freshness:
+    """The person's active vaccination certificate beside their records now: whether it agrees
+    (`agrees`), attests facts no record holds any more (`disagrees`), and which doses wait for
+    which site's signature (`pending`); approvals are re-verified (chained to `anchors`), or
+    through the run's `approvals` (an issuer's)."""
+    return _freshness(session, citizen_id, approvals or ApprovalVerdicts(anchors))
+
+
+def approved_people(session: Session, approval_id: int) -> set[str]:
+    """The people whose doses an approval covers (what may change once a site signed)."""
+    from sqlalchemy import select
+
+    from vaxlink.certificates.models import ApprovalRecord
+    from vaxlink.records.service import DoseRecord
+
+    stmt = (
+        select(DoseRecord.citizen_id)
+        .join(ApprovalRecord, ApprovalRecord.dose_id == DoseRecord.id)
+        .where(ApprovalRecord.approval_id == approval_id, DoseRecord.citizen_id.is_not(None))
+        .distinct()
+    )
+    return {c for c in session.scalars(stmt) if c}
 
 
 def current_certificate(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection
@@ -15,14 +16,20 @@ from vaxlink.certificates.service import (
     Certificate,
     CertificateKind,
     CertificateStatus,
+    PendingDose,
     active_of,
+    freshness,
 )
 from vaxlink.errors import InvalidInput
 from vaxlink.feedback import otp
 from vaxlink.feedback.errors import CitizenSessionMissing
 from vaxlink.feedback.models import CitizenSession, Ticket
+from vaxlink.feedback.tickets import TicketStatus
 from vaxlink.records.service import DoseRecord, person_ref
 from vaxlink.registry.service import Citizen
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 VIEW_CERTIFICATE: Final = "feedback.citizen.view_certificate"
 
@@ -97,6 +104,40 @@ def citizen_view(
 
 
 @dataclass(frozen=True, slots=True)
+class CertificateState:
+    """Whether the portal may show the person's certificate as current, and what it waits for.
+
+    `updating`: the certificate attests facts the records no longer hold (a corrected dose), or a
+    report of the person waits for the new certificate: its QR is not shown, the page says
+    which dose waits for which site's signature (`pending`). Without `updating`, `pending` lists
+    newer doses the (still true) certificate does not carry yet."""
+
+    updating: bool
+    pending: tuple[PendingDose, ...]
+    #: The new certificate can be issued (every dose signed): it follows shortly.
+    ready: bool
+
+
+def certificate_state(
+    session: Session,
+    citizen_id: str,
+    *,
+    tickets: list[Ticket] | None = None,
+    anchors: Sequence[x509.Certificate] = (),
+) -> CertificateState:
+    """The person's certificate beside their records and their reports (`tickets`: theirs, when
+    already read): what the portal may show."""
+    fresh = freshness(session, citizen_id, anchors=anchors)
+    if tickets is None:
+        tickets = list(session.scalars(select(Ticket).where(
+            Ticket.citizen_id == citizen_id,
+            Ticket.status == TicketStatus.AWAITING_CERTIFICATE.value)))  # fmt: skip
+    waiting = any(t.status == TicketStatus.AWAITING_CERTIFICATE.value for t in tickets)
+    updating = fresh.disagrees or (waiting and not fresh.agrees)
+    return CertificateState(updating, fresh.pending, fresh.ready)
+
+
+@dataclass(frozen=True, slots=True)
 class CertificateCard:
     """What the certificate page shows of a certificate."""
 
@@ -104,6 +145,8 @@ class CertificateCard:
     hc1: str
     payload: dict[str, Any]
     exp: datetime
+    #: A report of the person waits for a new certificate (the page then checks the records).
+    awaiting: bool = False
 
 
 def _session_certificate_query() -> Any:
@@ -114,9 +157,15 @@ def _session_certificate_query() -> Any:
         c.kind == CertificateKind.VACCINATION.value,
         c.status == CertificateStatus.ACTIVE.value,
     )
+    awaiting = (
+        select(Ticket.id)
+        .where(Ticket.citizen_id == CitizenSession.citizen_id,
+               Ticket.status == TicketStatus.AWAITING_CERTIFICATE.value)
+        .exists()
+    )  # fmt: skip
     return (
         select(CitizenSession.citizen_id, CitizenSession.expires_at, CitizenSession.ended_at,
-               c.uvci, c.hc1, c.payload, c.exp)
+               c.uvci, c.hc1, c.payload, c.exp, awaiting.label("awaiting"))
         .outerjoin(Certificate.__table__, joined)
         .where(CitizenSession.token_hash == bindparam("token_hash"))
         .limit(1)
@@ -137,7 +186,8 @@ def session_certificate_row(
         if row is not None and row.ended_at is None and row.expires_at > now:
             card = None
             if row.uvci is not None:
-                card = CertificateCard(row.uvci, row.hc1, row.payload, row.exp)
+                card = CertificateCard(row.uvci, row.hc1, row.payload, row.exp,
+                                       bool(row.awaiting))
             return str(row.citizen_id), card
     raise CitizenSessionMissing("your session has ended; look up your record again")
 

@@ -51,3 +51,10 @@ class SmsFailed(FeedbackError):
 
     http_status = 502
     code = "sms_failed"
+
+
+class CertificateBeingUpdated(FeedbackError, Conflict):
+    """The person's certificate disagrees with their corrected records: it is not handed out
+    until the new one is issued."""
+
+    code = "certificate_being_updated"

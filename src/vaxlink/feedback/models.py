@@ -63,7 +63,8 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     citizen_id: Mapped[str] = mapped_column(String(12), index=True)
     kind: Mapped[str] = mapped_column(String(24))
-    status: Mapped[str] = mapped_column(String(12))
+    #: A `TicketStatus` (24 characters: "awaiting_certificate" is the longest).
+    status: Mapped[str] = mapped_column(String(24))
     description: Mapped[str] = mapped_column(Text)
     #: The dose the report is about, when the citizen chose one.
     dose_id: Mapped[int | None] = mapped_column(ForeignKey("dose_record.id"))
@@ -95,8 +96,8 @@ class TicketEvent(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("feedback_ticket.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    from_status: Mapped[str | None] = mapped_column(String(12))
-    to_status: Mapped[str] = mapped_column(String(12))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
     #: Staff user id; None for the citizen or the escalation job.
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(24))

@@ -32,7 +32,7 @@ from vaxlink.certificates.service import (
 )
 from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import certpage, otp, service, staff_pages
-from vaxlink.feedback.errors import CitizenSessionMissing
+from vaxlink.feedback.errors import CertificateBeingUpdated, CitizenSessionMissing
 from vaxlink.feedback.qrcache import qr_data_uri, qr_svg_cached
 from vaxlink.feedback.recovery_view import recovery_context
 from vaxlink.feedback.tickets import TicketKind
@@ -156,34 +156,58 @@ def citizen_id(request: Request, db: DB) -> str:
 CitizenId = Annotated[str, Depends(citizen_id)]
 
 
-def _certificate_context(request: Request, certificate: Any) -> dict[str, Any]:
-    if certificate is None:
-        return {"certificate": None}
+def _certificate_context(
+    request: Request, certificate: Any, state: service.CertificateState | None = None
+) -> dict[str, Any]:
+    """The certificate card: its QR only while it attests what the records say; while it is
+    being updated, which dose waits for which site's signature instead (never a record list
+    beside a QR that disagrees with it)."""
+    pending = state.pending if state is not None else ()
+    if certificate is None or (state is not None and state.updating):
+        return {"certificate": None, "updating": certificate is not None, "pending": pending,
+                "ready": state.ready if state is not None else False}  # fmt: skip
     return {
         "certificate": certificate,
         "qr": qr_data_uri(certificate.hc1, settings_of(request).data_dir),
         "fields": display_fields(certificate.payload),
+        "updating": False,
+        "pending": pending,
+        "ready": False,
     }
+
+
+def _state(request: Request, db: Session, cid: str, tickets: list[Any] | None = None
+           ) -> service.CertificateState:  # fmt: skip
+    return service.certificate_state(db, cid, tickets=tickets,
+                                     anchors=deps.container(request).trust_anchors)  # fmt: skip
 
 
 @router.get("/c/me")
 def my_record(request: Request, db: DB, cid: CitizenId) -> Response:
     """The citizen's doses, their status, the certificate and their reports."""
     view = service.citizen_view(db, cid, what="record", now=deps.now(request))
+    state = _state(request, db, cid, view.tickets)
     reported = request.query_params.get("reported", "")
     return render(request, "feedback/me.html", {
         "view": view, "reported": reported if reported.isdigit() else None,
-        "now": deps.now(request), **_certificate_context(request, view.certificate),
+        "now": deps.now(request), **_certificate_context(request, view.certificate, state),
         **recovery_context(request, db, cid),
     })  # fmt: skip
 
 
 def _certificate_page(request: Request, token: str | None) -> tuple[str, bytes]:
     """The citizen of the session and their certificate page (in a worker thread: one query on
-    an autocommit connection, and rendering on the first view of a certificate)."""
+    an autocommit connection, and rendering on the first view of a certificate). While a report
+    of the person waits for a new certificate, the page is built from the records each time."""
+    from vaxlink.db import transaction
+
     engine = request.app.state.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         cid, card = service.session_certificate_row(conn, token, now=deps.now(request))
+    if card is not None and card.awaiting:
+        with transaction(engine) as s:
+            context = _certificate_context(request, card, _state(request, s, cid))
+            return cid, bytes(render(request, "feedback/certificate.html", context).body)
     lang = i18n.language(request)
     key = (lang, card.uvci, card.hc1) if card is not None else (lang, None, None)
 
@@ -212,8 +236,12 @@ async def my_certificate(request: Request) -> Response:
 
 @router.get("/c/certificate.pdf")
 def my_certificate_pdf(request: Request, db: DB, cid: CitizenId) -> Response:
-    """The bilingual PDF of the citizen's certificate."""
+    """The bilingual PDF of the citizen's certificate (refused while it is being updated)."""
     certificate = current_certificate(db, cid)
+    if _state(request, db, cid).updating:
+        raise CertificateBeingUpdated(
+            "your certificate is being updated after a correction; download it once the new "
+            "one is issued", key="feedback.being_updated")  # fmt: skip
     auth.append(db, actor=None, action="feedback.citizen.download_pdf", object_type="citizen",
                  object_id=person_ref(db, cid), detail={"by": "citizen"},
                  at=deps.now(request))  # fmt: skip

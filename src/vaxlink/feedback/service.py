@@ -3,9 +3,11 @@
 Other domains (and the flows in `vaxlink.flows`) import feedback only from here:
 - lookups: `parse_lookup`, `start_lookup`, `finish_lookup` (rate-limited, never telling whether
   anybody matched), one-time codes and citizen sessions;
-- the citizen's record: `citizen_view`, `citizen_doses`, `session_certificate_row`, `phone_of`;
+- the citizen's record: `citizen_view`, `citizen_doses`, `session_certificate_row`, `phone_of`,
+  `certificate_state` (whether the certificate may be shown as current, and what it waits for);
 - reports: `file_report` (attachments, deadline, station, the citizen's own dose),
-  `ensure_own_dose`, `open_ticket`, `get_ticket`, `move`, `escalate_overdue`;
+  `ensure_own_dose`, `open_ticket`, `get_ticket`, `move`, `escalate_overdue`,
+  `awaiting_certificate` (reports whose fix waits for a site's signature);
 - figures for the dashboard: `ticket_figures`, `open_statuses`.
 """
 
@@ -14,9 +16,11 @@ from __future__ import annotations
 from vaxlink.feedback.citizen import (
     VIEW_CERTIFICATE,
     CertificateCard,
+    CertificateState,
     CitizenView,
     DoseView,
     Station,
+    certificate_state,
     citizen_doses,
     citizen_view,
     mask_id,
@@ -53,6 +57,7 @@ from vaxlink.feedback.reports import (
     own_dose,
     upload_limit,
 )
+from vaxlink.feedback.sms import SmsPort
 from vaxlink.feedback.tickets import (
     OPEN,
     TRANSITIONS,
@@ -61,6 +66,7 @@ from vaxlink.feedback.tickets import (
     RejectReason,
     TicketKind,
     TicketStatus,
+    awaiting_certificate,
     escalate_overdue,
     get_ticket,
     move,
@@ -73,6 +79,7 @@ __all__ = [
     "VIEW_CERTIFICATE",
     "AttachmentRefused",
     "CertificateCard",
+    "CertificateState",
     "CitizenSessionMissing",
     "CitizenView",
     "CodeOutcome",
@@ -85,6 +92,7 @@ __all__ = [
     "Outbox",
     "RejectReason",
     "ReportForm",
+    "SmsPort",
     "Station",
     "Ticket",
     "TicketEvent",
@@ -94,6 +102,8 @@ __all__ = [
     "TicketStatus",
     "TicketTransitionInvalid",
     "WardFigures",
+    "awaiting_certificate",
+    "certificate_state",
     "check_attachments",
     "citizen_doses",
     "citizen_view",

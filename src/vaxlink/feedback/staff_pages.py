@@ -1,6 +1,6 @@
 """The station's ticket pages (`/staff/tickets...`): a report beside the person's record, and
-closing the loop (`vaxlink.flows.citizen_report`: correct, re-approve, re-issue) in one
-transaction."""
+closing the loop (`vaxlink.flows.citizen_report`: correct, re-issue when the site has signed, else
+wait for the certificate) in one transaction."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth import service as auth
 from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.service import AuthError, Permission, Principal
-from vaxlink.certificates.service import CertificateKind, active_of
+from vaxlink.certificates.service import CertificateKind, active_of, freshness
 from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import service, tickets
 from vaxlink.feedback.attachments import read_attachment
@@ -82,12 +82,14 @@ def ticket_list(request: Request, db: DB, principal: TicketWorker, show: str = "
 def ticket_detail(request: Request, db: DB, principal: TicketWorker, ticket_id: int) -> Response:
     """One report beside the person's record, with the actions its status allows."""
     ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request))
-    return render(request, "feedback/staff_ticket.html", _ticket_context(db, principal, ticket,
-                                                                         deps.now(request)))  # fmt: skip
+    context = _ticket_context(db, principal, ticket, deps.now(request),
+                              anchors=deps.container(request).trust_anchors)  # fmt: skip
+    return render(request, "feedback/staff_ticket.html", context)
 
 
 def _ticket_context(db: Session, principal: Principal, ticket: Ticket, now: datetime,
-                    error: str | None = None, done: str | None = None) -> dict[str, Any]:  # fmt: skip
+                    error: str | None = None, done: str | None = None,
+                    anchors: tuple[Any, ...] = ()) -> dict[str, Any]:  # fmt: skip
     from vaxlink.registry.service import Citizen
 
     auth.append(db, actor=principal, action="feedback.ticket.view", object_type="citizen",
@@ -96,11 +98,15 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket, now: date
     events = list(db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                              .order_by(TicketEvent.id)))  # fmt: skip
     files = list(db.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)))
+    pending: tuple[Any, ...] = ()
+    if ticket.status == TicketStatus.AWAITING_CERTIFICATE.value:
+        pending = freshness(db, ticket.citizen_id, anchors=anchors).pending
     return {
         "ticket": ticket, "citizen": db.get(Citizen, ticket.citizen_id),
         "doses": service.citizen_doses(db, ticket.citizen_id), "events": events,
         "attachments": files, "allowed": sorted(tickets.TRANSITIONS[TicketStatus(ticket.status)]),
         "reasons": list(RejectReason), "error": error, "done": done, "now": now,
+        "pending": pending,
         "certificate": active_of(db, CertificateKind.VACCINATION,
                                  [ticket.citizen_id]).get(ticket.citizen_id),
     }  # fmt: skip
@@ -112,7 +118,8 @@ def _refused(request: Request, db: Session, principal: Principal, ticket_id: int
     if isinstance(exc, AuthError):
         raise exc
     ticket = tickets.get_ticket(db, ticket_id)
-    context = _ticket_context(db, principal, ticket, deps.now(request), error=str(exc))
+    context = _ticket_context(db, principal, ticket, deps.now(request), error=str(exc),
+                              anchors=deps.container(request).trust_anchors)  # fmt: skip
     return render(request, "feedback/staff_ticket.html", context, status=exc.http_status)
 
 
@@ -132,7 +139,7 @@ def ticket_move(
                 why = RejectReason(reason) if target is TicketStatus.REJECTED and reason else None
             except ValueError as exc:
                 raise InvalidInput("unknown status or reason") from exc
-            if target is TicketStatus.RESOLVED:
+            if target in (TicketStatus.RESOLVED, TicketStatus.AWAITING_CERTIFICATE):
                 raise InvalidInput("resolve a report with the correction form")
             tickets.move(db, principal, ticket, target, now=deps.now(request), outbox=outbox,
                          phone=service.phone_of(db, ticket.citizen_id), reason=why,
@@ -162,7 +169,8 @@ def ticket_resolve(
     vaccine: Annotated[str, Form(max_length=64)] = "",
     dose_number: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:  # fmt: skip
-    """Correct the dose, re-approve, re-issue, and close the report: all of it or none."""
+    """Correct the dose, re-issue the certificate when the site has signed, and resolve the
+    report, or leave it awaiting the certificate: all of it or none."""
     ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request), lock=True)
     changes = {k: v.strip() for k, v in {"vaccination_date": vaccination_date,
                "lot_number": lot_number, "vaccine": vaccine, "dose_number": dose_number}.items()

@@ -66,6 +66,17 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.ts.new": "Mới tiếp nhận",
         "feedback.ts.assigned": "Đã giao cán bộ",
         "feedback.ts.in_progress": "Đang xử lý",
+        "feedback.ts.awaiting_certificate": "Đã sửa hồ sơ; chứng nhận mới đang chờ cơ sở tiêm "
+        "ký duyệt",
+        "feedback.being_updated": "Chứng nhận đang được cập nhật theo hồ sơ đã sửa. Mã QR cũ "
+        "không còn đúng với hồ sơ nên không được hiển thị; chứng nhận mới sẽ được cấp khi cơ sở "
+        "tiêm ký duyệt.",
+        "feedback.pending_dose": "Mũi tiêm ngày {date} đang chờ cơ sở tiêm {site} ký duyệt.",
+        "feedback.certificate_soon": "Các mũi tiêm đã được ký duyệt; chứng nhận mới sẽ được cấp "
+        "trong ít phút.",
+        "feedback.newer_dose": "Chứng nhận này chưa có mũi tiêm mới nhất:",
+        "feedback.reopen": "Mở lại (cơ sở tiêm không ký duyệt bản sửa)",
+        "feedback.waiting_for": "Chờ ký duyệt",
         "feedback.ts.resolved": "Đã giải quyết",
         "feedback.ts.rejected": "Không chấp nhận",
         "feedback.escalated": "Đã chuyển Trung tâm Y tế huyện",
@@ -93,9 +104,10 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.rr.record_correct": "Dữ liệu đã đúng",
         "feedback.rr.insufficient_evidence": "Không đủ căn cứ",
         "feedback.rr.not_vaccinated_here": "Không tiêm tại đây",
-        "feedback.resolve": "Sửa hồ sơ, ký duyệt lại và cấp lại chứng nhận",
+        "feedback.resolve": "Sửa hồ sơ và cấp lại chứng nhận",
         "feedback.resolve_hint": "Để trống các trường không sửa. Việc sửa được ghi phiên bản "
-        "và nhật ký; mũi tiêm được xác thực lại, ký duyệt lại và chứng nhận được cấp lại.",
+        "và nhật ký; mũi tiêm đã sửa quay lại hàng chờ ký duyệt của cơ sở tiêm, và chứng nhận "
+        "được cấp lại khi cơ sở tiêm ký duyệt.",
         "feedback.new_value": "Giá trị đúng",
         "feedback.reason": "Lý do sửa",
         "feedback.answer_citizen": "Trả lời người dân",
@@ -176,6 +188,17 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.ts.new": "Received",
         "feedback.ts.assigned": "Assigned",
         "feedback.ts.in_progress": "In progress",
+        "feedback.ts.awaiting_certificate": "Record corrected; the new certificate waits for the "
+        "vaccination site's signature",
+        "feedback.being_updated": "Your certificate is being updated to match your corrected "
+        "record. The old QR code no longer matches your record, so it is not shown; the new "
+        "certificate is issued once the vaccination site signs.",
+        "feedback.pending_dose": "The dose of {date} waits for the signature of site {site}.",
+        "feedback.certificate_soon": "Every dose is signed; the new certificate will be issued "
+        "in a few minutes.",
+        "feedback.newer_dose": "This certificate does not carry your newest dose yet:",
+        "feedback.reopen": "Reopen (the site refused the correction)",
+        "feedback.waiting_for": "Waiting for signature",
         "feedback.ts.resolved": "Resolved",
         "feedback.ts.rejected": "Rejected",
         "feedback.escalated": "Escalated to the district health centre",
@@ -203,9 +226,10 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.rr.record_correct": "The record is already correct",
         "feedback.rr.insufficient_evidence": "Not enough evidence",
         "feedback.rr.not_vaccinated_here": "Not vaccinated here",
-        "feedback.resolve": "Correct, re-approve and re-issue the certificate",
+        "feedback.resolve": "Correct the record and re-issue the certificate",
         "feedback.resolve_hint": "Leave fields you do not change empty. The correction is "
-        "versioned and audited; the dose is re-linked, re-approved and the certificate re-issued.",
+        "versioned and audited; the corrected dose goes back to its site's approval queue, and "
+        "the certificate is re-issued once the site signs.",
         "feedback.new_value": "Correct value",
         "feedback.reason": "Reason for the correction",
         "feedback.answer_citizen": "Answer to the citizen",

@@ -1,12 +1,15 @@
 """The life cycle of a citizen's report: kinds, statuses, ONE transition table, deadlines, escalation.
 
-new → assigned → in_progress → resolved | rejected. Every move writes an event (who, when, from,
-to, why), goes through the audit log, and queues an SMS to the phone on record telling the citizen
-the new status (the message carries the ticket number and status only).
+new → assigned → in_progress → resolved | rejected; a fix whose certificate waits for a site's
+signature goes in_progress → awaiting_certificate → resolved once the new certificate exists (or
+back to in_progress when the site refuses the correction). Every move writes an event (who, when,
+from, to, why), goes through the audit log, and queues an SMS to the phone on record telling the
+citizen the new status (the message carries the ticket number and status only).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,6 +39,8 @@ class TicketStatus(StrEnum):
     NEW = "new"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
+    #: The record is fixed; the new certificate waits for a vaccination site's signature.
+    AWAITING_CERTIFICATE = "awaiting_certificate"
     RESOLVED = "resolved"
     REJECTED = "rejected"
 
@@ -45,11 +50,12 @@ S = TicketStatus
 TRANSITIONS: Final[dict[TicketStatus, frozenset[TicketStatus]]] = {
     S.NEW: frozenset({S.ASSIGNED, S.REJECTED}),
     S.ASSIGNED: frozenset({S.IN_PROGRESS, S.REJECTED}),
-    S.IN_PROGRESS: frozenset({S.RESOLVED, S.REJECTED}),
+    S.IN_PROGRESS: frozenset({S.RESOLVED, S.REJECTED, S.AWAITING_CERTIFICATE}),
+    S.AWAITING_CERTIFICATE: frozenset({S.RESOLVED, S.IN_PROGRESS}),
     S.RESOLVED: frozenset(),
     S.REJECTED: frozenset(),
 }
-OPEN: Final = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS})
+OPEN: Final = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_CERTIFICATE})
 
 
 class RejectReason(StrEnum):
@@ -86,17 +92,27 @@ STATUS_SMS: Final[dict[TicketStatus, str]] = {
     S.NEW: "da tiep nhan",
     S.ASSIGNED: "da giao can bo xu ly",
     S.IN_PROGRESS: "dang xu ly",
+    S.AWAITING_CERTIFICATE: "da sua ho so, chung nhan cho co so tiem ky duyet",
     S.RESOLVED: "da giai quyet",
     S.REJECTED: "khong duoc chap nhan",
 }
 
 
-def status_sms(ticket_id: int, status: TicketStatus, *, escalated: bool = False) -> str:
+#: Said on resolving only when a new certificate was issued for the report.
+NEW_CERTIFICATE_SMS: Final = ("da cap chung nhan moi", "new certificate issued")
+
+
+def status_sms(
+    ticket_id: int, status: TicketStatus, *, escalated: bool = False, new_certificate: bool = False
+) -> str:
     """The text sent on a status change (ASCII: one SMS segment; no personal data)."""
     what = "da chuyen len Trung tam Y te huyen" if escalated else STATUS_SMS[status]
+    english = "escalated" if escalated else status.value.replace("_", " ")
+    if new_certificate and status is S.RESOLVED and not escalated:
+        what, english = f"{what}, {NEW_CERTIFICATE_SMS[0]}", f"{english}, {NEW_CERTIFICATE_SMS[1]}"
     return (
         f"VAXLINK: Phan anh #{ticket_id} {what}. Tra cuu tai cong thong tin tiem chung. "
-        f"Report #{ticket_id}: {'escalated' if escalated else status.value.replace('_', ' ')}."
+        f"Report #{ticket_id}: {english}."
     )
 
 
@@ -191,7 +207,7 @@ def get_ticket(session: Session, ticket_id: int, *, for_update: bool = False) ->
 
 def move(
     session: Session,
-    principal: Principal,
+    principal: Principal | None,
     ticket: Ticket,
     to: TicketStatus,
     *,
@@ -201,8 +217,15 @@ def move(
     note: str | None = None,
     reason: RejectReason | None = None,
     answer: str | None = None,
+    by: str | None = None,
+    new_certificate: bool = False,
 ) -> Ticket:
-    """Move a ticket along the transition table (the caller has checked role and scope)."""
+    """Move a ticket along the transition table (the caller has checked role and scope).
+
+    `principal` None is a job (`by` names it, e.g. "job:certificates.settle"); `new_certificate`
+    says in the resolving SMS that a new certificate was issued (only when one was). The answer
+    is written when the station gives it (resolving, rejecting, awaiting a certificate); a ticket
+    sent back to work forgets the answer it was waiting with."""
     current = TicketStatus(ticket.status)
     if to not in TRANSITIONS[current]:
         raise TicketTransitionInvalid(
@@ -210,20 +233,30 @@ def move(
         )
     if to is S.REJECTED and reason is None:
         raise TicketInvalid("choose why the report is rejected")
-    if to in (S.RESOLVED, S.REJECTED) and not (answer or "").strip():
+    if to in (S.RESOLVED, S.REJECTED, S.AWAITING_CERTIFICATE) and not (answer or "").strip():
         raise TicketInvalid("write the answer the citizen will read")
+    if to is S.ASSIGNED and principal is None:
+        raise TicketInvalid("only a staff account can take a report")
     ticket.status = to.value
-    if to is S.ASSIGNED:
+    if to is S.ASSIGNED and principal is not None:
         ticket.assigned_at, ticket.assigned_to = now, principal.user_id
     elif to is S.IN_PROGRESS:
         ticket.started_at = now
+        ticket.answer = None
+    elif to is S.AWAITING_CERTIFICATE:
+        ticket.answer = (answer or "").strip()
     else:
         ticket.resolved_at = now
         ticket.answer = (answer or "").strip()
         ticket.reject_reason = reason.value if reason else None
     session.flush()
-    _event(session, ticket, to, at=now, principal=principal, actor=principal.role.value,
+    actor = principal.role.value if principal is not None else "system"
+    _event(session, ticket, to, at=now, principal=principal, actor=actor,
            note=note, from_status=current.value)  # fmt: skip
+    detail: dict[str, object] = {"from": current.value, "to": to.value,
+                                 "reason": reason.value if reason else None}  # fmt: skip
+    if by:
+        detail["by"] = by
     auth.append(
         session,
         actor=principal,
@@ -231,9 +264,9 @@ def move(
         object_type="feedback_ticket",
         object_id=str(ticket.id),
         unit=ticket.ward_code or ticket.district_code,
-        detail={"from": current.value, "to": to.value, "reason": reason.value if reason else None}, at=now
+        detail=detail, at=now
     )
-    outbox.add(phone, status_sms(ticket.id, to))
+    outbox.add(phone, status_sms(ticket.id, to, new_certificate=new_certificate))
     return ticket
 
 
@@ -279,3 +312,16 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[Escalated]:
                          unit=r.district_code, detail={"reason": "overdue"}, at=now)  # fmt: skip
         session.flush()
     return rows
+
+
+def awaiting_certificate(
+    session: Session, *, citizen_ids: Collection[str] | None = None, limit: int = 500
+) -> list[Ticket]:
+    """Tickets waiting for a certificate (of `citizen_ids` only, when given), oldest first, locked
+    for the caller's transaction (a settling job and a station do not both move one)."""
+    stmt = select(Ticket).where(Ticket.status == S.AWAITING_CERTIFICATE.value)
+    if citizen_ids is not None:
+        if not citizen_ids:
+            return []
+        stmt = stmt.where(Ticket.citizen_id.in_(sorted(set(citizen_ids))))
+    return list(session.scalars(stmt.order_by(Ticket.id).limit(limit).with_for_update()))

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -19,20 +20,23 @@ log = logging.getLogger(__name__)
 
 
 class PeriodicRefresh:
-    """Run `job(engine, now=clock())` now and then every `every` seconds until `stop()`."""
+    """Run `job(engine, now=clock())` now and then every `every` seconds until `stop()` (the
+    figures refresh by default; the web app runs its other periodic steps with it too)."""
 
     def __init__(
         self,
         engine: Engine,
         clock: Callable[[], dt.datetime],
         every: float,
-        job: Callable[..., RefreshRun] = refresh,
+        job: Callable[..., Any] = refresh,
+        *,
+        name: str = "vaxlink-figures",
     ) -> None:
         self._engine, self._clock, self._every, self._job = engine, clock, every, job
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="vaxlink-figures", daemon=True)
-        #: The last completed run, and how many runs failed (for the health page and tests).
-        self.last: RefreshRun | None = None
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        #: The last completed run (a `RefreshRun` for the figures), and how many runs failed.
+        self.last: RefreshRun | Any = None
         self.failures = 0
         self.runs = 0
 
@@ -58,6 +62,6 @@ class PeriodicRefresh:
                 self.last = self._job(self._engine, now=self._clock())
             except Exception:  # a bad run must not end the loop; it is retried next time
                 self.failures += 1
-                log.exception("figures refresh failed; retrying in %.0f s", self._every)
+                log.exception("%s failed; retrying in %.0f s", self._thread.name, self._every)
             self.runs += 1
             self._stop.wait(self._every)

@@ -137,7 +137,8 @@ def scheduler_command(
     once: Annotated[bool, typer.Option("--once", help="Run one step and stop.")] = False,
 ) -> None:
     """Refresh figures every few minutes and make each level's daily report when it is due;
-    renew the certificates that expire soon when their renewal is due (VAXLINK_RENEWAL_*)."""
+    renew the certificates that expire soon when their renewal is due (VAXLINK_RENEWAL_*); each
+    step also settles the citizen reports whose new certificate waited for a site's signature."""
     console = Console()
     with compose.running() as c:
         config, mailer = c.report_settings, c.mailer
@@ -153,6 +154,10 @@ def scheduler_command(
             if renewed is not None:
                 console.print(f"renewal: {renewed.checked:,} checked, {renewed.issued:,} renewed, "
                               f"{renewed.expired:,} marked expired", highlight=False)  # fmt: skip
+            settled = c.settle_certificates(by="job:report.scheduler")
+            if settled.resolved:
+                console.print(f"{len(settled.resolved)} citizen report(s) resolved: their new "
+                              "certificates are issued")  # fmt: skip
             if once:
                 return
             time.sleep(config.refresh_minutes * 60)

@@ -25,6 +25,8 @@ from vaxlink.settings import Settings, get_settings
 from vaxlink.web import i18n, nav, problems, security
 
 STATIC = Path(__file__).parent / "static"
+#: Who the web app's background step settles waiting reports as (audit `detail.by`).
+SETTLE_JOB = "job:web.settle-certificates"
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if "certificates" in {d.name for d in domains}:  # renewals by themselves (#14)
                 renewal = container.start_background_renewal()
             app.state.renewal = renewal
+            settler = None
+            names = {d.name for d in domains}
+            if {"feedback", "certificates"} <= names and container.report_settings.refresh_in_app:
+                from vaxlink.reports.service import PeriodicRefresh
+
+                # reports whose certificate waited for a site's signature, settled now and then
+                settler = PeriodicRefresh(
+                    container.engine, container.clock.now,
+                    container.report_settings.refresh_minutes * 60.0,
+                    job=lambda _engine, now: container.settle_certificates(by=SETTLE_JOB),
+                    name="vaxlink-settle-certificates",
+                ).start()  # fmt: skip
+            app.state.certificate_settle = settler
             try:
                 yield
             finally:
-                if refresher is not None:
-                    refresher.stop()
-                if renewal is not None:
-                    renewal.stop()
+                for thread in (refresher, renewal, settler):
+                    if thread is not None:
+                        thread.stop()
 
     app = FastAPI(
         title="vaxlink",

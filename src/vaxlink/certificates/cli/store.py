@@ -176,9 +176,14 @@ def approve_command(
                 c.audit_cli(session, "certificates.approve", "approval", result.approval_id,
                             detail={"facility": facility, "records": result.record_count,
                                     "approver": name})  # fmt: skip
+                settled = c.after_approval(session, approval_id=result.approval_id, actor=None,
+                                           by=f"{c.operator(name)} (approval #{result.approval_id})")  # fmt: skip
     if result.approval_id is None:
         Console().print(f"Nothing to approve at {facility}: every verified record is approved.")
         return
+    if settled.resolved:
+        Console().print(f"{len(settled.resolved):,} citizen report(s) waiting for a certificate "
+                        "resolved: the new certificates are issued.")  # fmt: skip
     Console().print(
         f"Approval #{result.approval_id}: {result.record_count:,} record(s) of {facility} "
         f"signed by {name}; manifest SHA-256 {result.manifest_digest}",
@@ -305,7 +310,11 @@ def reissue_changed_command(
         )  # fmt: skip
         c.audit_cli_now("certificates.reissue_changed", "certificate_batch", "changed", by=by,
                         detail=_sweep_detail(report))  # fmt: skip
+        settled = c.settle_certificates(by=c.operator(by or None))
     _lifecycle_summary("re-issue after changes", report)
+    if settled.checked:
+        Console().print(f"Citizen reports waiting for a certificate: {len(settled.resolved):,} "
+                        f"resolved, {len(settled.waiting) + len(settled.failed):,} still waiting.")  # fmt: skip
 
 
 def revoke_command(

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates.approval.check import ApprovalVerdicts
-from vaxlink.certificates.approval.signing import APPROVABLE, RECORD_COLUMNS
+from vaxlink.certificates.approval.signing import APPROVABLE, RECORD_COLUMNS, approved_digests
 from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.payload import (
     COVID_19,
@@ -31,7 +31,13 @@ from vaxlink.certificates.core.payload import (
     vaccination_payload,
 )
 from vaxlink.certificates.errors import SchemaInvalid
-from vaxlink.certificates.models import CertificateKind, RecoveryRecord
+from vaxlink.certificates.models import (
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    RecoveryRecord,
+)
+from vaxlink.facilities import service as facilities
 from vaxlink.records.service import DoseCategory, DoseRecord, catalogue
 from vaxlink.registry.service import Citizen
 
@@ -275,3 +281,122 @@ def contents(
     if kind is CertificateKind.VACCINATION:
         return vaccination_contents(session, citizen_ids, approvals)
     return recovery_contents(session, citizen_ids, today=today)
+
+
+# ---- freshness: does the person's certificate say what their records say? -----------------------
+
+
+class Waiting(StrEnum):
+    """Why a dose keeps a person's certificate from being brought in line with the records."""
+
+    NEVER = "never_approved"
+    CHANGED = "changed_since_approval"
+    #: Approved as it stands only by approvals that no longer verify: the site signs again.
+    APPROVAL_INVALID = "approval_invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDose:
+    """A dose of the person not approved by its site in its current form."""
+
+    dose_id: int
+    vaccination_date: date
+    dose_number: int
+    facility_code: str | None
+    #: The site as people read it: "Name (CODE)", or the bare code the site list lacks.
+    site: str
+    why: Waiting
+
+    def message(self) -> str:
+        """What a station worker reads: which dose waits for which site."""
+        return (
+            f"the dose of {self.vaccination_date:%d/%m/%Y} waits for the signature of site "
+            f"{self.site or 'unknown'}"
+        )
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The person's active vaccination certificate beside what their records say now."""
+
+    citizen_id: str
+    #: The active certificate (None: the person holds none).
+    certificate: Certificate | None
+    #: The digest of the facts the records give now, approved or not (None: they give none).
+    current_digest: str | None
+    #: The digests of the facts each of the person's doses would give (any of them is true).
+    dose_digests: frozenset[str]
+    #: Why the records give no certificate at all (not in the registry, no dose, invalid data).
+    blocked: Skip | None
+    #: Doses not approved by their site in their current form, oldest first.
+    pending: tuple[PendingDose, ...]
+
+    @property
+    def agrees(self) -> bool:
+        """The active certificate attests exactly what the records say now."""
+        return (
+            self.certificate is not None and self.certificate.content_digest == self.current_digest
+        )
+
+    @property
+    def disagrees(self) -> bool:
+        """The active certificate attests facts no record of the person holds any more (a
+        corrected dose, doses moved away): its QR must not be shown as current."""
+        if self.certificate is None:
+            return False
+        if self.blocked is Skip.NO_RECORDS:
+            return True
+        return (
+            self.current_digest is not None
+            and self.certificate.content_digest not in self.dose_digests
+        )
+
+    @property
+    def ready(self) -> bool:
+        """A certificate can be issued from the records now: every dose approved as it stands."""
+        return self.blocked is None and not self.pending
+
+    def message(self) -> str:
+        """Why the certificate cannot be brought in line now (empty when it can)."""
+        return "; ".join(p.message() for p in self.pending)
+
+
+def freshness(session: Session, citizen_id: str, approvals: ApprovalVerdicts) -> Freshness:
+    """Compare the person's active vaccination certificate with their records as they stand:
+    which doses still wait for their site's signature (re-verified through `approvals`), and
+    whether the certificate attests what the records say."""
+    person = _people(session, [citizen_id])[citizen_id]
+    rows = session.execute(
+        select(*RECORD_COLUMNS).where(
+            DoseRecord.citizen_id == citizen_id, DoseRecord.status.in_(APPROVABLE)
+        )
+    ).all()
+    approved, broken = approvals.sound_approvals(session, rows)
+    known = approved_digests(session, [r.id for r in rows])
+    names = facilities.names(session, (r.facility_code for r in rows))
+    pending = []
+    for r in sorted(rows, key=_latest_first):
+        if r.id in approved:
+            continue
+        why = (Waiting.APPROVAL_INVALID if r.id in broken
+               else Waiting.CHANGED if known[r.id] else Waiting.NEVER)  # fmt: skip
+        pending.append(PendingDose(r.id, r.vaccination_date, r.dose_number, r.facility_code,
+                                   facilities.label(r.facility_code, names), why))  # fmt: skip
+    content: Content | Skip
+    if isinstance(person, Skip):
+        content = person
+    elif not rows:
+        content = Skip.NO_RECORDS
+    else:
+        content = _vaccination_content(person, list(rows))
+    certificate = session.scalars(
+        select(Certificate).where(
+            Certificate.citizen_id == citizen_id,
+            Certificate.kind == CertificateKind.VACCINATION.value,
+        )
+    ).all()
+    active = next((c for c in certificate if c.status == CertificateStatus.ACTIVE.value), None)
+    if isinstance(content, Skip):
+        return Freshness(citizen_id, active, None, frozenset(), content, tuple(pending))
+    return Freshness(citizen_id, active, content.digest, frozenset(content.dose_digests.values()),
+                     None, tuple(pending))  # fmt: skip

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.errors import IssuanceInvalid, KeyUsageInvalid, SchemaInvalid
 from vaxlink.certificates.issuance.batch import active_of, issue_for
-from vaxlink.certificates.issuance.content import Content, Skip, contents
+from vaxlink.certificates.issuance.content import Content, Skip, contents, freshness
 from vaxlink.certificates.issuance.issuer import (
     DEFAULT_CHUNK,
     Issuer,
@@ -342,8 +342,17 @@ def reissue_person(
 
     Without an active certificate, one is issued; with one whose facts changed, the sweeps' rules
     apply (a correction revokes it and issues the new one, a newer dose supersedes it); unchanged,
-    it is kept. Raises `IssuanceInvalid` when the person is left with no certificate.
+    it is kept. Raises `IssuanceInvalid` when the person is left with no certificate, and, for a
+    vaccination certificate, when a dose still waits for its site's signature (saying which dose
+    and which site) instead of keeping a certificate that disagrees with the records.
     """
+    if kind is CertificateKind.VACCINATION:
+        fresh = freshness(session, citizen_id, issuer.approvals)
+        if fresh.agrees and fresh.certificate is not None:
+            return fresh.certificate
+        if fresh.pending:
+            raise IssuanceInvalid(f"the certificate cannot be brought in line with the records "
+                                  f"yet: {fresh.message()}")  # fmt: skip
     old = active_of(session, kind, [citizen_id]).get(citizen_id)
     if old is None:
         return issue_for(session, issuer, citizen_id, kind)

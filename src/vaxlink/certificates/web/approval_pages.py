@@ -104,6 +104,9 @@ def approval_sign(
         return response
     if result.approval_id is None:
         return RedirectResponse("/approval?n=0", status_code=303)
+    # reports whose new certificate waited for this signature are settled in this transaction
+    deps.container(request).after_approval(db, approval_id=result.approval_id, actor=principal,
+                                           by=f"{principal.username} (approval #{result.approval_id})")  # fmt: skip
     return RedirectResponse(
         f"/approval/manifests/{result.approval_id}?n={result.record_count}", status_code=303
     )
