@@ -5,8 +5,7 @@ Downgrading sends waiting tickets back to `in_progress` (the station's answer is
 columns narrow again.
 
 Revision ID: 0011
-Revises: 0012 (numbered before it, written alongside; it comes after 0012 so that a store already
-at 0012 still gets it)
+Revises: 0010
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0012"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ The daily cap (VAXLINK_ISSUANCE_CAP_PER_DAY) counts an account's certificates of
 each chunk a batch writes; without the index that count scans the certificate table.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 revision = "0012"
 # Renumbered on merge: 0011 is another branch's; this one follows whichever is newest then.
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
