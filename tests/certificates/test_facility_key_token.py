@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from vaxlink.auth.models import AuditEntry
 from vaxlink.certificates.approval.check import verify_approval
 from vaxlink.certificates.approval.signing import (
     SigningCredential,
@@ -123,3 +124,8 @@ def test_a_site_key_on_the_approvers_token_signs_only_with_its_pin(
                                   str(pin_file), "--passphrase-file", str(holder_pin), *kd])  # fmt: skip
     assert isinstance(granted.exception, KeyManagementError)
     assert "cannot be copied" in str(granted.exception)
+    with world.session() as s:  # the CLI's audit entry, with its operator (tests/test_cli_audit.py)
+        (entry,) = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "keys.issue_facility_token")).all()  # fmt: skip
+    assert entry.object_id == kid(cert).hex()
+    assert str(entry.detail).count("cli:") == 1
