@@ -176,10 +176,12 @@ def test_every_certificate_and_key_command_is_audited_with_the_operator(
         action="keys.issue_dsc")  # fmt: skip
     # the site's two approver accounts, each with a signing passphrase in a private file
     secrets = {}
-    for name, phrase in (("duyet.site", "amber lantern 42 quiet harbour"),
-                         ("pho.site", "violet kettle 19 silent meadow")):  # fmt: skip
+    legacy_site = "LEGACY01"  # a site whose key predates wrapping (a plain file)
+    for name, phrase, code in (("duyet.site", "amber lantern 42 quiet harbour", site[0]),
+                               ("pho.site", "violet kettle 19 silent meadow", site[0]),
+                               ("old.site", "copper willow 77 distant bell", legacy_site)):  # fmt: skip
         result = runner.invoke(users_cli.app, ["create", name, "--role", "site_approver",
-                                               "--unit", "province:01", "--facility", site[0],
+                                               "--unit", "province:01", "--facility", code,
                                                "--password-stdin"],
                                input="a-long-enough-secret-9\n")  # fmt: skip
         assert result.exit_code == 0, (result.output, result.exception)
@@ -202,7 +204,7 @@ def test_every_certificate_and_key_command_is_audited_with_the_operator(
 
     store_keys = KeyStore(tmp_path / "var" / "keys")
     legacy = create_facility_signer(store_keys.latest(Role.CSCA, passphrase=b"a long CSCA passphrase 42"),
-                                    facility_code=site[0], facility_name="Trạm",
+                                    facility_code=legacy_site, facility_name="Trạm cũ",
                                     now=SystemClock().now())  # fmt: skip
     store_keys.save_certificate(Role.FACILITY, legacy.certificate)
     plain = store_keys.directory / "facility" / f"{legacy.kid.hex()}.key.pem"
@@ -210,11 +212,10 @@ def test_every_certificate_and_key_command_is_audited_with_the_operator(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))  # fmt: skip
     plain.chmod(0o600)
-    run(keys_cli, "wrap-facility", "--kid", legacy.kid.hex(), "--approver", "pho.site",
-        "--passphrase-file", str(secrets["pho.site"]), action="keys.wrap_facility")  # fmt: skip
-    # the site's newest key is the one just wrapped: its holder signs
-    run(certificates_cli, "approve", "--facility", site[0], "--approver", "pho.site",
-        "--passphrase-file", str(secrets["pho.site"]), action="certificates.approve")  # fmt: skip
+    run(keys_cli, "wrap-facility", "--kid", legacy.kid.hex(), "--approver", "old.site",
+        "--passphrase-file", str(secrets["old.site"]), action="keys.wrap_facility")  # fmt: skip
+    run(certificates_cli, "approve", "--facility", site[0], "--approver", "duyet.site",
+        "--passphrase-file", str(secrets["duyet.site"]), action="certificates.approve")  # fmt: skip
     out = run(certificates_cli, "issue", "--by", "tester", action="certificates.issue")
     assert "certificates issued" in out
     with transaction(engine) as s:
