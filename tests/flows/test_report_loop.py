@@ -398,3 +398,39 @@ def test_the_web_app_settles_waiting_reports_in_the_background(
         entry = s.scalars(select(AuditEntry).where(
             AuditEntry.action == "feedback.ticket.resolved")).one()  # fmt: skip
     assert '"by":"job:web.settle-certificates"' in entry.detail
+
+
+def test_a_worklist_correction_is_reissued_once_its_site_signs_again(loop: Loop) -> None:
+    """No report: a station corrects an approved booster's date on the worklist; the dose goes
+    back to its site's queue, and the site's signature alone brings the certificate in line."""
+    from vaxlink.cleaning import service as cleaning
+
+    (old_uvci, _), = loop.certificates().items()
+    with transaction(loop.engine) as s:
+        dose = s.get(DoseRecord, loop.b2)
+        assert dose is not None
+        cleaning.correct_dose(s, loop.station.principal, loop.b2, expected_version=dose.version,
+                              changes={"vaccination_date": CORRECTED}, reason="phiếu tiêm gốc",
+                              registry=loop.ports.registry, model=loop.ports.link_model,
+                              clock=loop.ports.clock)  # fmt: skip
+    assert loop.certificates() == {old_uvci: ("active", B2.isoformat())}  # waits for F001
+    approver = create_account(loop.engine, Role.SITE_APPROVER, f"ward:{WARD}",
+                              facility_code="F001", username="approver.f001")  # fmt: skip
+    with transaction(loop.engine) as s:
+        signed = queue.sign(s, approver.principal, loop.ports.key_store, passphrase=SIGNING,
+                            dose_ids=None, now=loop.ports.clock.now(),
+                            secret=secret_of(loop.ports.settings))  # fmt: skip
+        assert certificates.reapproved_people(s, signed.approval_id) == {CID}
+        done = loop.ports.after_approval(s, approval_id=signed.approval_id,
+                                         actor=approver.principal, by="approver")  # fmt: skip
+    assert done.reissued == 1
+    certs = loop.certificates()
+    assert certs[old_uvci][0] == "revoked"
+    (new,) = [u for u, (status, _) in certs.items() if status == "active"]
+    assert certs[new] == ("active", CORRECTED)
+    with transaction(loop.engine) as s:
+        entry = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "certificates.reissue_after_approval")).one()  # fmt: skip
+        assert entry.actor_id == approver.user_id
+        # signing the same site again changes nothing more
+        assert certificates.reapproved_people(s, signed.approval_id + 1) == set()

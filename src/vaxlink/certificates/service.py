@@ -10,7 +10,8 @@ that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subcl
   `verify_approval`.
 - Issuance: `Issuer`, `issue_batch` (everyone ready), `issue_for` (one person online),
   `active_of` / `current_certificate`; recoveries: `record_recovery`.
-- After a site signed: `approved_people` (whose doses an approval covers).
+- After a site signed: `approved_people` (whose doses an approval covers), `reapproved_people`
+  (whose corrected doses it signs again, so whose certificate may be behind).
 - Freshness: `freshness` (does a person's certificate attest what their records say now, and
   which dose waits for which site's signature).
 - Life cycle: `revoke`, `reissue_person` (one person after a change, in the caller's
@@ -209,6 +210,7 @@ __all__ = [
     "published_trust_list",
     "qr_svg",
     "read_qr",
+    "reapproved_people",
     "record_recovery",
     "reissue_changed",
     "reissue_for_dsc",
@@ -253,6 +255,30 @@ def approved_people(session: Session, approval_id: int) -> set[str]:
         .where(ApprovalRecord.approval_id == approval_id, DoseRecord.citizen_id.is_not(None))
         .distinct()
     )
+    return {c for c in session.scalars(stmt) if c}
+
+
+def reapproved_people(session: Session, approval_id: int) -> set[str]:
+    """The people with an active certificate some of whose doses this approval signs again in a
+    changed form (a correction after an earlier approval): whose certificate may now be behind."""
+    from sqlalchemy import and_, exists, select
+    from sqlalchemy.orm import aliased
+
+    from vaxlink.certificates.models import ApprovalRecord, Certificate, CertificateStatus
+    from vaxlink.records.service import DoseRecord
+
+    earlier = aliased(ApprovalRecord)
+    stmt = (
+        select(DoseRecord.citizen_id)
+        .join(ApprovalRecord, ApprovalRecord.dose_id == DoseRecord.id)
+        .where(ApprovalRecord.approval_id == approval_id, DoseRecord.citizen_id.is_not(None),
+               exists().where(and_(earlier.dose_id == ApprovalRecord.dose_id,
+                                   earlier.approval_id < approval_id,
+                                   earlier.record_digest != ApprovalRecord.record_digest)),
+               exists().where(and_(Certificate.citizen_id == DoseRecord.citizen_id,
+                                   Certificate.status == CertificateStatus.ACTIVE.value)))
+        .distinct()
+    )  # fmt: skip
     return {c for c in session.scalars(stmt) if c}
 
 

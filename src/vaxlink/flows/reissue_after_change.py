@@ -97,6 +97,8 @@ class Settled:
     #: Tickets whose person's certificate could not be issued, with why (they keep waiting).
     failed: dict[int, str] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
+    #: Certificates re-issued after a signature for people with no waiting report.
+    reissued: int = 0
 
 
 def settle_waiting(
@@ -171,8 +173,9 @@ def settle_after_approval(
     now: datetime,
 ) -> Settled:
     """Right after a site signed (in the signing transaction): settle the reports waiting for a
-    certificate of the people whose doses the approval covers; their SMS leave once the
-    transaction commits (through the ports' SMS adapter)."""
+    certificate of the people whose doses the approval covers, and bring in line the certificate
+    of everyone else whose corrected dose it signs again (a worklist correction, no report); the
+    SMS leave once the transaction commits (through the ports' SMS adapter)."""
     if approval_id is None:
         return Settled()
     people = certificates.approved_people(session, approval_id)
@@ -180,6 +183,19 @@ def settle_after_approval(
         return Settled()
     settled = settle_waiting(session, ports, now=now, by=by, actor=actor,
                              citizen_ids=people)  # fmt: skip
+    reissued = 0  # (people settled above already agree: reissue_if_ready keeps theirs)
+    for citizen_id in sorted(certificates.reapproved_people(session, approval_id)):
+        try:
+            with session.begin_nested():
+                reissued += reissue_if_ready(session, citizen_id=citizen_id, by=by, ports=ports,
+                                             now=now).reissued  # fmt: skip
+        except VaxlinkError:
+            continue  # left to `reissue-changed`, which reports why
+    if reissued:
+        auth.append(session, actor=actor, action="certificates.reissue_after_approval",
+                    object_type="approval", object_id=approval_id,
+                    detail={"reissued": reissued, "by": by}, at=now)  # fmt: skip
+    settled.reissued = reissued
     send_after_commit(session, ports, settled.notices)
     return settled
 
