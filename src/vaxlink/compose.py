@@ -35,10 +35,11 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from vaxlink.auth.service import Principal
-    from vaxlink.certificates.service import Issuer, KeyStore, PeriodicRenewal, RenewalJob, Signer
+    from vaxlink.certificates.service import Issuer, KeyStore, RenewalJob, Signer
     from vaxlink.feedback.sms import SmsPort
     from vaxlink.flows.reissue_after_change import Settled
     from vaxlink.linkage.service import LinkModel
+    from vaxlink.periodic import Periodic
     from vaxlink.registry.service import RegistryPort
     from vaxlink.reports.service import Mailer, ReportSettings
 
@@ -227,13 +228,16 @@ class Container:
             within_days=s.renewal_within_days, every=dt.timedelta(hours=s.renewal_every_hours),
         ))  # fmt: skip
 
-    def start_background_renewal(self, *, check_seconds: float = 3600.0) -> PeriodicRenewal | None:
-        """The web app's renewal thread (None when `renewal_in_app` is off)."""
+    def start_background_renewal(self, *, check_seconds: float = 3600.0) -> Periodic | None:
+        """The web app's renewal thread, `renewal_job().run_if_due` every `check_seconds` (None
+        when `renewal_in_app` is off)."""
         if not self.settings.renewal_in_app:
             return None
-        from vaxlink.certificates.service import PeriodicRenewal
+        from vaxlink.periodic import Periodic
 
-        return PeriodicRenewal(self.renewal_job(), self.clock.now, check_seconds).start()
+        job = self.renewal_job()
+        return Periodic(lambda: job.run_if_due(self.clock.now()), check_seconds,
+                        name="vaxlink-renewal").start()  # fmt: skip
 
     @property
     def trust_anchors(self) -> tuple[x509.Certificate, ...]:

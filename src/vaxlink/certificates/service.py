@@ -16,7 +16,7 @@ that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subcl
   which dose waits for which site's signature).
 - Life cycle: `revoke`, `reissue_person` (one person after a change, in the caller's
   transaction), the sweeps `reissue_changed`, `renew_expiring`, `reissue_for_dsc`, `dsc_report`;
-  the renewal job that runs by itself (`RenewalJob`, `PeriodicRenewal`, as `RENEWAL_JOB`).
+  the renewal job that runs by itself (`RenewalJob`, as `RENEWAL_JOB`).
 - Verification: `verify` (raises a typed error) and `verification_result` (the structured result
   the verifier page shows), trust and revocation sources, the published lists.
 - Documents: `certificate_view` (JSON), `certificate_pdf`, `certificate_fhir`, `qr_svg`, `read_qr`.
@@ -114,7 +114,7 @@ from vaxlink.certificates.models import (
     CertificateKind,
     CertificateStatus,
 )
-from vaxlink.certificates.renewal import RENEWAL_JOB, PeriodicRenewal, RenewalJob
+from vaxlink.certificates.renewal import RENEWAL_JOB, RenewalJob
 from vaxlink.certificates.verification.result import VerificationResult, verification_result
 from vaxlink.certificates.verification.store import (
     KeyStoreTrust,
@@ -166,7 +166,6 @@ __all__ = [
     "LifecycleReport",
     "Mode",
     "PendingDose",
-    "PeriodicRenewal",
     "QrNotFound",
     "RenewalJob",
     "RevocationSource",

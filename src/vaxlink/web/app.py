@@ -123,13 +123,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             settler = None
             names = {d.name for d in domains}
             if {"feedback", "certificates"} <= names and container.report_settings.refresh_in_app:
-                from vaxlink.reports.service import PeriodicRefresh
+                from vaxlink.periodic import Periodic
 
                 # reports whose certificate waited for a site's signature, settled now and then
-                settler = PeriodicRefresh(
-                    container.engine, container.clock.now,
+                settler = Periodic(
+                    lambda: container.settle_certificates(by=SETTLE_JOB),
                     container.report_settings.refresh_minutes * 60.0,
-                    job=lambda _engine, now: container.settle_certificates(by=SETTLE_JOB),
                     name="vaxlink-settle-certificates",
                 ).start()  # fmt: skip
             app.state.certificate_settle = settler
