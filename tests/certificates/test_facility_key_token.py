@@ -8,15 +8,12 @@ Skipped with a reason when SoftHSM2 is not installed, except in CI (CI=true), wh
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pkcs11
 import pytest
 from sqlalchemy import select
+from tests.certificates.softhsm_support import softhsm_token
 from typer.testing import CliRunner
 
 from vaxlink.auth.models import AuditEntry
@@ -42,27 +39,8 @@ D1 = dt.date(2021, 8, 2)
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The approver's token, fresh, in a temp dir; SOFTHSM2_CONF points at it meanwhile."""
-    reason = None
-    if not SOFTHSM2_LIBRARY.exists() or shutil.which("softhsm2-util") is None:
-        reason = f"SoftHSM2 ({SOFTHSM2_LIBRARY}, softhsm2-util) missing: apt-get install softhsm2"
-    if reason:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    root = tmp_path_factory.mktemp("softhsm-facility")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN,
-                        "--so-pin", "13579111"], check=True, capture_output=True)  # fmt: skip
-        lib = pkcs11.lib(str(SOFTHSM2_LIBRARY))
-        lib.reinitialize()  # SoftHSM reads SOFTHSM2_CONF and the token list at C_Initialize
+    with softhsm_token(tmp_path_factory.mktemp("softhsm-facility"), label=TOKEN, pin=PIN) as root:
         yield root
-        lib.finalize()
 
 
 def test_a_site_key_on_the_approvers_token_signs_only_with_its_pin(

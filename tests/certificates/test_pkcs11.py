@@ -5,9 +5,6 @@ Skipped with a reason when SoftHSM2 is not installed, except in CI (CI=true), wh
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from tests.certificates.softhsm_support import softhsm_token
 
 from vaxlink.certificates.core.signer import ES256, Signer
 from vaxlink.certificates.errors import HsmError
@@ -37,52 +35,13 @@ from vaxlink.certificates.keys.pkcs11 import (
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 TOKEN = "vaxlink-test"
 PIN = "246810"
-SO_PIN = "13579111"
-
-
-def _softhsm_missing() -> str | None:
-    if not SOFTHSM2_LIBRARY.exists():
-        return f"SoftHSM2 PKCS#11 module {SOFTHSM2_LIBRARY} missing (apt-get install softhsm2)"
-    if shutil.which("softhsm2-util") is None:
-        return "softhsm2-util not on PATH (apt-get install softhsm2)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh initialised token in a temp dir; SOFTHSM2_CONF points at it meanwhile."""
-    reason = _softhsm_missing()
-    if reason:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    root = tmp_path_factory.mktemp("softhsm")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run(
-            [
-                "softhsm2-util",
-                "--init-token",
-                "--free",
-                "--label",
-                TOKEN,
-                "--pin",
-                PIN,
-                "--so-pin",
-                SO_PIN,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        lib = pkcs11.lib(str(SOFTHSM2_LIBRARY))
-        lib.reinitialize()  # SoftHSM reads SOFTHSM2_CONF and the token list at C_Initialize
+    with softhsm_token(tmp_path_factory.mktemp("softhsm"), label=TOKEN, pin=PIN) as root:
         yield root
-        lib.finalize()
 
 
 @pytest.fixture(scope="module")
