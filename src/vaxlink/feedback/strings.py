@@ -64,6 +64,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.answer": "Trả lời",
         "feedback.due": "Hạn xử lý",
         "feedback.ts.new": "Mới tiếp nhận",
+        "feedback.actor.citizen": "Người dân",
+        "feedback.actor.system": "Hệ thống",
         "feedback.ts.assigned": "Đã giao cán bộ",
         "feedback.ts.in_progress": "Đang xử lý",
         "feedback.ts.awaiting_certificate": "Đã sửa hồ sơ; chứng nhận mới đang chờ cơ sở tiêm "
@@ -186,6 +188,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.answer": "Answer",
         "feedback.due": "Due",
         "feedback.ts.new": "Received",
+        "feedback.actor.citizen": "Citizen",
+        "feedback.actor.system": "System",
         "feedback.ts.assigned": "Assigned",
         "feedback.ts.in_progress": "In progress",
         "feedback.ts.awaiting_certificate": "Record corrected; the new certificate waits for the "

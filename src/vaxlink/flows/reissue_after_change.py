@@ -62,8 +62,10 @@ class Outcome:
     pending: tuple[PendingDose, ...] = ()
 
     def waiting_note(self) -> str:
-        """The ticket event's note: which dose waits for which site."""
-        return "; ".join(p.message() for p in self.pending) or "the certificate is not issued yet"
+        """The ticket event's note, in no language (the event's translated status says what it
+        means): which dose, by its date, waits for which site, e.g. "31/08/2021 → Trạm Y tế (F001)"."""
+        return "; ".join(f"{p.vaccination_date:%d/%m/%Y} → {p.site or p.facility_code or '?'}"
+                         for p in self.pending)  # fmt: skip
 
 
 def reissue_if_ready(
