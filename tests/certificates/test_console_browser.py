@@ -36,6 +36,9 @@ def test_the_issuer_issues_revokes_and_finds_both_in_the_audit_log(
     login(page, live_server.url, issuer, next_path="/issuer")  # password, then the TOTP code
     page.goto(live_server.url + "/issuer")
     assert pki.dsc.kid.hex() in page.locator("#issuer-keys").inner_text()
+    # the test DSC ends within the rollover notice: the custodian is told, in Vietnamese
+    due = page.locator("#issuer-warnings [data-warning='issuer.warn.dsc_due']").inner_text()
+    assert "tạo khóa kế tiếp trước ngày đó" in due
     page.check("#issue-form input[name=kind][value=v]")
     page.uncheck("#issue-form input[name=kind][value=r]")
     page.click("#issue-go")

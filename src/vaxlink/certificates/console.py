@@ -41,7 +41,7 @@ from vaxlink.certificates.issuance.lifecycle import revoke
 from vaxlink.certificates.issuance.sweep import reissue_person
 from vaxlink.certificates.issuance.volume import AccountVolume, issued_today, volumes
 from vaxlink.certificates.keys.hierarchy import dcc_types
-from vaxlink.certificates.keys.store import DscPlan, KeyStore, Role, dsc_plan
+from vaxlink.certificates.keys.store import ROLLOVER_NOTICE, DscPlan, KeyStore, Role, dsc_plan
 from vaxlink.certificates.models import (
     ApprovalRecord,
     Certificate,
@@ -69,6 +69,15 @@ AUDIT_ACTIONS: Final = (
 
 
 @dataclass(frozen=True, slots=True)
+class KeyWarning:
+    """What the key custodian must do, as a message key of the console's strings and its values
+    (the page shows it in the reader's language)."""
+
+    key: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class KeyStatus:
     """The signing keys as the issuer must watch them."""
 
@@ -76,7 +85,7 @@ class KeyStatus:
     signing_types: tuple[str, ...]
     dsc_expires: datetime | None
     csca_expires: datetime | None
-    warnings: tuple[str, ...]
+    warnings: tuple[KeyWarning, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +104,14 @@ class Overview:
 def key_status(store: KeyStore, now: datetime) -> KeyStatus:
     """The DSC rollover plan, what the signing DSC may sign, and the CSCA's remaining life."""
     plan = dsc_plan(store, now)
-    warnings = [plan.warning] if plan.warning else []
+    warnings: list[KeyWarning] = []
+    until = plan.signing_until
+    if plan.signing_kid is None or until is None:
+        warnings.append(KeyWarning("issuer.warn.no_dsc", {}))
+    elif until < now:
+        warnings.append(KeyWarning("issuer.warn.dsc_short", {"day": f"{until:%d/%m/%Y}"}))
+    elif plan.successor_kid is None and until - now < ROLLOVER_NOTICE:
+        warnings.append(KeyWarning("issuer.warn.dsc_due", {"day": f"{until:%d/%m/%Y}"}))
     types: tuple[str, ...] = ()
     dsc_end = None
     if plan.signing_kid is not None:
@@ -105,10 +121,9 @@ def key_status(store: KeyStore, now: datetime) -> KeyStatus:
     cscas = store.certificates(Role.CSCA)
     csca_end = cscas[-1].not_valid_after_utc if cscas else None
     if csca_end is None:
-        warnings.append("no CSCA certificate in the key store: approvals cannot be checked")
+        warnings.append(KeyWarning("issuer.warn.no_csca", {}))
     elif csca_end - now < CSCA_NOTICE:
-        warnings.append(f"the CSCA expires on {csca_end:%Y-%m-%d}: prepare the key ceremony "
-                        "for its successor (`vaxlink keys init-csca --rotate`)")  # fmt: skip
+        warnings.append(KeyWarning("issuer.warn.csca_due", {"day": f"{csca_end:%d/%m/%Y}"}))
     return KeyStatus(plan, types, dsc_end, csca_end, tuple(warnings))
 
 

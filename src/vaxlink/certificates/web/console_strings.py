@@ -76,6 +76,16 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.revoke_go": "Thu hồi",
         "issuer.revoked": "Đã thu hồi chứng nhận #{id}; nó sẽ có trong danh sách thu hồi.",
         "issuer.reissue": "Cấp chứng nhận mới thay thế (từ dữ liệu tiêm hiện tại của người đó)",
+        "issuer.warn.no_dsc": "Chưa có khóa ký chứng nhận (DSC): tạo một khóa "
+        "(`vaxlink keys issue-dsc`).",
+        "issuer.warn.dsc_short": "Khóa ký đang dùng không còn cấp được chứng nhận đủ 12 tháng "
+        "(từ {day}): tạo khóa ký mới ngay (`vaxlink keys issue-dsc`).",
+        "issuer.warn.dsc_due": "Khóa ký đang dùng cấp được chứng nhận đủ 12 tháng đến {day}: "
+        "tạo khóa kế tiếp trước ngày đó (`vaxlink keys issue-dsc`).",
+        "issuer.warn.no_csca": "Chưa có chứng thư CSCA trong kho khóa: không kiểm tra được chữ ký "
+        "của các điểm tiêm.",
+        "issuer.warn.csca_due": "CSCA hết hạn ngày {day}: chuẩn bị lễ tạo khóa CSCA kế tiếp "
+        "(`vaxlink keys init-csca --rotate`).",
         "issuer.reissued": "Đã cấp chứng nhận mới #{id} thay thế.",
         "issuer.actions": "Thao tác gần đây (nhật ký)",
         "issuer.when": "Thời điểm",
@@ -161,6 +171,16 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.revoke_go": "Revoke",
         "issuer.revoked": "Certificate #{id} revoked; it will be on the revocation list.",
         "issuer.reissue": "Issue a new certificate in its place (from the person's records now)",
+        "issuer.warn.no_dsc": "No certificate signing key (DSC): issue one "
+        "(`vaxlink keys issue-dsc`).",
+        "issuer.warn.dsc_short": "The signing DSC can no longer give certificates a full 12 months "
+        "(since {day}): issue a new DSC now (`vaxlink keys issue-dsc`).",
+        "issuer.warn.dsc_due": "The signing DSC gives full 12-month certificates until {day}: "
+        "issue its successor before then (`vaxlink keys issue-dsc`).",
+        "issuer.warn.no_csca": "No CSCA certificate in the key store: site approvals cannot be "
+        "checked.",
+        "issuer.warn.csca_due": "The CSCA expires on {day}: prepare the key ceremony for its "
+        "successor (`vaxlink keys init-csca --rotate`).",
         "issuer.reissued": "New certificate #{id} issued in its place.",
         "issuer.actions": "Recent actions (audit log)",
         "issuer.when": "When",
