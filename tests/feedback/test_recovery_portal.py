@@ -93,6 +93,7 @@ def test_the_citizen_sees_the_recovery_beside_the_vaccination(setup, pki) -> Non
     assert 'id="recovery-qr" src="data:image/svg+xml;base64,' in me
     assert f'id="recovery-uvci">{certificate.uvci}<' in me
     assert f'id="recovery-first-positive">{_vn(entry["fr"])}<' in me
+    assert 'id="recovery-country">Viet Nam<' in me  # the value set's name, not the code
     assert f'id="recovery-valid-from">{_vn(entry["df"])}<' in me
     assert f'id="recovery-valid-until">{_vn(entry["du"])}<' in me
     assert "Chứng nhận khỏi bệnh COVID-19" in me

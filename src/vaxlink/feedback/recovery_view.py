@@ -12,7 +12,7 @@ from typing import Any, Final
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from vaxlink.certificates.service import CertificateKind, active_of
+from vaxlink.certificates.service import CertificateKind, active_of, display_fields
 from vaxlink.feedback.qrcache import qr_data_uri
 from vaxlink.feedback.webutil import settings_of
 
@@ -50,6 +50,8 @@ def recovery_context(request: Request, db: Session, citizen_id: str) -> dict[str
             "first_positive": str(entry.get("fr", "")),
             "valid_from": str(entry.get("df", "")),
             "valid_until": str(entry.get("du", "")),
-            "country": entry.get("co", ""),
+            # the country's name from the EU value set, as the vaccination card shows it
+            "country": next((f.value for f in display_fields(certificate.payload)
+                             if f.key == "country"), entry.get("co", "")),
         }
     }
