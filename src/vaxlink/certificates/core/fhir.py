@@ -10,6 +10,7 @@ the WHO DDCC implementation guide's extensions.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -157,9 +158,17 @@ def build_ddcc_bundle(record: DdccVaccination, *, now: datetime) -> Bundle:
         (immunization, _immunization(record, patient)),
         (issuer, {"resourceType": "Organization", "name": record.issuer}),
     ]
+    identifier = {"system": record.certificate_id_system, "value": record.certificate_id}
+    return _document(identifier, resources, now)
+
+
+def _document(
+    identifier: dict[str, str], resources: Sequence[tuple[str, object]], now: datetime
+) -> Bundle:
+    """A FHIR document Bundle of `resources` (full URL, resource), validated."""
     data = {
         "resourceType": "Bundle",
-        "identifier": {"system": record.certificate_id_system, "value": record.certificate_id},
+        "identifier": identifier,
         "type": "document",
         "timestamp": now.isoformat(),
         "entry": [{"fullUrl": url, "resource": res} for url, res in resources],
@@ -251,17 +260,7 @@ def build_recovery_bundle(record: DdccRecovery, *, now: datetime) -> Bundle:
         (condition, _condition(record, patient)),
         (issuer, {"resourceType": "Organization", "name": record.issuer}),
     ]  # fmt: skip
-    data = {
-        "resourceType": "Bundle",
-        "identifier": identifier,
-        "type": "document",
-        "timestamp": now.isoformat(),
-        "entry": [{"fullUrl": url, "resource": res} for url, res in resources],
-    }
-    try:
-        return Bundle.model_validate(data)
-    except ValidationError as exc:
-        raise DocumentRenderError(f"FHIR export is not valid FHIR: {exc}") from exc
+    return _document(identifier, resources, now)
 
 
 def recovery_bundle_json(record: DdccRecovery, *, now: datetime) -> str:
