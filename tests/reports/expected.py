@@ -18,6 +18,8 @@ from vaxlink.geo.index import UnitIndex
 
 LINKED = {"verified", "auto_linked"}
 SENT = {"verified", "auto_linked", "review", "unmatched", "invalid"}
+CHIP = {"cccd12", "cccd12_lost_zeros"}
+IDENTITY_FIRST = dt.date(2021, 10, 20)
 Key = tuple[str, str, str, str, str]  # level, province, district, ward, site
 
 
@@ -58,7 +60,8 @@ def expected(
     with engine.connect() as conn:
         doses = conn.execute(text(
             "SELECT d.id, d.province_code, d.district_code, d.ward_code, d.facility_code, d.status,"
-            " d.citizen_id, b.started_at FROM dose_record d JOIN import_batch b ON b.id = d.batch_id"
+            " d.citizen_id, b.started_at, d.id_number, d.id_kind, d.name_folded, d.date_of_birth,"
+            " d.vaccination_date FROM dose_record d JOIN import_batch b ON b.id = d.batch_id"
         )).all()  # fmt: skip
         links = conn.execute(
             text("SELECT dose_record_id, decided_at, id, status, citizen_id FROM dose_link")
@@ -90,7 +93,11 @@ def expected(
         history[dose_id].append((_utc(when), 1, corr_id, status, None))
     where: dict[int, tuple[str, str, str, str]] = {}
     linked_people: set[str] = set()
-    for dose_id, p, d, w, f, status, citizen, started in doses:
+    chip_people: set[str] = set()  # verified citizens with a 12-digit number on a linked record
+    linked_keys: set[str] = set()
+    # person key -> (latest vaccination date, dose id, place, whether that record has a chip ID)
+    unlinked: dict[str, tuple[str, int, tuple[str, str, str], bool]] = {}
+    for dose_id, p, d, w, f, status, citizen, started, idn, kind, folded, dob, vday in doses:
         where[dose_id] = (*place(index, p, d, w), f or "")
         if _utc(started) >= t:
             continue
@@ -103,19 +110,37 @@ def expected(
         names = ["doses_recorded", "doses_sent" if status in SENT else "doses_pending"]
         if status in SENT:
             names.append(f"doses_{status}")
+        if str(vday) >= IDENTITY_FIRST.isoformat() and status not in LINKED:
+            names.append("doses_identity_first_unverified")
         for key in [*_keys(pp, dd, ww), ("site", pp, dd, "", ff)]:
             for name in names:
                 out[key][name] += 1
-        if status in LINKED and citizen:
-            linked_people.add(citizen)
+        person = idn if idn is not None else f"{folded}|{dob or ''}"
+        if status in LINKED:
+            linked_keys.add(person)
+            if citizen:
+                linked_people.add(citizen)
+                if kind in CHIP:
+                    chip_people.add(citizen)
+        else:
+            seen = unlinked.get(person)
+            if seen is None or (str(vday), dose_id) > seen[:2]:
+                unlinked[person] = (str(vday), dose_id, (pp, dd, ww), kind in CHIP)
     residence: dict[str, tuple[str, str, str]] = {}
     with registry.open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             home = place(index, r["province_code"], r["district_code"], r["ward_code"])
             residence[r["citizen_id"]] = home
-            name = "people_verified" if r["citizen_id"] in linked_people else "people_not_verified"
-            for key in _keys(*home):
-                out[key][name] += 1
+            if r["citizen_id"] in linked_people:
+                for key in _keys(*home):
+                    out[key]["people_verified"] += 1
+                    out[key]["people_without_chip"] += int(r["citizen_id"] not in chip_people)
+    for person, (_day, _dose, home, chip) in unlinked.items():
+        if person in linked_keys or person in linked_people:
+            continue
+        for key in _keys(*home):
+            out[key]["people_not_verified"] += 1
+            out[key]["people_without_chip"] += int(not chip)
     approved: dict[int, dt.datetime] = {}
     for dose_id, approved_at in approvals:
         when = _utc(approved_at)

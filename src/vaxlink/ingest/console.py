@@ -46,6 +46,8 @@ def print_report(console: Console, report: ImportReport, what: str, *, show: int
     table.add_row("already present, unchanged", f"{report.unchanged:,}")
     style = "bold red" if report.quarantined else "green"
     table.add_row("quarantined", f"[{style}]{report.quarantined:,}[/]")
+    for flag, n in report.flags.items():
+        table.add_row(f"stored with flag {flag}", f"[yellow]{n:,}[/]")
     console.print(table)
     if report.previous_batches:
         prev = ", ".join(str(b) for b in report.previous_batches)

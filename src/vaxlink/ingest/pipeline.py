@@ -68,6 +68,9 @@ class ImportReport:
     report_path: Path | None = None
     reason_counts: dict[str, int] = field(default_factory=dict)
     previous_batches: list[int] = field(default_factory=list)
+    #: Rows stored with a flag a person should look at (flag code -> rows), e.g. doses dated
+    #: after the identity-first rule: stored, not refused, and counted here.
+    flags: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Row counts only (no file content): what an audit entry of the import keeps."""
@@ -82,6 +85,7 @@ class WriteCounts:
     imported: int
     unchanged: int
     updated: int = 0
+    flags: dict[str, int] = field(default_factory=dict)
 
 
 Parse = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
@@ -203,6 +207,7 @@ def _run(job: ImportJob, stage: Callable[[str], None]) -> ImportReport:
             quarantined=quarantined,
             updated=counts.updated,
             previous_batches=[int(b) for b in previous],
+            flags=dict(counts.flags),
         )
         _attach_problems(con, report, job.settings, job.max_problems_shown)
         return report

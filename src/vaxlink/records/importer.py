@@ -31,7 +31,15 @@ from vaxlink.ingest.service import (
 )
 from vaxlink.records.columns import DOSE_COLUMNS
 from vaxlink.records.lifecycle import DoseStatus
-from vaxlink.records.parse import NEW, REFUSED, STORE_COLUMNS, UNCHANGED, parse_doses, release
+from vaxlink.records.parse import (
+    IDENTITY_FIRST,
+    NEW,
+    REFUSED,
+    STORE_COLUMNS,
+    UNCHANGED,
+    parse_doses,
+    release,
+)
 from vaxlink.settings import Settings
 
 #: Rows per batch on the way to the store (measured on a million rows: 5,000 against 50,000
@@ -52,6 +60,7 @@ class _Split:
     columns: list[str]
     imported: int = 0
     unchanged: int = 0
+    identity_first: int = 0
     refused: list[pa.RecordBatch] = field(default_factory=list)
 
     def new_rows(self, batches: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -67,6 +76,7 @@ class _Split:
                 batch = batch.filter(new)
             if n_new:
                 self.imported += n_new
+                self.identity_first += int(pc.sum(batch.column("_identity_first")).as_py() or 0)
                 yield batch.select(self.columns)
 
 
@@ -120,7 +130,8 @@ def write_doses(bulk: BulkConnection, con: duckdb.DuckDBPyConnection, batch_id: 
         con.execute(f"INSERT INTO bad SELECT {', '.join(_REFUSED_COLUMNS)} FROM refused_in")
         con.unregister("refused_in")
     bulk.analyze("dose_record", rows=split.imported, held=held, columns=ANALYZED)
-    return WriteCounts(imported=split.imported, unchanged=split.unchanged)
+    flags = {IDENTITY_FIRST: split.identity_first} if split.identity_first else {}
+    return WriteCounts(imported=split.imported, unchanged=split.unchanged, flags=flags)
 
 
 DOSES = ImportKind("doses", DOSE_COLUMNS, parse_doses, write_doses)

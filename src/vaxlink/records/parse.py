@@ -24,6 +24,12 @@ from vaxlink.records import vaccines
 from vaxlink.records.columns import RAW_FIELDS
 
 FIRST_VACCINATION_DAY = dt.date(2021, 1, 1)
+#: From this day the Ministry's rule is "identify first, then vaccinate" (the same date as
+#: `vaxlink.cleaning.entry.IDENTITY_FIRST_SINCE`): a dose of that day or later that arrives in a
+#: file skipped the identity check. It is stored (nothing is lost) with warning `IDENTITY_FIRST`
+#: and counted in the import's flags and in the figures until the registry check verifies it.
+IDENTITY_FIRST_SINCE = dt.date(2021, 10, 20)
+IDENTITY_FIRST = "identity_first_unverified"
 _KNOWN = "AstraZeneca, Pfizer, Moderna, Vero Cell, Sputnik V, Abdala, Hayat-Vax, Janssen"
 
 # (code, condition, message) over table `c` below. Messages name the value so a station can fix it.
@@ -174,6 +180,10 @@ def rows_sql(today: dt.date) -> str:
     codes_sql, msgs_sql = reasons_sql(CHECKS)
     raw = raw_json_sql(("record_id", *RAW_FIELDS), "k.")
     failed = "k.codes <> ''"
+    identity_first = (
+        f"coalesce(k.vd_precision = 'day' AND k.vd_iso >= '{IDENTITY_FIRST_SINCE.isoformat()}', "
+        "false)"
+    )
     changed = "k.stored_hash IS NOT NULL AND k.stored_hash <> k.row_hash"
     return _constants(
         f"""
@@ -213,8 +223,13 @@ def rows_sql(today: dt.date) -> str:
                    CASE WHEN k.phone IS NOT NULL AND k.n_phone IS NULL
                         THEN 'phone ''' || k.phone || ''' not recognised' END,
                    CASE WHEN k.province_code IS NOT NULL AND k.n_province IS NULL
-                        THEN 'province code ''' || k.province_code || ''' not recognised' END
+                        THEN 'province code ''' || k.province_code || ''' not recognised' END,
+                   CASE WHEN {identity_first}
+                        THEN '{IDENTITY_FIRST}: vaccinated on or after 20/10/2021 and entered '
+                             || 'from a file, without the identity check; verified against the '
+                             || 'registry before any certificate' END
                ), '') AS warnings,
+               {identity_first} AS _identity_first,
                CASE WHEN {failed} OR {changed} THEN '{REFUSED}'
                     WHEN k.stored_hash IS NOT NULL THEN '{UNCHANGED}' ELSE '{NEW}' END AS _fate,
                CASE WHEN {failed} OR {changed} THEN {raw} END AS _raw,

@@ -13,6 +13,16 @@ revocations from `revoked_at`; citizen reports from `created_at` and `resolved_a
 Where a row lives: a dose and a citizen report by their own ward (its district and province are
 taken from the list of administrative units when the ward is known there, so the chain is always
 consistent), a person and a certificate by the person's residence in the registry.
+
+People are vaccinated people: a verified person is a registry citizen one of whose doses is
+linked; a person not yet verified is someone whose records are not linked, told apart by the ID
+number the records carry or, without one, by name and date of birth (`PERSON_KEY`), placed at the
+ward of their latest record, and not counted when any linked record carries the same key or
+their ID is a verified citizen's. Residents never vaccinated are in no figure. People without a
+chip card are vaccinated people none of whose records carries a 12-digit number (an old 9-digit
+CMND, or none): the commune police identify them in person. Doses on or after the identity-first
+date (`IDENTITY_FIRST_SINCE`, 20/10/2021: identify first, then vaccinate) whose identity is not
+verified are counted apart: by the campaign's rule they should not exist.
 """
 
 from __future__ import annotations
@@ -39,6 +49,13 @@ LEGACY: Final = "2008-2025"
 #: A certificate counts as expiring when it ends within this many days.
 EXPIRY_WINDOW: Final = dt.timedelta(days=30)
 LEVELS: Final = ("nation", "province", "district", "ward")
+#: From this day a dose is entered only after the person's identity was verified (the Ministry's
+#: identity-first rule); the same date as `vaxlink.cleaning.entry.IDENTITY_FIRST_SINCE`.
+IDENTITY_FIRST_SINCE: Final = dt.date(2021, 10, 20)
+#: A 12-digit number on a record: the chip card's (CCCD), as written or with Excel's lost zeros.
+CHIP_KINDS: Final = ("cccd12", "cccd12_lost_zeros")
+#: Who a record not linked to a citizen is: its ID number, else its name and date of birth.
+PERSON_KEY: Final = "COALESCE(id_number, name_folded || '|' || COALESCE(date_of_birth, ''))"
 _GEO: Final = ("province_code", "district_code", "ward_code")
 
 
@@ -119,7 +136,8 @@ def _doses_at(session: Session, live: bool) -> str:
             "WHEN ae.dose_id IS NOT NULL THEN NULL ELSE d.citizen_id END AS citizen_id"
         )
     return (
-        f"SELECT d.id AS dose_id, {cols}, COALESCE(d.facility_code, '') AS site_code, {state} "
+        f"SELECT d.id AS dose_id, {cols}, COALESCE(d.facility_code, '') AS site_code, {state}, "
+        "d.id_number, d.id_kind, d.name_folded, d.date_of_birth, d.vaccination_date "
         f"{base} WHERE b.started_at < :t"
     )
 
@@ -141,7 +159,33 @@ def _dose_metrics() -> dict[str, str]:
     }
     for status in SENT:
         out[f"doses_{status}"] = _count_if(f"status = '{status}'")
+    out["doses_identity_first_unverified"] = _count_if(
+        f"vaccination_date >= '{IDENTITY_FIRST_SINCE.isoformat()}' "
+        f"AND status NOT IN ({_in(LINKED)})"
+    )
     return out
+
+
+def _people(doses: str, cjoins: str, ccols: str) -> str:
+    """One row per vaccinated person: (province, district, ward, verified, no_chip)."""
+    linked = f"status IN ({_in(LINKED)})"
+    chip = f"id_kind IN ({_in(CHIP_KINDS)})"
+    return (
+        f"WITH d AS ({doses}), "
+        # each verified citizen once, with whether any linked record carries a chip number
+        f"v AS (SELECT citizen_id, MAX(CASE WHEN {chip} THEN 1 ELSE 0 END) AS chip FROM d "
+        f"WHERE {linked} AND citizen_id IS NOT NULL GROUP BY citizen_id), "
+        # who the linked records are, by the records' own key: they are verified people
+        f"vk AS (SELECT DISTINCT {PERSON_KEY} AS k FROM d WHERE {linked}), "
+        f"n AS (SELECT province_code, district_code, ward_code, {PERSON_KEY} AS k, "
+        f"CASE WHEN {chip} THEN 1 ELSE 0 END AS chip, ROW_NUMBER() OVER (PARTITION BY "
+        f"{PERSON_KEY} ORDER BY vaccination_date DESC, dose_id DESC) AS rn "
+        f"FROM d WHERE NOT ({linked})) "
+        f"SELECT {ccols}, 1 AS verified, 1 - v.chip AS no_chip "
+        f"FROM v JOIN citizen c ON c.citizen_id = v.citizen_id{cjoins} "
+        "UNION ALL SELECT province_code, district_code, ward_code, 0, 1 - chip FROM n "
+        "WHERE rn = 1 AND k NOT IN (SELECT k FROM vk) AND k NOT IN (SELECT citizen_id FROM v)"
+    )
 
 
 def _tickets(session: Session) -> str | None:
@@ -176,18 +220,15 @@ def _ward_sources(session: Session, live: bool) -> list[str]:
     doses = _doses_at(session, live)
     sources = [_source(_GEO, _dose_metrics(), doses)]
     cjoins, ccols = _units("u", "c.ward_code", "c.district_code", "c.province_code")
-    # IN, not LEFT JOIN (SELECT DISTINCT ...): the planners build the set of linked citizens once
-    # and probe it (on the demo store the join form took a refresh from 2.7 s to 48 s).
-    people = (
-        f"SELECT {ccols}, CASE WHEN c.citizen_id IN (SELECT x.citizen_id FROM ({doses}) x "
-        f"WHERE x.status IN ({_in(LINKED)}) AND x.citizen_id IS NOT NULL) THEN 1 ELSE 0 END "
-        f"AS verified FROM citizen c{cjoins}"
-    )
     sources.append(
         _source(
             _GEO,
-            {"people_verified": "SUM(verified)", "people_not_verified": "SUM(1 - verified)"},
-            people,
+            {
+                "people_verified": "SUM(verified)",
+                "people_not_verified": "SUM(1 - verified)",
+                "people_without_chip": "SUM(no_chip)",
+            },
+            _people(doses, cjoins, ccols),
         )
     )
     sources.append(_source(_GEO, {"doses_approved": "COUNT(DISTINCT dose_id)"}, _approved(session)))

@@ -40,8 +40,10 @@ COUNT_METRICS: Final = (
     "doses_review",
     "doses_unmatched",
     "doses_invalid",
+    "doses_identity_first_unverified",
     "people_verified",
     "people_not_verified",
+    "people_without_chip",
     "doses_approved",
     "certificates_issued",
     "certificates_revoked",
@@ -83,6 +85,9 @@ class DailyFigures(Base):
     doses_invalid: Mapped[int] = mapped_column(_COUNT, default=0)
     people_verified: Mapped[int] = mapped_column(_COUNT, default=0)
     people_not_verified: Mapped[int] = mapped_column(_COUNT, default=0)
+    #: Added in migration 0013 (the campaign's rules, issue #16).
+    people_without_chip: Mapped[int] = mapped_column(_COUNT, default=0)
+    doses_identity_first_unverified: Mapped[int] = mapped_column(_COUNT, default=0)
     doses_approved: Mapped[int] = mapped_column(_COUNT, default=0)
     certificates_issued: Mapped[int] = mapped_column(_COUNT, default=0)
     certificates_revoked: Mapped[int] = mapped_column(_COUNT, default=0)
