@@ -22,9 +22,11 @@ from vaxlink.auth.service import ON_BEHALF_OF, OutOfScope, Permission, Principal
 from vaxlink.auth.service import append as record
 from vaxlink.cleaning import links
 from vaxlink.cleaning.errors import (
+    CannotUndo,
     DoseNotFound,
     EditConflict,
     InvalidCorrection,
+    NeedsSecondStep,
     NotInRegistry,
     NotPermitted,
 )
@@ -37,11 +39,11 @@ from vaxlink.cleaning.fields import (
     shown,
 )
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
-from vaxlink.cleaning.propagate import propagate
+from vaxlink.cleaning.propagate import UNDECIDED, propagate
 from vaxlink.clock import Clock
-from vaxlink.identity import fold_name, normalise_id
+from vaxlink.identity import classify_id, fold_name, normalise_id
 from vaxlink.linkage.service import LinkModel
-from vaxlink.records.service import DoseRecord, DoseStatus, set_status
+from vaxlink.records.service import DoseRecord, DoseStatus, restore_status, set_status
 from vaxlink.registry.service import RegistryPerson, RegistryPort
 
 Decision = Literal["confirm", "identity", "cannot_verify"]
@@ -50,6 +52,33 @@ DECISIONS: Final = ("confirm", "identity", "cannot_verify")
 CANNOT_VERIFY_REASONS: Final = (
     "not_resident", "moved_away", "unknown_person", "deceased", "duplicate_record", "other",
 )  # fmt: skip
+
+
+#: Below this probability the linkage thought a candidate unlikely: confirming it is a second step.
+WEAK_BELOW: Final = 0.5
+#: The decisions an officer can undo (with what they propagated).
+UNDOABLE: Final = (ChangeKind.CONFIRM, ChangeKind.IDENTITY, ChangeKind.CANNOT_VERIFY)
+
+
+def disagreements(
+    row: Mapping[str, Any], person: RegistryPerson, probability: float | None
+) -> list[tuple[str, str, str]]:
+    """What speaks against the record being this registry person: (what, the record's value,
+    the registry's value) for another given name, another date of birth (as far as the record
+    gives it), another sex, and a candidate the linkage found unlikely."""
+    out: list[tuple[str, str, str]] = []
+    mine, theirs = fold_name(str(row.get("full_name") or "")), fold_name(person.full_name)
+    if mine and mine != theirs and mine.split()[-1:] != theirs.split()[-1:]:
+        out.append(("full_name", str(row.get("full_name")), person.full_name))
+    dob = str(row.get("date_of_birth") or "")
+    if dob and not person.date_of_birth.startswith(dob):
+        out.append(("date_of_birth", dob, person.date_of_birth))
+    sex = row.get("sex")
+    if sex and person.sex and sex != person.sex:
+        out.append(("sex", str(sex), person.sex))
+    if probability is not None and probability < WEAK_BELOW:
+        out.append(("probability", f"{probability * 100:.1f}%", ""))
+    return out
 
 
 def editable_fields(principal: Principal) -> list[str]:
@@ -310,11 +339,14 @@ def decide(
     registry: RegistryPort,
     model: LinkModel | None = None,
     clock: Clock,
+    acknowledged: bool = False,
 ) -> DoseRecord:
     """An officer's decision on who a dose belongs to, fed to the person's other doses:
     `confirm` a candidate, enter the right `identity` (checked against the registry), or
     `cannot_verify` with `cannot_verify_reason`, one of CANNOT_VERIFY_REASONS. `reason` is the
-    officer's note; the history keeps "code: note"."""
+    officer's note; the history keeps "code: note". Confirming a candidate that `disagreements`
+    finds weak or contradicting raises `NeedsSecondStep` unless `acknowledged` (the officer saw
+    what disagrees and confirmed again)."""
     if not may_decide(principal):
         raise NotPermitted("only the commune police decide who a dose belongs to")
     if decision not in DECISIONS:
@@ -349,6 +381,16 @@ def decide(
                     f"{cid} is not one of this dose's candidates; use 'enter the right identity'"
                 )
             person = _person(registry, cid)
+            p = next((c.get("probability") for c in (link.candidates if link else [])
+                      if c.get("citizen_id") == cid), None)  # fmt: skip
+            found = disagreements(before, person, float(p) if p is not None else None)
+            if found and not acknowledged:
+                raise NeedsSecondStep(
+                    f"candidate {cid} disagrees with the record ("
+                    + ", ".join(f[0] for f in found)
+                    + "): check the person's ID card, then confirm again if it is this person",
+                    disagreements=found,
+                )
             kind = ChangeKind.CONFIRM
         else:
             typed = dict(identity or {})
@@ -373,7 +415,8 @@ def decide(
                             changed=changed, reason=note, now=clock.now())  # fmt: skip
     _flush(session, dose)
     others = propagate(session, principal, before, status=status, citizen_id=linked,
-                       reason=note, link_reason=link_reason, now=clock.now())  # fmt: skip
+                       reason=note, link_reason=link_reason, now=clock.now(),
+                       source_version=version)  # fmt: skip
     decided = {dose.id: links.HUMAN_RULE, **dict.fromkeys(others, links.HUMAN_PROPAGATED_RULE)}
     links.write_human_links(session, principal, decided, status=status, citizen_id=linked,
                             reason=link_reason, now=clock.now())  # fmt: skip
@@ -383,6 +426,118 @@ def decide(
         detail={"decision": decision, "correction_version": version,
                 "from_version": expected_version, "to_version": dose.version,
                 "fields": sorted(f for f in changed if f in IDENTITY_FIELDS),
-                "reason_code": link_reason, "propagated_to": others}, at=clock.now()
+                "reason_code": link_reason, "propagated_to": others,
+                "acknowledged": bool(acknowledged)}, at=clock.now()
     )  # fmt: skip
     return dose
+
+
+def _restore(dose: DoseRecord, field: str, value: str | None) -> None:
+    """Put a field's value from before a decision back, with the columns derived from it."""
+    if field == "full_name":
+        dose.full_name = value or ""
+        dose.name_folded = fold_name(value or "")
+    elif field == "date_of_birth":
+        dose.date_of_birth = value
+        dose.dob_precision = (
+            {4: "year", 7: "month", 10: "day"}.get(len(value or "")) if value else None
+        )
+    elif field == "id_number":
+        dose.id_number = value
+        dose.id_kind = str(classify_id(value or ""))
+    elif field == "sex":
+        dose.sex = value
+
+
+def _last_version(session: Session, dose_id: int) -> list[DoseCorrection]:
+    rows = list(session.scalars(
+        select(DoseCorrection).where(DoseCorrection.dose_record_id == dose_id)
+        .order_by(DoseCorrection.version.desc(), DoseCorrection.id)
+    ))  # fmt: skip
+    return [r for r in rows if r.version == rows[0].version] if rows else []
+
+
+def undo_decision(
+    session: Session,
+    principal: Principal,
+    dose_id: int,
+    *,
+    expected_version: int,
+    reason: str,
+    clock: Clock,
+) -> tuple[DoseRecord, list[int], list[int]]:
+    """Undo the police decision that is the dose's last change (reversible, as the CDC/AIRA
+    de-duplication guidance asks): the dose gets back its status, citizen and identity from
+    before it, and so does every dose the decision was fed to that nobody changed since. Returns
+    (the dose, the doses reverted, the doses left because they changed since)."""
+    if not may_decide(principal):
+        raise NotPermitted("only the commune police undo a decision about who a dose belongs to")
+    if not (reason or "").strip():
+        raise InvalidCorrection("say why the decision is undone (reason)")
+    now = clock.now()
+    dose = load_dose(session, principal, dose_id, lock=True, now=now)
+    _check_version(session, dose, expected_version)
+    last = _last_version(session, dose.id)
+    if not last or last[0].kind not in UNDOABLE:
+        raise CannotUndo(
+            f"the last change of dose {dose.record_id} is not a police decision: there is "
+            "nothing to undo (a decision can be undone while it is the dose's last change)"
+        )
+    decision_version = last[0].version
+    before = dose_row(dose)
+    for r in last:
+        if r.field not in ("status", "citizen_id"):
+            _restore(dose, r.field, r.old_value)
+    old = {r.field: r.old_value for r in last}
+    restore_status(
+        dose, old.get("status") or str(DoseStatus.REVIEW), citizen_id=old.get("citizen_id")
+    )
+    after = dose_row(dose)
+    changed = {r.field: (shown(r.field, before), shown(r.field, after)) for r in last}
+    note = f"undo v{decision_version}: {reason.strip()}"
+    version = write_version(session, principal, dose, kind=ChangeKind.UNDO,
+                            base_version=expected_version, changed=changed, reason=note, now=now)  # fmt: skip
+    _flush(session, dose)
+    # What the decision propagated: reverted where that change is still the dose's last one.
+    fed = session.scalars(
+        select(DoseCorrection).where(DoseCorrection.source_dose_id == dose.id,
+                                     DoseCorrection.source_version == decision_version)
+    ).all()  # fmt: skip
+    by_dose: dict[int, list[DoseCorrection]] = {}
+    for r in fed:
+        by_dose.setdefault(r.dose_record_id, []).append(r)
+    reverted: list[int] = []
+    kept: list[int] = []
+    for other_id, rows in sorted(by_dose.items()):
+        other = session.get(DoseRecord, other_id, with_for_update=True)
+        current = _last_version(session, other_id)
+        if other is None or not current or current[0].version != rows[0].version:
+            kept.append(other_id)
+            continue
+        was = {r.field: r.old_value for r in rows}
+        other_before = dose_row(other)
+        restore_status(
+            other, was.get("status") or str(UNDECIDED[1]), citizen_id=was.get("citizen_id")
+        )
+        other_after = dose_row(other)
+        write_version(session, principal, other, kind=ChangeKind.UNDO, base_version=other.version,
+                      changed={f: (shown(f, other_before), shown(f, other_after)) for f in was},
+                      reason=f"undo of dose {dose.id} v{decision_version}: {reason.strip()}",
+                      now=now)  # fmt: skip
+        _flush(session, other)
+        reverted.append(other_id)
+    restored: dict[str, list[int]] = {}
+    for d in [dose, *(session.get(DoseRecord, i) for i in reverted)]:
+        if d is not None:
+            restored.setdefault(str(d.status), []).append(d.id)
+    for status, ids in restored.items():
+        links.write_human_links(session, principal, dict.fromkeys(ids, links.HUMAN_UNDO_RULE),
+                                status=status, citizen_id=None, reason="undone", now=now)  # fmt: skip
+    record(
+        session, actor=principal, action="dose.decide.undo", object_type="dose_record",
+        object_id=str(dose.id), unit=dose.ward_code,
+        detail={"undone_version": decision_version, "correction_version": version,
+                "from_version": expected_version, "to_version": dose.version,
+                "reverted": reverted, "kept": kept}, at=now,
+    )  # fmt: skip
+    return dose, reverted, kept

@@ -7,10 +7,12 @@ from typing import Any
 from vaxlink.errors import Conflict, Forbidden, InvalidInput, NotFound, NotInRegistry, VaxlinkError
 
 __all__ = [
+    "CannotUndo",
     "CleaningError",
     "DoseNotFound",
     "EditConflict",
     "InvalidCorrection",
+    "NeedsSecondStep",
     "NotInRegistry",
     "NotPermitted",
 ]
@@ -47,3 +49,20 @@ class EditConflict(Conflict, CleaningError):
         super().__init__(message)
         self.current_version = current_version
         self.changes = changes
+
+
+class NeedsSecondStep(Conflict, CleaningError):
+    """The chosen candidate is weak or contradicts the record: the decision needs an explicit
+    second step that has seen what disagrees (`disagreements`: field, record, registry)."""
+
+    code = "needs_second_step"
+
+    def __init__(self, message: str, *, disagreements: list[tuple[str, str, str]]) -> None:
+        super().__init__(message)
+        self.disagreements = disagreements
+
+
+class CannotUndo(Conflict, CleaningError):
+    """The decision cannot be undone as it stands (changed since, or no decision to undo)."""
+
+    code = "cannot_undo"

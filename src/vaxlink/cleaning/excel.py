@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.auth.service import append as record
 from vaxlink.cleaning import corrections, links
-from vaxlink.cleaning.errors import InvalidCorrection, NotPermitted
+from vaxlink.cleaning.errors import InvalidCorrection, NeedsSecondStep, NotPermitted
 from vaxlink.cleaning.worklist import MAX_PAGE_SIZE, WorklistQuery, worklist
 from vaxlink.clock import Clock
 from vaxlink.errors import VaxlinkError
@@ -57,6 +57,8 @@ DECISION_LABELS: Final = {
     "Nhập danh tính đúng": "identity",
     "Không xác minh được": "cannot_verify",
 }
+#: The second step in a file: confirming a candidate that disagrees with the record, knowingly.
+CONFIRM_ANYWAY: Final = "Xác nhận dù có điểm khác"
 REASON_LABELS: Final = {
     "Không cư trú tại xã": "not_resident", "Đã chuyển đi": "moved_away",
     "Không rõ người này": "unknown_person", "Đã mất": "deceased",
@@ -75,6 +77,9 @@ INSTRUCTION_LINES: Final = (
     "Cách làm: với mỗi dòng ở trang «Danh sách», chọn một «Quyết định» trong danh sách thả xuống:",
     "• «Xác nhận ứng viên»: người tiêm là một trong các ứng viên. Ghi số ứng viên (1, 2, 3) "
     "hoặc số định danh của ứng viên vào cột «Số định danh đúng / số ứng viên».",
+    "• «Xác nhận dù có điểm khác»: chỉ dùng khi một dòng «Xác nhận ứng viên» bị từ chối vì "
+    "ứng viên khác bản ghi (khác tên, ngày sinh, giới tính, hoặc khả năng trùng khớp thấp) và "
+    "anh/chị đã đối chiếu CCCD, chắc chắn là cùng một người.",
     "• «Nhập danh tính đúng»: ghi số định danh (CCCD 12 số) đúng của người tiêm; có thể ghi "
     "thêm họ tên, ngày sinh (NN/TT/NNNN), giới tính để đối chiếu. Số phải có trong CSDL quốc "
     "gia về dân cư.",
@@ -189,7 +194,7 @@ def export_worklist(
                 cell.fill = fill
     last = max(len(rows) + 1, 2)
     col = {key: get_column_letter(i) for i, (key, _l) in enumerate(headers, start=1)}
-    decision = DataValidation(type="list", formula1='"' + ",".join(DECISION_LABELS) + '"',
+    decision = DataValidation(type="list", formula1='"' + ",".join([*DECISION_LABELS, CONFIRM_ANYWAY]) + '"',
                               allow_blank=True, showErrorMessage=True,
                               errorTitle="Quyết định", error="Chọn một giá trị trong danh sách")  # fmt: skip
     decision.add(f"{col['decision']}2:{col['decision']}{last}")
@@ -283,7 +288,8 @@ def _apply_row(
             "the key columns (Mã dòng, Phiên bản) were changed or emptied"
         ) from None
     label = row.get("decision", "")
-    decision = DECISION_LABELS.get(label, label)
+    anyway = label == CONFIRM_ANYWAY
+    decision = "confirm" if anyway else DECISION_LABELS.get(label, label)
     if decision not in corrections.DECISIONS:
         raise InvalidCorrection(f"unknown decision «{label}»: choose one from the list")
     dose = corrections.load_dose(session, principal, dose_id, now=clock.now())
@@ -309,9 +315,18 @@ def _apply_row(
         done = dose.status == DoseStatus.VERIFIED and dose.citizen_id == cid and bool(cid)
     if done:
         return "unchanged", "already decided so"
-    with session.begin_nested():
-        corrections.decide(session, principal, dose_id, expected_version=version, decision=decision,
-                       registry=registry, model=model, clock=clock, **kwargs)  # fmt: skip
+    try:
+        with session.begin_nested():
+            corrections.decide(session, principal, dose_id, expected_version=version,
+                               decision=decision, registry=registry, model=model, clock=clock,
+                               acknowledged=anyway, **kwargs)  # fmt: skip
+    except NeedsSecondStep as exc:
+        shown = "; ".join(f"{what}: {mine} ≠ {theirs}" if theirs else f"{what}: {mine}"
+                          for what, mine, theirs in exc.disagreements)  # fmt: skip
+        raise NeedsSecondStep(
+            f"{exc} [{shown}]; to confirm anyway choose «{CONFIRM_ANYWAY}»",
+            disagreements=exc.disagreements,
+        ) from exc
     return "applied", decision
 
 

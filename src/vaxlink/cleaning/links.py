@@ -30,6 +30,8 @@ from vaxlink.registry.service import PersonQuery, RegistryPort, RegistryUnavaila
 #: `dose_link.rule` of a person's decision, and of a decision fed to the person's other doses.
 HUMAN_RULE = "human"
 HUMAN_PROPAGATED_RULE = "human_propagated"
+#: `dose_link.rule` when an officer undid a decision: the dose is back to its earlier status.
+HUMAN_UNDO_RULE = "human_undo"
 ONLINE_RULE = "online"
 
 

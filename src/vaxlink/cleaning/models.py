@@ -38,13 +38,18 @@ class ChangeKind(StrEnum):
     PROPAGATED = "propagated"
     #: The online linkage re-linked the dose after an identity correction.
     RELINK = "relink"
+    #: A police decision undone (and what it propagated): the values before it are back.
+    UNDO = "undo"
 
 
 class DoseCorrection(Base):
     """One field of one version of a dose's corrections; `dose_record.raw_*` stays as sent."""
 
     __tablename__ = "dose_correction"
-    __table_args__ = (UniqueConstraint("dose_record_id", "version", "field"),)
+    __table_args__ = (
+        UniqueConstraint("dose_record_id", "version", "field"),
+        Index("ix_dose_correction_source", "source_dose_id", "source_version"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     dose_record_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"))
@@ -65,6 +70,10 @@ class DoseCorrection(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
     #: The citizen report (feedback ticket) the correction answers, if any.
     ticket_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: A propagated change: the dose and the correction version of the decision it came from
+    #: (undoing that decision reverses exactly these).
+    source_dose_id: Mapped[int | None] = mapped_column(Integer)
+    source_version: Mapped[int | None] = mapped_column(Integer)
 
 
 _DOSE = DoseRecord.__table__.c

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.deps import require, require_any
 from vaxlink.auth.service import ON_BEHALF_OF, Permission, Principal
 from vaxlink.cleaning import excel, service
-from vaxlink.cleaning.corrections import editable_fields, may_decide
+from vaxlink.cleaning.corrections import UNDOABLE, editable_fields, may_decide
 from vaxlink.cleaning.detail import COMPARED, dose_detail
-from vaxlink.cleaning.errors import EditConflict
+from vaxlink.cleaning.errors import EditConflict, NeedsSecondStep
 from vaxlink.cleaning.fields import IDENTITY_FIELDS, VACCINATION_FIELDS
 from vaxlink.cleaning.worklist import (
     FILTERS,
@@ -74,11 +74,16 @@ def _detail_context(
     db: Session, principal: Principal, dose_id: int, registry: RegistryPort, now: dt.datetime
 ) -> dict[str, Any]:
     detail = dose_detail(db, principal, dose_id, registry, now=now)
+    can_decide = may_decide(principal)
+    last = detail.history[0] if detail.history else None
     return {
         "d": detail, "compared": COMPARED, "editable": editable_fields(principal),
-        "can_decide": may_decide(principal),
+        "can_decide": can_decide,
         "on_behalf_of": ON_BEHALF_OF.get(principal.role),
         "reasons": service.CANNOT_VERIFY_REASONS,
+        # what a decision here would also decide, shown before it is made
+        "propagates": service.would_propagate(db, principal, detail.dose) if can_decide else [],
+        "can_undo": can_decide and last is not None and last["kind"] in UNDOABLE,
     }  # fmt: skip
 
 
@@ -89,6 +94,10 @@ def dose_page(
     """One dose: comparison with each candidate, explanation, raw record, history, forms."""
     ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
     ctx["saved"] = request.query_params.get("saved") == "1"
+    if request.query_params.get("undone") == "1":
+        ctx["undone"] = {k: int(request.query_params.get(k, "0") or 0)
+                         if request.query_params.get(k, "0").isdigit() else 0
+                         for k in ("reverted", "kept")}  # fmt: skip
     return render(request, "cleaning/detail.html", ctx)
 
 
@@ -137,8 +146,11 @@ def decide_page(
     sex: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
+    acknowledged: Annotated[str, Form()] = "",
 ) -> Response:
-    """A police decision: confirm a candidate, enter the right identity, or cannot verify."""
+    """A police decision: confirm a candidate, enter the right identity, or cannot verify. A
+    weak or contradicting candidate comes back with what disagrees, for a second, explicit
+    confirmation (`acknowledged`)."""
     identity = {"id_number": id_number, "full_name": full_name, "date_of_birth": date_of_birth,
                 "sex": sex}  # fmt: skip
     try:
@@ -146,7 +158,13 @@ def decide_page(
             service.decide(db, principal, dose_id, expected_version=version, decision=decision,
                            citizen_id=citizen_id or None, identity=identity,
                            cannot_verify_reason=reason or None, reason=note or None,
-                           registry=registry, model=model, clock=deps.clock(request))  # fmt: skip
+                           registry=registry, model=model, clock=deps.clock(request),
+                           acknowledged=acknowledged == "1")  # fmt: skip
+    except NeedsSecondStep as exc:
+        ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
+        ctx["second_step"] = {"citizen_id": citizen_id, "note": note,
+                              "disagreements": exc.disagreements}  # fmt: skip
+        return render(request, "cleaning/detail.html", ctx, status=409)
     except EditConflict as exc:
         yours = {"decision": decision, "citizen_id": citizen_id or id_number}
         return _conflict(request, db, principal, dose_id, exc, version, yours)
@@ -155,6 +173,33 @@ def decide_page(
             raise
         return _failed(request, db, principal, dose_id, registry, exc)
     return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
+
+
+@router.post("/worklist/doses/{dose_id}/undo")
+def undo_page(
+    request: Request,
+    dose_id: int,
+    principal: Police,
+    db: DB,
+    registry: Registry,
+    version: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Undo the police decision that is the dose's last change, and what it propagated."""
+    try:
+        with db.begin_nested():
+            _dose, reverted, kept = service.undo_decision(
+                db, principal, dose_id, expected_version=version, reason=reason,
+                clock=deps.clock(request),
+            )  # fmt: skip
+    except EditConflict as exc:
+        return _conflict(request, db, principal, dose_id, exc, version, {"decision": "undo"})
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 403, 404):
+            raise
+        return _failed(request, db, principal, dose_id, registry, exc)
+    query = urlencode({"undone": 1, "reverted": len(reverted), "kept": len(kept)})
+    return RedirectResponse(f"/worklist/doses/{dose_id}?{query}", status_code=303)
 
 
 async def _form(request: Request) -> dict[str, str]:

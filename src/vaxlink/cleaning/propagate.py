@@ -43,6 +43,44 @@ def same_person(before: Mapping[str, Any]) -> Any:
     )
 
 
+def _targets(principal: Principal, before: Mapping[str, Any]) -> Any:
+    """SELECT of the doses a decision on the dose `before` would be fed to (None: none)."""
+    cond = same_person(before)
+    if cond is None:
+        return None
+    c = DoseRecord.__table__.c
+    scope = principal.scope_filter(c.province_code, c.district_code, c.ward_code)
+    return (
+        select(
+            DoseRecord.id,
+            DoseRecord.status,
+            DoseRecord.citizen_id,
+            DoseRecord.version,
+            DoseRecord.record_id,
+            DoseRecord.vaccination_date,
+            DoseRecord.dose_number,
+            DoseRecord.facility_code,
+        )
+        .where(cond, scope, DoseRecord.status.in_(UNDECIDED))
+        .order_by(DoseRecord.vaccination_date, DoseRecord.id)
+    )
+
+
+def would_propagate(
+    session: Session, principal: Principal, before: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The doses a decision on this dose would also decide, shown before it is made (read only):
+    id, record id, vaccination date, dose number, site, status."""
+    query = _targets(principal, before)
+    if query is None:
+        return []
+    return [
+        {"id": r.id, "record_id": r.record_id, "vaccination_date": r.vaccination_date,
+         "dose_number": r.dose_number, "facility_code": r.facility_code, "status": r.status}
+        for r in session.execute(query)
+    ]  # fmt: skip
+
+
 def propagate(
     session: Session,
     principal: Principal,
@@ -53,18 +91,14 @@ def propagate(
     reason: str | None,
     link_reason: str | None,
     now: dt.datetime,
+    source_version: int | None = None,
 ) -> list[int]:
-    """Give the person's other undecided doses the same status and citizen; their ids."""
-    cond = same_person(before)
-    if cond is None:
+    """Give the person's other undecided doses the same status and citizen; their ids. Each
+    change names its source (the decided dose and `source_version`, its decision's version)."""
+    query = _targets(principal, before)
+    if query is None:
         return []
-    c = DoseRecord.__table__.c
-    scope = principal.scope_filter(c.province_code, c.district_code, c.ward_code)
-    targets = session.execute(
-        select(DoseRecord.id, DoseRecord.status, DoseRecord.citizen_id, DoseRecord.version)
-        .where(cond, scope, DoseRecord.status.in_(UNDECIDED))
-        .with_for_update()
-    ).all()
+    targets = session.execute(query.with_for_update()).all()
     if not targets:
         return []
     seen = {t.id: t for t in targets}
@@ -84,7 +118,8 @@ def propagate(
          "changed_by": principal.user_id, "changed_by_username": principal.username,
          "role": str(principal.role), "on_behalf_of": str(on_behalf) if on_behalf else None,
          "at": now, "reason": reason or link_reason or f"same person as dose {before['id']}",
-         "field": field, "old_value": old, "new_value": new, "ticket_id": None}
+         "field": field, "old_value": old, "new_value": new, "ticket_id": None,
+         "source_dose_id": before["id"], "source_version": source_version}
         for i in ids
         for field, old, new in (("status", seen[i].status, status),
                                 ("citizen_id", seen[i].citizen_id, citizen_id))

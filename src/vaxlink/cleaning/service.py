@@ -17,6 +17,7 @@ from vaxlink.cleaning.corrections import (
     dose_row,
     history,
     load_dose,
+    undo_decision,
 )
 from vaxlink.cleaning.detail import DoseDetail, dose_detail
 from vaxlink.cleaning.entry import (
@@ -34,20 +35,24 @@ from vaxlink.cleaning.entry_errors import (
     WarningsNotAcknowledged,
 )
 from vaxlink.cleaning.errors import (
+    CannotUndo,
     CleaningError,
     DoseNotFound,
     EditConflict,
     InvalidCorrection,
+    NeedsSecondStep,
     NotPermitted,
 )
 from vaxlink.cleaning.excel import ImportResult, export_worklist, import_worklist
 from vaxlink.cleaning.identify import IdentityCheck, IdentitySource, facility_of, start_entry
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
+from vaxlink.cleaning.propagate import would_propagate
 from vaxlink.cleaning.worklist import WorklistPage, WorklistQuery, worklist
 
 __all__ = [
     "CANNOT_VERIFY_REASONS",
     "DECISIONS",
+    "CannotUndo",
     "ChangeKind",
     "CleaningError",
     "Decision",
@@ -63,6 +68,7 @@ __all__ = [
     "IdentitySource",
     "ImportResult",
     "InvalidCorrection",
+    "NeedsSecondStep",
     "NoVaccinationSite",
     "NotPermitted",
     "TypedIdentity",
@@ -83,5 +89,7 @@ __all__ = [
     "record_dose",
     "record_unregistered_dose",
     "start_entry",
+    "undo_decision",
     "worklist",
+    "would_propagate",
 ]

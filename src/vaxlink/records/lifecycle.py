@@ -8,7 +8,8 @@ A dose is created `pending` (an import, or a web entry the registry did not conf
 - a person decides who a dose belongs to (`verified`) or that it cannot be verified here
   (`unmatched`), and that decision is fed to the same person's undecided doses.
 
-Every change goes through `move` (one dose, an ORM object), `move_many` (a set of doses, one
+Every change goes through `move` (one dose, an ORM object), `undo` (a person's decision taken
+back, `UNDO`), `move_many` (a set of doses, one
 `UPDATE`) or `apply_staged` (a staged table of decisions, one `UPDATE … FROM`); each checks the
 move against `TRANSITIONS` (the set-based ones in their WHERE clause), and each gives the dose a
 new version. `tests/records/test_lifecycle.py` fails when another module writes a status itself.
@@ -58,6 +59,9 @@ TRANSITIONS: Final[dict[DoseStatus, frozenset[DoseStatus]]] = {
 }
 #: The statuses a dose may be created in.
 INITIAL: Final = frozenset({S.PENDING, S.VERIFIED})
+#: Undoing a person's decision (`undo`): from what people decide, back to wherever the dose
+#: stood before the decision. Only that step may take a verified dose back to `review`.
+UNDO: Final[dict[DoseStatus, frozenset[DoseStatus]]] = {s: frozenset(S) for s in _DECIDED_BY_PEOPLE}
 
 
 class DoseTransitionInvalid(Conflict):
@@ -123,6 +127,18 @@ def sources(to: str, among: Iterable[str] | None = None) -> tuple[DoseStatus, ..
 def move(dose: _Dose, to: str, *, citizen_id: str | None) -> None:
     """Move one dose (an ORM object; its version rises on flush) along the table."""
     target = check(dose.status, to, record_id=dose.record_id)
+    dose.status = target.value
+    dose.citizen_id = citizen_id
+
+
+def undo(dose: _Dose, to: str, *, citizen_id: str | None) -> None:
+    """Put one dose a person decided back to the status it had before the decision (`UNDO`)."""
+    target = _status(to, "asked for")
+    here = _status(dose.status, "held")
+    if target not in UNDO.get(here, frozenset()):
+        raise DoseTransitionInvalid(
+            f"dose {dose.record_id} is {here.value}: only a person's decision can be undone"
+        )
     dose.status = target.value
     dose.citizen_id = citizen_id
 

@@ -27,6 +27,7 @@ from vaxlink.records.lifecycle import (
     can_move,
 )
 from vaxlink.records.lifecycle import move as set_status
+from vaxlink.records.lifecycle import undo as restore_status
 from vaxlink.records.models import DoseCategory, DoseRecord, status_is
 from vaxlink.records.parse import FIRST_VACCINATION_DAY
 from vaxlink.records.refs import REF_PATTERN, is_ref, person_ref, person_refs, resolve_ref
@@ -85,6 +86,7 @@ __all__ = [
     "person_refs",
     "precision",
     "resolve_ref",
+    "restore_status",
     "set_status",
     "set_status_many",
     "site_spellings",
