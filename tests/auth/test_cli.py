@@ -66,11 +66,11 @@ def test_users_create_list_disable_reset(run: Run, store_url: str) -> None:
         "user.create", "users.create",
         "user.disable", "users.disable",
         "user.password_reset", "users.reset_password",
-        "user.second_factor_reset",
+        "user.second_factor_reset", "users.reset_second_factor",
     ]  # fmt: skip
     operator = f"cli:{getpass.getuser()}"
     for action, detail in rows:
-        if action.startswith("users.") or action == "user.second_factor_reset":
+        if action.startswith("users."):
             assert json.loads(detail)["operator"] == operator
 
 

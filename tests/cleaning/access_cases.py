@@ -53,9 +53,31 @@ def _correct(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dic
             {"dose_id": _dose(s, outside), "data": data})  # fmt: skip
 
 
+def _decided(s: Session, ward: str) -> int:
+    """A dose whose last change is a police decision (cannot be verified), so it can be undone."""
+    from vaxlink.cleaning.models import DoseCorrection
+
+    dose_id = _dose(s, ward)
+    now = dt.datetime.now(dt.UTC)
+    for field, old, new in (("status", "review", "unmatched"), ("citizen_id", None, None)):
+        s.add(DoseCorrection(dose_record_id=dose_id, version=1, kind="cannot_verify",
+                             base_version=1, changed_by=None, changed_by_username="matrix",
+                             role="commune_police", at=now, reason="other", field=field,
+                             old_value=old, new_value=new))  # fmt: skip
+    s.flush()
+    return dose_id
+
+
+def _undo(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = {"version": "1", "reason": "matrix"}
+    return ({"dose_id": _decided(s, inside), "data": data},
+            {"dose_id": _decided(s, outside), "data": data})  # fmt: skip
+
+
 CASES: dict[str, Case] = {
     "/worklist/doses/{dose_id}": _view,
     "POST /worklist/doses/{dose_id}/decision": _decide,
     "POST /worklist/doses/{dose_id}/correction": _correct,
+    "POST /worklist/doses/{dose_id}/undo": _undo,
 }
 SKIP: dict[str, str] = {}

@@ -159,6 +159,8 @@ def test_the_pages_show_the_second_step_and_undo(staff_client: Clients) -> None:
         with police.session() as s:
             return int(s.get(DoseRecord, an1).version)  # type: ignore[union-attr]
 
+    home = police.get("/").text  # four doses of the commune wait in the worklist
+    assert 'data-waiting="4"' in home
     page = police.get(f"/worklist/doses/{an1}")
     assert 'id="propagates"' in page.text
     assert "1 mũi tiêm khác" in page.text

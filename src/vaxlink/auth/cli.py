@@ -124,8 +124,7 @@ def reset_second_factor(username: str) -> None:
     """Remove an account's TOTP secret (lost phone); it enrols again after logging in."""
     with _unit_of_work() as (c, s):
         user = service.get_user(s, username)
-        user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
-        service.revoke_all_sessions(s, user.id, now=c.clock.now())
-        c.audit_cli(s, "user.second_factor_reset", "user", user.id,
+        service.reset_second_factor(s, user, now=c.clock.now())
+        c.audit_cli(s, "users.reset_second_factor", "user", user.id,
                     unit=f"{user.unit_level}:{user.unit_code}")  # fmt: skip
     console.print(f"second factor removed for {username.strip().lower()}", highlight=False)

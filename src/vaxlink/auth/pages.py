@@ -16,7 +16,7 @@ from vaxlink.auth.roles import ROLE_PERMISSIONS, SECOND_FACTOR_ROLES, Permission
 from vaxlink.settings import Settings
 from vaxlink.web import deps
 from vaxlink.web.deps import session, settings
-from vaxlink.web.nav import NavItem, items_for
+from vaxlink.web.nav import WAITING_CAP, NavItem, items_for
 from vaxlink.web.render import render
 from vaxlink.web.security import is_https, safe_next
 
@@ -246,15 +246,19 @@ def logout(request: Request, db: Db, config: Config) -> Response:
 @router.get("/")
 def home(request: Request, principal: CurrentPrincipal, db: Db) -> Response:
     """What the account's role can do here, with links to the pages that exist."""
-    links = {item.permission: item for item in items_for(request.app, principal)}
+    items = items_for(request.app, principal)
+    links = {item.permission: item for item in items}
     abilities = [(p, links.get(p)) for p in Permission if p in ROLE_PERMISSIONS[principal.role]]
+    # what waits for the account on each of its pages (capped counts, read only)
+    waiting = {item.path: item.waiting(db, principal) for item in items if item.waiting}
     user = db.get(User, principal.user_id)
     needs_totp = (
         principal.role in SECOND_FACTOR_ROLES and user is not None
         and user.totp_confirmed_at is None
     )  # fmt: skip
     return render(request, "auth/home.html",
-                  {"abilities": abilities, "needs_totp": needs_totp,
+                  {"abilities": abilities, "needs_totp": needs_totp, "waiting": waiting,
+                   "waiting_cap": WAITING_CAP,
                    "totp_on": user is not None and user.totp_confirmed_at is not None})  # fmt: skip
 
 
@@ -300,9 +304,10 @@ def enrol(
 
 
 def _mount_audit_viewer() -> None:
-    from vaxlink.auth import audit_pages
+    from vaxlink.auth import account_pages, audit_pages
 
     router.include_router(audit_pages.router)
+    router.include_router(account_pages.router)
 
 
 _mount_audit_viewer()

@@ -97,9 +97,13 @@ __all__ = [
     "get_user",
     "latest_entries",
     "principal_of",
+    "reset_second_factor",
     "resolve_session",
     "revoke_all_sessions",
     "revoke_session",
+    "set_active",
+    "set_password",
+    "temporary_password",
     "token_hash",
     "ward_of_site",
 ]
@@ -237,6 +241,24 @@ def set_active(
     audit.record(session, actor=actor, action="user.enable" if active else "user.disable",
                  object_type="user", object_id=user.id,
                  unit=f"{user.unit_level}:{user.unit_code}", at=now)  # fmt: skip
+
+
+def reset_second_factor(
+    session: Session, user: User, *, actor: Principal | None = None, now: dt.datetime
+) -> None:
+    """Remove the account's TOTP secret (a lost phone) and end its sessions; it enrols again
+    after its next login (issuer and admin accounts must)."""
+    user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+    revoke_all_sessions(session, user.id, now=now)
+    audit.record(session, actor=actor, action="user.second_factor_reset", object_type="user",
+                 object_id=user.id, unit=f"{user.unit_level}:{user.unit_code}", at=now)  # fmt: skip
+
+
+def temporary_password() -> str:
+    """A random password for a new or reset account (16 letters and digits, ~95 bits), shown
+    once to the administrator, who hands it over in person."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
 def authenticate(

@@ -31,10 +31,18 @@ from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
 from vaxlink.web import deps
 from vaxlink.web.deps import link_model, registry_port, session
-from vaxlink.web.nav import NavItem
+from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
-NAV: Final = (NavItem("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20),)
+
+def _waiting(db: Session, principal: Principal) -> int:
+    """Doses in the account's worklist (review, unmatched, invalid), counted up to the cap."""
+    return service.worklist_waiting(db, principal, cap=WAITING_CAP)
+
+
+NAV: Final = (
+    NavItem("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20, waiting=_waiting),
+)
 
 router = APIRouter(tags=["worklist"], include_in_schema=False)
 

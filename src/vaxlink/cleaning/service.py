@@ -47,7 +47,7 @@ from vaxlink.cleaning.excel import ImportResult, export_worklist, import_worklis
 from vaxlink.cleaning.identify import IdentityCheck, IdentitySource, facility_of, start_entry
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
 from vaxlink.cleaning.propagate import would_propagate
-from vaxlink.cleaning.worklist import WorklistPage, WorklistQuery, worklist
+from vaxlink.cleaning.worklist import WorklistPage, WorklistQuery, worklist, worklist_waiting
 
 __all__ = [
     "CANNOT_VERIFY_REASONS",
@@ -91,5 +91,6 @@ __all__ = [
     "start_entry",
     "undo_decision",
     "worklist",
+    "worklist_waiting",
     "would_propagate",
 ]

@@ -236,3 +236,12 @@ def _reasons(session: Session, principal: Principal, q: WorklistQuery) -> list[s
     )
     seen = {r for r in session.scalars(select(sample.c.reason).distinct()) if r}
     return sorted(seen | ({q.reason} if q.reason else set()))
+
+
+def worklist_waiting(session: Session, principal: Principal, *, cap: int) -> int:
+    """How many doses wait in the principal's worklist, counted up to `cap` (a LIMIT inside,
+    so a province's count reads at most `cap` index entries)."""
+    c = DoseRecord.__table__.c
+    scope = principal.scope_filter(c.province_code, c.district_code, c.ward_code)
+    inner = select(DoseRecord.id).where(in_worklist(), scope).limit(cap).subquery()
+    return int(session.scalar(select(func.count()).select_from(inner)) or 0)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from vaxlink.errors import Conflict, InvalidInput, NotFound, Unauthenticated, VaxlinkError
+from vaxlink.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    VaxlinkError,
+)
 
 
 class FeedbackError(VaxlinkError):
@@ -28,6 +35,10 @@ class CitizenSessionMissing(FeedbackError, Unauthenticated):
 
 class TicketNotFound(FeedbackError, NotFound):
     """No such report in the caller's reach."""
+
+
+class TicketElsewhere(FeedbackError, Forbidden):
+    """The report is in another queue (personal data: the commune police; doses: the station)."""
 
 
 class TicketTransitionInvalid(FeedbackError, Conflict):

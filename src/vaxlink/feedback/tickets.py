@@ -33,6 +33,13 @@ class TicketKind(StrEnum):
     CERTIFICATE = "certificate"  # vấn đề chứng nhận
 
 
+#: Whose queue a report joins (the seeds, 2665/SYT-NVY: personal data is verified and corrected
+#: by the commune police; vaccination facts by the health station). Deadlines and escalation are
+#: the same for both queues.
+POLICE_KINDS: Final = (TicketKind.PERSONAL_INFO.value,)
+STATION_KINDS: Final = tuple(k.value for k in TicketKind if k.value not in POLICE_KINDS)
+
+
 class TicketStatus(StrEnum):
     """Where a report stands; moves only along `TRANSITIONS`."""
 

@@ -4,8 +4,9 @@ and the account's role holds its permission."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -17,12 +18,19 @@ from vaxlink.auth.roles import Permission
 @dataclass(frozen=True, slots=True)
 class NavItem:
     """A menu entry: `path` is a GET route without parameters, `label` an i18n key, shown to
-    roles holding `permission` (None: every logged-in account)."""
+    roles holding `permission` (None: every logged-in account). `waiting(session, principal)`,
+    when given, counts what waits there for the account (shown on its home page), capped at
+    `WAITING_CAP`."""
 
     path: str
     label: str
     permission: Permission | None
     order: int = 100
+    waiting: Callable[[Any, Principal], int] | None = None
+
+
+#: Home-page counts stop here ("1.000+"): a count never scans a province's millions of rows.
+WAITING_CAP = 1000
 
 
 def menu(items: Iterable[NavItem]) -> tuple[NavItem, ...]:
