@@ -1,0 +1,287 @@
+"""Learning from the police (`link-train --from-decisions`): a small store, linked by a model that
+has never seen a slip (every slip level's m near zero, so slipped records go to review), half of
+the review queue decided by an officer through cleaning's real `decide`, the model refitted from
+those decisions. The refit must restore the slips' weight, take a measurable part of the rest of
+the queue off the officers' hands with no wrong link on what they decided, and refuse to buy
+automation with precision when the decisions contradict the model."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from vaxlink import compose
+from vaxlink.auth.models import AuditEntry
+from vaxlink.auth.roles import Role
+from vaxlink.auth.service import Principal
+from vaxlink.cleaning import links as cleaning_links
+from vaxlink.cleaning.service import decide
+from vaxlink.clock import FixedClock
+from vaxlink.db import make_engine, transaction, upgrade
+from vaxlink.geo.codes import unit_key
+from vaxlink.linkage.cli import app as linkage_cli
+from vaxlink.linkage.comparisons import COMPARISONS
+from vaxlink.linkage.errors import LinkageError
+from vaxlink.linkage.evaluate import evaluate
+from vaxlink.linkage.files import link_files
+from vaxlink.linkage.learn import (
+    HUMAN_RULE,
+    LearnRefused,
+    LearnReport,
+    learn_from_decisions,
+    refit_m,
+)
+from vaxlink.linkage.model import LevelParams, LinkModel
+from vaxlink.linkage.service import DoseLink, verify_store
+from vaxlink.records.service import DoseRecord, DoseStatus, import_doses
+from vaxlink.registry.service import load_registry
+from vaxlink.settings import Settings, get_settings
+from vaxlink.synth import generate, write
+
+NOW = dt.datetime(2025, 1, 1, 8, tzinfo=dt.UTC)
+#: The comparisons whose in-between levels the naive model has never seen.
+SLIPS = ("id", "dob", "given", "family", "middle")
+
+
+def naive_model() -> LinkModel:
+    """The packaged model as if trained on clean data: every slip level (neither exact, else
+    nor null) of the name, date and ID comparisons has m = 1e-7, the rest keeps its shares."""
+    model = copy.deepcopy(LinkModel.load())
+    for c in COMPARISONS:
+        if c.name not in SLIPS:
+            continue
+        ps = model.params[c.name]
+        slip = [i for i, lv in enumerate(c.levels)
+                if lv.name not in ("exact", "else") and not lv.is_null]  # fmt: skip
+        rest = sum(p.m or 0.0 for i, p in enumerate(ps) if i not in slip)
+        scale = (1 - 1e-7 * len(slip)) / rest
+        model.params[c.name] = [
+            LevelParams(1e-7, p.u) if i in slip else LevelParams(p.m * scale, p.u) if p.m else p
+            for i, p in enumerate(ps)
+        ]
+    return model
+
+
+@pytest.fixture(scope="module")
+def base_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A SQLite store with a 3,000-citizen synthetic registry and its doses, verified by the
+    naive model; the truth of every dose."""
+    tmp = tmp_path_factory.mktemp("learn")
+    paths = write(generate(3000, seed=77), tmp / "synth")
+    url = f"sqlite:///{tmp / 'store.db'}"
+    settings = Settings(data_dir=tmp / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
+    engine = make_engine(url)
+    upgrade(engine)
+    clock = FixedClock(NOW)
+    load_registry(engine, paths["registry"], settings=settings, clock=clock)
+    import_doses(engine, paths["doses"], settings=settings, clock=clock)
+    engine.dispose()
+    verify_store(url, settings, naive_model(), clock=clock)
+    truth = {}
+    for line in paths["truth"].read_text().splitlines()[1:]:
+        record_id, citizen_id, *_ = line.split(",")
+        truth[record_id] = citizen_id or None
+    return {"db": tmp / "store.db", "truth": truth, "paths": paths}
+
+
+@pytest.fixture
+def store(base_store: dict[str, Any], tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+    """A private copy of the verified store."""
+    db = tmp_path / "store.db"
+    shutil.copy(base_store["db"], db)
+    url = f"sqlite:///{db}"
+    return url, Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
+
+
+def _queue(url: str) -> list[tuple[int, str, int, str | None]]:
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as s:
+            rows = s.execute(
+                select(DoseRecord.id, DoseRecord.record_id, DoseRecord.version,
+                       DoseRecord.ward_code)
+                .where(DoseRecord.status == DoseStatus.REVIEW).order_by(DoseRecord.id)
+            ).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _decide_half(url: str, settings: Settings, truth: dict[str, str | None], *,
+                 contrary: bool = False) -> int:  # fmt: skip
+    """An officer decides every other dose of the review queue, as the truth says (or, with
+    `contrary`, confirms another candidate than the true citizen wherever there is one)."""
+    ports = compose.Container(settings, clock=FixedClock(NOW))
+    decided = 0
+    with ports.in_use():
+        for n, (dose_id, record_id, version, ward) in enumerate(_queue(url)):
+            if n % 2 or not ward:
+                continue
+            officer = Principal(user_id=1, username="ca.phuong", role=Role.COMMUNE_POLICE,
+                                unit=unit_key(f"ward:{ward}"))  # fmt: skip
+            with ports.transaction() as s:
+                link = cleaning_links.latest_links(s, [dose_id])[dose_id]
+                offered = [c["citizen_id"] for c in link.candidates]
+                cid = truth[record_id]
+                kwargs: dict[str, Any]
+                others = [c for c in offered if c != cid]
+                if contrary and others:
+                    kwargs = {"decision": "confirm", "citizen_id": others[0]}
+                elif cid is None:
+                    kwargs = {"decision": "cannot_verify", "cannot_verify_reason": "unknown_person"}
+                elif cid in offered:
+                    kwargs = {"decision": "confirm", "citizen_id": cid}
+                else:
+                    kwargs = {"decision": "identity", "identity": {"id_number": cid}}
+                decide(s, officer, dose_id, expected_version=version, registry=ports.registry,
+                       clock=ports.clock, reason="đối chiếu CCCD", **kwargs)  # fmt: skip
+            decided += 1
+    return decided
+
+
+def test_the_rule_name_is_cleanings() -> None:
+    assert HUMAN_RULE == cleaning_links.HUMAN_RULE
+
+
+def test_refit_moves_what_the_decisions_saw_and_keeps_what_they_did_not() -> None:
+    model = naive_model()
+    counts = {c.name: [0.0] * len(c.levels) for c in COMPARISONS}
+    id_levels = [lv.name for lv in next(c for c in COMPARISONS if c.name == "id").levels]
+    counts["id"][id_levels.index("one_digit")] = 100.0
+    counts["id"][id_levels.index("exact")] = 100.0
+    import numpy as np
+
+    params = refit_m(model, {k: np.array(v) for k, v in counts.items()}, prior_pairs=200.0)
+    one = id_levels.index("one_digit")
+    assert params["id"][one].m == pytest.approx(
+        100 / 400, rel=1e-2
+    )  # (100 + 200 * 1e-7) / 400, floors aside
+    assert params["id"][one].u == model.params["id"][one].u  # u is never refitted
+    for c in COMPARISONS:  # no evidence: the prior stands (up to the floor)
+        if c.name == "id":
+            continue
+        for new, old in zip(params[c.name], model.params[c.name], strict=True):
+            if old.m is not None and old.m > 1e-3:
+                assert new.m == pytest.approx(old.m, rel=1e-2)
+    assert sum(p.m or 0 for p in params["id"]) == pytest.approx(1.0)
+
+
+def test_decisions_teach_the_slips_and_shrink_the_queue(
+    base_store: dict[str, Any], store: tuple[str, Settings]
+) -> None:
+    url, settings = store
+    queue_before = len(_queue(url))
+    assert queue_before >= 60, "the naive model sends too few records to review to learn from"
+    decided = _decide_half(url, settings, base_store["truth"])
+    model = naive_model()
+    new, report = learn_from_decisions(url, settings, model, clock=FixedClock(NOW))
+    assert report.decisions == decided
+    assert report.used == decided  # every decision here names a citizen or nobody
+    assert report.matches >= decided * 0.8
+    assert report.non_match_pairs > 0
+    # a decision is fed to the person's other doses, some of them queued too
+    assert report.queue == len(_queue(url)) <= queue_before - decided
+    # what was taught: a one-digit slip in the ID is evidence again
+    lv = [x.name for x in next(c for c in COMPARISONS if c.name == "id").levels]
+    assert (
+        new.params["id"][lv.index("one_digit")].bits()
+        > model.params["id"][lv.index("one_digit")].bits() + 10
+    )
+    # the decided doses: no automatic link against the officers' choice, precision kept
+    assert report.after.wrong == 0
+    assert report.after.precision >= report.before.precision
+    assert report.after.auto > report.before.auto
+    # the queue: a measurable part would be decided automatically next time
+    assert report.after.queue_auto - report.before.queue_auto >= 0.25 * report.queue, report
+    assert new.trained["revision"] == 1
+    refit = new.trained["refits"][-1]
+    assert refit["decisions"] == decided
+    assert refit["at"] == NOW.isoformat(timespec="seconds")
+    assert LinkModel.from_json(json.loads(json.dumps(new.to_json()))).params == new.params
+    # out of sample: the whole synthetic set linked with each model, against its truth
+    paths = base_store["paths"]
+    quality = {}
+    for name, m in (("naive", model), ("learned", new)):
+        out = paths["doses"].with_name(f"result-{name}-{id(report)}.csv")
+        link_files(paths["registry"], paths["doses"], out, model=m, explain=False, today=NOW.date())
+        quality[name] = evaluate(paths["truth"], out)
+    assert quality["learned"].wrong_auto_links <= quality["naive"].wrong_auto_links
+    assert quality["learned"].absent_people_linked == 0
+    assert quality["learned"].auto_share_dirty > quality["naive"].auto_share_dirty
+
+
+def test_decisions_against_the_evidence_buy_no_automation(
+    base_store: dict[str, Any], store: tuple[str, Settings]
+) -> None:
+    """An officer who confirms the wrong candidate teaches m nothing the labels agree with: the
+    new model either keeps every decided dose in review or is refused; it never links a decided
+    dose against the decision."""
+    url, settings = store
+    _decide_half(url, settings, base_store["truth"], contrary=True)
+    try:
+        _new, report = learn_from_decisions(url, settings, naive_model(), clock=FixedClock(NOW))
+    except LearnRefused:
+        return
+    assert isinstance(report, LearnReport)
+    assert report.after.precision >= report.before.precision
+    assert report.after.wrong <= report.before.wrong
+
+
+def test_no_decisions_nothing_to_learn(store: tuple[str, Settings]) -> None:
+    url, settings = store
+    with pytest.raises(LinkageError, match="nothing to learn"):
+        learn_from_decisions(url, settings, naive_model(), clock=FixedClock(NOW))
+
+
+def test_the_command_writes_a_new_revision_and_audits_it(
+    base_store: dict[str, Any], store: tuple[str, Settings], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    url, settings = store
+    _decide_half(url, settings, base_store["truth"])
+    current = tmp_path / "naive.json"
+    naive_model().save(current)
+    monkeypatch.setenv("VAXLINK_DATABASE_URL", url)
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(
+            linkage_cli, ["link-train", "--from-decisions", "--model", str(current)]
+        )
+        assert result.exit_code == 0, (result.output, result.exception)
+        written = tmp_path / "var" / "models" / "vaxlink-linkage-v1-r1.json"
+        assert LinkModel.load(written).trained["revision"] == 1
+        assert "the queue shrinks by" in result.output
+        again = runner.invoke(
+            linkage_cli, ["link-train", "--from-decisions", "--model", str(current)]
+        )
+        assert again.exit_code != 0
+        assert written.exists()
+    finally:
+        get_settings.cache_clear()
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as s:
+            entries = s.execute(select(AuditEntry.action, AuditEntry.object_type, AuditEntry.detail)
+                                .where(AuditEntry.action == "linkage.learn")).all()  # fmt: skip
+            human = s.scalar(select(DoseLink.id).where(DoseLink.rule == HUMAN_RULE).limit(1))
+    finally:
+        engine.dispose()
+    assert human is not None
+    assert len(entries) == 1
+    _action, otype, detail = entries[0]
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert otype == "linkage_model"
+    assert detail["revision"] == 1
+    assert detail["operator"].startswith("cli:")
+    assert detail["decisions"] > 0
