@@ -225,11 +225,19 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path,
                         default=Path(tempfile.gettempdir()) / "vaxlink-density")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--birth-days", type=int, default=None,
+                        help="birth days per year to use instead of the planned k (365: the "
+                             "registry's own density, a control)")  # fmt: skip
     args = parser.parse_args()
     console = Console()
     t = time.perf_counter()
     density = plan(args.citizens, args.seed)
     density["plan_seconds"] = round(time.perf_counter() - t, 1)
+    if args.birth_days:
+        density["birth_days_per_year"] = args.birth_days
+        density["predicted_collision_rate"] = (
+            density["predicted_at_365_days"] * 365 / args.birth_days
+        )
     console.print(f"reference: {REFERENCE_PEOPLE:,} people over {REFERENCE_YEARS} birth years, "
                   f"{density['reference_people_per_birthday']:,} per birthday, S = "
                   f"{density['name_coincidence_mean']:.3e}: collision rate r* = "
@@ -237,7 +245,8 @@ def main() -> None:
                   f"k = {density['birth_days_per_year']} birth days per year (predicted "
                   f"{density['predicted_collision_rate']:.4f}; with all 365 days "
                   f"{density['predicted_at_365_days']:.4f})")  # fmt: skip
-    folder = args.data_dir / f"density-{args.citizens}-{args.seed}-{args.dose_share}"
+    folder = args.data_dir / (f"density-{args.citizens}-{args.seed}-{args.dose_share}-"
+                              f"{density['birth_days_per_year']}")  # fmt: skip
     me = [sys.executable, __file__]
     gen = run_measured([*me, "generate", str(args.citizens), str(args.seed),
                         str(density["birth_days_per_year"]), str(args.dose_share), str(folder)])  # fmt: skip
@@ -268,6 +277,8 @@ def main() -> None:
                     "met": ok},
     }  # fmt: skip
     name = "linkage_density" if args.citizens == 5_000_000 else f"linkage_density_{args.citizens}"
+    if args.birth_days:
+        name += f"_k{args.birth_days}"
     path = write_result(name, results)
     table = Table(title=f"linkage at national density ({sizes['citizens']:,} citizens)")
     table.add_column("measure")
