@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.conftest import _create_pg_database, _drop_pg_database, _pg_available
 from vaxlink import compose
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
@@ -71,14 +73,8 @@ def naive_model() -> LinkModel:
     return model
 
 
-@pytest.fixture(scope="module")
-def base_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A SQLite store with a 3,000-citizen synthetic registry and its doses, verified by the
-    naive model; the truth of every dose."""
-    tmp = tmp_path_factory.mktemp("learn")
-    paths = write(generate(3000, seed=77), tmp / "synth")
-    url = f"sqlite:///{tmp / 'store.db'}"
-    settings = Settings(data_dir=tmp / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
+def _build(url: str, settings: Settings, paths: dict[str, Path]) -> None:
+    """Load the registry, import the doses and verify them with the naive model."""
     engine = make_engine(url)
     upgrade(engine)
     clock = FixedClock(NOW)
@@ -86,6 +82,16 @@ def base_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import_doses(engine, paths["doses"], settings=settings, clock=clock)
     engine.dispose()
     verify_store(url, settings, naive_model(), clock=clock)
+
+
+@pytest.fixture(scope="module")
+def base_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A SQLite store with a 3,000-citizen synthetic registry and its doses, verified by the
+    naive model; the truth of every dose."""
+    tmp = tmp_path_factory.mktemp("learn")
+    paths = write(generate(3000, seed=77), tmp / "synth")
+    url = f"sqlite:///{tmp / 'store.db'}"
+    _build(url, Settings(data_dir=tmp / "data", database_url=url, _env_file=None), paths)  # type: ignore[call-arg]
     truth = {}
     for line in paths["truth"].read_text().splitlines()[1:]:
         record_id, citizen_id, *_ = line.split(",")
@@ -285,3 +291,29 @@ def test_the_command_writes_a_new_revision_and_audits_it(
     assert detail["revision"] == 1
     assert detail["operator"].startswith("cli:")
     assert detail["decisions"] > 0
+
+
+@pytest.mark.postgres
+def test_postgresql_store_learns_alike(base_store: dict[str, Any], tmp_path: Path) -> None:
+    """The same store and decisions on PostgreSQL (JSONB candidates, ADBC in process) give the
+    SQLite store's figures."""
+    reason = _pg_available()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = _create_pg_database()
+    try:
+        settings = Settings(data_dir=tmp_path / "data", database_url=url, _env_file=None)  # type: ignore[call-arg]
+        _build(url, settings, base_store["paths"])
+        decided = _decide_half(url, settings, base_store["truth"])
+        _new, pg = learn_from_decisions(url, settings, naive_model(), clock=FixedClock(NOW))
+    finally:
+        _drop_pg_database(url)
+    db = tmp_path / "sqlite.db"
+    shutil.copy(base_store["db"], db)
+    lite_url = f"sqlite:///{db}"
+    lite_settings = Settings(data_dir=tmp_path / "lite", database_url=lite_url, _env_file=None)  # type: ignore[call-arg]
+    assert _decide_half(lite_url, lite_settings, base_store["truth"]) == decided
+    _new, lite = learn_from_decisions(lite_url, lite_settings, naive_model(), clock=FixedClock(NOW))
+    assert pg.to_dict() == lite.to_dict()
