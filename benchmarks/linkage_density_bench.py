@@ -26,6 +26,13 @@ The calculation (printed by every run, from the names synth draws, `vaxlink.synt
   cells of c(c-1), divided by n, printed beside r*. Twins and namesake children in one household
   make the measured rate a little higher than the formula.
 
+Figures (seed 31): S = 4.06e-4, so r* = 2,740 * 4.06e-4 = 1.113: among 100M Vietnamese with
+synth's names, a person has on average 1.1 others with the same full name and birthday. That
+mean is carried by the common names (Nguyễn Văn/Thị + a popular given name): the measured share
+of people with at least one same-day namesake is 26.8 % (not 1 - e^-1.11 = 67 %), in cells of
+up to 35 people. 5M citizens need k = 24 (predicted 1.093, measured 1.095); 424k citizens k = 2
+(measured 1.116); at synth's own 365 days the 5M registry would have 0.072.
+
 Then synth's dose records (its error model, `vaxlink.synth`) of `--dose-share` of the vaccinated
 people (the registry stays whole) are linked by `link_files` (what `vaxlink link` runs), with
 the packaged model, in a child process whose wall time and peak memory (PSS of the process

@@ -230,11 +230,11 @@ def _learn_command(out: Path | None, model: Path | None, prior_pairs: float,
             "review_queue_automatic": report.after.queue_auto - report.before.queue_auto,
             "wrong_on_decisions": report.after.wrong, "file": target.name,
         })  # fmt: skip
-    Console().print(_learn_table(report, target, revision))
+    Console().print(_learn_table(report, target, f"v{new.version} revision {revision}"))
 
 
-def _learn_table(report: Any, target: Path, revision: int) -> Table:
-    table = Table(title=f"linkage model v1 revision {revision} → {target}", show_header=False)
+def _learn_table(report: Any, target: Path, name: str) -> Table:
+    table = Table(title=f"linkage model {name} → {target}", show_header=False)
     b, a = report.before, report.after
     rows = [
         ("decisions read (officers' latest)", f"{report.decisions:,}"),
