@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -114,8 +114,13 @@ def link_train(
     ] = None,
     doses: Annotated[Path | None, typer.Option("--doses", help="Dose records to train on.")] = None,
     out: Annotated[
-        Path, typer.Option("--out", help="Where to write the model JSON.")
-    ] = PACKAGED_MODEL,
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the model JSON (default: the packaged model; with "
+            "--from-decisions DATA_DIR/models/vaxlink-linkage-v1-rN.json).",
+        ),
+    ] = None,
     truth: Annotated[
         Path | None, typer.Option("--truth", help="Ground truth: choose the thresholds on it.")
     ] = None,
@@ -130,14 +135,46 @@ def link_train(
         int, typer.Option("--seed", help="Seed of the random pairs for u (and of --synthetic).")
     ] = 11,
     today: Annotated[
-        str, typer.Option("--today", help="Date for plausibility checks.")
-    ] = "2025-01-01",
+        str | None,
+        typer.Option(
+            "--today",
+            help="Date for plausibility checks (default 2025-01-01; "
+            "with --from-decisions the clock's day).",
+        ),
+    ] = None,
+    from_decisions: Annotated[
+        bool,
+        typer.Option(
+            "--from-decisions",
+            help="Refit m from the worklist's decisions in the store (docs/linkage.md, "
+            '"Learning from the police").',
+        ),
+    ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="With --from-decisions: the model to refit (default: the configured one).",
+        ),
+    ] = None,
+    prior_pairs: Annotated[
+        float,
+        typer.Option(
+            "--prior-pairs",
+            help="With --from-decisions: how many matches the current model's m is worth.",
+        ),
+    ] = 200.0,
 ) -> None:
-    """Train the linkage model (u by random pairs, m by EM) and write it as versioned JSON."""
+    """Train the linkage model (u by random pairs, m by EM) and write it as versioned JSON;
+    with --from-decisions, refit it from the police's decisions on the worklist."""
     from vaxlink.linkage.train import train_files, train_synthetic
 
+    if from_decisions:
+        _learn_command(out, model, prior_pairs, today)
+        return
+    out = out or PACKAGED_MODEL
     console = Console(stderr=True)
-    day = dt.date.fromisoformat(today)
+    day = dt.date.fromisoformat(today or "2025-01-01")
     with console.status("Training the linkage model…"):
         if synthetic:
             trained, tuning = train_synthetic(synthetic, seed, today=day)
@@ -154,6 +191,72 @@ def link_train(
     if tuning:
         table.add_row("tuning trials", str(len(tuning["trials"])))
     Console().print(table)
+
+
+def _learn_command(out: Path | None, model: Path | None, prior_pairs: float,
+                   today: str | None) -> None:  # fmt: skip
+    """`link-train --from-decisions`: refit, write the new model (never over an existing file),
+    audit, and print what it would change."""
+    from vaxlink.linkage.learn import LEARN_STAGES, learn_from_decisions
+    from vaxlink.linkage.store import model_digest
+
+    day = dt.date.fromisoformat(today) if today else None
+    with compose.running() as c:
+        c.engine  # noqa: B018  (the schema is brought up to date first)
+        current = LinkModel.load(model) if model else c.link_model
+        with _progress(Console(stderr=True), "Learning from the decisions",
+                       LEARN_STAGES) as on_stage:  # fmt: skip
+            new, report = learn_from_decisions(
+                c.settings.resolved_database_url(), c.settings, current, on_stage,
+                clock=c.clock, today=day, prior_pairs=prior_pairs,
+            )  # fmt: skip
+        revision = int(new.trained["revision"])
+        target = (
+            out
+            or c.settings.data_dir / "models" / f"vaxlink-linkage-v{new.version}-r{revision}.json"
+        )
+        if target.exists():
+            raise LinkageInputError(
+                f"{target} exists already; a learned model never replaces a file: give --out"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        new.save(target)
+        digest = model_digest(new)
+        c.audit_cli_now("linkage.learn", "linkage_model", digest[:16], detail={
+            "revision": revision, "from_model_digest": model_digest(current)[:16],
+            "decisions": report.decisions, "decisions_used": report.used,
+            "matches": report.matches, "non_match_pairs": report.non_match_pairs,
+            "review_queue": report.queue,
+            "review_queue_automatic": report.after.queue_auto - report.before.queue_auto,
+            "wrong_on_decisions": report.after.wrong, "file": target.name,
+        })  # fmt: skip
+    Console().print(_learn_table(report, target, f"v{new.version} revision {revision}"))
+
+
+def _learn_table(report: Any, target: Path, name: str) -> Table:
+    table = Table(title=f"linkage model {name} → {target}", show_header=False)
+    b, a = report.before, report.after
+    rows = [
+        ("decisions read (officers' latest)", f"{report.decisions:,}"),
+        ("… used as examples", f"{report.used:,} ({report.not_in_registry:,} nobody of the registry)"),
+        ("labelled pairs", f"{report.matches:,} matches, {report.non_match_pairs:,} non-matches"),
+        ("decided doses linked automatically: current / new model",
+         f"{b.auto:,} ({b.wrong} wrong) / {a.auto:,} ({a.wrong} wrong)"),
+        ("precision on the decisions: current / new", f"{b.precision:.6f} / {a.precision:.6f}"),
+        ("review queue", f"{report.queue:,} doses"),
+        ("… decided automatically by the current / new model",
+         f"{b.queue_auto:,} / {a.queue_auto:,} "
+         f"(the queue shrinks by {a.queue_auto - b.queue_auto:,})"),
+        ("thresholds", ("tightened: " if report.tightened else "kept: ")
+         + ", ".join(f"{k} {v}" for k, v in report.thresholds.items())),
+    ]  # fmt: skip
+    for level in report.changed_levels[:8]:
+        rows.append((f"level {level['level']}",
+                     f"{level['bits_before']:+.2f} → {level['bits_after']:+.2f} bits "
+                     f"({level['matches']} matches)"))  # fmt: skip
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
 
 
 def _eval_table(report: EvalReport) -> Table:

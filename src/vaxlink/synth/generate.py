@@ -10,12 +10,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vaxlink.synth.admin import PROVINCE_CODES, admin_units
-from vaxlink.synth.doses import make_doses, make_facilities
+from vaxlink.synth.doses import Doses, make_doses, make_facilities
 from vaxlink.synth.errors import SynthError
 from vaxlink.synth.population import Population, make_population
 from vaxlink.synth.records import Shares, dose_tables
 from vaxlink.synth.sites import site_list
-from vaxlink.synth.vec import date_strings
+from vaxlink.synth.vec import date_strings, ymd
 
 REGISTRY_COLUMNS = (
     "citizen_id", "full_name", "date_of_birth", "sex", "province_code", "district_code",
@@ -83,6 +83,32 @@ def _registry(pop: Population) -> pa.Table:
     })  # fmt: skip
 
 
+def birthdays_on(dob: np.ndarray, days_per_year: int) -> np.ndarray:
+    """Each date of birth moved to the middle of its `days_per_year`-th of its own year: the
+    year (and so the ID number's birth year, ages within a year) stays, the day of the year is
+    one of `days_per_year` evenly spread days. People born on one day become about
+    365 / `days_per_year` times as many: a small registry as crowded per birthday as a large one.
+    """
+    year = ymd(dob)[0]
+    jan1 = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    length = (year + 1 - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    length -= jan1
+    k = np.minimum(days_per_year, length)
+    slot = (dob - jan1) * k // length
+    return np.asarray(jan1 + (2 * slot + 1) * length // (2 * k), dtype=np.int64)
+
+
+def _some_people(doses: Doses, rng: np.random.Generator, share: float) -> Doses:
+    """The doses of a random `share` of the vaccinated people (all of each one's doses)."""
+    people = np.unique(doses.person)
+    chosen = people[rng.random(len(people)) < share]
+    keep = np.isin(doses.person, chosen)
+    rows = pa.array(np.flatnonzero(keep))
+    return Doses(person=doses.person[keep], dose_number=doses.dose_number[keep],
+                 product=doses.product[keep], date=doses.date[keep],
+                 facility=doses.facility[keep], lot=doses.lot.take(rows))  # fmt: skip
+
+
 def generate(
     n_citizens: int,
     seed: int = 0,
@@ -90,9 +116,16 @@ def generate(
     dirty_share: float = 0.27,
     not_in_registry_share: float = 0.01,
     invalid_share: float = 0.0015,
+    birth_days_per_year: int | None = None,
+    dose_people_share: float = 1.0,
 ) -> SynthResult:
     """A registry of `n_citizens` people aged 12-90 and the dose records of those vaccinated,
     plus about `not_in_registry_share` of vaccinated people who are missing from the registry.
+
+    For density benchmarks: `birth_days_per_year` puts everyone's birthday on one of that many
+    days of their birth year (`birthdays_on`), so namesakes born on one day are as frequent as
+    in a registry 365 / `birth_days_per_year` times larger; `dose_people_share` keeps the dose
+    records of only that share of the vaccinated people (the registry stays whole).
 
     Same arguments, same tables (deterministic for a seed)."""
     if n_citizens < 10:
@@ -101,14 +134,24 @@ def generate(
                         ("invalid", invalid_share)):  # fmt: skip
         if not 0.0 <= share < 0.9:
             raise SynthError(f"the {name} share must be between 0 and 0.9, got {share}")
+    if birth_days_per_year is not None and not 1 <= birth_days_per_year <= 366:
+        raise SynthError(f"birth days per year must be 1 to 366, got {birth_days_per_year}")
+    if not 0.0 < dose_people_share <= 1.0:
+        raise SynthError(
+            f"the share of people with doses must be in (0, 1], got {dose_people_share}"
+        )
     if dirty_share < not_in_registry_share + invalid_share:
         raise SynthError("the dirty share must cover the not-in-registry and invalid shares")
     s = not_in_registry_share
     n_absent = round(n_citizens * EXPECTED_COVERAGE * s / (1 - s))
     pop = make_population(_stream(seed, "population"), n_citizens + n_absent, n_absent)
+    if birth_days_per_year is not None:
+        pop.dob = birthdays_on(pop.dob, birth_days_per_year)
     n_vacc = int(n_citizens * EXPECTED_COVERAGE) + n_absent
     facilities = make_facilities(_stream(seed, "facilities"), n_vacc)
     doses = make_doses(_stream(seed, "doses"), pop, facilities)
+    if dose_people_share < 1.0:
+        doses = _some_people(doses, _stream(seed, "dose people"), dose_people_share)
     shares = Shares(dirty=dirty_share, not_in_registry=s, invalid=invalid_share)
     dose_table, truth = dose_tables(_stream(seed, "records"), pop, doses, facilities, shares)
     sites = site_list(_stream(seed, "sites"), facilities, doses.facility)
