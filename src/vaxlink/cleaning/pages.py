@@ -29,7 +29,7 @@ from vaxlink.cleaning.worklist import (
 from vaxlink.errors import VaxlinkError
 from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
-from vaxlink.web import deps
+from vaxlink.web import deps, i18n
 from vaxlink.web.deps import link_model, registry_port, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -116,7 +116,7 @@ def _failed(
     error: VaxlinkError,
 ) -> Response:
     ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
-    ctx["error"] = str(error)
+    ctx["error"] = i18n.error_text(i18n.language(request), error)
     return render(request, "cleaning/detail.html", ctx, status=error.http_status)
 
 
@@ -227,10 +227,15 @@ def export_page(request: Request, principal: Viewer, db: DB, registry: Registry)
                              "Cache-Control": "no-store"})  # fmt: skip
 
 
+def _import_context() -> dict[str, str]:
+    """The name of the workbook's decision column, as the file (always Vietnamese) has it."""
+    return {"decision_column": dict(excel.DECISION_COLUMNS)["decision"]}
+
+
 @router.get("/worklist/import")
 def import_form(request: Request, principal: Police) -> Response:
     """The upload form."""
-    return render(request, "cleaning/import.html", {"result": None})
+    return render(request, "cleaning/import.html", {"result": None, **_import_context()})
 
 
 @router.post("/worklist/import")
@@ -244,11 +249,13 @@ def import_page(
 ) -> Response:
     """Apply a filled-in worklist file; the report lists the outcome of every row."""
     try:
-        result = excel.import_worklist(db, principal, data, registry, model,
-                                       clock=deps.clock(request))
+        result = excel.import_worklist(
+            db, principal, data, registry, model, clock=deps.clock(request)
+        )
     except VaxlinkError as exc:
         if exc.http_status in (401, 403):
             raise
-        return render(request, "cleaning/import.html", {"result": None, "error": str(exc)},
-                      status=exc.http_status)  # fmt: skip
-    return render(request, "cleaning/import.html", {"result": result})
+        error = i18n.error_text(i18n.language(request), exc)
+        context = {"result": None, "error": error, **_import_context()}
+        return render(request, "cleaning/import.html", context, status=exc.http_status)
+    return render(request, "cleaning/import.html", {"result": result, **_import_context()})

@@ -61,8 +61,7 @@ router = APIRouter(tags=["citizen portal"], include_in_schema=False)
 
 def _message(request: Request, exc: VaxlinkError) -> str:
     """The error in the page's language when it has a translation, else its own words."""
-    key = getattr(exc, "key", None)
-    return i18n.translate(i18n.language(request), key) if key else str(exc)
+    return i18n.error_text(i18n.language(request), exc)
 
 
 @router.get("/c")

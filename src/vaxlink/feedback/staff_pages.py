@@ -36,7 +36,7 @@ from vaxlink.feedback.webutil import (
 )
 from vaxlink.flows.citizen_report import resolve_report
 from vaxlink.records.service import person_ref
-from vaxlink.web import deps
+from vaxlink.web import deps, i18n
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -118,7 +118,7 @@ def _refused(request: Request, db: Session, principal: Principal, ticket_id: int
     if isinstance(exc, AuthError):
         raise exc
     ticket = tickets.get_ticket(db, ticket_id)
-    context = _ticket_context(db, principal, ticket, deps.now(request), error=str(exc),
+    context = _ticket_context(db, principal, ticket, deps.now(request), error=i18n.error_text(i18n.language(request), exc),
                               anchors=deps.container(request).trust_anchors)  # fmt: skip
     return render(request, "feedback/staff_ticket.html", context, status=exc.http_status)
 

@@ -17,6 +17,7 @@ from vaxlink.certificates import console
 from vaxlink.certificates.errors import CertificateError
 from vaxlink.certificates.models import CertificateKind
 from vaxlink.compose import Container
+from vaxlink.web import i18n
 from vaxlink.web.deps import container, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -47,7 +48,7 @@ def _page(
     try:
         kinds = console.signable(c.issuer(by="console", now=now))
     except CertificateError as exc:  # no DSC yet: the page says so, with what to do
-        kinds, error = (), error or str(exc)
+        kinds, error = (), error or i18n.error_text(i18n.language(request), exc)
     return render(request, "issuer/console.html", {
         "view": console.overview(db, c.key_store, now,
                                  cap_per_day=c.settings.issuance_cap_per_day),
@@ -82,7 +83,7 @@ def issuer_issue(
             cap_per_day=c.settings.issuance_cap_per_day,
         )
     except CertificateError as exc:
-        return _page(request, db, c, error=str(exc), status=422)
+        return _page(request, db, c, error=i18n.error_text(i18n.language(request), exc), status=422)
     return RedirectResponse(f"/issuer/runs/{run.id}", status_code=303)
 
 
@@ -119,5 +120,5 @@ def issuer_revoke(
                 old = console.revoke_as(db, principal, uvci, reason=reason, now=now)
                 target = f"/issuer?revoked={old.id}"
     except CertificateError as exc:
-        return _page(request, db, c, error=str(exc), status=422)
+        return _page(request, db, c, error=i18n.error_text(i18n.language(request), exc), status=422)
     return RedirectResponse(target, status_code=303)
