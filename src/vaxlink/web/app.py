@@ -146,6 +146,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         summary="Verified, signed vaccine passports from dirty dose records.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI: works with the network off
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.container = container
@@ -159,4 +161,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.nav = _nav(ref for domain in domains for ref in domain.nav)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _mount_docs(app)
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """`/docs`: the API explorer from static/vendor/swagger-ui (no CDN: it works offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from starlette.responses import HTMLResponse
+
+    @app.get("/docs", include_in_schema=False)
+    def _docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="vaxlink API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
