@@ -8,7 +8,8 @@ English one, and no raw JSON where a person expected a page (#17).
 
 What is checked is what a person reads: the text of the body (every text node, also of closed
 `<details>` and hidden parts a script may show), the title, and the `title`, `placeholder`,
-`aria-label` and `alt` attributes and the labels of buttons. Data is not UI: a subtree marked
+`aria-label` and `alt` attributes and the labels of buttons (a textarea's text is what was
+typed, like an input's value: data). Data is not UI: a subtree marked
 `translate="no"` (the HTML attribute for "this is not to be translated": names, places, site
 names, vaccine products, codes) is skipped, and so is one marked with another `lang` (the
 language switch names the other language in that language). Form fields' typed values are data.
@@ -117,7 +118,7 @@ _COLLECT_JS: Final = r"""
 () => {
   const lang = (document.documentElement.getAttribute('lang') || '').toLowerCase();
   const out = [['title', document.title]];
-  const skipTags = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'svg', 'SVG']);
+  const skipTags = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'svg', 'SVG', 'TEXTAREA']);
   const where = (el) => {
     let s = el.tagName.toLowerCase();
     if (el.id) s += '#' + el.id;

@@ -3,7 +3,7 @@ pages, a form sent with a mistake, a detail page — once in Vietnamese and once
 demo store (`vaxlink demo`), and every page it sees is in the one language (`tests.web_language`:
 data marked translate="no" aside) and is a page, never raw JSON.
 
-One demo store and one live server serve the whole module (about 40 s to build on 2 cores)."""
+One demo store and one live server serve the whole module (about 30–60 s to build on 2 cores)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _vaxlink() -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """`vaxlink demo` (300 people) in a fresh data directory, served by uvicorn in a thread."""
+    """`vaxlink demo` (120 people) in a fresh data directory, served by uvicorn in a thread."""
     import uvicorn
 
     from vaxlink.auth.demo import busiest_ward
@@ -69,7 +69,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     else:
         env = {**os.environ, "VAXLINK_DATA_DIR": str(data_dir)}
         env.pop("VAXLINK_DATABASE_URL", None)
-        subprocess.run([_vaxlink(), "demo", "--citizens", "300", "--seed", "3", "--no-serve"],
+        subprocess.run([_vaxlink(), "demo", "--citizens", "120", "--seed", "3", "--no-serve"],
                        env=env, check=True, capture_output=True, timeout=600)  # fmt: skip
     settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'vaxlink.db'}")
     engine = make_engine(settings.resolved_database_url())
@@ -140,7 +140,8 @@ class Walk:
         self.check()
 
     def submit(self, form: str, values: dict[str, str], button: str | None = None) -> None:
-        """Fill `values` into `form` (skipping the browser's own checks) and send it."""
+        """Fill `values` into `form` (skipping the browser's own checks) and send it; when the
+        answer shows the form again (an error), it must hold what was typed (not secrets)."""
         for name, value in values.items():
             field_ = self.page.locator(f"{form} [name={name}]").first
             if field_.evaluate("e => e.tagName") == "SELECT":
@@ -151,6 +152,14 @@ class Walk:
         with self.page.expect_navigation():
             self.page.click(button or f"{form} [type=submit]")
         self.check()
+        if not self.page.locator(form).count():
+            return  # done: the next page
+        for name, value in values.items():
+            typed = self.page.locator(f"{form} [name={name}]").first
+            if typed.get_attribute("type") in ("password", "hidden") or name == "code":
+                continue
+            if typed.input_value() != value:
+                self.problems.append(f"{self.page.url}: {form} lost {name}={value!r}")
 
     def follow(self, selector: str) -> bool:
         """Open the first link matching `selector`, if there is one."""
@@ -219,6 +228,7 @@ def test_health_station(demo: Demo, walker: Walker) -> None:
         w.submit("#id-form", {"id_number": "12345"})
         w.go("/entry")
         w.submit("#id-form", {"id_number": demo.citizen[0]})
+        w.submit("#dose-form", {"lot": "", "date": "2099-01-01"})  # the person's page, an error
         w.go("/recovery")
         w.submit("#recovery-form", {"id_number": demo.citizen[0], "first_positive": "2030-01-01"})
         w.go("/staff/tickets")
@@ -329,7 +339,60 @@ def test_citizen(demo: Demo, walker: Walker) -> None:
         w.go("/c/certificate")
         w.go("/c/report")
         w.submit("#report-form", {"description": "ngắn"})
-        w.done(8)
+        w.submit(
+            "#report-form", {"description": "Ngày tiêm mũi 2 trên chứng nhận bị sai, xin kiểm tra."}
+        )
+        assert w.page.locator("#reported").count() == 1, w.page.url
+        w.done(9)
+
+
+def test_a_station_works_the_citizens_report(demo: Demo, walker: Walker, lang: str) -> None:
+    """The station of the ward a report went to (the citizen's journey filed it) opens it, sends
+    its fix with a mistake, and reads the ticket history."""
+    from vaxlink.feedback.models import Ticket
+
+    with demo.server.session() as s:
+        tickets = s.scalars(select(Ticket).order_by(Ticket.id)).all()[-len(LANGS) :]
+        assert tickets, "the citizen's journey filed no report"
+        ticket = tickets[LANGS.index(lang) % len(tickets)]  # one report per language
+        ticket_id, ward = ticket.id, ticket.ward_code
+    assert ward, "the report went to no station"
+    station = create_account(demo.server.engine, Role.HEALTH_STATION, f"ward:{ward}",
+                             facility_code=demo.site)  # fmt: skip
+    with walker(station) as w:
+        w.go("/staff/tickets")
+        assert w.follow(f"a[href='/staff/tickets/{ticket_id}']"), "the report is not listed"
+        w.submit("#resolve-form", {"vaccination_date": "31/02/2021", "answer": "Đã kiểm tra."})
+        w.go(f"/staff/tickets/{ticket_id}")
+        w.done(4)
+
+
+def test_the_language_switch_keeps_the_page(demo: Demo, browser: Any) -> None:
+    """Switching language keeps the filters of a list, and after a form was sent it stays on the
+    page the form was on (not the form's address, which only takes a POST)."""
+    account = _staff(demo, Role.COMMUNE_POLICE)
+    with _walk(browser, demo, "vi", account) as w:
+        w.go("/worklist?status=unmatched&sort=date")
+        with w.page.expect_navigation():
+            w.page.click("#switch-language")
+        assert "status=unmatched" in w.page.url
+        assert "sort=date" in w.page.url
+        assert w.page.evaluate("document.documentElement.lang") == "en"
+        assert w.page.input_value("#worklist-filter select[name=status]") == "unmatched"
+        w.lang = "en"
+        w.check()
+        assert w.follow("#worklist a[href^='/worklist/doses/']")
+        detail = w.page.url
+        w.page.click("#identity-form >> xpath=.. >> summary")
+        w.submit("#identity-form", {"id_number": "12"})
+        assert w.page.url.endswith("/decision")
+        with w.page.expect_navigation():
+            w.page.click("#switch-language")
+        assert w.page.url.split("?")[0] == detail.split("?")[0]
+        assert w.page.evaluate("document.documentElement.lang") == "vi"
+        w.lang = "vi"
+        w.check()
+        w.done(5)
 
 
 def test_border_verifier(demo: Demo, walker: Walker) -> None:

@@ -114,9 +114,15 @@ def _failed(
     dose_id: int,
     registry: RegistryPort,
     error: VaxlinkError,
+    *,
+    failed: str = "",
+    typed: dict[str, str] | None = None,
 ) -> Response:
+    """The dose page again with the error, the form that failed (`failed`: a decision's name or
+    "correction") open and holding what was typed."""
     ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
     ctx["error"] = i18n.error_text(i18n.language(request), error)
+    ctx["failed"], ctx["typed"] = failed, typed or {}
     return render(request, "cleaning/detail.html", ctx, status=error.http_status)
 
 
@@ -153,7 +159,9 @@ def decide_page(
     except VaxlinkError as exc:
         if exc.http_status in (401, 403, 404):
             raise
-        return _failed(request, db, principal, dose_id, registry, exc)
+        typed = {**identity, "reason": reason, "note": note}
+        return _failed(request, db, principal, dose_id, registry, exc, failed=decision,
+                       typed=typed)  # fmt: skip
     return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
 
 
@@ -212,7 +220,9 @@ def _save_correction(
     except VaxlinkError as exc:
         if exc.http_status in (401, 404) or exc.code == "out_of_scope":
             raise
-        return _failed(request, db, principal, dose_id, registry, exc)
+        typed = {**{f: str(v) for f, v in changes.items()}, "reason": reason}
+        return _failed(request, db, principal, dose_id, registry, exc, failed="correction",
+                       typed=typed)  # fmt: skip
     return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
 
 

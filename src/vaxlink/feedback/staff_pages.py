@@ -113,13 +113,16 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket, now: date
 
 
 def _refused(request: Request, db: Session, principal: Principal, ticket_id: int,
-             exc: VaxlinkError) -> Response:  # fmt: skip
-    """The ticket page again, saying why the step was not done (nothing of it was saved)."""
+             exc: VaxlinkError, typed: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The ticket page again, saying why the step was not done (nothing of it was saved), the
+    resolve form holding what was `typed`."""
     if isinstance(exc, AuthError):
         raise exc
     ticket = tickets.get_ticket(db, ticket_id)
-    context = _ticket_context(db, principal, ticket, deps.now(request), error=i18n.error_text(i18n.language(request), exc),
+    error = i18n.error_text(i18n.language(request), exc)
+    context = _ticket_context(db, principal, ticket, deps.now(request), error=error,
                               anchors=deps.container(request).trust_anchors)  # fmt: skip
+    context["typed"] = typed or {}
     return render(request, "feedback/staff_ticket.html", context, status=exc.http_status)
 
 
@@ -184,7 +187,9 @@ def ticket_resolve(
                            ports=deps.container(request), now=deps.now(request),
                            outbox=outbox)  # fmt: skip
     except VaxlinkError as exc:
-        return _refused(request, db, principal, ticket_id, exc)
+        typed = {"dose": dose, "vaccination_date": vaccination_date, "lot_number": lot_number,
+                 "reason": reason, "answer": answer}  # fmt: skip
+        return _refused(request, db, principal, ticket_id, exc, typed)
     after_commit(db, send_all, sms_port(request), outbox.notices)
     return RedirectResponse(f"/staff/tickets/{ticket.id}", status_code=303)
 

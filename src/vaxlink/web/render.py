@@ -148,17 +148,29 @@ def unit_label(principal: Principal | None) -> str:
 
 def switch_url(request: Request, lang: str) -> str:
     """This page in `lang`: the same path and query (filters, page), only `lang` changed. A page
-    answering a form (POST) switches on the page the form was on (a GET of the form's own
-    address would be refused)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit
+    answering a form (POST) switches on the nearest page above the form's address that a GET
+    opens (`/worklist/doses/7/decision` -> `/worklist/doses/7`): the form's own address would
+    refuse a GET (pages send no Referer, so the page the form was on is not known otherwise)."""
+    from urllib.parse import urlencode
 
-    path, query = request.url.path, list(request.query_params.multi_items())
+    path = request.url.path
     if request.method not in ("GET", "HEAD"):
-        came = urlsplit(request.headers.get("referer", ""))
-        same = came.netloc == request.url.netloc and came.path.startswith("/")
-        path, query = (came.path, parse_qsl(came.query)) if same else ("/", [])
-    kept = [(k, v) for k, v in query if k != "lang"]
+        path = _page_above(request, path)
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     return f"{path}?{urlencode([*kept, ('lang', lang)])}"
+
+
+def _page_above(request: Request, path: str) -> str:
+    """`path`, or the nearest of its parents, that a GET route of the app serves (else "/")."""
+    from starlette.routing import Match
+
+    routes = getattr(request.app, "routes", ())
+    while path not in ("", "/"):
+        scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            return path
+        path = path.rsplit("/", 1)[0]
+    return "/"
 
 
 def base_context(request: Request) -> dict[str, Any]:

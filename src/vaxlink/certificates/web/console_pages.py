@@ -42,6 +42,7 @@ def _runs(request: Request) -> console.IssueRuns:
 def _page(
     request: Request, db: Session, c: Container, *, error: str | None = None,
     revoked: str | None = None, reissued: str | None = None, status: int = 200,
+    typed: dict[str, object] | None = None,
 ) -> Response:  # fmt: skip
     now = c.clock.now()
     runs = _runs(request)
@@ -53,7 +54,7 @@ def _page(
         "view": console.overview(db, c.key_store, now,
                                  cap_per_day=c.settings.issuance_cap_per_day),
         "kinds": kinds, "runs": runs.latest(), "running": runs.running(), "error": error,
-        "revoked": revoked, "reissued": reissued, "now": now,
+        "revoked": revoked, "reissued": reissued, "now": now, "typed": typed or {},
     }, status=status)  # fmt: skip
 
 
@@ -120,5 +121,7 @@ def issuer_revoke(
                 old = console.revoke_as(db, principal, uvci, reason=reason, now=now)
                 target = f"/issuer?revoked={old.id}"
     except CertificateError as exc:
-        return _page(request, db, c, error=i18n.error_text(i18n.language(request), exc), status=422)
+        typed = {"uvci": uvci, "reason": reason, "reissue": reissue}  # stays in the form (#17)
+        return _page(request, db, c, error=i18n.error_text(i18n.language(request), exc),
+                     status=422, typed=typed)  # fmt: skip
     return RedirectResponse(target, status_code=303)
