@@ -36,7 +36,7 @@ missing page.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, Self
 
 #: Exit codes that are not errors (see the table above).
 EXIT_OK: Final = 0
@@ -56,6 +56,16 @@ class VaxlinkError(Exception):
     code: str = "error"
     #: Extra response headers at the web edge (`WWW-Authenticate`, `Retry-After`).
     headers: Mapping[str, str] | None = None
+    #: The key of its message to people in the web's catalogues, when it has one of its own
+    #: (`vaxlink.web.i18n.error_text`; else pages tell the meaning of its `code`).
+    key: str | None = None
+    #: The `{name}`s of that message.
+    values: Mapping[str, object] | None = None
+
+    def keyed(self, key: str, /, **values: object) -> Self:
+        """This error with its message to people: `raise EntryError("…").keyed("error.x")`."""
+        self.key, self.values = key, values
+        return self
 
 
 class InvalidInput(VaxlinkError):

@@ -100,7 +100,7 @@ def test_sign_refusals(staff_client, tmp_path: Path) -> None:
     facility_keys(tmp_path, SITE, holders=[approver.account.username])
     r = approver.post("/approval/sign", data={"scope": "selected", "passphrase": SIGNING})
     assert r.status_code == 422
-    assert "choose at least one dose" in r.text
+    assert "Chọn ít nhất một mũi tiêm để ký" in r.text
     r = approver.post("/approval/sign", data={"dose_id": [str(ids[0])]})
     assert r.status_code == 422
     assert "Hãy nhập mật khẩu ký" in r.text

@@ -88,7 +88,7 @@ def test_the_issuer_issues_revokes_and_finds_both_in_the_audit_log(
         assert len(issue_rows) == 1
         assert issuer.username in revoke_rows[0]
         assert REASON in revoke_rows[0]
-        assert f"certificate {target.id}" in revoke_rows[0].replace("\n", " ")
+        assert f"Chứng nhận {target.id}" in revoke_rows[0].replace("\n", " ")
         assert issuer.username in issue_rows[0]
     finally:
         context.close()

@@ -76,7 +76,7 @@ def test_the_issuer_issues_and_revokes_from_the_console(
         assert 'data-action="certificate.revoke"' in page  # in the audit list, as this issuer
         assert 'data-action="certificate.issue_run"' in page
         assert "reported stolen" in page
-        assert f"<td>{issuer.username}</td><td>certificate.revoke</td>" in page
+        assert f'<td translate="no">{issuer.username}</td><td>Thu hồi chứng nhận</td>' in page
         with world.session() as s:
             assert s.get(Certificate, target.id).status == "revoked"
         unknown = issuer.post("/issuer/revoke", data={"uvci": "URN:UVCI:01:VN:NOPE", "reason": "x"})
@@ -155,7 +155,10 @@ def test_the_console_shows_issuance_per_account_and_a_run_stops_at_the_daily_cap
         page = issuer.get("/issuer").text
         assert 'id="issuer-cap"' in page
         assert "2" in page.split('id="issuer-cap"')[1].split("</p>")[0]
-        assert '<tr data-account="tester"><td>tester</td><td>1</td><td>3</td></tr>' in page
+        assert (
+            '<tr data-account="tester"><td translate="no">tester</td><td>1</td><td>3</td></tr>'
+            in page
+        )
 
         r = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
         done = _wait(issuer, r.headers["location"])
@@ -170,7 +173,7 @@ def test_the_console_shows_issuance_per_account_and_a_run_stops_at_the_daily_cap
         assert [e.actor_id for e in capped] == [user_id]
 
         page = issuer.get("/issuer").text
-        row = f'<tr data-account="{issuer.username}" class="over-cap"><td>{issuer.username}</td>'
+        row = f'<tr data-account="{issuer.username}" class="over-cap"><td translate="no">{issuer.username}</td>'
         assert row + "<td>2</td><td>2</td></tr>" in page
         assert 'data-action="certificate.issue_capped"' in page
         again = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)

@@ -199,7 +199,10 @@ def test_verifier_page_in_vietnamese_and_english(client, world) -> None:
     assert valid.status_code == 200
     assert "HỢP LỆ" in valid.text
     assert "KHÔNG HỢP LỆ" not in valid.text
-    assert "Date of vaccination" in valid.text  # the 11 fields, in English
+    assert "Ngày tiêm" in valid.text  # the 11 fields, in the page's language (#17)
+    assert "Date of vaccination" not in valid.text
+    in_english = client.post("/verify?lang=en", data={"hc1": _hc1(world, ALICE), "lang": "en"})
+    assert "Date of vaccination" in in_english.text  # the regulation's own labels
     assert "Nguyễn, Thị Hoa" in valid.text
     assert valid.headers["cache-control"] == "no-store"
     revoked = client.post("/verify?lang=en", data={"hc1": _hc1(world, BOB)})

@@ -103,7 +103,8 @@ def test_roles(staff_client: Clients) -> None:
         "version": str(_version(health, an1)), "date_of_birth": "1985-03-15",
         "was_date_of_birth": "1985-03-14", "reason": "x"})  # fmt: skip
     assert r.status_code == 403
-    assert "only police" in r.text
+    assert "công an xã xác minh nhân thân" in r.text  # in the page's language (#17)
+    assert "only police" not in r.text
 
 
 def test_second_of_two_edits_is_shown_the_conflict(staff_client: Clients) -> None:
@@ -147,7 +148,7 @@ def test_excel_download_and_upload(staff_client: Clients) -> None:
         assert s.get(DoseRecord, world.doses["an2"]).status == "verified"  # type: ignore[union-attr]
     bad = police.post("/worklist/import", files={"file": ("x.xlsx", b"nope", excel_type())})
     assert bad.status_code == 422
-    assert "not an Excel" in bad.text
+    assert "không phải tệp Excel" in bad.text
 
 
 def excel_type() -> str:

@@ -124,7 +124,7 @@ def test_lookup_report_fix_sign_and_new_certificate_on_a_phone(
     login(page, base, station, next_path="/staff/tickets")
     page.goto(f"{base}/staff/tickets")
     page.click(f"a[href='/staff/tickets/{ticket_id[1]}']")
-    assert "2021-08-30" in page.inner_text("#ticket-doses")
+    assert "30/08/2021" in page.inner_text("#ticket-doses")
     page.fill("#resolve-form input[name=vaccination_date]", "2021-08-31")
     page.fill("#resolve-form input[name=reason]", "Phiếu tiêm gốc ghi 31/08/2021")
     page.fill(

@@ -91,14 +91,16 @@ def test_the_citizen_sees_the_recovery_beside_the_vaccination(setup, pki) -> Non
     me = client.get("/c/me").text
     assert 'id="certificate-qr" src="data:image/svg+xml;base64,' in me  # the vaccination card
     assert 'id="recovery-qr" src="data:image/svg+xml;base64,' in me
-    assert f'id="recovery-uvci">{certificate.uvci}<' in me
+    assert f'id="recovery-uvci" translate="no">{certificate.uvci}<' in me
     assert f'id="recovery-first-positive">{_vn(entry["fr"])}<' in me
-    assert 'id="recovery-country">Viet Nam<' in me  # the value set's name, not the code
+    assert (
+        'id="recovery-country" translate="no">Viet Nam<' in me
+    )  # the value set's name, not the code
     assert f'id="recovery-valid-from">{_vn(entry["df"])}<' in me
     assert f'id="recovery-valid-until">{_vn(entry["du"])}<' in me
     assert "Chứng nhận khỏi bệnh COVID-19" in me
     assert "COVID-19 recovery certificate" in client.get("/c/me?lang=en").text
-    vaccination = re.search(r'id="certificate-uvci">([^<]+)<', me)
+    vaccination = re.search(r'id="certificate-uvci" translate="no">([^<]+)<', me)
     assert vaccination is not None
     assert vaccination[1] != certificate.uvci
 

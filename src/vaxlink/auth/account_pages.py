@@ -23,6 +23,7 @@ from vaxlink.auth.roles import Permission, Role
 from vaxlink.errors import NotFound, VaxlinkError
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.geo.index import UnitIndex
+from vaxlink.web import i18n
 from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session
 from vaxlink.web.nav import NavItem
@@ -63,6 +64,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "accounts.none": "Không có tài khoản nào khớp.",
         "accounts.err.unit": "Đơn vị {unit} nằm ngoài phạm vi của anh/chị ({own}).",
         "accounts.err.role": "Chỉ quản trị cấp quốc gia được tạo tài khoản vai trò này.",
+        "accounts.err.self": "Không thể tự khóa tài khoản của chính mình.",
     },
     "en": {
         "accounts.menu": "Accounts",
@@ -91,6 +93,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "accounts.none": "No account matches.",
         "accounts.err.unit": "Unit {unit} is outside your area ({own}).",
         "accounts.err.role": "Only a national administrator creates accounts with this role.",
+        "accounts.err.self": "You cannot disable your own account.",
     },
 }
 
@@ -164,7 +167,7 @@ def create_account(
             )  # fmt: skip
     except (VaxlinkError, ValueError) as exc:
         return _page(request, db, principal, status=getattr(exc, "http_status", 422),
-                     typed=typed, error=str(exc))  # fmt: skip
+                     typed=typed, error=i18n.error_text(i18n.language(request), exc))  # fmt: skip
     return _page(request, db, principal, status=201, shown_password=password,
                  shown_user=user.username)  # fmt: skip
 
@@ -187,7 +190,7 @@ def account_action(
     now = request_now(request)
     user = _account(db, principal, user_id, now)
     if user.id == principal.user_id and action == "disable":
-        return _page(request, db, principal, status=409, error="you cannot disable yourself")
+        return _page(request, db, principal, status=409, error_key="accounts.err.self")
     shown: dict[str, Any] = {}
     if action in ("disable", "enable"):
         service.set_active(db, user, action == "enable", actor=principal, now=now)

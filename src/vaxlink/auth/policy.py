@@ -14,7 +14,6 @@ PUBLIC_ROUTES: Final[dict[str, str]] = {
     "/openapi.json": "API description; no data",
     "/docs": "API explorer (developer tool); no data",
     "/docs/oauth2-redirect": "API explorer helper; no data",
-    "/redoc": "API reference (developer tool); no data",
     "/static": "CSS, images and vendored scripts",
     "/login": "the login form itself",
     "/login/second-factor": "second step of a login; needs the first step's pending session",

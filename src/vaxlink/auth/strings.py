@@ -62,6 +62,7 @@ STRINGS = {
     "vi": {
         "common.app": "vaxlink",
         "common.switch_language": "English",
+        "common.date_example": "14/03/1985",
         "common.logout": "Đăng xuất",
         "common.home": "Trang chính",
         "common.menu": "Chức năng",
@@ -100,10 +101,17 @@ STRINGS = {
         "auth.error.out_of_scope": "Hồ sơ này thuộc địa bàn khác; bạn chỉ làm việc với hồ sơ trong địa bàn của mình. Lần truy cập này đã được ghi nhật ký.",
         "auth.error.csrf_rejected": "Biểu mẫu đã hết hạn hoặc không đến từ trang này. Vui lòng tải lại trang rồi thử lại.",
         "auth.error.back": "Quay lại trang chính",
+        "auth.error.not_found": "Không có trang này. Kiểm tra lại địa chỉ, hoặc quay lại trang chính.",
+        "auth.error.method_not_allowed": "Trang này không nhận cách gửi này. Quay lại trang trước rồi thử lại.",
+        "auth.error.too_large": "Nội dung gửi lên quá lớn.",
+        "auth.error.invalid_request": "Biểu mẫu gửi lên thiếu hoặc sai thông tin. Quay lại, kiểm tra các ô rồi gửi lại.",
+        "auth.error.conflict": "Hồ sơ vừa được người khác thay đổi. Tải lại trang rồi thử lại.",
+        "auth.error.other": "Không thực hiện được yêu cầu này. Quay lại rồi thử lại; nếu vẫn lỗi, báo cho quản trị viên.",
     },
     "en": {
         "common.app": "vaxlink",
         "common.switch_language": "Tiếng Việt",
+        "common.date_example": "14/03/1985",
         "common.logout": "Log out",
         "common.home": "Home",
         "common.menu": "Menu",
@@ -142,6 +150,12 @@ STRINGS = {
         "auth.error.out_of_scope": "This record belongs to another area; you work only with records of your own area. This attempt was logged.",
         "auth.error.csrf_rejected": "The form has expired or did not come from this site. Reload the page and try again.",
         "auth.error.back": "Back to the home page",
+        "auth.error.not_found": "There is no such page. Check the address, or go back to the home page.",
+        "auth.error.method_not_allowed": "This page does not accept that request. Go back and try again.",
+        "auth.error.too_large": "What was sent is too large.",
+        "auth.error.invalid_request": "The form was sent with missing or wrong fields. Go back, check them and send it again.",
+        "auth.error.conflict": "The record was just changed by someone else. Reload the page and try again.",
+        "auth.error.other": "This request could not be done. Go back and try again; if it fails again, tell your administrator.",
     },
 }
 

@@ -328,3 +328,4 @@ class IssuanceCapped(errors.TooManyRequests, CertificateError):
         )
         self.account = account
         self.cap = cap
+        self.keyed("error.issuance_capped_at", cap=f"{cap:,}".replace(",", "."))

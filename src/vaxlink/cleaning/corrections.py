@@ -257,7 +257,9 @@ def correct_dose(
         raise NotPermitted(f"only {who} may correct {', '.join(denied)} (health verifies "
                            "vaccination, police verify identity)")  # fmt: skip
     if not (reason or "").strip():
-        raise InvalidCorrection("say why the dose is corrected (reason)")
+        raise InvalidCorrection("say why the dose is corrected (reason)").keyed(
+            "error.reason_missing"
+        )
     dose = load_dose(session, principal, dose_id, lock=True, now=clock.now())
     _check_version(session, dose, expected_version)
     now = clock.now()

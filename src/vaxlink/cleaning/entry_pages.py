@@ -31,7 +31,7 @@ from vaxlink.cleaning.identify import IdentityCheck, IdentitySource, LookupQuota
 from vaxlink.records.service import DoseCategory, vaccines
 from vaxlink.registry.service import RegistryPort, RegistryUnavailable
 from vaxlink.settings import Settings
-from vaxlink.web import deps
+from vaxlink.web import deps, i18n
 from vaxlink.web.deps import registry_port, session, settings
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -75,7 +75,8 @@ def _no_site(request: Request, principal: Principal, *, status: int = 409) -> Re
         entry.facility_of(principal)
     except NoVaccinationSite as exc:
         return render(
-            request, "entry/start.html", _base(principal, error=str(exc), no_site=True),
+            request, "entry/start.html",
+            _base(principal, error=i18n.error_text(i18n.language(request), exc), no_site=True),
             status=status,
         )  # fmt: skip
     return None
@@ -127,7 +128,9 @@ async def entry_identify(
     except LookupThrottled as exc:
         return _throttled(request, principal, exc)
     except EntryError as exc:
-        return _start_error(request, principal, str(exc), id_number=id_number)
+        return _start_error(
+            request, principal, i18n.error_text(i18n.language(request), exc), id_number=id_number
+        )
     except RegistryUnavailable:
         return _start_error(request, principal, "registry_down", id_number=id_number)
     return _person_page(request, principal, check, _dose_defaults(check, now))
@@ -135,7 +138,12 @@ async def entry_identify(
 
 def _throttled(request: Request, principal: Principal, exc: LookupThrottled) -> Response:
     """429 with Retry-After; returned, not raised, so the request's count is committed."""
-    response = render(request, "entry/start.html", _base(principal, error=str(exc)), status=429)
+    response = render(
+        request,
+        "entry/start.html",
+        _base(principal, error=i18n.error_text(i18n.language(request), exc)),
+        status=429,
+    )
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -220,14 +228,21 @@ def entry_dose(
         except LookupThrottled as throttled:
             return _throttled(request, principal, throttled)
         except (EntryError, RegistryUnavailable):
-            return _start_error(request, principal, str(exc))
+            return _start_error(request, principal, i18n.error_text(i18n.language(request), exc))
         check = dataclasses.replace(check, source=how)
         if isinstance(exc, WarningsNotAcknowledged):
             return _person_page(request, principal, check, form, warnings=exc.warnings,
                                 status=409)  # fmt: skip
-        return _person_page(request, principal, check, form, error=str(exc), status=422)
+        return _person_page(
+            request,
+            principal,
+            check,
+            form,
+            error=i18n.error_text(i18n.language(request), exc),
+            status=422,
+        )
     except (NotInRegistry, RegistryUnavailable) as exc:
-        return _start_error(request, principal, str(exc))
+        return _start_error(request, principal, i18n.error_text(i18n.language(request), exc))
     return RedirectResponse(f"/entry/done/{result.dose.id}", status_code=303)
 
 
@@ -273,7 +288,14 @@ def entry_unregistered(
     except WarningsNotAcknowledged as exc:
         return _person_page(request, principal, check, form, warnings=exc.warnings, status=409)
     except EntryError as exc:
-        return _person_page(request, principal, check, form, error=str(exc), status=422)
+        return _person_page(
+            request,
+            principal,
+            check,
+            form,
+            error=i18n.error_text(i18n.language(request), exc),
+            status=422,
+        )
     return RedirectResponse(f"/entry/done/{result.dose.id}", status_code=303)
 
 

@@ -101,7 +101,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "approval.passphrase_locked": "Nhập sai mật khẩu ký quá nhiều lần: việc ký tạm khóa, hãy "
         "thử lại sau ít phút.",
         "approval.no_key": "Tài khoản này không giữ khóa ký của điểm tiêm: hãy nhờ quản trị "
-        "khóa cấp khóa ký cho bạn (vaxlink keys grant-facility).",
+        "khóa cấp khóa ký cho bạn (`vaxlink keys grant-facility`).",
         "approval.approved_at": "Thời điểm ký",
         "approval.approver": "Người ký",
         "approval.records": "Số mũi",
@@ -210,7 +210,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "approval.passphrase_locked": "Too many wrong signing passphrases: signing is locked; "
         "try again in a few minutes.",
         "approval.no_key": "This account holds no copy of the site's approval key: ask the key "
-        "custodian to grant you one (vaxlink keys grant-facility).",
+        "custodian to grant you one (`vaxlink keys grant-facility`).",
         "approval.approved_at": "Signed at",
         "approval.approver": "Approver",
         "approval.records": "Doses",

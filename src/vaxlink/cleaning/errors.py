@@ -33,6 +33,9 @@ class InvalidCorrection(InvalidInput, CleaningError):
 class NotPermitted(Forbidden, CleaningError):
     """The role may not change this field: health verifies vaccination, police verify identity."""
 
+    #: Its message to people (`vaxlink.web.i18n.error_text`).
+    key = "error.not_permitted"
+
 
 class EditConflict(Conflict, CleaningError):
     """Someone else saved the dose after the form was opened: nothing was overwritten.

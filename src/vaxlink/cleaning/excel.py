@@ -107,6 +107,8 @@ class RowOutcome:
     record_id: str | None
     outcome: str  # applied / unchanged / refused / skipped
     message: str
+    #: Why a refused row was refused (pages tell it in the reader's language).
+    error: VaxlinkError | None = None
 
 
 @dataclass
@@ -235,7 +237,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(row number, values by column key) of the list sheet; a file that is not the exported
     worklist is refused with what is wrong."""
     if not data.startswith(b"PK\x03\x04"):
-        raise InvalidCorrection("the file is not an Excel .xlsx file")
+        raise InvalidCorrection("the file is not an Excel .xlsx file").keyed("error.not_xlsx")
     try:  # measured first, then parsed in a memory-capped child process
         sheet = read_sheet_rows(data, name="the file", sheet=SHEET, date_format="%d/%m/%Y",
                                      max_rows=MAX_ROWS + 2)  # fmt: skip
@@ -355,7 +357,8 @@ def import_worklist(
         try:
             outcome, message = _apply_row(session, principal, row, registry, model, clock)
         except VaxlinkError as exc:
-            outcome, message = "refused", str(exc)
+            result.rows.append(RowOutcome(n, dose_id, record_id, "refused", str(exc), exc))
+            continue
         result.rows.append(RowOutcome(n, dose_id, record_id, outcome, message))
     record(
         session, actor=principal, action="worklist.import", object_type="worklist",

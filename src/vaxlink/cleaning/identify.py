@@ -191,14 +191,14 @@ def decode_photo(image: bytes) -> str:
     from vaxlink.certificates.service import QrNotFound, read_qr  # Pillow, zxing-cpp: on first use
 
     if not image:
-        raise EntryError("choose a photo of the QR code on the ID card")
+        raise EntryError("choose a photo of the QR code on the ID card").keyed("error.photo_missing")
     try:
         return read_qr(image)
     except QrNotFound:
         raise EntryError(
             "no QR code could be read in the photo: photograph the QR code on the front of the "
             "card, flat, in focus and filling most of the picture, or type the ID number"
-        ) from None
+        ).keyed("error.qr_unreadable") from None
 
 
 def start_entry(

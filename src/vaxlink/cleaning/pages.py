@@ -29,7 +29,7 @@ from vaxlink.cleaning.worklist import (
 from vaxlink.errors import VaxlinkError
 from vaxlink.linkage.service import LinkModel
 from vaxlink.registry.service import RegistryPort
-from vaxlink.web import deps
+from vaxlink.web import deps, i18n
 from vaxlink.web.deps import link_model, registry_port, session
 from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
@@ -131,9 +131,15 @@ def _failed(
     dose_id: int,
     registry: RegistryPort,
     error: VaxlinkError,
+    *,
+    failed: str = "",
+    typed: dict[str, str] | None = None,
 ) -> Response:
+    """The dose page again with the error, the form that failed (`failed`: a decision's name or
+    "correction") open and holding what was typed."""
     ctx = _detail_context(db, principal, dose_id, registry, deps.now(request))
-    ctx["error"] = str(error)
+    ctx["error"] = i18n.error_text(i18n.language(request), error)
+    ctx["failed"], ctx["typed"] = failed, typed or {}
     return render(request, "cleaning/detail.html", ctx, status=error.http_status)
 
 
@@ -179,7 +185,9 @@ def decide_page(
     except VaxlinkError as exc:
         if exc.http_status in (401, 403, 404):
             raise
-        return _failed(request, db, principal, dose_id, registry, exc)
+        typed = {**identity, "reason": reason, "note": note}
+        return _failed(request, db, principal, dose_id, registry, exc, failed=decision,
+                       typed=typed)  # fmt: skip
     return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
 
 
@@ -265,7 +273,9 @@ def _save_correction(
     except VaxlinkError as exc:
         if exc.http_status in (401, 404) or exc.code == "out_of_scope":
             raise
-        return _failed(request, db, principal, dose_id, registry, exc)
+        typed = {**{f: str(v) for f, v in changes.items()}, "reason": reason}
+        return _failed(request, db, principal, dose_id, registry, exc, failed="correction",
+                       typed=typed)  # fmt: skip
     return RedirectResponse(f"/worklist/doses/{dose_id}?saved=1", status_code=303)
 
 
@@ -280,10 +290,15 @@ def export_page(request: Request, principal: Viewer, db: DB, registry: Registry)
                              "Cache-Control": "no-store"})  # fmt: skip
 
 
+def _import_context() -> dict[str, str]:
+    """The name of the workbook's decision column, as the file (always Vietnamese) has it."""
+    return {"decision_column": dict(excel.DECISION_COLUMNS)["decision"]}
+
+
 @router.get("/worklist/import")
 def import_form(request: Request, principal: Police) -> Response:
     """The upload form."""
-    return render(request, "cleaning/import.html", {"result": None})
+    return render(request, "cleaning/import.html", {"result": None, **_import_context()})
 
 
 @router.post("/worklist/import")
@@ -297,11 +312,13 @@ def import_page(
 ) -> Response:
     """Apply a filled-in worklist file; the report lists the outcome of every row."""
     try:
-        result = excel.import_worklist(db, principal, data, registry, model,
-                                       clock=deps.clock(request))
+        result = excel.import_worklist(
+            db, principal, data, registry, model, clock=deps.clock(request)
+        )
     except VaxlinkError as exc:
         if exc.http_status in (401, 403):
             raise
-        return render(request, "cleaning/import.html", {"result": None, "error": str(exc)},
-                      status=exc.http_status)  # fmt: skip
-    return render(request, "cleaning/import.html", {"result": result})
+        error = i18n.error_text(i18n.language(request), exc)
+        context = {"result": None, "error": error, **_import_context()}
+        return render(request, "cleaning/import.html", context, status=exc.http_status)
+    return render(request, "cleaning/import.html", {"result": result, **_import_context()})

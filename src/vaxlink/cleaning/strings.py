@@ -95,6 +95,8 @@ _VI: Final = {
     "worklist.no_history": "Chưa có lần sửa nào.",
     "worklist.links": "Các lần đối chiếu",
     "worklist.by": "bởi {who}",
+    "worklist.sex.M": "Nam",
+    "worklist.sex.F": "Nữ",
     "worklist.saved": "Đã lưu.",
     "worklist.conflict.title": "Người khác vừa sửa mũi tiêm này",
     "worklist.conflict.text": "Bạn mở phiên bản {mine}; hiện tại là phiên bản {now}. Thay đổi "
@@ -103,7 +105,7 @@ _VI: Final = {
     "worklist.conflict.yours": "Thay đổi bạn định lưu",
     "worklist.conflict.theirs": "Thay đổi đã lưu của người khác",
     "worklist.conflict.reload": "Mở lại phiên bản mới nhất",
-    "worklist.import.help": "Tải lên tệp Excel đã tải về từ trang này và điền cột «Quyết định». "
+    "worklist.import.help": "Tải lên tệp Excel đã tải về từ trang này và điền cột «{column}». "
     "Mỗi dòng được báo kết quả; nhập lại cùng tệp không thay đổi gì.",
     "worklist.import.file": "Tệp Excel (.xlsx)",
     "worklist.import.send": "Nhập",
@@ -113,6 +115,8 @@ _VI: Final = {
     "worklist.import.outcome": "Kết quả",
     "worklist.import.message": "Chi tiết",
     "worklist.outcome.applied": "đã áp dụng",
+    "worklist.import.msg.unchanged": "đã quyết định như vậy từ trước",
+    "worklist.import.msg.skipped": "chưa điền quyết định",
     "worklist.outcome.unchanged": "không đổi",
     "worklist.outcome.refused": "bị từ chối",
     "worklist.outcome.skipped": "bỏ qua",
@@ -228,6 +232,8 @@ _EN: Final = {
     "worklist.no_history": "No corrections yet.",
     "worklist.links": "Linkage decisions",
     "worklist.by": "by {who}",
+    "worklist.sex.M": "Male",
+    "worklist.sex.F": "Female",
     "worklist.saved": "Saved.",
     "worklist.conflict.title": "Someone else has just changed this dose",
     "worklist.conflict.text": "You opened version {mine}; it is now version {now}. Your change "
@@ -237,7 +243,7 @@ _EN: Final = {
     "worklist.conflict.theirs": "The other person's saved change",
     "worklist.conflict.reload": "Open the latest version",
     "worklist.import.help": "Upload the Excel file downloaded from this page with the "
-    "«Quyết định» column filled in. Every row gets an outcome; importing the same file again "
+    "«{column}» column filled in. Every row gets an outcome; importing the same file again "
     "changes nothing.",
     "worklist.import.file": "Excel file (.xlsx)",
     "worklist.import.send": "Import",
@@ -247,6 +253,8 @@ _EN: Final = {
     "worklist.import.outcome": "Outcome",
     "worklist.import.message": "Details",
     "worklist.outcome.applied": "applied",
+    "worklist.import.msg.unchanged": "already decided so",
+    "worklist.import.msg.skipped": "no decision entered",
     "worklist.outcome.unchanged": "unchanged",
     "worklist.outcome.refused": "refused",
     "worklist.outcome.skipped": "skipped",

@@ -61,8 +61,7 @@ router = APIRouter(tags=["citizen portal"], include_in_schema=False)
 
 def _message(request: Request, exc: VaxlinkError) -> str:
     """The error in the page's language when it has a translation, else its own words."""
-    key = getattr(exc, "key", None)
-    return i18n.translate(i18n.language(request), key) if key else str(exc)
+    return i18n.error_text(i18n.language(request), exc)
 
 
 @router.get("/c")
@@ -83,8 +82,9 @@ def lookup(
     try:
         form = service.parse_lookup(id_number, full_name, date_of_birth)
     except InvalidInput as exc:
-        return render(request, "feedback/lookup.html", {"error": _message(request, exc)},
-                      status=422)  # fmt: skip
+        typed = {"id_number": id_number, "full_name": full_name, "date_of_birth": date_of_birth}
+        return render(request, "feedback/lookup.html", {"error": _message(request, exc),
+                      "typed": typed}, status=422)  # fmt: skip
     settings = settings_of(request)
     outcome = service.start_lookup(db, form, client=client_address(request), now=deps.now(request),
                                    settings=settings)  # fmt: skip
@@ -306,6 +306,12 @@ def report_submit(
                                      outbox=outbox)  # fmt: skip
     except InvalidInput as exc:
         context = _report_context(request, db, cid, _message(request, exc))
+        context["typed"] = {
+            "kind": kind,
+            "station": station,
+            "dose_id": dose_id,
+            "description": description,
+        }  # what was typed stays (#17)
         status = 413 if getattr(exc, "key", None) == "feedback.err.size" else 422
         return render(request, "feedback/report.html", context, status=status)
     after_commit(db, send_all, sms_port(request), outbox.notices)

@@ -49,7 +49,7 @@ from vaxlink.feedback.webutil import (
 from vaxlink.flows.citizen_report import resolve_report
 from vaxlink.geo.codes import Level
 from vaxlink.records.service import person_ref
-from vaxlink.web import deps
+from vaxlink.web import deps, i18n
 from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
@@ -198,13 +198,17 @@ def _ticket_context(db: Session, principal: Principal, ticket: Ticket, now: date
 
 
 def _refused(request: Request, db: Session, principal: Principal, ticket_id: int,
-             exc: VaxlinkError, base: str = STATION) -> Response:  # fmt: skip
-    """The ticket page again, saying why the step was not done (nothing of it was saved)."""
+             exc: VaxlinkError, base: str = STATION,
+             typed: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The ticket page again, saying why the step was not done (nothing of it was saved), the
+    resolve form holding what was `typed`."""
     if isinstance(exc, AuthError):
         raise exc
     ticket = tickets.get_ticket(db, ticket_id)
-    context = _ticket_context(db, principal, ticket, deps.now(request), error=str(exc),
+    error = i18n.error_text(i18n.language(request), exc)
+    context = _ticket_context(db, principal, ticket, deps.now(request), error=error,
                               anchors=deps.container(request).trust_anchors, base=base)  # fmt: skip
+    context["typed"] = typed or {}
     return render(request, "feedback/staff_ticket.html", context, status=exc.http_status)
 
 
@@ -307,7 +311,8 @@ def _resolve(request: Request, db: Session, principal: Principal, ticket_id: int
                            ports=deps.container(request), now=deps.now(request),
                            outbox=outbox)  # fmt: skip
     except VaxlinkError as exc:
-        return _refused(request, db, principal, ticket_id, exc, base)
+        return _refused(request, db, principal, ticket_id, exc, base,
+                        {"dose": dose, "reason": reason, "answer": answer, **typed})
     after_commit(db, send_all, sms_port(request), outbox.notices)
     return RedirectResponse(f"{base}/{ticket.id}", status_code=303)
 

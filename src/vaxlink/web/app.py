@@ -55,10 +55,12 @@ DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("linkage", "vaxlink.linkage.api"),
     WebDomain("auth", "vaxlink.auth.pages",
               strings=("vaxlink.auth.strings:catalog", "vaxlink.auth.audit_pages:STRINGS",
+                       "vaxlink.auth.audit_strings:STRINGS", "vaxlink.web.error_strings:STRINGS",
                        "vaxlink.auth.account_pages:STRINGS"),
               nav=("vaxlink.auth.pages:NAV", "vaxlink.auth.audit_pages:NAV",
                    "vaxlink.auth.account_pages:NAV"), optional=False),
-    WebDomain("cleaning", "vaxlink.cleaning.pages", strings=("vaxlink.cleaning.strings:STRINGS",),
+    WebDomain("cleaning", "vaxlink.cleaning.pages",
+              strings=("vaxlink.cleaning.strings:STRINGS", "vaxlink.cleaning.reason_strings:STRINGS"),
               nav=("vaxlink.cleaning.pages:NAV",)),
     WebDomain("entry", "vaxlink.cleaning.entry_pages",
               strings=("vaxlink.cleaning.entry_strings:STRINGS",),
@@ -146,6 +148,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         summary="Verified, signed vaccine passports from dirty dose records.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI: works with the network off
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.container = container
@@ -159,4 +163,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.nav = _nav(ref for domain in domains for ref in domain.nav)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _mount_docs(app)
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """`/docs`: the API explorer from static/vendor/swagger-ui (no CDN: it works offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from starlette.responses import HTMLResponse
+
+    @app.get("/docs", include_in_schema=False)
+    def _docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="vaxlink API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )

@@ -7,9 +7,11 @@ cookie, then Vietnamese.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from markupsafe import Markup, escape
 from starlette.requests import Request
 
 LANGUAGES: Final = ("vi", "en")
@@ -35,9 +37,19 @@ def register(strings: Mapping[str, Mapping[str, str]]) -> None:
 
 
 def translate(lang: str, key: str, /, **values: object) -> str:
-    """The text of `key` in `lang` (else Vietnamese, else the key itself), `{name}`s filled."""
+    """The text of `key` in `lang` (else Vietnamese, else the key itself), `{name}`s filled.
+
+    A value given as markup (a template's `value|data`, which marks data translate="no") stays
+    markup and the text around it is escaped: the result is markup."""
     text = _CATALOG.get(lang, {}).get(key) or _CATALOG[DEFAULT].get(key) or key
+    if any(isinstance(v, Markup) for v in values.values()):
+        return Markup(escape(text)).format(**values)  # noqa: S704 - escaped; values escaped by format
     return text.format(**values) if values else text
+
+
+def has(lang: str, key: str) -> bool:
+    """True if `key` has a text in `lang`."""
+    return key in _CATALOG.get(lang, {})
 
 
 def translator(lang: str) -> Callable[..., str]:
@@ -63,3 +75,24 @@ def language(request: Request) -> str:
 
 def other(lang: str) -> str:
     return "en" if lang == "vi" else "vi"
+
+
+def error_text(lang: str, exc: BaseException) -> str:
+    """An error as the reader of a `lang` page is told it: its own message key if it has one;
+    on an English page its own (English) message; else the text of its code, or of the nearest
+    code above it (`error.<code>`, e.g. a bad ID number's `invalid_id_number`), never English
+    inside a Vietnamese page."""
+    key = getattr(exc, "key", None)
+    if isinstance(key, str) and has(lang, key):
+        return translate(lang, key, **(getattr(exc, "values", None) or {}))
+    if lang != DEFAULT:
+        return str(exc)
+    text = translate(lang, "auth.error.other")
+    for cls in type(exc).__mro__:
+        code = cls.__dict__.get("code")
+        if isinstance(code, str) and has(lang, f"error.{code}"):
+            text = translate(lang, f"error.{code}")
+            break
+    # a command the message tells an operator to run stays (pages show `…` as code)
+    commands = re.findall(r"`[^`\n]+`", str(exc))
+    return f"{text} ({', '.join(commands)})" if commands else text

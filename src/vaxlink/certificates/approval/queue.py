@@ -201,9 +201,11 @@ def sign(
     facility = approver_facility(principal)
     if dose_ids is not None:
         if not dose_ids:
-            raise ApprovalError("choose at least one dose to sign")
+            raise ApprovalError("choose at least one dose to sign").keyed("error.choose_a_dose")
         if len(dose_ids) > MAX_SELECTED:
-            raise ApprovalError(f"sign at most {MAX_SELECTED} doses chosen one by one at a time")
+            raise ApprovalError(
+                f"sign at most {MAX_SELECTED} doses chosen one by one at a time"
+            ).keyed("error.too_many_chosen", n=MAX_SELECTED)
     credential = SigningCredential(principal.username, passphrase)
     try:
         signer = unlock_site_key(session, keys, facility, credential, now=now, secret=secret)

@@ -26,7 +26,7 @@ from vaxlink.certificates.errors import (
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.web.deps import clock, key_store
 from vaxlink.ratelimit import secret_of
-from vaxlink.web import deps
+from vaxlink.web import deps, i18n
 from vaxlink.web.deps import container, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -95,7 +95,7 @@ def approval_sign(
                 break
         response = render(
             request, "approval/queue.html",
-            {"page": queue.pending_page(db, principal, now=now), "after": 0, "error": str(exc),
+            {"page": queue.pending_page(db, principal, now=now), "after": 0, "error": i18n.error_text(i18n.language(request), exc),
              "error_key": error_key, "signed": None, "signed_n": None},
             status=exc.http_status,
         )  # fmt: skip

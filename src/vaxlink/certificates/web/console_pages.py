@@ -17,6 +17,7 @@ from vaxlink.certificates import console
 from vaxlink.certificates.errors import CertificateError
 from vaxlink.certificates.models import CertificateKind
 from vaxlink.compose import Container
+from vaxlink.web import i18n
 from vaxlink.web.deps import container, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -41,18 +42,19 @@ def _runs(request: Request) -> console.IssueRuns:
 def _page(
     request: Request, db: Session, c: Container, *, error: str | None = None,
     revoked: str | None = None, reissued: str | None = None, status: int = 200,
+    typed: dict[str, object] | None = None,
 ) -> Response:  # fmt: skip
     now = c.clock.now()
     runs = _runs(request)
     try:
         kinds = console.signable(c.issuer(by="console", now=now))
     except CertificateError as exc:  # no DSC yet: the page says so, with what to do
-        kinds, error = (), error or str(exc)
+        kinds, error = (), error or i18n.error_text(i18n.language(request), exc)
     return render(request, "issuer/console.html", {
         "view": console.overview(db, c.key_store, now,
                                  cap_per_day=c.settings.issuance_cap_per_day),
         "kinds": kinds, "runs": runs.latest(), "running": runs.running(), "error": error,
-        "revoked": revoked, "reissued": reissued, "now": now,
+        "revoked": revoked, "reissued": reissued, "now": now, "typed": typed or {},
     }, status=status)  # fmt: skip
 
 
@@ -82,7 +84,7 @@ def issuer_issue(
             cap_per_day=c.settings.issuance_cap_per_day,
         )
     except CertificateError as exc:
-        return _page(request, db, c, error=str(exc), status=422)
+        return _page(request, db, c, error=i18n.error_text(i18n.language(request), exc), status=422)
     return RedirectResponse(f"/issuer/runs/{run.id}", status_code=303)
 
 
@@ -119,5 +121,7 @@ def issuer_revoke(
                 old = console.revoke_as(db, principal, uvci, reason=reason, now=now)
                 target = f"/issuer?revoked={old.id}"
     except CertificateError as exc:
-        return _page(request, db, c, error=str(exc), status=422)
+        typed = {"uvci": uvci, "reason": reason, "reissue": reissue}  # stays in the form (#17)
+        return _page(request, db, c, error=i18n.error_text(i18n.language(request), exc),
+                     status=422, typed=typed)  # fmt: skip
     return RedirectResponse(target, status_code=303)

@@ -58,7 +58,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.run_failed": "Lượt cấp dừng vì lỗi: {error}",
         "issuer.volume": "Số chứng nhận đã cấp theo tài khoản",
         "issuer.account": "Tài khoản",
-        "issuer.today": "Hôm nay (UTC)",
+        "issuer.today": "Hôm nay (từ 07:00 giờ Việt Nam)",
         "issuer.week": "7 ngày",
         "issuer.cap": "Giới hạn mỗi tài khoản mỗi ngày: {n}",
         "issuer.no_cap": "Không giới hạn số chứng nhận mỗi tài khoản mỗi ngày.",
@@ -153,7 +153,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.run_failed": "The run stopped with an error: {error}",
         "issuer.volume": "Certificates issued per account",
         "issuer.account": "Account",
-        "issuer.today": "Today (UTC)",
+        "issuer.today": "Today (since 07:00 Viet Nam time)",
         "issuer.week": "7 days",
         "issuer.cap": "Cap per account per day: {n}",
         "issuer.no_cap": "No cap on certificates per account per day.",
@@ -197,3 +197,30 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.skip.recovery_ended": "recovery period over",
     },
 }
+
+#: The certificate's fields by their key in `core.display` (the EU DCC schema's meanings), in the
+#: reader's language; the English labels are the regulation's own.
+_DCC_FIELDS: Final[dict[str, tuple[str, str]]] = {
+    "name": ("Họ và tên", "Surname(s) and forename(s)"),
+    "date_of_birth": ("Ngày sinh", "Date of birth"),
+    "disease": ("Bệnh hoặc tác nhân phòng ngừa", "Disease or agent targeted"),
+    "vaccine_prophylaxis": ("Loại vắc xin", "Vaccine/prophylaxis"),
+    "product": ("Tên vắc xin", "Vaccine medicinal product"),
+    "manufacturer": ("Nhà sản xuất hoặc chủ sở hữu giấy phép", "Vaccine marketing authorisation holder or manufacturer"),
+    "dose": ("Mũi số / tổng số mũi", "Number in a series of doses / overall number of doses"),
+    "vaccination_date": ("Ngày tiêm", "Date of vaccination"),
+    "country": ("Nước tiêm chủng", "Member State or third country of vaccination"),
+    "first_positive": ("Ngày có kết quả dương tính đầu tiên", "Date of first positive test result"),
+    "valid_from": ("Có hiệu lực từ", "Certificate valid from"),
+    "valid_until": ("Có hiệu lực đến", "Certificate valid until"),
+    "test_type": ("Loại xét nghiệm", "Type of test"),
+    "test_name": ("Tên xét nghiệm", "Test name"),
+    "test_manufacturer": ("Nhà sản xuất xét nghiệm", "Test manufacturer"),
+    "sample_collected": ("Thời điểm lấy mẫu", "Date and time of the test sample collection"),
+    "test_result": ("Kết quả xét nghiệm", "Result of the test"),
+    "testing_centre": ("Cơ sở xét nghiệm", "Testing centre or facility"),
+    "issuer": ("Đơn vị cấp", "Certificate issuer"),
+    "certificate_id": ("Mã chứng nhận", "Unique certificate identifier"),
+}  # fmt: skip
+for _i, _lang in enumerate(("vi", "en")):
+    STRINGS[_lang].update({f"dcc.f.{k}": texts[_i] for k, texts in _DCC_FIELDS.items()})

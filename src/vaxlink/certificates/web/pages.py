@@ -20,6 +20,8 @@ from vaxlink.certificates.verification.store import KeyStoreTrust
 from vaxlink.certificates.web.deps import clock, submitted, trust_source, verify_in_store
 from vaxlink.ratelimit.web import seconds_to_wait
 from vaxlink.web.deps import session
+from vaxlink.web.i18n import has, translate
+from vaxlink.web.render import vn_date
 
 TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parents[2] / "web" / "templates")
 LANGUAGES: Final = ("vi", "en")
@@ -79,6 +81,12 @@ REASONS_VI: Final[dict[str, str]] = {
     "schema_invalid": "Nội dung chứng nhận không đúng mẫu EU DCC.",
     "qr_not_found": "Không đọc được mã QR trong ảnh: chụp lại rõ, thẳng và đủ mã.",
 }
+#: The Vietnamese reason of a failure without its own (its code is shown beside it).
+REASON_VI_OTHER: Final = "Chứng nhận không qua được bước kiểm tra này."
+#: Fields whose value is a date (`YYYY-MM-DD`), shown as DD/MM/YYYY.
+DATE_FIELDS: Final = frozenset(
+    {"date_of_birth", "vaccination_date", "first_positive", "valid_from", "valid_until"}
+)
 
 
 def _lang(value: str | None) -> str:
@@ -91,7 +99,7 @@ def _page(
     reason = None
     if result is not None and result["failure"] is not None:
         code = result["failure"]["code"]
-        reason = REASONS_VI.get(code) if lang == "vi" else None
+        reason = (REASONS_VI.get(code) or REASON_VI_OTHER) if lang == "vi" else None
         reason = reason or result["failure"]["message"]
     context = {
         "lang": lang,
@@ -101,6 +109,10 @@ def _page(
         "reason": reason,
         "expires": _day(result.get("expires_at")) if result else None,
         "too_many": TEXT[lang]["too_many"].format(seconds=retry_after) if retry_after else None,
+        "label": lambda field: _label(lang, field),
+        "shown": lambda field: (
+            vn_date(field["value"]) if field["key"] in DATE_FIELDS else field["value"]
+        ),
     }
     status = 429 if retry_after else 200
     response = TEMPLATES.TemplateResponse(request, "verify.html", context, status_code=status)
@@ -111,8 +123,14 @@ def _page(
     return response
 
 
+def _label(lang: str, field: dict[str, str]) -> str:
+    """A certificate field's label in `lang` (the display's English label if it has none)."""
+    key = f"dcc.f.{field['key']}"
+    return translate(lang, key) if has(lang, key) else field["label"]
+
+
 def _day(value: str | None) -> str | None:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d") if value else None
+    return datetime.fromisoformat(value).strftime("%d/%m/%Y") if value else None
 
 
 router = APIRouter(tags=["verifier page"], include_in_schema=False)

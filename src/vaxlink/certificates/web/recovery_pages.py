@@ -15,6 +15,7 @@ from vaxlink.auth.deps import require
 from vaxlink.auth.service import OutOfScope, Permission, Principal
 from vaxlink.certificates.errors import RecoveryInvalid
 from vaxlink.certificates.issuance.recovery import enter_recovery, recent_entries
+from vaxlink.web import i18n
 from vaxlink.web.deps import now, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
@@ -65,5 +66,12 @@ def recovery_enter(
                                    now=at, note=note)  # fmt: skip
     except (RecoveryInvalid, OutOfScope) as exc:
         status = 403 if isinstance(exc, OutOfScope) else 422
-        return _page(request, db, principal, form=form, error=str(exc), status=status)
+        return _page(
+            request,
+            db,
+            principal,
+            form=form,
+            error=i18n.error_text(i18n.language(request), exc),
+            status=status,
+        )
     return RedirectResponse(f"/recovery?done={entry.id}", status_code=303)
