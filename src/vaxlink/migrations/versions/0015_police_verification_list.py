@@ -38,7 +38,12 @@ def upgrade() -> None:
         sa.Column(
             "list_id", sa.Integer(), sa.ForeignKey("police_verification_list.id"), nullable=False
         ),
-        sa.Column("dose_record_id", sa.Integer(), sa.ForeignKey("dose_record.id"), nullable=False),
+        sa.Column(
+            "dose_record_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.ForeignKey("dose_record.id"),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.UniqueConstraint("list_id", "dose_record_id"),
     )
