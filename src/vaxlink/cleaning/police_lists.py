@@ -28,6 +28,9 @@ from vaxlink.auth.service import OutOfScope, Permission, Principal, append_after
 from vaxlink.auth.service import append as record
 from vaxlink.cleaning.errors import DoseNotFound, InvalidCorrection, NotPermitted
 from vaxlink.cleaning.models import PoliceList, PoliceListItem
+from vaxlink.errors import VaxlinkError
+from vaxlink.geo.codes import Level
+from vaxlink.geo.index import UnitIndex
 from vaxlink.records.service import DoseRecord
 
 
@@ -59,9 +62,16 @@ def _row(p: PoliceList) -> ListRow:
 
 
 def _visible(principal: Principal, unit: str) -> bool:
-    """A list is seen by accounts of the unit it was made in (the commune's police, station and
-    committee); a list of another unit is outside."""
-    return unit == str(principal.unit)
+    """A list lies where it was made (the officer's unit): seen by the accounts of that unit and
+    of the units above it; another commune's list is outside."""
+    try:
+        path = {k.level: k.code for k in UnitIndex.for_version().path(unit)}
+    except (KeyError, ValueError, VaxlinkError):
+        return unit == str(principal.unit)
+    return principal.covers(
+        province=path.get(Level.PROVINCE), district=path.get(Level.DISTRICT),
+        ward=path.get(Level.WARD),
+    )  # fmt: skip
 
 
 def create_list(
