@@ -255,8 +255,10 @@ def correct_dose(
     denied = sorted(
         f for f in changes if f in FIELD_PERMISSION and not principal.can(FIELD_PERMISSION[f])
     )
-    typed_for_police = bool(denied) and principal.can(Permission.IDENTITY_TYPE_VERIFIED) and all(
-        FIELD_PERMISSION[f] is Permission.IDENTITY_CORRECT for f in denied
+    typed_for_police = (
+        bool(denied)
+        and principal.can(Permission.IDENTITY_TYPE_VERIFIED)
+        and all(FIELD_PERMISSION[f] is Permission.IDENTITY_CORRECT for f in denied)
     )
     list_id: int | None = None
     if typed_for_police:
