@@ -267,3 +267,41 @@ def test_backfill_needs_evidence_a_known_site_and_the_committee(db: Session, wor
             dose=DoseInput("Comirnaty", "FA1", "primary", 1, dt.date(2021, 9, 20)),
             site="NOPE", source=service.Source("site_logbook", "sổ 2 tr 5", "Hoa"), now=NOW,
         )  # fmt: skip
+
+
+def test_cli_vaccination_sheet(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`vaxlink worklist export|import --sheet vaccination` as a health-station account."""
+    from typer.testing import CliRunner
+
+    from tests.cleaning.world import build
+    from tests.web_support import PASSWORD, create_account
+    from vaxlink.cleaning.cli import app
+    from vaxlink.db import make_engine, transaction, upgrade
+    from vaxlink.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(engine) as s:
+        build(s)
+    account = create_account(engine, Role.HEALTH_STATION, "ward:00001")
+    monkeypatch.setenv("VAXLINK_DATABASE_URL", url)
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    out = tmp_path / "v.xlsx"
+    who = ["--user", account.username, "--password-stdin", "--sheet", "vaccination"]
+    r = runner.invoke(app, ["export", str(out), *who], input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    out.write_bytes(_vfill(out.read_bytes(), {"T4": {"new_lot": "L-9", "reason": "sổ tiêm"}}))
+    r = runner.invoke(app, ["import", str(out), *who], input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    assert "applied: 1" in r.output
+    r = runner.invoke(app, ["import", str(out), *who], input=PASSWORD + "\n")
+    assert "unchanged: 1" in r.output
+    bad = runner.invoke(
+        app, ["export", str(out), *who[:3], "--sheet", "nope"], input=PASSWORD + "\n"
+    )
+    assert bad.exit_code != 0
+    get_settings.cache_clear()
+    engine.dispose()
