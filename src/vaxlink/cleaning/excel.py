@@ -158,7 +158,7 @@ def export_worklist(
     put(guide, n, 1, f"Đơn vị: {principal.unit} - tải lúc {now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC "
                      f"- {len(rows)} dòng")  # fmt: skip
     list_id = None
-    if principal.can(Permission.IDENTITY_CORRECT):
+    if principal.can(Permission.IDENTITY_CORRECT) and rows:
         # The police's export is a numbered verification list (police_lists): signed and
         # marked verified, it lets the commune committee type its identity fixes.
         list_id = police_lists.create_list(
