@@ -74,7 +74,32 @@ def _undo(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[s
             {"dose_id": _decided(s, outside), "data": data})  # fmt: skip
 
 
+def _list(s: Session, ward: str) -> int:
+    """A police verification list made in `ward`, holding one dose of it."""
+    from vaxlink.cleaning.models import PoliceList, PoliceListItem
+
+    plist = PoliceList(unit=f"ward:{ward}", created_by=None, created_by_username="matrix",
+                       created_at=dt.datetime.now(dt.UTC), doses=1)  # fmt: skip
+    s.add(plist)
+    s.flush()
+    s.add(PoliceListItem(list_id=plist.id, dose_record_id=_dose(s, ward), version=1))
+    s.flush()
+    return plist.id
+
+
+def _plist(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"list_id": _list(s, inside)}, {"list_id": _list(s, outside)}
+
+
+def _plist_verify(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = {"paper_ref": "DS 1/CAX"}
+    return ({"list_id": _list(s, inside), "data": data},
+            {"list_id": _list(s, outside), "data": data})  # fmt: skip
+
+
 CASES: dict[str, Case] = {
+    "/worklist/police-lists/{list_id}": _plist,
+    "POST /worklist/police-lists/{list_id}/verified": _plist_verify,
     "/worklist/doses/{dose_id}": _view,
     "POST /worklist/doses/{dose_id}/decision": _decide,
     "POST /worklist/doses/{dose_id}/correction": _correct,

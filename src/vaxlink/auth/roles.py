@@ -28,6 +28,9 @@ class Permission(StrEnum):
     WORKLIST_VIEW = "worklist.view"  # see worklists and the person records behind them
     IDENTITY_CORRECT = "identity.correct"  # change name, date of birth, sex, ID number, link
     VACCINATION_CORRECT = "vaccination.correct"  # change vaccine, lot, date, dose, site
+    #: type identity fixes the police verified (on a signed police verification list)
+    IDENTITY_TYPE_VERIFIED = "identity.type_verified"
+    DOSE_BACKFILL = "dose.backfill"  # enter a dose given but never entered, with its evidence
     DOSE_ENTER = "dose.enter"  # identity-first dose entry at the vaccination point
     APPROVE = "approval.sign"  # sign a facility's verified doses
     TICKET_WORK = "ticket.work"  # work citizen reports (phản ánh)
@@ -46,7 +49,10 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
          P.RECOVERY_ENTER}
     ),
     Role.COMMUNE_POLICE: frozenset({P.WORKLIST_VIEW, P.IDENTITY_CORRECT}),
-    Role.COMMUNE_COMMITTEE: frozenset({P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.TICKET_WORK}),
+    Role.COMMUNE_COMMITTEE: frozenset(
+        {P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.TICKET_WORK, P.IDENTITY_TYPE_VERIFIED,
+         P.DOSE_BACKFILL}
+    ),
     Role.SITE_APPROVER: frozenset({P.APPROVE, P.DOSE_ENTER, P.DASHBOARD_VIEW}),
     Role.DISTRICT_HEALTH: frozenset(
         {P.WORKLIST_VIEW, P.TICKET_WORK, P.DASHBOARD_VIEW, P.REPORT_VIEW}

@@ -18,7 +18,7 @@ from rich.table import Table
 from vaxlink import compose
 from vaxlink.auth import service as auth
 from vaxlink.auth.service import Principal
-from vaxlink.cleaning import excel
+from vaxlink.cleaning import excel, vaccination_excel
 from vaxlink.compose import Container
 
 app = typer.Typer(help="Worklists of doses to verify: Excel export and import.",
@@ -29,6 +29,12 @@ User = Annotated[str, typer.Option("--user", "-u", help="The staff account actin
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]
+Sheet = Annotated[
+    str,
+    typer.Option("--sheet", help="identity: the police's worklist (default); vaccination: the "
+                                 "station's vaccination-fact fixes."),
+]  # fmt: skip
+SHEETS = ("identity", "vaccination")
 #: Exit status when some rows of an import were refused.
 EXIT_REFUSED = 5
 
@@ -54,12 +60,20 @@ def export_cmd(
     out: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
     user: User,
     password_stdin: PasswordStdin = False,
+    sheet: Sheet = "identity",
 ) -> None:
-    """Write the account's worklist (its unit's open doses) as an Excel file for offline work."""
+    """Write the account's worklist (its unit's open doses) as an Excel file for offline work;
+    `--sheet vaccination`: the doses whose vaccination facts need fixing. A police export is a
+    numbered police verification list."""
+    if sheet not in SHEETS:
+        raise typer.BadParameter(f"--sheet must be one of {', '.join(SHEETS)}")
     with compose.running() as c:
         principal = _login(c, user, password_stdin)
         with c.transaction() as s:
-            data = excel.export_worklist(s, principal, c.registry, now=c.clock.now())
+            if sheet == "vaccination":
+                data = vaccination_excel.export_vaccination(s, principal, now=c.clock.now())
+            else:
+                data = excel.export_worklist(s, principal, c.registry, now=c.clock.now())
     out.write_bytes(data)
     console.print(f"Wrote {out} ({len(data):,} bytes) for {principal.unit}.")
 
@@ -69,15 +83,24 @@ def import_cmd(
     file: Annotated[Path, typer.Argument(help="A filled-in worklist file (.xlsx).")],
     user: User,
     password_stdin: PasswordStdin = False,
+    sheet: Sheet = "identity",
 ) -> None:
-    """Apply the decisions of a filled-in worklist file; prints every row's outcome (exit
-    status 5 when some rows were refused). Importing the same file again changes nothing.
-    Every decision is audited as the account's, like on the web."""
+    """Apply the decisions of a filled-in worklist file (`--sheet vaccination`: the corrections
+    of a vaccination-fact file); prints every row's outcome (exit status 5 when some rows were
+    refused). Importing the same file again changes nothing. Every change is audited as the
+    account's, like on the web."""
+    if sheet not in SHEETS:
+        raise typer.BadParameter(f"--sheet must be one of {', '.join(SHEETS)}")
     with compose.running() as c:
         principal = _login(c, user, password_stdin)
         with c.transaction() as s:
-            result = excel.import_worklist(s, principal, file.read_bytes(), c.registry,
-                                           c.link_model, clock=c.clock)  # fmt: skip
+            if sheet == "vaccination":
+                result = vaccination_excel.import_vaccination(
+                    s, principal, file.read_bytes(), c.registry, c.link_model, clock=c.clock
+                )
+            else:
+                result = excel.import_worklist(s, principal, file.read_bytes(), c.registry,
+                                               c.link_model, clock=c.clock)  # fmt: skip
     table = Table("Row", "Record", "Outcome", "Details")
     for r in result.rows:
         table.add_row(str(r.row), r.record_id or "", r.outcome, r.message)

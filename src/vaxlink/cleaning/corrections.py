@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from vaxlink.auth import service as auth
 from vaxlink.auth.service import ON_BEHALF_OF, OutOfScope, Permission, Principal
 from vaxlink.auth.service import append as record
-from vaxlink.cleaning import links
+from vaxlink.cleaning import links, police_lists
 from vaxlink.cleaning.errors import (
     CannotUndo,
     DoseNotFound,
@@ -162,6 +162,7 @@ def group_versions(rows: Any) -> list[dict[str, Any]]:
                 "version": r.version, "kind": r.kind, "at": r.at, "by": r.changed_by_username,
                 "role": r.role, "on_behalf_of": r.on_behalf_of, "reason": r.reason,
                 "ticket_id": r.ticket_id, "base_version": r.base_version, "fields": [],
+                "verification_list": r.verification_list_id,
             })  # fmt: skip
         out[-1]["fields"].append({"field": r.field, "old": r.old_value, "new": r.new_value})
     return out
@@ -197,6 +198,7 @@ def write_version(
     reason: str | None,
     now: dt.datetime,
     ticket_id: int | None = None,
+    verification_list_id: int | None = None,
 ) -> int:
     """One version of the dose's history: a row per changed field (old, new), at `now`."""
     with session.no_autoflush:  # the dose's pending update is flushed by `_flush`, checked
@@ -209,7 +211,7 @@ def write_version(
                 changed_by=principal.user_id, changed_by_username=principal.username,
                 role=str(principal.role), on_behalf_of=str(on_behalf) if on_behalf else None,
                 at=now, reason=reason, field=field, old_value=old, new_value=new,
-                ticket_id=ticket_id,
+                ticket_id=ticket_id, verification_list_id=verification_list_id,
             )
         )  # fmt: skip
     return version
@@ -242,12 +244,27 @@ def correct_dose(
     model: LinkModel,
     clock: Clock,
     ticket_id: int | None = None,
+    verification_list: int | None = None,
 ) -> DoseRecord:
     """Save a correction of some fields of one dose as a new version; an identity change sends
-    the dose back to linkage and links it again online, for this one person."""
+    the dose back to linkage and links it again online, for this one person.
+
+    The commune committee (IDENTITY_TYPE_VERIFIED) may correct identity fields only of a dose on
+    a police verification list of its unit that the police marked verified, naming it in
+    `verification_list`; the version records the list."""
     denied = sorted(
         f for f in changes if f in FIELD_PERMISSION and not principal.can(FIELD_PERMISSION[f])
     )
+    typed_for_police = (
+        bool(denied)
+        and principal.can(Permission.IDENTITY_TYPE_VERIFIED)
+        and all(FIELD_PERMISSION[f] is Permission.IDENTITY_CORRECT for f in denied)
+    )
+    list_id: int | None = None
+    if typed_for_police:
+        load_dose(session, principal, dose_id, now=clock.now())  # scope first, audited if not
+        list_id = police_lists.require_verified(session, principal, dose_id, verification_list)
+        denied = []
     if denied:
         who = (
             "police"
@@ -277,9 +294,12 @@ def correct_dose(
         set_status(dose, DoseStatus.PENDING, citizen_id=None)
         changed["status"] = (before["status"], str(DoseStatus.PENDING))
         changed["citizen_id"] = (before["citizen_id"], None)
+    note = reason.strip()
+    if list_id is not None:
+        note = f"theo danh sách công an số {list_id} (police list {list_id}): {note}"
     version = write_version(session, principal, dose, kind=ChangeKind.CORRECTION,
-                            base_version=expected_version, changed=changed, reason=reason.strip(),
-                            now=now, ticket_id=ticket_id)  # fmt: skip
+                            base_version=expected_version, changed=changed, reason=note,
+                            now=now, ticket_id=ticket_id, verification_list_id=list_id)  # fmt: skip
     _flush(session, dose)
     relinked = None
     if identity:
@@ -290,7 +310,8 @@ def correct_dose(
         object_id=str(dose.id), unit=dose.ward_code,
         detail={"fields": sorted(parsed), "correction_version": version,
                 "from_version": expected_version, "to_version": dose.version,
-                "ticket_id": ticket_id, "relinked": relinked.status if relinked else None}, at=now
+                "ticket_id": ticket_id, "relinked": relinked.status if relinked else None,
+                "verification_list": list_id}, at=now
     )  # fmt: skip
     return dose
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.auth.service import append as record
-from vaxlink.cleaning import corrections, links
+from vaxlink.cleaning import corrections, links, police_lists
 from vaxlink.cleaning.errors import InvalidCorrection, NeedsSecondStep, NotPermitted
 from vaxlink.cleaning.worklist import MAX_PAGE_SIZE, WorklistQuery, worklist
 from vaxlink.clock import Clock
@@ -159,6 +159,16 @@ def export_worklist(
     n = len(INSTRUCTION_LINES) + 2
     put(guide, n, 1, f"Đơn vị: {principal.unit} - tải lúc {now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC "
                      f"- {len(rows)} dòng")  # fmt: skip
+    list_id = None
+    if principal.can(Permission.IDENTITY_CORRECT) and rows:
+        # The police's export is a numbered verification list (police_lists): signed and
+        # marked verified, it lets the commune committee type its identity fixes.
+        list_id = police_lists.create_list(
+            session, principal, [(int(r["id"]), int(r["version"])) for r in rows], now=now
+        )
+        put(guide, n + 1, 1, f"DANH SÁCH XÁC MINH SỐ {list_id} - cán bộ {principal.username}. "
+                             "Sau khi xác minh và ký, đánh dấu «Đã xác minh» ở trang Danh sách "
+                             "xác minh để UBND xã nhập các sửa đổi.").font = Font(bold=True)  # fmt: skip
     guide.protection.enable()
     ws = wb.create_sheet(SHEET)
     headers = [*KEY_COLUMNS, *DECISION_COLUMNS]
@@ -218,7 +228,8 @@ def export_worklist(
     wb.save(out)
     record(
         session, actor=principal, action="worklist.export", object_type="worklist",
-        object_id=str(principal.unit), unit=str(principal.unit), detail={"rows": len(rows)}, at=now
+        object_id=str(principal.unit), unit=str(principal.unit),
+        detail={"rows": len(rows), "police_list": list_id}, at=now
     )  # fmt: skip
     return out.getvalue()
 

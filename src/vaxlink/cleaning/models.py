@@ -74,6 +74,41 @@ class DoseCorrection(Base):
     #: (undoing that decision reverses exactly these).
     source_dose_id: Mapped[int | None] = mapped_column(Integer)
     source_version: Mapped[int | None] = mapped_column(Integer)
+    #: An identity fix typed by the commune committee: the signed police list it rests on.
+    verification_list_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PoliceList(Base):
+    """A numbered police verification list: the doses a commune police officer took out (the
+    worklist's Excel export) to verify; once the police mark it verified (signed on paper,
+    `paper_ref`), the commune committee may type the identity fixes of its doses."""
+
+    __tablename__ = "police_verification_list"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The unit of the officer who made it ("ward:26734"), the list's scope.
+    unit: Mapped[str] = mapped_column(String(32), index=True)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_by_username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    doses: Mapped[int] = mapped_column(Integer)
+    verified_by: Mapped[int | None] = mapped_column(Integer)
+    verified_by_username: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The signed paper's reference (document number, date) the officer gave when verifying.
+    paper_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class PoliceListItem(Base):
+    """One dose on a police verification list, at the version it was listed at."""
+
+    __tablename__ = "police_verification_item"
+    __table_args__ = (UniqueConstraint("list_id", "dose_record_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("police_verification_list.id"))
+    dose_record_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
 
 
 _DOSE = DoseRecord.__table__.c

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.deps import require, require_any
 from vaxlink.auth.service import ON_BEHALF_OF, Permission, Principal
-from vaxlink.cleaning import excel, service
+from vaxlink.cleaning import excel, police_lists, service
 from vaxlink.cleaning.corrections import UNDOABLE, editable_fields, may_decide
 from vaxlink.cleaning.detail import COMPARED, dose_detail
 from vaxlink.cleaning.errors import EditConflict, NeedsSecondStep
@@ -28,6 +28,7 @@ from vaxlink.cleaning.worklist import (
 )
 from vaxlink.errors import VaxlinkError
 from vaxlink.linkage.service import LinkModel
+from vaxlink.records.service import DoseCategory, vaccines
 from vaxlink.registry.service import RegistryPort
 from vaxlink.web import deps, i18n
 from vaxlink.web.deps import link_model, registry_port, session
@@ -42,6 +43,8 @@ def _waiting(db: Session, principal: Principal) -> int:
 
 NAV: Final = (
     NavItem("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20, waiting=_waiting),
+    NavItem("/worklist/police-lists", "plist.nav", Permission.IDENTITY_TYPE_VERIFIED, order=21),
+    NavItem("/backfill", "backfill.nav", Permission.DOSE_BACKFILL, order=22),
 )
 
 router = APIRouter(tags=["worklist"], include_in_schema=False)
@@ -52,8 +55,11 @@ Police = Annotated[Principal, Depends(require(Permission.IDENTITY_CORRECT))]
 Corrector = Annotated[
     Principal, Depends(require_any(Permission.IDENTITY_CORRECT, Permission.VACCINATION_CORRECT))
 ]
+Vaccination = Annotated[Principal, Depends(require(Permission.VACCINATION_CORRECT))]
+Backfiller = Annotated[Principal, Depends(require(Permission.DOSE_BACKFILL))]
 Registry = Annotated[RegistryPort, Depends(registry_port)]
 Model = Annotated[LinkModel, Depends(link_model)]
+CATEGORIES: Final = tuple(c.value for c in DoseCategory)
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -72,6 +78,7 @@ def worklist_page(request: Request, principal: Viewer, db: DB) -> Response:
         "next_url": f"/worklist?{urlencode({**shown, 'after': page.next_cursor})}"
         if page.next_cursor else None,
         "export_url": f"/worklist/export.xlsx?{urlencode(shown)}",
+        "police_export": principal.can(Permission.IDENTITY_CORRECT),
     }  # fmt: skip
     if request.headers.get("HX-Request") and q.after:
         return render(request, "cleaning/_rows.html", ctx)
@@ -84,8 +91,16 @@ def _detail_context(
     detail = dose_detail(db, principal, dose_id, registry, now=now)
     can_decide = may_decide(principal)
     last = detail.history[0] if detail.history else None
+    editable = editable_fields(principal)
+    verified_lists: list[int] = []
+    if principal.can(Permission.IDENTITY_TYPE_VERIFIED):
+        # the committee types identity fixes of doses on a police list marked verified
+        verified_lists = police_lists.verified_lists_of(db, principal, dose_id)
+        if verified_lists:
+            editable = [*editable, *IDENTITY_FIELDS]
     return {
-        "d": detail, "compared": COMPARED, "editable": editable_fields(principal),
+        "d": detail, "compared": COMPARED, "editable": editable,
+        "verified_lists": verified_lists,
         "can_decide": can_decide,
         "on_behalf_of": ON_BEHALF_OF.get(principal.role),
         "reasons": service.CANNOT_VERIFY_REASONS,
@@ -247,9 +262,11 @@ def correct_page(
     changes: dict[str, object] = {f: str(form[f]) for f in (*VACCINATION_FIELDS, *IDENTITY_FIELDS)
                if f in form and str(form[f]).strip() != str(form.get(f"was_{f}", "")).strip()}  # fmt: skip
     reason = str(form.get("reason", ""))
+    listed = str(form.get("verification_list", "")).strip()
     return _save_correction(
-        request, db, principal, dose_id, registry, model, version, changes, reason
-    )
+        request, db, principal, dose_id, registry, model, version, changes, reason,
+        int(listed) if listed.isdigit() else None,
+    )  # fmt: skip
 
 
 def _save_correction(
@@ -262,12 +279,14 @@ def _save_correction(
     version: int,
     changes: dict[str, object],
     reason: str,
+    verification_list: int | None = None,
 ) -> Response:
     try:
         with db.begin_nested():
             service.correct_dose(db, principal, dose_id, expected_version=version, changes=changes,
                                  reason=reason, registry=registry, model=model,
-                                 clock=deps.clock(request))  # fmt: skip
+                                 clock=deps.clock(request),
+                                 verification_list=verification_list)  # fmt: skip
     except EditConflict as exc:
         return _conflict(request, db, principal, dose_id, exc, version, changes)
     except VaxlinkError as exc:
@@ -322,3 +341,142 @@ def import_page(
         context = {"result": None, "error": error, **_import_context()}
         return render(request, "cleaning/import.html", context, status=exc.http_status)
     return render(request, "cleaning/import.html", {"result": result, **_import_context()})
+
+
+# --- police verification lists (the committee types their identity fixes) -----------------
+
+
+@router.get("/worklist/police-lists")
+def police_lists_page(request: Request, principal: Viewer, db: DB) -> Response:
+    """The unit's police verification lists: made by the police's Excel export, marked verified
+    by the police once signed; the committee opens a verified one to type its fixes."""
+    rows = police_lists.lists(db, principal)
+    return render(request, "cleaning/police_lists.html",
+                  {"lists": rows, "police": principal.can(Permission.IDENTITY_CORRECT)})  # fmt: skip
+
+
+@router.get("/worklist/police-lists/{list_id}")
+def police_list_page(request: Request, list_id: int, principal: Viewer, db: DB) -> Response:
+    """One list: its doses, each opened (for the committee) with the list named."""
+    plist = police_lists.get_list(db, principal, list_id, now=deps.now(request))
+    doses = police_lists.list_doses(db, principal, list_id, now=deps.now(request))
+    return render(request, "cleaning/police_list.html", {
+        "plist": plist, "doses": doses, "police": principal.can(Permission.IDENTITY_CORRECT),
+        "saved": request.query_params.get("saved") == "1",
+    })  # fmt: skip
+
+
+@router.post("/worklist/police-lists/{list_id}/verified")
+def police_list_verified(
+    request: Request,
+    list_id: int,
+    principal: Police,
+    db: DB,
+    paper_ref: Annotated[str, Form()] = "",
+) -> Response:
+    """The police mark their list verified (signed on paper): the committee may type its fixes."""
+    try:
+        with db.begin_nested():
+            police_lists.mark_verified(db, principal, list_id, paper_ref=paper_ref,
+                                       now=deps.now(request))  # fmt: skip
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 403, 404):
+            raise
+        plist = police_lists.get_list(db, principal, list_id, now=deps.now(request))
+        doses = police_lists.list_doses(db, principal, list_id, now=deps.now(request))
+        return render(request, "cleaning/police_list.html",
+                      {"plist": plist, "doses": doses, "police": True, "error": i18n.error_text(i18n.language(request), exc)},
+                      status=exc.http_status)  # fmt: skip
+    return RedirectResponse(f"/worklist/police-lists/{list_id}?saved=1", status_code=303)
+
+
+# --- the station's vaccination-fact sheet -------------------------------------------------
+
+
+@router.get("/worklist/vaccination.xlsx")
+def vaccination_export(request: Request, principal: Vaccination, db: DB) -> Response:
+    """The station's doses needing vaccination-fact fixes as an Excel file."""
+    data = service.export_vaccination(db, principal, now=deps.now(request))
+    name = f"vaccination-{principal.unit.code}-{deps.clock(request).today():%Y%m%d}.xlsx"
+    return Response(data, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})  # fmt: skip
+
+
+@router.get("/worklist/vaccination-import")
+def vaccination_import_form(request: Request, principal: Vaccination) -> Response:
+    """The upload form of the vaccination sheet."""
+    return render(request, "cleaning/vaccination_import.html", {"result": None})
+
+
+@router.post("/worklist/vaccination-import")
+def vaccination_import(
+    request: Request,
+    principal: Vaccination,
+    db: DB,
+    registry: Registry,
+    model: Model,
+    data: Annotated[bytes, Depends(_upload)],
+) -> Response:
+    """Apply a filled-in vaccination sheet; the report lists every row's outcome."""
+    try:
+        result = service.import_vaccination(db, principal, data, registry, model,
+                                            clock=deps.clock(request))  # fmt: skip
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 403):
+            raise
+        return render(request, "cleaning/vaccination_import.html",
+                      {"result": None, "error": i18n.error_text(i18n.language(request), exc)}, status=exc.http_status)  # fmt: skip
+    return render(request, "cleaning/vaccination_import.html", {"result": result})
+
+
+# --- missed doses, collected and entered by the commune committee ---------------------------
+
+
+@router.get("/backfill")
+def backfill_form(request: Request, principal: Backfiller) -> Response:
+    """The form for a dose given but never entered."""
+    return render(request, "cleaning/backfill.html", _backfill_ctx({}))
+
+
+def _backfill_ctx(form: dict[str, str], **more: Any) -> dict[str, Any]:
+    return {"form": form, "evidence": [e.value for e in service.Evidence],
+            "vaccines": sorted(vaccines.catalogue()), "categories": CATEGORIES, **more}  # fmt: skip
+
+
+@router.post("/backfill")
+def backfill_save(
+    request: Request,
+    principal: Backfiller,
+    db: DB,
+    form: Annotated[dict[str, str], Depends(_form)],
+) -> Response:
+    """Enter a missed dose with its evidence; it waits for linkage and the police (pending)."""
+    f = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    try:
+        day = dt.date.fromisoformat(f.get("date", ""))
+        sequence = int(f.get("sequence", "") or 0)
+    except ValueError:
+        return render(request, "cleaning/backfill.html",
+                      _backfill_ctx(f, error="ngày tiêm / mũi số không đọc được (date or dose "
+                                             "number unreadable)"), status=422)  # fmt: skip
+    try:
+        with db.begin_nested():
+            dose = service.backfill_dose(
+                db, principal,
+                person=service.Person(f.get("full_name", ""), f.get("date_of_birth", ""),
+                                      f.get("sex", ""), f.get("id_number", "")),
+                dose=service.DoseInput(f.get("vaccine", ""), f.get("lot", ""),
+                                       f.get("category", ""), sequence, day),
+                site=f.get("site", ""),
+                source=service.Source(f.get("evidence", ""), f.get("reference", ""),
+                                      f.get("collected_by", "")),
+                now=deps.now(request),
+            )  # fmt: skip
+    except VaxlinkError as exc:
+        if exc.http_status in (401, 403):
+            raise
+        return render(request, "cleaning/backfill.html", _backfill_ctx(f, error=str(exc)),
+                      status=exc.http_status)  # fmt: skip
+    return render(request, "cleaning/backfill.html",
+                  _backfill_ctx({}, saved=dose.record_id))  # fmt: skip

@@ -7,6 +7,7 @@ the linkage model) as plain arguments; the web and CLI edges build those.
 
 from __future__ import annotations
 
+from vaxlink.cleaning.backfill import Evidence, Person, Source, backfill_dose
 from vaxlink.cleaning.corrections import (
     CANNOT_VERIFY_REASONS,
     DECISIONS,
@@ -46,7 +47,9 @@ from vaxlink.cleaning.errors import (
 from vaxlink.cleaning.excel import ImportResult, export_worklist, import_worklist
 from vaxlink.cleaning.identify import IdentityCheck, IdentitySource, facility_of, start_entry
 from vaxlink.cleaning.models import ChangeKind, DoseCorrection
+from vaxlink.cleaning.police_lists import NotOnVerifiedList
 from vaxlink.cleaning.propagate import would_propagate
+from vaxlink.cleaning.vaccination_excel import export_vaccination, import_vaccination
 from vaxlink.cleaning.worklist import WorklistPage, WorklistQuery, worklist, worklist_waiting
 
 __all__ = [
@@ -64,26 +67,33 @@ __all__ = [
     "EntryError",
     "EntryNotAllowed",
     "EntryResult",
+    "Evidence",
     "IdentityCheck",
     "IdentitySource",
     "ImportResult",
     "InvalidCorrection",
     "NeedsSecondStep",
     "NoVaccinationSite",
+    "NotOnVerifiedList",
     "NotPermitted",
+    "Person",
+    "Source",
     "TypedIdentity",
     "UnregisteredReason",
     "WarningsNotAcknowledged",
     "WorklistPage",
     "WorklistQuery",
+    "backfill_dose",
     "changes_since",
     "correct_dose",
     "decide",
     "dose_detail",
     "dose_row",
+    "export_vaccination",
     "export_worklist",
     "facility_of",
     "history",
+    "import_vaccination",
     "import_worklist",
     "load_dose",
     "record_dose",
