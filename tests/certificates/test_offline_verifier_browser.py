@@ -5,8 +5,12 @@ another origin, refuses a trust list whose signature fails and keeps the last go
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -20,6 +24,7 @@ from vaxlink.certificates.models import Certificate
 from .conftest import World, make_pki
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = os.environ.get("VAXLINK_SCREENSHOTS")
 
 CHECK = """async (text) => {
   const t0 = performance.now();
@@ -80,7 +85,12 @@ def test_verifies_offline_in_the_browser(live_server, browser) -> None:
 
         context.set_offline(True)
         assert page.evaluate("navigator.onLine") is False
+        with live_server.session() as s:  # a revocation the offline device cannot know of yet
+            revoke(s, other.uvci, reason="test", by="tester", now=dt.datetime.now(dt.UTC))
         open_verifier(page, live_server.url)  # the app shell and the lists from the caches
+        assert page.evaluate("t => window.vaxlinkVerifier.check(t)", other.hc1)["status"] == (
+            "VALID"  # the cached list: nothing came from the server while offline
+        )
         age = page.inner_text("#trust-age")
         assert age.startswith("Danh sách tin cậy ngày ")
         assert dt.datetime.strptime(age.rsplit(" ", 2)[-2], "%d/%m/%Y")
@@ -90,6 +100,8 @@ def test_verifies_offline_in_the_browser(live_server, browser) -> None:
         assert result["verdict"]["status"] == "UNREAD"
         assert "calm" in page.get_attribute("#verdict", "class")
         assert page.inner_text("#verdict-title") == "Chưa đọc được mã QR"
+        if SCREENSHOTS:
+            page.screenshot(path=str(Path(SCREENSHOTS) / "verifier-empty.png"), full_page=True)
         assert page.evaluate(CHECK, "HC1:NOT-A-QR")["verdict"]["status"] == "UNREAD"
 
         result = page.evaluate(CHECK, valid.hc1)
@@ -127,6 +139,8 @@ def test_verifies_offline_in_the_browser(live_server, browser) -> None:
         page.wait_for_selector("#verdict[data-status='VALID']")
         assert page.inner_text("#verdict-title") == "VALID"
         assert page.inner_text("#trust-age").startswith("Trust list from ")
+        if SCREENSHOTS:  # to look at the page: VAXLINK_SCREENSHOTS=/some/dir
+            page.screenshot(path=str(Path(SCREENSHOTS) / "verifier-valid.png"), full_page=True)
     finally:
         context.close()
     assert requests
@@ -191,3 +205,70 @@ def test_base45_in_the_browser_matches_the_server(live_server, page) -> None:
     )
     assert decoded[: len(samples)] == [list(s) for s in samples]
     assert decoded[len(samples) :] == [None, None, None, None]  # over 65535, dangling, bad chars
+
+
+def _public_cases(root: Path) -> list[dict[str, Any]]:
+    """The EU cases with an EC (P-256) DSC that say whether the signature verifies."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    cases = []
+    for path in sorted(root.rglob("*.json")):
+        try:
+            case = json.loads(path.read_text(encoding="utf-8"))
+            expected = case["EXPECTEDRESULTS"]
+            der = base64.b64decode(case["TESTCTX"]["CERTIFICATE"])
+            key = x509.load_der_x509_certificate(der).public_key()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if "EXPECTEDVERIFY" not in expected or not isinstance(key, ec.EllipticCurvePublicKey):
+            continue
+        if not isinstance(case.get("PREFIX"), str) or key.curve.name != "secp256r1":
+            continue
+        clock = dt.datetime.fromisoformat(case["TESTCTX"]["VALIDATIONCLOCK"].replace("Z", "+00:00"))
+        cases.append({"name": str(path.relative_to(root)), "text": case["PREFIX"],
+                      "der": case["TESTCTX"]["CERTIFICATE"], "verify": expected["EXPECTEDVERIFY"],
+                      "clock": int(clock.timestamp() * 1000)})  # fmt: skip
+    return cases
+
+
+#: Each case verified against a trust list of its own DSC, at the case's validation clock.
+SIGNED = """async (cases) => {
+  const dcc = await import('/static/js/verifier/dcc.js');
+  const x509 = await import('/static/js/verifier/x509.js');
+  const out = {};
+  for (const c of cases) {
+    const der = Uint8Array.from(atob(c.der), (ch) => ch.charCodeAt(0));
+    const cert = x509.parseCertificate(der);
+    const key = await crypto.subtle.importKey('spki', cert.spki,
+      {name: 'ECDSA', namedCurve: cert.curve}, false, ['verify']);
+    // a trust list of the case's DSC alone, under its kid (the first 8 bytes of its SHA-256)
+    const kid = new Uint8Array(await crypto.subtle.digest('SHA-256', der)).subarray(0, 8);
+    const trust = {byKid: new Map([[btoa(String.fromCharCode(...kid)), [{cert, key}]]])};
+    const v = await dcc.verifyHc1(c.text, trust, new Set(), c.clock);
+    out[c.name] = v.status + ':' + v.reason;
+  }
+  return out;
+}"""
+NOT_SIGNED = {"UNREAD", "UNKNOWN_ISSUER"}
+SIGNATURE_REASONS = {"signature", "algorithm", "no_kid", "unknown_kid"}
+
+
+def test_the_eu_public_cases_verify_in_the_browser_as_they_say(
+    live_server, page, dcc_public
+) -> None:
+    """An independent check: the official test certificates of other countries, each against
+    its own test DSC, get past the kid and signature checks in the browser exactly when the case
+    says they verify."""
+    cases = _public_cases(dcc_public)
+    assert len(cases) >= 20
+    page.goto(live_server.url + "/verifier")
+    verdicts = page.evaluate(SIGNED, cases)
+    wrong = []
+    for case in cases:
+        status, reason = verdicts[case["name"]].split(":")
+        signed = status not in NOT_SIGNED and reason not in SIGNATURE_REASONS
+        if signed != case["verify"]:
+            wrong.append((case["name"], case["verify"], verdicts[case["name"]]))
+    assert not wrong, wrong
+    assert sum(c["verify"] for c in cases) >= 10
