@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -15,11 +16,14 @@ from typing import Any
 
 import cbor2
 import pytest
+from PIL import Image
 from sqlalchemy import select
+from tests.web_support import CHROMIUM, CHROMIUM_ARGS
 
 from vaxlink.certificates.core import hc1
 from vaxlink.certificates.issuance.lifecycle import revoke
 from vaxlink.certificates.models import Certificate
+from vaxlink.certificates.qrimage import qr_png
 
 from .conftest import World, make_pki
 
@@ -272,3 +276,42 @@ def test_the_eu_public_cases_verify_in_the_browser_as_they_say(
             wrong.append((case["name"], case["verify"], verdicts[case["name"]]))
     assert not wrong, wrong
     assert sum(c["verify"] for c in cases) >= 10
+
+
+def _y4m(png: bytes, path: Path, frames: int = 10) -> Path:
+    """A Y4M video (what Chromium's fake camera plays) showing the image, grey chroma."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    canvas = Image.new("L", (640, 480), 255)
+    image.thumbnail((460, 460))
+    canvas.paste(image, ((640 - image.width) // 2, (480 - image.height) // 2))
+    chroma = bytes([128]) * (320 * 240)
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + canvas.tobytes() + chroma + chroma)
+    return path
+
+
+def test_the_live_camera_reads_the_qr_offline(live_server, browser, tmp_path) -> None:
+    certificates, _ = issued(live_server)
+    video = _y4m(qr_png(certificates[0].hc1, scale=4), tmp_path / "qr.y4m")
+    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=args)
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True, permissions=["camera"])  # fmt: skip
+    try:
+        page = context.new_page()
+        open_verifier(page, live_server.url)
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        open_verifier(page, live_server.url)
+        context.set_offline(True)
+        open_verifier(page, live_server.url)
+        page.click("#scan-start")
+        page.wait_for_selector("#verdict[data-status='VALID']", timeout=30_000)
+        assert page.inner_text("#holder-name") == "Nguyễn Văn An"
+        assert page.input_value("#hc1") == certificates[0].hc1
+        assert page.locator("#scan-video").is_hidden()  # the camera stops once a QR is read
+    finally:
+        context.close()
+        chromium.close()
