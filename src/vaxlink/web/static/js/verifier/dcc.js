@@ -90,6 +90,7 @@ export async function verifyTrustList(documentText, jws, anchors, now) {
     refuse("unreadable JWS header: " + exc.message);
   }
   if (header.alg !== "ES256" || header.crit || signer.curve !== "P-256") { refuse("not ES256"); }
+  if (!Number.isSafeInteger(header.iat)) { refuse("the JWS header has no signing time (iat)"); }
   if (!(await issuedBy(signer, anchors))) { refuse("the signer was not issued by the pinned CSCA"); }
   if (!signer.ekus.has(OID_TRUST_LIST_SIGNING)) { refuse("the signer is not a trust-list signer"); }
   if (now < signer.notBefore || now > signer.notAfter) { refuse("the signer is not valid now"); }
