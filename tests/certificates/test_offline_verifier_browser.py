@@ -22,6 +22,8 @@ from tests.web_support import CHROMIUM, CHROMIUM_ARGS
 
 from vaxlink.certificates.core import hc1
 from vaxlink.certificates.issuance.lifecycle import revoke
+from vaxlink.certificates.keys.hierarchy import create_trust_list_signer
+from vaxlink.certificates.keys.trustlist import SignedTrustList, build_trust_list
 from vaxlink.certificates.models import Certificate
 from vaxlink.certificates.qrimage import qr_png
 
@@ -315,3 +317,49 @@ def test_the_live_camera_reads_the_qr_offline(live_server, browser, tmp_path) ->
     finally:
         context.close()
         chromium.close()
+
+
+REFUSAL = """async ([documentText, signature, pins, now]) => {
+  const dcc = await import('/static/js/verifier/dcc.js');
+  const anchors = await dcc.loadAnchors(pins);
+  try {
+    const trust = await dcc.verifyTrustList(documentText, signature, anchors, now);
+    return 'accepted ' + trust.size;
+  } catch (exc) {
+    return (exc instanceof dcc.TrustListRefused ? 'refused: ' : 'error: ') + exc.message;
+  }
+}"""
+
+
+def test_only_a_trust_list_signed_under_the_pinned_csca_is_used(live_server, page) -> None:
+    """A well-formed list signed by another CSCA's trust-list signer is refused, as is one whose
+    signer lacks the trust-list EKU; the genuine one is accepted."""
+    now = dt.datetime.now(dt.UTC)
+    ours, theirs = make_pki(now - dt.timedelta(days=1)), make_pki(now - dt.timedelta(days=1))
+    pins = [base64.b64encode(ours.csca.certificate_der).decode()]
+    genuine = build_trust_list([ours.dsc.certificate], create_trust_list_signer(ours.csca, now=now),
+                               now)  # fmt: skip
+    foreign = build_trust_list([ours.dsc.certificate],
+                               create_trust_list_signer(theirs.csca, now=now), now)  # fmt: skip
+    at = int(now.timestamp() * 1000) + 60_000
+    page.goto(live_server.url + "/verifier")
+
+    def run(signed: Any, *, when: int = at) -> str:
+        return str(page.evaluate(REFUSAL, [signed.document.decode(), signed.signature, pins, when]))
+
+    assert run(genuine) == "accepted 1"
+    assert run(foreign).startswith("refused: the signer was not issued by the pinned CSCA")
+    # a DSC (no trust-list EKU) cannot sign the list even though the CSCA issued it
+    header = {"alg": "ES256", "typ": "dsc-trust-list+jws", "cty": "application/json",
+              "iat": int(now.timestamp()), "x5c": [base64.b64encode(ours.dsc.certificate_der).decode()]}  # fmt: skip
+    protected = _b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+    signing_input = f"{protected}.{_b64url(genuine.document)}".encode()
+    by_dsc = SignedTrustList(genuine.document,
+                             f"{protected}..{_b64url(ours.dsc.sign(signing_input))}")  # fmt: skip
+    assert run(by_dsc) == "refused: the signer is not a trust-list signer"
+    later = int((now + dt.timedelta(days=3 * 365)).timestamp() * 1000)
+    assert run(genuine, when=later) == "refused: the signer is not valid now"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
