@@ -21,6 +21,8 @@ PUBLIC_ROUTES: Final[dict[str, str]] = {
     "first login; needs the first step's pending session",
     "/logout": "ends whatever session the cookie names",
     "/verify": "public certificate verifier page (anyone holding a QR)",
+    "/verifier": "offline verifier web app (#18): the page, verifies in the browser; no data",
+    "/verifier/*": "offline verifier web app: its manifest and service worker; no data",
     "/api/v1/certificates/verify": "public certificate verification API",
     "/api/v1/certificates/trust-list": "signed public trust list",
     "/api/v1/certificates/revocations": "public revocation list",

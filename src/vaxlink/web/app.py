@@ -48,7 +48,8 @@ class WebDomain:
 DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
     WebDomain("certificates", "vaxlink.certificates.web.api",
-              strings=("vaxlink.certificates.web.console_strings:STRINGS",),
+              strings=("vaxlink.certificates.web.console_strings:STRINGS",
+                       "vaxlink.certificates.web.verifier_strings:STRINGS"),
               nav=("vaxlink.certificates.web.approval_pages:NAV",
                    "vaxlink.certificates.web.console_pages:NAV",
                    "vaxlink.certificates.web.recovery_pages:NAV")),
