@@ -29,7 +29,7 @@ _ERRORS: Final[dict[str, tuple[str, str]]] = {
     "citizen_not_found": ("Không tìm thấy người dân có số định danh này.", "No citizen has this ID number."),
     "certificate_not_found": ("Không có chứng nhận nào có mã này được cấp tại đây: kiểm tra lại mã chứng nhận.",
                               "No certificate with this identifier was issued here: check the identifier."),
-    "uvci_invalid": ("Mã chứng nhận không đúng dạng (URN:UVCI:…).", "The certificate identifier is not well formed (URN:UVCI:…)."),
+    "uvci_invalid": ("Mã chứng nhận không đúng dạng (`URN:UVCI:…`).", "The certificate identifier is not well formed (`URN:UVCI:…`)."),
     "not_xlsx": ("Tệp không phải tệp Excel .xlsx: tải lên đúng tệp đã tải về từ trang này.",
                  "The file is not an Excel .xlsx file: upload the file downloaded from this page."),
     "photo_missing": ("Chọn ảnh chụp mã QR trên CCCD.", "Choose a photo of the QR code on the ID card."),
