@@ -46,6 +46,8 @@ _ERRORS: Final[dict[str, tuple[str, str]]] = {
                            "sau khi xem xét.",
                            "This account has issued its {cap} certificates for today (`VAXLINK_ISSUANCE_CAP_PER_DAY`): "
                            "issuance stopped. The rest are issued by a run tomorrow, or by another issuer after review."),
+    "lot_missing": ("Nhập số lô in trên lọ vắc xin.", "Type the lot number printed on the vial."),
+    "name_no_letters": ("Họ tên phải có chữ (ví dụ Nguyễn Văn An).", "The full name must contain letters."),
     "not_permitted": ("Vai trò của bạn không được sửa thông tin này: trạm y tế xác minh việc tiêm, "
                       "công an xã xác minh nhân thân.",
                       "Your role may not change this: health staff verify vaccination, "
