@@ -229,12 +229,17 @@ def test_health_station(demo: Demo, walker: Walker) -> None:
         w.go("/entry")
         w.submit("#id-form", {"id_number": demo.citizen[0]})
         w.submit("#dose-form", {"lot": "", "date": "2099-01-01"})  # the person's page, an error
+        w.go("/entry")
+        w.submit("#id-form", {"id_number": "001099999990"})  # not in the registry
+        w.page.click("#unregistered summary")
+        w.submit("#unregistered-form", {"full_name": "Trần Thị B", "date_of_birth": "31/02/1990",
+                                        "note": "ngắn"})  # fmt: skip
         w.go("/recovery")
         w.submit("#recovery-form", {"id_number": demo.citizen[0], "first_positive": "2030-01-01"})
         w.go("/staff/tickets")
         w.go("/staff/tickets?show=all")
         w.go("/dashboard")
-        w.done(12)
+        w.done(15)
 
 
 def test_commune_police(demo: Demo, walker: Walker) -> None:

@@ -122,7 +122,8 @@ def _checked_dose(dose: DoseInput, today: dt.date) -> Vaccine:
     if vaccine is None:
         raise EntryError(f"vaccine '{dose.vaccine}' is not in the catalogue; choose from the list")
     if not dose.lot.strip():
-        raise EntryError("type the lot number (Số lô) printed on the vial")
+        message = "type the lot number (Số lô) printed on the vial"
+        raise EntryError(message).keyed("error.lot_missing")
     if len(dose.lot.strip()) > MAX_LOT:
         raise EntryError(f"the lot number has more than {MAX_LOT} characters")
     if dose.category not in set(DoseCategory):

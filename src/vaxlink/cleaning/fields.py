@@ -48,7 +48,9 @@ def _name(value: object, _dose: Mapping[str, Any], _today: dt.date) -> Columns:
     shown = normalise_name(text) if text else ""
     folded = fold_name(shown)
     if not folded or not any(c.isalpha() for c in folded):
-        raise InvalidCorrection("full name must contain letters (e.g. Nguyễn Văn An)")
+        raise InvalidCorrection("full name must contain letters (e.g. Nguyễn Văn An)").keyed(
+            "error.name_no_letters"
+        )
     if len(shown) > 120:
         raise InvalidCorrection("full name is longer than 120 characters")
     return {"full_name": shown, "name_folded": folded}

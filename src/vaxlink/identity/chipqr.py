@@ -90,7 +90,7 @@ def parse_chip_qr(text: str) -> ChipQr:
     date_of_birth = _ddmmyyyy(fields[3], 3, partial=True)
     sex = _CARD_SEX.get(fold_name(fields[4]))
     if sex is None:
-        raise _error(4, fields[4], "is not Nam or Nữ")
+        raise _error(4, fields[4], "is not Nam or Nữ").keyed("error.invalid_chip_qr")
     issue = _ddmmyyyy(fields[6], 6, partial=False).as_date()
     assert issue is not None
     return ChipQr(

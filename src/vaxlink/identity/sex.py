@@ -27,7 +27,9 @@ def parse_sex(raw: str | None, *, what: str = "sex") -> Sex | None:
         return None
     sex = _SPELLINGS.get(_fold(raw))
     if sex is None:
-        raise SexParseError(f"{what} '{raw.strip()}' is not recognised (expected M, F, Nam or Nữ)")
+        raise SexParseError(
+            f"{what} '{raw.strip()}' is not recognised (expected M, F, Nam or Nữ)"
+        ).keyed("error.invalid_sex")
     return sex
 
 

@@ -29,7 +29,7 @@ _ERRORS: Final[dict[str, tuple[str, str]]] = {
     "citizen_not_found": ("Không tìm thấy người dân có số định danh này.", "No citizen has this ID number."),
     "certificate_not_found": ("Không có chứng nhận nào có mã này được cấp tại đây: kiểm tra lại mã chứng nhận.",
                               "No certificate with this identifier was issued here: check the identifier."),
-    "uvci_invalid": ("Mã chứng nhận không đúng dạng (URN:UVCI:…).", "The certificate identifier is not well formed (URN:UVCI:…)."),
+    "uvci_invalid": ("Mã chứng nhận không đúng dạng (`URN:UVCI:…`).", "The certificate identifier is not well formed (`URN:UVCI:…`)."),
     "not_xlsx": ("Tệp không phải tệp Excel .xlsx: tải lên đúng tệp đã tải về từ trang này.",
                  "The file is not an Excel .xlsx file: upload the file downloaded from this page."),
     "photo_missing": ("Chọn ảnh chụp mã QR trên CCCD.", "Choose a photo of the QR code on the ID card."),
@@ -46,6 +46,8 @@ _ERRORS: Final[dict[str, tuple[str, str]]] = {
                            "sau khi xem xét.",
                            "This account has issued its {cap} certificates for today (`VAXLINK_ISSUANCE_CAP_PER_DAY`): "
                            "issuance stopped. The rest are issued by a run tomorrow, or by another issuer after review."),
+    "lot_missing": ("Nhập số lô in trên lọ vắc xin.", "Type the lot number printed on the vial."),
+    "name_no_letters": ("Họ tên phải có chữ (ví dụ Nguyễn Văn An).", "The full name must contain letters."),
     "not_permitted": ("Vai trò của bạn không được sửa thông tin này: trạm y tế xác minh việc tiêm, "
                       "công an xã xác minh nhân thân.",
                       "Your role may not change this: health staff verify vaccination, "
