@@ -58,6 +58,7 @@ ALLOWED: Final = frozenset(
         "totp",  # one-time codes: the word on phones and in authenticator apps
         "id",  # "ID" as in the ID number people read on their card
         "email",  # the word people use
+        "javascript",  # the name of what a browser must run for the offline verifier
         "camera",  # the word Vietnamese use for a phone's camera
         "htmx",  # never shown; in noscript hints
         "dsc",

@@ -16,7 +16,7 @@ from vaxlink.web import i18n
 from vaxlink.web.app import create_app
 
 #: Named in the other language on purpose (the link is marked with that language's `lang`).
-OTHER_LANGUAGE_ON_PURPOSE = frozenset({"common.switch_language"})
+OTHER_LANGUAGE_ON_PURPOSE = frozenset({"common.switch_language", "verifier.switch"})
 
 
 @pytest.mark.parametrize("word", ["Người", "nguoi", "Trạm", "y", "tế", "chứng", "nhận", "xã",
