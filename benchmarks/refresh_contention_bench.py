@@ -62,12 +62,20 @@ VAXLINK = ROOT / ".venv" / "bin" / "vaxlink"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 PASSWORD = "bench-password-123456"
 USERS = 20
-#: The refresh loop, run as its own process like `vaxlink report scheduler` (argv: seconds).
+#: The refresh loop, run as its own process like `vaxlink report scheduler` (at its CPU priority;
+#: argv: seconds).
 REFRESHER = """
 import datetime as dt, json, sys, time
 from vaxlink.db import engine_from_settings
 from vaxlink.settings import get_settings
 engine = engine_from_settings(get_settings())
+try:  # at the scheduler's CPU priority, where the tree has one
+    from vaxlink.reports.cli import SCHEDULER_NICE, lower_priority
+    lower_priority(SCHEDULER_NICE)
+except ImportError:
+    pass
+import os
+nice = os.nice(0)
 try:
     from vaxlink.reports.refresh import refresh
     def once(now):
@@ -85,7 +93,8 @@ while time.monotonic() < deadline:
     started = time.perf_counter()
     try:
         once(dt.datetime.now(dt.UTC))
-        print(json.dumps({"kind": kind, "seconds": time.perf_counter() - started}), flush=True)
+        print(json.dumps({"kind": kind, "nice": nice, "seconds": time.perf_counter() - started}),
+              flush=True)
     except Exception as exc:
         print(json.dumps({"kind": kind, "error": str(exc)[:200],
                           "seconds": time.perf_counter() - started}), flush=True)
@@ -213,15 +222,20 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _sched(pid: int) -> tuple[float, float]:
-    """(CPU seconds, seconds waiting in the run queue) of all threads of a process so far: the
-    second says how much the machine's other work held this process back."""
-    cpu = wait = 0.0
+    """(CPU seconds, seconds its threads waited in the run queue) of a process so far: the second
+    says how much the machine's other work held it back. CPU counts every thread that ever ran;
+    the wait only the threads alive now (the kernel keeps no total of exited threads')."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0, 0.0
+    wait = 0.0
     for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
         try:
-            ran, waited, _slices = stat.read_text().split()
-        except (OSError, ValueError):
+            wait += int(stat.read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
             continue
-        cpu, wait = cpu + int(ran) / 1e9, wait + int(waited) / 1e9
     return cpu, wait
 
 
@@ -245,6 +259,7 @@ def summarise(samples: list[Sample], refreshes: list[dict[str, Any]]) -> dict[st
     durations = [r["seconds"] for r in refreshes]
     out["refresh"] = {
         "kind": refreshes[0]["kind"] if refreshes else None,
+        "nice": refreshes[0].get("nice") if refreshes else None,
         "runs": len(refreshes),
         "errors": [r["error"] for r in refreshes if "error" in r],
         "seconds": [round(d, 2) for d in durations],
@@ -283,7 +298,9 @@ def phase(data_dir: Path, port: int, server: int, args: argparse.Namespace, toke
         "refresher": round((refresher_after[0] - refresher_before[0]) / elapsed, 2),
     }
     # thread-seconds per second the server's runnable threads waited for a core
-    result["server_run_queue_wait"] = round((server_after[1] - server_before[1]) / elapsed, 2)
+    result["server_run_queue_wait"] = round(
+        max(0.0, server_after[1] - server_before[1]) / elapsed, 2
+    )
     return result
 
 
@@ -298,7 +315,7 @@ def table(results: dict[str, dict[str, Any]]) -> None:
         f = r["refresh"]
         if f["runs"]:
             print(f"{name:<16}{'refresh':<13}{f['runs']:>9}{len(f['errors']):>8}  "
-                  f"{f['kind']}: median {f['median_s']} s, {f['seconds']} s")  # fmt: skip
+                  f"{f['kind']} (nice {f['nice']}): median {f['median_s']} s, {f['seconds']} s")  # fmt: skip
         c = r["cores_used"]
         print(f"{name:<16}{'machine':<13}  cores used: server {c['server']}, refresher "
               f"{c['refresher']}; server threads waiting for a core "
