@@ -88,6 +88,9 @@ _TURN_POLL_S: Final = 0.002
 _WRITES: Final = ("insert", "update", "delete", "replace")
 #: Connections a SQLite store's engine keeps open (and as many more it may open for a burst).
 SQLITE_POOL_SIZE: Final = 48
+#: The same for PostgreSQL, per process (`vaxlink serve --workers N` keeps up to N x 2 x this):
+#: each is a server process, so fewer; a request holds one only while it talks to the store.
+PG_POOL_SIZE: Final = 16
 
 
 class WriteTurn:
@@ -247,6 +250,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_write_turns(engine, store)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # As on SQLite: SQLAlchemy's default (5 kept, 10 more opened and closed again per checkout)
+    # made a busy worker open a PostgreSQL connection (a backend process) for most requests.
+    kwargs.setdefault("pool_size", PG_POOL_SIZE)
+    kwargs.setdefault("max_overflow", PG_POOL_SIZE)
     return create_engine(url, **kwargs)
 
 
