@@ -322,8 +322,8 @@ def table(results: dict[str, dict[str, Any]]) -> None:
               f"{r['server_run_queue_wait']} s/s; load average {r['load_average_1m']}")  # fmt: skip
 
 
-def verdict(r: dict[str, Any], p99_ms: float) -> list[str]:
-    """Why the phase misses the target (empty: it meets it)."""
+def verdict(r: dict[str, Any], p99_ms: float, *, refresh: bool = True) -> list[str]:
+    """Why the phase misses the target (empty: it meets it); `refresh`: a refresh ran in it."""
     misses = []
     for kind in ("certificate", "login"):
         k = r[kind]
@@ -331,7 +331,7 @@ def verdict(r: dict[str, Any], p99_ms: float) -> list[str]:
             misses.append(f"{kind}: {k['errors']} errors {k['statuses']}")
         if k["p99_ms"] >= p99_ms:
             misses.append(f"{kind}: p99 {k['p99_ms']} ms >= {p99_ms:g} ms")
-    if not r["refresh"]["runs"] or r["refresh"]["errors"]:
+    if refresh and (not r["refresh"]["runs"] or r["refresh"]["errors"]):
         misses.append(f"the refresh did not run cleanly: {r['refresh']}")
     return misses
 
@@ -391,12 +391,17 @@ def main() -> None:
     })  # fmt: skip
     print(f"\n{path}")
     load = results["this tree"]["load_average_1m"]
-    if max(load) > (os.cpu_count() or 1):
+    if max(load) > (os.cpu_count() or 1) + 1:  # the server, refresher and client make ~2
         print(f"note: the machine was busy (load average {load} on {os.cpu_count()} cores): "
               "the latencies include waiting for a core behind other work")  # fmt: skip
+    if "no refresh" in results and verdict(results["no refresh"], target_ms, refresh=False):
+        print("note: the control without any refresh missed the target too: the machine could not "
+              "serve this load then, so this run says little about the refresh; run it again on a "
+              "quieter machine")  # fmt: skip
     if misses:
         print(
-            "TARGET NOT MET (0 errors, p99 < 500 ms, at the refresh's side): " + "; ".join(misses)
+            "TARGET NOT MET (0 errors and p99 < 500 ms while the refresh runs): "
+            + "; ".join(misses)
         )
         raise SystemExit(1)
     print("target met: 0 errors and p99 < 500 ms for downloads and logins while the refresh ran")
