@@ -9,6 +9,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,8 +157,17 @@ class WriteTurn:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._threads.release()
 
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
-_TURNS: Final[dict[tuple[int, str], WriteTurn]] = {}
+
+#: The turns of this process's stores, each kept while an engine of its store lives (weakly: a
+#: test suite's thousands of temporary stores must not keep a lock file open each).
+_TURNS: Final[weakref.WeakValueDictionary[tuple[int, str], WriteTurn]] = (
+    weakref.WeakValueDictionary()
+)
 _TURNS_LOCK: Final = threading.Lock()
 
 
