@@ -1,7 +1,7 @@
 """Does the figures refresh starve the embedded store's other writers? (issue #13 point 5)
 
     .venv/bin/python benchmarks/refresh_contention_bench.py [--citizens 20000] [--seconds 30]
-        [--rate 100] [--reuse DATA_DIR] [--baseline /path/to/older/src]
+        [--rate 100] [--reuse DATA_DIR] [--baseline /path/to/older/src] [--control]
 
 Builds the demo store on SQLite (`vaxlink demo --no-serve`, 20,000 citizens: the store the outside
 probe used), serves the web app (`vaxlink serve`, one uvicorn worker, its own background refresh
@@ -13,8 +13,16 @@ logins (open loop: requests leave on schedule whether or not earlier ones came b
 verifies an argon2id hash (~22 ms of one core); logins' latency is read separately. `--baseline SRC` first runs the same
 load with the refresh of another source tree (e.g. /work/main/src, the one-transaction refresh).
 
-Targets: no errors (5xx, timeouts, "database is locked"), p99 < 500 ms. Prints a table and writes
-benchmarks/results/refresh_contention.json.
+Load: `_openloop` (keep-alive connections, latency counted from each request's due time). An
+earlier version drove it with httpx, whose pool spends O(requests x connections) Python per
+assignment: with a few hundred requests in flight the load generator itself saturated a core and
+reported p99s of 16-22 s (and a "collapse") while the server sat idle with everything answered.
+
+Targets (issue #13): no errors (5xx, timeouts, "database is locked"), p99 < 500 ms for downloads
+and for logins while the refresh runs. Prints a table (with the cores the server and the refresher
+used, how long the server's threads waited for a core, and the load average: the machine is
+shared), writes benchmarks/results/refresh_contention.json, and ends with "target met" or
+"TARGET NOT MET ..." and exit status 1. `--control` first runs the same load with no refresh.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,6 +50,7 @@ import httpx
 from sqlalchemy import text
 
 from _measure import write_result
+from _openloop import Answer, Connections, Sample, open_loop
 from vaxlink.auth.service import create_user
 from vaxlink.certificates.service import add_client
 from vaxlink.db import make_engine, transaction
@@ -52,12 +62,20 @@ VAXLINK = ROOT / ".venv" / "bin" / "vaxlink"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 PASSWORD = "bench-password-123456"
 USERS = 20
-#: The refresh loop, run as its own process like `vaxlink report scheduler` (argv: seconds).
+#: The refresh loop, run as its own process like `vaxlink report scheduler` (at its CPU priority;
+#: argv: seconds).
 REFRESHER = """
 import datetime as dt, json, sys, time
 from vaxlink.db import engine_from_settings
 from vaxlink.settings import get_settings
 engine = engine_from_settings(get_settings())
+try:  # at the scheduler's CPU priority, where the tree has one
+    from vaxlink.reports.cli import SCHEDULER_NICE, lower_priority
+    lower_priority(SCHEDULER_NICE)
+except ImportError:
+    pass
+import os
+nice = os.nice(0)
 try:
     from vaxlink.reports.refresh import refresh
     def once(now):
@@ -75,7 +93,8 @@ while time.monotonic() < deadline:
     started = time.perf_counter()
     try:
         once(dt.datetime.now(dt.UTC))
-        print(json.dumps({"kind": kind, "seconds": time.perf_counter() - started}), flush=True)
+        print(json.dumps({"kind": kind, "nice": nice, "seconds": time.perf_counter() - started}),
+              flush=True)
     except Exception as exc:
         print(json.dumps({"kind": kind, "error": str(exc)[:200],
                           "seconds": time.perf_counter() - started}), flush=True)
@@ -119,8 +138,14 @@ def prepare(data_dir: Path) -> tuple[str, list[str], list[str]]:
         for i in range(USERS):
             name = f"bench{stamp}u{i}"
             # a role with no second factor: the bench times the password step of a login
-            create_user(s, username=name, password=PASSWORD, role="provincial_cdc", unit="province:001",
-                        now=now)
+            create_user(
+                s,
+                username=name,
+                password=PASSWORD,
+                role="provincial_cdc",
+                unit="province:001",
+                now=now,
+            )
             users.append(name)
         ids = [str(r) for r in s.execute(text(
             "SELECT DISTINCT citizen_id FROM certificate WHERE status = 'active' LIMIT 2000"
@@ -145,60 +170,48 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the web app did not start")
 
 
-async def _download(c: httpx.AsyncClient, token: str, citizen: str) -> int:
-    r = await c.get(f"/api/v1/citizens/{citizen}/certificate",
-                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-    return r.status_code
+def _cookie(answer: Answer, name: str) -> str:
+    for cookie in answer.cookies:
+        key, _, rest = cookie.partition("=")
+        if key.strip() == name:
+            return rest.split(";", 1)[0]
+    return ""
 
 
-async def _login(base: str, user: str) -> tuple[int, float]:
-    """One login through the form; only the POST is timed (the GET fetches the CSRF cookie)."""
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        page = await c.get("/login")
-        csrf = page.cookies.get(CSRF_COOKIE) or ""
-        started = time.perf_counter()
-        r = await c.post("/login", data={"username": user, "password": PASSWORD, "next": "/",
-                                          "csrf_token": csrf},
-                         headers={"Cookie": f"{CSRF_COOKIE}={csrf}"}, follow_redirects=False)  # fmt: skip
-        return r.status_code, time.perf_counter() - started
-
-
-async def load(base: str, seconds: float, rate: float, login_rate: float, token: str,
-               users: list[str], citizens: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+async def load(port: int, seconds: float, rate: float, login_rate: float, token: str,
+               users: list[str], citizens: list[str]) -> list[Sample]:  # fmt: skip
     """Open-loop load: `login_rate` logins and `rate - login_rate` downloads a second, each
-    leaving on schedule."""
-    out: list[dict[str, Any]] = []
+    leaving on schedule (`_openloop`: keep-alive connections, latency from the due time).
+
+    A download is `GET /api/v1/citizens/{ref}/certificate`; a login is `GET /login` (its CSRF
+    cookie) then the form `POST /login`, timed together."""
     rng = random.Random(7)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as c:
+    conns = Connections("127.0.0.1", port)
+    auth = {"Authorization": f"Bearer {token}"}
 
-        async def one(kind: str, at: float) -> None:
-            started = time.perf_counter()
-            try:
-                if kind == "login":
-                    status, elapsed = await _login(base, rng.choice(users))
-                else:
-                    status = await _download(c, token, rng.choice(citizens))
-                    elapsed = time.perf_counter() - started
-                out.append({"kind": kind, "at": at, "status": status, "seconds": elapsed})
-            except httpx.HTTPError as exc:
-                out.append({"kind": kind, "at": at, "status": type(exc).__name__,
-                            "seconds": time.perf_counter() - started})  # fmt: skip
+    async def send(kind: str) -> str:
+        if kind == "certificate":
+            answer = await conns.request("GET", f"/api/v1/citizens/{rng.choice(citizens)}/certificate",
+                                         auth)  # fmt: skip
+            return str(answer.status)
+        page = await conns.request("GET", "/login")
+        csrf = _cookie(page, CSRF_COOKIE)
+        form = urlencode({"username": rng.choice(users), "password": PASSWORD, "next": "/",
+                          "csrf_token": csrf}).encode()  # fmt: skip
+        answer = await conns.request("POST", "/login", {
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{CSRF_COOKIE}={csrf}",
+        }, form)  # fmt: skip
+        return str(answer.status)
 
-        downloads = rate - login_rate
-        plan = sorted(
-            [(i / downloads, "certificate") for i in range(int(seconds * downloads))]
-            + [(i / login_rate, "login") for i in range(int(seconds * login_rate))]
-        )
-        tasks = []
-        start = time.perf_counter()
-        for at, kind in plan:
-            delay = start + at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(kind, at)))
-        await asyncio.gather(*tasks)
-    return out
+    downloads = rate - login_rate
+    plan = sorted(
+        [(i / downloads, "certificate") for i in range(int(seconds * downloads))]
+        + [(i / login_rate, "login") for i in range(int(seconds * login_rate))]
+    )
+    try:
+        return await open_loop(plan, send)
+    finally:
+        conns.close()
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -208,18 +221,36 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def summarise(samples: list[dict[str, Any]], refreshes: list[dict[str, Any]]) -> dict[str, Any]:
-    ok = {"certificate": {200}, "login": {303}}
+def _sched(pid: int) -> tuple[float, float]:
+    """(CPU seconds, seconds its threads waited in the run queue) of a process so far: the second
+    says how much the machine's other work held it back. CPU counts every thread that ever ran;
+    the wait only the threads alive now (the kernel keeps no total of exited threads')."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0, 0.0
+    wait = 0.0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            wait += int(stat.read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+    return cpu, wait
+
+
+def summarise(samples: list[Sample], refreshes: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = {"certificate": {"200"}, "login": {"303"}}
     out: dict[str, Any] = {}
     for kind in ("certificate", "login"):
-        mine = [s for s in samples if s["kind"] == kind]
-        ms = [s["seconds"] * 1000 for s in mine]
+        mine = [s for s in samples if s.kind == kind]
+        ms = [s.seconds * 1000 for s in mine]
         statuses: dict[str, int] = {}
         for s in mine:
-            statuses[str(s["status"])] = statuses.get(str(s["status"]), 0) + 1
+            statuses[s.outcome] = statuses.get(s.outcome, 0) + 1
         out[kind] = {
             "requests": len(mine),
-            "errors": sum(1 for s in mine if s["status"] not in ok[kind]),
+            "errors": sum(1 for s in mine if s.outcome not in ok[kind]),
             "statuses": statuses,
             "p50_ms": round(_pct(ms, 50), 1),
             "p99_ms": round(_pct(ms, 99), 1),
@@ -228,6 +259,7 @@ def summarise(samples: list[dict[str, Any]], refreshes: list[dict[str, Any]]) ->
     durations = [r["seconds"] for r in refreshes]
     out["refresh"] = {
         "kind": refreshes[0]["kind"] if refreshes else None,
+        "nice": refreshes[0].get("nice") if refreshes else None,
         "runs": len(refreshes),
         "errors": [r["error"] for r in refreshes if "error" in r],
         "seconds": [round(d, 2) for d in durations],
@@ -236,16 +268,23 @@ def summarise(samples: list[dict[str, Any]], refreshes: list[dict[str, Any]]) ->
     return out
 
 
-def phase(data_dir: Path, base: str, args: argparse.Namespace, token: str, users: list[str],
-          citizens: list[str], src: str | None) -> dict[str, Any]:  # fmt: skip
-    """The load for `args.seconds` while the refresh (of `src`, default this tree) loops."""
-    refresher = subprocess.Popen([str(PYTHON), "-c", REFRESHER, str(args.seconds)],
+def phase(data_dir: Path, port: int, server: int, args: argparse.Namespace, token: str,
+          users: list[str], citizens: list[str], src: str | None,
+          refresh: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The load for `args.seconds` while the refresh (of `src`, default this tree) loops, or
+    with no refresh at all (`refresh=False`: the control)."""
+    code = REFRESHER if refresh else "import sys"
+    refresher = subprocess.Popen([str(PYTHON), "-c", code, str(args.seconds)],
                                  env=_env(data_dir, src), stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL)  # fmt: skip
     load_before = os.getloadavg()[0]
+    server_before, refresher_before = _sched(server), _sched(refresher.pid)
+    started = time.perf_counter()
     samples = asyncio.run(
-        load(base, args.seconds, args.rate, args.login_rate, token, users, citizens)
+        load(port, args.seconds, args.rate, args.login_rate, token, users, citizens)
     )
+    elapsed = time.perf_counter() - started
+    server_after, refresher_after = _sched(server), _sched(refresher.pid)
     try:
         stdout, _ = refresher.communicate(timeout=600)  # the last pass finishes
     except subprocess.TimeoutExpired:
@@ -254,6 +293,14 @@ def phase(data_dir: Path, base: str, args: argparse.Namespace, token: str, users
     refreshes = [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
     result = summarise(samples, refreshes)
     result["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    result["cores_used"] = {
+        "server": round((server_after[0] - server_before[0]) / elapsed, 2),
+        "refresher": round((refresher_after[0] - refresher_before[0]) / elapsed, 2),
+    }
+    # thread-seconds per second the server's runnable threads waited for a core
+    result["server_run_queue_wait"] = round(
+        max(0.0, server_after[1] - server_before[1]) / elapsed, 2
+    )
     return result
 
 
@@ -266,8 +313,27 @@ def table(results: dict[str, dict[str, Any]]) -> None:
             print(f"{name:<16}{kind:<13}{k['requests']:>9}{k['errors']:>8}{k['p50_ms']:>9}"
                   f"{k['p99_ms']:>9}{k['max_ms']:>9}  {k['statuses']}")  # fmt: skip
         f = r["refresh"]
-        print(f"{name:<16}{'refresh':<13}{f['runs']:>9}{len(f['errors']):>8}  "
-              f"{f['kind']}: {f['seconds']} s")  # fmt: skip
+        if f["runs"]:
+            print(f"{name:<16}{'refresh':<13}{f['runs']:>9}{len(f['errors']):>8}  "
+                  f"{f['kind']} (nice {f['nice']}): median {f['median_s']} s, {f['seconds']} s")  # fmt: skip
+        c = r["cores_used"]
+        print(f"{name:<16}{'machine':<13}  cores used: server {c['server']}, refresher "
+              f"{c['refresher']}; server threads waiting for a core "
+              f"{r['server_run_queue_wait']} s/s; load average {r['load_average_1m']}")  # fmt: skip
+
+
+def verdict(r: dict[str, Any], p99_ms: float, *, refresh: bool = True) -> list[str]:
+    """Why the phase misses the target (empty: it meets it); `refresh`: a refresh ran in it."""
+    misses = []
+    for kind in ("certificate", "login"):
+        k = r[kind]
+        if k["errors"]:
+            misses.append(f"{kind}: {k['errors']} errors {k['statuses']}")
+        if k["p99_ms"] >= p99_ms:
+            misses.append(f"{kind}: p99 {k['p99_ms']} ms >= {p99_ms:g} ms")
+    if refresh and (not r["refresh"]["runs"] or r["refresh"]["errors"]):
+        misses.append(f"the refresh did not run cleanly: {r['refresh']}")
+    return misses
 
 
 def main() -> None:
@@ -283,6 +349,8 @@ def main() -> None:
     )
     parser.add_argument("--reuse", type=Path, help="A data directory an earlier demo built.")
     parser.add_argument("--baseline", help="Source tree whose refresh to measure first.")
+    parser.add_argument("--control", action="store_true",
+                        help="First run the same load with no refresh at all.")  # fmt: skip
     args = parser.parse_args()
     tmp = None
     if args.reuse:
@@ -295,26 +363,48 @@ def main() -> None:
     token, users, citizens = prepare(data_dir)
     port = _port()
     server = serve(data_dir, port)
-    base = f"http://127.0.0.1:{port}"
     results: dict[str, dict[str, Any]] = {}
     try:
+        common = (data_dir, port, server.pid, args, token, users, citizens)
+        if args.control:
+            results["no refresh"] = phase(*common, None, refresh=False)
         if args.baseline:
-            results["baseline"] = phase(data_dir, base, args, token, users, citizens,
-                                        args.baseline)  # fmt: skip
-        results["this tree"] = phase(data_dir, base, args, token, users, citizens, None)
+            results["baseline"] = phase(*common, args.baseline)
+        results["this tree"] = phase(*common, None)
     finally:
         server.terminate()
         server.wait(30)
         if tmp is not None:
             tmp.cleanup()
+    print(f"\n{args.rate:g} requests/s for {args.seconds:g} s ({args.login_rate:g} of them logins), "
+          f"{args.citizens:,}-citizen SQLite store, one uvicorn worker; latency from each request's "
+          f"due time (open loop)\n")  # fmt: skip
     table(results)
+    target_ms = 500.0
+    misses = verdict(results["this tree"], target_ms)
     path = write_result("refresh_contention", {
         "citizens": args.citizens, "seconds": args.seconds, "rate_per_s": args.rate,
         "login_rate_per_s": args.login_rate, "build_s": build_s, "baseline_src": args.baseline,
         "phases": results,
-        "targets": {"errors": 0, "p99_ms": 500},
+        "targets": {"errors": 0, "p99_ms": target_ms},
+        "target_met": not misses, "misses": misses,
     })  # fmt: skip
     print(f"\n{path}")
+    load = results["this tree"]["load_average_1m"]
+    if max(load) > (os.cpu_count() or 1) + 1:  # the server, refresher and client make ~2
+        print(f"note: the machine was busy (load average {load} on {os.cpu_count()} cores): "
+              "the latencies include waiting for a core behind other work")  # fmt: skip
+    if "no refresh" in results and verdict(results["no refresh"], target_ms, refresh=False):
+        print("note: the control without any refresh missed the target too: the machine could not "
+              "serve this load then, so this run says little about the refresh; run it again on a "
+              "quieter machine")  # fmt: skip
+    if misses:
+        print(
+            "TARGET NOT MET (0 errors and p99 < 500 ms while the refresh runs): "
+            + "; ".join(misses)
+        )
+        raise SystemExit(1)
+    print("target met: 0 errors and p99 < 500 ms for downloads and logins while the refresh ran")
 
 
 if __name__ == "__main__":

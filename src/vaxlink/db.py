@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import re
+import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from vaxlink.files import make_private, private_dir, touch_private
+from vaxlink.files import FILE_MODE, make_private, private_dir, touch_private
 from vaxlink.settings import Settings
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -75,36 +80,153 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-#: How long a writer waits for its process's turn before it goes on and lets SQLite's own busy
-#: timeout arbitrate (never a hang: the gate only orders writers, SQLite still guards the data).
-_GATE_WAIT_S: Final = 10.0
+#: How long a writer waits for its turn before it goes on and lets SQLite's own busy timeout
+#: arbitrate (never a hang: the turn only orders writers, SQLite still guards the data).
+_TURN_WAIT_S: Final = 10.0
+#: The longest pause between two looks at another process's turn: a waiter polls, but so often
+#: that it starts at most this late (SQLite's busy handler sleeps up to 100 ms between retries).
+_TURN_POLL_S: Final = 0.002
 _WRITES: Final = ("insert", "update", "delete", "replace")
+#: Connections a SQLite store's engine keeps open (and as many more it may open for a burst).
+SQLITE_POOL_SIZE: Final = 48
+#: The same for PostgreSQL, per process (`vaxlink serve --workers N` keeps up to N x 2 x this):
+#: each is a server process, so fewer; a request holds one only while it talks to the store.
+PG_POOL_SIZE: Final = 16
 
 
-def _sqlite_writer_gate(engine: Engine) -> None:
-    """Let one connection of this process write to the SQLite store at a time, in arrival order.
+class WriteTurn:
+    """The one turn to write a SQLite store, in this process and across processes.
 
-    SQLite has one writer; when several threads of a process (a web worker's thread pool) race
-    for it, each loser polls with growing sleeps (the busy timeout's back-off) and may lose again,
-    so a few requests wait seconds while the lock is free most of the time. Taking a process-wide
-    turn before the first write of a transaction, and giving it back at commit or rollback, turns
-    that lottery into a queue: the p99 of the citizen lookup at ~200 requests/s fell from about
-    1.4 s to the time of the queue ahead (benchmarks/citizen_lookup_post_bench.py). A semaphore,
-    not a lock: a request's transaction may end in another thread than the one it began in."""
-    gate = threading.Semaphore(1)
+    SQLite has one writer at a time; a writer that finds the lock taken polls it with growing
+    sleeps (the busy timeout's back-off: 1, 2, 5 … 100 ms), so under load many writers race, the
+    losers sleep while the lock is free, and a few wait seconds. Instead a writer takes this turn
+    before its transaction's first write and gives it back once the COMMIT or ROLLBACK is done:
+
+    - within a process, a semaphore queues the threads in arrival order (no polling at all);
+    - across processes (the web app, `vaxlink report scheduler`, an import), an advisory `flock`
+      on `<store>.writer-lock`: the process whose thread holds the semaphore looks at it every
+      ≤ 2 ms, and the kernel drops it if a process dies (crash-safe, nothing to clean up).
+
+    Measured in benchmarks/refresh_contention_bench.py (the figures refresh looping beside 100
+    downloads and logins a second). One turn per store and process: every engine of the store
+    (the app's, the view-audit writer's) shares it. A semaphore, not a lock: a request's
+    transaction may end in another thread than the one it began in.
+    """
+
+    def __init__(self, lock_file: Path | None) -> None:
+        self._threads = threading.Semaphore(1)
+        self._fd: int | None = None
+        if lock_file is not None:
+            self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+
+    @classmethod
+    def of(cls, store: Path | None) -> WriteTurn:
+        """The turn of `store` (None: a store no other process can open, e.g. in memory) for
+        this process (a forked child gets its own: it must not share its parent's)."""
+        if store is None:
+            return cls(None)
+        key = (os.getpid(), str(store.resolve()))
+        with _TURNS_LOCK:
+            turn = _TURNS.get(key)
+            if turn is None:
+                turn = _TURNS[key] = cls(store.with_name(store.name + ".writer-lock"))
+            return turn
+
+    def take(self) -> bool:
+        """Wait for the turn (at most `_TURN_WAIT_S`); False when it was not had in time."""
+        deadline = time.monotonic() + _TURN_WAIT_S
+        if not self._threads.acquire(timeout=_TURN_WAIT_S):
+            return False
+        if self._fd is None:
+            return True
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._threads.release()
+                    return False
+                time.sleep(pause)
+                pause = min(2 * pause, _TURN_POLL_S)
+
+    def give_back(self) -> None:
+        """End the turn (taken with `take`)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+#: The turns of this process's stores, each kept while an engine of its store lives (weakly: a
+#: test suite's thousands of temporary stores must not keep a lock file open each).
+_TURNS: Final[weakref.WeakValueDictionary[tuple[int, str], WriteTurn]] = (
+    weakref.WeakValueDictionary()
+)
+_TURNS_LOCK: Final = threading.Lock()
+
+
+class _TurnConnection(sqlite3.Connection):
+    """A SQLite connection that gives its write turn back once its COMMIT or ROLLBACK is done
+    (SQLAlchemy's commit event comes before the COMMIT: a turn given back there let the next
+    writer run into the store's lock and its busy sleeps). The pool's rollback of a returned
+    connection gives the turn back too."""
+
+    turn: WriteTurn | None = None
+    holding: bool = False
+
+    def take_turn(self) -> None:
+        if self.turn is not None and not self.holding:
+            self.holding = self.turn.take()
+
+    def _give_back(self) -> None:
+        if self.holding:
+            self.holding = False
+            if self.turn is not None:
+                self.turn.give_back()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back()
+
+
+def _sqlite_write_turns(engine: Engine, store: Path | None) -> None:
+    """Writers of `engine` take the store's `WriteTurn` before a transaction's first write."""
+    turn = WriteTurn.of(store)
+
+    @event.listens_for(engine, "connect")
+    def _attach(dbapi_conn: Any, _record: Any) -> None:
+        if isinstance(dbapi_conn, _TurnConnection):
+            dbapi_conn.turn = turn
 
     @event.listens_for(engine, "before_cursor_execute")
     def _take_turn(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "vx_turn" in conn.info or not statement.lstrip()[:7].lower().startswith(_WRITES):
-            return
-        conn.info["vx_turn"] = gate.acquire(timeout=_GATE_WAIT_S)
-
-    def _give_back(conn: Any) -> None:
-        if conn.info.pop("vx_turn", False):
-            gate.release()
-
-    event.listen(engine, "commit", _give_back)
-    event.listen(engine, "rollback", _give_back)
+        dbapi_conn = conn.connection.dbapi_connection
+        if (
+            isinstance(dbapi_conn, _TurnConnection)
+            and not dbapi_conn.holding
+            and statement.lstrip()[:7].lower().startswith(_WRITES)
+        ):
+            dbapi_conn.take_turn()
 
 
 def normalise_url(url: str) -> str:
@@ -120,17 +242,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
+        store = None
         if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
             store = Path(u.database)
             private_dir(store.parent)
             touch_private(store)  # 0600 before SQLite opens it; its WAL and SHM inherit the mode
-            for suffix in ("-wal", "-shm", "-journal"):
+            for suffix in ("-wal", "-shm", "-journal", ".writer-lock"):
                 make_private(store.with_name(store.name + suffix))  # a store made before 0600
+            # A connection for every thread that may hold one (the web app's thread pool has 40):
+            # SQLAlchemy's default keeps 5 and opens and closes the rest per checkout, and each
+            # opening re-reads the schema and the pragmas (a third of the server's time under load).
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", SQLITE_POOL_SIZE)
+        kwargs["connect_args"] = {"factory": _TurnConnection, **kwargs.get("connect_args", {})}
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        _sqlite_writer_gate(engine)
+        _sqlite_write_turns(engine, store)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # As on SQLite: SQLAlchemy's default (5 kept, 10 more opened and closed again per checkout)
+    # made a busy worker open a PostgreSQL connection (a backend process) for most requests.
+    kwargs.setdefault("pool_size", PG_POOL_SIZE)
+    kwargs.setdefault("max_overflow", PG_POOL_SIZE)
     return create_engine(url, **kwargs)
 
 

@@ -5,6 +5,7 @@ recomputes only what changed since its last run."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,9 @@ from tests.reports.world import DAY1, DAY2, NOW, TODAY, Built
 from vaxlink.db import transaction
 from vaxlink.linkage.models import DoseLink, LinkRunRecord
 from vaxlink.records.models import DoseRecord
+from vaxlink.reports import refresh as refresh_module
 from vaxlink.reports.figures import end_of_day
-from vaxlink.reports.refresh import MAX_AGE, refresh
+from vaxlink.reports.refresh import MAX_AGE, YIELD_MAX, YIELD_MIN, refresh
 
 
 def test_the_chunked_refresh_stores_the_independent_count(
@@ -115,3 +117,29 @@ def test_only_what_changed_is_recomputed(built: Built) -> None:
     stale = refresh(built.engine, now=NOW + dt.timedelta(minutes=20) + MAX_AGE)
     assert not stale.days[-1].skipped
     assert stale.days[-1].provinces_written == 0  # ...and nothing moved, so nothing rewritten
+
+
+def test_after_each_province_the_refresh_leaves_the_turn_to_others(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between two province writes the refresh pauses as long as the write took (bounded), so the
+    store's writers queued for the write turn meanwhile go first."""
+    pauses: list[tuple[float, int]] = []
+    with _transactions(built.engine) as writes:
+        original = refresh_module._yield_turn
+
+        def pause(held: float) -> None:
+            pauses.append((held, len(writes)))
+            original(held)
+
+        monkeypatch.setattr(refresh_module, "_yield_turn", pause)
+        run = refresh(built.engine, now=NOW)
+    (today,) = run.days
+    assert today.provinces_written >= 2
+    # one pause after each province's write (committed by then), none after the nation row
+    assert [n for _held, n in pauses] == list(range(1, today.provinces_written + 1))
+    assert all(held > 0 for held, _n in pauses)
+    for held, at_least, at_most in ((0.0, YIELD_MIN, 0.5), (10.0, YIELD_MAX, YIELD_MAX + 0.5)):
+        started = time.perf_counter()
+        refresh_module._yield_turn(held)
+        assert at_least <= time.perf_counter() - started < at_most

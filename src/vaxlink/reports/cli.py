@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -132,13 +133,33 @@ def _renew(job: RenewalJob | None, now: dt.datetime) -> LifecycleReport | None:
         return None
 
 
+#: The scheduler's CPU niceness: background work (the figures refresh computes for seconds on
+#: a core) that must leave the cores to the web app's requests when both want them.
+SCHEDULER_NICE = 10
+
+
+def lower_priority(nice: int) -> int:
+    """Make this process `nice` steps kinder to others (0: unchanged); returns its niceness."""
+    return os.nice(max(0, nice))
+
+
 @app.command("scheduler")
 def scheduler_command(
     once: Annotated[bool, typer.Option("--once", help="Run one step and stop.")] = False,
+    nice: Annotated[
+        int,
+        typer.Option(
+            help="Lower the scheduler's CPU priority by this much (0-19; 0 keeps it) so the "
+            "web app's requests get the cores first while the figures refresh runs.",
+            min=0,
+            max=19,
+        ),
+    ] = SCHEDULER_NICE,
 ) -> None:
     """Refresh figures every few minutes and make each level's daily report when it is due;
     renew the certificates that expire soon when their renewal is due (VAXLINK_RENEWAL_*); each
     step also settles the citizen reports whose new certificate waited for a site's signature."""
+    lower_priority(nice)
     console = Console()
     with compose.running() as c:
         config, mailer = c.report_settings, c.mailer

@@ -8,7 +8,8 @@ incremental and chunked, so it never holds the store's write lock for long (issu
   Of a recomputed day, only the provinces whose figures changed are written again.
 - Chunked: the day is computed read-only (on SQLite's WAL a reader blocks no writer), then
   written one province per short transaction, the nation row last; each write waits for the
-  lock within the store's busy timeout like any other writer.
+  store's write turn like any other writer (`vaxlink.db.WriteTurn`), and after each one the
+  refresh pauses as long as it wrote, so the writers queued meanwhile go first.
 """
 
 from __future__ import annotations
@@ -151,6 +152,18 @@ def _changed_provinces(
     return sorted(p for p in provinces if part(ours, p) != part(theirs, p))
 
 
+#: Bounds of the pause after each chunk's write (see `_yield_turn`).
+YIELD_MIN: Final = 0.001
+YIELD_MAX: Final = 0.05
+
+
+def _yield_turn(held: float) -> None:
+    """Pause as long as the last chunk's write took (within YIELD_MIN..YIELD_MAX): the store's
+    other writers, queued for its write turn (`vaxlink.db.WriteTurn`) meanwhile, write before
+    the next chunk, so the refresh uses at most about half of the store's write time."""
+    time.sleep(min(max(held, YIELD_MIN), YIELD_MAX))
+
+
 def refresh_day_chunked(engine: Engine, day: dt.date, *, now: dt.datetime) -> DayRun:
     """Compute `day` read-only, then write each changed province in its own short transaction
     and the nation row (the day's watermark) last."""
@@ -161,8 +174,10 @@ def refresh_day_chunked(engine: Engine, day: dt.date, *, now: dt.datetime) -> Da
     changed = _changed_provinces(figures, stored)
     rows = 0
     for province in changed:
+        wrote = time.perf_counter()
         with transaction(engine) as s:
             rows += write_rows(s, figures, province)
+        _yield_turn(time.perf_counter() - wrote)
     with transaction(engine) as s:
         rows += write_rows(s, figures, None)
     return DayRun(day, figures.final, provinces_written=len(changed), rows_written=rows,
