@@ -30,6 +30,7 @@ class Permission(StrEnum):
     VACCINATION_CORRECT = "vaccination.correct"  # change vaccine, lot, date, dose, site
     DOSE_ENTER = "dose.enter"  # identity-first dose entry at the vaccination point
     APPROVE = "approval.sign"  # sign a facility's verified doses
+    DISTRICT_APPROVE = "district.approve"  # sign the district's list of residents' records
     TICKET_WORK = "ticket.work"  # work citizen reports (phản ánh)
     DASHBOARD_VIEW = "dashboard.view"  # progress figures of the unit and below
     REPORT_VIEW = "report.view"  # daily reports of the unit and below
@@ -49,7 +50,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.COMMUNE_COMMITTEE: frozenset({P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.TICKET_WORK}),
     Role.SITE_APPROVER: frozenset({P.APPROVE, P.DOSE_ENTER, P.DASHBOARD_VIEW}),
     Role.DISTRICT_HEALTH: frozenset(
-        {P.WORKLIST_VIEW, P.TICKET_WORK, P.DASHBOARD_VIEW, P.REPORT_VIEW}
+        {P.WORKLIST_VIEW, P.TICKET_WORK, P.DASHBOARD_VIEW, P.REPORT_VIEW, P.DISTRICT_APPROVE}
     ),
     Role.PROVINCIAL_CDC: frozenset({P.WORKLIST_VIEW, P.DASHBOARD_VIEW, P.REPORT_VIEW}),
     Role.NATIONAL_ISSUER: frozenset({P.CERTIFICATE_ISSUE, P.DASHBOARD_VIEW, P.REPORT_VIEW}),
