@@ -25,6 +25,7 @@ from vaxlink.certificates.approval.district import (
     verify_district_approval,
 )
 from vaxlink.certificates.approval.signing import PASSPHRASE_LIMIT, SigningCredential
+from vaxlink.certificates.console import overview
 from vaxlink.certificates.errors import (
     ApprovalError,
     IssuanceInvalid,
@@ -149,7 +150,10 @@ def test_a_dose_corrected_after_the_district_signed_is_not_covered_until_signed_
         )
     with world.session() as s:
         (row,) = coverage_by_district(s)
+        view = overview(s, district_keys, NOW, require_district=True)
+        assert overview(s, district_keys, NOW).districts == ()  # not asked: not counted
     assert (row.district_code, row.people, row.covered, row.waiting) == (DISTRICT, 1, 0, 1)
+    assert view.districts == (row,)
 
     _sign(world, district_keys, me)
     with world.session() as s:

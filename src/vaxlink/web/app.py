@@ -48,8 +48,10 @@ class WebDomain:
 DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
     WebDomain("certificates", "vaxlink.certificates.web.api",
-              strings=("vaxlink.certificates.web.console_strings:STRINGS",),
+              strings=("vaxlink.certificates.web.console_strings:STRINGS",
+                       "vaxlink.certificates.web.district_strings:STRINGS"),
               nav=("vaxlink.certificates.web.approval_pages:NAV",
+                   "vaxlink.certificates.web.district_pages:NAV",
                    "vaxlink.certificates.web.console_pages:NAV",
                    "vaxlink.certificates.web.recovery_pages:NAV")),
     WebDomain("linkage", "vaxlink.linkage.api"),

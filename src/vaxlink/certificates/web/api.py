@@ -36,7 +36,13 @@ from vaxlink.certificates.verification.store import (
     published_trust_list,
     revocation_document,
 )
-from vaxlink.certificates.web import approval_pages, console_pages, pages, recovery_pages
+from vaxlink.certificates.web import (
+    approval_pages,
+    console_pages,
+    district_pages,
+    pages,
+    recovery_pages,
+)
 from vaxlink.certificates.web.deps import (
     Submission,
     clock,
@@ -256,5 +262,6 @@ def citizen_certificate_fhir(
 router.include_router(api)
 router.include_router(pages.router)
 router.include_router(approval_pages.router)
+router.include_router(district_pages.router)
 router.include_router(console_pages.router)
 router.include_router(recovery_pages.router)
