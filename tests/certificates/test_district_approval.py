@@ -328,3 +328,29 @@ def test_cli_signs_the_list_checks_it_and_issuance_follows_the_setting(
         actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
     assert "certificates.district_approve" in actions
     assert "certificates.district_approve_refused" in actions
+
+
+def test_reissue_after_a_correction_waits_for_the_district(world, district_keys) -> None:
+    from vaxlink.certificates.issuance.sweep import reissue_changed
+
+    me = _account(world, "ttyt.760", DISTRICT)
+    _, d2 = _resident(world, "079085000801", "Tạ Văn Minh")
+    world.approve()
+    _sign(world, district_keys, me)
+    assert _issue(world).issued == 1
+    old = world.active("079085000801")
+    world.update_dose(d2, vaccination_date=dt.date(2021, 8, 31))  # the certified dose corrected
+    world.approve()
+
+    def sweep():
+        return reissue_changed(world.engine, world.pki.dsc, issuer_name=ISSUER, by="tester",
+                               now=NOW, anchors=(world.pki.csca.certificate,),
+                               require_district=True)  # fmt: skip
+
+    report = sweep()
+    assert report.skipped == {Skip.DISTRICT_APPROVAL_MISSING: 1}
+    assert world.active("079085000801").id == old.id  # left as is until the district signs
+    _sign(world, district_keys, me)
+    report = sweep()
+    assert (report.revoked, report.issued, dict(report.skipped)) == (1, 1, {})
+    assert world.active("079085000801").id != old.id

@@ -310,7 +310,7 @@ def reissue_changed_command(
         report = reissue_changed(
             c.engine, issuer.signer, by=issuer.by, chunk_size=chunk_size,
             on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key, anchors=issuer.anchors,
-            now=issuer.now,
+            now=issuer.now, require_district=issuer.require_district,
         )  # fmt: skip
         c.audit_cli_now("certificates.reissue_changed", "certificate_batch", "changed", by=by,
                         detail=_sweep_detail(report))  # fmt: skip
