@@ -39,7 +39,7 @@ from vaxlink.ingest.models import ImportBatch
 from vaxlink.records.models import DoseRecord
 from vaxlink.registry.models import Citizen
 
-RESULTS = Path(__file__).parent / "results" / "district_approval.json"
+RESULTS = Path(__file__).parent / "results"
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 PER_FACILITY = 5_000
 DISTRICT = "760"
@@ -156,9 +156,10 @@ def main() -> None:
           f"{result['sign_us_per_dose']:>9.1f}{timings['verify']:>9.2f}{timings['preview']:>10.2f}"
           f"{timings['coverage']:>9.2f}{result['issued_per_second']:>10,.0f}"
           f"{result['peak_rss_kib'] / 1024:>9.1f}MB")  # fmt: skip
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    out = RESULTS / f"district_approval_{result['store']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
