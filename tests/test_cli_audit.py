@@ -125,6 +125,7 @@ READ_ONLY: frozenset[tuple[str, ...]] = frozenset({
 #: Data-changing commands whose audit entry is checked by another test (it needs a PKCS#11 token).
 WALKED_ELSEWHERE = frozenset({
     ("keys", "issue-facility-token"),  # tests/certificates/test_facility_key_token.py
+    ("keys", "issue-district-token"),  # tests/certificates/test_district_approval_token.py
 })
 
 

@@ -495,6 +495,47 @@ def grant_district(
                   highlight=False)  # fmt: skip
 
 
+@app.command("issue-district-token")
+def issue_district_token(
+    code: Annotated[str, typer.Option(help="District code (3 digits).")],
+    name: Annotated[str, typer.Option(help="Name of the district health centre.")],
+    approver: DistrictApprover,
+    library: Annotated[Path, typer.Option(help="PKCS#11 module of the account's token.")],
+    token_label: Annotated[str, typer.Option(help="Label of the account's token.")],
+    key_label: Annotated[str, typer.Option(help="Label for the new key on the token.")],
+    csca_passphrase: CscaPassphrase,
+    pin_file: Annotated[
+        Path | None,
+        typer.Option(help="The token's user PIN from a file (mode 0600) instead of a prompt.",
+                     show_default=False),
+    ] = None,
+    validity_days: Annotated[int, typer.Option()] = keys.DISTRICT_VALIDITY_DAYS,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a district's list-signing key on one of its accounts' PKCS#11 token: made on the
+    token, never leaving it; the token's user PIN unlocks it to sign."""
+    from vaxlink.certificates.approval.district import district_code_of
+    from vaxlink.certificates.keys import pkcs11
+
+    district = district_code_of(code)
+    with _running(key_dir) as c:
+        holder = _district_holder(c, approver, district)
+        pin = passphrases.read(pin_file, f"Token PIN of {holder}")
+        token = pkcs11.TokenKey(library, token_label, pin, key_label)
+        public = pkcs11.generate_key(token)
+        store = c.key_store
+        cert = keys.certify_district_key(
+            _csca(store, csca_passphrase), public, district_code=district, district_name=name,
+            now=c.clock.now(), validity_days=validity_days,
+        )  # fmt: skip
+        pkcs11.store_certificate(token, cert)
+        store.save_facility_token(cert, holder, library=library, token_label=token_label,
+                                  key_label=key_label, role=Role.DISTRICT)  # fmt: skip
+        c.audit_cli_now("keys.issue_district_token", "key", keys.kid(cert).hex(),
+                        detail={"district": district, "approver": holder})  # fmt: skip
+    _show(cert, f"district {district}, on {holder}'s token {token_label}")
+
+
 @app.command("revoke-dsc")
 def revoke_dsc(
     kid_hex: Annotated[str, typer.Argument(help="Kid of the DSC, in hex (see `keys list`).")],
