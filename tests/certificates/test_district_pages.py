@@ -5,6 +5,7 @@ issuer console's per-district counts."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -47,10 +48,15 @@ def test_district_signs_its_list_from_its_page(staff_client, tmp_path: Path) -> 
         approve_records(s, site_key, facility_code=SITE, approver="x",
                         now=dt.datetime.now(dt.UTC))  # fmt: skip
 
+    add_dose(engine, person, D1 + dt.timedelta(days=200), facility=SITE, dose_number=3)
+
     page = centre.get("/district/approval")
     assert page.status_code == 200
-    assert "Mũi tiêm đã xác thực của người cư trú: 2" in page.text
-    assert 'data-ward="00001" data-site="F-DIST"' in page.text
+    assert "Mũi tiêm đã xác thực của người cư trú: 3" in page.text
+    row = re.search(r'<tr data-ward="00001" data-site="F-DIST">(.*?)</tr>', page.text)
+    assert row is not None
+    counts = re.findall(r"<td[^>]*>([\d,]+)</td>", row.group(1))
+    assert counts[-2:] == ["3", "2"]  # verified, signed by the site
     assert 'id="district-never"' in page.text
 
     wrong = centre.post(
@@ -70,7 +76,7 @@ def test_district_signs_its_list_from_its_page(staff_client, tmp_path: Path) -> 
     assert signed.status_code == 303
     shown = centre.get(signed.headers["location"])
     assert "Đã ký danh sách #" in shown.text
-    assert "2 mũi tiêm" in shown.text
+    assert "2 mũi tiêm. Còn 1 mũi" in shown.text  # the third waits for its site
     assert 'id="district-last"' in shown.text
     with transaction(engine) as s:
         (approval,) = s.scalars(select(DistrictApproval))

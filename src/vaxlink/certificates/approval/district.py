@@ -59,8 +59,10 @@ from vaxlink.certificates.keys.hierarchy import (
 )
 from vaxlink.certificates.keys.store import KeyStore, Role
 from vaxlink.certificates.models import (
+    ApprovalRecord,
     DistrictApproval,
     DistrictApprovalEntry,
+    FacilityApproval,
     approvable,
 )
 from vaxlink.errors import NotFound
@@ -549,6 +551,9 @@ class DistrictPreview:
     district_code: str
     verified_by_place: dict[tuple[str, str], int]
     verified: int
+    #: Of those, doses their own site has signed (at some version: whether the signature covers
+    #: the dose as it stands now is decided, per record digest, when the district signs).
+    site_signed_by_place: dict[tuple[str, str], int]
     last_approval_id: int | None
     last_approved_at: datetime | None
     last_approver: str | None
@@ -573,6 +578,23 @@ def preview(session: Session, district_code: str) -> DistrictPreview:
         .group_by(Citizen.ward_code, DoseRecord.facility_code)
     ).all()
     by_place = {(w or "", f or ""): int(n) for w, f, n in grouped}
+    site_signed = (
+        select(ApprovalRecord.dose_id)
+        .join(FacilityApproval, FacilityApproval.id == ApprovalRecord.approval_id)
+        .where(
+            ApprovalRecord.dose_id == DoseRecord.id,
+            FacilityApproval.facility_code == DoseRecord.facility_code,
+        )
+        .exists()
+    )
+    signed_grouped = session.execute(
+        select(Citizen.ward_code, DoseRecord.facility_code, func.count())
+        .select_from(DoseRecord)
+        .join(Citizen, residents)
+        .where(approvable(), site_signed)
+        .group_by(Citizen.ward_code, DoseRecord.facility_code)
+    ).all()
+    signed_by_place = {(w or "", f or ""): int(n) for w, f, n in signed_grouped}
     last = session.scalars(
         select(DistrictApproval)
         .where(DistrictApproval.district_code == district_code)
@@ -602,7 +624,7 @@ def preview(session: Session, district_code: str) -> DistrictPreview:
         ) or 0)  # fmt: skip
         removed = last.entry_count - still
     return DistrictPreview(
-        district_code, by_place, verified,
+        district_code, by_place, verified, signed_by_place,
         last.id if last else None, last.approved_at if last else None,
         last.approver if last else None, last.entry_count if last else 0,
         added, changed, removed,

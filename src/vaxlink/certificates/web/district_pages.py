@@ -62,12 +62,13 @@ def own_district(principal: Principal) -> str:
     return principal.unit.code
 
 
-def _by_commune(shown: DistrictPreview) -> list[tuple[str, int, list[tuple[str, int]]]]:
-    """(ward, doses, [(site, doses)]) sorted by ward, for the page."""
-    wards: dict[str, dict[str, int]] = defaultdict(dict)
+def _by_commune(shown: DistrictPreview) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """(ward, [(site, verified doses, site-signed doses)]) sorted by ward, for the page."""
+    wards: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     for (ward, site), n in shown.verified_by_place.items():
-        wards[ward][site] = n
-    return [(w, sum(s.values()), sorted(s.items())) for w, s in sorted(wards.items())]
+        wards[ward][site] = (n, shown.site_signed_by_place.get((ward, site), 0))
+    return [(w, [(site, v, a) for site, (v, a) in sorted(s.items())])
+            for w, s in sorted(wards.items())]  # fmt: skip
 
 
 def _page(

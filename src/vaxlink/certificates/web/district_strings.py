@@ -15,7 +15,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "district.by_commune": "Theo xã/phường và điểm tiêm",
         "district.commune": "Xã/phường",
         "district.site": "Điểm tiêm",
-        "district.doses": "Số mũi",
+        "district.doses": "Mũi đã xác thực",
+        "district.site_signed": "Đã được điểm tiêm ký",
         "district.last": "Lần ký trước: #{id}, {n} mũi, lúc {at}, bởi {by}",
         "district.never": "Huyện chưa ký danh sách lần nào.",
         "district.since": "Thay đổi từ lần ký trước: {added} mũi mới, {changed} mũi đã sửa, "
@@ -49,7 +50,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "district.by_commune": "By commune and vaccination site",
         "district.commune": "Commune",
         "district.site": "Vaccination site",
-        "district.doses": "Doses",
+        "district.doses": "Verified doses",
+        "district.site_signed": "Signed by the site",
         "district.last": "Last signature: #{id}, {n} doses, at {at}, by {by}",
         "district.never": "The district has not signed a list yet.",
         "district.since": "Since the last signature: {added} new doses, {changed} corrected, "
