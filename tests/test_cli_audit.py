@@ -125,6 +125,7 @@ READ_ONLY: frozenset[tuple[str, ...]] = frozenset({
 #: Data-changing commands whose audit entry is checked by another test (it needs a PKCS#11 token).
 WALKED_ELSEWHERE = frozenset({
     ("keys", "issue-facility-token"),  # tests/certificates/test_facility_key_token.py
+    ("keys", "issue-district-token"),  # tests/certificates/test_district_approval_token.py
 })
 
 
@@ -216,6 +217,32 @@ def test_every_certificate_and_key_command_is_audited_with_the_operator(
         "--passphrase-file", str(secrets["old.site"]), action="keys.wrap_facility")  # fmt: skip
     run(certificates_cli, "approve", "--facility", site[0], "--approver", "duyet.site",
         "--passphrase-file", str(secrets["duyet.site"]), action="certificates.approve")  # fmt: skip
+    # the district health centre of the most vaccinated district signs its residents' list
+    with transaction(engine) as s:
+        district = s.scalar(text("SELECT c.district_code FROM citizen c JOIN dose_record d ON "
+                                 "d.citizen_id = c.citizen_id WHERE c.district_code IS NOT NULL "
+                                 "GROUP BY c.district_code ORDER BY count(*) DESC"))  # fmt: skip
+    assert district is not None
+    for name, phrase in (("ttyt.one", "saffron quay 58 hollow lantern"),
+                         ("ttyt.two", "cobalt orchard 31 gentle ferry")):  # fmt: skip
+        result = runner.invoke(users_cli.app, ["create", name, "--role", "district_health",
+                                               "--unit", f"district:{district}",
+                                               "--password-stdin"],
+                               input="a-long-enough-secret-9\n")  # fmt: skip
+        assert result.exit_code == 0, (result.output, result.exception)
+        secrets[name] = tmp_path / f"{name}.txt"
+        secrets[name].write_text(phrase + "\n")
+        secrets[name].chmod(0o600)
+    run(keys_cli, "issue-district", "--code", district, "--name", "TTYT", "--approver",
+        "ttyt.one", "--passphrase-file", str(secrets["ttyt.one"]),
+        action="keys.issue_district")  # fmt: skip
+    run(keys_cli, "grant-district", "--code", district, "--holder", "ttyt.one",
+        "--holder-passphrase-file", str(secrets["ttyt.one"]), "--approver", "ttyt.two",
+        "--passphrase-file", str(secrets["ttyt.two"]), action="keys.grant_district")  # fmt: skip
+    out = run(certificates_cli, "district-approve", "--district", district, "--approver",
+              "ttyt.two", "--passphrase-file", str(secrets["ttyt.two"]),
+              action="certificates.district_approve")  # fmt: skip
+    assert f"district {district}" in out
     out = run(certificates_cli, "issue", "--by", "tester", action="certificates.issue")
     assert "certificates issued" in out
     with transaction(engine) as s:

@@ -213,7 +213,8 @@ class Container:
 
         at = now or self.clock.now()
         return Issuer(self.dsc_signer(now=at), self.settings.certificate_issuer,
-                      at, by, self.uvci_key, self.trust_anchors)  # fmt: skip
+                      at, by, self.uvci_key, self.trust_anchors,
+                      self.settings.require_district_approval)  # fmt: skip
 
     def renewal_job(self) -> RenewalJob:
         """The renewal job (`VAXLINK_RENEWAL_*`): renews what expires within the window, signing
@@ -241,7 +242,8 @@ class Container:
 
     @property
     def trust_anchors(self) -> tuple[x509.Certificate, ...]:
-        """The CSCA certificates of the key store: what facility approval keys chain to."""
+        """The CSCA certificates of the key store: what facility and district approval keys
+        chain to."""
         from vaxlink.certificates.service import Role
 
         return tuple(self.key_store.certificates(Role.CSCA))

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="HMAC key for certificate identifiers, so outsiders cannot derive a UVCI "
         "from a citizen ID (set it in production; unset, UVCIs are plain hashes).",
     )
+    require_district_approval: bool = Field(
+        default=False,
+        description="Issue a vaccination certificate only when every dose of the person is on "
+        "a list their district health centre signed as it stands (HCMC DoH 2665/SYT-NVY); "
+        "otherwise refused as district_approval_missing / district_approval_invalid.",
+    )
     issuance_cap_per_day: int = Field(
         default=0,
         ge=0,

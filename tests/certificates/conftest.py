@@ -230,10 +230,13 @@ class World:
             chunk_size=chunk_size,
         )
 
-    def issuer(self, *, now: dt.datetime = NOW, signer: Signer | None = None) -> Issuer:
+    def issuer(
+        self, *, now: dt.datetime = NOW, signer: Signer | None = None, require_district: bool = False
+    ) -> Issuer:
         return Issuer(
-            signer or self.pki.dsc, ISSUER, now, "tester", anchors=(self.pki.csca.certificate,)
-        )
+            signer or self.pki.dsc, ISSUER, now, "tester", anchors=(self.pki.csca.certificate,),
+            require_district=require_district,
+        )  # fmt: skip
 
     def certificates(self, citizen_id: str | None = None) -> list[Certificate]:
         with self.session() as s:

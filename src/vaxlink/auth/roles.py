@@ -33,6 +33,7 @@ class Permission(StrEnum):
     DOSE_BACKFILL = "dose.backfill"  # enter a dose given but never entered, with its evidence
     DOSE_ENTER = "dose.enter"  # identity-first dose entry at the vaccination point
     APPROVE = "approval.sign"  # sign a facility's verified doses
+    DISTRICT_APPROVE = "district.approve"  # sign the district's list of residents' records
     TICKET_WORK = "ticket.work"  # work citizen reports (phản ánh)
     DASHBOARD_VIEW = "dashboard.view"  # progress figures of the unit and below
     REPORT_VIEW = "report.view"  # daily reports of the unit and below
@@ -55,7 +56,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     ),
     Role.SITE_APPROVER: frozenset({P.APPROVE, P.DOSE_ENTER, P.DASHBOARD_VIEW}),
     Role.DISTRICT_HEALTH: frozenset(
-        {P.WORKLIST_VIEW, P.TICKET_WORK, P.DASHBOARD_VIEW, P.REPORT_VIEW}
+        {P.WORKLIST_VIEW, P.TICKET_WORK, P.DASHBOARD_VIEW, P.REPORT_VIEW, P.DISTRICT_APPROVE}
     ),
     Role.PROVINCIAL_CDC: frozenset({P.WORKLIST_VIEW, P.DASHBOARD_VIEW, P.REPORT_VIEW}),
     Role.NATIONAL_ISSUER: frozenset({P.CERTIFICATE_ISSUE, P.DASHBOARD_VIEW, P.REPORT_VIEW}),

@@ -27,6 +27,7 @@ from vaxlink.auth.service import (
     append_many,
     latest_entries,
 )
+from vaxlink.certificates.approval.district import DistrictCoverage, coverage_by_district
 from vaxlink.certificates.approval.signing import APPROVABLE
 from vaxlink.certificates.errors import (
     CertificateNotFound,
@@ -99,6 +100,10 @@ class Overview:
     #: Certificates issued per account today and in the last 7 days (VAXLINK_ISSUANCE_CAP_PER_DAY).
     volumes: tuple[AccountVolume, ...] = ()
     cap_per_day: int = 0
+    #: With `require_district_approval`: per district, verified people covered by / waiting for
+    #: the district's signature.
+    require_district: bool = False
+    districts: tuple[DistrictCoverage, ...] = ()
 
 
 def key_status(store: KeyStore, now: datetime) -> KeyStatus:
@@ -152,9 +157,13 @@ def recent_actions(session: Session, *, limit: int = 20) -> tuple[AuditView, ...
     return tuple(latest_entries(session, action_prefixes=AUDIT_ACTIONS, limit=limit))
 
 
-def overview(session: Session, store: KeyStore, now: datetime, *, cap_per_day: int = 0) -> Overview:
+def overview(
+    session: Session, store: KeyStore, now: datetime, *, cap_per_day: int = 0,
+    require_district: bool = False,
+) -> Overview:  # fmt: skip
     """What the issuer sees first: certificates, doses no site has signed, keys, recent actions,
-    and what each account issued today and this week (against the daily cap)."""
+    and what each account issued today and this week (against the daily cap); when district
+    approval is required, per district how many verified people its signature covers."""
     return Overview(
         certificate_counts(session),
         doses_waiting_for_a_site(session),
@@ -162,6 +171,8 @@ def overview(session: Session, store: KeyStore, now: datetime, *, cap_per_day: i
         recent_actions(session),
         tuple(volumes(session, now)),
         cap_per_day,
+        require_district,
+        tuple(coverage_by_district(session)) if require_district else (),
     )
 
 
@@ -349,7 +360,8 @@ def _one_kind(
     return issue_batch(engine, issuer.signer, issuer_name=issuer.issuer_name, by=issuer.by,
                        kind=kind, now=issuer.now, uvci_key=issuer.uvci_key,
                        anchors=issuer.anchors, on_progress=progress,
-                       cap_per_day=cap_per_day)  # fmt: skip
+                       cap_per_day=cap_per_day,
+                       require_district=issuer.require_district)  # fmt: skip
 
 
 def signable(issuer: Issuer) -> tuple[CertificateKind, ...]:

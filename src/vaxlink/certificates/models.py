@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base, UtcDateTime
 from vaxlink.records.service import DoseRecord, DoseStatus, status_is
+from vaxlink.registry.service import Citizen
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _JSON = JSON().with_variant(JSONB(), "postgresql")
@@ -92,6 +93,44 @@ class ApprovalRecord(Base):
     dose_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"), primary_key=True, index=True)
     record_id: Mapped[str] = mapped_column(String(64))
     record_digest: Mapped[str] = mapped_column(String(64))
+
+
+class DistrictApproval(Base):
+    """One signature by a district health centre over the list of its residents' verified records
+    as they stood: a manifest binding every (dose, version, record digest, site approval)."""
+
+    __tablename__ = "district_approval"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(3), index=True)
+    manifest_version: Mapped[str] = mapped_column(String(40))
+    #: SHA-256 (hex) of the canonical manifest bytes that were signed.
+    manifest_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 (hex) of the entry lines (`district.entry_line`) in dose-id order.
+    entries_digest: Mapped[str] = mapped_column(String(64))
+    entry_count: Mapped[int] = mapped_column(Integer)
+    #: ES256 signature, raw r||s, over the canonical manifest bytes.
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signer_kid: Mapped[str] = mapped_column(String(16))
+    #: SHA-256 (hex) of the district certificate's DER encoding.
+    signer_fingerprint: Mapped[str] = mapped_column(String(64))
+    signer_certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    approver: Mapped[str] = mapped_column(String(120))
+    approved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DistrictApprovalEntry(Base):
+    """A dose on a district's signed list: its version and record digest as signed, and the site
+    approval that covered it then."""
+
+    __tablename__ = "district_approval_entry"
+
+    approval_id: Mapped[int] = mapped_column(ForeignKey("district_approval.id"), primary_key=True)
+    dose_id: Mapped[int] = mapped_column(ForeignKey("dose_record.id"), primary_key=True, index=True)
+    dose_version: Mapped[int] = mapped_column(Integer)
+    record_digest: Mapped[str] = mapped_column(String(64))
+    site_approval_id: Mapped[int] = mapped_column(ForeignKey("facility_approval.id"))
 
 
 class RecoveryRecord(Base):
@@ -208,6 +247,8 @@ TABLES: Final = (
     Revocation.__table__,
     ApiClient.__table__,
     CertificateAccess.__table__,
+    DistrictApproval.__table__,
+    DistrictApprovalEntry.__table__,
 )
 
 
@@ -227,3 +268,6 @@ def approvable() -> ColumnElement[bool]:
 # as it is instead of rebuilding it.
 Index("ix_dose_record_approvable", _DOSE.facility_code, _DOSE.id,
       sqlite_where=approvable(), postgresql_where=approvable())  # fmt: skip
+
+# A district's residents (the district approval selects its list by them, set-based).
+Index("ix_citizen_district", Citizen.__table__.c.district_code, Citizen.__table__.c.citizen_id)

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -30,6 +30,9 @@ from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.keys.hierarchy import is_issued_by
 from vaxlink.certificates.models import ApprovalRecord, FacilityApproval
 from vaxlink.records.service import DoseRecord
+
+if TYPE_CHECKING:
+    from vaxlink.certificates.approval.district import DistrictVerdicts
 
 
 class ApprovalState(StrEnum):
@@ -147,8 +150,12 @@ class ApprovalVerdicts:
     report and audit (`failed`, `take_unreported`).
     """
 
-    def __init__(self, anchors: Iterable[x509.Certificate] = ()) -> None:
+    def __init__(
+        self, anchors: Iterable[x509.Certificate] = (), *, district: DistrictVerdicts | None = None
+    ) -> None:
         self.anchors: tuple[x509.Certificate, ...] = tuple(anchors)
+        #: When set, doses must also be on a sound approval of their resident's district.
+        self.district = district
         self._verdicts: dict[int, tuple[str, tuple[str, ...]]] = {}
         self._unreported: list[int] = []
 
@@ -170,6 +177,14 @@ class ApprovalVerdicts:
         """Of dose rows (with `RECORD_COLUMNS`): the ids approved in their current form by a sound
         approval of the dose's own site, and, for the others approved in their current form only
         by approvals that fail, those approvals' ids."""
+        covering, broken = self.covering_approvals(session, rows)
+        return set(covering), broken
+
+    def covering_approvals(
+        self, session: Session, rows: Sequence[Any], digests: Mapping[int, str] | None = None
+    ) -> tuple[dict[int, int], dict[int, tuple[int, ...]]]:
+        """As `sound_approvals`, with the (lowest) id of the sound approval that covers each dose.
+        `digests` (dose id to its current record digest) saves recomputing them."""
         links: dict[int, list[tuple[int, str]]] = {r.id: [] for r in rows}
         ids = sorted(links)
         for start in range(0, len(ids), CHUNK):
@@ -178,17 +193,17 @@ class ApprovalVerdicts:
             ).where(ApprovalRecord.dose_id.in_(ids[start : start + CHUNK]))
             for dose_id, approval_id, digest in session.execute(stmt):
                 links[dose_id].append((approval_id, digest))
-        sound: set[int] = set()
+        sound: dict[int, int] = {}
         broken: dict[int, tuple[int, ...]] = {}
         for row in rows:
-            current = record_digest(row)
+            current = digests[row.id] if digests is not None else record_digest(row)
             matching = [a for a, d in links[row.id] if d == current]
             if not matching:
                 continue
             self._check(session, matching)
             good = [a for a in matching if self._holds(a, row.facility_code)]
             if good:
-                sound.add(row.id)
+                sound[row.id] = min(good)
             else:
                 broken[row.id] = tuple(sorted(matching))
         return sound, broken

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -248,6 +248,23 @@ def unlock_site_key(
     passphrases are counted per account in `session`, which the caller commits even when this
     raises, and an account past `PASSPHRASE_LIMIT` is refused with SigningLocked."""
     check_approver(session, credential.username, facility_code)
+    return counted_unlock(
+        session, credential.username, lambda: facility_signer(keys, facility_code, now, credential),
+        now=now, secret=secret,
+    )  # fmt: skip
+
+
+def counted_unlock(
+    session: Session,
+    username: str,
+    unlock: Callable[[], Signer],
+    *,
+    now: datetime,
+    secret: bytes | None,
+) -> Signer:
+    """`unlock()` (which opens an approval key for `username`), with wrong passphrases counted
+    per account in `session` when `secret` is given (the caller commits even when this raises):
+    past `PASSPHRASE_LIMIT` the account is refused with SigningLocked until the window ends."""
     counters = (
         StoreCounters(session, PASSPHRASE_LIMIT, secret=secret, now=now)
         if secret is not None
@@ -255,15 +272,15 @@ def unlock_site_key(
     )
     locked = "Tạm khóa ký do nhập sai mật khẩu ký nhiều lần / too many wrong signing passphrases"
     if counters is not None:
-        wait = counters.wait(credential.username)
+        wait = counters.wait(username)
         if wait > 0:
             seconds = int(wait) + 1
             raise SigningLocked(f"{locked}; try again in {-(-seconds // 60)} minute(s)", seconds)
     try:
-        pair = facility_signer(keys, facility_code, now, credential)
+        pair = unlock()
     except SigningPassphraseWrong:
         if counters is not None:
-            wait = counters.take(credential.username)
+            wait = counters.take(username)
             if wait > 0:
                 seconds = int(wait) + 1
                 raise SigningLocked(
@@ -271,7 +288,7 @@ def unlock_site_key(
                 ) from None
         raise
     if counters is not None:
-        counters.clear(credential.username)
+        counters.clear(username)
     return pair
 
 

@@ -21,6 +21,7 @@ client_app = typer.Typer(help="Citizen applications allowed to fetch certificate
 app.command("verify")(offline.verify_command)
 app.command("conformance")(offline.conformance_command)
 app.command("approve")(store.approve_command)
+app.command("district-approve")(store.district_approve_command)
 app.command("check-approvals")(approvals.check_approvals_command)
 app.command("issue")(store.issue_command)
 app.command("renew")(store.renew_command)

@@ -1,4 +1,4 @@
-"""`vaxlink certificates check-approvals`: re-verify every stored facility approval."""
+"""`vaxlink certificates check-approvals`: re-verify every stored site and district approval."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ KeyDir = Annotated[
 
 
 def check_approvals_command(key_dir: KeyDir = None) -> None:
-    """Re-verify every stored approval: its manifest, signature, site certificate and chain to the
-    CSCA. Exits 1 naming each approval that fails (certificates resting on it are not issued)."""
+    """Re-verify every stored approval, the sites' and the districts': its manifest (a district's
+    entries rehashed), signature, certificate and chain to the CSCA. Exits 1 naming each approval
+    that fails (certificates resting on it are not issued)."""
     from vaxlink import compose
     from vaxlink.certificates.approval.check import check_all_approvals
+    from vaxlink.certificates.approval.district import check_all_district_approvals
     from vaxlink.db import transaction
 
     console = Console()
@@ -39,15 +41,20 @@ def check_approvals_command(key_dir: KeyDir = None) -> None:
             for result in check_all_approvals(session, anchors):
                 checked += 1
                 if result.problems:
-                    failed.append(result)
+                    failed.append(("site", result.approval_id, result.facility_code,
+                                   result.record_count, result.problems))  # fmt: skip
+            for district in check_all_district_approvals(session, anchors):
+                checked += 1
+                if district.problems:
+                    failed.append(("district", district.approval_id, district.district_code,
+                                   district.entry_count, district.problems))  # fmt: skip
     if not failed:
-        console.print(f"All {checked:,} approval(s) verify.")
+        console.print(f"All {checked:,} approval(s) verify (sites and districts).")
         return
     table = Table(title=f"{len(failed):,} of {checked:,} approval(s) do not verify")
-    for column in ("approval", "site", "records", "why"):
+    for column in ("approval", "site / district", "records", "why"):
         table.add_column(column)
-    for r in failed:
-        table.add_row(f"#{r.approval_id}", r.facility_code, f"{r.record_count:,}",
-                      "; ".join(r.problems))  # fmt: skip
+    for kind, approval_id, unit, records, problems in failed:
+        table.add_row(f"{kind} #{approval_id}", unit, f"{records:,}", "; ".join(problems))
     console.print(table)
     raise typer.Exit(1)

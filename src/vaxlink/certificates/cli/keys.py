@@ -397,6 +397,145 @@ def wrap_facility(
                   "the plain key file is deleted", highlight=False)  # fmt: skip
 
 
+def _district_holder(c: Container, username: str, district_code: str) -> str:
+    """The user name of an active district health account of `district_code` (else refused)."""
+    from vaxlink.certificates.approval.district import check_district_approver
+
+    name = username.strip().lower()
+    with c.transaction() as session:
+        check_district_approver(session, name, district_code)
+    return name
+
+
+DistrictApprover = Annotated[
+    str,
+    typer.Option("--approver", help="District health centre account that holds the key."),
+]
+
+
+@app.command("issue-district")
+def issue_district(
+    code: Annotated[str, typer.Option(help="District code (3 digits).")],
+    name: Annotated[str, typer.Option(help="Name of the district health centre.")],
+    approver: DistrictApprover,
+    csca_passphrase: CscaPassphrase,
+    passphrase_file: passphrases.PassphraseFile = None,
+    validity_days: Annotated[int, typer.Option()] = keys.DISTRICT_VALIDITY_DAYS,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a district health centre's list-signing key, certified by the CSCA and wrapped for
+    one of its accounts: only that account's signing passphrase unlocks it."""
+    from vaxlink.certificates.approval.district import district_code_of
+
+    district = district_code_of(code)
+    with _running(key_dir) as c:
+        holder = _district_holder(c, approver, district)
+        secret = _new_passphrase(passphrase_file, holder)
+        store = c.key_store
+        pair = keys.create_district_signer(
+            _csca(store, csca_passphrase), district_code=district, district_name=name,
+            now=c.clock.now(), validity_days=validity_days,
+        )  # fmt: skip
+        store.save_facility(pair, holder, secret, role=Role.DISTRICT)
+        c.audit_cli_now("keys.issue_district", "key", pair.kid.hex(),
+                        detail={"district": district, "approver": holder})  # fmt: skip
+    _show(pair, f"district {district}, held by {holder}")
+
+
+@app.command("grant-district")
+def grant_district(
+    code: Annotated[str, typer.Option(help="District code (3 digits).")],
+    holder: Annotated[
+        str, typer.Option("--holder", help="An account that holds the key now and unlocks it.")
+    ],
+    approver: DistrictApprover,
+    holder_passphrase_file: Annotated[
+        Path | None,
+        typer.Option(help="The holder's signing passphrase from a file (mode 0600).",
+                     show_default=False),
+    ] = None,
+    passphrase_file: passphrases.PassphraseFile = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Give one more account of the district health centre its own wrap of the district's newest
+    valid key: an existing holder unlocks it, the new account's passphrase wraps it."""
+    from vaxlink.certificates.approval.district import district_code_of, unlock_district_key
+    from vaxlink.certificates.approval.signing import SigningCredential
+    from vaxlink.certificates.errors import SigningRefused
+    from vaxlink.ratelimit import secret_of
+
+    district = district_code_of(code)
+    with _running(key_dir) as c:
+        new = _district_holder(c, approver, district)
+        held = holder.strip().lower()
+        unlock = SigningCredential(
+            held, passphrases.read(holder_passphrase_file, f"Signing passphrase of {held}")
+        )
+        failure: SigningRefused | None = None
+        with c.transaction() as session:  # commits the count of a wrong passphrase
+            try:
+                pair = unlock_district_key(session, c.key_store, district, unlock,
+                                           now=c.clock.now(), secret=secret_of(c.settings))  # fmt: skip
+            except SigningRefused as exc:
+                failure = exc
+        if failure is not None:
+            raise failure
+        if not isinstance(pair, keys.KeyPair):
+            raise KeyManagementError(
+                f"district {district}'s key is on {held}'s PKCS#11 token and cannot be copied"
+            )
+        if new in c.key_store.facility_holders(pair.kid, role=Role.DISTRICT):
+            raise KeyManagementError(f"{new} already holds district {district}'s key")
+        c.key_store.add_facility_holder(
+            pair, new, _new_passphrase(passphrase_file, new), role=Role.DISTRICT
+        )
+        c.audit_cli_now("keys.grant_district", "key", pair.kid.hex(),
+                        detail={"district": district, "approver": new, "granted_by": held})  # fmt: skip
+    console.print(f"{new} now holds district {district}'s signing key {pair.kid.hex()}",
+                  highlight=False)  # fmt: skip
+
+
+@app.command("issue-district-token")
+def issue_district_token(
+    code: Annotated[str, typer.Option(help="District code (3 digits).")],
+    name: Annotated[str, typer.Option(help="Name of the district health centre.")],
+    approver: DistrictApprover,
+    library: Annotated[Path, typer.Option(help="PKCS#11 module of the account's token.")],
+    token_label: Annotated[str, typer.Option(help="Label of the account's token.")],
+    key_label: Annotated[str, typer.Option(help="Label for the new key on the token.")],
+    csca_passphrase: CscaPassphrase,
+    pin_file: Annotated[
+        Path | None,
+        typer.Option(help="The token's user PIN from a file (mode 0600) instead of a prompt.",
+                     show_default=False),
+    ] = None,
+    validity_days: Annotated[int, typer.Option()] = keys.DISTRICT_VALIDITY_DAYS,
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue a district's list-signing key on one of its accounts' PKCS#11 token: made on the
+    token, never leaving it; the token's user PIN unlocks it to sign."""
+    from vaxlink.certificates.approval.district import district_code_of
+    from vaxlink.certificates.keys import pkcs11
+
+    district = district_code_of(code)
+    with _running(key_dir) as c:
+        holder = _district_holder(c, approver, district)
+        pin = passphrases.read(pin_file, f"Token PIN of {holder}")
+        token = pkcs11.TokenKey(library, token_label, pin, key_label)
+        public = pkcs11.generate_key(token)
+        store = c.key_store
+        cert = keys.certify_district_key(
+            _csca(store, csca_passphrase), public, district_code=district, district_name=name,
+            now=c.clock.now(), validity_days=validity_days,
+        )  # fmt: skip
+        pkcs11.store_certificate(token, cert)
+        store.save_facility_token(cert, holder, library=library, token_label=token_label,
+                                  key_label=key_label, role=Role.DISTRICT)  # fmt: skip
+        c.audit_cli_now("keys.issue_district_token", "key", keys.kid(cert).hex(),
+                        detail={"district": district, "approver": holder})  # fmt: skip
+    _show(cert, f"district {district}, on {holder}'s token {token_label}")
+
+
 @app.command("revoke-dsc")
 def revoke_dsc(
     kid_hex: Annotated[str, typer.Argument(help="Kid of the DSC, in hex (see `keys list`).")],
@@ -466,8 +605,8 @@ def list_keys(key_dir: KeyDir = None) -> None:
                 status = "active"
             else:
                 status = "valid"
-            if role is Role.FACILITY:
-                holders = store.facility_holders(key_id)
+            if role in keystore.WRAPPED:
+                holders = store.facility_holders(key_id, role=role)
                 status += f"; held by {', '.join(holders)}" if holders else "; NOT WRAPPED"
             table.add_row(
                 role.value,

@@ -230,11 +230,13 @@ def issue_command(
                     c.engine, issuer.signer, kind=k, by=issuer.by, chunk_size=chunk_size,
                     on_progress=on_progress, issuer_name=issuer.issuer_name,
                     uvci_key=issuer.uvci_key, anchors=issuer.anchors, now=issuer.now,
-                    cap_per_day=cap,
+                    cap_per_day=cap, require_district=issuer.require_district,
                 )  # fmt: skip
             c.audit_cli_now("certificates.issue", "certificate_batch", k.value, by=by,
                             detail={"issued": report.issued, "people": report.looked_at,
                                     "refused_approvals": sorted(report.refused_approvals),
+                                    "refused_district_approvals":
+                                        sorted(report.refused_district_approvals),
                                     "capped": report.capped})  # fmt: skip
             _issue_summary(k, report)
             if report.capped:
@@ -256,6 +258,8 @@ def _issue_summary(kind: CertificateKind, report: BatchReport) -> None:
     ]
     rows += [(f"not issued: {r}", n) for r, n in sorted(report.skipped.items())]
     rows += _refused_rows(report.refused_approvals)
+    rows += [(f"refused district approval #{a}", "; ".join(p) or "does not verify")
+             for a, p in sorted(report.refused_district_approvals.items())]  # fmt: skip
     if report.capped:
         rows.append(("stopped at the daily cap of the account", report.cap_per_day))
     rows += [("seconds", f"{report.seconds:.1f}"), ("per second", f"{rate:,.0f}")]
@@ -306,7 +310,7 @@ def reissue_changed_command(
         report = reissue_changed(
             c.engine, issuer.signer, by=issuer.by, chunk_size=chunk_size,
             on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key, anchors=issuer.anchors,
-            now=issuer.now,
+            now=issuer.now, require_district=issuer.require_district,
         )  # fmt: skip
         c.audit_cli_now("certificates.reissue_changed", "certificate_batch", "changed", by=by,
                         detail=_sweep_detail(report))  # fmt: skip
@@ -456,3 +460,74 @@ def client_revoke(
         client = deactivate_client(session, name)
         c.audit_cli(session, "certificates.api_client_revoke", "api_client", client.id, by=by)
     Console().print(f"Client {name!r} revoked: its token no longer works.", highlight=False)
+
+
+def district_approve_command(
+    district: Annotated[str, typer.Option("--district", help="District code (3 digits).")],
+    approver: Annotated[
+        str,
+        typer.Option("--approver", help="The district health centre's account (user name)."),
+    ],
+    note: Annotated[str | None, typer.Option(help="Why, or which session this is.")] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            show_default=False,
+            help="The account's signing passphrase from a file (mode 0600) instead of a hidden "
+            "prompt.",
+        ),
+    ] = None,
+    key_dir: KeyDir = None,
+) -> None:
+    """Sign the district's list as it stands: every verified dose of its residents covered by a
+    sound approval of its site, with the account's own wrap of the district key."""
+    from vaxlink.certificates.approval.district import (
+        approve_district,
+        district_code_of,
+        unlock_district_key,
+    )
+    from vaxlink.certificates.approval.signing import SigningCredential
+    from vaxlink.certificates.cli import passphrases
+    from vaxlink.certificates.errors import SigningRefused
+    from vaxlink.ratelimit import secret_of
+
+    code = district_code_of(district)
+    name = approver.strip().lower()
+    credential = SigningCredential(
+        name, passphrases.read(passphrase_file, f"Signing passphrase of {name}")
+    )
+    with _running(key_dir) as c:
+        now = c.clock.now()
+        failure: SigningRefused | None = None
+        with c.transaction() as session:  # commits the count of a wrong passphrase
+            try:
+                signer = unlock_district_key(session, c.key_store, code, credential, now=now,
+                                             secret=secret_of(c.settings))  # fmt: skip
+            except SigningRefused as exc:
+                failure = exc
+                c.audit_cli(session, "certificates.district_approve_refused", "district", code,
+                            detail={"approver": name, "reason": exc.code})  # fmt: skip
+        if failure is not None:
+            raise failure
+        with c.transaction() as session:
+            result = approve_district(session, signer, district_code=code, approver=name,
+                                      now=now, anchors=c.trust_anchors, note=note)  # fmt: skip
+            c.audit_cli(session, "certificates.district_approve", "district_approval",
+                        result.approval_id or code,
+                        detail={"district": code, "entries": result.entry_count,
+                                "waiting_for_site": result.waiting,
+                                "site_approval_invalid": result.site_invalid,
+                                "approver": name})  # fmt: skip
+    if result.approval_id is None:
+        Console().print(f"Nothing to sign for district {code}: no verified dose of its residents "
+                        f"is approved by its site ({result.waiting:,} waiting).")  # fmt: skip
+        return
+    Console().print(
+        f"District approval #{result.approval_id}: {result.entry_count:,} record(s) of district "
+        f"{code} signed by {name}; manifest SHA-256 {result.manifest_digest}; "
+        f"{result.waiting:,} verified record(s) still wait for their site's signature"
+        + (f", {result.site_invalid:,} rest on site approvals that do not verify"
+           if result.site_invalid else ""),
+        highlight=False,
+    )  # fmt: skip

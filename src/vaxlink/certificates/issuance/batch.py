@@ -59,6 +59,8 @@ class BatchReport:
     seconds: float = 0.0
     #: Approvals that no longer verify, with why; the doses resting on them were not issued.
     refused_approvals: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    #: District approvals that no longer verify (with `require_district`), with why.
+    refused_district_approvals: dict[int, tuple[str, ...]] = field(default_factory=dict)
     #: The account's daily cap (0: none), and whether the run stopped at it.
     cap_per_day: int = 0
     capped: bool = False
@@ -177,13 +179,15 @@ def issue_batch(
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
     cap_per_day: int = 0,
+    require_district: bool = False,
 ) -> BatchReport:
     """Issue a certificate to everyone ready who has no active one, one committed chunk at a time.
 
     With `cap_per_day`, the run stops once account `by` has issued that many certificates today
-    (all its runs together; `report.capped`): the caller refuses the rest and audits it."""
+    (all its runs together; `report.capped`): the caller refuses the rest and audits it. With
+    `require_district`, every dose must also be on a sound list of its resident's district."""
     started = time.perf_counter()
-    issuer = Issuer(signer, issuer_name, now, by, uvci_key, tuple(anchors))
+    issuer = Issuer(signer, issuer_name, now, by, uvci_key, tuple(anchors), require_district)
     issuer.require(kind)
     report = BatchReport(kind, cap_per_day=cap_per_day)
     with transaction(engine) as session:
@@ -216,5 +220,7 @@ def issue_batch(
         if report.capped:
             break
     report.refused_approvals = issuer.approvals.failed()
+    if issuer.approvals.district is not None:
+        report.refused_district_approvals = issuer.approvals.district.failed()
     report.seconds = time.perf_counter() - started
     return report

@@ -20,7 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates.approval.check import ApprovalVerdicts
-from vaxlink.certificates.approval.signing import APPROVABLE, RECORD_COLUMNS, approved_digests
+from vaxlink.certificates.approval.signing import (
+    APPROVABLE,
+    RECORD_COLUMNS,
+    approved_digests,
+    record_digest,
+)
 from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.payload import (
     COVID_19,
@@ -54,6 +59,11 @@ class Skip(StrEnum):
     #: A dose is approved as it stands only by approvals that no longer verify (a tampered
     #: signature or manifest, a certificate of another site, not from a trusted CA).
     APPROVAL_INVALID = "approval_invalid"
+    #: District approval required (`require_district_approval`): a dose is not on a list its
+    #: resident's district signed as it stands now.
+    DISTRICT_APPROVAL_MISSING = "district_approval_missing"
+    #: ... or only on district lists whose signature no longer verifies.
+    DISTRICT_APPROVAL_INVALID = "district_approval_invalid"
     INVALID_DATA = "invalid_data"
     RECOVERY_ENDED = "recovery_ended"
 
@@ -191,7 +201,14 @@ def vaccination_contents(
         DoseRecord.citizen_id.in_(citizen_ids), DoseRecord.status.in_(APPROVABLE)
     )
     rows = session.execute(stmt).all()
-    approved, broken = approvals.sound_approvals(session, rows)
+    digests = {r.id: record_digest(r) for r in rows}
+    covering, broken = approvals.covering_approvals(session, rows, digests)
+    approved = set(covering)
+    on_list: set[int] = approved
+    off_broken: dict[int, tuple[int, ...]] = {}
+    if approvals.district is not None:
+        sound_rows = [r for r in rows if r.id in approved]
+        on_list, off_broken = approvals.district.covered(session, sound_rows, digests)
     doses: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         doses[row.citizen_id].append(row)
@@ -206,6 +223,10 @@ def vaccination_contents(
             out[citizen_id] = Skip.APPROVAL_INVALID
         elif any(d.id not in approved for d in own):
             out[citizen_id] = Skip.AWAITING_APPROVAL
+        elif any(d.id in off_broken for d in own):
+            out[citizen_id] = Skip.DISTRICT_APPROVAL_INVALID
+        elif any(d.id not in on_list for d in own):
+            out[citizen_id] = Skip.DISTRICT_APPROVAL_MISSING
         else:
             out[citizen_id] = _vaccination_content(person, own)
     return out

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.auth.service import NewAuditEntry, append_many
 from vaxlink.certificates.approval.check import ApprovalVerdicts
+from vaxlink.certificates.approval.district import DistrictVerdicts
 from vaxlink.certificates.core.issue import Months, add_validity, issue
 from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.core.uvci import uvci_from_seed
@@ -87,6 +88,9 @@ class Issuer:
     uvci_key: bytes | None = None
     #: The CAs a facility-approval certificate must chain to (the CSCAs); empty: not checked.
     anchors: tuple[x509.Certificate, ...] = ()
+    #: Doses must also be on a sound list signed by their resident's district
+    #: (`require_district_approval`).
+    require_district: bool = False
     _dsc: x509.Certificate = field(init=False, repr=False, compare=False)
     #: Each approval a certificate rests on, re-verified once per issuer (one run).
     approvals: ApprovalVerdicts = field(init=False, repr=False, compare=False)
@@ -97,7 +101,8 @@ class Issuer:
         signer = self.signer if isinstance(self.signer, _Fixed) else _Fixed(self.signer)
         object.__setattr__(self, "signer", signer)
         object.__setattr__(self, "_dsc", x509.load_der_x509_certificate(signer.certificate_der))
-        object.__setattr__(self, "approvals", ApprovalVerdicts(self.anchors))
+        district = DistrictVerdicts(self.anchors) if self.require_district else None
+        object.__setattr__(self, "approvals", ApprovalVerdicts(self.anchors, district=district))
 
     @property
     def today(self) -> date:
@@ -134,13 +139,22 @@ class Issuer:
         """Write one audit entry per approval found broken since the last call (in the caller's
         transaction): the certificates resting on it were refused. Returns those approvals."""
         failed = self.approvals.take_unreported()
-        if failed:
-            append_many(session, [
+        entries = [
+            NewAuditEntry(actor=None, action="certificate.issue_refused",
+                          object_type="facility_approval", object_id=str(approval_id),
+                          detail={"by": self.by, "problems": list(problems)}, at=self.now)
+            for approval_id, problems in failed.items()
+        ]  # fmt: skip
+        district = self.approvals.district
+        if district is not None:
+            entries += [
                 NewAuditEntry(actor=None, action="certificate.issue_refused",
-                              object_type="facility_approval", object_id=str(approval_id),
+                              object_type="district_approval", object_id=str(approval_id),
                               detail={"by": self.by, "problems": list(problems)}, at=self.now)
-                for approval_id, problems in failed.items()
-            ])  # fmt: skip
+                for approval_id, problems in district.take_unreported().items()
+            ]  # fmt: skip
+        if entries:
+            append_many(session, entries)
         return failed
 
     def uvci(self, content: Content, generation: int) -> str:

@@ -249,8 +249,9 @@ def _issuer(
     now: datetime,
     key: bytes | None,
     anchors: Sequence[x509.Certificate],
+    require_district: bool = False,
 ) -> Issuer:
-    return Issuer(signer, issuer_name, now, by, key, tuple(anchors))
+    return Issuer(signer, issuer_name, now, by, key, tuple(anchors), require_district)
 
 
 def reissue_changed(
@@ -264,9 +265,12 @@ def reissue_changed(
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
+    require_district: bool = False,
 ) -> LifecycleReport:
-    """Re-issue every active certificate whose facts changed: corrections revoke the old one."""
-    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors)
+    """Re-issue every active certificate whose facts changed: corrections revoke the old one.
+    With `require_district`, a changed person whose doses are not all on a sound list of their
+    district is left as is (as while a dose awaits its site's signature)."""
+    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors, require_district)
     return _sweep(engine, issuer, Mode.CHANGED, (), chunk_size=chunk_size, on_progress=on_progress)
 
 

@@ -36,12 +36,15 @@ VAXLINK_OID_ARC = "2.25.144301861711689087609475054345727760883"
 OID_FACILITY_APPROVAL = x509.ObjectIdentifier(f"{VAXLINK_OID_ARC}.1.1")
 #: EKU of the key that signs the published DSC trust list.
 OID_TRUST_LIST_SIGNING = x509.ObjectIdentifier(f"{VAXLINK_OID_ARC}.1.2")
+#: EKU of a district health centre's key that signs its residents' list (district approval).
+OID_DISTRICT_APPROVAL = x509.ObjectIdentifier(f"{VAXLINK_OID_ARC}.1.3")
 
 CSCA_VALIDITY_DAYS = 4 * 365 + 1
 #: A DSC's certificate lives two years (as the EU's governance sets it): it signs certificates of 12
 #: months during its first year and verifies them until the end of its second.
 DSC_VALIDITY_DAYS = 2 * 365 + 1
 FACILITY_VALIDITY_DAYS = 2 * 365
+DISTRICT_VALIDITY_DAYS = 2 * 365
 TRUST_LIST_SIGNER_VALIDITY_DAYS = 2 * 365
 
 Curve = Literal["P-256", "P-384"]
@@ -322,6 +325,52 @@ def create_facility_signer(
     key = ec.generate_private_key(ec.SECP256R1())
     cert = certify_facility_key(
         ca, key.public_key(), facility_code=facility_code, facility_name=facility_name, now=now,
+        validity_days=validity_days,
+    )  # fmt: skip
+    return KeyPair(cert, key)
+
+
+def certify_district_key(
+    ca: KeyPair,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    district_code: str,
+    district_name: str,
+    now: datetime,
+    validity_days: int = DISTRICT_VALIDITY_DAYS,
+) -> x509.Certificate:
+    """A district health centre's approval certificate (EKU `OID_DISTRICT_APPROVAL`, CN = the
+    district code) for a P-256 key made elsewhere (in memory, or on a PKCS#11 token)."""
+    if not district_code.strip():
+        raise KeyManagementError("a district certificate needs the district code")
+    if not isinstance(public_key.curve, ec.SECP256R1):
+        raise KeyManagementError("a district approval key must be EC P-256 (ES256)")
+    subject = x509.Name(
+        [
+            *ca.certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, district_name),
+            x509.NameAttribute(NameOID.COMMON_NAME, district_code),
+        ]
+    )
+    return _leaf(
+        ca, subject, public_key, now=now, validity_days=validity_days,
+        ekus=[OID_DISTRICT_APPROVAL],
+    )  # fmt: skip
+
+
+def create_district_signer(
+    ca: KeyPair,
+    *,
+    district_code: str,
+    district_name: str,
+    now: datetime,
+    validity_days: int = DISTRICT_VALIDITY_DAYS,
+) -> KeyPair:
+    """A district health centre's P-256 key for signing its residents' list (EKU
+    `OID_DISTRICT_APPROVAL`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certify_district_key(
+        ca, key.public_key(), district_code=district_code, district_name=district_name, now=now,
         validity_days=validity_days,
     )  # fmt: skip
     return KeyPair(cert, key)

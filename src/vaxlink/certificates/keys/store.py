@@ -56,7 +56,13 @@ class Role(StrEnum):
     CSCA = "csca"
     DSC = "dsc"
     FACILITY = "facility"
+    #: A district health centre's approval key: wrapped per holder like a facility's.
+    DISTRICT = "district"
     TRUST_LIST = "trust-list"
+
+
+#: Roles whose private keys are kept only wrapped per holder account (or on a holder's token).
+WRAPPED: Final = frozenset({Role.FACILITY, Role.DISTRICT})
 
 
 def _write_secret(path: Path, data: bytes) -> None:
@@ -98,9 +104,10 @@ class KeyStore:
 
     def save(self, role: Role, pair: KeyPair, *, passphrase: bytes | None = None) -> Path:
         """Write the certificate and the private key (encrypted when a passphrase is given)."""
-        if role is Role.FACILITY:
+        if role in WRAPPED:
             raise KeyManagementError(
-                "a facility approval key is kept only wrapped for its approvers (save_facility)"
+                f"a {role.value} approval key is kept only wrapped for its approvers "
+                "(save_facility)"
             )
         if role is Role.CSCA and (passphrase is None or len(passphrase) < MIN_CSCA_PASSPHRASE):
             raise KeyManagementError(
@@ -142,9 +149,9 @@ class KeyStore:
     def load(self, role: Role, key_id: bytes, *, passphrase: bytes | None = None) -> KeyPair:
         """The certificate and private key of a role with this kid (not a facility's: those
         open only for one of their holders, `unlock_facility`)."""
-        if role is Role.FACILITY:
+        if role in WRAPPED:
             raise KeyManagementError(
-                "a facility approval key opens only with an approver's signing passphrase"
+                f"a {role.value} approval key opens only with an approver's signing passphrase"
             )
         cert = self.certificate(role, key_id)
         path = self.directory / role.value / f"{key_id.hex()}.key.pem"
@@ -171,23 +178,31 @@ class KeyStore:
 
     # ---- facility approval keys, wrapped per approver account ------------------------------
 
-    def _wrap_path(self, key_id: bytes, holder: str) -> Path:
+    def _wrap_path(self, key_id: bytes, holder: str, role: Role = Role.FACILITY) -> Path:
         if not _HOLDER.fullmatch(holder):
             raise KeyManagementError(f"{holder!r} is not an account name a key can be wrapped for")
-        return self.directory / Role.FACILITY.value / f"{key_id.hex()}.{holder}{WRAP_SUFFIX}"
+        if role not in WRAPPED:
+            raise KeyManagementError(f"{role.value} keys are not wrapped per holder")
+        return self.directory / role.value / f"{key_id.hex()}.{holder}{WRAP_SUFFIX}"
 
-    def save_facility(self, pair: KeyPair, holder: str, passphrase: str) -> Path:
-        """Write a new facility key's certificate and its first wrap, for `holder`."""
-        path = self.add_facility_holder(pair, holder, passphrase)
-        cert_path = self.directory / Role.FACILITY.value / f"{pair.kid.hex()}.crt.pem"
+    def save_facility(
+        self, pair: KeyPair, holder: str, passphrase: str, *, role: Role = Role.FACILITY
+    ) -> Path:
+        """Write a new facility (or, with `role`, district) key's certificate and its first
+        wrap, for `holder`."""
+        path = self.add_facility_holder(pair, holder, passphrase, role=role)
+        cert_path = self.directory / role.value / f"{pair.kid.hex()}.crt.pem"
         if not cert_path.exists():
-            self.save_certificate(Role.FACILITY, pair.certificate)
+            self.save_certificate(role, pair.certificate)
         return path
 
-    def add_facility_holder(self, pair: KeyPair, holder: str, passphrase: str) -> Path:
-        """Wrap an (unlocked) facility key for one more account, under its own passphrase."""
-        path = self._wrap_path(pair.kid, holder)
-        self._dir(Role.FACILITY)
+    def add_facility_holder(
+        self, pair: KeyPair, holder: str, passphrase: str, *, role: Role = Role.FACILITY
+    ) -> Path:
+        """Wrap an (unlocked) facility or district key for one more account, under its own
+        passphrase."""
+        path = self._wrap_path(pair.kid, holder, role)
+        self._dir(role)
         _write_secret(path, wrap(pair.private_key, passphrase, key_id=pair.kid, holder=holder))
         return path
 
@@ -199,22 +214,25 @@ class KeyStore:
         library: Path,
         token_label: str,
         key_label: str,
+        role: Role = Role.FACILITY,
     ) -> Path:
-        """Record that the facility key of `certificate` lives on `holder`'s PKCS#11 token
-        (the token's user PIN is their signing secret; nothing secret is written)."""
+        """Record that the facility (or district) key of `certificate` lives on `holder`'s
+        PKCS#11 token (the token's user PIN is their signing secret; nothing secret is written)."""
         key_id = kid(certificate)
-        path = self._wrap_path(key_id, holder).with_name(f"{key_id.hex()}.{holder}{TOKEN_SUFFIX}")
-        self._dir(Role.FACILITY)
+        path = self._wrap_path(key_id, holder, role).with_name(
+            f"{key_id.hex()}.{holder}{TOKEN_SUFFIX}"
+        )
+        self._dir(role)
         doc = {"v": "vaxlink-token/1", "library": str(library), "token_label": token_label,
                "key_label": key_label}  # fmt: skip
         _write_secret(path, (json.dumps(doc) + "\n").encode())
-        cert_path = self.directory / Role.FACILITY.value / f"{key_id.hex()}.crt.pem"
+        cert_path = self.directory / role.value / f"{key_id.hex()}.crt.pem"
         if not cert_path.exists():
-            self.save_certificate(Role.FACILITY, certificate)
+            self.save_certificate(role, certificate)
         return path
 
-    def _holder_files(self, key_id: bytes) -> dict[str, Path]:
-        folder = self.directory / Role.FACILITY.value
+    def _holder_files(self, key_id: bytes, role: Role = Role.FACILITY) -> dict[str, Path]:
+        folder = self.directory / role.value
         prefix = f"{key_id.hex()}."
         if not folder.is_dir():
             return {}
@@ -224,16 +242,19 @@ class KeyStore:
                 out[p.name[len(prefix) : -len(suffix)]] = p
         return out
 
-    def facility_holders(self, key_id: bytes) -> list[str]:
-        """The accounts a facility key is wrapped for (or on a token of), sorted."""
-        return sorted(self._holder_files(key_id))
+    def facility_holders(self, key_id: bytes, *, role: Role = Role.FACILITY) -> list[str]:
+        """The accounts a facility (or district) key is wrapped for (or on a token of), sorted."""
+        return sorted(self._holder_files(key_id, role))
 
-    def unlock_facility_signer(self, key_id: bytes, holder: str, passphrase: str) -> Signer:
-        """The facility key as a `Signer` for `holder`: their wrap opened with their passphrase
-        (`unlock_facility`), or their PKCS#11 token logged into with it as the PIN."""
-        path = self._holder_files(key_id).get(holder)
+    def unlock_facility_signer(
+        self, key_id: bytes, holder: str, passphrase: str, *, role: Role = Role.FACILITY
+    ) -> Signer:
+        """The facility (or district) key as a `Signer` for `holder`: their wrap opened with
+        their passphrase (`unlock_facility`), or their PKCS#11 token logged into with it as the
+        PIN."""
+        path = self._holder_files(key_id, role).get(holder)
         if path is None or not path.name.endswith(TOKEN_SUFFIX):
-            return self.unlock_facility(key_id, holder, passphrase)
+            return self.unlock_facility(key_id, holder, passphrase, role=role)
         from vaxlink.certificates.keys.pkcs11 import TokenKey, TokenSigner
 
         try:
@@ -243,19 +264,21 @@ class KeyStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise KeyManagementError(f"{path} is not a token record: {exc}") from exc
         try:
-            return TokenSigner(token, self.certificate(Role.FACILITY, key_id))
+            return TokenSigner(token, self.certificate(role, key_id))
         except HsmPinIncorrect:
             raise SigningPassphraseWrong(
                 "Sai mã PIN ký / wrong signing PIN (the approval key was not unlocked)"
             ) from None
 
-    def unlock_facility(self, key_id: bytes, holder: str, passphrase: str) -> KeyPair:
-        """A facility key opened with `holder`'s signing passphrase (SigningPassphraseWrong
-        when it does not open)."""
-        cert = self.certificate(Role.FACILITY, key_id)
-        path = self._wrap_path(key_id, holder)
+    def unlock_facility(
+        self, key_id: bytes, holder: str, passphrase: str, *, role: Role = Role.FACILITY
+    ) -> KeyPair:
+        """A facility (or district) key opened with `holder`'s signing passphrase
+        (SigningPassphraseWrong when it does not open)."""
+        cert = self.certificate(role, key_id)
+        path = self._wrap_path(key_id, holder, role)
         if not path.exists():
-            raise KeyManagementError(f"facility key {key_id.hex()} is not wrapped for {holder}")
+            raise KeyManagementError(f"{role.value} key {key_id.hex()} is not wrapped for {holder}")
         key = unwrap(_read_secret(path), passphrase, key_id=key_id, holder=holder)
         if key.public_key() != cert.public_key():
             raise KeyManagementError(f"{path} does not belong to its certificate")

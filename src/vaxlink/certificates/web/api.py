@@ -39,6 +39,7 @@ from vaxlink.certificates.verification.store import (
 from vaxlink.certificates.web import (
     approval_pages,
     console_pages,
+    district_pages,
     pages,
     recovery_pages,
     verifier_pages,
@@ -262,6 +263,7 @@ def citizen_certificate_fhir(
 router.include_router(api)
 router.include_router(pages.router)
 router.include_router(approval_pages.router)
+router.include_router(district_pages.router)
 router.include_router(console_pages.router)
 router.include_router(recovery_pages.router)
 router.include_router(verifier_pages.router)

@@ -52,7 +52,8 @@ def _page(
         kinds, error = (), error or i18n.error_text(i18n.language(request), exc)
     return render(request, "issuer/console.html", {
         "view": console.overview(db, c.key_store, now,
-                                 cap_per_day=c.settings.issuance_cap_per_day),
+                                 cap_per_day=c.settings.issuance_cap_per_day,
+                                 require_district=c.settings.require_district_approval),
         "kinds": kinds, "runs": runs.latest(), "running": runs.running(), "error": error,
         "revoked": revoked, "reissued": reissued, "now": now, "typed": typed or {},
     }, status=status)  # fmt: skip

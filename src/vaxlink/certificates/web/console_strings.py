@@ -45,6 +45,14 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.status.revoked": "Đã thu hồi",
         "issuer.status.expired": "Hết hạn",
         "issuer.waiting": "Mũi tiêm đã xác thực chưa có điểm tiêm nào ký: {n}",
+        "issuer.districts": "Ký số của trung tâm y tế huyện",
+        "issuer.districts_help": "Chỉ cấp chứng nhận cho người có mọi mũi tiêm nằm trong danh "
+        "sách đã được trung tâm y tế huyện nơi cư trú ký số (theo phiên bản hiện tại).",
+        "issuer.district": "Mã huyện",
+        "issuer.district_people": "Người có mũi đã xác thực",
+        "issuer.district_covered": "Đã được huyện ký",
+        "issuer.district_waiting": "Chờ huyện ký",
+        "issuer.districts_none": "Chưa có người nào có mũi tiêm đã xác thực.",
         "issuer.issue": "Cấp chứng nhận",
         "issuer.issue_help": "Cấp cho mọi người đủ điều kiện chưa có chứng nhận hiệu lực. "
         "Chữ ký của điểm tiêm được kiểm tra lại trước khi ký.",
@@ -140,6 +148,14 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "issuer.status.revoked": "Revoked",
         "issuer.status.expired": "Expired",
         "issuer.waiting": "Verified doses no site has signed yet: {n}",
+        "issuer.districts": "District health centres' signatures",
+        "issuer.districts_help": "Certificates are issued only to people all of whose doses are "
+        "on a list their district of residence signed (as the doses stand now).",
+        "issuer.district": "District",
+        "issuer.district_people": "People with verified doses",
+        "issuer.district_covered": "Covered by the district",
+        "issuer.district_waiting": "Waiting for the district",
+        "issuer.districts_none": "Nobody has a verified dose yet.",
         "issuer.issue": "Issue certificates",
         "issuer.issue_help": "Issues to everyone ready who holds no active certificate. The "
         "sites' signatures are checked again before signing.",

@@ -1,0 +1,158 @@
+"""The district health centre's page (DISTRICT_APPROVE): what its signature would cover, what
+moved since its last one, and signing the list with its own wrap of the district key.
+
+A district account signs only its own district (its unit): a form naming another district is
+refused (403) and audited (`certificates.district_approve_refused`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from vaxlink.auth import service as auth
+from vaxlink.auth.deps import require
+from vaxlink.auth.service import Permission, Principal
+from vaxlink.certificates.approval.district import (
+    DistrictPreview,
+    approve_district,
+    preview,
+    unlock_district_key,
+)
+from vaxlink.certificates.approval.signing import SigningCredential
+from vaxlink.certificates.errors import (
+    ApprovalError,
+    KeyManagementError,
+    SigningLocked,
+    SigningPassphraseWrong,
+    SigningRefused,
+)
+from vaxlink.certificates.keys.store import KeyStore
+from vaxlink.certificates.web.deps import clock, key_store
+from vaxlink.errors import Forbidden
+from vaxlink.geo.codes import Level
+from vaxlink.ratelimit import secret_of
+from vaxlink.web.deps import container, session
+from vaxlink.web.nav import NavItem
+from vaxlink.web.render import render
+
+NAV: Final = (NavItem("/district/approval", "district.nav", Permission.DISTRICT_APPROVE, order=36),)
+
+router = APIRouter(tags=["district"], include_in_schema=False)
+DistrictHealth = Annotated[Principal, Depends(require(Permission.DISTRICT_APPROVE))]
+Db = Annotated[Session, Depends(session, scope="function")]
+
+#: The message (a key of the page's strings) each signing refusal shows; others show their text.
+_REFUSALS: Final = (
+    (SigningPassphraseWrong, "district.passphrase_wrong"),
+    (SigningLocked, "district.passphrase_locked"),
+    (SigningRefused, "district.no_key"),
+)
+
+
+def own_district(principal: Principal) -> str:
+    """The district the account answers for (Forbidden for an account of another level)."""
+    if principal.unit.level is not Level.DISTRICT:
+        raise Forbidden("chỉ tài khoản cấp huyện được ký danh sách / only a district account signs")
+    return principal.unit.code
+
+
+def _by_commune(shown: DistrictPreview) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """(ward, [(site, verified doses, site-signed doses)]) sorted by ward, for the page."""
+    wards: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for (ward, site), n in shown.verified_by_place.items():
+        wards[ward][site] = (n, shown.site_signed_by_place.get((ward, site), 0))
+    return [(w, [(site, v, a) for site, (v, a) in sorted(s.items())])
+            for w, s in sorted(wards.items())]  # fmt: skip
+
+
+def _page(
+    request: Request, db: Session, district: str, *, status: int = 200, **extra: object
+) -> Response:
+    shown = preview(db, district)
+    return render(request, "district/approval.html",
+                  {"shown": shown, "communes": _by_commune(shown), **extra},
+                  status=status)  # fmt: skip
+
+
+@router.get("/district/approval", response_class=HTMLResponse)
+def district_approval(
+    request: Request,
+    principal: DistrictHealth,
+    db: Db,
+    signed: Annotated[int | None, Query(ge=1)] = None,
+    n: Annotated[int | None, Query(ge=0)] = None,
+    waiting: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """What the district would sign now, and the result of the last signing."""
+    return _page(request, db, own_district(principal), signed=signed, signed_n=n,
+                 waiting=waiting, error=None, error_key=None)  # fmt: skip
+
+
+@router.post("/district/approval/sign")
+def district_sign(
+    request: Request,
+    principal: DistrictHealth,
+    db: Db,
+    keys: Annotated[KeyStore, Depends(key_store)],
+    now: Annotated[dt.datetime, Depends(clock)],
+    district: Annotated[str, Form(max_length=8)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+    passphrase: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Sign the district's list as it stands, with the account's own signing passphrase (never
+    echoed back; wrong ones counted per account and locked like a site approver's)."""
+    own = own_district(principal)
+    if district.strip() and district.strip() != own:
+        auth.append(db, actor=principal, action="certificates.district_approve_refused",
+                    object_type="district", object_id=district.strip()[:8],
+                    detail={"reason": "out_of_scope", "own": own}, at=now)  # fmt: skip
+        return _page(request, db, own, status=403, error=None, error_key="district.not_yours",
+                     signed=None, signed_n=None, waiting=None)  # fmt: skip
+    error_key: str | None = None
+    try:
+        if not passphrase:
+            error_key = "district.passphrase_missing"
+            raise ApprovalError("the signing passphrase is missing")
+        credential = SigningCredential(principal.username, passphrase)
+        c = container(request)
+        try:
+            signer = unlock_district_key(db, keys, own, credential, now=now,
+                                         secret=secret_of(c.settings))  # fmt: skip
+        except (SigningRefused, SigningLocked) as exc:
+            auth.append(db, actor=principal, action="certificates.district_approve_refused",
+                        object_type="district", object_id=own, detail={"reason": exc.code},
+                        at=now)  # fmt: skip
+            raise
+        result = approve_district(db, signer, district_code=own, approver=principal.username,
+                                  now=now, anchors=c.trust_anchors,
+                                  note=note.strip() or None)  # fmt: skip
+    except (ApprovalError, KeyManagementError) as exc:
+        for kind, key in _REFUSALS:
+            if isinstance(exc, kind):
+                error_key = key
+                break
+        response = _page(request, db, own, status=exc.http_status, error=str(exc),
+                         error_key=error_key, signed=None, signed_n=None, waiting=None)  # fmt: skip
+        if isinstance(exc, SigningLocked):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    auth.append(db, actor=principal, action="certificates.district_approve",
+                object_type="district_approval",
+                object_id=str(result.approval_id) if result.approval_id else "none",
+                detail={"district": own, "entries": result.entry_count,
+                        "waiting_for_site": result.waiting,
+                        "site_approval_invalid": result.site_invalid}, at=now)  # fmt: skip
+    if result.approval_id is None:
+        return RedirectResponse(f"/district/approval?n=0&waiting={result.waiting}",
+                                status_code=303)  # fmt: skip
+    return RedirectResponse(
+        f"/district/approval?signed={result.approval_id}&n={result.entry_count}"
+        f"&waiting={result.waiting}",
+        status_code=303,
+    )
