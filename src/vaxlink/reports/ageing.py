@@ -78,31 +78,36 @@ def wards_of(key: UnitKey) -> list[str] | None:
 
 
 def _sql(scoped: bool, sort: str) -> str:
+    """One statement: the worklist doses of the area (status index, then the site's ward), each
+    with its last decision (the `dose_link` rows of those doses only, by their index), then one
+    row per site. Values never enter the text: statuses and sorts are constants, the rest binds."""
     statuses = ", ".join(f"'{s}'" for s in WORKLIST)
-    since = "COALESCE(l.last_at, b.started_at)"
     ages = []
-    for key, _vi, _en, _lo, hi in BUCKETS:
-        if key == "d0_3":
+    for key, _vi, _en, lo, hi in BUCKETS:
+        if hi is not None and lo == 0:
             cond = f"w.since >= :c{hi}"
         elif hi is None:
-            cond = "w.since < :c14"
+            cond = f"w.since < :c{lo - 1}"
         else:
-            cond = f"w.since < :c{_lo - 1} AND w.since >= :c{hi}"
+            cond = f"w.since < :c{lo - 1} AND w.since >= :c{hi}"
         ages.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {key}")
-    where = "WHERE COALESCE(f.ward_code, w.ward_code) IN :wards" if scoped else ""
+    where = " AND COALESCE(f.ward_code, d.ward_code) IN :wards" if scoped else ""
     return (
-        "SELECT w.site_code, MAX(f.name) AS site_name, MAX(COALESCE(f.ward_code, w.ward_code)) "
-        "AS ward_code, MAX(f.head_name) AS head_name, MAX(f.phone) AS phone, COUNT(*) AS total, "
+        "SELECT w.site_code, MAX(w.site_name) AS site_name, MAX(w.ward_code) AS ward_code, "
+        "MAX(w.head_name) AS head_name, MAX(w.phone) AS phone, COUNT(*) AS total, "
         + ", ".join(f"SUM(CASE WHEN w.status = '{s}' THEN 1 ELSE 0 END) AS {s}" for s in WORKLIST)
         + ", "
         + ", ".join(ages)
         + ", MIN(w.since) AS oldest "
-        f"FROM (SELECT COALESCE(d.facility_code, '') AS site_code, d.status, d.ward_code, "
-        f"{since} AS since FROM dose_record d JOIN import_batch b ON b.id = d.batch_id "
-        "LEFT JOIN (SELECT dose_record_id, MAX(decided_at) AS last_at FROM dose_link "
-        "GROUP BY dose_record_id) l ON l.dose_record_id = d.id "
-        f"WHERE d.status IN ({statuses})) w "
-        f"LEFT JOIN facility f ON f.code = w.site_code {where} "
+        "FROM (SELECT COALESCE(d.facility_code, '') AS site_code, d.status AS status, "
+        "MAX(f.name) AS site_name, MAX(COALESCE(f.ward_code, d.ward_code)) AS ward_code, "
+        "MAX(f.head_name) AS head_name, MAX(f.phone) AS phone, "
+        "COALESCE(MAX(k.decided_at), MAX(b.started_at)) AS since "
+        "FROM dose_record d JOIN import_batch b ON b.id = d.batch_id "
+        "LEFT JOIN facility f ON f.code = d.facility_code "
+        "LEFT JOIN dose_link k ON k.dose_record_id = d.id "
+        f"WHERE d.status IN ({statuses}){where} "
+        "GROUP BY d.id, d.facility_code, d.status) w "
         f"GROUP BY w.site_code ORDER BY {SORTS[sort]}"
     )
 
