@@ -77,11 +77,17 @@ def wards_of(key: UnitKey) -> list[str] | None:
     return out
 
 
-def _sql(scoped: bool, sort: str) -> str:
+#: The dose's own place column per level: the worklist indexes (`cleaning.models`) start with it.
+_PLACE: Final = {Level.PROVINCE: "province_code", Level.DISTRICT: "district_code",
+                 Level.WARD: "ward_code"}  # fmt: skip
+
+
+def _sql(level: Level, sort: str) -> str:
     """One statement: the worklist doses of the area (status index, then the site's ward), each
     with its last decision (the `dose_link` rows of those doses only, by their index), then one
     row per site. Values never enter the text: statuses and sorts are constants, the rest binds."""
-    statuses = ", ".join(f"'{s}'" for s in WORKLIST)
+    # The OR form of the worklist indexes' predicate (SQLite uses a partial index only then).
+    statuses = " OR ".join(f"d.status = '{s}'" for s in sorted(WORKLIST))
     ages = []
     for key, _vi, _en, lo, hi in BUCKETS:
         if hi is not None and lo == 0:
@@ -91,7 +97,15 @@ def _sql(scoped: bool, sort: str) -> str:
         else:
             cond = f"w.since < :c{lo - 1} AND w.since >= :c{hi}"
         ages.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {key}")
-    where = " AND COALESCE(f.ward_code, d.ward_code) IN :wards" if scoped else ""
+    where = ""
+    if level is not Level.NATION:
+        # Candidates by index: the doses placed in the area (worklist index of the level) and the
+        # doses of the area's listed sites (facility_code index); then the site's ward decides.
+        where = (
+            f" AND (d.{_PLACE[level]} = :unit OR d.facility_code IN "
+            "(SELECT code FROM facility WHERE ward_code IN :wards)) "
+            "AND COALESCE(f.ward_code, d.ward_code) IN :wards"
+        )
     return (
         "SELECT w.site_code, MAX(w.site_name) AS site_name, MAX(w.ward_code) AS ward_code, "
         "MAX(w.head_name) AS head_name, MAX(w.phone) AS phone, COUNT(*) AS total, "
@@ -106,7 +120,7 @@ def _sql(scoped: bool, sort: str) -> str:
         "FROM dose_record d JOIN import_batch b ON b.id = d.batch_id "
         "LEFT JOIN facility f ON f.code = d.facility_code "
         "LEFT JOIN dose_link k ON k.dose_record_id = d.id "
-        f"WHERE d.status IN ({statuses}){where} "
+        f"WHERE ({statuses}){where} "
         "GROUP BY d.id, d.facility_code, d.status) w "
         f"GROUP BY w.site_code ORDER BY {SORTS[sort]}"
     )
@@ -128,13 +142,14 @@ def by_site(
     if sort not in SORTS:
         sort = "oldest"
     wards = wards_of(key)
-    stmt = text(_sql(wards is not None, sort))
+    stmt = text(_sql(key.level, sort))
     cuts = {f"c{d}": now - dt.timedelta(days=d) for d in (3, 7, 14)}
     params: dict[str, Any] = dict(cuts)
     binds = [bindparam(n, type_=UtcDateTime()) for n in cuts]
     if wards is not None:
         binds.append(bindparam("wards", expanding=True))
         params["wards"] = wards or [""]
+        params["unit"] = key.code
     rows = session.execute(stmt.bindparams(*binds), params).mappings().all()
     out = []
     for r in rows:
