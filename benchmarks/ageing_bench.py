@@ -89,7 +89,7 @@ def _build(url: str, doses: int) -> None:
             "WHEN g % 40 = 2 THEN 'invalid' ELSE 'verified' END, 1, w.p, w.d, w.code "
             "FROM generate_series(1, :n) g JOIN w ON w.n = CASE WHEN g % 4 = 0 "
             "THEN (SELECT min(n) FROM w WHERE p = '079') + (g / 4) % "
-            "(SELECT count(*) FROM w WHERE p = '079') ELSE (g * 7919) % (SELECT count(*) FROM w) END"),
+            "(SELECT count(*) FROM w WHERE p = '079') ELSE (g::bigint * 7919) % (SELECT count(*) FROM w) END"),
             {"n": doses})  # fmt: skip
         c.execute(text(
             "INSERT INTO dose_link (dose_record_id, run_id, status, candidates, decided_at) "

@@ -17,7 +17,13 @@ branch_labels = None
 depends_on = None
 
 
+#: The worklist's statuses in the form of the other worklist indexes (migration 0007).
+_WORKLIST = sa.text("status = 'invalid' OR status = 'review' OR status = 'unmatched'")
+
+
 def upgrade() -> None:
+    op.create_index("ix_dose_record_worklist_site", "dose_record", ["facility_code", "id"],
+                    sqlite_where=_WORKLIST, postgresql_where=_WORKLIST)  # fmt: skip
     op.create_table(
         "focal_point",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -60,6 +66,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dose_record_worklist_site", table_name="dose_record")
     op.drop_table("campaign_phase")
     op.drop_index("ix_focal_point_place", table_name="focal_point")
     op.drop_table("focal_point")
