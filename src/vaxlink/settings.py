@@ -14,7 +14,17 @@ from vaxlink.errors import VaxlinkError
 #: Domains an installation may leave out (`VAXLINK_DISABLED_DOMAINS`): their web pages and CLI
 #: commands are then not mounted. The web shell, auth, the store and the registry always are.
 OPTIONAL_DOMAINS: frozenset[str] = frozenset(
-    {"certificates", "linkage", "cleaning", "entry", "feedback", "reports", "synth"}
+    {
+        "certificates",
+        "linkage",
+        "cleaning",
+        "entry",
+        "feedback",
+        "reports",
+        "synth",
+        "directory",
+        "campaign",
+    }
 )
 
 

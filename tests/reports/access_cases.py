@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.geo.index import UnitIndex
+from vaxlink.reports import phases
 from vaxlink.reports.models import DailyReport
 
 #: One report per (day, level, unit): each call takes an earlier day.
@@ -42,7 +43,20 @@ def _download(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], di
             {"report_id": _report(s, outside), "kind": "pdf"})  # fmt: skip
 
 
+def _phase(s: Session, ward: str) -> int:
+    phase = phases.create(s, name="Đợt 1", unit=f"ward:{ward}", starts_on=dt.date(2021, 10, 1),
+                          deadline=dt.date(2021, 11, 30), target_kind="linked_share",
+                          target_percent=95, by="matrix", now=dt.datetime.now(dt.UTC))  # fmt: skip
+    return phase.id
+
+
+def _phase_action(s: Session, inside: str, outside: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return ({"phase_id": _phase(s, inside), "action": "end"},
+            {"phase_id": _phase(s, outside), "action": "end"})  # fmt: skip
+
+
 CASES: dict[str, Callable[[Session, str, str], tuple[dict[str, Any], dict[str, Any]]]] = {
     "/reports/{report_id}/{kind}": _download,
+    "POST /admin/phases/{phase_id}/{action}": _phase_action,
 }
 SKIP: dict[str, str] = {}

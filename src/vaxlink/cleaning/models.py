@@ -136,3 +136,7 @@ Index("ix_dose_record_worklist_district", _DOSE.district_code, _DOSE.status, _DO
       sqlite_where=in_worklist(), postgresql_where=in_worklist())  # fmt: skip
 Index("ix_dose_record_worklist_province", _DOSE.province_code, _DOSE.status, _DOSE.id,
       sqlite_where=in_worklist(), postgresql_where=in_worklist())  # fmt: skip
+# A site's doses in the worklist: the ageing of unfixed errors per site (reports.ageing) finds
+# the doses of an area's sites wherever their people live (migration 0017).
+Index("ix_dose_record_worklist_site", _DOSE.facility_code, _DOSE.id,
+      sqlite_where=in_worklist(), postgresql_where=in_worklist())  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, Enum, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vaxlink.db import Base, UtcDateTime
@@ -55,3 +55,34 @@ class Facility(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class FocalPoint(Base):
+    """A focal-point officer of one administrative unit in the campaign (Sở Y tế's list of đầu
+    mối): who to call at the ward's station, police or committee, or at the district's centre.
+
+    Personal contact data kept to what the campaign needs (name, title, phone, e-mail); officers
+    are deactivated, never deleted, so who was the contact on a day stays answerable."""
+
+    __tablename__ = "focal_point"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: ward, district, province or nation; the code in the 2008-2025 list ("VN" for the nation).
+    unit_level: Mapped[str] = mapped_column(String(8))
+    unit_code: Mapped[str] = mapped_column(String(8))
+    #: Denormalised place of the unit, for set-based scope filters (empty above the unit's level).
+    province_code: Mapped[str] = mapped_column(String(3), default="")
+    district_code: Mapped[str] = mapped_column(String(3), default="")
+    ward_code: Mapped[str] = mapped_column(String(5), default="")
+    full_name: Mapped[str] = mapped_column(String(120))
+    #: Organisation and title, e.g. "Trạm y tế xã — Trạm trưởng", "Công an xã", "TTYT huyện".
+    organisation: Mapped[str] = mapped_column(String(200))
+    #: Role in the campaign, e.g. "Đầu mối làm sạch dữ liệu".
+    campaign_role: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_focal_point_place", "province_code", "district_code", "ward_code"),)

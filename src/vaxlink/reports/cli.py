@@ -182,3 +182,70 @@ def scheduler_command(
             if once:
                 return
             time.sleep(config.refresh_minutes * 60)
+
+
+phases_app = typer.Typer(help="Campaign phases: name, unit, start, deadline, target.",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(phases_app, name="phases")
+
+
+@phases_app.command("add")
+def phase_add(
+    name: Annotated[str, typer.Option("--name", help='e.g. "Đợt 1: làm sạch dữ liệu".')],
+    starts: Annotated[str, typer.Option("--starts", help="YYYY-MM-DD")],
+    deadline: Annotated[str, typer.Option("--deadline", help="YYYY-MM-DD")],
+    target: Annotated[
+        str,
+        typer.Option("--target", help="linked_share, people_verified_share or tickets_answered"),
+    ] = "linked_share",
+    percent: Annotated[float, typer.Option("--percent", help="The share to reach, in %.")] = 95.0,
+    unit: Annotated[
+        str, typer.Option("--unit", help="VN, province:001, district:001, ward:00001")
+    ] = "VN",
+) -> None:
+    """Add a phase for a unit and every unit below it (audited)."""
+    from vaxlink.reports import phases
+
+    with compose.running() as c, c.transaction() as s:
+        now = c.clock.now()
+        phase = phases.create(s, name=name, unit=unit, starts_on=_day(starts, now),
+                              deadline=_day(deadline, now), target_kind=target,
+                              target_percent=percent, by=c.operator(), now=now)  # fmt: skip
+        c.audit_cli(s, "campaign.phase_add", "campaign_phase", phase.id, unit=unit)
+        Console().print(f"phase {phase.id} added", highlight=False)
+
+
+@phases_app.command("list")
+def phase_list(
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="Only phases set in this unit.")
+    ] = None,
+) -> None:
+    """Print the phases and, for each, where its own unit stands today."""
+    from vaxlink.reports import phases
+
+    with compose.running() as c, c.transaction() as s:
+        now = c.clock.now()
+        day = local_day(now)
+        rows = phases.listing(s, parse_unit(unit) if unit else None)
+        table = Table("id", "name", "unit", "starts", "deadline", "target", "active", "reached",
+                      "state", title=f"{len(rows):,} campaign phases")  # fmt: skip
+        for p in rows:
+            key = parse_unit("VN" if p.unit_level == "nation" else f"{p.unit_level}:{p.unit_code}")
+            value = phases.measure(p.target_kind, unit_figures(s, day, key))
+            state, _expected, _left = phases.state_of(p, value, day)
+            table.add_row(str(p.id), p.name, str(key), p.starts_on.isoformat(),
+                          p.deadline.isoformat(), f"{p.target_kind} ≥ {p.target_share:.1%}",
+                          "yes" if p.active else "no",
+                          "–" if value is None else f"{value:.1%}", state)  # fmt: skip
+    Console().print(table)
+
+
+@phases_app.command("end")
+def phase_end(phase_id: Annotated[int, typer.Argument(help="The phase's id.")]) -> None:
+    """End a phase (kept, no longer shown on dashboards)."""
+    from vaxlink.reports import phases
+
+    with compose.running() as c, c.transaction() as s:
+        phases.set_active(s, phases.get(s, phase_id), False)
+        c.audit_cli(s, "campaign.phase_end", "campaign_phase", phase_id)

@@ -122,4 +122,28 @@ class DailyReport(Base):
     email_error: Mapped[str | None] = mapped_column(String(255))
 
 
+class CampaignPhase(Base):
+    """One phase of the campaign (a đợt with its deadline): what must hold by when, for a unit
+    and every unit below it. The dashboard reads its progress from `report_daily_figures`."""
+
+    __tablename__ = "campaign_phase"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: The unit the phase is set for (nation, province, district or ward) and its place.
+    unit_level: Mapped[str] = mapped_column(String(8))
+    unit_code: Mapped[str] = mapped_column(String(8))
+    province_code: Mapped[str] = mapped_column(String(3), default="")
+    district_code: Mapped[str] = mapped_column(String(3), default="")
+    ward_code: Mapped[str] = mapped_column(String(5), default="")
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    #: What is measured (`vaxlink.reports.phases.TARGETS`) and the share to reach, 0..1.
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_share: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
 TABLES: Final = (DailyFigures.__table__, DailyReport.__table__)

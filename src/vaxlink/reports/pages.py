@@ -14,7 +14,7 @@ from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.compose import Container
 from vaxlink.geo.codes import NATION, UnitKey
-from vaxlink.reports import service
+from vaxlink.reports import phases, service
 from vaxlink.reports.service import TABLE_COLUMNS, VN_TZ, DailyReport, Figures, Row
 from vaxlink.settings import Settings
 from vaxlink.web.deps import container as app_container
@@ -125,6 +125,8 @@ def _panel(session: Session, key: UnitKey, day: dt.date, lang: str) -> dict[str,
         "sites_total": len(all_sites),
         "child_level": service.child_level(key.level),
         "parent": unit.path[-2][0] if len(unit.path) > 1 else None,
+        # The campaign's phases measured on the figures just read (no second read).
+        "phases": phases.progress(session, key, day, figures),
     }  # fmt: skip
 
 

@@ -73,6 +73,12 @@ DOMAINS: tuple[WebDomain, ...] = (
               nav=("vaxlink.feedback.staff_pages:NAV",)),
     WebDomain("reports", "vaxlink.reports.pages", strings=("vaxlink.reports.labels:i18n_strings",),
               nav=("vaxlink.reports.pages:NAV",)),
+    WebDomain("directory", "vaxlink.facilities.directory_pages",
+              strings=("vaxlink.facilities.directory_pages:STRINGS",),
+              nav=("vaxlink.facilities.directory_pages:NAV",)),
+    WebDomain("campaign", "vaxlink.reports.campaign_pages",
+              strings=("vaxlink.reports.campaign_pages:STRINGS",),
+              nav=("vaxlink.reports.campaign_pages:NAV",)),
 )  # fmt: skip
 
 
