@@ -53,6 +53,8 @@ ALLOWED: Final = frozenset(
         "cmnd",
         "csdl",  # Vietnamese abbreviations (căn cước công dân, chứng minh nhân dân)
         "ubnd",
+        "ttyt",  # Vietnamese abbreviation (trung tâm y tế: the district health centre)
+        "nvy",  # in the campaign document's number 2665/SYT-NVY (nghiệp vụ y)
         "cdc",  # Vietnamese abbreviations (ủy ban nhân dân, trung tâm kiểm soát bệnh tật)
         "otp",
         "totp",  # one-time codes: the word on phones and in authenticator apps

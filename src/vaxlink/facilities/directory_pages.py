@@ -41,7 +41,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "directory.title": "Danh bạ cán bộ đầu mối",
         "directory.intro": "Cán bộ đầu mối của đơn vị và các đơn vị cấp dưới trong chiến dịch. Thông tin liên lạc cá nhân: chỉ dùng cho công việc chiến dịch; mỗi lần tải danh bạ đều được ghi nhật ký.",
         "directory.unit": "Đơn vị",
-        "directory.unit_help": "Ví dụ: ward:00001 (xã), district:001 (huyện), province:001 (tỉnh), VN (toàn quốc)",
+        "directory.unit_help": "Ví dụ: `ward:00001` (xã), `district:001` (huyện), `province:001` (tỉnh), `VN` (toàn quốc)",
         "directory.name": "Họ và tên",
         "directory.organisation": "Cơ quan / chức vụ",
         "directory.organisation_help": "Ví dụ: Trạm y tế xã, Công an xã, UBND xã, TTYT huyện",

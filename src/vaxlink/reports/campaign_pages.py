@@ -78,7 +78,7 @@ _VI: Final = {
     "campaign.reports_due": "Báo cáo hằng ngày: cấp huyện trước 13:30, cấp thành phố trước 15:00.",
     "campaign.err.unit": "Đơn vị {unit} nằm ngoài phạm vi của anh/chị ({own}).",
     "campaign.done": "Đã lưu thay đổi.",
-    "campaign.unit_help": "Ví dụ: ward:00001 (xã), district:001 (huyện), province:001 (tỉnh), VN (toàn quốc)",
+    "campaign.unit_help": "Ví dụ: `ward:00001` (xã), `district:001` (huyện), `province:001` (tỉnh), `VN` (toàn quốc)",
     "campaign.yes": "Có",
     "campaign.no": "Không",
 }  # fmt: skip

@@ -36,7 +36,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "district.passphrase_locked": "Tạm khóa ký do nhập sai mật khẩu ký nhiều lần; thử lại sau "
         "ít phút.",
         "district.no_key": "Tài khoản này chưa giữ khóa ký của huyện: đề nghị Bộ Y tế cấp khóa "
-        "(vaxlink keys issue-district) hoặc người đang giữ khóa chia sẻ (grant-district).",
+        "(`vaxlink keys issue-district`) hoặc người đang giữ khóa chia sẻ (`vaxlink keys grant-district`).",
         "district.not_yours": "Tài khoản chỉ được ký danh sách của huyện mình; yêu cầu đã bị từ "
         "chối và ghi nhật ký.",
     },
