@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaxlink.linkage.comparisons import COMPARISONS, DOB, FAMILY, GIVEN, ID, Comparison
+from vaxlink.linkage.comparisons import (
+    COMPARISONS,
+    DOB,
+    FAMILY,
+    GIVEN,
+    ID,
+    MIDDLE,
+    RESIDENCE,
+    SEX,
+    Comparison,
+)
 from vaxlink.linkage.deterministic import corrected_sql
 from vaxlink.linkage.engine import Step
 from vaxlink.linkage.model import LinkModel
@@ -30,7 +40,7 @@ def _levels(c: Comparison, *names: str) -> tuple[int, ...]:
 #: Level sets the guards look at (indices into each comparison's levels).
 GUARD_LEVELS: dict[str, tuple[int, ...]] = {
     # the record's number is the candidate's own, up to a slip
-    "id_explained": _levels(ID, "exact", "lost_zeros", "cmnd", "one_digit", "transposed"),
+    "id_explained": _levels(ID, "exact", "lost_zeros", "cmnd", "one_digit", "transposed", "indel"),
     # the record's number is the candidate's, as written or nearly
     "id_held": _levels(ID, "exact", "lost_zeros", "cmnd"),
     # a name part that is another name altogether
@@ -40,16 +50,27 @@ GUARD_LEVELS: dict[str, tuple[int, ...]] = {
     "dob_other": _levels(DOB, "same_year", "else"),
     # a given name that is the record's, up to tones and a slip
     "given_agrees": _levels(GIVEN, "exact", "folded", "jw90"),
+    # the uniqueness rule: the same date of birth, a sex that does not disagree, the same
+    # province at least
+    "dob_same": _levels(DOB, "exact"),
+    "middle_other": _levels(MIDDLE, "else"),
+    "sex_ok": _levels(SEX, "null", "exact"),
+    "residence_near": _levels(RESIDENCE, "ward", "district", "province"),
 }
 ID_EXPLAINED = GUARD_LEVELS["id_explained"]
 
 
 def guard(
-    g: dict[str, int], second_given: int | None, has_id: bool, registered: bool
+    g: dict[str, int],
+    second_given: int | None,
+    has_id: bool,
+    registered: bool,
+    namesakes: int = 0,
 ) -> str | None:
     """Why the best candidate may not be linked automatically whatever its probability (None when
-    nothing stands in the way); `g` holds its level per comparison. The SQL twin is in
-    `decision_steps`."""
+    nothing stands in the way); `g` holds its level per comparison, `namesakes` the other
+    citizens of the whole registry with the candidate's folded name, date of birth and sex. The
+    SQL twin is in `decision_steps`."""
 
     def has(kind: str, comparison: str) -> bool:
         return g[comparison] in GUARD_LEVELS[kind]
@@ -64,7 +85,37 @@ def guard(
         return "id_of_another_person"
     if not explained and (has("family_other", "family") or has("given_other", "given")):
         return "name_differs"
+    if not explained and namesakes > 0:
+        return "not_unique_in_registry"
     return None
+
+
+def unique_in_registry(g: dict[str, int], same_name: bool, namesakes_near: int) -> bool:
+    """Whether the registry's uniqueness decides where the ID cannot (no ID number, or one that
+    is not the candidate's): the record's folded family and given names (`same_name`) and date of
+    birth are the candidate's, its middle name does not disagree (it may be left out), its sex
+    does not disagree, it lives in the candidate's province at least, and no other citizen of
+    the whole registry is a plausible other: none with that family and given name (whatever the
+    middle name) whose date of birth shares two of its three parts with the candidate's (year
+    and month, year and day, or day and month: a slip in one part of the date)
+    (`namesakes_near` = 0; counted set-based over the whole registry, so at national density a
+    common name is nobody's by this rule, and a namesake whose own date the record's slip
+    happens to hit is not taken for the only one). Such a link needs no threshold on the
+    posterior; the guards and the margin still apply. The SQL twin is `unique_ok` in
+    `decision_steps`."""
+
+    def has(kind: str, comparison: str) -> bool:
+        return g[comparison] in GUARD_LEVELS[kind]
+
+    return (
+        not has("id_explained", "id")
+        and same_name
+        and not has("middle_other", "middle")
+        and has("dob_same", "dob")
+        and has("sex_ok", "sex")
+        and has("residence_near", "residence")
+        and namesakes_near == 0
+    )
 
 
 def params(model: LinkModel) -> dict[str, Any]:
@@ -104,9 +155,16 @@ def decision_steps() -> list[Step]:
                list_contains($given_other, b.g_given) AS given_other,
                list_contains($dob_other, b.g_dob) AS dob_other,
                coalesce(list_contains($given_agrees, s.g_given), false) AS second_given_agrees,
-               (x.id12 IS NOT NULL OR x.id9 IS NOT NULL) AS has_id,
-               EXISTS (SELECT 1 FROM lk_idowner o WHERE o._row = b._row) AS id_registered
-        FROM lk_ranked b JOIN lk_res x ON x._row = b._row
+               (x.id12 IS NOT NULL OR x.id9 IS NOT NULL OR x.idd IS NOT NULL) AS has_id,
+               EXISTS (SELECT 1 FROM lk_idowner o WHERE o._row = b._row) AS id_registered,
+               r.n_nds - 1 AS namesakes,
+               NOT list_contains($id_explained, b.g_id)
+                   AND coalesce(x.fam = r.fam AND x.giv = r.giv, false)
+                   AND NOT list_contains($middle_other, b.g_middle)
+                   AND list_contains($dob_same, b.g_dob) AND list_contains($sex_ok, b.g_sex)
+                   AND list_contains($residence_near, b.g_residence)
+                   AND greatest(r.n_fgym, r.n_fgyd, r.n_fgmd) = 1 AS unique_ok
+        FROM lk_ranked b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
         LEFT JOIN lk_ranked s ON s._row = b._row AND s.rk = 2
         WHERE b.rk = 1
         """
@@ -120,8 +178,10 @@ def decision_steps() -> list[Step]:
                     WHEN id_held AND given_other AND second_given_agrees
                         THEN 'id_of_another_person'
                     WHEN NOT id_explained AND (family_other OR given_other) THEN 'name_differs'
-                    WHEN p < $auto THEN 'below_threshold'
-                    WHEN margin < $margin THEN 'ambiguous' END AS block
+                    WHEN NOT id_explained AND namesakes > 0 THEN 'not_unique_in_registry'
+                    WHEN p < $auto AND NOT unique_ok THEN 'below_threshold'
+                    WHEN margin < $margin THEN 'ambiguous' END AS block,
+               CASE WHEN p < $auto AND unique_ok THEN 'unique_in_registry' ELSE 'model' END AS rule
         FROM lk_best
         """
     )
@@ -146,7 +206,8 @@ def decision_steps() -> list[Step]:
         """
         CREATE OR REPLACE TABLE lk_cluster_links AS
         SELECT b._row, b.cid, b.p FROM lk_best b
-        JOIN lk_model_links m ON m._row = b._row AND m.block IN ('below_threshold', 'ambiguous')
+        JOIN lk_model_links m ON m._row = b._row
+            AND m.block IN ('below_threshold', 'ambiguous', 'not_unique_in_registry')
         JOIN lk_cluster c ON c._row = b._row JOIN lk_person k ON k.pk = c.pk
         WHERE k.n = 1 AND k.cid = b.cid AND b.w >= $cluster_bits AND b.margin >= $margin
         """
@@ -201,7 +262,8 @@ def _final_step() -> Step:
         WITH d AS (
             SELECT x._row, x.invalid, t.cid AS det_cid, t.status AS det_status, t.rule AS det_rule,
                    t.p AS det_p, t.block AS det_block, coalesce(t.corrected, o.corrected) AS corr,
-                   o.cands, m.cid AS m_cid, m.p AS m_p, m.block AS m_block, cl.cid AS cl_cid,
+                   o.cands, m.cid AS m_cid, m.p AS m_p, m.block AS m_block, m.rule AS m_rule,
+                   cl.cid AS cl_cid,
                    coalesce(k.n, 0) > 1 AS conflict
             FROM lk_dose x
             LEFT JOIN lk_det_final t ON t._row = x._row
@@ -233,6 +295,7 @@ def _final_step() -> Step:
                  ELSE 'no_candidate' END AS reason,
             CASE WHEN det_status IS NOT NULL THEN det_rule
                  WHEN m_block IS NOT NULL AND cl_cid IS NOT NULL THEN 'cluster'
+                 WHEN m_cid IS NOT NULL AND m_block IS NULL THEN m_rule
                  WHEN m_cid IS NOT NULL THEN 'model' END AS rule,
             corr AS corrected, det_status IS NOT NULL AS by_rule, cands
         FROM e
