@@ -48,3 +48,66 @@ def test_known_metrics(tmp_path: Path) -> None:
     assert r.by_error["id_missing"].records == 2  # R3 and R4; R6 is an absent person's
     assert r.by_error["not_in_registry"].wrong_links == 1
     assert r.by_error["dob_year_only"].wrong_links == 1
+
+
+def _many(tmp_path: Path) -> tuple[Path, Path]:
+    """Records with one or two slips: 30 carry name_dropped_middle;id_missing (20 linked right,
+    10 to review with the right citizen second), 19 carry dob_day_off_by_one;id_added_digit (too
+    few to be a reported combination), 5 carry dob_month_digit alone (all unmatched)."""
+    truth = ["record_id,citizen_id,person_key,errors,in_registry"]
+    result = ["record_id,status,citizen_id,match_probability,corrected_fields,candidates,reason"]
+
+    def cands(*ids: str) -> str:
+        inner = ", ".join(f'{{""citizen_id"": ""{c}"", ""probability"": 0.5}}' for c in ids)
+        return f'"[{inner}]"'
+
+    for i in range(30):
+        truth.append(f"A{i},C{i},P{i},name_dropped_middle;id_missing,true")
+        if i < 20:
+            result.append(f"A{i},auto_linked,C{i},0.9999,full_name,{cands(f'C{i}')},")
+        else:
+            result.append(f"A{i},review,,0.5,,{cands('X', f'C{i}')},below_threshold")
+    for i in range(19):
+        truth.append(f"B{i},D{i},Q{i},dob_day_off_by_one;id_added_digit,true")
+        result.append(f"B{i},review,,0.5,,{cands(f'D{i}')},below_threshold")
+    for i in range(5):
+        truth.append(f"M{i},E{i},S{i},dob_month_digit,true")
+        result.append(f"M{i},unmatched,,,,[],no_candidate")
+    (tmp_path / "truth.csv").write_text("\n".join(truth) + "\n")
+    (tmp_path / "result.csv").write_text("\n".join(result) + "\n")
+    return tmp_path / "truth.csv", tmp_path / "result.csv"
+
+
+def test_every_error_type_and_combination(tmp_path: Path) -> None:
+    r = evaluate(*_many(tmp_path))
+    assert set(r.by_error) == {"name_dropped_middle", "id_missing", "dob_day_off_by_one",
+                               "id_added_digit", "dob_month_digit"}  # fmt: skip
+    assert r.by_error["id_missing"].auto_share == pytest.approx(20 / 30)
+    assert r.by_error["id_missing"].recall_at_3 == 1.0
+    assert r.by_error["dob_month_digit"].recall_at_3 == 0.0
+    assert r.by_error["dob_month_digit"].unmatched_share == 1.0
+    assert list(r.by_combination) == ["name_dropped_middle+id_missing"]  # 19 < 20 records
+    combo = r.by_combination["name_dropped_middle+id_missing"]
+    assert (combo.records, combo.wrong_links) == (30, 0)
+    assert combo.auto_share == pytest.approx(20 / 30)
+    assert combo.review_share == pytest.approx(10 / 30)
+
+
+def test_eval_command_prints_every_type_in_full(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vaxlink.linkage.cli import app
+
+    truth, result = _many(tmp_path)
+    out = CliRunner().invoke(app, ["eval", "--truth", str(truth), "--result", str(result)])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    for name, auto, recall in (("name_dropped_middle", "66.67%", "100.00%"),
+                               ("dob_day_off_by_one", "0.00%", "100.00%"),
+                               ("dob_month_digit", "0.00%", "0.00%"),
+                               ("name_dropped_middle+id_missing", "66.67%", "100.00%")):  # fmt: skip
+        row = next(x for x in lines if f" {name} " in x)
+        cells = [c.strip() for c in row.split("│") if c.strip()]
+        assert cells[0] == name
+        assert cells[2] == auto
+        assert cells[-1] == recall

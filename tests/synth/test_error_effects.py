@@ -88,6 +88,25 @@ def _one_digit_off(w: str, r: str) -> bool:
     return len(w) == len(r) and sum(a != b for a, b in zip(w, r, strict=True)) == 1
 
 
+def _digit_dropped(w: str | None, r: str) -> bool:
+    return w is not None and len(w) == 11 and any(r[:i] + r[i + 1 :] == w for i in range(12))
+
+
+def _digit_added(w: str | None, r: str) -> bool:
+    return w is not None and len(w) == 13 and any(w[:i] + w[i + 1 :] == r for i in range(13))
+
+
+def _digits_apart(a: int, b: int, width: int) -> bool:
+    """Written zero-padded to `width`, a and b differ in exactly one digit."""
+    return sum(x != y for x, y in zip(f"{a:0{width}}", f"{b:0{width}}", strict=True)) == 1
+
+
+def _dob_slip(d: Row, r: Row, same: tuple[str, ...], slip: Callable[[date, date], bool]) -> bool:
+    """Only the named parts of the date differ, as `slip`(written, true) says they may."""
+    x, t = _date(d["date_of_birth"]), date.fromisoformat(r["date_of_birth"])
+    return x != t and all(getattr(x, f) == getattr(t, f) for f in same) and slip(x, t)
+
+
 def _adjacent_swap(w: str, r: str) -> bool:
     diff = [i for i, (a, b) in enumerate(zip(w, r, strict=True)) if a != b]
     return len(diff) == 2 and diff[1] == diff[0] + 1 and w[diff[0]] == r[diff[1]]
@@ -141,6 +160,26 @@ CHECKS: dict[str, Callable[[Row, Row], bool]] = {
         abs(_date(d["date_of_birth"]).year - int(r["date_of_birth"][:4])) == 1
         and _date(d["date_of_birth"]).month == int(r["date_of_birth"][5:7])
     ),
+    "dob_day_off_by_one": lambda d, r: _dob_slip(
+        d, r, ("year", "month"), lambda x, t: abs(x.day - t.day) == 1
+    ),
+    "dob_day_digit": lambda d, r: _dob_slip(
+        d, r, ("year", "month"), lambda x, t: _digits_apart(x.day, t.day, 2)
+    ),
+    "dob_month_off_by_one": lambda d, r: _dob_slip(
+        d, r, ("year", "day"), lambda x, t: abs(x.month - t.month) == 1
+    ),
+    "dob_month_digit": lambda d, r: _dob_slip(
+        d, r, ("year", "day"), lambda x, t: _digits_apart(x.month, t.month, 2)
+    ),
+    "dob_year_digit": lambda d, r: _dob_slip(
+        d,
+        r,
+        ("month", "day"),
+        lambda x, t: (
+            _digits_apart(x.year % 100, t.year % 100, 2) and x.year // 100 == t.year // 100
+        ),
+    ),
     "dob_format_variant": lambda d, r: (
         _date(d["date_of_birth"]) == date.fromisoformat(r["date_of_birth"])
         and _iso_shaped(d["date_of_birth"]) != _iso_shaped(d["vaccination_date"])
@@ -156,6 +195,13 @@ CHECKS: dict[str, Callable[[Row, Row], bool]] = {
     "id_old_cmnd": lambda d, r: r["old_id"] is not None and d["id_number"] == r["old_id"],
     "id_missing": lambda d, r: d["id_number"] is None,
     "id_other_person": lambda d, r: (
+        d["id_number"] is not None
+        and re.fullmatch(r"\d{12}", d["id_number"]) is not None
+        and d["id_number"] != r["citizen_id"]
+    ),
+    "id_dropped_digit": lambda d, r: _digit_dropped(d["id_number"], r["citizen_id"]),
+    "id_added_digit": lambda d, r: _digit_added(d["id_number"], r["citizen_id"]),
+    "id_relative": lambda d, r: (
         d["id_number"] is not None
         and re.fullmatch(r"\d{12}", d["id_number"]) is not None
         and d["id_number"] != r["citizen_id"]

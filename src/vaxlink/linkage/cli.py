@@ -16,7 +16,12 @@ from rich.table import Table
 
 from vaxlink import compose
 from vaxlink.linkage.errors import LinkageInputError
-from vaxlink.linkage.evaluate import EvalReport, evaluate
+from vaxlink.linkage.evaluate import (
+    MIN_COMBINATION_RECORDS,
+    ErrorTypeStats,
+    EvalReport,
+    evaluate,
+)
 from vaxlink.linkage.files import FILE_STAGES, LinkRun, link_files
 from vaxlink.linkage.model import DEFAULT_MODEL_FILE, LinkModel
 from vaxlink.linkage.pipeline import OnStage
@@ -179,12 +184,12 @@ def _eval_table(report: EvalReport) -> Table:
     return table
 
 
-def _errors_table(report: EvalReport) -> Table:
-    table = Table(title="by injected error type")
-    for col in ("error", "records", "auto (right)", "wrong", "review", "unmatched", "invalid",
-                "recall@3"):  # fmt: skip
-        table.add_column(col, justify="left" if col == "error" else "right")
-    for name, s in report.by_error.items():
+def _errors_table(stats: dict[str, ErrorTypeStats], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("error", no_wrap=True)
+    for col in ("records", "auto (right)", "wrong", "review", "unmatched", "invalid", "recall@3"):
+        table.add_column(col, justify="right")
+    for name, s in stats.items():
         table.add_row(name, f"{s.records:,}", f"{s.auto_share:.2%}", f"{s.wrong_links:,}",
                       f"{s.review_share:.2%}", f"{s.unmatched_share:.2%}", f"{s.invalid_share:.2%}",
                       f"{s.recall_at_3:.2%}")  # fmt: skip
@@ -202,8 +207,15 @@ def eval_command(
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
     console = Console()
+    if not console.is_terminal:  # a file or a pipe: wide enough for the error names
+        console = Console(width=max(console.width, 120))
     console.print(_eval_table(report))
-    console.print(_errors_table(report))
+    console.print(
+        _errors_table(report.by_error, "by error type (each record under each of its types)")
+    )
+    if report.by_combination:
+        console.print(_errors_table(report.by_combination,
+                                    f"by combination of slips ({MIN_COMBINATION_RECORDS}+ records)"))  # fmt: skip
 
 
 #: `vaxlink eval` when mounted as a top-level command by its function name.

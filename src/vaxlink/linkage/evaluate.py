@@ -50,6 +50,8 @@ class EvalReport:
     invalid_correct: int
     statuses: dict[str, int] = field(default_factory=dict)
     by_error: dict[str, ErrorTypeStats] = field(default_factory=dict)
+    #: records with two or more slips, by their exact set (types joined by '+', truth's order)
+    by_combination: dict[str, ErrorTypeStats] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -125,6 +127,7 @@ def evaluate_tables(con: duckdb.DuckDBPyConnection) -> EvalReport:
         invalid_expected=inv_exp, invalid_found=inv_found, invalid_correct=inv_ok,
         statuses={str(k): int(v) for k, v in statuses.items()},
         by_error=_by_error(con),
+        by_combination=_by_combination(con),
     )  # fmt: skip
 
 
@@ -156,6 +159,40 @@ def _by_error(con: duckdb.DuckDBPyConnection) -> dict[str, ErrorTypeStats]:
         )
         for e, n, right, wrong, rev, unm, found, known, inv in rows
     }
+
+
+#: A combination of slips is reported when at least this many records carry exactly it.
+MIN_COMBINATION_RECORDS = 20
+
+
+def _by_combination(con: duckdb.DuckDBPyConnection) -> dict[str, ErrorTypeStats]:
+    rows = con.sql(
+        f"""
+        SELECT replace(errors, ';', '+') AS e, count(*), count(*) FILTER (auto_right),
+               count(*) FILTER (auto_wrong), count(*) FILTER (status = 'review'),
+               count(*) FILTER (status = 'unmatched'), count(*) FILTER (found),
+               count(*) FILTER (truth IS NOT NULL), count(*) FILTER (status = 'invalid')
+        FROM evf
+        WHERE in_registry AND NOT invalid_expected AND errors LIKE '%;%'
+        GROUP BY 1 HAVING count(*) >= {int(MIN_COMBINATION_RECORDS)}
+        ORDER BY count(*) DESC, e
+        """
+    ).fetchall()
+    return {str(e): _stats(*rest) for e, *rest in rows}
+
+
+def _stats(
+    n: int, right: int, wrong: int, rev: int, unm: int, found: int, known: int, inv: int
+) -> ErrorTypeStats:
+    return ErrorTypeStats(
+        records=n,
+        auto_share=right / n,
+        wrong_links=wrong,
+        review_share=rev / n,
+        unmatched_share=unm / n,
+        recall_at_3=found / known if known else 1.0,
+        invalid_share=inv / n,
+    )
 
 
 def evaluate(truth: Path, result: Path) -> EvalReport:

@@ -46,6 +46,12 @@ def applicability(pop: Population) -> BoolArray:
     a[:, COL["dob_day_month_swap"]] = (d <= 12) & (d != m)
     a[:, COL["dob_jan_first"]] = ~((m == 1) & (d == 1))
     a[:, COL["id_old_cmnd"]] = pop.old >= 0
+    a[:, COL["id_relative"]] = pop.relative >= 0
+    # A day of 28 or less fits every month and year a slip can make; the rest are checked.
+    late = np.flatnonzero(d > 28)
+    y = ymd(pop.dob[late])[0]
+    for name in ("dob_month_off_by_one", "dob_month_digit", "dob_year_digit"):
+        a[late, COL[name]] = (_DOB_SLIPS[name](y, m[late], d[late])[1]).any(axis=1)
     return a
 
 
@@ -115,6 +121,80 @@ def write_names(
     return names
 
 
+#: Years a date-of-birth typo may produce: plausible for someone vaccinated as a teenager or adult.
+DOB_YEAR_RANGE = (1920, 2009)
+_Candidates = tuple[tuple[IntArray, IntArray, IntArray], BoolArray]
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _month_length(y: IntArray, m: IntArray) -> IntArray:
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    return np.asarray(_DAYS_IN_MONTH[m] + ((m == 2) & leap), dtype=np.int64)
+
+
+def _one_digit_apart(a: IntArray, b: IntArray) -> BoolArray:
+    """Two-digit numbers written DD/MM that differ in exactly one of the two digits."""
+    return np.asarray((a // 10 == b // 10) != (a % 10 == b % 10), dtype=bool)
+
+
+def _wide(x: IntArray, k: int) -> IntArray:
+    return np.repeat(x[:, None], k, axis=1)
+
+
+def _day_off_by_one(y: IntArray, m: IntArray, d: IntArray) -> _Candidates:
+    cd = d[:, None] + np.array([-1, 1])
+    ok = (cd >= 1) & (cd <= _month_length(y, m)[:, None])
+    return (_wide(y, 2), _wide(m, 2), cd), ok
+
+
+def _day_digit(y: IntArray, m: IntArray, d: IntArray) -> _Candidates:
+    cd = np.broadcast_to(np.arange(1, 32), (len(d), 31)).copy()
+    ok = (cd <= _month_length(y, m)[:, None]) & _one_digit_apart(d[:, None], cd)
+    return (_wide(y, 31), _wide(m, 31), cd), ok
+
+
+def _months(y: IntArray, m: IntArray, d: IntArray, near: BoolArray) -> _Candidates:
+    cm = np.broadcast_to(np.arange(1, 13), (len(m), 12)).copy()
+    lengths = _month_length(np.repeat(y, 12), cm.ravel()).reshape(len(m), 12)
+    ok = near & (cm != m[:, None]) & (d[:, None] <= lengths)
+    return (_wide(y, 12), cm, _wide(d, 12)), ok
+
+
+def _month_off_by_one(y: IntArray, m: IntArray, d: IntArray) -> _Candidates:
+    near = np.abs(np.arange(1, 13)[None, :] - m[:, None]) == 1
+    return _months(y, m, d, near)
+
+
+def _month_digit(y: IntArray, m: IntArray, d: IntArray) -> _Candidates:
+    return _months(y, m, d, _one_digit_apart(m[:, None], np.arange(1, 13)[None, :]))
+
+
+def _year_digit(y: IntArray, m: IntArray, d: IntArray) -> _Candidates:
+    """The tens or the units digit of the year typed as another digit (1985 -> 1995, 1988)."""
+    digit = np.arange(10)
+    tens = (y // 100 * 100 + y % 10)[:, None] + digit * 10
+    units = (y // 10 * 10)[:, None] + digit
+    cy = np.concatenate([tens, units], axis=1)
+    lo, hi = DOB_YEAR_RANGE
+    n = cy.shape[1]
+    lengths = _month_length(cy.ravel(), np.repeat(m, n)).reshape(len(y), n)
+    ok = (cy != y[:, None]) & (cy >= lo) & (cy <= hi) & (d[:, None] <= lengths)
+    return (cy, _wide(m, n), _wide(d, n)), ok
+
+
+#: Date slips as candidate dates (year, month, day matrices) and which are allowed; one is
+#: picked at random per record. Each changes its own field only, and keeps a real date.
+_DOB_SLIPS: dict[str, Callable[[IntArray, IntArray, IntArray], _Candidates]] = {
+    "dob_day_off_by_one": _day_off_by_one,
+    "dob_day_digit": _day_digit,
+    "dob_month_off_by_one": _month_off_by_one,
+    "dob_month_digit": _month_digit,
+    "dob_year_digit": _year_digit,
+}
+
+
 def write_dobs(
     rng: np.random.Generator, dob: IntArray, style: IntArray, flags: BoolArray
 ) -> pa.Array:
@@ -127,6 +207,17 @@ def write_dobs(
     )
     delta = np.where(rng.random(len(days)) < 0.5, -1, 1)
     days = np.where(flags[:, COL["dob_year_off_by_one"]], from_ymd(y + delta, m, d), days)
+    for name, slip in _DOB_SLIPS.items():
+        rows = np.flatnonzero(flags[:, COL[name]])
+        if len(rows) == 0:
+            continue
+        (cy, cm, cd), ok = slip(y[rows], m[rows], d[rows])
+        pick = pick_column(rng, ok)
+        none = pick < 0
+        flags[rows[none], COL[name]] = False
+        rows, pick = rows[~none], pick[~none]
+        r = np.arange(len(rows))
+        days[rows] = from_ymd(cy[~none][r, pick], cm[~none][r, pick], cd[~none][r, pick])
     other = np.where(style == 0, np.where(rng.random(len(days)) < 0.7, 1, 2), 0)
     st = np.where(flags[:, COL["dob_format_variant"]], other, style)
     st = np.where(flags[:, COL["dob_year_only"]], 3, st)
@@ -152,6 +243,37 @@ def _transposed(rng: np.random.Generator, cid: IntArray) -> pa.Array:
     r = np.arange(len(cid))
     dg[r, p], dg[r, p + 1] = dg[r, p + 1], dg[r, p].copy()
     return fixed_width_strings((dg + 48).astype(np.uint8))
+
+
+#: Share of dropped ID digits that are the last one (the rest: any other position alike).
+DROPPED_LAST = 0.4
+#: Share of added ID digits that repeat their neighbour (a key pressed twice).
+ADDED_DOUBLED = 0.6
+
+
+def _dropped_digit(rng: np.random.Generator, cid: IntArray) -> pa.Array:
+    """The 12 digits with one left out: 11 digits."""
+    n = len(cid)
+    dg = _digits(cid, 12)
+    pos = np.where(rng.random(n) < DROPPED_LAST, 11, rng.integers(0, 11, n))
+    cols = np.arange(11)
+    src = cols[None, :] + (cols[None, :] >= pos[:, None])
+    return fixed_width_strings((np.take_along_axis(dg, src, axis=1) + 48).astype(np.uint8))
+
+
+def _added_digit(rng: np.random.Generator, cid: IntArray) -> pa.Array:
+    """The 12 digits with one more typed before position `pos` (0..12): 13 digits."""
+    n = len(cid)
+    dg = _digits(cid, 12)
+    r = np.arange(n)
+    pos = rng.integers(0, 13, n)
+    neighbour = dg[r, np.maximum(pos - 1, 0)]
+    extra = np.where(rng.random(n) < ADDED_DOUBLED, neighbour, rng.integers(0, 10, n))
+    cols = np.arange(13)
+    src = np.minimum(cols[None, :] - (cols[None, :] > pos[:, None]), 11)
+    out = np.take_along_axis(dg, src, axis=1)
+    out[r, pos] = extra
+    return fixed_width_strings((out + 48).astype(np.uint8))
 
 
 def _spaces(rng: np.random.Generator, x: pa.Array) -> pa.Array:
@@ -195,6 +317,9 @@ def write_ids(
         "id_old_cmnd": lambda r: zfill_int(pop.old[person[r]], 9),
         "id_missing": lambda r: pa.nulls(len(r), pa.string()),
         "id_other_person": other,
+        "id_dropped_digit": lambda r: _dropped_digit(rng, cid[r]),
+        "id_added_digit": lambda r: _added_digit(rng, cid[r]),
+        "id_relative": lambda r: pop.citizen_id.take(pa.array(pop.relative[person[r]])),
     }
     for name, fn in by_rows.items():
         col = COL[name]

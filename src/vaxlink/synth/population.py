@@ -44,6 +44,12 @@ AGE_BANDS: tuple[tuple[int, int, float], ...] = (
 HOUSEHOLD_SIZES = {1: 0.2, 2: 0.28, 3: 0.25, 4: 0.16, 5: 0.07, 6: 0.04}
 
 
+#: What a person's `relative` is to them (index 0: nobody, the person lives alone).
+RELATIONS = ("none", "parent", "child", "spouse", "housemate")
+#: Largest age gap between a household's head and the member taken for their spouse.
+SPOUSE_AGE_GAP = 15
+
+
 @dataclass
 class Population:
     """Everyone who exists, registered or not; one row per person, arrays aligned."""
@@ -56,6 +62,8 @@ class Population:
     current_ward: IntArray  # where the person lives during the campaign
     household: IntArray
     housemate: IntArray  # another member of the household, -1 for people living alone
+    relative: IntArray  # a parent, child or spouse in the household (else a housemate), or -1
+    relation: IntArray  # what `relative` is to the person: one of RELATIONS' indices
     family: IntArray
     mid1: IntArray
     mid2: IntArray
@@ -157,6 +165,41 @@ def _twins(
     pick = ok & (rng.random(len(a)) < 0.03)
     pick[1:] &= ~pick[:-1]  # a person is twin of at most one other
     return a[pick], b[pick]
+
+
+def _relatives(
+    age: FloatArray,
+    sex: IntArray,
+    household: IntArray,
+    head: IntArray,
+    child: BoolArray,
+    housemate: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Each person's closest relative in the household and the relation (RELATIONS' index).
+
+    Households know only their head (the oldest) and who is young enough to be the head's child;
+    the spouse is taken to be a member of the other sex within SPOUSE_AGE_GAP years of the head.
+    Children point to the head (parent), the head to the spouse, else to a child; the spouse to
+    the head; anyone else to a housemate. Deterministic: no random draws."""
+    n = len(age)
+    me = np.arange(n, dtype=np.int64)
+    is_head = head == me
+    kid = child & ~is_head
+    spouse = ~is_head & ~kid & (sex != sex[head]) & (np.abs(age - age[head]) <= SPOUSE_AGE_GAP)
+    n_hh = int(household.max()) + 1 if n else 0
+    first_spouse = np.full(n_hh, n, dtype=np.int64)
+    np.minimum.at(first_spouse, household[spouse], me[spouse])
+    first_child = np.full(n_hh, n, dtype=np.int64)
+    np.minimum.at(first_child, household[kid], me[kid])
+    hs, hc = first_spouse[household], first_child[household]
+    own_spouse = spouse & (hs == me)
+    alone = np.where(housemate >= 0, 4, 0)
+    head_rel = np.where(hs < n, hs, np.where(hc < n, hc, housemate))
+    head_kind = np.where(hs < n, 3, np.where(hc < n, 2, alone))
+    relative = np.select([kid, is_head, own_spouse], [head, head_rel, head], housemate)
+    relation = np.select([kid, is_head, own_spouse], [1, head_kind, 3], alone)
+    relative = np.where(relation == 0, -1, relative)
+    return relative.astype(np.int64), relation.astype(np.int64)
 
 
 def _ids(
@@ -263,6 +306,7 @@ def make_population(rng: np.random.Generator, n: int, n_absent: int) -> Populati
     same_mid = rng.random(len(twin)) < 0.6
     mid1[twin] = np.where(same_mid, mid1[elder], mid1[twin])
     year = ymd(dob)[0]
+    relative, relation = _relatives(age, sex, household, head, child, housemate)
     cid, old = _ids(rng, birth, sex, year)
     citizen_id, old_id = id_strings(cid, old)
     moves = rng.random(n) < np.where((age >= 18) & (age < 45), 0.13, 0.05)
@@ -278,7 +322,8 @@ def make_population(rng: np.random.Generator, n: int, n_absent: int) -> Populati
     absent[rng.choice(n, size=n_absent, replace=False)] = True
     return Population(
         sex=sex, dob=dob, age=age, birth_province=birth, ward=ward, current_ward=current,
-        household=household, housemate=housemate, family=family, mid1=mid1, mid2=mid2,
+        household=household, housemate=housemate, relative=relative, relation=relation,
+        family=family, mid1=mid1, mid2=mid2,
         given=given, in_registry=~absent, cid=cid, old=old, citizen_id=citizen_id, old_id=old_id,
         phone=_phones(rng, age, head, housemate), address=_addresses(rng, ward, household),
         full_name=assemble(family, mid1, mid2, given),

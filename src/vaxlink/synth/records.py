@@ -104,15 +104,22 @@ def _phones(rng: np.random.Generator, pop: Population, person: IntArray) -> pa.A
 
 
 def _error_strings(flags: BoolArray, absent: BoolArray, invalid: IntArray) -> pa.Array:
-    n = len(flags)
-    null = pa.nulls(n, pa.string())
-    cols = [pc.if_else(pa.array(flags[:, i]), name, null) for i, name in enumerate(INJECTED)]
-    cols.append(pc.if_else(pa.array(absent), NOT_IN_REGISTRY, null))
-    for i, name in enumerate(INVALID_TYPES):
-        cols.append(pc.if_else(pa.array(invalid == i), name, null))
-    # A leading "" keeps rows without any error: Arrow drops all-null rows under "skip".
-    joined = pc.binary_join_element_wise("", *cols, ";", null_handling="skip")
-    return pc.utf8_ltrim(joined, ";")
+    """truth's `errors`: the names of each row's flags, ';'-joined in ERROR_TYPES order.
+
+    Rows share few distinct sets of flags: each set is spelled once and taken per row."""
+    extra = [absent, *(invalid == i for i in range(len(INVALID_TYPES)))]
+    every = np.column_stack([flags, *extra])
+    names = np.array([*INJECTED, NOT_IN_REGISTRY, *INVALID_TYPES], dtype=object)
+    if every.shape[1] > 64:  # pragma: no cover - a key of one uint64 per row
+        raise RuntimeError("more than 64 error types: widen the key of _error_strings")
+    packed = np.packbits(every, axis=1, bitorder="little")
+    key = np.zeros(len(every), dtype=np.uint64)
+    for j in range(packed.shape[1]):  # a loop over bytes of the key, not rows
+        key |= packed[:, j].astype(np.uint64) << np.uint64(8 * j)
+    sets, inverse = np.unique(key, return_inverse=True)
+    bits = (sets[:, None] >> np.arange(every.shape[1], dtype=np.uint64)) & np.uint64(1)
+    spelled = [";".join(names[b.astype(bool)]) for b in bits]  # one per distinct set
+    return pa.array(spelled, pa.string()).take(pa.array(inverse.ravel()))
 
 
 def dose_tables(
