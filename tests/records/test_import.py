@@ -42,7 +42,7 @@ BAD = [
      {"record_id_missing"}),
     (["B2", "Lê Thị Cúc", "31/02/1990", "F", "", "", "", "Pfizer", "", "2021-09-01", "1", ""],
      {"dob_invalid"}),
-    (["B3", "Lê Văn Dũng", "1990", "M", "0010850123456", "", "", "Pfizer", "", "2021-09-01", "1",
+    (["B3", "Lê Văn Dũng", "1990", "M", "00108501234567", "", "", "Pfizer", "", "2021-09-01", "1",
       ""], {"id_too_long"}),
     (["B4", "Lê Văn Em", "1990", "M", "", "", "", "Sinopharmx", "", "2021-09-01", "1", ""],
      {"vaccine_unknown"}),
@@ -128,7 +128,9 @@ def test_broken_csv_nothing_lost_and_reimport_changes_nothing(
 
 def test_parsed_values_beside_raw(store: Engine, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "d.csv", GOOD)
-    import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
+    import_doses(
+        store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()
+    )
     with store.connect() as conn:
         rows = {
             r.record_id: r
@@ -165,7 +167,13 @@ def test_parsed_values_beside_raw(store: Engine, tmp_path: Path) -> None:
 
 def test_changed_resend_is_quarantined_not_overwritten(store: Engine, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    import_doses(store, _write_csv(tmp_path / "a.csv", GOOD[:1]), settings=settings, today=TODAY, clock=SystemClock())
+    import_doses(
+        store,
+        _write_csv(tmp_path / "a.csv", GOOD[:1]),
+        settings=settings,
+        today=TODAY,
+        clock=SystemClock(),
+    )
     changed = [[*GOOD[0][:1], "Nguyễn Văn Ân", *GOOD[0][2:]]]
     report = import_doses(store, _write_csv(tmp_path / "b.csv", changed), settings=settings,
                           today=TODAY, clock=SystemClock())  # fmt: skip
@@ -189,7 +197,9 @@ def test_vietnamese_headers_semicolons_and_nfd(store: Engine, tmp_path: Path) ->
         w.writerow(header)
         w.writerow(["V1", unicodedata.normalize("NFD", nfd), "01/02/1991", "Nữ", "", "Pfizer", "L",
                     "02/09/2021", "1", "ghi chú"])  # fmt: skip
-    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
+    report = import_doses(
+        store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()
+    )
     assert (report.imported, report.quarantined) == (1, 0)
     with store.connect() as conn:
         name, extra = conn.execute(text("SELECT full_name, raw_extra FROM dose_record")).one()
@@ -230,7 +240,9 @@ def test_files_that_are_not_what_they_claim(
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(FileRejected, match=message.replace("(", r"\(").replace(")", r"\)")):
-        import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
+        import_doses(
+            store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()
+        )
     assert _count(store, "import_batch") == 0
 
 
@@ -238,7 +250,9 @@ def test_row_numbers_count_unreadable_lines(store: Engine, tmp_path: Path) -> No
     # A ragged line in the middle: rows after it keep their own line numbers in the report.
     rows = [GOOD[0], ["R-mid", "x"], GOOD[1], BAD[1][0], GOOD[2]]
     path = _write_csv(tmp_path / "d.csv", rows)
-    report = import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock())
+    report = import_doses(
+        store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()
+    )
     assert {(p.row, p.record_key) for p in report.problems} == {(3, None), (5, "B2")}
     with store.connect() as conn:
         got = dict(conn.execute(text("SELECT record_id, source_row FROM dose_record")).all())
@@ -269,7 +283,9 @@ def test_bulk_load_keeps_every_index_and_constraint(store: Engine, tmp_path: Pat
     # worklist by district and province, citizen, approvable by site
     assert sum("_where" in ix for ix in before[0]) == 4
     path = _write_csv(tmp_path / "d.csv", GOOD)
-    assert import_doses(store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()).imported
+    assert import_doses(
+        store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()
+    ).imported
     assert schema() == before
 
 

@@ -81,7 +81,11 @@ def guard(
         return "id_not_in_registry"
     if has("dob_other", "dob"):
         return "dob_differs"
-    if has("id_held", "id") and has("given_other", "given") and second:
+    if (
+        has("id_held", "id")
+        and has("given_other", "given")
+        and (second or has("family_other", "family"))
+    ):
         return "id_of_another_person"
     if not explained and (has("family_other", "family") or has("given_other", "given")):
         return "name_differs"
@@ -96,11 +100,11 @@ def unique_in_registry(g: dict[str, int], same_name: bool, namesakes_near: int) 
     birth are the candidate's, its middle name does not disagree (it may be left out), its sex
     does not disagree, it lives in the candidate's province at least, and no other citizen of
     the whole registry is a plausible other: none with that family and given name (whatever the
-    middle name) whose date of birth shares two of its three parts with the candidate's (year
-    and month, year and day, or day and month: a slip in one part of the date)
-    (`namesakes_near` = 0; counted set-based over the whole registry, so at national density a
-    common name is nobody's by this rule, and a namesake whose own date the record's slip
-    happens to hit is not taken for the only one). Such a link needs no threshold on the
+    middle name) whose date of birth is near the candidate's by the DOB comparison (any level
+    above `same_year`: a swap, a partial date, 1 January, a year one off, days apart, one digit)
+    (`namesakes_near` = 0; found set-based over the whole registry by `lk_near`, so at national
+    density a common name is nobody's by this rule, and a namesake whose own date the record's
+    slip happens to hit is not taken for the only one). Such a link needs no threshold on the
     posterior; the guards and the margin still apply. The SQL twin is `unique_ok` in
     `decision_steps`."""
 
@@ -162,27 +166,55 @@ def decision_steps() -> list[Step]:
                    AND coalesce(x.fam = r.fam AND x.giv = r.giv, false)
                    AND NOT list_contains($middle_other, b.g_middle)
                    AND list_contains($dob_same, b.g_dob) AND list_contains($sex_ok, b.g_sex)
-                   AND list_contains($residence_near, b.g_residence)
-                   AND greatest(r.n_fgym, r.n_fgyd, r.n_fgmd) = 1 AS unique_ok
+                   AND list_contains($residence_near, b.g_residence) AS unique_base
         FROM lk_ranked b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
         LEFT JOIN lk_ranked s ON s._row = b._row AND s.rk = 2
         WHERE b.rk = 1
         """
     )
+    # The plausible others of a candidate the uniqueness rule would link: registry citizens of
+    # its family and given name (any middle name) whose date of birth is near its own by the
+    # DOB comparison (a level above `same_year`), found by two hash joins (same birth year; same
+    # day and month of another year). Only for the few records the rule could decide.
+    dob = DOB.gamma_sql()
+    near = Step(
+        f"""
+        CREATE OR REPLACE TABLE lk_near AS
+        WITH c AS (
+            SELECT b._row, r.cid, r.fam, r.giv, r.dy AS dy_r, r.dm AS dm_r, r.dd AS dd_r,
+                   r.dday AS dday_r, r.dob8 AS dob8_r
+            FROM lk_best b JOIN lk_reg r ON r.cid = b.cid WHERE b.unique_base AND b.p < $auto),
+        o AS (
+            SELECT cid AS ocid, fam, giv, dy AS dy_l, dm AS dm_l, dd AS dd_l, dday AS dday_l,
+                   dob8 AS dob8_l FROM lk_reg),
+        pairs AS (
+            SELECT c.*, o.* EXCLUDE (fam, giv) FROM c JOIN o
+                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_l = c.dy_r
+            UNION
+            SELECT c.*, o.* EXCLUDE (fam, giv) FROM c JOIN o
+                ON o.fam = c.fam AND o.giv = c.giv AND o.dm_l = c.dm_r AND o.dd_l = c.dd_r)
+        SELECT _row, count(*) AS others FROM pairs
+        WHERE ocid <> cid AND NOT list_contains($dob_other, {dob})
+        GROUP BY _row
+        """
+    )
     model_links = Step(
         """
         CREATE OR REPLACE TABLE lk_model_links AS
+        WITH u AS (SELECT *, unique_base AND NOT EXISTS (SELECT 1 FROM lk_near n
+                                                           WHERE n._row = b._row) AS unique_ok
+                   FROM lk_best b)
         SELECT _row, cid, p,
                CASE WHEN has_id AND NOT id_registered AND NOT id_explained THEN 'id_not_in_registry'
                     WHEN dob_other THEN 'dob_differs'
-                    WHEN id_held AND given_other AND second_given_agrees
+                    WHEN id_held AND given_other AND (second_given_agrees OR family_other)
                         THEN 'id_of_another_person'
                     WHEN NOT id_explained AND (family_other OR given_other) THEN 'name_differs'
                     WHEN NOT id_explained AND namesakes > 0 THEN 'not_unique_in_registry'
                     WHEN p < $auto AND NOT unique_ok THEN 'below_threshold'
                     WHEN margin < $margin THEN 'ambiguous' END AS block,
                CASE WHEN p < $auto AND unique_ok THEN 'unique_in_registry' ELSE 'model' END AS rule
-        FROM lk_best
+        FROM u
         """
     )
     det_links = Step(
@@ -228,7 +260,7 @@ def decision_steps() -> list[Step]:
               FROM lk_ranked GROUP BY _row) c ON c._row = b._row
         """
     )
-    return [best, model_links, det_links, first_links, person, cluster_links, all_links,
+    return [best, near, model_links, det_links, first_links, person, cluster_links, all_links,
             _person_step("lk_person"), residual_outputs, _final_step()]  # fmt: skip
 
 

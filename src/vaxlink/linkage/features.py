@@ -29,7 +29,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("dob_not_a_date", "dob_error = 'not_a_date'"),
     ("dob_does_not_exist", "dob_error = 'does_not_exist'"),
     ("dob_implausible", "dy IS NOT NULL AND (dy < 1900 OR make_date(dy, coalesce(dm, 1), coalesce(dd, 1)) > $today)"),
-    ("id_too_long", "id_kind = 'too_long'"),
+    ("id_too_long", "id_kind = 'too_long' AND length(idn) > 13"),  # 13: a digit typed twice
     ("vaccine_missing", "vaccine IS NULL"),
     ("vaccine_unknown", "vaccine IS NOT NULL AND vaccine_key IS NULL"),
     ("vaccination_date_missing", "vaccination_date IS NULL"),

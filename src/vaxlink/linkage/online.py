@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaxlink.identity import IdKind, classify_id, normalise_id, pad_lost_zeros
-from vaxlink.linkage.comparisons import COMPARISONS, GIVEN
-from vaxlink.linkage.decide import guard, unique_in_registry
+from vaxlink.linkage.comparisons import COMPARISONS, DOB, GIVEN
+from vaxlink.linkage.decide import GUARD_LEVELS, guard, unique_in_registry
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.normalise import date_parts, name_features, sex_value
 from vaxlink.linkage.score import MIN_BITS
@@ -168,9 +168,8 @@ def score_person(
     """Decide one dose record against candidate registry rows (best first, at most 3 kept).
 
     `name_dob_counts` maps a candidate's citizen_id to how many citizens of the whole registry
-    share its folded family and given name and two of the three parts of its date of birth (the
-    greatest of the bulk run's `n_fgym`, `n_fgyd`, `n_fgmd`), and its whole folded name, date of
-    birth and sex (`n_nds`);
+    bear its folded family and given name with a date of birth near its own (itself included:
+    the bulk run's `lk_near` + 1), and its whole folded name, date of birth and sex (`n_nds`);
     without it they are counted among the candidates given (a lower bound: the uniqueness rule
     is then only as safe as the registry service's candidate search is wide)."""
     size = int(registry_size or model.trained.get("registry_size") or 1_000_000)
@@ -211,8 +210,8 @@ def score_person(
         def same(r: Row, keys: tuple[str, ...]) -> bool:
             return all(r.get(k) == best_r.get(k) for k in keys)
 
-        n_near = max(sum(same(r, ("fam", "giv", *k)) for r in rows)
-                     for k in (("dy", "dm"), ("dy", "dd"), ("dm", "dd")))  # fmt: skip
+        near = GUARD_LEVELS["dob_other"]
+        n_near = sum(same(r, ("fam", "giv")) and DOB.level_of(r, best_r) not in near for r in rows)
         n_nds = sum(same(r, ("nf", "dy", "dm", "dd", "sex")) for r in rows)
     reason = guard(levels, second_given, has_id, own, n_nds - 1)
     same_name = all(
