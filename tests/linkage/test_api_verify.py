@@ -242,7 +242,9 @@ def test_verify_person_uses_the_port(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     upgrade(engine)
-    load_registry(engine, synth["registry"], settings=Settings(data_dir=tmp_path), clock=SystemClock())
+    load_registry(
+        engine, synth["registry"], settings=Settings(data_dir=tmp_path), clock=SystemClock()
+    )
     port = LocalRegistry(session_factory(engine))
     row = _first(people, "dob_day_month_swap")
     result = verify_person(PersonQuery(**body(row)), port, model)

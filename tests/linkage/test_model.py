@@ -9,7 +9,7 @@ import pytest
 
 from vaxlink.linkage.comparisons import COMPARISONS
 from vaxlink.linkage.errors import ModelError
-from vaxlink.linkage.model import LevelParams, LinkModel
+from vaxlink.linkage.model import COMPARISONS_BY_NAME, LevelParams, LinkModel
 
 
 def _model() -> LinkModel:
@@ -71,8 +71,15 @@ def test_packaged_model_loads() -> None:
     model = LinkModel.load()
     assert model.trained["registry_size"] >= 100_000
     assert 0.999 <= model.thresholds.auto_probability < 1
-    # The evidence ranks as it should: an exact ID outweighs a same-year birth date.
-    assert model.level_bits("id", 1) > 10 > model.level_bits("dob", 7)
+    # The evidence ranks as it should: an exact ID outweighs a same-year birth date; a near
+    # birth date (a day off, one digit) is evidence for, a date merely in the same year against.
+    dob = [lv.name for lv in COMPARISONS_BY_NAME["dob"].levels]
+    assert model.level_bits("id", 1) > 10 > model.level_bits("dob", dob.index("same_year"))
+    assert model.level_bits("dob", dob.index("same_year")) < 0
+    assert model.level_bits("dob", dob.index("day1")) > 0
+    assert model.level_bits("dob", dob.index("one_digit")) > 0
+    assert model.level_bits("id", [lv.name for lv in COMPARISONS_BY_NAME["id"].levels]
+                            .index("indel")) > 10  # fmt: skip
     assert model.tf["fam"]["nguyen"] > 0.2
 
 

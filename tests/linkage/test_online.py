@@ -51,9 +51,52 @@ def test_no_id_no_phone_namesakes_go_to_review(model: LinkModel) -> None:
                                                        "district_code", "ward_code")}  # fmt: skip
     r = score_person(bare, [AN, AN2], model)
     assert r.status == "review"
-    assert r.reason in ("below_threshold", "ambiguous")
+    # two citizens bear that folded name, date of birth and sex: uniqueness cannot decide
+    assert r.reason == "not_unique_in_registry"
     assert {c.citizen_id for c in r.candidates} == {AN["citizen_id"], AN2["citizen_id"]}
     assert abs(r.candidates[0].probability - r.candidates[1].probability) < 0.05
+
+
+def test_a_day_typed_one_off_is_a_near_miss(model: LinkModel) -> None:
+    # A slip no training data showed: the day one off, ID and name exact.
+    for dob in ("05/03/1985", "03/03/1985", "14/03/1985", "04/04/1985"):
+        r = score_person({**DOSE, "date_of_birth": dob}, [AN, AN2], model)
+        assert (r.status, r.citizen_id) == ("auto_linked", AN["citizen_id"]), dob
+        assert r.corrected_fields == ["date_of_birth"]
+    cases = {"05/03/1985": "day1", "14/03/1985": "one_digit", "04/03/1995": "one_digit",
+             "26/02/1985": "days10", "20/03/1985": "days31", "17/09/1985": "same_year",
+             "17/09/1960": "else"}  # fmt: skip
+    for dob, level in cases.items():
+        r = score_person({**DOSE, "date_of_birth": dob}, [AN], model)
+        assert r.candidates[0].fields["dob"][0] == level, dob
+
+
+def test_a_dropped_digit_is_the_holders(model: LinkModel) -> None:
+    for written in ("00108501234", "00108012345", "0010850123456"):
+        dose = {**DOSE, "id_number": written, "phone": None}
+        r = score_person(dose, [AN, AN2], model)
+        assert r.candidates[0].fields["id"][0] == "indel", written
+        assert (r.status, r.citizen_id) == ("auto_linked", AN["citizen_id"]), written
+
+
+def test_uniqueness_decides_where_the_id_cannot(model: LinkModel) -> None:
+    bare = {k: v for k, v in DOSE.items() if k not in ("id_number", "phone")}
+    an = AN["citizen_id"]
+    # The registry holds one Nguyễn Văn An born that day: his.
+    r = score_person(bare, [AN], model, name_dob_counts={an: (1, 1)})
+    assert (r.status, r.citizen_id, r.reason) == ("auto_linked", an, None)
+    # It holds another, elsewhere (the registry service did not return him): nobody's.
+    r = score_person(bare, [AN], model, name_dob_counts={an: (2, 2)})
+    assert (r.status, r.reason) == ("review", "not_unique_in_registry")
+    # A namesake of the other sex makes the name and date of birth not unique, but the sex tells
+    # them apart as evidence: the model's posterior, not the uniqueness rule, decides.
+    r = score_person({**bare, "ward_code": None, "district_code": None}, [AN], model,
+                     name_dob_counts={an: (2, 1)})  # fmt: skip
+    assert r.reason in (None, "below_threshold")
+    # The record's own ID, even one digit off, decides without the count.
+    r = score_person({**bare, "id_number": "001085012346"}, [AN], model,
+                     name_dob_counts={an: (5, 5)})  # fmt: skip
+    assert (r.status, r.citizen_id) == ("auto_linked", an)
 
 
 def test_unknown_id_is_never_linked(model: LinkModel) -> None:
@@ -125,7 +168,7 @@ def test_online_guards_equal_bulk(
     engine, stats = prepared
     same = _rescore(prepared, model)
     dp = decide.params(same)
-    for step in decide.decision_steps()[:2]:  # lk_best, lk_model_links
+    for step in decide.decision_steps()[:3]:  # lk_best, lk_near, lk_model_links
         engine.execute(step.sql, {k: v for k, v in dp.items() if f"${k}" in step.sql})
     some = ("(SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY block "
             "ORDER BY _row) AS n FROM lk_model_links) WHERE n <= 60)")  # fmt: skip
@@ -136,12 +179,17 @@ def test_online_guards_equal_bulk(
     owners: dict[int, list[str]] = defaultdict(list)
     for r in engine.to_arrow(f"SELECT _row, cid FROM lk_idowner WHERE _row IN {some}").to_pylist():
         owners[r["_row"]].append(r["cid"])
+    # The registry port's counts of citizens sharing a candidate's folded name and birth date.
+    near = {r["cid"]: r["others"] for r in engine.to_arrow(
+        "SELECT b.cid, n.others FROM lk_near n JOIN lk_best b ON b._row = n._row").to_pylist()}  # fmt: skip
+    counts = {r["cid"]: (near.get(r["cid"], 0) + 1, r["n_nds"]) for r in engine.to_arrow(
+        "SELECT cid, n_nds FROM lk_reg").to_pylist()}  # fmt: skip
     reasons: dict[str | None, int] = defaultdict(int)
     for row, found in pairs.items():
         cids = [p["cid"] for p in found]
         cids += [c for c in owners[row] if c not in cids]
         result = score_person(doses[row], [citizens[c] for c in cids], same,
-                              registry_size=stats.registry_rows)  # fmt: skip
+                              registry_size=stats.registry_rows, name_dob_counts=counts)  # fmt: skip
         if result.status == "unmatched":  # too weak for review: the block does not matter
             continue
         assert result.reason == blocks[row], row
@@ -189,9 +237,17 @@ def _g(**levels: str) -> dict[str, int]:
         ({"id": "one_digit"}, None, True, False, None),
         ({"id": "null"}, None, False, False, None),
         ({"dob": "same_year"}, None, True, True, "dob_differs"),
+        ({"dob": "else"}, None, True, True, "dob_differs"),  # a mother's ID on her daughter's
+        ({"dob": "day1"}, None, True, True, None),  # near misses are evidence, not a conflict
+        ({"dob": "one_digit"}, None, True, True, None),
+        ({"dob": "days31", "id": "null"}, None, False, False, None),
+        ({"id": "indel"}, None, True, False, None),  # a digit dropped: the candidate's number
         ({"dob": "swap", "given": "jw90"}, None, True, True, None),
         ({"middle": "else", "given": "jw80"}, None, True, True, None),
         ({"given": "else"}, "exact", True, True, "id_of_another_person"),
+        # the whole name another's under the candidate's own ID: a housemate's ID
+        ({"given": "else", "family": "else"}, None, True, True, "id_of_another_person"),
+        ({"given": "else", "family": "else", "id": "one_digit"}, None, True, True, None),
         ({"id": "null", "given": "else"}, None, False, False, "name_differs"),
         ({"id": "one_digit", "given": "else"}, None, True, False, None),
         ({"id": "null", "family": "syllables", "given": "null", "middle": "null"}, None, False,
@@ -206,3 +262,24 @@ def test_guard_known_answers(
 
     second_given = [lv.name for lv in GIVEN.levels].index(second) if second else None
     assert guard(_g(**levels), second_given, has_id, registered) == reason
+
+
+def test_uniqueness_known_answers() -> None:
+    from vaxlink.linkage.decide import guard, unique_in_registry
+
+    no_id = _g(id="null", phone="null", residence="district")
+    assert guard(no_id, None, False, False, namesakes=1) == "not_unique_in_registry"
+    assert guard(no_id, None, False, False, namesakes=0) is None
+    # another person's ID (a housemate's): the ID cannot decide either
+    assert guard(_g(id="else"), None, True, True, namesakes=2) == "not_unique_in_registry"
+    # the record's own ID decides: namesakes do not matter
+    assert guard(_g(id="one_digit"), None, True, False, namesakes=3) is None
+    assert unique_in_registry(no_id, True, 0)
+    assert unique_in_registry(_g(id="null", middle="dropped"), True, 0)  # middle name left out
+    assert not unique_in_registry(no_id, True, 1)  # a namesake born that year or that day
+    assert not unique_in_registry(no_id, False, 0)  # another family or given name
+    assert not unique_in_registry(_g(id="null", middle="else"), True, 0)
+    assert not unique_in_registry(_g(id="null", dob="day1"), True, 0)  # another date
+    assert not unique_in_registry(_g(id="null", sex="else"), True, 0)
+    assert not unique_in_registry(_g(id="null", residence="else"), True, 0)
+    assert not unique_in_registry(_g(id="exact"), True, 0)  # the ID decides, not this rule

@@ -79,6 +79,8 @@ PAIRS = [
     ("001085012345", "001085013245"), ("001085012345", "010085012345"),
     ("001085012345", "001058012345"), ("112233445566", "112233445566"),
     ("001085012345", "001085021354"), ("0010850123", "001085012345"),
+    ("00108501234", "001085012345"), ("0010850123455", "001085012345"),
+    ("20190315", "20190316"), ("19850304", "19580304"),
 ]  # fmt: skip
 WORDS = [("van", "van thi"), ("", "van"), (None, "x"), ("thi ngoc", "ngoc thi"), ("a b", "a"),
          ("minh", None), ("  ", "van")]  # fmt: skip
@@ -94,10 +96,16 @@ def test_functions_equal_duckdb(spark: Any) -> None:
     pairs = pa.table({"a": [a for a, _ in PAIRS], "b": [b for _, b in PAIRS]})
     words = pa.table({"a": [a for a, _ in WORDS], "b": [b for _, b in WORDS]})
     texts = pa.table({"s": pa.array(TEXTS, pa.string())})
+    # month ends, leap days, the Gregorian century rule, unknown parts
+    dates = pa.table({"y": pa.array([1900, 2000, 1999, 1985, 2024, 1985, None], pa.int32()),
+                      "m": pa.array([2, 2, 12, 1, 2, None, 3], pa.int32()),
+                      "d": pa.array([28, 29, 31, 1, 29, 4, 4], pa.int32())})  # fmt: skip
     queries = [
         ("pairs", "SELECT a, b, hamming(a, b) AS h, lk_transposed(a, b) AS t FROM pairs "
                   "WHERE length(a) = length(b)"),
         ("words", "SELECT a, b, lk_words_in(a, b) AS w FROM words"),
+        ("pairs", "SELECT a, b, levenshtein(a, b) AS l FROM pairs"),
+        ("dates", "SELECT y, m, d, lk_dday(y, m, d) AS n, lk_dob8(y, m, d) AS s FROM dates"),
         ("texts", "SELECT s, vx_id(s) AS i, vx_id_kind(vx_id(s)) AS k, lk_phone(s) AS p, "
                   "vx_code(s, 3) AS c, vx_fold(s) AS f, nfc_normalize(s) AS n, "
                   "CASE WHEN vx_id_kind(vx_id(s)) = 'cccd12' THEN lk_id_year(vx_id(s)) END AS y, "
@@ -106,7 +114,8 @@ def test_functions_equal_duckdb(spark: Any) -> None:
     ]  # fmt: skip
     results = []
     for engine in (DuckDBEngine(), SparkEngine(spark)):
-        for name, table in (("pairs", pairs), ("words", words), ("texts", texts)):
+        for name, table in (("pairs", pairs), ("words", words), ("texts", texts),
+                            ("dates", dates)):  # fmt: skip
             engine.register_arrow(name, table)
         results.append([sorted(map(str, engine.to_arrow(q).to_pylist())) for _, q in queries])
     assert results[0] == results[1]

@@ -24,12 +24,17 @@ class BlockingKey:
     dose_filter: str = "TRUE"  # which residual records use the key
 
 
+#: The record's ID digits: the 12-digit number, else 11 or 13 digits (a digit dropped or added:
+#: the head survives a slip in the tail, the tail one in the head). The registry has no `idd`.
+_ID = "coalesce(id12, idd)"
+
 KEYS: tuple[BlockingKey, ...] = (
-    BlockingKey("id_last6", ("right(id12, 6)",), 1,
-                "one wrong digit in the first half, lost zeros"),
-    BlockingKey("id_head_names", ("left(id12, 6)", "fam", "giv"), 2,
-                "one wrong digit in the serial (the head is birth province, sex and year)"),
-    BlockingKey("id_masked", ("left(id12, 5)", "right(id12, 5)"), 4,
+    BlockingKey("id_last6", (f"right({_ID}, 6)",), 1,
+                "one wrong digit in the first half, lost zeros, a digit dropped in the head"),
+    BlockingKey("id_head_names", (f"left({_ID}, 6)", "fam", "giv"), 2,
+                "one wrong digit in the serial (the head is birth province, sex and year), "
+                "a digit dropped or added in the serial"),
+    BlockingKey("id_masked", (f"left({_ID}, 5)", f"right({_ID}, 5)"), 4,
                 "two neighbouring digits swapped across the halves"),
     BlockingKey("old_id", ("id9",), 8, "the old 9-digit CMND"),
     BlockingKey("dob_given", ("dy", "dm", "dd", "giv"), 16,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vaxlink.linkage.similarity import hamming, jaro_winkler, transposed, words_in
+from vaxlink.linkage.similarity import hamming, jaro_winkler, levenshtein, transposed, words_in
 
 Row = Mapping[str, Any]
 Test = Callable[[Row, Row], bool]
@@ -169,6 +169,21 @@ def _dob_year_off(d: Row, r: Row) -> bool:
             and _eq("dd")(d, r))  # fmt: skip
 
 
+def _days_within(n: int) -> Test:
+    def test(d: Row, r: Row) -> bool:
+        return _both("dday")(d, r) and abs(d["dday"] - r["dday"]) <= n
+
+    return test
+
+
+def _dob_one_digit(d: Row, r: Row) -> bool:
+    return _both("dob8")(d, r) and hamming(d["dob8"], r["dob8"]) == 1
+
+
+# After the named slips (swap, partial dates, 1 January, year ± 1), how close the two dates
+# are: in days (a day typed one off, a month's end), and in digits (one digit of the day, the
+# month or the year typed wrong, whatever the distance). They measure closeness rather than name
+# one slip, so a slip no training data showed still counts as the near miss it is.
 DOB = Comparison("dob", "date of birth (partial dates allowed)", (
     _null("dy"),
     Level("exact", "same date of birth",
@@ -184,6 +199,14 @@ DOB = Comparison("dob", "date of birth (partial dates allowed)", (
           "dy_l = dy_r AND ((dm_l = 1 AND dd_l = 1) OR (dm_r = 1 AND dd_r = 1))", _dob_jan1),
     Level("year_off", "same day and month, year one off",
           "abs(dy_l - dy_r) = 1 AND dm_l = dm_r AND dd_l = dd_r", _dob_year_off),
+    Level("day1", "dates at most one day apart", "abs(dday_l - dday_r) <= 1",
+          _days_within(1)),
+    Level("one_digit", "one digit of the day, month or year differs (yyyymmdd)",
+          "hamming(dob8_l, dob8_r) = 1", _dob_one_digit),
+    Level("days10", "dates at most 10 days apart", "abs(dday_l - dday_r) <= 10",
+          _days_within(10)),
+    Level("days31", "dates at most 31 days apart", "abs(dday_l - dday_r) <= 31",
+          _days_within(31)),
     Level("same_year", "same year only", "dy_l = dy_r", _eq("dy")),
     _else("different date of birth"),
 ))  # fmt: skip
@@ -196,7 +219,8 @@ SEX = Comparison("sex", "sex", (
 
 
 def _id_null(d: Row, r: Row) -> bool:
-    return d.get("id12") is None and (d.get("id9") is None or r.get("id9") is None)
+    return (d.get("id12") is None and d.get("idd") is None
+            and (d.get("id9") is None or r.get("id9") is None))  # fmt: skip
 
 
 def _id_exact(d: Row, r: Row) -> bool:
@@ -211,9 +235,18 @@ def _id_swap(d: Row, r: Row) -> bool:
     return _both("id12")(d, r) and transposed(d["id12"], r["id12"])
 
 
+def _id_indel(d: Row, r: Row) -> bool:
+    return (
+        d.get("idd") is not None
+        and r.get("id12") is not None
+        and (levenshtein(d["idd"], r["id12"]) == 1)
+    )
+
+
 ID = Comparison("id", "ID number (12-digit CCCD or 9-digit CMND)", (
     Level("null", "no ID number on the record (or no old ID to compare)",
-          "id12_l IS NULL AND (id9_l IS NULL OR id9_r IS NULL)", _id_null, is_null=True),
+          "id12_l IS NULL AND idd_l IS NULL AND (id9_l IS NULL OR id9_r IS NULL)", _id_null,
+          is_null=True),
     Level("exact", "same ID number", "id12_l = id12_r AND NOT id_padded_l", _id_exact,
           per_citizen=True),
     Level("lost_zeros", "same ID number once the leading zeros Excel dropped are restored",
@@ -223,6 +256,8 @@ ID = Comparison("id", "ID number (12-digit CCCD or 9-digit CMND)", (
     Level("one_digit", "ID number one digit different", "hamming(id12_l, id12_r) = 1", _id_sub),
     Level("transposed", "ID number with two neighbouring digits swapped",
           "lk_transposed(id12_l, id12_r)", _id_swap),
+    Level("indel", "ID number with one digit dropped or added (11 or 13 digits)",
+          "levenshtein(idd_l, id12_r) = 1", _id_indel, per_citizen=True),
     _else("different ID number"),
 ))  # fmt: skip
 
@@ -281,6 +316,6 @@ COMPARISONS: tuple[Comparison, ...] = (
 
 #: Columns each side must carry for the comparisons (dose `_l`, citizen `_r`).
 PAIR_FEATURES = (
-    "nm", "nf", "fam", "giv", "giva", "mid", "mida", "ssort", "dy", "dm", "dd", "sex",
-    "id12", "id9", "id_padded", "idy", "ids", "ph", "prov", "dist", "ward",
+    "nm", "nf", "fam", "giv", "giva", "mid", "mida", "ssort", "dy", "dm", "dd", "dday", "dob8",
+    "sex", "id12", "id9", "idd", "id_padded", "idy", "ids", "ph", "prov", "dist", "ward",
 )  # fmt: skip

@@ -29,7 +29,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("dob_not_a_date", "dob_error = 'not_a_date'"),
     ("dob_does_not_exist", "dob_error = 'does_not_exist'"),
     ("dob_implausible", "dy IS NOT NULL AND (dy < 1900 OR make_date(dy, coalesce(dm, 1), coalesce(dd, 1)) > $today)"),
-    ("id_too_long", "id_kind = 'too_long'"),
+    ("id_too_long", "id_kind = 'too_long' AND length(idn) > 13"),  # 13: a digit typed twice
     ("vaccine_missing", "vaccine IS NULL"),
     ("vaccine_unknown", "vaccine IS NOT NULL AND vaccine_key IS NULL"),
     ("vaccination_date_missing", "vaccination_date IS NULL"),
@@ -105,8 +105,10 @@ def build_registry(engine: Engine, registry: str, names: str | None = None) -> N
             LEFT JOIN lk_idmap o ON o.raw = {col("old_id")})
         SELECT cid0 AS cid,
                n.nm, n.nf, n.fam, n.giv, n.giva, n.mid, n.mida, n.ssort,
-               b.y AS dy, b.m AS dm, b.d AS dd, s.sex,
-               cid0 AS id12, CASE WHEN vx_id_kind(old0) = 'cmnd9' THEN old0 END AS id9, false AS id_padded,
+               b.y AS dy, b.m AS dm, b.d AS dd, lk_dday(b.y, b.m, b.d) AS dday,
+               lk_dob8(b.y, b.m, b.d) AS dob8, s.sex,
+               cid0 AS id12, CASE WHEN vx_id_kind(old0) = 'cmnd9' THEN old0 END AS id9,
+               CAST(NULL AS VARCHAR) AS idd, false AS id_padded,
                lk_id_year(cid0) AS idy, lk_id_sex(cid0) AS ids, ph0 AS ph,
                vx_code({col("province_code").replace("r.", "i.")}, 3) AS prov,
                vx_code({col("district_code").replace("r.", "i.")}, 3) AS dist,
@@ -226,7 +228,12 @@ def build_doses(engine: Engine, doses: str, today: dt.date, names: str | None = 
                 CASE id_kind WHEN 'cmnd9' THEN idn WHEN 'cmnd9_lost_zeros' THEN lpad(idn, 9, '0') END AS id9
             FROM b)
         SELECT _row, record_id, id_raw,
-               nm, nf, fam, giv, giva, mid, mida, ssort, dy, dm, dd, sex, id12, id9,
+               nm, nf, fam, giv, giva, mid, mida, ssort, dy, dm, dd,
+               lk_dday(dy, dm, dd) AS dday, lk_dob8(dy, dm, dd) AS dob8, sex, id12, id9,
+               -- 11 or 13 digits that are no ID form: a 12-digit number with a digit dropped
+               -- or added (compared by edit distance)
+               CASE WHEN id12 IS NULL AND id9 IS NULL AND length(idn) IN (11, 13)
+                         AND regexp_full_match(idn, '[0-9]+') THEN idn END AS idd,
                id_kind IN ('cccd12_lost_zeros', 'cmnd9_lost_zeros') AS id_padded,
                lk_id_year(id12) AS idy, lk_id_sex(id12) AS ids, ph, prov, dist, ward,
                CASE WHEN {failed} THEN {codes} END AS invalid

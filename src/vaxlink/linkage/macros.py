@@ -25,6 +25,16 @@ CREATE OR REPLACE MACRO lk_id_year(i) AS CASE WHEN length(i) = 12 AND i[4] IN ('
 CREATE OR REPLACE MACRO lk_id_sex(i) AS CASE WHEN length(i) = 12
     THEN CASE WHEN CAST(i[4] AS INTEGER) % 2 = 0 THEN 'M' ELSE 'F' END END;
 
+-- A full date's Julian day number, integer arithmetic only (every engine computes the same
+-- number; differences are distances in days). NULL when a part is unknown.
+CREATE OR REPLACE MACRO lk_dday(y, m, d) AS CASE WHEN y IS NOT NULL AND m IS NOT NULL AND d IS NOT NULL
+    THEN d + (153 * (m + 12 * ((14 - m) // 12) - 3) + 2) // 5 + 365 * (y + 4800 - (14 - m) // 12)
+        + (y + 4800 - (14 - m) // 12) // 4 - (y + 4800 - (14 - m) // 12) // 100
+        + (y + 4800 - (14 - m) // 12) // 400 - 32045 END;
+-- A full date as its eight digits yyyymmdd (for one-digit slips in day, month or year).
+CREATE OR REPLACE MACRO lk_dob8(y, m, d) AS CASE WHEN y IS NOT NULL AND m IS NOT NULL AND d IS NOT NULL
+    THEN printf('%04d%02d%02d', y, m, d) END;
+
 -- vx_phone without its sub-query (a sub-query macro costs a join per use on millions of rows).
 CREATE OR REPLACE MACRO lk_phone_digits(x) AS CASE
     WHEN x = '' THEN NULL

@@ -20,7 +20,7 @@ from vaxlink.linkage.comparisons import COMPARISONS, Comparison
 from vaxlink.linkage.errors import ModelError
 
 MODEL_NAME = "vaxlink-linkage"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 DEFAULT_MODEL_FILE = f"{MODEL_NAME}-v{MODEL_VERSION}.json"
 #: The smallest term frequency used, so one misspelt registry name is not taken as unique proof.
 TF_MINIMUM = 1e-6

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaxlink.identity import IdKind, classify_id, normalise_id, pad_lost_zeros
-from vaxlink.linkage.comparisons import COMPARISONS, GIVEN
-from vaxlink.linkage.decide import guard
+from vaxlink.linkage.comparisons import COMPARISONS, DOB, GIVEN
+from vaxlink.linkage.decide import GUARD_LEVELS, guard, unique_in_registry
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.normalise import date_parts, name_features, sex_value
 from vaxlink.linkage.score import MIN_BITS
+from vaxlink.linkage.similarity import date_digits, day_number
 
 Row = dict[str, Any]
 _CODE = {3: re.compile(r"[0-9]{1,3}(\.0+)?"), 5: re.compile(r"[0-9]{1,5}(\.0+)?")}
@@ -49,7 +50,7 @@ def code(raw: str | None, width: int) -> str | None:
 
 def _dob(raw: str | None) -> Row:
     y, m, d, _precision, _error = date_parts(raw) if raw and raw.strip() else (None,) * 5
-    return {"dy": y, "dm": m, "dd": d}
+    return {"dy": y, "dm": m, "dd": d, "dday": day_number(y, m, d), "dob8": date_digits(y, m, d)}
 
 
 def _encoded(id12: str | None) -> Row:
@@ -83,6 +84,9 @@ def dose_features(raw: Mapping[str, Any]) -> Row:
     row["id12"] = {IdKind.CCCD12: digits, IdKind.CCCD12_LOST_ZEROS: pad_lost_zeros(text)}.get(kind)
     row["id9"] = {IdKind.CMND9: digits, IdKind.CMND9_LOST_ZEROS: pad_lost_zeros(text)}.get(kind)
     row["id_padded"] = kind in (IdKind.CCCD12_LOST_ZEROS, IdKind.CMND9_LOST_ZEROS)
+    # 11 or 13 digits that are no ID form: a 12-digit number with a digit dropped or added
+    loose = row["id12"] is None and row["id9"] is None and len(digits or "") in (11, 13)
+    row["idd"] = digits if loose and re.fullmatch(r"[0-9]+", digits or "") else None
     row.update(_encoded(row["id12"]))
     return row
 
@@ -95,6 +99,7 @@ def citizen_features(raw: Mapping[str, Any]) -> Row:
     row["cid"] = cid
     row["id12"] = cid if classify_id(cid) is IdKind.CCCD12 else None
     row["id9"] = old if old and classify_id(old) is IdKind.CMND9 else None
+    row["idd"] = None
     row["id_padded"] = False
     row.update(_encoded(row["id12"]))
     return row
@@ -158,8 +163,15 @@ def score_person(
     model: LinkModel,
     *,
     registry_size: int | None = None,
+    name_dob_counts: Mapping[str, tuple[int, int]] | None = None,
 ) -> LinkResult:
-    """Decide one dose record against candidate registry rows (best first, at most 3 kept)."""
+    """Decide one dose record against candidate registry rows (best first, at most 3 kept).
+
+    `name_dob_counts` maps a candidate's citizen_id to how many citizens of the whole registry
+    bear its folded family and given name with a date of birth near its own (itself included:
+    the bulk run's `lk_near` + 1), and its whole folded name, date of birth and sex (`n_nds`);
+    without it they are counted among the candidates given (a lower bound: the uniqueness rule
+    is then only as safe as the registry service's candidate search is wide)."""
     size = int(registry_size or model.trained.get("registry_size") or 1_000_000)
     dose = dose_features(details)
     rows = [citizen_features(c) for c in candidates]
@@ -191,8 +203,22 @@ def score_person(
     )
     levels = {c.name: c.level_of(dose, best_r) for c in COMPARISONS}
     second_given = GIVEN.level_of(dose, scored[1][1]) if len(scored) > 1 else None
-    reason = guard(levels, second_given, has_id, own)
-    if reason is None and p < t.auto_probability:
+    if name_dob_counts is not None and best_r["cid"] in name_dob_counts:
+        n_near, n_nds = name_dob_counts[best_r["cid"]]
+    else:
+
+        def same(r: Row, keys: tuple[str, ...]) -> bool:
+            return all(r.get(k) == best_r.get(k) for k in keys)
+
+        near = GUARD_LEVELS["dob_other"]
+        n_near = sum(same(r, ("fam", "giv")) and DOB.level_of(r, best_r) not in near for r in rows)
+        n_nds = sum(same(r, ("nf", "dy", "dm", "dd", "sex")) for r in rows)
+    reason = guard(levels, second_given, has_id, own, n_nds - 1)
+    same_name = all(
+        dose.get(k) is not None and dose.get(k) == best_r.get(k) for k in ("fam", "giv")
+    )
+    unique = unique_in_registry(levels, same_name, n_near - 1)
+    if reason is None and p < t.auto_probability and not unique:
         reason = "below_threshold"
     elif reason is None and margin < t.margin_bits:
         reason = "ambiguous"

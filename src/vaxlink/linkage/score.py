@@ -22,7 +22,9 @@ TF_COLUMNS = sorted({lv.tf for c in COMPARISONS for lv in c.levels if lv.tf})
 
 def tf_steps() -> list[Step]:
     """SQL creating lk_tf_<col>(v, tf), each value's share of the registry, and adding each
-    citizen's own term frequencies to lk_reg as tf_<col> (so pairs need no join for them)."""
+    citizen's own term frequencies to lk_reg as tf_<col> (so pairs need no join for them), and
+    how many citizens of the whole registry share the citizen's folded name, date of birth and
+    sex (`n_nds`, for the decisions' `not_unique_in_registry` guard)."""
     tables = [
         Step(
             f"CREATE OR REPLACE TABLE lk_tf_{col} AS SELECT {col} AS v, "
@@ -37,7 +39,11 @@ def tf_steps() -> list[Step]:
     )
     return [
         *tables,
-        Step(f"CREATE OR REPLACE TABLE lk_reg AS SELECT r.*, {cols} FROM lk_reg r {joins}"),
+        Step(
+            f"CREATE OR REPLACE TABLE lk_reg AS SELECT r.*, {cols}, "
+            "count(*) OVER (PARTITION BY r.nf, r.dy, r.dm, r.dd, r.sex) AS n_nds "
+            f"FROM lk_reg r {joins}"
+        ),
     ]
 
 

@@ -64,3 +64,33 @@ def words_in(a: str | None, b: str | None) -> bool:
     """Every word of a is also a word of b (a dropped middle name; an empty a is in anything)."""
     have = set((b or "").split(" "))
     return all(w in have for w in (a or "").split(" ") if w)
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edits (insert, delete or substitute one character) turning a into b, as DuckDB's and
+    Spark's `levenshtein`."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        cur = [i]
+        for j, y in enumerate(b, start=1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def day_number(y: int | None, m: int | None, d: int | None) -> int | None:
+    """The Julian day number of a full date (None when a part is unknown): the twin of the SQL
+    macro lk_dday, integer arithmetic only, so every engine computes the same number."""
+    if y is None or m is None or d is None:
+        return None
+    a = (14 - m) // 12
+    yy = y + 4800 - a
+    mm = m + 12 * a - 3
+    return d + (153 * mm + 2) // 5 + 365 * yy + yy // 4 - yy // 100 + yy // 400 - 32045
+
+
+def date_digits(y: int | None, m: int | None, d: int | None) -> str | None:
+    """A full date as its eight digits yyyymmdd (the twin of the SQL macro lk_dob8)."""
+    if y is None or m is None or d is None:
+        return None
+    return f"{y:04d}{m:02d}{d:02d}"

@@ -45,7 +45,9 @@ CHECKS: tuple[Check, ...] = (
     ("dob_implausible",
      "dob_iso IS NOT NULL AND (dob_iso < '1900' OR dob_iso > CAST($today AS VARCHAR))",
      "'date of birth ' || date_of_birth || ' is not plausible'"),
-    ("id_too_long", "id_kind = 'too_long'",
+    # 13 digits: a 12-digit number with one digit typed twice, which the linkage matches by edit
+    # distance; more is no ID number
+    ("id_too_long", "id_kind = 'too_long' AND length(idn) > 13",
      "'ID number ' || id_number || ' has ' || length(idn) || ' digits; a CCCD has 12 and a CMND 9'"),
     ("vaccine_missing", "vaccine IS NULL", "'vaccine name is empty'"),
     ("vaccine_unknown", "vaccine IS NOT NULL AND vac_key IS NULL",
