@@ -150,7 +150,9 @@ def _decide_half(url: str, settings: Settings, truth: dict[str, str | None], *,
                 if (contrary and decided % 3 == 2) or cid is None:
                     kwargs = {"decision": "cannot_verify", "cannot_verify_reason": "unknown_person"}
                 elif cid in offered:
-                    kwargs = {"decision": "confirm", "citizen_id": cid}
+                    # the officer checked the ID card: a candidate that disagrees is confirmed
+                    # knowingly (the second step)
+                    kwargs = {"decision": "confirm", "citizen_id": cid, "acknowledged": True}
                 else:
                     kwargs = {"decision": "identity", "identity": {"id_number": cid}}
                 decide(s, officer, dose_id, expected_version=version, registry=ports.registry,
@@ -276,7 +278,7 @@ def test_the_command_writes_a_new_revision_and_audits_it(
             linkage_cli, ["link-train", "--from-decisions", "--model", str(current)]
         )
         assert result.exit_code == 0, (result.output, result.exception)
-        written = tmp_path / "var" / "models" / "vaxlink-linkage-v1-r1.json"
+        written = tmp_path / "var" / "models" / f"vaxlink-linkage-v{naive_model().version}-r1.json"
         assert LinkModel.load(written).trained["revision"] == 1
         assert "the queue shrinks by" in result.output
         again = runner.invoke(

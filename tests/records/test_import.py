@@ -300,8 +300,8 @@ def test_bulk_load_keeps_every_index_and_constraint(store: Engine, tmp_path: Pat
     before = schema()
     assert len(before[0]) >= 4
     assert len(before[1]) == 2  # the batch's foreign key, the record id's unique constraint
-    # worklist by district and province, citizen, approvable by site
-    assert sum("_where" in ix for ix in before[0]) == 4
+    # worklist by district, province and site, citizen, approvable by site
+    assert sum("_where" in ix for ix in before[0]) == 5
     path = _write_csv(tmp_path / "d.csv", GOOD)
     assert import_doses(
         store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()

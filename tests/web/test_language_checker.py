@@ -58,3 +58,12 @@ def test_every_vietnamese_string_is_vietnamese(tmp_path: Path) -> None:
 def test_every_english_string_is_english(tmp_path: Path) -> None:
     bad = {k: vietnamese_words(_bare(v)) for k, v in _texts("en", tmp_path).items()}
     assert not {k: w for k, w in bad.items() if w}
+
+
+def test_every_permission_has_a_name_in_both_languages() -> None:
+    """Home pages list what a role may do by these names: a new permission needs both."""
+    from vaxlink.auth.roles import Permission
+    from vaxlink.auth.strings import PERMISSION_NAMES
+
+    for lang in ("vi", "en"):
+        assert set(PERMISSION_NAMES[lang]) == set(Permission), lang

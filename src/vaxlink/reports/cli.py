@@ -204,7 +204,7 @@ def phase_add(
     ] = "VN",
 ) -> None:
     """Add a phase for a unit and every unit below it (audited)."""
-    from vaxlink.reports import phases
+    from vaxlink.reports.service import phases
 
     with compose.running() as c, c.transaction() as s:
         now = c.clock.now()
@@ -222,7 +222,7 @@ def phase_list(
     ] = None,
 ) -> None:
     """Print the phases and, for each, where its own unit stands today."""
-    from vaxlink.reports import phases
+    from vaxlink.reports.service import phases
 
     with compose.running() as c, c.transaction() as s:
         now = c.clock.now()
@@ -244,7 +244,7 @@ def phase_list(
 @phases_app.command("end")
 def phase_end(phase_id: Annotated[int, typer.Argument(help="The phase's id.")]) -> None:
     """End a phase (kept, no longer shown on dashboards)."""
-    from vaxlink.reports import phases
+    from vaxlink.reports.service import phases
 
     with compose.running() as c, c.transaction() as s:
         phases.set_active(s, phases.get(s, phase_id), False)

@@ -11,7 +11,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "trang này kiểm tra được cả khi không có mạng.",
         "verifier.switch": "English",
         "verifier.no_script": "Trang kiểm tra ngoại tuyến cần JavaScript. Khi có mạng, dùng trang "
-        "`/verify`.",
+        "kiểm tra trực tuyến.",
         "verifier.not_configured": "Máy chủ chưa có chứng thư CSCA: chưa dùng được trang này.",
         "verifier.scan": "Quét bằng camera",
         "verifier.scan_stop": "Dừng quét",
@@ -57,7 +57,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "verifier.intro": "Scan the QR code with the camera or paste the HC1 text. After one visit "
         "online, this page verifies with the network off too.",
         "verifier.switch": "Tiếng Việt",
-        "verifier.no_script": "The offline verifier needs JavaScript. Online, use the `/verify` page.",
+        "verifier.no_script": "The offline verifier needs JavaScript. Online, use the online verifier page.",
         "verifier.not_configured": "The server has no CSCA certificate: this page cannot be used "
         "yet.",
         "verifier.scan": "Scan with the camera",
