@@ -20,6 +20,8 @@ Core writes of the limiter, challenge and audit chain and the session opened on 
 SQLite 1 worker 188 -> 297 req/s, p99 383 -> 279 ms, 4.6 -> 2.9 ms app CPU per request;
 PostgreSQL 2 workers 155 -> 318 req/s, p99 726 -> 430 ms, 7.1 -> 3.5 ms. Instructions per
 request (callgrind, one worker): SQLite 14.8 M -> 8.3 M, PostgreSQL 15.2 M -> 7.9 M.
+Quiet machine (load average 1.7-2.8, 2026-12-07 end of session 7): PostgreSQL 2 workers 262 req/s,
+p99 350 ms, 5.2 ms app CPU per request: the 500 req/s target is not met.
 """
 
 from __future__ import annotations
