@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from cryptography import x509
@@ -275,24 +275,38 @@ def issue_facility_token(
 ) -> None:
     """Issue a site's approval key on its approver's PKCS#11 token: the key is made on the
     token and never leaves it; the token's user PIN (the approver's) unlocks it to sign."""
-    from vaxlink.certificates.keys import pkcs11
 
     with _running(key_dir) as c:
         holder = _approver_of(c, approver, code)
-        pin = passphrases.read(pin_file, f"Token PIN of {holder}")
-        token = pkcs11.TokenKey(library, token_label, pin, key_label)
-        public = pkcs11.generate_key(token)
-        store = c.key_store
-        cert = keys.certify_facility_key(
-            _csca(store, csca_passphrase), public, facility_code=code, facility_name=name,
-            now=c.clock.now(), validity_days=validity_days,
+        cert = _key_on_token(
+            c, holder, (library, token_label, key_label), pin_file,
+            lambda public: keys.certify_facility_key(
+                _csca(c.key_store, csca_passphrase), public, facility_code=code,
+                facility_name=name, now=c.clock.now(), validity_days=validity_days),
+            Role.FACILITY,
         )  # fmt: skip
-        pkcs11.store_certificate(token, cert)
-        store.save_facility_token(cert, holder, library=library, token_label=token_label,
-                                  key_label=key_label)  # fmt: skip
         c.audit_cli_now("keys.issue_facility_token", "key", keys.kid(cert).hex(),
                         detail={"facility": code, "approver": holder})  # fmt: skip
     _show(cert, f"facility {code}, on {holder}'s token {token_label}")
+
+
+def _key_on_token(
+    c: Container, holder: str, slot: tuple[Path, str, str], pin_file: Path | None,
+    certify: Callable[[Any], x509.Certificate], role: Role,
+) -> x509.Certificate:  # fmt: skip
+    """Make a signing key on `holder`'s PKCS#11 token (`slot`: library, token label, key label;
+    the PIN is asked here), have `certify(public key)` certify it, store the certificate on the
+    token and record the token in the key store; the certificate."""
+    from vaxlink.certificates.keys import pkcs11
+
+    library, token_label, key_label = slot
+    token = pkcs11.TokenKey(library, token_label,
+                            passphrases.read(pin_file, f"Token PIN of {holder}"), key_label)  # fmt: skip
+    cert = certify(pkcs11.generate_key(token))
+    pkcs11.store_certificate(token, cert)
+    c.key_store.save_facility_token(cert, holder, library=library, token_label=token_label,
+                                    key_label=key_label, role=role)  # fmt: skip
+    return cert
 
 
 @app.command("grant-facility")
@@ -515,22 +529,17 @@ def issue_district_token(
     """Issue a district's list-signing key on one of its accounts' PKCS#11 token: made on the
     token, never leaving it; the token's user PIN unlocks it to sign."""
     from vaxlink.certificates.approval.district import district_code_of
-    from vaxlink.certificates.keys import pkcs11
 
     district = district_code_of(code)
     with _running(key_dir) as c:
         holder = _district_holder(c, approver, district)
-        pin = passphrases.read(pin_file, f"Token PIN of {holder}")
-        token = pkcs11.TokenKey(library, token_label, pin, key_label)
-        public = pkcs11.generate_key(token)
-        store = c.key_store
-        cert = keys.certify_district_key(
-            _csca(store, csca_passphrase), public, district_code=district, district_name=name,
-            now=c.clock.now(), validity_days=validity_days,
+        cert = _key_on_token(
+            c, holder, (library, token_label, key_label), pin_file,
+            lambda public: keys.certify_district_key(
+                _csca(c.key_store, csca_passphrase), public, district_code=district,
+                district_name=name, now=c.clock.now(), validity_days=validity_days),
+            Role.DISTRICT,
         )  # fmt: skip
-        pkcs11.store_certificate(token, cert)
-        store.save_facility_token(cert, holder, library=library, token_label=token_label,
-                                  key_label=key_label, role=Role.DISTRICT)  # fmt: skip
         c.audit_cli_now("keys.issue_district_token", "key", keys.kid(cert).hex(),
                         detail={"district": district, "approver": holder})  # fmt: skip
     _show(cert, f"district {district}, on {holder}'s token {token_label}")
