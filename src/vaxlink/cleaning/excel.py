@@ -234,7 +234,7 @@ def export_worklist(
     return out.getvalue()
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime | dt.date):
@@ -259,7 +259,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     except FileRejected as exc:
         raise InvalidCorrection(str(exc)) from exc
     rows = iter(sheet)
-    header = [_HEADER.get(_cell_text(h), _cell_text(h)) for h in next(rows, ())]
+    header = [_HEADER.get(cell_text(h), cell_text(h)) for h in next(rows, ())]
     missing = [
         label for key, label in (KEY_COLUMNS[:2] + DECISION_COLUMNS[:2]) if key not in header
     ]
@@ -269,9 +269,9 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     for n, values in enumerate(rows, start=2):
         if n > MAX_ROWS + 1:
             raise InvalidCorrection(f"the file has more than {MAX_ROWS} rows; split it")
-        if values is None or all(v is None or _cell_text(v) == "" for v in values):
+        if values is None or all(v is None or cell_text(v) == "" for v in values):
             continue
-        out.append((n, {k: _cell_text(v) for k, v in zip(header, values, strict=False) if k}))
+        out.append((n, {k: cell_text(v) for k, v in zip(header, values, strict=False) if k}))
     return out
 
 

@@ -32,7 +32,7 @@ from vaxlink.cleaning.errors import (
     InvalidCorrection,
     NotPermitted,
 )
-from vaxlink.cleaning.excel import MAX_FILE, MAX_ROWS, ImportResult, RowOutcome
+from vaxlink.cleaning.excel import MAX_FILE, MAX_ROWS, ImportResult, RowOutcome, cell_text
 from vaxlink.cleaning.fields import parse_changes
 from vaxlink.cleaning.worklist import unit_scope
 from vaxlink.clock import Clock
@@ -177,16 +177,6 @@ def export_vaccination(session: Session, principal: Principal, *, now: dt.dateti
     return out.getvalue()
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(row number, values by column key) of the vaccination sheet; another file is refused."""
     if not data.startswith(b"PK\x03\x04"):
@@ -202,7 +192,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     except FileRejected as exc:
         raise InvalidCorrection(str(exc)) from exc
     rows = iter(sheet)
-    header = [_HEADER.get(_text(h), _text(h)) for h in next(rows, ())]
+    header = [_HEADER.get(cell_text(h), cell_text(h)) for h in next(rows, ())]
     missing = [label for key, label in KEY_COLUMNS[:2] if key not in header]
     missing += [label for key, label, _f in OPEN_COLUMNS if key not in header]
     if missing:
@@ -211,9 +201,9 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     for n, values in enumerate(rows, start=2):
         if n > MAX_ROWS + 1:
             raise InvalidCorrection(f"tệp có hơn {MAX_ROWS} dòng; hãy chia nhỏ (split the file)")
-        if values is None or all(_text(v) == "" for v in values):
+        if values is None or all(cell_text(v) == "" for v in values):
             continue
-        out.append((n, {k: _text(v) for k, v in zip(header, values, strict=False) if k}))
+        out.append((n, {k: cell_text(v) for k, v in zip(header, values, strict=False) if k}))
     return out
 
 
