@@ -354,3 +354,32 @@ def test_reissue_after_a_correction_waits_for_the_district(world, district_keys)
     report = sweep()
     assert (report.revoked, report.issued, dict(report.skipped)) == (1, 1, {})
     assert world.active("079085000801").id != old.id
+
+
+def test_a_renewal_needs_the_district_list_like_a_first_issue(world, district_keys) -> None:
+    """Renewal is an issue: with the district condition on, a person whose district list no longer
+    verifies keeps the old certificate (skipped, counted) instead of a fresh 12 months."""
+    from vaxlink.certificates.issuance.sweep import renew_expiring
+
+    me = _account(world, "ttyt.760", DISTRICT)
+    _resident(world, "079085000901", "Lò Thị Hoa")
+    world.approve()
+    approval_id = _sign(world, district_keys, me).approval_id
+    assert _issue(world).issued == 1
+    old = world.active("079085000901")
+    with transaction(world.engine) as s:
+        s.execute(update(DistrictApproval).where(DistrictApproval.id == approval_id)
+                  .values(signature=os.urandom(64)))  # fmt: skip
+    later = old.exp - dt.timedelta(days=10)
+
+    def renew(require_district: bool):
+        return renew_expiring(world.engine, world.pki.dsc, issuer_name=ISSUER, by="tester",
+                              now=later, within_days=30, anchors=(world.pki.csca.certificate,),
+                              require_district=require_district)  # fmt: skip
+
+    report = renew(True)
+    assert (report.issued, dict(report.skipped)) == (0, {Skip.DISTRICT_APPROVAL_INVALID: 1})
+    assert world.active("079085000901").id == old.id
+    report = renew(False)
+    assert report.issued == 1
+    assert world.active("079085000901").id != old.id

@@ -86,6 +86,7 @@ def renew_as_job(engine: Engine, issuer: Issuer, *, within_days: int) -> Lifecyc
     report = renew_expiring(
         engine, issuer.signer, issuer_name=issuer.issuer_name, by=issuer.by,
         within_days=within_days, now=issuer.now, uvci_key=issuer.uvci_key, anchors=issuer.anchors,
+        require_district=issuer.require_district,
     )  # fmt: skip
     detail = {"operator": issuer.by, "within_days": within_days, "checked": report.checked,
               "issued": report.issued, "revoked": report.revoked, "superseded": report.superseded,

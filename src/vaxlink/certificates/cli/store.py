@@ -290,7 +290,7 @@ def renew_command(
         report = renew_expiring(
             c.engine, issuer.signer, within_days=within_days, by=issuer.by, chunk_size=chunk_size,
             on_progress=on_progress, issuer_name=issuer.issuer_name, uvci_key=issuer.uvci_key, anchors=issuer.anchors,
-            now=issuer.now,
+            now=issuer.now, require_district=issuer.require_district,
         )  # fmt: skip
         c.audit_cli_now("certificates.renew", "certificate_batch", "renew", by=by,
                         detail=_sweep_detail(report))  # fmt: skip

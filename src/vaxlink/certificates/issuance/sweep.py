@@ -286,11 +286,15 @@ def renew_expiring(
     anchors: Sequence[x509.Certificate] = (),
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Progress | None = None,
+    require_district: bool = False,
 ) -> LifecycleReport:
-    """Expire lapsed certificates, then renew those expiring within `within_days` (superseded)."""
+    """Expire lapsed certificates, then renew those expiring within `within_days` (superseded).
+    With `require_district`, a renewal needs the same district list as a first issue: a person
+    whose doses are not all on a sound list of their district keeps the old certificate until it
+    lapses (skipped, with the reason counted)."""
     if within_days < 1:
         raise IssuanceInvalid("renew at least one day ahead")
-    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors)
+    issuer = _issuer(signer, issuer_name, by, now, uvci_key, anchors, require_district)
     with transaction(engine) as session:
         expired = expire_lapsed(session, issuer.now)
     horizon = issuer.now + timedelta(days=within_days)
