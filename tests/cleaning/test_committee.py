@@ -20,7 +20,7 @@ from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
 from vaxlink.cleaning import excel, police_lists, service, vaccination_excel
 from vaxlink.cleaning.entry import DoseInput
-from vaxlink.cleaning.entry_errors import EntryError, EntryNotAllowed
+from vaxlink.cleaning.entry_errors import DoseAlreadyOnRecord, EntryError, EntryNotAllowed
 from vaxlink.cleaning.errors import NotPermitted
 from vaxlink.cleaning.models import PoliceListItem
 from vaxlink.facilities.models import Facility, FacilityKind
@@ -252,6 +252,23 @@ def test_committee_backfills_a_missed_dose_with_its_evidence(db: Session, world:
     [entry] = [a for a in _audit(db, "dose.backfill") if a.object_id == str(dose.id)]
     assert json.loads(entry.detail)["evidence"] == "vaccination_card"
     assert "Lê" not in str(entry.detail)  # no personal data in the audit log
+
+
+def test_a_dose_already_on_record_is_not_backfilled_twice(db: Session, world: World) -> None:
+    first = _backfill(db)
+    with pytest.raises(DoseAlreadyOnRecord, match=first.record_id):
+        _backfill(db, reference="Phiếu số 0043")  # the same card collected twice
+    # the police linked it and corrected the name: the ID still finds it
+    first.citizen_id, first.name_folded = "001175000999", "le thi hoa da sua"
+    db.flush()
+    with pytest.raises(DoseAlreadyOnRecord):
+        _backfill(db)
+    other_day = service.backfill_dose(
+        db, COMMITTEE, person=service.Person("Lê Thị Hoà", "12/03/1975", "Nữ", "001175000999"),
+        dose=DoseInput("Comirnaty", "FA1299", "primary", 2, dt.date(2021, 10, 20)), site="F001",
+        source=service.Source("vaccination_card", "Phiếu số 0042", "Vũ Thị Hoa"), now=NOW,
+    )  # fmt: skip
+    assert other_day.status == "pending"
 
 
 def test_backfill_needs_evidence_a_known_site_and_the_committee(db: Session, world: World) -> None:

@@ -23,7 +23,7 @@ from vaxlink.auth import service as auth
 from vaxlink.auth.service import ON_BEHALF_OF, Permission, Principal
 from vaxlink.cleaning import schedule
 from vaxlink.cleaning.entry import DoseInput, _checked_dose
-from vaxlink.cleaning.entry_errors import EntryError, EntryNotAllowed
+from vaxlink.cleaning.entry_errors import DoseAlreadyOnRecord, EntryError, EntryNotAllowed
 from vaxlink.cleaning.identify import unit_of
 from vaxlink.facilities import service as facilities
 from vaxlink.geo.codes import Level
@@ -38,7 +38,13 @@ from vaxlink.identity import (
     parse_date,
     parse_sex,
 )
-from vaxlink.records.service import DoseRecord, DoseStatus, add_web_dose, precision
+from vaxlink.records.service import (
+    DoseRecord,
+    DoseStatus,
+    add_web_dose,
+    already_on_record,
+    precision,
+)
 
 MAX_REF: Final = 200
 
@@ -129,6 +135,16 @@ def backfill_dose(
     vaccine = _checked_dose(dose, now.date())
     if dob is not None and dob > dose.date.isoformat():
         raise EntryError("ngày sinh sau ngày tiêm (date of birth after the vaccination date)")
+    twin = already_on_record(
+        session, vaccination_date=dose.date, district_code=district, name_folded=fold_name(name),
+        date_of_birth=dob, citizen_id=digits if digits and classify_id(digits) is IdKind.CCCD12 else None,
+    )  # fmt: skip
+    if twin is not None:
+        raise DoseAlreadyOnRecord(
+            f"mũi tiêm ngày {dose.date:%d/%m/%Y} của người này đã có trên hệ thống (bản ghi "
+            f"{twin.record_id}, cơ sở {twin.facility_code or '?'}): không nhập bổ sung lần nữa "
+            f"(this dose is already on record)"
+        )
     found = schedule.check([], schedule.Dose(dose.date, vaccine.key, dose.category, dose.sequence),
                            today=now.date())  # fmt: skip
     on_behalf = ON_BEHALF_OF.get(principal.role)

@@ -8,6 +8,7 @@ from vaxlink.cleaning.schedule import ScheduleWarning
 from vaxlink.errors import Conflict, Forbidden, InvalidInput, NotInRegistry, TooManyRequests
 
 __all__ = [
+    "DoseAlreadyOnRecord",
     "EntryError",
     "EntryNotAllowed",
     "LookupThrottled",
@@ -21,6 +22,12 @@ class EntryError(InvalidInput):
     """Input to dose entry that cannot be used as given."""
 
     code = "entry_invalid"
+
+
+class DoseAlreadyOnRecord(EntryError):
+    """A backfilled dose that is already on record (the same person, the same day)."""
+
+    code = "dose_already_on_record"
 
 
 class EntryNotAllowed(Forbidden):

@@ -65,6 +65,36 @@ def history(session: Session, citizen_id: str) -> tuple[HistoryDose, ...]:
     return tuple(out)
 
 
+def already_on_record(
+    session: Session,
+    *,
+    vaccination_date: dt.date,
+    district_code: str,
+    name_folded: str,
+    date_of_birth: str | None,
+    citizen_id: str | None,
+) -> DoseRecord | None:
+    """A dose already on record for the same day and the same person: linked to `citizen_id`,
+    or entered in `district_code` under the same folded name and date of birth (linked or not).
+    Invalid doses do not count. One probe of the citizen index and one of the district's."""
+    day = (DoseRecord.vaccination_date == vaccination_date,
+           DoseRecord.status != DoseStatus.INVALID.value)  # fmt: skip
+    if citizen_id:
+        found = session.scalars(select(DoseRecord).where(DoseRecord.citizen_id == citizen_id, *day)
+                                .order_by(DoseRecord.id).limit(1)).first()  # fmt: skip
+        if found is not None:
+            return found
+    if not date_of_birth:
+        return None
+    return session.scalars(
+        select(DoseRecord)
+        .where(DoseRecord.district_code == district_code, DoseRecord.name_folded == name_folded,
+               DoseRecord.date_of_birth == date_of_birth, *day)
+        .order_by(DoseRecord.id)
+        .limit(1)
+    ).first()  # fmt: skip
+
+
 def web_batch_name(facility: str, day: dt.date) -> str:
     """The file name of a facility's web-entry batch of a day."""
     return f"web-entry:{facility}:{day.isoformat()}"

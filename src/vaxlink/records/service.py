@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from vaxlink.ingest.service import BulkConnection
 from vaxlink.records import lifecycle, vaccines
 from vaxlink.records.columns import DOSE_COLUMNS, RAW_FIELDS
-from vaxlink.records.entry import WEB_FILE_KIND, HistoryDose, add_web_dose, history, precision
+from vaxlink.records.entry import (
+    WEB_FILE_KIND,
+    HistoryDose,
+    add_web_dose,
+    already_on_record,
+    history,
+    precision,
+)
 from vaxlink.records.importer import import_doses
 from vaxlink.records.lifecycle import (
     INITIAL,
@@ -75,6 +82,7 @@ __all__ = [
     "HistoryDose",
     "Vaccine",
     "add_web_dose",
+    "already_on_record",
     "apply_link_decisions",
     "can_move",
     "catalogue",

@@ -71,6 +71,8 @@ _ERRORS: Final[dict[str, tuple[str, str]]] = {
                          "The recovery details are not right: check the ID number and the date of the positive test."),
     "entry_invalid": ("Thông tin mũi tiêm chưa đúng: kiểm tra vắc xin, số lô, mũi và ngày tiêm.",
                       "The dose details are not right: check the vaccine, lot, dose and date."),
+    "dose_already_on_record": ("Mũi tiêm này đã có trên hệ thống (cùng người, cùng ngày tiêm): không nhập bổ sung lần nữa.",
+                               "This dose is already on record (the same person, the same day): it is not entered again."),
     "entry_not_allowed": ("Không nhập được mũi tiêm này tại đây.", "This dose cannot be entered here."),
     "no_vaccination_site": ("Tài khoản chưa gắn với điểm tiêm nào: nhờ quản trị viên gắn điểm tiêm.",
                             "This account has no vaccination site: ask an administrator to set one."),
