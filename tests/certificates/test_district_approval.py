@@ -383,3 +383,68 @@ def test_a_renewal_needs_the_district_list_like_a_first_issue(world, district_ke
     report = renew(False)
     assert report.issued == 1
     assert world.active("079085000901").id != old.id
+
+
+def test_signing_in_steps_commits_chunks_and_signs_the_same_list(world, district_keys) -> None:
+    """From the web the list is filled a chunk of residents per transaction after the answer:
+    the result is the list `approve_district` would sign; while it runs nothing counts it and a
+    second signing is refused; a run that fails leaves nothing behind; one left by a dead run is
+    discarded by the next."""
+    from vaxlink.certificates.approval.district import (
+        STALE_AFTER,
+        SigningInProgress,
+        continue_district_approval,
+        start_district_approval,
+        stored_so_far,
+    )
+
+    me = _account(world, "ttyt.760", DISTRICT)
+    for i in range(5):
+        _resident(world, f"07908500110{i}", f"Người Số {i}")
+    world.approve()
+    with transaction(world.engine) as s:
+        signer = unlock_district_key(s, district_keys, DISTRICT, me, now=NOW, secret=None)
+        job = start_district_approval(s, signer, district_code=DISTRICT, approver=me.username,
+                                      now=NOW)  # fmt: skip
+    with world.session() as s:
+        assert stored_so_far(s, job) == 0
+        assert preview(s, DISTRICT).last_approval_id is None  # a pending list is not a signature
+        assert list(check_all_district_approvals(s)) == []
+    with transaction(world.engine) as s, pytest.raises(SigningInProgress):
+        start_district_approval(s, signer, district_code=DISTRICT, approver=me.username, now=NOW)
+    result = continue_district_approval(world.engine, signer, job,
+                                        anchors=(world.pki.csca.certificate,), chunk=2)  # fmt: skip
+    assert (result.approval_id, result.entry_count) == (job, 10)
+    with world.session() as s:
+        assert stored_so_far(s, job) is None
+        assert verify_district_approval(s, job, cscas=(world.pki.csca.certificate,)).problems == ()
+    assert _issue(world).issued == 5
+
+    class Broken:  # a signer whose token fails at the last step
+        algorithm, kid, certificate_der = signer.algorithm, signer.kid, signer.certificate_der
+
+        def sign(self, data: bytes) -> bytes:
+            raise OSError("token removed")
+
+    with transaction(world.engine) as s:
+        failing = start_district_approval(s, signer, district_code=DISTRICT,
+                                          approver=me.username, now=NOW)  # fmt: skip
+    with pytest.raises(OSError, match="token removed"):
+        continue_district_approval(world.engine, Broken(), failing, chunk=2)  # type: ignore[arg-type]
+    with world.session() as s:
+        assert s.get(DistrictApproval, failing) is None
+        assert s.scalar(select(func.count()).select_from(DistrictApprovalEntry)
+                        .where(DistrictApprovalEntry.approval_id == failing)) == 0  # fmt: skip
+
+    with transaction(world.engine) as s:
+        dead = start_district_approval(s, signer, district_code=DISTRICT, approver=me.username,
+                                       now=NOW)  # fmt: skip
+    later = NOW + STALE_AFTER + dt.timedelta(minutes=1)
+    with transaction(world.engine) as s:
+        again = start_district_approval(s, signer, district_code=DISTRICT, approver=me.username,
+                                        now=later)  # fmt: skip
+    with world.session() as s:  # (SQLite may give the new one the dead one's id)
+        pending = s.scalars(select(DistrictApproval.id).where(DistrictApproval.signature == b""))
+        assert list(pending) == [again]
+        assert stored_so_far(s, again) == 0
+    assert dead > job

@@ -95,3 +95,29 @@ def test_only_district_accounts_see_the_page(staff_client, tmp_path: Path) -> No
     assert approver.post("/district/approval/sign", data={"passphrase": SIGNING}).status_code == 403
     cdc = staff_client(Role.PROVINCIAL_CDC, "province:001")
     assert cdc.get("/district/approval").status_code == 403
+
+
+def test_a_signing_in_progress_shows_its_progress_and_only_to_its_district(
+    staff_client, tmp_path: Path
+) -> None:
+    from vaxlink.certificates.approval.district import district_signer, start_district_approval
+    from vaxlink.certificates.approval.signing import SigningCredential
+
+    centre = staff_client(Role.DISTRICT_HEALTH, "district:001")
+    _keys(tmp_path, centre.account.username)
+    now = dt.datetime.now(dt.UTC)
+    signer = district_signer(KeyStore(tmp_path / "keys"), "001", now,
+                             SigningCredential(centre.account.username, SIGNING))  # fmt: skip
+    with transaction(centre.engine) as s:
+        job = start_district_approval(s, signer, district_code="001",
+                                      approver=centre.account.username, now=now)  # fmt: skip
+    page = centre.get(f"/district/approval?job={job}")
+    assert page.status_code == 200
+    assert f"Đang ký danh sách #{job}: đã ghi 0 mũi tiêm" in page.text
+    assert '<meta http-equiv="refresh" content="3">' in page.text
+    again = centre.post("/district/approval/sign", data={"passphrase": SIGNING, "district": "001"})
+    assert again.status_code == 409
+    assert "đang được ký" in again.text
+    other = staff_client(Role.DISTRICT_HEALTH, "district:002")
+    assert other.get(f"/district/approval?job={job}").status_code == 403
+    assert other.get(f"/district/approval?job={job + 1000}").status_code == 404

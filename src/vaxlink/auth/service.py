@@ -394,14 +394,22 @@ class AuditView:
 
 
 def latest_entries(
-    session: Session, *, action_prefixes: Sequence[str], limit: int = 20
+    session: Session,
+    *,
+    action_prefixes: Sequence[str],
+    limit: int = 20,
+    about: tuple[str, str] | None = None,
 ) -> list[AuditView]:
-    """The newest audit entries whose action starts with one of `action_prefixes`."""
+    """The newest audit entries whose action starts with one of `action_prefixes` (and, with
+    `about`, whose object is that (type, id))."""
     conditions = [AuditEntry.action.startswith(p, autoescape=True) for p in action_prefixes]
+    of_object = (
+        (AuditEntry.object_type == about[0], AuditEntry.object_id == about[1]) if about else ()
+    )
     stmt = (
         select(AuditEntry, User.username)
         .outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(or_(*conditions))
+        .where(or_(*conditions), *of_object)
         .order_by(AuditEntry.seq.desc())
         .limit(limit)
     )

@@ -29,12 +29,13 @@ import secrets
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
@@ -65,7 +66,8 @@ from vaxlink.certificates.models import (
     FacilityApproval,
     approvable,
 )
-from vaxlink.errors import NotFound
+from vaxlink.db import transaction
+from vaxlink.errors import Conflict, NotFound
 from vaxlink.geo.codes import Level, format_code
 from vaxlink.geo.errors import GeoError
 from vaxlink.records.service import DoseRecord
@@ -239,6 +241,34 @@ def _residents(session: Session, district_code: str, after: str, size: int) -> l
     )
 
 
+def _select_part(
+    session: Session, district_code: str, sites: ApprovalVerdicts, after: str, chunk: int
+) -> tuple[Selection, str | None]:
+    """One chunk of the district's list: residents after `after` in ID order, and the last
+    resident's ID (None when no resident is left)."""
+    people = _residents(session, district_code, after, chunk)
+    out = Selection()
+    if not people:
+        return out, None
+    ward = {p.citizen_id: p.ward_code or "" for p in people}
+    rows = session.execute(
+        select(*RECORD_COLUMNS).where(DoseRecord.citizen_id.in_(list(ward)), approvable())
+    ).all()
+    digests = {r.id: record_digest(r) for r in rows}
+    covering, broken = sites.covering_approvals(session, rows, digests)
+    for r in rows:
+        site_approval = covering.get(r.id)
+        if site_approval is None:
+            if r.id in broken:
+                out.site_invalid += 1
+            else:
+                out.waiting += 1
+            continue
+        out.entries.append(Entry(r.id, r.version, digests[r.id], site_approval))
+        out.by_place[(ward[r.citizen_id], r.facility_code or "")] += 1
+    return out, people[-1].citizen_id
+
+
 def select_entries(
     session: Session,
     district_code: str,
@@ -248,33 +278,12 @@ def select_entries(
 ) -> Iterator[Selection]:
     """The district's list, a chunk of residents at a time (site approvals re-verified once each
     through `sites`)."""
-    after = ""
+    after: str | None = ""
     while True:
-        people = _residents(session, district_code, after, chunk)
-        if not people:
+        part, after = _select_part(session, district_code, sites, after or "", chunk)
+        if after is None:
             return
-        after = people[-1].citizen_id
-        ward = {p.citizen_id: p.ward_code or "" for p in people}
-        rows = session.execute(
-            select(*RECORD_COLUMNS).where(
-                DoseRecord.citizen_id.in_(list(ward)),
-                approvable(),
-            )
-        ).all()
-        digests = {r.id: record_digest(r) for r in rows}
-        covering, broken = sites.covering_approvals(session, rows, digests)
-        out = Selection()
-        for r in rows:
-            site_approval = covering.get(r.id)
-            if site_approval is None:
-                if r.id in broken:
-                    out.site_invalid += 1
-                else:
-                    out.waiting += 1
-                continue
-            out.entries.append(Entry(r.id, r.version, digests[r.id], site_approval))
-            out.by_place[(ward[r.citizen_id], r.facility_code or "")] += 1
-        yield out
+        yield part
 
 
 def entries_digest(session: Session, approval_id: int) -> tuple[str, int]:
@@ -316,6 +325,118 @@ class DistrictResult:
     site_invalid: int
 
 
+#: An approval being written (entries stored a chunk at a time, not yet signed) has this prefix
+#: in place of its manifest digest; nothing counts it until it is signed.
+PENDING: Final = "pending-"
+#: A pending approval older than this was left by a run that died: it is discarded.
+STALE_AFTER: Final = timedelta(hours=1)
+
+
+def signed_only() -> ColumnElement[bool]:
+    """Approvals that are signed (not one being written)."""
+    return DistrictApproval.manifest_digest.not_like(f"{PENDING}%")
+
+
+@dataclass
+class _Tally:
+    by_place: Counter[tuple[str, str]] = field(default_factory=Counter)
+    waiting: int = 0
+    site_invalid: int = 0
+
+    def store(self, session: Session, approval_id: int, part: Selection) -> None:
+        if part.entries:
+            session.execute(
+                insert(DistrictApprovalEntry),
+                [
+                    {"approval_id": approval_id, "dose_id": e.dose_id, "dose_version": e.version,
+                     "record_digest": e.digest, "site_approval_id": e.site_approval_id}
+                    for e in part.entries
+                ],
+            )  # fmt: skip
+        self.by_place.update(part.by_place)
+        self.waiting += part.waiting
+        self.site_invalid += part.site_invalid
+
+
+def _open(
+    session: Session,
+    signer: Signer,
+    *,
+    district_code: str,
+    approver: str,
+    now: datetime,
+    note: str | None,
+) -> DistrictApproval:
+    """Check the key and the approver and store the approval as pending (no entries yet)."""
+    if not approver.strip():
+        raise ApprovalError("a district approval needs the approver's name")
+    if signer.algorithm != ES256:
+        raise ApprovalError("a district approval key must be EC P-256 (ES256)")
+    certificate_der = signer.certificate_der
+    certificate = x509.load_der_x509_certificate(certificate_der)
+    problems = certificate_problems(certificate, district_code, now)
+    if problems:
+        raise ApprovalError(f"cannot approve for district {district_code}: {'; '.join(problems)}")
+    approval = DistrictApproval(
+        district_code=district_code,
+        manifest_version=MANIFEST_VERSION,
+        manifest_digest=f"{PENDING}{secrets.token_hex(28)}",  # replaced once signed
+        entries_digest="",
+        entry_count=0,
+        signature=b"",
+        signer_kid=signer.kid.hex(),
+        signer_fingerprint=fingerprint(certificate_der),
+        signer_certificate=certificate_der,
+        approver=approver,
+        approved_at=now.astimezone(UTC).replace(microsecond=0),
+        note=note,
+    )
+    session.add(approval)
+    session.flush()
+    return approval
+
+
+def _discard(session: Session, approval_id: int) -> None:
+    session.execute(
+        delete(DistrictApprovalEntry).where(DistrictApprovalEntry.approval_id == approval_id)
+    )
+    session.execute(delete(DistrictApproval).where(DistrictApproval.id == approval_id))
+
+
+def _seal(session: Session, signer: Signer, approval_id: int, tally: _Tally) -> DistrictResult:
+    """Digest the stored entries, sign the manifest and make the approval count (or discard it
+    when the list is empty)."""
+    approval = session.get(DistrictApproval, approval_id)
+    if approval is None:
+        raise ApprovalError("the district list being signed is gone (discarded as stale)")
+    district_code = approval.district_code
+    digest, count = entries_digest(session, approval_id)
+    if count == 0:
+        _discard(session, approval_id)
+        return DistrictResult(None, district_code, 0, None, {}, tally.waiting, tally.site_invalid)
+    manifest = manifest_bytes(
+        district_code=district_code,
+        approver=approval.approver,
+        approved_at=approval.approved_at,
+        signer_fingerprint=approval.signer_fingerprint,
+        entry_count=count,
+        entries_digest=digest,
+    )
+    manifest_digest = hashlib.sha256(manifest).hexdigest()
+    session.execute(
+        update(DistrictApproval)
+        .where(DistrictApproval.id == approval_id)
+        .values(
+            manifest_digest=manifest_digest,
+            entries_digest=digest,
+            entry_count=count,
+            signature=signer.sign(manifest),
+        )
+    )
+    return DistrictResult(approval_id, district_code, count, manifest_digest,
+                          dict(tally.by_place), tally.waiting, tally.site_invalid)  # fmt: skip
+
+
 def approve_district(
     session: Session,
     signer: Signer,
@@ -326,78 +447,105 @@ def approve_district(
     anchors: Sequence[x509.Certificate] = (),
     note: str | None = None,
 ) -> DistrictResult:
-    """Sign the district's list as it stands: every verified dose of its residents covered in its
-    current form by a sound approval of its own site (checked against `anchors`)."""
+    """Sign the district's list as it stands, in one transaction: every verified dose of its
+    residents covered in its current form by a sound approval of its own site (checked against
+    `anchors`). For a large district from the web, `approve_district_in_steps`."""
     district_code = district_code_of(district_code)
-    if not approver.strip():
-        raise ApprovalError("a district approval needs the approver's name")
-    if signer.algorithm != ES256:
-        raise ApprovalError("a district approval key must be EC P-256 (ES256)")
-    certificate_der = signer.certificate_der
-    certificate = x509.load_der_x509_certificate(certificate_der)
-    problems = certificate_problems(certificate, district_code, now)
-    if problems:
-        raise ApprovalError(f"cannot approve for district {district_code}: {'; '.join(problems)}")
-    approved_at = now.astimezone(UTC).replace(microsecond=0)
-    approval = DistrictApproval(
-        district_code=district_code,
-        manifest_version=MANIFEST_VERSION,
-        manifest_digest=f"pending-{secrets.token_hex(28)}",  # replaced once signed, below
-        entries_digest="",
-        entry_count=0,
-        signature=b"",
-        signer_kid=signer.kid.hex(),
-        signer_fingerprint=fingerprint(certificate_der),
-        signer_certificate=certificate_der,
-        approver=approver,
-        approved_at=approved_at,
-        note=note,
-    )
-    session.add(approval)
-    session.flush()
-    sites = ApprovalVerdicts(anchors)
-    by_place: Counter[tuple[str, str]] = Counter()
-    waiting = site_invalid = 0
+    approval = _open(session, signer, district_code=district_code, approver=approver, now=now,
+                     note=note)  # fmt: skip
+    sites, tally = ApprovalVerdicts(anchors), _Tally()
     for part in select_entries(session, district_code, sites):
-        if part.entries:
-            session.execute(
-                insert(DistrictApprovalEntry),
-                [
-                    {"approval_id": approval.id, "dose_id": e.dose_id, "dose_version": e.version,
-                     "record_digest": e.digest, "site_approval_id": e.site_approval_id}
-                    for e in part.entries
-                ],
-            )  # fmt: skip
-        by_place.update(part.by_place)
-        waiting += part.waiting
-        site_invalid += part.site_invalid
-    digest, count = entries_digest(session, approval.id)
-    if count == 0:
-        session.delete(approval)
-        session.flush()
-        return DistrictResult(None, district_code, 0, None, {}, waiting, site_invalid)
-    manifest = manifest_bytes(
-        district_code=district_code,
-        approver=approver,
-        approved_at=approved_at,
-        signer_fingerprint=approval.signer_fingerprint,
-        entry_count=count,
-        entries_digest=digest,
-    )
-    manifest_digest = hashlib.sha256(manifest).hexdigest()
-    session.execute(
-        update(DistrictApproval)
-        .where(DistrictApproval.id == approval.id)
-        .values(
-            manifest_digest=manifest_digest,
-            entries_digest=digest,
-            entry_count=count,
-            signature=signer.sign(manifest),
+        tally.store(session, approval.id, part)
+    return _seal(session, signer, approval.id, tally)
+
+
+class SigningInProgress(Conflict):
+    """The district's list is already being signed."""
+
+    code = "district_signing_in_progress"
+
+
+def start_district_approval(
+    session: Session,
+    signer: Signer,
+    *,
+    district_code: str,
+    approver: str,
+    now: datetime,
+    note: str | None = None,
+) -> int:
+    """Store a pending approval for `district_code` (to be filled by `continue_district_approval`
+    outside the request), discarding one left by a run that died; refuse while another runs."""
+    district_code = district_code_of(district_code)
+    pending = session.scalars(
+        select(DistrictApproval).where(
+            DistrictApproval.district_code == district_code, ~signed_only()
         )
+    ).all()
+    for old in pending:
+        if _aware(old.approved_at) > now - STALE_AFTER:
+            raise SigningInProgress(
+                f"the list of district {district_code} is being signed (since "
+                f"{_aware(old.approved_at):%H:%M} UTC); wait for it to finish"
+            )
+        _discard(session, old.id)
+    approval = _open(session, signer, district_code=district_code, approver=approver, now=now,
+                     note=note)  # fmt: skip
+    return approval.id
+
+
+def continue_district_approval(
+    engine: Engine,
+    signer: Signer,
+    approval_id: int,
+    *,
+    anchors: Sequence[x509.Certificate] = (),
+    chunk: int = RESIDENTS_PER_CHUNK,
+) -> DistrictResult:
+    """Fill a pending approval a chunk of residents at a time, each chunk its own short
+    transaction (the embedded store's other writers take their turn between chunks), then sign
+    it. On any failure the pending approval and its entries are discarded.
+
+    A dose that changes after its chunk is stored stays on the list as it was: the list then
+    does not cover it as it stands, exactly as when it changes after the signature."""
+    with transaction(engine) as session:
+        approval = session.get(DistrictApproval, approval_id)
+        if approval is None:
+            raise ApprovalError(f"there is no district approval #{approval_id} to continue")
+        district_code = approval.district_code
+    sites, tally = ApprovalVerdicts(anchors), _Tally()
+    try:
+        after: str | None = ""
+        while after is not None:
+            with transaction(engine) as session:
+                part, after = _select_part(session, district_code, sites, after, chunk)
+                tally.store(session, approval_id, part)
+        with transaction(engine) as session:
+            return _seal(session, signer, approval_id, tally)
+    except BaseException:
+        with transaction(engine) as session:
+            _discard(session, approval_id)
+        raise
+
+
+def district_of_approval(session: Session, approval_id: int) -> str | None:
+    """The district an approval (signed or pending) belongs to."""
+    return session.scalar(
+        select(DistrictApproval.district_code).where(DistrictApproval.id == approval_id)
     )
-    return DistrictResult(
-        approval.id, district_code, count, manifest_digest, dict(by_place), waiting, site_invalid
-    )
+
+
+def stored_so_far(session: Session, approval_id: int) -> int | None:
+    """Entries stored so far on a pending approval (None: it is not pending any more)."""
+    approval = session.get(DistrictApproval, approval_id)
+    if approval is None or not approval.manifest_digest.startswith(PENDING):
+        return None
+    return int(session.scalar(select(func.count()).select_from(DistrictApprovalEntry)
+                              .where(DistrictApprovalEntry.approval_id == approval_id)) or 0)  # fmt: skip
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 # ---- checking a district approval -------------------------------------------------------------
@@ -462,7 +610,8 @@ def check_all_district_approvals(
     session: Session, anchors: Sequence[x509.Certificate] = ()
 ) -> Iterator[StoredDistrictCheck]:
     """Re-verify every stored district approval, in id order."""
-    ids = list(session.scalars(select(DistrictApproval.id).order_by(DistrictApproval.id)))
+    ids = list(session.scalars(select(DistrictApproval.id).where(signed_only())
+                               .order_by(DistrictApproval.id)))  # fmt: skip
     for approval_id in ids:
         yield verify_district_approval(session, approval_id, cscas=anchors)
 
@@ -511,7 +660,7 @@ class DistrictVerdicts:
                     DistrictApproval.district_code,
                 )
                 .join(DistrictApproval, DistrictApproval.id == DistrictApprovalEntry.approval_id)
-                .where(DistrictApprovalEntry.dose_id.in_(ids[start : start + CHUNK]))
+                .where(DistrictApprovalEntry.dose_id.in_(ids[start : start + CHUNK]), signed_only())
             )
             for dose_id, approval_id, digest, code in session.execute(stmt):
                 links[dose_id].append((approval_id, digest, code))
@@ -597,7 +746,7 @@ def preview(session: Session, district_code: str) -> DistrictPreview:
     signed_by_place = {(w or "", f or ""): int(n) for w, f, n in signed_grouped}
     last = session.scalars(
         select(DistrictApproval)
-        .where(DistrictApproval.district_code == district_code)
+        .where(DistrictApproval.district_code == district_code, signed_only())
         .order_by(DistrictApproval.id.desc())
         .limit(1)
     ).first()
@@ -656,6 +805,7 @@ def coverage_by_district(session: Session) -> list[DistrictCoverage]:
             DistrictApprovalEntry.dose_id == DoseRecord.id,
             DistrictApprovalEntry.dose_version == DoseRecord.version,
             DistrictApproval.district_code == Citizen.district_code,
+            signed_only(),
         )
         .exists()
     )

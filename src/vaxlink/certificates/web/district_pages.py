@@ -8,11 +8,13 @@ refused (403) and audited (`certificates.district_approve_refused`).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
@@ -20,11 +22,16 @@ from vaxlink.auth.deps import require
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.certificates.approval.district import (
     DistrictPreview,
-    approve_district,
+    SigningInProgress,
+    continue_district_approval,
+    district_of_approval,
     preview,
+    start_district_approval,
+    stored_so_far,
     unlock_district_key,
 )
 from vaxlink.certificates.approval.signing import SigningCredential
+from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.errors import (
     ApprovalError,
     KeyManagementError,
@@ -34,13 +41,15 @@ from vaxlink.certificates.errors import (
 )
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.web.deps import clock, key_store
-from vaxlink.errors import Forbidden
+from vaxlink.db import transaction
+from vaxlink.errors import Forbidden, NotFound
 from vaxlink.geo.codes import Level
 from vaxlink.ratelimit import secret_of
 from vaxlink.web.deps import container, session
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
+log = logging.getLogger(__name__)
 NAV: Final = (NavItem("/district/approval", "district.nav", Permission.DISTRICT_APPROVE, order=36),)
 
 router = APIRouter(tags=["district"], include_in_schema=False)
@@ -52,6 +61,7 @@ _REFUSALS: Final = (
     (SigningPassphraseWrong, "district.passphrase_wrong"),
     (SigningLocked, "district.passphrase_locked"),
     (SigningRefused, "district.no_key"),
+    (SigningInProgress, "district.in_progress"),
 )
 
 
@@ -88,10 +98,66 @@ def district_approval(
     signed: Annotated[int | None, Query(ge=1)] = None,
     n: Annotated[int | None, Query(ge=0)] = None,
     waiting: Annotated[int | None, Query(ge=0)] = None,
+    job: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """What the district would sign now, and the result of the last signing."""
-    return _page(request, db, own_district(principal), signed=signed, signed_n=n,
-                 waiting=waiting, error=None, error_key=None)  # fmt: skip
+    """What the district would sign now, and the result of the last signing (while a signing
+    runs, its progress, the page refreshing itself until it ends)."""
+    own = own_district(principal)
+    if job is not None:
+        return _job_page(request, db, own, job)
+    return _page(request, db, own, signed=signed, signed_n=n, waiting=waiting, error=None,
+                 error_key=None)  # fmt: skip
+
+
+def _job_page(request: Request, db: Session, own: str, job: int) -> Response:
+    """A signing started from this page: running (progress), done (its result) or failed."""
+    so_far = stored_so_far(db, job)
+    if so_far is not None:
+        if district_of_approval(db, job) != own:
+            raise Forbidden("chỉ xem được việc ký của huyện mình / only your district's signing")
+        return _page(request, db, own, running=job, running_n=so_far, error=None,
+                     error_key=None, signed=None, signed_n=None, waiting=None)  # fmt: skip
+    (entry,) = auth.latest_entries(db, action_prefixes=(_DONE, _FAILED), limit=1,
+                                   about=("district_signing", str(job))) or (None,)  # fmt: skip
+    if entry is None or entry.detail.get("district") != own:
+        raise NotFound("không có việc ký này của huyện / no such signing of your district")
+    if entry.action == _FAILED:
+        return _page(request, db, own, status=200, error=None, error_key="district.failed",
+                     signed=None, signed_n=None, waiting=None)  # fmt: skip
+    d = entry.detail
+    done = d.get("approval_id")
+    query = f"signed={done}&n={d['entries']}" if done else "n=0"
+    return RedirectResponse(f"/district/approval?{query}&waiting={d['waiting_for_site']}",
+                            status_code=303)  # fmt: skip
+
+
+_DONE: Final = "certificates.district_approve"
+_FAILED: Final = "certificates.district_approve_failed"
+
+
+def _finish(
+    engine: Engine, signer: Signer, job: int, principal: Principal, anchors: tuple[Any, ...]
+) -> None:
+    """Fill and sign the pending list outside the request; the result (or failure) is audited
+    against the job, which is how the page learns it."""
+    own = principal.unit.code
+    try:
+        result = continue_district_approval(engine, signer, job, anchors=anchors)
+    except Exception as exc:
+        log.exception("district signing #%d failed", job)
+        with transaction(engine) as s:
+            auth.append(s, actor=principal, action=_FAILED, object_type="district_signing",
+                        object_id=str(job), detail={"district": own,
+                                                    "error": type(exc).__name__},
+                        at=dt.datetime.now(dt.UTC))  # fmt: skip
+        return
+    with transaction(engine) as s:
+        auth.append(s, actor=principal, action=_DONE, object_type="district_signing",
+                    object_id=str(job),
+                    detail={"district": own, "approval_id": result.approval_id,
+                            "entries": result.entry_count, "waiting_for_site": result.waiting,
+                            "site_approval_invalid": result.site_invalid},
+                    at=dt.datetime.now(dt.UTC))  # fmt: skip
 
 
 @router.post("/district/approval/sign")
@@ -104,6 +170,8 @@ def district_sign(
     district: Annotated[str, Form(max_length=8)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
     passphrase: Annotated[str, Form(max_length=256)] = "",
+    *,
+    tasks: BackgroundTasks,
 ) -> Response:
     """Sign the district's list as it stands, with the account's own signing passphrase (never
     echoed back; wrong ones counted per account and locked like a site approver's)."""
@@ -129,10 +197,10 @@ def district_sign(
                         object_type="district", object_id=own, detail={"reason": exc.code},
                         at=now)  # fmt: skip
             raise
-        result = approve_district(db, signer, district_code=own, approver=principal.username,
-                                  now=now, anchors=c.trust_anchors,
-                                  note=note.strip() or None)  # fmt: skip
-    except (ApprovalError, KeyManagementError) as exc:
+        job = start_district_approval(db, signer, district_code=own,
+                                      approver=principal.username, now=now,
+                                      note=note.strip() or None)  # fmt: skip
+    except (ApprovalError, KeyManagementError, SigningInProgress) as exc:
         for kind, key in _REFUSALS:
             if isinstance(exc, kind):
                 error_key = key
@@ -142,17 +210,7 @@ def district_sign(
         if isinstance(exc, SigningLocked):
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
-    auth.append(db, actor=principal, action="certificates.district_approve",
-                object_type="district_approval",
-                object_id=str(result.approval_id) if result.approval_id else "none",
-                detail={"district": own, "entries": result.entry_count,
-                        "waiting_for_site": result.waiting,
-                        "site_approval_invalid": result.site_invalid}, at=now)  # fmt: skip
-    if result.approval_id is None:
-        return RedirectResponse(f"/district/approval?n=0&waiting={result.waiting}",
-                                status_code=303)  # fmt: skip
-    return RedirectResponse(
-        f"/district/approval?signed={result.approval_id}&n={result.entry_count}"
-        f"&waiting={result.waiting}",
-        status_code=303,
-    )
+    # The list is filled and signed after the answer, a chunk of residents per transaction: a
+    # district of 500,000 people takes minutes, longer than a browser or a proxy waits.
+    tasks.add_task(_finish, c.engine, signer, job, principal, tuple(c.trust_anchors))
+    return RedirectResponse(f"/district/approval?job={job}", status_code=303)

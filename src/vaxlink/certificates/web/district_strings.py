@@ -30,6 +30,12 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "đang chờ điểm tiêm ký duyệt.",
         "district.nothing": "Không có mũi nào để ký: chưa có mũi đã xác thực nào của người cư "
         "trú được điểm tiêm ký duyệt ({waiting} mũi đang chờ).",
+        "district.running": "Đang ký danh sách #{id}: đã ghi {n} mũi tiêm. Trang tự cập nhật; có "
+        "thể rời trang, việc ký vẫn tiếp tục.",
+        "district.in_progress": "Danh sách của huyện đang được ký; chờ lần ký đó xong rồi xem kết "
+        "quả trên trang này.",
+        "district.failed": "Lần ký vừa rồi không hoàn thành, danh sách chưa được ký và không có gì "
+        "được lưu. Thử ký lại; nếu vẫn lỗi, báo quản trị viên.",
         "district.passphrase_missing": "Nhập mật khẩu ký để ký danh sách.",
         "district.passphrase_wrong": "Sai mật khẩu ký: khóa ký chưa được mở, danh sách chưa được "
         "ký.",
@@ -65,6 +71,12 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "their site's approval.",
         "district.nothing": "Nothing to sign: no verified dose of a resident is approved by its "
         "site yet ({waiting} waiting).",
+        "district.running": "Signing list #{id}: {n} doses written so far. The page updates "
+        "itself; you may leave it, the signing goes on.",
+        "district.in_progress": "The district's list is being signed; wait for that signing to "
+        "finish and see its result on this page.",
+        "district.failed": "The last signing did not finish: the list is not signed and nothing was "
+        "kept. Sign again; if it fails again, tell the administrator.",
         "district.passphrase_missing": "Enter the signing passphrase to sign the list.",
         "district.passphrase_wrong": "Wrong signing passphrase: the key was not unlocked and "
         "nothing was signed.",
