@@ -483,8 +483,9 @@ def district_approve_command(
     """Sign the district's list as it stands: every verified dose of its residents covered by a
     sound approval of its site, with the account's own wrap of the district key."""
     from vaxlink.certificates.approval.district import (
-        approve_district,
+        continue_district_approval,
         district_code_of,
+        start_district_approval,
         unlock_district_key,
     )
     from vaxlink.certificates.approval.signing import SigningCredential
@@ -510,9 +511,11 @@ def district_approve_command(
                             detail={"approver": name, "reason": exc.code})  # fmt: skip
         if failure is not None:
             raise failure
+        with c.transaction() as session:  # a chunk of residents per transaction, as on the page
+            job = start_district_approval(session, signer, district_code=code, approver=name,
+                                          now=now, note=note)  # fmt: skip
+        result = continue_district_approval(c.engine, signer, job, anchors=c.trust_anchors)
         with c.transaction() as session:
-            result = approve_district(session, signer, district_code=code, approver=name,
-                                      now=now, anchors=c.trust_anchors, note=note)  # fmt: skip
             c.audit_cli(session, "certificates.district_approve", "district_approval",
                         result.approval_id or code,
                         detail={"district": code, "entries": result.entry_count,
