@@ -20,7 +20,7 @@ from vaxlink.certificates.core.fhir import (
 )
 from vaxlink.certificates.core.profiles import ProfileSet, matches, select
 from vaxlink.certificates.core.vaccine_codes import icd11_disease, icd11_vaccine
-from vaxlink.standards import who_ddcc
+from vaxlink.standards import eu_valueset, who_ddcc
 
 from .test_fhir import NOW, RECORD
 
@@ -163,3 +163,25 @@ def test_paths_filters_and_patterns() -> None:
     assert not matches({"coding": [{"system": "s", "code": "other"}]}, {"coding": [{"code": "c"}]})
     with pytest.raises(ValueError, match="bad profile path"):
         select(doc, "a..b")
+
+
+def test_the_data_files_agree_with_each_other_and_with_the_eu_value_sets() -> None:
+    profiles, codes = who_ddcc("profiles"), who_ddcc("codes")
+    vaccines = set(
+        profiles["valueSets"]["http://smart.who.int/ddcc/ValueSet/WHODDCCVaccinesCOVID19"][
+            "http://id.who.int/icd11/mms"
+        ]
+    )
+    assert {v["icd11"][0] for v in codes["vaccine_type"].values()} <= vaccines
+    # every EU code mapped is a code of the EU value sets vaxlink issues from
+    assert set(codes["vaccine_type"]) <= set(eu_valueset("vaccine-prophylaxis")["valueSetValues"])
+    assert set(codes["product"]) <= set(eu_valueset("vaccine-medicinal-product")["valueSetValues"])
+    assert set(codes["disease"]) <= set(eu_valueset("disease-agent-targeted")["valueSetValues"])
+    # every EU vaccine type has a DDCC code, so vaccineCode never misses its preferred value set
+    assert set(codes["vaccine_type"]) == set(eu_valueset("vaccine-prophylaxis")["valueSetValues"])
+    for url, spec in profiles["profiles"].items():
+        assert url.startswith(profiles["ig"] + "/StructureDefinition/")
+        for rule in spec["rules"]:
+            select({}, rule["path"])  # every path parses
+            for key in ("profile", "target"):
+                assert key not in rule or rule[key] in profiles["profiles"]
