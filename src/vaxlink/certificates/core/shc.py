@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Final
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vaxlink.certificates.core.fhir import DdccVaccination
@@ -127,8 +128,6 @@ def sign_jws(bundle: dict[str, Any], signer: Signer, *, issuer_url: str, issued:
 
 
 def _signer_public_key(signer: Signer) -> ec.EllipticCurvePublicKey:
-    from cryptography import x509
-
     key = x509.load_der_x509_certificate(signer.certificate_der).public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise DocumentRenderError("SMART Health Cards need a P-256 key (ES256)")
@@ -155,7 +154,7 @@ def from_numeric(text: str) -> str:
     return "".join(chr(int(digits[i : i + 2]) + 45) for i in range(0, len(digits), 2))
 
 
-def card_file_keys(keys: dict[str, list[dict[str, str]]]) -> str:
+def jwks_json(keys: dict[str, list[dict[str, str]]]) -> str:
     """The JWKS document as served."""
     return json.dumps(keys)
 

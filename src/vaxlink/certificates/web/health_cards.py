@@ -38,7 +38,7 @@ def smart_health_card_keys(
     """The public keys that sign SMART Health Cards: the P-256 keys of the DSCs on the trust
     list (not revoked, not expired), each with `kid` = its RFC 7638 thumbprint."""
     keys = shc.jwks(c.public_key() for c in store.trusted_dscs(now))
-    return Response(shc.card_file_keys(keys), media_type="application/json", headers=JWKS_HEADERS)
+    return Response(shc.jwks_json(keys), media_type="application/json", headers=JWKS_HEADERS)
 
 
 def _shc(request: Request, db: Session, access: Access, now: datetime) -> str:
