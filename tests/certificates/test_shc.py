@@ -78,6 +78,7 @@ def test_jwcrypto_verifies_the_card_and_the_payload_is_the_shc_vc(pki) -> None:
     assert immunization["patient"] == {"reference": "resource:0"}
     assert immunization["occurrenceDateTime"] == "2021-09-01"
     assert immunization["lotNumber"] == "FK8891"
+    assert immunization["performer"] == [{"actor": {"display": "Trạm Y tế phường Bến Nghé"}}]
     # minified: no whitespace in the signed JSON, no ids, meta or narrative
     raw = zlib.decompress(_b64(token.split(".")[1]), -15)
     minified = json.dumps(json.loads(raw), separators=(",", ":"), ensure_ascii=False)
@@ -143,10 +144,15 @@ def test_a_product_without_cvx_code_is_non_us_unknown_and_an_rsa_signer_is_refus
 
     from vaxlink.certificates.core.fhir import Coding
 
-    record = dataclasses.replace(DDCC_RECORD, brand=Coding("urn:x", "Abdala"))
+    record = dataclasses.replace(DDCC_RECORD, brand=Coding("urn:x", "Abdala"),
+                                 lot_number=shc.NOT_RECORDED, centre=shc.NOT_RECORDED)  # fmt: skip
     bundle = shc.fhir_bundle(record, family="A", given="")
-    coding = bundle["entry"][1]["resource"]["vaccineCode"]["coding"]
-    assert coding == [{"system": "http://hl7.org/fhir/sid/cvx", "code": "500"}]
+    immunization = bundle["entry"][1]["resource"]
+    assert immunization["vaccineCode"]["coding"] == [
+        {"system": "http://hl7.org/fhir/sid/cvx", "code": "500"}
+    ]
+    assert "lotNumber" not in immunization  # not "not recorded": the card says nothing instead
+    assert "performer" not in immunization
 
     class Rsa:
         algorithm = -37

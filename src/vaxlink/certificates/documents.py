@@ -19,7 +19,7 @@ from vaxlink.certificates.core.fhir import (
     ddcc_bundle_json,
     recovery_bundle_json,
 )
-from vaxlink.certificates.core.shc import fhir_bundle, sign_jws
+from vaxlink.certificates.core.shc import NOT_RECORDED, fhir_bundle, sign_jws
 from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.core.vaccine_codes import icd11_disease, icd11_vaccine
 from vaxlink.certificates.errors import CertificateNotFound
@@ -167,13 +167,13 @@ def ddcc_record(session: Session, certificate: Certificate) -> DdccVaccination:
         vaccine=icd11_vaccine(entry["vp"]) or eu_vaccine,
         brand=_coding("vaccine-medicinal-product", entry["mp"]),
         manufacturer=_coding("vaccine-mah-manf", entry["ma"]),
-        lot_number=(dose.lot_number if dose is not None else None) or "not recorded",
+        lot_number=(dose.lot_number if dose is not None else None) or NOT_RECORDED,
         vaccination_date=date.fromisoformat(entry["dt"]),
         dose_number=entry["dn"],
         total_doses=entry["sd"],
         disease=_coding("disease-agent-targeted", entry["tg"]),
         country=COUNTRY_ALPHA3.get(entry["co"], entry["co"]),
-        centre=(dose.facility_code if dose is not None else None) or "not recorded",
+        centre=(dose.facility_code if dose is not None else None) or NOT_RECORDED,
         issuer=entry["is"],
         certificate_id=certificate.uvci,
         disease_also=(icd_disease,) if icd_disease else (),

@@ -33,6 +33,8 @@ PREFIX: Final = "shc:/"
 #: Largest JWS one version-22 QR holds in numeric mode (spec: "Creating a QR code").
 MAX_SINGLE_JWS: Final = 1195
 MEDIA_TYPE: Final = "application/smart-health-card"
+#: What `documents.ddcc_record` writes for a lot number or site the dose record lacks.
+NOT_RECORDED: Final = "not recorded"
 
 
 def b64url(data: bytes) -> str:
@@ -86,10 +88,11 @@ def fhir_bundle(record: DdccVaccination, *, family: str, given: str) -> dict[str
         "vaccineCode": {"coding": [{"system": cvx.system, "code": cvx.code}]},
         "patient": {"reference": "resource:0"},
         "occurrenceDateTime": record.vaccination_date.isoformat(),
-        "performer": [{"actor": {"display": record.issuer}}],
     }
-    if record.lot_number and record.lot_number != "not recorded":
+    if record.lot_number and record.lot_number != NOT_RECORDED:
         immunization["lotNumber"] = record.lot_number
+    if record.centre and record.centre != NOT_RECORDED:  # who gave the dose, as in DDCC
+        immunization["performer"] = [{"actor": {"display": record.centre}}]
     return {
         "resourceType": "Bundle",
         "type": "collection",
