@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         max_length=80,
         description="Certificate issuer written into every DCC (`is`).",
     )
+    shc_issuer_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+[^/\s]$",
+        description="SMART Health Cards issuer URL (`iss`, no trailing '/'): verifiers fetch "
+        "its `/.well-known/jwks.json`. Set it to the public https address in production; unset, "
+        "the address the request came to is used.",
+    )
     uvci_secret: SecretStr | None = Field(
         default=None,
         description="HMAC key for certificate identifiers, so outsiders cannot derive a UVCI "

@@ -71,7 +71,7 @@ def test_bundle_carries_the_ddcc_core_data_set() -> None:
     assert list(res) == ["Composition", "Patient", "Immunization", "Organization"]
     assert data["identifier"]["value"] == RECORD.certificate_id
     patient, imm, comp = res["Patient"], res["Immunization"], res["Composition"]
-    assert patient["name"] == [{"text": "Nguyễn Thị Thuỷ Đức"}]
+    assert patient["name"] == [{"use": "official", "text": "Nguyễn Thị Thuỷ Đức"}]
     assert patient["birthDate"] == "1985-03-14"
     assert patient["identifier"] == [{"system": "urn:oid:2.16.704.1.1", "value": "001085012345"}]
     assert imm["vaccineCode"]["coding"][0]["code"] == "1119349007"

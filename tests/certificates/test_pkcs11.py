@@ -146,3 +146,23 @@ def test_token_errors_are_translated(dsc_on_token: tuple[TokenKey, x509.Certific
 def test_missing_module_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HsmError, match="not found"):
         public_key(TokenKey(tmp_path / "nope.so", TOKEN, PIN, "x"))
+
+
+def test_the_token_signs_a_smart_health_card_and_a_ddcc_qr(
+    dsc_on_token: tuple[TokenKey, x509.Certificate],
+) -> None:
+    """The health cards take the same `Signer`: the DSC key never leaves the HSM for them."""
+    from vaxlink.certificates.core import shc
+    from vaxlink.certificates.core.ddcc_qr import core_data_set, read_ddcc, sign_ddcc
+
+    from .test_ddcc_profiles import DDCC_RECORD
+    from .test_shc import verified_claims
+
+    key, cert = dsc_on_token
+    with Pkcs11Signer(key) as signer:
+        bundle = shc.fhir_bundle(DDCC_RECORD, family="Nguyễn", given="Thị Thuỷ Đức")
+        token = shc.sign_jws(bundle, signer, issuer_url="https://vaxlink.example.vn", issued=NOW)
+        text = sign_ddcc(DDCC_RECORD, signer, country="VN", issued=NOW, expires=NOW)
+    claims = verified_claims(token, shc.jwks([cert.public_key()]))
+    assert claims["vc"]["credentialSubject"]["fhirBundle"] == bundle
+    assert read_ddcc(text, cert.public_key()) == core_data_set(DDCC_RECORD)

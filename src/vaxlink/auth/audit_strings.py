@@ -41,6 +41,8 @@ _ACTIONS: Final[dict[str, tuple[str, str]]] = {
     "recovery.enter": ("Nhập thông tin khỏi bệnh", "Recovery entered"),
     "feedback.citizen.login": ("Người dân đăng nhập", "Citizen logged in"),
     "feedback.citizen.download_pdf": ("Người dân tải chứng nhận PDF", "Citizen downloaded the PDF"),
+    "feedback.citizen.download_shc": ("Người dân tải thẻ tiêm chủng cho ví sức khỏe",
+                                      "Citizen downloaded the SMART Health Card"),
     "feedback.citizen.view_record": ("Người dân xem hồ sơ", "Citizen viewed the record"),
     "feedback.citizen.view_certificate": ("Người dân xem chứng nhận", "Citizen viewed the certificate"),
     "feedback.attachment.view": ("Xem tệp đính kèm", "Viewed an attachment"),

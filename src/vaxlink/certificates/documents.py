@@ -1,14 +1,16 @@
-"""A person's current certificate as the citizen apps receive it: JSON, bilingual PDF, FHIR DDCC.
+"""A person's current certificate as the citizen apps receive it: JSON, bilingual PDF, FHIR DDCC,
+the WHO DDCC:VS QR and a SMART Health Card.
 
 Vaccination (`v`) and recovery (`r`) certificates alike: each document dispatches on the kind."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates.core.ddcc_qr import sign_ddcc
 from vaxlink.certificates.core.display import display_fields
 from vaxlink.certificates.core.fhir import (
     Coding,
@@ -17,6 +19,9 @@ from vaxlink.certificates.core.fhir import (
     ddcc_bundle_json,
     recovery_bundle_json,
 )
+from vaxlink.certificates.core.shc import NOT_RECORDED, fhir_bundle, sign_jws
+from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.core.vaccine_codes import icd11_disease, icd11_vaccine
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.issuance.batch import active_of
 from vaxlink.certificates.models import Certificate, CertificateKind
@@ -143,24 +148,61 @@ def certificate_fhir(session: Session, certificate: Certificate, *, now: datetim
     bundle for a recovery."""
     if certificate.kind == CertificateKind.RECOVERY.value:
         return _recovery_fhir(certificate, now=now)
+    record = ddcc_record(session, certificate)
+    return ddcc_bundle_json(record, now=now)
+
+
+def ddcc_record(session: Session, certificate: Certificate) -> DdccVaccination:
+    """The DDCC:VS core data set of a vaccination certificate: the EU payload's facts with the
+    ICD-11 codes WHO DDCC binds, the lot number and centre from the dose record."""
     entry = _entry(certificate)
     dose = session.get(DoseRecord, certificate.dose_id) if certificate.dose_id else None
-    record = DdccVaccination(
+    eu_vaccine = _coding("vaccine-prophylaxis", entry["vp"])
+    icd_disease = icd11_disease(entry["tg"])
+    return DdccVaccination(
         name=_names(certificate)[0],
         birth_date=certificate.payload["dob"],
         identifier=certificate.citizen_id,
         identifier_system=CITIZEN_ID_SYSTEM,
-        vaccine=_coding("vaccine-prophylaxis", entry["vp"]),
+        vaccine=icd11_vaccine(entry["vp"]) or eu_vaccine,
         brand=_coding("vaccine-medicinal-product", entry["mp"]),
         manufacturer=_coding("vaccine-mah-manf", entry["ma"]),
-        lot_number=(dose.lot_number if dose is not None else None) or "not recorded",
+        lot_number=(dose.lot_number if dose is not None else None) or NOT_RECORDED,
         vaccination_date=date.fromisoformat(entry["dt"]),
         dose_number=entry["dn"],
         total_doses=entry["sd"],
         disease=_coding("disease-agent-targeted", entry["tg"]),
         country=COUNTRY_ALPHA3.get(entry["co"], entry["co"]),
-        centre=(dose.facility_code if dose is not None else None) or "not recorded",
+        centre=(dose.facility_code if dose is not None else None) or NOT_RECORDED,
         issuer=entry["is"],
         certificate_id=certificate.uvci,
+        disease_also=(icd_disease,) if icd_disease else (),
+        certificate_valid_from=_utc(certificate.iat),
+        certificate_valid_until=_utc(certificate.exp),
     )
-    return ddcc_bundle_json(record, now=now)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite hands back naive datetimes)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---- the same dose as a WHO DDCC:VS QR and as a SMART Health Card ----------------------------
+
+
+def certificate_ddcc_qr(session: Session, certificate: Certificate, signer: Signer) -> str:
+    """The signed `HC1:` text of the WHO DDCC:VS core data set (hcert key 2), valid as long as
+    the EU DCC it restates."""
+    entry = _entry(certificate)
+    return sign_ddcc(ddcc_record(session, certificate), signer, country=entry["co"],
+                     issued=_utc(certificate.iat), expires=_utc(certificate.exp))  # fmt: skip
+
+
+def certificate_shc(
+    session: Session, certificate: Certificate, signer: Signer, *, issuer_url: str
+) -> str:
+    """The SMART Health Card (compact JWS) of the dose, `nbf` the certificate's issue time."""
+    record = ddcc_record(session, certificate)
+    nam = certificate.payload["nam"]
+    bundle = fhir_bundle(record, family=nam.get("fn") or "", given=nam.get("gn") or "")
+    return sign_jws(bundle, signer, issuer_url=issuer_url, issued=_utc(certificate.iat))

@@ -1,4 +1,5 @@
-"""QR images of `HC1:` strings: drawn with segno (error correction Q), read back with zxing-cpp.
+"""QR images of `HC1:` strings (and `shc:/` ones): drawn with segno (error correction Q), read
+back with zxing-cpp.
 
 EU DCC asks for error correction level Q; an HC1 string is Base45, whose alphabet is exactly the
 QR alphanumeric set, so segno encodes it in alphanumeric mode without being told.
@@ -12,6 +13,7 @@ from pathlib import Path
 import segno
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
+from segno import consts
 
 from vaxlink.certificates.errors import QrNotFound
 from vaxlink.errors import InvalidInput
@@ -38,6 +40,20 @@ def qr_svg(text: str, *, scale: int = DEFAULT_SCALE, border: int = DEFAULT_BORDE
     """SVG bytes of the QR for `text` (a standalone document, UTF-8)."""
     out = io.BytesIO()
     make_qr(text).save(out, kind="svg", scale=scale, border=border, xmldecl=True)
+    return out.getvalue()
+
+
+def shc_qr_png(text: str, *, scale: int = DEFAULT_SCALE, border: int = DEFAULT_BORDER) -> bytes:
+    """PNG of a SMART Health Card QR: `shc:/` in byte mode, the digits in numeric mode (two
+    segments, as the SHC spec asks), error correction L or higher."""
+    prefix, digits = text[:5], text[5:]
+    if prefix != "shc:/" or not digits.isdigit():
+        raise InvalidInput("a SMART Health Card QR text is `shc:/` and digits")
+    out = io.BytesIO()
+    # segno takes a list of (content, mode) segments; inside it, modes are its int constants
+    segments = [(prefix, consts.MODE_BYTE), (digits, consts.MODE_NUMERIC)]
+    symbol = segno.make_qr(segments, error="l")  # type: ignore[arg-type]  # stubs omit lists
+    symbol.save(out, kind="png", scale=scale, border=border)
     return out.getvalue()
 
 

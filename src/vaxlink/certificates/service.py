@@ -19,7 +19,8 @@ that commit chunk by chunk, an `Engine`. Failures raise `CertificateError` subcl
   the renewal job that runs by itself (`RenewalJob`, as `RENEWAL_JOB`).
 - Verification: `verify` (raises a typed error) and `verification_result` (the structured result
   the verifier page shows), trust and revocation sources, the published lists.
-- Documents: `certificate_view` (JSON), `certificate_pdf`, `certificate_fhir`, `qr_svg`, `read_qr`.
+- Documents: `certificate_view` (JSON), `certificate_pdf`, `certificate_fhir`,
+  `smart_health_card_file`, `qr_svg`, `read_qr`.
 - Keys: `KeyStore` (the signer itself comes from the composition root), the certificate hierarchy (`create_csca`, `create_dsc`, …).
 - Client applications: `add_client`, `authenticate_client` and their scopes.
 
@@ -219,6 +220,7 @@ __all__ = [
     "revoke",
     "rotate_dsc",
     "signing_dsc_kid",
+    "smart_health_card_file",
     "unlock_site_key",
     "uvci_key_from_secret",
     "verification_result",
@@ -310,6 +312,17 @@ def certificate_fhir(session: Session, certificate: Certificate, *, now: datetim
     from vaxlink.certificates import documents
 
     return documents.certificate_fhir(session, certificate, now=now)
+
+
+def smart_health_card_file(
+    session: Session, certificate: Certificate, signer: Signer, *, issuer_url: str
+) -> str:
+    """The vaccination as a `.smart-health-card` file ({"verifiableCredential": [JWS]}), signed
+    now by `signer` (the issuer's DSC) for the SHC issuer `issuer_url`."""
+    from vaxlink.certificates import documents
+    from vaxlink.certificates.core.shc import card_file
+
+    return card_file(documents.certificate_shc(session, certificate, signer, issuer_url=issuer_url))
 
 
 def qr_svg(text: str, *, scale: int = 4, border: int = 4) -> bytes:

@@ -29,6 +29,7 @@ from vaxlink.certificates.service import (
     certificate_pdf,
     current_certificate,
     display_fields,
+    smart_health_card_file,
 )
 from vaxlink.errors import InvalidInput, VaxlinkError
 from vaxlink.feedback import certpage, otp, service, staff_pages
@@ -248,6 +249,27 @@ def my_certificate_pdf(request: Request, db: DB, cid: CitizenId) -> Response:
     headers = {"Content-Disposition": 'attachment; filename="chung-nhan-tiem-chung.pdf"'}
     return Response(certificate_pdf(certificate), media_type="application/pdf",
                     headers=headers)  # fmt: skip
+
+
+@router.get("/c/certificate.smart-health-card")
+def my_smart_health_card(request: Request, db: DB, cid: CitizenId) -> Response:
+    """The citizen's vaccination as a SMART Health Card file, for a health wallet app (signed
+    now by the issuer's key; refused while the certificate is being updated)."""
+    certificate = current_certificate(db, cid)
+    if _state(request, db, cid).updating:
+        raise CertificateBeingUpdated(
+            "your certificate is being updated after a correction; download it once the new "
+            "one is issued", key="feedback.being_updated")  # fmt: skip
+    at = deps.now(request)
+    container = deps.container(request)
+    issuer_url = container.settings.shc_issuer_url or str(request.base_url).rstrip("/")
+    body = smart_health_card_file(db, certificate, container.dsc_signer(now=at),
+                                  issuer_url=issuer_url)  # fmt: skip
+    auth.append(db, actor=None, action="feedback.citizen.download_shc", object_type="citizen",
+                 object_id=person_ref(db, cid), detail={"by": "citizen"}, at=at)  # fmt: skip
+    headers = {"Content-Disposition": 'attachment; filename="tiem-chung.smart-health-card"',
+               "Cache-Control": "no-store"}  # fmt: skip
+    return Response(body, media_type="application/smart-health-card", headers=headers)
 
 
 @router.get("/c/recovery-certificate.pdf")

@@ -43,6 +43,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.no_certificate": "Chưa có chứng nhận. Chứng nhận được cấp khi các mũi tiêm "
         "đã được xác thực và cơ sở tiêm ký duyệt.",
         "feedback.download_pdf": "Tải chứng nhận (PDF)",
+        "feedback.download_shc": "Tải thẻ tiêm chủng cho ứng dụng ví sức khỏe",
         "feedback.valid_until": "Hiệu lực đến",
         "feedback.uvci": "Mã chứng nhận",
         "feedback.qr_alt": "Mã QR của chứng nhận",
@@ -173,6 +174,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "feedback.no_certificate": "No certificate yet. It is issued once your doses are "
         "verified and signed by the vaccination site.",
         "feedback.download_pdf": "Download the certificate (PDF)",
+        "feedback.download_shc": "Download the vaccination card for a health wallet app",
         "feedback.valid_until": "Valid until",
         "feedback.uvci": "Certificate ID",
         "feedback.qr_alt": "QR code of the certificate",

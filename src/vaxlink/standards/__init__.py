@@ -1,4 +1,5 @@
-"""Reference data shipped with the package (EU DCC schema and value sets, Apache-2.0, unchanged)."""
+"""Reference data shipped with the package: EU DCC schema and value sets (Apache-2.0, unchanged);
+the WHO DDCC IG's profile constraints and code maps as vaxlink restates them (`who_ddcc/`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 EU_DCC_DIR = Path(__file__).parent / "eu_dcc"
+WHO_DDCC_DIR = Path(__file__).parent / "who_ddcc"
 
 
 @cache
@@ -29,5 +31,13 @@ def eu_schema(version: str | None = None) -> dict[str, Any]:
         if not matches:
             raise KeyError(version)
         path = matches[0]
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def who_ddcc(name: str) -> dict[str, Any]:
+    """One WHO DDCC data file by name: `profiles` (profile rules) or `codes` (code maps)."""
+    path = WHO_DDCC_DIR / f"{name}.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data

@@ -47,7 +47,7 @@ class WebDomain:
 #: Mount order is table order. The shell (health) and auth (login, errors, CSRF) always mount.
 DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
-    WebDomain("certificates", "vaxlink.certificates.web.api",
+    WebDomain("certificates", "vaxlink.certificates.web.routes",
               strings=("vaxlink.certificates.web.console_strings:STRINGS",
                        "vaxlink.certificates.web.verifier_strings:STRINGS",
                        "vaxlink.certificates.web.district_strings:STRINGS"),

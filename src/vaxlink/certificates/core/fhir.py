@@ -2,9 +2,12 @@
 
 A FHIR `document` Bundle: Composition (the certificate: id, issuer), Patient, Immunization,
 Organization (issuer); for a recovery, a Condition (resolved COVID-19, onset = first positive test)
-in place of the Immunization and the validity as the Composition's event period. Built and validated with `fhir.resources.R4B` (FHIR 4.3; the Immunization,
-Patient and Bundle resources are normative and identical to R4 4.0.1). DDCC-specific elements use
-the WHO DDCC implementation guide's extensions.
+in place of the Immunization and the validity as the Composition's event period. Built and validated
+with `fhir.resources.R4B` (FHIR 4.3; the Immunization, Patient and Bundle resources are normative and
+identical to R4 4.0.1). The vaccination Bundle and its resources claim the WHO DDCC IG's profiles
+(`meta.profile`, canonical http://smart.who.int/ddcc) and meet their constraints, which
+`profiles.ProfileSet` checks from `vaxlink/standards/who_ddcc/profiles.json`. WHO DDCC has no
+recovery document, so the recovery Bundle claims no profile.
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ from pydantic import ValidationError
 
 from vaxlink.certificates.errors import DocumentRenderError
 
-DDCC_BASE = "http://worldhealthorganization.github.io/ddcc/StructureDefinition/"
+#: The WHO DDCC IG's canonical base (sushi-config `canonical`), its StructureDefinitions below it.
+DDCC_IG = "http://smart.who.int/ddcc"
+DDCC_BASE = DDCC_IG + "/StructureDefinition/"
+PROFILE_DOCUMENT = DDCC_BASE + "DDCCVSDocument"
+PROFILE_COMPOSITION = DDCC_BASE + "DDCCVSComposition"
+PROFILE_PATIENT = DDCC_BASE + "DDCCPatient"
+PROFILE_IMMUNIZATION = DDCC_BASE + "DDCCImmunization"
+PROFILE_ORGANIZATION = DDCC_BASE + "DDCCOrganization"
+COMPOSITION_CATEGORY = DDCC_IG + "/CodeSystem/DDCCCompositionCategoryCodeSystem"
+#: The Composition title the DDCC profile fixes.
+DDCC_TITLE = "Digital Documentation of COVID-19 Certificate (DDCC)"
 EXT_BRAND = DDCC_BASE + "DDCCEventBrand"
 EXT_MARKET_AUTHORIZATION = DDCC_BASE + "DDCCVaccineMarketAuthorization"
 EXT_COUNTRY = DDCC_BASE + "DDCCCountryOfEvent"
@@ -68,13 +81,22 @@ class DdccVaccination:
     certificate_id: str
     certificate_id_system: str = UVCI_SYSTEM
     valid_from: date | None = None
+    #: More codings of the disease (e.g. ICD-11 RA01 beside SNOMED CT 840539006).
+    disease_also: tuple[Coding, ...] = ()
+    #: The certificate's validity (the Composition's event period).
+    certificate_valid_from: datetime | None = None
+    certificate_valid_until: datetime | None = None
+
+
+def _meta(profile: str) -> dict[str, list[str]]:
+    return {"profile": [profile]}
 
 
 def _uuid(record: DdccVaccination | DdccRecovery, part: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{record.certificate_id}#{part}')}"
 
 
-def _immunization(r: DdccVaccination, patient: str) -> dict[str, Any]:
+def _immunization(r: DdccVaccination, patient: str, issuer: str) -> dict[str, Any]:
     extensions: list[dict[str, Any]] = [
         {"url": EXT_BRAND, "valueCoding": r.brand.as_fhir()},
         {"url": EXT_COUNTRY, "valueCode": r.country},
@@ -87,6 +109,7 @@ def _immunization(r: DdccVaccination, patient: str) -> dict[str, Any]:
         extensions.append({"url": EXT_VALID_FROM, "valueDate": r.valid_from.isoformat()})
     resource: dict[str, Any] = {
         "resourceType": "Immunization",
+        "meta": _meta(PROFILE_IMMUNIZATION),
         "extension": extensions,
         "status": "completed",
         "vaccineCode": {"coding": [r.vaccine.as_fhir()]},
@@ -96,7 +119,8 @@ def _immunization(r: DdccVaccination, patient: str) -> dict[str, Any]:
         "lotNumber": r.lot_number,
         "protocolApplied": [
             {
-                "targetDisease": [{"coding": [r.disease.as_fhir()]}],
+                "authority": {"reference": issuer},
+                "targetDisease": [{"coding": [c.as_fhir() for c in (r.disease, *r.disease_also)]}],
                 "doseNumberPositiveInt": r.dose_number,
                 "seriesDosesPositiveInt": r.total_doses,
             }
@@ -115,59 +139,75 @@ def build_ddcc_bundle(record: DdccVaccination, *, now: datetime) -> Bundle:
         _uuid(record, p) for p in ("patient", "immunization", "issuer", "composition")
     )
     birth = record.birth_date
+    composition_resource: dict[str, Any] = {
+        "resourceType": "Composition",
+        "meta": _meta(PROFILE_COMPOSITION),
+        "identifier": {"system": record.certificate_id_system, "value": record.certificate_id},
+        "status": "final",
+        "type": {"coding": [{"system": LOINC, "code": "82593-5",
+                             "display": "Immunization summary report"}]},
+        "category": [{"coding": [{"system": COMPOSITION_CATEGORY, "code": "ddcc-vs",
+                                  "display": "DDCC:VS"}]}],
+        "subject": {"reference": patient},
+        "date": now.isoformat(),
+        "author": [{"reference": issuer}],
+        "title": DDCC_TITLE,
+        "attester": [{"mode": "official", "party": {"reference": issuer}}],
+        "section": [{
+            "code": {"coding": [{"system": LOINC, "code": "11369-6"}]},
+            "focus": {"reference": immunization},
+            "entry": [{"reference": immunization}],
+        }],
+    }  # fmt: skip
+    period = {
+        k: v.isoformat()
+        for k, v in (("start", record.certificate_valid_from),
+                     ("end", record.certificate_valid_until))
+        if v is not None
+    }  # fmt: skip
+    if period:
+        composition_resource["event"] = [{"period": period}]
     resources = [
-        (
-            composition,
-            {
-                "resourceType": "Composition",
-                "identifier": {
-                    "system": record.certificate_id_system,
-                    "value": record.certificate_id,
-                },
-                "status": "final",
-                "type": {
-                    "coding": [
-                        {
-                            "system": LOINC,
-                            "code": "82593-5",
-                            "display": "Immunization summary report",
-                        }
-                    ]
-                },
-                "subject": {"reference": patient},
-                "date": now.isoformat(),
-                "author": [{"reference": issuer}],
-                "title": "International Certificate of Vaccination or Prophylaxis",
-                "section": [
-                    {
-                        "code": {"coding": [{"system": LOINC, "code": "11369-6"}]},
-                        "entry": [{"reference": immunization}],
-                    }
-                ],
-            },
-        ),
+        (composition, composition_resource),
         (
             patient,
             {
                 "resourceType": "Patient",
+                "meta": _meta(PROFILE_PATIENT),
                 "identifier": [{"system": record.identifier_system, "value": record.identifier}],
-                "name": [{"text": record.name}],
+                "name": [{"use": "official", "text": record.name}],
                 "birthDate": birth.isoformat() if isinstance(birth, date) else birth,
             },
         ),
-        (immunization, _immunization(record, patient)),
-        (issuer, {"resourceType": "Organization", "name": record.issuer}),
+        (immunization, _immunization(record, patient, issuer)),
+        (
+            issuer,
+            {
+                "resourceType": "Organization",
+                "meta": _meta(PROFILE_ORGANIZATION),
+                "name": record.issuer,
+            },
+        ),
     ]
     identifier = {"system": record.certificate_id_system, "value": record.certificate_id}
-    return _document(identifier, resources, now)
+    # DDCCDocument's link[hcid]: the health certificate identifier, here the UVCI (a URN).
+    extra = {
+        "meta": _meta(PROFILE_DOCUMENT),
+        "link": [{"relation": "publication", "url": record.certificate_id}],
+    }
+    return _document(identifier, resources, now, extra)
 
 
 def _document(
-    identifier: dict[str, str], resources: Sequence[tuple[str, object]], now: datetime
+    identifier: dict[str, str],
+    resources: Sequence[tuple[str, object]],
+    now: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> Bundle:
     """A FHIR document Bundle of `resources` (full URL, resource), validated."""
     data = {
         "resourceType": "Bundle",
+        **(extra or {}),
         "identifier": identifier,
         "type": "document",
         "timestamp": now.isoformat(),
