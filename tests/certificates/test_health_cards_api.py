@@ -66,7 +66,7 @@ def test_jwks_publishes_the_trusted_dsc_public_keys_only(client, pki) -> None:
     expected = {shc.public_jwk(p.certificate.public_key())["kid"] for p in (pki.dsc, pki.dsc2)}
     assert {k["kid"] for k in keys} == expected
     for key in keys:
-        assert set(key) == {"kty", "kid", "use", "alg", "crv", "x", "y"}  # no "d"
+        assert set(key) == {"kty", "kid", "use", "alg", "crv", "x", "y", "crlVersion"}  # no "d"
         assert (key["use"], key["alg"], key["crv"]) == ("sig", "ES256", "P-256")
 
 
@@ -159,3 +159,37 @@ def test_unset_issuer_url_falls_back_to_the_request_address(world, fully_vaccina
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     assert pem.startswith(b"-----BEGIN PUBLIC KEY")
+
+
+def test_a_revoked_certificates_card_is_on_its_keys_revocation_list(client, world) -> None:
+    """SHC revocation (method `rid`): the card carries its certificate's rid and end; once the
+    certificate is revoked, the kid's list at /.well-known/crl/{kid}.json names that rid."""
+    from vaxlink.certificates.issuance.lifecycle import revoke
+
+    auth, url = _auth(world, client)
+    (token,) = client.get(f"{url}.shc", headers=auth).json()["verifiableCredential"]
+    keys = client.get("/.well-known/jwks.json").json()
+    claims = verified_claims(token, keys)
+    certificate = world.active(HOLDER)
+    exp = certificate.exp if certificate.exp.tzinfo else certificate.exp.replace(tzinfo=dt.UTC)
+    assert claims["exp"] == int(exp.timestamp())
+    card_rid = claims["vc"]["rid"]
+    kid = json.loads(base64url_decode(token.split(".")[0]))["kid"]
+    listed = client.get(f"/.well-known/crl/{kid}.json")
+    assert listed.status_code == 200
+    assert listed.headers["access-control-allow-origin"] == "*"
+    assert card_rid not in listed.json()["rids"]
+    before = listed.json()["ctr"]
+    with transaction(world.engine) as s:
+        revoke(s, certificate.uvci, reason="identity corrected", by="tester", now=NOW)
+    after = client.get(f"/.well-known/crl/{kid}.json").json()
+    assert (after["kid"], after["method"]) == (kid, "rid")
+    assert card_rid in after["rids"]
+    assert after["ctr"] > before
+    assert client.get("/.well-known/crl/" + "A" * 43 + ".json").status_code == 404
+
+
+def base64url_decode(part: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

@@ -27,6 +27,7 @@ PUBLIC_ROUTES: Final[dict[str, str]] = {
     "/api/v1/certificates/trust-list": "signed public trust list",
     "/api/v1/certificates/revocations": "public revocation list",
     "/.well-known/jwks.json": "SMART Health Cards issuer keys (public keys only)",
+    "/.well-known/crl/*": "SMART Health Cards revocation lists (revocation ids only)",
     "/c": "citizen portal lookup form (vaxlink.feedback.pages); no data",
     "/c/*": "citizen portal: one-time-code lookup, then its own citizen session cookie "
     "(checked by vaxlink.feedback.pages.citizen_id), never a staff login",

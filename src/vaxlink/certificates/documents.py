@@ -19,7 +19,8 @@ from vaxlink.certificates.core.fhir import (
     ddcc_bundle_json,
     recovery_bundle_json,
 )
-from vaxlink.certificates.core.shc import NOT_RECORDED, fhir_bundle, sign_jws
+from vaxlink.certificates.core.shc import NOT_RECORDED, fhir_bundle, rid, sign_jws
+from vaxlink.certificates.core.trust import uvci_hash
 from vaxlink.certificates.core.signer import Signer
 from vaxlink.certificates.core.vaccine_codes import icd11_disease, icd11_vaccine
 from vaxlink.certificates.errors import CertificateNotFound
@@ -205,4 +206,6 @@ def certificate_shc(
     record = ddcc_record(session, certificate)
     nam = certificate.payload["nam"]
     bundle = fhir_bundle(record, family=nam.get("fn") or "", given=nam.get("gn") or "")
-    return sign_jws(bundle, signer, issuer_url=issuer_url, issued=_utc(certificate.iat))
+    return sign_jws(bundle, signer, issuer_url=issuer_url, issued=_utc(certificate.iat),
+                    expires=_utc(certificate.exp),
+                    revocation_id=rid(uvci_hash(certificate.uvci)))  # fmt: skip

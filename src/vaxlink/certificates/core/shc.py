@@ -49,7 +49,7 @@ def _minified(value: object) -> bytes:
 # ---- keys --------------------------------------------------------------------------------------
 
 
-def public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+def public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
     """The public JWK of a P-256 key as SMART Health Cards publish it (kid = its thumbprint)."""
     if not isinstance(public_key.curve, ec.SECP256R1):
         raise DocumentRenderError("SMART Health Cards need a P-256 key (ES256)")
@@ -59,10 +59,30 @@ def public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     thumbprint = b64url(hashlib.sha256(_minified({"crv": "P-256", "kty": "EC", "x": x, "y": y}))
                         .digest())  # fmt: skip
     return {"kty": "EC", "kid": thumbprint, "use": "sig", "alg": "ES256", "crv": "P-256",
-            "x": x, "y": y}  # fmt: skip
+            "x": x, "y": y, "crlVersion": CRL_VERSION}  # fmt: skip
 
 
-def jwks(public_keys: Iterable[object]) -> dict[str, list[dict[str, str]]]:
+#: The SHC revocation method vaxlink publishes (`crlVersion` on each JWK: the issuer keeps a
+#: revocation list at `/.well-known/crl/{kid}.json`).
+CRL_VERSION: Final = 1
+#: Bytes of the UVCI's SHA-256 a revocation id keeps (base64url: 12 characters; the spec allows
+#: 24). The same hash the EU DCC revocation list publishes 16 bytes of, so a rid tells no more.
+RID_BYTES: Final = 9
+
+
+def rid(uvci_sha256: bytes) -> str:
+    """The card's revocation identifier: the first bytes of its certificate's UVCI hash."""
+    return b64url(uvci_sha256[:RID_BYTES])
+
+
+def crl(kid: str, uvci_sha256s: Iterable[bytes]) -> dict[str, Any]:
+    """The SHC revocation list of `kid` (method `rid`): every revoked certificate's rid; `ctr`
+    grows with the list (revocations are only ever added)."""
+    rids = [rid(h) for h in uvci_sha256s]
+    return {"kid": kid, "method": "rid", "ctr": len(rids), "rids": rids}
+
+
+def jwks(public_keys: Iterable[object]) -> dict[str, list[dict[str, Any]]]:
     """The JWK set of the P-256 keys among `public_keys` (others cannot sign a health card)."""
     return {"keys": [public_jwk(k) for k in public_keys
                      if isinstance(k, ec.EllipticCurvePublicKey)
@@ -106,23 +126,35 @@ def fhir_bundle(record: DdccVaccination, *, family: str, given: str) -> dict[str
     }  # fmt: skip
 
 
-def sign_jws(bundle: dict[str, Any], signer: Signer, *, issuer_url: str, issued: datetime) -> str:
+def sign_jws(
+    bundle: dict[str, Any],
+    signer: Signer,
+    *,
+    issuer_url: str,
+    issued: datetime,
+    expires: datetime | None = None,
+    revocation_id: str | None = None,
+) -> str:
     """The compact JWS of the health card: header {alg, zip: DEF, kid}, payload the raw-DEFLATEd
-    minified JWT claims {iss, nbf, vc}, signature ES256 (raw r||s, as JWS wants)."""
+    minified JWT claims {iss, nbf, exp, vc (with its rid)}, signature ES256 (raw r||s, as JWS
+    wants). `exp` is the certificate's own end, so a verifier refuses the card when the EU DCC
+    lapses; `rid` lets it refuse a card whose certificate was revoked."""
     if signer.algorithm != ES256:
         raise DocumentRenderError("SMART Health Cards are signed with ES256; this key is not P-256")
     if issuer_url.endswith("/"):
         raise DocumentRenderError("the SHC issuer URL must not end with '/'")
     public_key = _signer_public_key(signer)
     header = {"alg": "ES256", "zip": "DEF", "kid": public_jwk(public_key)["kid"]}
-    claims = {
-        "iss": issuer_url,
-        "nbf": int(issued.timestamp()),
-        "vc": {
-            "type": list(VC_TYPES),
-            "credentialSubject": {"fhirVersion": FHIR_VERSION, "fhirBundle": bundle},
-        },
+    vc: dict[str, Any] = {
+        "type": list(VC_TYPES),
+        "credentialSubject": {"fhirVersion": FHIR_VERSION, "fhirBundle": bundle},
     }
+    if revocation_id is not None:
+        vc["rid"] = revocation_id
+    claims: dict[str, Any] = {"iss": issuer_url, "nbf": int(issued.timestamp())}
+    if expires is not None:
+        claims["exp"] = int(expires.timestamp())
+    claims["vc"] = vc
     deflater = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw DEFLATE (RFC 1951), no zlib header
     payload = deflater.compress(_minified(claims)) + deflater.flush()
     signing_input = f"{b64url(_minified(header))}.{b64url(payload)}"
@@ -157,7 +189,7 @@ def from_numeric(text: str) -> str:
     return "".join(chr(int(digits[i : i + 2]) + 45) for i in range(0, len(digits), 2))
 
 
-def jwks_json(keys: dict[str, list[dict[str, str]]]) -> str:
+def jwks_json(keys: dict[str, list[dict[str, Any]]]) -> str:
     """The JWKS document as served."""
     return json.dumps(keys)
 

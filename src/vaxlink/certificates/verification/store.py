@@ -43,6 +43,12 @@ class StoreRevocationList:
             raise VerifierFault("the revocation list cannot be read from the store") from exc
 
 
+def revoked_uvci_hashes(session: Session) -> list[bytes]:
+    """The SHA-256 of every revoked certificate's UVCI, oldest revocation first."""
+    stmt = select(Revocation.uvci_hash).order_by(Revocation.id)
+    return [bytes.fromhex(h) for h in session.scalars(stmt)]
+
+
 def revocation_document(
     session: Session, *, now: datetime, since: datetime | None = None
 ) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from vaxlink.certificates import documents
 from vaxlink.certificates.core import shc
+from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.keys.store import KeyStore
+from vaxlink.certificates.verification.store import revoked_uvci_hashes
 from vaxlink.certificates.qrimage import qr_png, shc_qr_png
 from vaxlink.certificates.web.api import NO_STORE, PUBLIC, TOKEN_ERRORS, Access, by_ref
 from vaxlink.certificates.web.deps import clock, key_store
@@ -39,6 +41,22 @@ def smart_health_card_keys(
     list (not revoked, not expired), each with `kid` = its RFC 7638 thumbprint."""
     keys = shc.jwks(c.public_key() for c in store.trusted_dscs(now))
     return Response(shc.jwks_json(keys), media_type="application/json", headers=JWKS_HEADERS)
+
+
+@router.get("/.well-known/crl/{kid}.json", tags=["certificates"])
+def smart_health_card_revocations(
+    kid: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{43}$")],
+    store: Annotated[KeyStore, Depends(key_store)],
+    db: Annotated[Session, Depends(session, scope="function")],
+    now: Annotated[datetime, Depends(clock)],
+) -> Response:
+    """The revocation list of the SHC key `kid` (SMART Health Cards revocation, method `rid`):
+    the rid of every revoked certificate. 404 for a key that is not on the JWKS."""
+    keys = shc.jwks(c.public_key() for c in store.trusted_dscs(now))
+    if kid not in {k["kid"] for k in keys["keys"]}:
+        raise CertificateNotFound("no SMART Health Card key has this kid")
+    document = shc.crl(kid, revoked_uvci_hashes(db))
+    return Response(shc.jwks_json(document), media_type="application/json", headers=JWKS_HEADERS)
 
 
 def _shc(request: Request, db: Session, access: Access, now: datetime) -> str:
