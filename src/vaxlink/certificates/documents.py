@@ -20,8 +20,8 @@ from vaxlink.certificates.core.fhir import (
     recovery_bundle_json,
 )
 from vaxlink.certificates.core.shc import NOT_RECORDED, fhir_bundle, rid, sign_jws
-from vaxlink.certificates.core.trust import uvci_hash
 from vaxlink.certificates.core.signer import Signer
+from vaxlink.certificates.core.trust import uvci_hash
 from vaxlink.certificates.core.vaccine_codes import icd11_disease, icd11_vaccine
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.issuance.batch import active_of

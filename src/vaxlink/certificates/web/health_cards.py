@@ -15,8 +15,8 @@ from vaxlink.certificates import documents
 from vaxlink.certificates.core import shc
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.keys.store import KeyStore
-from vaxlink.certificates.verification.store import revoked_uvci_hashes
 from vaxlink.certificates.qrimage import qr_png, shc_qr_png
+from vaxlink.certificates.verification.store import revoked_uvci_hashes
 from vaxlink.certificates.web.api import NO_STORE, PUBLIC, TOKEN_ERRORS, Access, by_ref
 from vaxlink.certificates.web.deps import clock, key_store
 from vaxlink.web.deps import container, session
