@@ -40,6 +40,7 @@ from vaxlink.registry.writeback import Mode, pending_batches, recorded_batch, re
 A, B, C, D, E, F = (f"00108501234{i}" for i in range(6))
 PFIZER, AZ, JANSSEN = "EU/1/20/1528", "EU/1/21/1529", "EU/1/20/1525"
 D1 = dt.date(2021, 8, 1)
+TOKEN = "s3cret-write-back-token"
 
 
 def _audit(session: Session, action: str, batch_id: str, detail: dict[str, Any]) -> None:
@@ -233,7 +234,7 @@ class _Flaky:
 @pytest.fixture
 def registry_server(store: Engine) -> Iterator[tuple[str, StatusInbox, _Flaky]]:
     inbox = StatusInbox()
-    app = _Flaky(create_registry_app(store, inbox), fail=3)
+    app = _Flaky(create_registry_app(store, inbox, write_back_token=TOKEN), fail=3)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -259,7 +260,17 @@ def test_http_failure_then_success_gives_each_row_once(
     [pending] = pending_batches(store)
 
     # Up, but the first three answers are lost after the chunks were applied: retried, deduped.
-    sink = HttpStatusSink(url, attempts=5, backoff=0.01)
+    # Without the registry's token: refused (401), not retried, the batch still pending.
+    anonymous = HttpStatusSink(url, attempts=5, backoff=0.01)
+    flaky.fail = 0
+    with pytest.raises(WriteBackError, match="401"):
+        _run(store, anonymous, clock, chunk_rows=2)
+    anonymous.close()
+    assert flaky.posts == 1
+    assert pending_batches(store) == [pending]
+    assert inbox.applied == {}
+    flaky.posts, flaky.fail = 0, 3
+    sink = HttpStatusSink(url, attempts=5, backoff=0.01, token=TOKEN)
     clock.set(NOW + dt.timedelta(hours=1))
     report = _run(store, sink, clock, chunk_rows=2)
     [sent] = report.sent  # the pending batch, sent again; nothing else changed
@@ -294,7 +305,8 @@ def test_http_failure_then_success_gives_each_row_once(
     assert inbox.statuses[C].doses_verified == 2
 
     actions = [a for a, _, _ in _entries(store)]
-    assert actions == ["registry.write_back_failed", "registry.write_back",
+    assert actions == ["registry.write_back_failed", "registry.write_back_failed",
+                       "registry.write_back",
                        "registry.write_back_resend", "registry.write_back"]  # fmt: skip
     _no_personal_data(_entries(store), {A, B, C, D, E, F})
     sink.close()
@@ -306,10 +318,10 @@ def test_a_refusing_registry_is_not_retried(
     url, _inbox, flaky = registry_server
     flaky.fail = 0
     clock = FixedClock(NOW)
-    sink = HttpStatusSink(url, attempts=5, backoff=0.01)
+    sink = HttpStatusSink(url, attempts=5, backoff=0.01, token=TOKEN)
     [sent] = _run(store, sink, clock).sent
     # The same key with another body is refused (409), not retried, and leaves the batch alone.
-    sink2 = HttpStatusSink(url, attempts=5, backoff=0.01)
+    sink2 = HttpStatusSink(url, attempts=5, backoff=0.01, token=TOKEN)
     with pytest.raises(WriteBackError, match="409"):
         sink2._post(f"{sent.batch.batch_id}/0", b'{"other": 1}')
     assert flaky.posts == 2

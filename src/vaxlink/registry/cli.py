@@ -60,7 +60,11 @@ def serve_cmd(
                 f"loaded {report.imported + report.updated + report.unchanged:,} citizens"
             )
         Console().print(f"reference registry at http://{host}:{port}/v1/candidates")
-        uvicorn.run(create_registry_app(c.engine), host=host, port=port, log_level="warning")
+        token = c.settings.registry_write_back_token
+        app = create_registry_app(
+            c.engine, write_back_token=token.get_secret_value() if token else None
+        )
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @app.command("write-back")
@@ -105,7 +109,12 @@ def write_back_cmd(
         raise typer.BadParameter("give exactly one of --to DIR (file drop) or --url URL (HTTP)")
     console = Console()
     with compose.running() as c:
-        sink: StatusSink = FileDrop(to, fmt=fmt) if to is not None else HttpStatusSink(str(url))
+        token = c.settings.registry_write_back_token
+        sink: StatusSink = (
+            FileDrop(to, fmt=fmt)
+            if to is not None
+            else HttpStatusSink(str(url), token=token.get_secret_value() if token else None)
+        )
 
         def audit(session: Any, action: str, batch_id: str, detail: dict[str, Any]) -> None:
             c.audit_cli(session, action, "registry_export_batch", batch_id, by=by, detail=detail)

@@ -75,8 +75,10 @@ class HttpStatusSink:
         backoff: float = 0.5,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        token: str | None = None,
     ) -> None:
         self._client = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._attempts, self._backoff, self._sleep = max(1, attempts), backoff, sleep
         self.host = httpx.URL(base_url).host
 
@@ -98,7 +100,7 @@ class HttpStatusSink:
                 "host": self.host}  # fmt: skip
 
     def _post(self, key: str, body: bytes) -> tuple[dict[str, Any], int]:
-        headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+        headers = {"Idempotency-Key": key, "Content-Type": "application/json", **self._auth}
         problem = ""
         for attempt in range(self._attempts):
             wait = self._backoff * (2**attempt)

@@ -10,6 +10,7 @@ the store: it stands for the registry's side.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 from collections import Counter
 from typing import Any, Literal
@@ -90,18 +91,27 @@ class StatusInbox:
             return answer
 
 
-def create_registry_app(engine: Engine, inbox: StatusInbox | None = None) -> FastAPI:
+def create_registry_app(
+    engine: Engine, inbox: StatusInbox | None = None, *, write_back_token: str | None = None
+) -> FastAPI:
     """The reference registry app over the citizens in `engine`'s store; write-back chunks go
-    to `inbox` (a new one when not given; `app.state.inbox`)."""
+    to `inbox` (a new one when not given; `app.state.inbox`), and need `Authorization: Bearer
+    <write_back_token>` when a token is given."""
     registry = LocalRegistry(session_factory(engine))
     app = FastAPI(title="vaxlink reference population registry", version="1")
     app.state.inbox = inbox = inbox or StatusInbox()
 
     @app.post("/v1/vaccination-status")
     async def vaccination_status(
-        request: Request, idempotency_key: str = Header(min_length=1, max_length=80)
+        request: Request,
+        idempotency_key: str = Header(min_length=1, max_length=80),
+        authorization: str | None = Header(default=None),
     ) -> dict[str, Any]:
         """Take one write-back chunk; a chunk whose key was seen is answered, not applied again."""
+        if write_back_token and not hmac.compare_digest(
+            (authorization or "").encode(), f"Bearer {write_back_token}".encode()
+        ):
+            raise HTTPException(401, "a write-back needs the registry's bearer token")
         return inbox.take(idempotency_key, await request.body())
 
     @app.get("/v1/vaccination-status/summary")
