@@ -262,6 +262,7 @@ def _duck(job: _Job) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET threads = {int(job.threads)}")
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/vaxlink-duckdb'")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")  # a scheduled job's log is no terminal
     return con
 
 
