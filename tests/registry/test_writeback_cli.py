@@ -19,6 +19,7 @@ from vaxlink.auth import audit_cli
 from vaxlink.auth.models import AuditEntry
 from vaxlink.db import make_engine, transaction, upgrade
 from vaxlink.registry.cli import app as registry_cli
+from vaxlink.registry.errors import WriteBackError
 from vaxlink.settings import get_settings
 
 CID = "001085012345"
@@ -76,5 +77,12 @@ def test_write_back_to_a_folder_twice(cli_store: str, tmp_path: Path) -> None:
     assert detail["rows"] == 1
     assert detail["target"] == "file"
     assert all(CID not in d and CID not in o for _, o, d in rows)
+    again = runner.invoke(registry_cli, ["write-back", "--to", str(drop), "--format", "csv",
+                                         "--batch", rows[0][1]])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "(sent again)" in again.output
+    assert sorted(os.listdir(drop)) == files  # the same bytes: nothing rewritten
+    unknown = runner.invoke(registry_cli, ["write-back", "--to", str(drop), "--batch", "wb-x"])
+    assert isinstance(unknown.exception, WriteBackError)  # exit status 4 under `vaxlink`
     verified = runner.invoke(audit_cli.app, ["verify"])
     assert verified.exit_code == 0, verified.output
