@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="Base URL of the population registry service for online verification; "
         "unset, the citizens loaded into the store are asked.",
     )
+    registry_write_back_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `vaxlink registry write-back --url` presents to the registry's "
+        "write-back endpoint (unset: no Authorization header).",
+    )
     linkage_model: Path | None = Field(
         default=None, description="Linkage model JSON; default: the packaged model."
     )

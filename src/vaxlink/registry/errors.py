@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaxlink.errors import NotFound, Unavailable
+from vaxlink.errors import Conflict, NotFound, Unavailable
 
 
 class RegistryUnavailable(Unavailable):
@@ -15,3 +15,11 @@ class CitizenNotFound(NotFound):
     """No citizen has that ID number."""
 
     code = "citizen_not_found"
+
+
+class WriteBackError(Conflict):
+    """A write-back batch cannot be delivered as it stands (the receiver refused it, a file of
+    that name holds other content, the batch no longer matches its digest); retrying will not
+    help until someone looks."""
+
+    code = "registry_write_back_refused"
