@@ -481,7 +481,7 @@ def test_3_citizen_and_the_police_queue(demo: Demo, browser: Any) -> None:
     # the demo commune's police (another commune) cannot open it
     assert person.ward != demo.ward
     with _as(browser, demo, _demo_account(demo, "demo.congan")) as page:
-        _refused(page, demo, f"/police/tickets/{personal}")
+        _refused(page, demo, f"/police/tickets/{personal}", str(personal))
         assert page.locator(f"a[href='/police/tickets/{personal}']").count() == 0
 
 
@@ -551,7 +551,7 @@ def test_5_site_head_signs(demo: Demo, browser: Any) -> None:
         with demo.server.session() as s:
             other = s.scalars(select(FacilityApproval.id).where(
                 FacilityApproval.facility_code != demo.site).limit(1)).one()  # fmt: skip
-        _refused(page, demo, f"/approval/manifests/{other}")
+        _refused(page, demo, f"/approval/manifests/{other}", str(other))
 
 
 # 5. The district health centre signs the list of its residents' verified records.
