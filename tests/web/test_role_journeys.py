@@ -249,13 +249,12 @@ def _refused(page: Any, demo: Demo, path: str, object_id: str | None = None) -> 
         assert _denied(demo, object_id) == before + 1, f"{path}: the refusal was not audited"
 
 
-def _post_from_page(page: Any, path: str, form: dict[str, str]) -> int:
+def _post_from_page(page: Any, demo: Demo, path: str, form: dict[str, str]) -> int:
     """POST a form as the page's own session would (its CSRF token taken from the page): a
-    tampered or hand-made form."""
+    tampered or hand-made form. Returns the status (redirects not followed)."""
     token = page.eval_on_selector("input[name=csrf_token]", "e => e.value")
-    response = page.request.post(path if path.startswith("http") else page.url.split("/", 3)[0]
-                                 + "//" + page.url.split("/", 3)[2] + path,
-                                 form={"csrf_token": token, **form}, max_redirects=0)  # fmt: skip
+    response = page.request.post(demo.server.url + path, form={"csrf_token": token, **form},
+                                 max_redirects=0)  # fmt: skip
     return int(response.status)
 
 
@@ -385,7 +384,7 @@ def test_2_commune_police(demo: Demo, browser: Any) -> None:
         _refused(page, demo, f"/worklist/doses/{demo.other_dose}", str(demo.other_dose))
         _go(page, demo, f"/worklist/doses/{weak}")
         before = _dose(demo, demo.other_dose)
-        status = _post_from_page(page, f"/worklist/doses/{demo.other_dose}/decision",
+        status = _post_from_page(page, demo, f"/worklist/doses/{demo.other_dose}/decision",
                                  {"version": str(before.version), "decision": "cannot_verify",
                                   "reason": "other"})  # fmt: skip
         assert status == 403
@@ -529,6 +528,14 @@ def test_4_commune_committee(demo: Demo, browser: Any) -> None:
                 DoseRecord.lot_number == "FA1234")) == demo.site  # fmt: skip
 
         _refused(page, demo, f"/worklist/doses/{demo.other_dose}", str(demo.other_dose))
+        _go(page, demo, "/backfill")  # a page with the session's CSRF token
+        before = _dose(demo, demo.other_dose)
+        status = _post_from_page(page, demo, f"/worklist/doses/{demo.other_dose}/correction",
+                                 {"version": str(before.version), "full_name": "Tên Khác",
+                                  "verification_list": str(list_id), "reason": "thử"})  # fmt: skip
+        assert status == 403
+        after = _dose(demo, demo.other_dose)
+        assert (after.full_name, after.version) == (before.full_name, before.version)
 
 
 # 4. The vaccination site's head signs its verified records.
