@@ -513,12 +513,21 @@ def test_4_commune_committee(demo: Demo, browser: Any) -> None:
         with demo.server.session() as s:
             before = s.scalar(select(func.count()).select_from(DoseRecord))
         _go(page, demo, "/backfill")
-        for name, value in {"reference": "Sổ 2, trang 14, dòng 3", "collected_by": "Vũ Thị Hoa",
-                            "full_name": "Lê Thị Hoà", "date_of_birth": "12/03/1975",
-                            "lot": "FA1234", "date": "2021-09-20", "sequence": "1",
-                            "site": demo.site}.items():  # fmt: skip
+        typed = {"reference": "", "collected_by": "Vũ Thị Hoa", "full_name": "Lê Thị Hoà",
+                 "date_of_birth": "12/03/1975", "lot": "FA1234", "date": "2021-09-20",
+                 "sequence": "1", "site": "KHONG-CO"}  # fmt: skip
+        for name, value in typed.items():
             page.fill(f"#backfill-form [name={name}]", value)
         page.select_option("#backfill-form [name=sex]", "Nữ")
+        page.eval_on_selector("#backfill-form", "f => f.setAttribute('novalidate', '')")
+        _click(page, "#backfill-save")  # two mistakes: each said, in Vietnamese, form kept
+        assert_page_language(page, "vi")
+        said = page.locator("#backfill-error [data-problem]")
+        assert {said.nth(i).get_attribute("data-problem") for i in range(said.count())} == {
+            "backfill.err.reference", "backfill.err.site"}  # fmt: skip
+        assert page.input_value("#backfill-form [name=full_name]") == "Lê Thị Hoà"
+        page.fill("#backfill-form [name=reference]", "Sổ 2, trang 14, dòng 3")
+        page.fill("#backfill-form [name=site]", demo.site)
         _click(page, "#backfill-save")
         assert_page_language(page, "vi")
         assert page.locator("#backfill-saved").count() == 1, page.inner_text("main")[:400]

@@ -182,6 +182,14 @@ _VI: Final = {
     "backfill.sequence": "Thứ tự mũi",
     "backfill.save": "Lưu mũi tiêm",
     "backfill.saved": "Đã lưu mũi tiêm {record}: chờ đối chiếu danh tính.",
+    "backfill.err.evidence": "Chọn loại chứng cứ: phiếu tiêm hoặc sổ tiêm.",
+    "backfill.err.reference": "Ghi số phiếu, hoặc trang và dòng của sổ tiêm (tối đa 200 ký tự).",
+    "backfill.err.collector": "Ghi họ tên người thu thập.",
+    "backfill.err.site": "Mã cơ sở tiêm «{code}» không có trong danh mục cơ sở tiêm chủng.",
+    "backfill.err.name": "Ghi họ tên người được tiêm.",
+    "backfill.err.birth": "Ngày sinh (ngày/tháng/năm) hoặc giới tính không đọc được.",
+    "backfill.err.birth_after": "Ngày sinh sau ngày tiêm: kiểm tra lại hai ngày này.",
+    "backfill.err.date": "Ngày tiêm hoặc thứ tự mũi không đọc được.",
 }
 _EN: Final = {
     "worklist.nav": "Worklist",
@@ -362,5 +370,13 @@ _EN: Final = {
     "backfill.sequence": "Dose sequence",
     "backfill.save": "Save dose",
     "backfill.saved": "Dose {record} saved: waiting for identity verification.",
+    "backfill.err.evidence": "Choose the kind of evidence: the vaccination card or the logbook.",
+    "backfill.err.reference": "Give the card number, or the logbook's page and line (200 characters at most).",
+    "backfill.err.collector": "Give the name of who collected it.",
+    "backfill.err.site": "Site code «{code}» is not in the list of vaccination sites.",
+    "backfill.err.name": "Type the full name of the person vaccinated.",
+    "backfill.err.birth": "The date of birth (day/month/year) or the sex cannot be read.",
+    "backfill.err.birth_after": "The date of birth is after the vaccination date: check both.",
+    "backfill.err.date": "The vaccination date or the dose sequence cannot be read.",
 }
 STRINGS: Final = {"vi": _VI, "en": _EN}
