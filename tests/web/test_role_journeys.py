@@ -6,11 +6,12 @@ on a commune or district tries another one's record by URL or by a tampered form
 (a 403 page in Vietnamese, nothing changed, the refusal audited).
 
 The tests follow the procedure (docs/procedure.md) in file order and hand work on: the station's
-export is the list the police verify and the committee types from; the dose the police identify
-through the Excel file is the one the site head signs, the district signs and the issuer sees.
-Run the module whole. One demo store and one live server serve it (the build is ~50 s of the
-module's time on 2 cores; `VAXLINK_TEST_DEMO_DIR` reuses a built one made with the same
-`VAXLINK_TOTP_KEY`).
+export is the file it sends the police (stale once the police decide, so its row is refused);
+the police's own export is the numbered list they fill, upload and mark verified, and the
+committee types its fix from; the dose the police identify through it is the one the site head
+signs, the district signs and the issuer sees covered. Run the module whole. One demo store and
+one live server serve it (~4 min with the demo's build at load 20 on 2 cores, ~1–1.5 min with
+`VAXLINK_TEST_DEMO_DIR`, a built demo made with the same `VAXLINK_TOTP_KEY`).
 
 The demo commune's open work is three unmatched doses without a candidate; the weak candidate
 the police's second step needs is planted on one of them (a dose_link row, as `vaxlink verify`
