@@ -91,7 +91,7 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
 
     from sqlalchemy import select
 
-    from vaxlink.auth.demo import demo_site_approvers
+    from vaxlink.auth.demo import DISTRICT_APPROVER, busiest_ward, demo_site_approvers
     from vaxlink.certificates import service as certificates
     from vaxlink.certificates.service import approve_records, issue_batch
     from vaxlink.linkage.service import verify_store
@@ -142,17 +142,43 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
                                                       secret=None)  # fmt: skip
                 approve_records(s, signer, facility_code=code, approver=credential.username,
                                 now=now)  # fmt: skip
+        # The demo commune's district health centre signs its residents' list (demo.huyen, the
+        # same demo signing passphrase): without a key its approval page could only refuse.
+        with transaction() as s:
+            found = busiest_ward(s)
+        district = _district_of(found[0] if found else "00001")
+        if district is not None:
+            code, name = district
+            pair = certificates.create_district_signer(csca, district_code=code,
+                                                       district_name=name,
+                                                       now=now - dt.timedelta(hours=1))  # fmt: skip
+            store.save_facility(pair, DISTRICT_APPROVER, signing, role=certificates.Role.DISTRICT)
         issued = issue_batch(engine, dsc, issuer_name="Bộ Y tế (demo)", by="demo", now=now,
                              anchors=(csca.certificate,))
     console.print(f"vaxlink verify: {report.written:,} doses decided in "
                   f"{sum(report.seconds.values()):.1f} s; {issued.issued:,} certificates issued "
                   f"in {issued.seconds:.1f} s")  # fmt: skip
-    console.print(f"Site approvers sign with the demo signing passphrase in "
-                  f"{settings.data_dir / 'demo' / 'signing-passphrase.txt'}", highlight=False)
+    console.print(f"Site approvers (and the district health centre, demo.huyen) sign with the "
+                  f"demo signing passphrase in "
+                  f"{settings.data_dir / 'demo' / 'signing-passphrase.txt'}", highlight=False)  # fmt: skip
     order = ("verified", "auto_linked", "review", "unmatched", "pending", "quarantined", "invalid")
     statuses = {k: counts[k] for k in order if k in counts}
     statuses.update({k: v for k, v in counts.items() if k not in statuses})
     return statuses, issued.issued
+
+
+def _district_of(ward: str) -> tuple[str, str] | None:
+    """The code and name of the district of the demo commune (None: not in the unit list)."""
+    from vaxlink.geo.codes import Level
+    from vaxlink.geo.errors import GeoError
+    from vaxlink.geo.index import UnitIndex
+
+    try:
+        path = UnitIndex.for_version().path(f"ward:{ward}")
+    except GeoError:
+        return None
+    unit = next((u for u in path if u.level is Level.DISTRICT), None)
+    return (unit.code, UnitIndex.for_version().get(str(unit)).name) if unit else None
 
 
 def _write_demo_secret(path: Path, value: str) -> None:

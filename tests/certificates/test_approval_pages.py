@@ -36,6 +36,14 @@ def queued_ids(html: str) -> list[int]:
     return [int(x) for x in re.findall(r'name="dose_id" value="(\d+)"', html)]
 
 
+def home_waiting(client) -> int:
+    """The count beside the link to /approval on the account's home page."""
+    found = re.search(r'data-waiting="(\d+)"[^<]*</strong>\s*<a [^>]*href="/approval"',
+                      client.get("/").text)  # fmt: skip
+    assert found, "the home page shows no count beside /approval"
+    return int(found[1])
+
+
 def test_approver_signs_selected_doses_then_all(staff_client, tmp_path: Path) -> None:
     approver = staff_client(Role.SITE_APPROVER, "ward:00001")
     facility_keys(tmp_path, SITE, holders=[approver.account.username])
@@ -45,6 +53,7 @@ def test_approver_signs_selected_doses_then_all(staff_client, tmp_path: Path) ->
     r = approver.get("/approval")
     assert r.status_code == 200
     assert queued_ids(r.text) == ids
+    assert home_waiting(approver) == len(ids)  # the home page counts what waits to be signed
     r = approver.post("/approval/sign", data={"dose_id": [str(ids[0])], "scope": "selected",
                                               "passphrase": SIGNING}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
@@ -58,6 +67,7 @@ def test_approver_signs_selected_doses_then_all(staff_client, tmp_path: Path) ->
                       follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert "Không còn mũi nào chờ ký" in approver.get("/approval").text
+    assert home_waiting(approver) == 0
     listing = approver.get("/approval/manifests")
     assert len(re.findall(r'href="/approval/manifests/\d+"', listing.text)) == 2
     with approver.session() as s:

@@ -38,7 +38,8 @@ def test_committee_types_a_verified_fix_and_enters_a_missed_dose(
         page.click(f'a[href="/worklist/police-lists/{list_id}"]')
     with page.expect_navigation():
         page.click(f'#plist-doses a[href^="/worklist/doses/{binh}"]')
-    page.click("#correct summary")
+    # opened from the verified list, the dose shows its correction form open, citing the list
+    assert page.locator("#correct").evaluate("e => e.open")
     assert page.input_value("#verification-list") == str(list_id)
     page.fill("#correction-form input[name=id_number]", "001190000111")
     page.fill("#correction-form input[name=reason]", "theo danh sách công an đã ký")

@@ -38,6 +38,8 @@ ACCOUNTS: Final = (
 DEFAULT_FACILITY: Final = "DEMO-SITE"
 #: The demo commune's site approver; every other site of the demo gets `demo.duyet.<site>`.
 SITE_APPROVER: Final = "demo.duyet"
+#: The demo district health centre's account, which holds the district's list-signing key.
+DISTRICT_APPROVER: Final = "demo.huyen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +177,13 @@ def print_demo_accounts(
         accounts = create_demo_accounts(s, ward, site, now=now)
     ward_name = UnitIndex.for_version().get(f"ward:{ward}").name
     table = Table(title=f"Demo accounts ({ward_name}, ward {ward})")
-    for column in ("user", "password", "role", "unit", "site", "TOTP secret"):
-        table.add_column(column)
+    # never cut a value short ("demo-mC6TN…" cannot be typed) on a narrow terminal or in a log:
+    # user names and passwords keep one line, the other columns fold onto a second one
+    for column in ("user", "password"):
+        widest = max(len(getattr(a, "username" if column == "user" else column)) for a in accounts)
+        table.add_column(column, no_wrap=True, min_width=widest)
+    for column in ("role", "unit", "site", "TOTP secret"):
+        table.add_column(column, overflow="fold")
     for a in accounts:
         table.add_row(a.username, a.password, a.role.value, str(a.unit), a.facility_code or "",
                       a.totp_secret or "")  # fmt: skip

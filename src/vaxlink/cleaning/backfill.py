@@ -23,7 +23,7 @@ from vaxlink.auth import service as auth
 from vaxlink.auth.service import ON_BEHALF_OF, Permission, Principal
 from vaxlink.cleaning import schedule
 from vaxlink.cleaning.entry import DoseInput, _checked_dose
-from vaxlink.cleaning.entry_errors import DoseAlreadyOnRecord, EntryError, EntryNotAllowed
+from vaxlink.cleaning.entry_errors import BackfillInvalid, DoseAlreadyOnRecord, EntryNotAllowed
 from vaxlink.cleaning.identify import unit_of
 from vaxlink.facilities import service as facilities
 from vaxlink.geo.codes import Level
@@ -106,35 +106,45 @@ def backfill_dose(
                               "not backfill doses)")  # fmt: skip
     province, district, ward = _commune(principal)
     problems: list[str] = []
+    keys: list[tuple[str, dict[str, object]]] = []
+
+    def problem(text: str, key: str, **values: object) -> None:
+        problems.append(text)
+        keys.append((key, values))
+
     kind = source.kind if source.kind in set(Evidence) else ""
     ref, collector = _clean(source.reference), _clean(source.collected_by)
     if not kind:
-        problems.append("chọn loại chứng cứ: phiếu tiêm hoặc sổ tiêm (choose the evidence)")
+        problem("chọn loại chứng cứ: phiếu tiêm hoặc sổ tiêm (choose the evidence)",
+                "backfill.err.evidence")  # fmt: skip
     if not ref or len(ref) > MAX_REF:
-        problems.append("ghi số phiếu / trang, dòng của sổ tiêm (give the evidence's reference)")
+        problem("ghi số phiếu / trang, dòng của sổ tiêm (give the evidence's reference)",
+                "backfill.err.reference")  # fmt: skip
     if not collector or len(collector) > 120:
-        problems.append("ghi họ tên người thu thập (give who collected it)")
+        problem("ghi họ tên người thu thập (give who collected it)", "backfill.err.collector")
     code = _clean(site)
     facility = facilities.find(session, code) if code else None
     if facility is None:
-        problems.append(f"mã cơ sở tiêm «{code}» không có trong danh mục (unknown site code)")
+        problem(f"mã cơ sở tiêm «{code}» không có trong danh mục (unknown site code)",
+                "backfill.err.site", code=code)  # fmt: skip
     name = normalise_name(person.full_name or "")
     if not fold_name(name).strip():
-        problems.append("ghi họ tên người được tiêm (type the person's full name)")
+        problem("ghi họ tên người được tiêm (type the person's full name)", "backfill.err.name")
     dob = sex = None
     try:
         dob = parse_date(person.date_of_birth, what="date of birth").iso()
         sex = parse_sex(person.sex)
     except IdentityParseError as exc:
-        problems.append(f"ngày sinh hoặc giới tính không đọc được ({exc})")
+        problem(f"ngày sinh hoặc giới tính không đọc được ({exc})", "backfill.err.birth")
     id_raw = _clean(person.id_number)
     digits = normalise_id(id_raw) if id_raw else ""
     if problems:
-        raise EntryError("; ".join(problems))
+        raise BackfillInvalid("; ".join(problems), keys)
     assert facility is not None
     vaccine = _checked_dose(dose, now.date())
     if dob is not None and dob > dose.date.isoformat():
-        raise EntryError("ngày sinh sau ngày tiêm (date of birth after the vaccination date)")
+        raise BackfillInvalid("ngày sinh sau ngày tiêm (date of birth after the vaccination date)",
+                              [("backfill.err.birth_after", {})])  # fmt: skip
     twin = already_on_record(
         session, vaccination_date=dose.date, district_code=district, name_folded=fold_name(name),
         date_of_birth=dob, citizen_id=digits if digits and classify_id(digits) is IdKind.CCCD12 else None,

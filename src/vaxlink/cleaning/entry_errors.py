@@ -30,6 +30,15 @@ class DoseAlreadyOnRecord(EntryError):
     code = "dose_already_on_record"
 
 
+class BackfillInvalid(EntryError):
+    """A missed-dose form with problems; `problems` holds each one's message key and values
+    (pages say them in the reader's language; `str()` says them all, Vietnamese first)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, dict[str, object]]]) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
 class EntryNotAllowed(Forbidden):
     """The account may not enter doses, or not for this vaccination site."""
 

@@ -109,6 +109,8 @@ class RowOutcome:
     message: str
     #: Why a refused row was refused (pages tell it in the reader's language).
     error: VaxlinkError | None = None
+    #: The fields an applied row changed (pages name them in the reader's language).
+    fields: tuple[str, ...] = ()
 
 
 @dataclass

@@ -458,8 +458,7 @@ def backfill_save(
         sequence = int(f.get("sequence", "") or 0)
     except ValueError:
         return render(request, "cleaning/backfill.html",
-                      _backfill_ctx(f, error="ngày tiêm / mũi số không đọc được (date or dose "
-                                             "number unreadable)"), status=422)  # fmt: skip
+                      _backfill_ctx(f, problems=[("backfill.err.date", {})]), status=422)  # fmt: skip
     try:
         with db.begin_nested():
             dose = service.backfill_dose(
@@ -476,7 +475,10 @@ def backfill_save(
     except VaxlinkError as exc:
         if exc.http_status in (401, 403):
             raise
-        return render(request, "cleaning/backfill.html", _backfill_ctx(f, error=str(exc)),
-                      status=exc.http_status)  # fmt: skip
+        # each problem in the reader's language; another error as the app tells its code
+        problems = getattr(exc, "problems", None)
+        error = None if problems else i18n.error_text(i18n.language(request), exc)
+        return render(request, "cleaning/backfill.html",
+                      _backfill_ctx(f, error=error, problems=problems), status=exc.http_status)  # fmt: skip
     return render(request, "cleaning/backfill.html",
                   _backfill_ctx({}, saved=dose.record_id))  # fmt: skip

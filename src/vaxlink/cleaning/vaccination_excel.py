@@ -248,7 +248,7 @@ def _apply_row(
         corrections.correct_dose(session, principal, dose_id, expected_version=version,
                                  changes=changes, reason=reason, registry=registry, model=model,
                                  clock=clock)  # fmt: skip
-    return "applied", "đã sửa: " + ", ".join(sorted(changes))
+    return "applied", ",".join(sorted(changes))
 
 
 def import_vaccination(
@@ -273,11 +273,15 @@ def import_vaccination(
             result.rows.append(RowOutcome(n, dose_id, record_id, "skipped",
                                           "không ghi giá trị đúng nào (nothing entered)"))  # fmt: skip
             continue
+        error: VaxlinkError | None = None
         try:
             outcome, message = _apply_row(session, principal, row, registry, model, clock)
         except VaxlinkError as exc:
-            outcome, message = "refused", _vi(exc)
-        result.rows.append(RowOutcome(n, dose_id, record_id, outcome, message))
+            outcome, message, error = "refused", _vi(exc), exc
+        fields = tuple(message.split(",")) if outcome == "applied" else ()
+        if outcome == "applied":
+            message = "đã sửa: " + ", ".join(fields)
+        result.rows.append(RowOutcome(n, dose_id, record_id, outcome, message, error, fields))
     record(
         session, actor=principal, action="worklist.import_vaccination", object_type="worklist",
         object_id=str(principal.unit), unit=str(principal.unit),

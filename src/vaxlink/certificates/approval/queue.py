@@ -110,6 +110,32 @@ def approver_facility(principal: Principal) -> str:
     return principal.facility_code
 
 
+def waiting_count(session: Session, principal: Principal, *, cap: int) -> int:
+    """How many of the facility's doses await signature (never signed, or changed since), up
+    to `cap`: the home page's count, read only (no audit entry, no row shown). An account
+    without a site has nothing waiting (its approval page says why)."""
+    if not principal.facility_code or not principal.can(Permission.APPROVE):
+        return 0
+    facility = principal.facility_code
+    count, cursor = 0, 0
+    while count < cap:
+        chunk = session.execute(
+            select(*RECORD_COLUMNS)
+            .where(DoseRecord.facility_code == facility, approvable(),
+                   DoseRecord.citizen_id.is_not(None), DoseRecord.id > cursor)
+            .order_by(DoseRecord.id)
+            .limit(_SCAN_CHUNK)
+        ).all()  # fmt: skip
+        if not chunk:
+            break
+        digests = approved_digests(session, [r.id for r in chunk])
+        count += sum(record_digest(r) not in digests[r.id] for r in chunk)
+        cursor = chunk[-1].id
+        if len(chunk) < _SCAN_CHUNK:
+            break
+    return min(count, cap)
+
+
 def pending_page(
     session: Session,
     principal: Principal,

@@ -28,10 +28,16 @@ from vaxlink.certificates.web.deps import clock, key_store
 from vaxlink.ratelimit import secret_of
 from vaxlink.web import deps, i18n
 from vaxlink.web.deps import container, session
-from vaxlink.web.nav import NavItem
+from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
-NAV: Final = (NavItem("/approval", "approval.nav", Permission.APPROVE, order=35),)
+
+def _waiting(db: Session, principal: Principal) -> int:
+    """The site's doses awaiting its head's signature (up to the home page's cap)."""
+    return queue.waiting_count(db, principal, cap=WAITING_CAP)
+
+
+NAV: Final = (NavItem("/approval", "approval.nav", Permission.APPROVE, order=35, waiting=_waiting),)
 
 router = APIRouter(tags=["approval"], include_in_schema=False)
 Approver = Annotated[Principal, Depends(require(Permission.APPROVE))]

@@ -46,11 +46,26 @@ from vaxlink.errors import Forbidden, NotFound
 from vaxlink.geo.codes import Level
 from vaxlink.ratelimit import secret_of
 from vaxlink.web.deps import container, session
-from vaxlink.web.nav import NavItem
+from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
 log = logging.getLogger(__name__)
-NAV: Final = (NavItem("/district/approval", "district.nav", Permission.DISTRICT_APPROVE, order=36),)
+
+
+def _waiting(db: Session, principal: Principal) -> int:
+    """Verified doses of the district's residents its last signed list does not hold as they
+    stand (new, changed or gone since): what its next signature covers."""
+    if principal.unit.level is not Level.DISTRICT:
+        return 0
+    shown = preview(db, principal.unit.code)
+    moved = shown.added + shown.changed + shown.removed
+    return min(shown.verified if shown.last_approval_id is None else moved, WAITING_CAP)
+
+
+NAV: Final = (
+    NavItem("/district/approval", "district.nav", Permission.DISTRICT_APPROVE, order=36,
+            waiting=_waiting),
+)  # fmt: skip
 
 router = APIRouter(tags=["district"], include_in_schema=False)
 DistrictHealth = Annotated[Principal, Depends(require(Permission.DISTRICT_APPROVE))]
