@@ -114,6 +114,7 @@ from vaxlink.certificates.models import (
     CertificateKind,
     CertificateStatus,
 )
+from vaxlink.certificates.push import Pusher, PushReport
 from vaxlink.certificates.renewal import RENEWAL_JOB, RenewalJob
 from vaxlink.certificates.verification.result import VerificationResult, verification_result
 from vaxlink.certificates.verification.store import (
@@ -166,6 +167,8 @@ __all__ = [
     "LifecycleReport",
     "Mode",
     "PendingDose",
+    "PushReport",
+    "Pusher",
     "QrNotFound",
     "RenewalJob",
     "RevocationSource",

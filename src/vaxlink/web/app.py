@@ -133,6 +133,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if "certificates" in {d.name for d in domains}:  # renewals by themselves (#14)
                 renewal = container.start_background_renewal()
             app.state.renewal = renewal
+            pusher = None
+            if "certificates" in {d.name for d in domains}:  # partners' change feed (#18)
+                pusher = container.start_background_push()
+            app.state.partner_push = pusher
             settler = None
             names = {d.name for d in domains}
             if {"feedback", "certificates"} <= names and container.report_settings.refresh_in_app:
@@ -148,7 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             try:
                 yield
             finally:
-                for thread in (refresher, renewal, settler):
+                for thread in (refresher, renewal, settler, pusher):
                     if thread is not None:
                         thread.stop()
 
