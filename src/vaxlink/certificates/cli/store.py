@@ -513,21 +513,26 @@ def client_list() -> None:
     with _running() as c, c.transaction() as session:
         clients = list_clients(session)
         default = c.settings.partner_requests_per_minute
-        table = Table("name", "active", "scopes", "fields", "kinds", "per minute", "expires",
-                      "last use", "push")  # fmt: skip
-        for x in clients:
-            push = "-"
-            if x.push_url:
-                push = f"at {x.push_cursor}" + (
-                    f", {x.push_last_error}" if x.push_last_error else ""
-                )
-            table.add_row(
-                x.name, "yes" if x.active else "revoked", x.scopes, x.fields, x.kinds,
-                str(x.per_minute or f"{default} (default)"),
-                f"{x.expires_at:%Y-%m-%d %H:%M}" if x.expires_at else "-",
-                f"{x.last_used_at:%Y-%m-%d %H:%M}" if x.last_used_at else "-", push,
-            )  # fmt: skip
-    Console().print(table)
+    if not clients:
+        Console().print("No client application yet (`vaxlink certificates api-client add`).")
+    for x in clients:  # one block per client: a table would fold at a terminal's width
+        push = "-"
+        if x.push_url:
+            push = f"{x.push_url} (delivered up to {x.push_cursor}"
+            push += (
+                f", last error {x.push_last_error}, try {x.push_attempts})"
+                if x.push_last_error
+                else ")"
+            )
+        Console().print(
+            f"{x.name}: {'active' if x.active else 'revoked'}\n"
+            f"  scopes {x.scopes}; fields {x.fields}; kinds {x.kinds}\n"
+            f"  requests a minute {x.per_minute or f'{default} (default)'}; expires "
+            f"{f'{x.expires_at:%Y-%m-%d %H:%M}' if x.expires_at else '-'}; last use "
+            f"{f'{x.last_used_at:%Y-%m-%d %H:%M}' if x.last_used_at else '-'}\n"
+            f"  push {push}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
 
 
 def client_revoke(

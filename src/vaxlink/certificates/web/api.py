@@ -47,6 +47,7 @@ from vaxlink.certificates.web import (
     console_pages,
     district_pages,
     pages,
+    partner_pages,
     recovery_pages,
     verifier_pages,
 )
@@ -350,3 +351,4 @@ router.include_router(district_pages.router)
 router.include_router(console_pages.router)
 router.include_router(recovery_pages.router)
 router.include_router(verifier_pages.router)
+router.include_router(partner_pages.router)
