@@ -233,7 +233,12 @@ def test_the_change_feed_names_each_change_once_across_a_restart(
         whole, _ = _read_all(again, token)
         assert [i["id"] for i in whole] == [i["id"] for i in first + more]
         assert _read_all(again, token, after)[0] == []
-    with issued.session() as s:  # every change numbered once
+    with issued.session() as s:  # every change numbered once; each page that showed any audited
+        audited = s.scalars(select(AuditEntry.detail)
+                            .where(AuditEntry.action == "certificates.client.changes")).all()  # fmt: skip
+        counts = [json.loads(d)["count"] for d in audited]
+        assert sum(counts) == 3 + 3 + 3 + 6  # first, lean, more and whole; the empty reads not
+        assert 0 not in counts
         positions = list(s.scalars(select(CertificateChange.position)))
         assert None not in positions
         assert len(set(positions)) == len(positions) == 6
