@@ -450,3 +450,21 @@ def test_a_pusher_that_dies_mid_delivery_is_followed_by_the_same_batch(issued) -
     first_key = receiver.requests[0][0]["idempotency-key"]
     assert first_key == f"vxl-{claimed.client_id}-{claimed.start}-{claimed.end}"
     assert receiver.requests[0][1] == claimed.body
+
+
+def test_the_web_app_pushes_by_itself(issued, store_url, tmp_path) -> None:
+    """`vaxlink serve`'s app runs the pusher in a background thread (VAXLINK_PARTNER_PUSH_*)."""
+    settings = Settings(data_dir=tmp_path, database_url=store_url, partner_push_in_app=True,
+                        partner_push_every_seconds=0.2)  # fmt: skip
+    with _Receiver(failures=1) as receiver:
+        with transaction(issued.engine) as s:
+            add_client(s, "VNeID", by="tester", now=NOW, scopes=[READ_CHANGES],
+                       push_url=receiver.url)  # fmt: skip
+        with TestClient(create_app(settings)) as api:
+            assert api.app.state.partner_push.alive
+            deadline = time.monotonic() + 30
+            while len(receiver.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert not api.app.state.partner_push.alive  # stopped with the app
+    assert len(receiver.requests) == 2  # refused once, then retried 0.2 s later and taken
+    assert len(json.loads(receiver.requests[1][1])["changes"]) == 3
