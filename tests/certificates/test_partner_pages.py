@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
@@ -81,13 +81,26 @@ def test_the_national_administrator_adds_rotates_and_revokes_a_partner(
     assert not any(token in (d or "") or fresh in (d or "") for _a, _u, d in rows)
 
 
-def test_a_bad_entry_keeps_what_was_typed(staff_client: Callable[..., Any]) -> None:
+def test_a_bad_entry_says_what_to_fix_and_keeps_what_was_typed(
+    staff_client: Callable[..., Any],
+) -> None:
     admin = staff_client(Role.ADMIN, "VN")
-    bad = admin.post("/admin/partners", data={"name": "Sổ sức khỏe!", "scopes": ["certificates:read"],
-                                              "kinds": ["v", "r"], "push_url": "ftp://x"})  # fmt: skip
-    assert bad.status_code == 422
-    assert 'id="partner-error"' in bad.text
-    assert 'value="Sổ sức khỏe!"' in bad.text
+    good = {"name": "Health book", "scopes": ["certificates:read"], "kinds": ["v", "r"]}
+    for change, key in (({"name": "Sổ sức khỏe!"}, "name"), ({"scopes": []}, "scopes"),
+                        ({"kinds": ["q"]}, "kinds"), ({"fields": "all"}, "fields"),
+                        ({"expires": "2020-01-01"}, "expires"), ({"expires": "31/12"}, "expires"),
+                        ({"per_minute": "0"}, "per_minute"), ({"push_url": "ftp://x"}, "push")):  # fmt: skip
+        bad = admin.post("/admin/partners", data={**good, **change})
+        assert bad.status_code == 422, (change, bad.text[:500])
+        assert f'data-error="partners.err.{key}"' in bad.text, change
+    typed = admin.post("/admin/partners", data={**good, "name": "Sổ sức khỏe!"})
+    assert 'value="Sổ sức khỏe!"' in typed.text
+    assert admin.post("/admin/partners", data=good).status_code == 201
+    taken = admin.post("/admin/partners", data=good)
+    assert taken.status_code == 409
+    assert 'data-error="partners.err.taken"' in taken.text
+    with transaction(admin.engine) as s:
+        assert s.scalar(select(func.count()).select_from(ApiClient)) == 1
 
 
 def test_only_a_national_administrator_manages_partners(staff_client: Callable[..., Any]) -> None:

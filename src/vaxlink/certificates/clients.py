@@ -76,6 +76,16 @@ def _kinds(kinds: Iterable[str]) -> str:
     return " ".join(wanted)
 
 
+def is_client_name(name: str) -> bool:
+    """Whether `name` is a valid client name (1-64 letters, digits, spaces, '.', '_', '-')."""
+    return bool(_NAME.fullmatch(name))
+
+
+def is_push_url(url: str) -> bool:
+    """Whether `url` is a valid push address (http(s), at most 500 characters)."""
+    return bool(_PUSH_URL.fullmatch(url.strip())) and len(url) <= 500
+
+
 def _push_url(url: str | None) -> str | None:
     if url is None or not url.strip():
         return None

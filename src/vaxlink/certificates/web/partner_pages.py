@@ -24,12 +24,14 @@ from vaxlink.certificates.clients import (
     SCOPES,
     add_client,
     deactivate_client,
+    is_client_name,
+    is_push_url,
     list_clients,
     push_secret,
     rotate_client,
 )
 from vaxlink.certificates.models import ApiClient
-from vaxlink.errors import Forbidden, InvalidInput, NotFound, VaxlinkError
+from vaxlink.errors import Conflict, Forbidden, NotFound, VaxlinkError
 from vaxlink.geo.codes import Level
 from vaxlink.ratelimit import secret_of
 from vaxlink.settings import Settings
@@ -86,6 +88,14 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "partners.none": "Chưa có ứng dụng đối tác nào.",
         "partners.err.confirm": "Hãy đánh dấu ô xác nhận trước khi thu hồi hoặc cấp mã mới.",
         "partners.err.national": "Chỉ quản trị cấp quốc gia được quản lý ứng dụng đối tác.",
+        "partners.err.name": "Tên ứng dụng gồm 1 đến 64 chữ cái không dấu, chữ số, dấu cách, dấu chấm, gạch dưới hoặc gạch nối.",
+        "partners.err.scopes": "Hãy chọn ít nhất một quyền.",
+        "partners.err.fields": "Hãy chọn trường dữ liệu: đầy đủ hoặc tối thiểu.",
+        "partners.err.kinds": "Hãy chọn ít nhất một loại chứng nhận.",
+        "partners.err.expires": "Ngày hết hạn phải là một ngày trong tương lai.",
+        "partners.err.per_minute": "Số yêu cầu mỗi phút là một số từ 1 đến 100000.",
+        "partners.err.push": "Địa chỉ nhận đẩy phải bắt đầu bằng `https://` (hoặc `http://`) và dài tối đa 500 ký tự.",
+        "partners.err.taken": "Đã có ứng dụng mang tên này.",
     },
     "en": {
         "partners.menu": "Partner apps",
@@ -129,6 +139,14 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "partners.none": "No partner application yet.",
         "partners.err.confirm": "Tick the confirmation before revoking or issuing a new token.",
         "partners.err.national": "Only a national administrator manages partner applications.",
+        "partners.err.name": "An application name is 1 to 64 letters without accents, digits, spaces, dots, underscores or hyphens.",
+        "partners.err.scopes": "Tick at least one scope.",
+        "partners.err.fields": "Choose the fields: full or minimal.",
+        "partners.err.kinds": "Tick at least one certificate kind.",
+        "partners.err.expires": "The expiry must be a day in the future.",
+        "partners.err.per_minute": "Requests a minute is a number from 1 to 100000.",
+        "partners.err.push": "A push address starts with `https://` (or `http://`) and is at most 500 characters long.",
+        "partners.err.taken": "An application of this name exists already.",
     },
 }
 
@@ -166,21 +184,42 @@ def partners_page(request: Request, principal: Admin, db: DB) -> Response:
 
 
 def _expiry(text: str) -> dt.datetime | None:
+    """Midnight (UTC) of a `yyyy-mm-dd` day; None for an empty field (ValueError when bad)."""
     if not text.strip():
         return None
+    return dt.datetime.combine(dt.date.fromisoformat(text.strip()), dt.time(0), dt.UTC)
+
+
+def _form_problem(typed: dict[str, Any], now: dt.datetime) -> str | None:
+    """The message key of what is wrong with the form, in the order of its fields."""
+    if not is_client_name(typed["name"].strip()):
+        return "partners.err.name"
+    if not typed["scopes"] or set(typed["scopes"]) - SCOPES:
+        return "partners.err.scopes"
+    if typed["fields"] not in FIELDS:
+        return "partners.err.fields"
+    if not typed["kinds"] or set(typed["kinds"]) - set(KINDS):
+        return "partners.err.kinds"
     try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"{text!r} is not a date (yyyy-mm-dd)") from exc
-    return dt.datetime.combine(day, dt.time(0), dt.UTC)
+        expires = _expiry(typed["expires"])
+    except ValueError:
+        return "partners.err.expires"
+    if expires is not None and expires <= now:
+        return "partners.err.expires"
+    quota = typed["per_minute"].strip()
+    if quota and not (quota.isdigit() and 1 <= int(quota) <= 100_000):
+        return "partners.err.per_minute"
+    if typed["push_url"].strip() and not is_push_url(typed["push_url"]):
+        return "partners.err.push"
+    return None
 
 
 @router.post("/admin/partners")
 def add_partner(
     request: Request, principal: Admin, db: DB,
     name: Annotated[str, Form(max_length=64)],
-    scopes: Annotated[list[str], Form()],
-    kinds: Annotated[list[str], Form()],
+    scopes: Annotated[list[str] | None, Form()] = None,
+    kinds: Annotated[list[str] | None, Form()] = None,
     fields: Annotated[str, Form(max_length=16)] = "full",
     expires: Annotated[str, Form(max_length=10)] = "",
     per_minute: Annotated[str, Form(max_length=6)] = "",
@@ -188,14 +227,18 @@ def add_partner(
 ) -> Response:  # fmt: skip
     """A new client; its token (and push secret) shown once."""
     now = request_now(request)
+    scopes, kinds = scopes or [], kinds or []  # none ticked: add_client says what is missing
     typed = {"name": name, "scopes": scopes, "kinds": kinds, "fields": fields,
              "expires": expires, "per_minute": per_minute, "push_url": push_url}  # fmt: skip
+    problem = _form_problem(typed, now)
+    if problem is not None:
+        return _page(request, db, status=422, typed=typed, error_key=problem)
     try:
-        quota = int(per_minute) if per_minute.strip() else None
         with db.begin_nested():
             client, token = add_client(
                 db, name.strip(), by=principal.username, now=now, scopes=scopes, fields=fields,
-                kinds=kinds, expires_at=_expiry(expires), per_minute=quota,
+                kinds=kinds, expires_at=_expiry(expires),
+                per_minute=int(per_minute) if per_minute.strip() else None,
                 push_url=push_url or None,
             )  # fmt: skip
             auth.append(db, actor=principal, action="certificates.api_client_add",
@@ -204,8 +247,10 @@ def add_partner(
                                 "kinds": client.kinds.split(), "per_minute": client.per_minute,
                                 "expires": bool(client.expires_at),
                                 "push": bool(client.push_url)})  # fmt: skip
-    except (VaxlinkError, ValueError) as exc:
-        return _page(request, db, status=getattr(exc, "http_status", 422), typed=typed,
+    except Conflict:
+        return _page(request, db, status=409, typed=typed, error_key="partners.err.taken")
+    except VaxlinkError as exc:
+        return _page(request, db, status=exc.http_status, typed=typed,
                      error=i18n.error_text(i18n.language(request), exc))  # fmt: skip
     return _page(request, db, status=201, **_shown(request, client, token))
 
