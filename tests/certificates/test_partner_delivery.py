@@ -244,6 +244,20 @@ def test_the_change_feed_names_each_change_once_across_a_restart(
         assert len(set(positions)) == len(positions) == 6
 
 
+def test_the_sequencer_numbers_in_steps(issued, monkeypatch) -> None:
+    """A feed request numbers one step at most (after a bulk issuance the rest waits for the
+    next request or the push job); each step continues after the last position."""
+    monkeypatch.setattr(feed, "SEQUENCE_BATCH", 2)
+    assert feed.sequence_pending(issued.engine, now=NOW, max_steps=1) == 2
+    assert feed.sequence_pending(issued.engine, now=NOW, max_steps=1) == 1
+    assert feed.sequence_pending(issued.engine, now=NOW) == 0
+    with issued.session() as s:
+        rows = s.execute(select(CertificateChange.id, CertificateChange.position)
+                         .order_by(CertificateChange.id)).all()  # fmt: skip
+        assert [p for _, p in rows] == [1, 2, 3]
+        assert feed.head(s) == 3
+
+
 ON_POSTGRESQL = pytest.mark.parametrize(
     "store_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )

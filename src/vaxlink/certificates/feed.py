@@ -128,19 +128,23 @@ def sequence(session: Session, *, now: datetime, batch: int = SEQUENCE_BATCH) ->
     return int(numbered)
 
 
-def sequence_pending(engine: Engine, *, now: datetime) -> int:
+def sequence_pending(engine: Engine, *, now: datetime, max_steps: int | None = None) -> int:
     """Number what is pending, each step in a short transaction of its own: a look (no lock)
-    and, only when something waits, sequencer runs until nothing does."""
-    total = 0
-    while True:
+    and, only when something waits, sequencer runs until nothing does (or `max_steps` of
+    `SEQUENCE_BATCH` each: a request numbers at most that much after a bulk issuance, the push
+    job the rest)."""
+    total, steps = 0, 0
+    while max_steps is None or steps < max_steps:
+        steps += 1
         with transaction(engine) as s:
             if not pending(s):
                 return total
         with transaction(engine) as s:
-            done = sequence(s, now=now)
+            done = sequence(s, now=now, batch=SEQUENCE_BATCH)
         total += done
         if done < SEQUENCE_BATCH:
             return total
+    return total
 
 
 def head(session: Session) -> int:
