@@ -31,6 +31,8 @@ os.environ.setdefault("VAXLINK_TOTP_KEY", new_key_text())
 os.environ.setdefault("VAXLINK_REPORT_REFRESH_IN_APP", "false")
 #: Likewise the web app's renewal thread (tests/certificates/test_renewal_job.py turns it on).
 os.environ.setdefault("VAXLINK_RENEWAL_IN_APP", "false")
+#: And the partner push thread (tests/certificates/test_partner_delivery.py turns it on).
+os.environ.setdefault("VAXLINK_PARTNER_PUSH_IN_APP", "false")
 
 PG_ADMIN_URL = os.environ.get(
     "VAXLINK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from vaxlink.auth.service import Principal
-    from vaxlink.certificates.service import Issuer, KeyStore, RenewalJob, Signer
+    from vaxlink.certificates.service import Issuer, KeyStore, Pusher, RenewalJob, Signer
     from vaxlink.feedback.sms import SmsPort
     from vaxlink.flows.reissue_after_change import Settled
     from vaxlink.linkage.service import LinkModel
@@ -239,6 +239,29 @@ class Container:
         job = self.renewal_job()
         return Periodic(lambda: job.run_if_due(self.clock.now()), check_seconds,
                         name="vaxlink-renewal").start()  # fmt: skip
+
+    def pusher(self) -> Pusher:
+        """The partner push job (`VAXLINK_PARTNER_PUSH_*`): the change feed to every client with
+        a push address, signed with a key derived from the server secret."""
+        from vaxlink.certificates.service import Pusher
+        from vaxlink.ratelimit import secret_of
+
+        s = self.settings
+        return Pusher(self.engine, key=secret_of(s), clock=self.clock.now,
+                      every=s.partner_push_every_seconds,
+                      max_backoff=s.partner_push_max_backoff_seconds,
+                      batch=s.partner_push_batch, timeout=s.partner_push_timeout_seconds)  # fmt: skip
+
+    def start_background_push(self) -> Periodic | None:
+        """The web app's push thread, `pusher().run_once` every `partner_push_every_seconds`
+        (None when `partner_push_in_app` is off)."""
+        if not self.settings.partner_push_in_app:
+            return None
+        from vaxlink.periodic import Periodic
+
+        pusher = self.pusher()
+        return Periodic(pusher.run_once, self.settings.partner_push_every_seconds,
+                        name="vaxlink-partner-push").start()  # fmt: skip
 
     @property
     def trust_anchors(self) -> tuple[x509.Certificate, ...]:

@@ -195,6 +195,26 @@ class Settings(BaseSettings):
     partner_requests_per_minute: int = Field(
         default=60, ge=1, description="Citizen-app API requests per client token a minute."
     )
+    partner_push_in_app: bool = Field(
+        default=True,
+        description="The web app pushes the change feed to partners with a push address itself, "
+        "in a background thread (off: run `vaxlink certificates push` from a scheduler).",
+    )
+    partner_push_every_seconds: float = Field(
+        default=15.0, gt=0, description="Seconds between looks for changes to push to partners."
+    )
+    partner_push_batch: int = Field(
+        default=100, ge=1, le=1000, description="Feed changes per push request."
+    )
+    partner_push_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a partner's push receiver may take to answer."
+    )
+    partner_push_max_backoff_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="The longest wait between two tries of a failing push (it doubles from "
+        "`partner_push_every_seconds` up to this).",
+    )
 
     def development_defaults(self) -> list[str]:
         """The settings still at a development default: 'VAXLINK_X: why', one per setting."""

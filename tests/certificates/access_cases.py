@@ -50,6 +50,9 @@ CASES: dict[str, Callable[[Session, str, str], tuple[dict[str, Any], dict[str, A
 }
 SKIP: dict[str, str] = {
     **access_cases_entry.SKIP,
+    "/admin/partners/{client_id}/{action}": "partner applications are national (only a "
+    "national administrator manages them: partner_pages.national_admin); covered by "
+    "tests/certificates/test_partner_pages.py",
     "/issuer/runs/{run_id}": "issue runs are national (the issuer's unit is the nation); the "
     "role check is covered by the matrix and tests/certificates/test_console_pages.py",
 }

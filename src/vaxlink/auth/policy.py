@@ -39,6 +39,8 @@ TOKEN_ROUTES: Final[dict[str, str]] = {
     "token, quota, access record and audit in vaxlink.certificates.web.api.open_access",
     "/api/v1/citizens/{ref}/certificate*": "citizen-app API (opaque person reference): per-client "
     "bearer token, quota, access record and audit in vaxlink.certificates.web.api.open_access",
+    "/api/v1/certificates/changes": "partner change feed: client bearer token with the "
+    "changes:read scope, quota and audit in vaxlink.certificates.web.api.certificate_changes",
     "/api/v1/identity/verify": "partner-system API: client bearer token with the "
     "identity:verify scope, rate-limited per address (vaxlink.linkage.api)",
 }

@@ -41,18 +41,30 @@ class Permission(StrEnum):
     CERTIFICATE_ISSUE = "certificate.issue"  # issue, revoke and re-issue certificates
     AUDIT_VIEW = "audit.view"  # read the audit log
     USER_ADMIN = "user.admin"  # create and disable accounts
+    PARTNER_ADMIN = "partner.admin"  # partner applications' API clients (national only)
 
 
 P = Permission
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.HEALTH_STATION: frozenset(
-        {P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.DOSE_ENTER, P.TICKET_WORK, P.DASHBOARD_VIEW,
-         P.RECOVERY_ENTER}
+        {
+            P.WORKLIST_VIEW,
+            P.VACCINATION_CORRECT,
+            P.DOSE_ENTER,
+            P.TICKET_WORK,
+            P.DASHBOARD_VIEW,
+            P.RECOVERY_ENTER,
+        }
     ),
     Role.COMMUNE_POLICE: frozenset({P.WORKLIST_VIEW, P.IDENTITY_CORRECT}),
     Role.COMMUNE_COMMITTEE: frozenset(
-        {P.WORKLIST_VIEW, P.VACCINATION_CORRECT, P.TICKET_WORK, P.IDENTITY_TYPE_VERIFIED,
-         P.DOSE_BACKFILL}
+        {
+            P.WORKLIST_VIEW,
+            P.VACCINATION_CORRECT,
+            P.TICKET_WORK,
+            P.IDENTITY_TYPE_VERIFIED,
+            P.DOSE_BACKFILL,
+        }
     ),
     Role.SITE_APPROVER: frozenset({P.APPROVE, P.DOSE_ENTER, P.DASHBOARD_VIEW}),
     Role.DISTRICT_HEALTH: frozenset(
@@ -60,7 +72,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     ),
     Role.PROVINCIAL_CDC: frozenset({P.WORKLIST_VIEW, P.DASHBOARD_VIEW, P.REPORT_VIEW}),
     Role.NATIONAL_ISSUER: frozenset({P.CERTIFICATE_ISSUE, P.DASHBOARD_VIEW, P.REPORT_VIEW}),
-    Role.ADMIN: frozenset({P.USER_ADMIN, P.AUDIT_VIEW, P.DASHBOARD_VIEW}),
+    Role.ADMIN: frozenset({P.USER_ADMIN, P.AUDIT_VIEW, P.DASHBOARD_VIEW, P.PARTNER_ADMIN}),
 }
 
 #: Roles whose accounts must use a second factor (TOTP) once enrolled by an administrator.

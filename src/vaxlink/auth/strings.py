@@ -44,6 +44,7 @@ PERMISSION_NAMES = {
         Permission.CERTIFICATE_ISSUE: "Cấp, thu hồi và cấp lại chứng nhận",
         Permission.AUDIT_VIEW: "Xem nhật ký kiểm toán",
         Permission.USER_ADMIN: "Quản lý tài khoản",
+        Permission.PARTNER_ADMIN: "Quản lý ứng dụng đối tác nhận chứng nhận",
     },
     "en": {
         Permission.WORKLIST_VIEW: "See worklists and the records behind them",
@@ -61,6 +62,7 @@ PERMISSION_NAMES = {
         Permission.CERTIFICATE_ISSUE: "Issue, revoke and re-issue certificates",
         Permission.AUDIT_VIEW: "Read the audit log",
         Permission.USER_ADMIN: "Manage accounts",
+        Permission.PARTNER_ADMIN: "Manage the partner applications that receive certificates",
     },
 }
 

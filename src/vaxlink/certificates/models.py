@@ -224,6 +224,66 @@ class ApiClient(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(120))
+    #: Which fields it may read: `full` (the whole certificate, PDF, FHIR) or `minimal` (name,
+    #: date of birth and validity only).
+    fields: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
+    #: Which certificate kinds it may read, space-separated (`v`, `r`).
+    kinds: Mapped[str] = mapped_column(String(16), default="v r", server_default="v r")
+    #: Its own requests a minute; None: the setting `partner_requests_per_minute`.
+    per_minute: Mapped[int | None] = mapped_column(Integer)
+    #: The token is refused from this instant on; None: no expiry.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    #: Last authenticated request (to the minute: it is written at most once a minute).
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    #: When the token was last replaced (`api-client rotate`), and by whom.
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+    #: HTTPS address the change feed is pushed to (POST); None: the client polls.
+    push_url: Mapped[str | None] = mapped_column(String(500))
+    #: Feed position up to which pushes were acknowledged (2xx) by the receiver.
+    push_cursor: Mapped[int] = mapped_column(_ID, default=0, server_default="0")
+    #: The end of the batch being delivered (fixed on its first try: a retry sends the same
+    #: events under the same idempotency key); None: no batch in flight.
+    push_batch_end: Mapped[int | None] = mapped_column(_ID)
+    push_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    push_next_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    push_last_error: Mapped[str | None] = mapped_column(String(255))
+    push_delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class CertificateChange(Base):
+    """One event of the partner change feed (issued, reissued, renewed, revoked), written in the
+    transaction that changed the certificate. `position` is NULL until the feed's sequencer
+    (`certificates.feed.sequence`) numbers it: only committed rows are numbered, one sequencer
+    at a time, so positions become visible in increasing order and a cursor never skips one."""
+
+    __tablename__ = "certificate_change"
+    __table_args__ = (
+        Index(
+            "ix_certificate_change_pending",
+            "id",
+            sqlite_where=text("position IS NULL"),
+            postgresql_where=text("position IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    position: Mapped[int | None] = mapped_column(_ID, unique=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"))
+    event: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(1))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ChangeFeedHead(Base):
+    """The feed's single row: the last position handed out. Its row lock is the sequencer's turn."""
+
+    __tablename__ = "certificate_change_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(_ID, default=0)
+    sequenced_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class CertificateAccess(Base):
@@ -247,6 +307,8 @@ TABLES: Final = (
     Revocation.__table__,
     ApiClient.__table__,
     CertificateAccess.__table__,
+    CertificateChange.__table__,
+    ChangeFeedHead.__table__,
     DistrictApproval.__table__,
     DistrictApprovalEntry.__table__,
 )

@@ -116,6 +116,7 @@ from vaxlink.certificates.models import (
     CertificateKind,
     CertificateStatus,
 )
+from vaxlink.certificates.push import Pusher, PushReport
 from vaxlink.certificates.renewal import RENEWAL_JOB, RenewalJob
 from vaxlink.certificates.verification.result import VerificationResult, verification_result
 from vaxlink.certificates.verification.store import (
@@ -168,6 +169,8 @@ __all__ = [
     "LifecycleReport",
     "Mode",
     "PendingDose",
+    "PushReport",
+    "Pusher",
     "QrNotFound",
     "RenewalJob",
     "RevocationSource",

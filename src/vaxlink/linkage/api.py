@@ -81,7 +81,7 @@ def verifying_client(
     (401 without a valid token, 403 without the scope), within the token's quota a minute
     (429 with Retry-After past it; the count is committed either way)."""
     with transaction(request.app.state.engine) as s:
-        client = authenticate_client(s, authorization, scope=VERIFY_IDENTITY)
+        client = authenticate_client(s, authorization, scope=VERIFY_IDENTITY, now=now)
         wait = ClientQuota.from_settings(request.app.state.settings).take(s, client, now=now)
     request.state.api_client_id = client.id
     if wait:

@@ -50,11 +50,13 @@ DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("certificates", "vaxlink.certificates.web.routes",
               strings=("vaxlink.certificates.web.console_strings:STRINGS",
                        "vaxlink.certificates.web.verifier_strings:STRINGS",
-                       "vaxlink.certificates.web.district_strings:STRINGS"),
+                       "vaxlink.certificates.web.district_strings:STRINGS",
+                       "vaxlink.certificates.web.partner_pages:STRINGS"),
               nav=("vaxlink.certificates.web.approval_pages:NAV",
                    "vaxlink.certificates.web.district_pages:NAV",
                    "vaxlink.certificates.web.console_pages:NAV",
-                   "vaxlink.certificates.web.recovery_pages:NAV")),
+                   "vaxlink.certificates.web.recovery_pages:NAV",
+                   "vaxlink.certificates.web.partner_pages:NAV")),
     WebDomain("linkage", "vaxlink.linkage.api"),
     WebDomain("auth", "vaxlink.auth.pages",
               strings=("vaxlink.auth.strings:catalog", "vaxlink.auth.audit_pages:STRINGS",
@@ -133,6 +135,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if "certificates" in {d.name for d in domains}:  # renewals by themselves (#14)
                 renewal = container.start_background_renewal()
             app.state.renewal = renewal
+            pusher = None
+            if "certificates" in {d.name for d in domains}:  # partners' change feed (#18)
+                pusher = container.start_background_push()
+            app.state.partner_push = pusher
             settler = None
             names = {d.name for d in domains}
             if {"feedback", "certificates"} <= names and container.report_settings.refresh_in_app:
@@ -148,7 +154,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             try:
                 yield
             finally:
-                for thread in (refresher, renewal, settler):
+                for thread in (refresher, renewal, settler, pusher):
                     if thread is not None:
                         thread.stop()
 

@@ -424,42 +424,164 @@ def client_add(
         list[str] | None,
         typer.Option(
             "--scope",
-            help="What the client may do: certificates:read (default), identity:verify. Repeatable.",
+            help="What the client may do: certificates:read (default), changes:read (the "
+            "change feed and pushes), identity:verify. Repeatable.",
+        ),
+    ] = None,
+    scopes: Annotated[
+        str | None,
+        typer.Option("--scopes", help="The same as --scope, comma-separated.", show_default=False),
+    ] = None,
+    fields: Annotated[
+        str,
+        typer.Option(
+            "--fields",
+            help="full (the whole certificate, PDF, FHIR) or minimal "
+            "(name, date of birth, validity).",
+        ),
+    ] = "full",
+    kinds: Annotated[
+        str, typer.Option("--kinds", help="Certificate kinds it may read: v, r or v,r.")
+    ] = "v,r",
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            metavar="DATETIME",
+            show_default=False,
+            help="The token is refused from this instant (ISO date or date-time; UTC "
+            "without a zone).",
+        ),
+    ] = None,
+    per_minute: Annotated[
+        int | None,
+        typer.Option(
+            "--per-minute",
+            min=1,
+            show_default=False,
+            help="Its own requests a minute (default: VAXLINK_PARTNER_REQUESTS_PER_MINUTE).",
+        ),
+    ] = None,
+    push_url: Annotated[
+        str | None,
+        typer.Option(
+            "--push-url",
+            show_default=False,
+            help="POST the change feed to this address (needs changes:read).",
         ),
     ] = None,
 ) -> None:
     """Register a client application and print its token once (store it in the app's secrets)."""
-    from vaxlink.certificates.clients import READ_CERTIFICATES, add_client
+    from vaxlink.certificates.clients import READ_CERTIFICATES, add_client, push_secret
+    from vaxlink.ratelimit import secret_of
 
+    wanted = [*(scope or []), *[x.strip() for x in (scopes or "").split(",") if x.strip()]]
     with _running() as c, c.transaction() as session:
         client, token = add_client(
             session,
             name,
             by=by or _operator(),
             now=c.clock.now(),
-            scopes=scope or [READ_CERTIFICATES],
+            scopes=wanted or [READ_CERTIFICATES],
+            fields=fields.strip(),
+            kinds=kinds.replace(",", " ").split(),
+            expires_at=_instant(expires),
+            per_minute=per_minute,
+            push_url=push_url,
         )
-        scopes = client.scopes
+        granted = client.scopes
         c.audit_cli(session, "certificates.api_client_add", "api_client", client.id, by=by,
-                    detail={"scopes": list(scopes)})  # fmt: skip
+                    detail={"scopes": granted.split(), "fields": client.fields,
+                            "kinds": client.kinds.split(), "per_minute": client.per_minute,
+                            "expires": bool(client.expires_at), "push": bool(client.push_url)})  # fmt: skip
+        secret = push_secret(client, secret_of(c.settings)) if client.push_url else None
     Console(stderr=True).print(
-        f"Client {name!r} added with scopes {scopes}. Its token is shown only now:",
+        f"Client {name!r} added with scopes {granted}, fields {client.fields}, kinds "
+        f"{client.kinds}. Its token is shown only now:",
         highlight=False,
     )
     typer.echo(token)
+    if secret:
+        Console(stderr=True).print("Its push signing secret (shown only now):", highlight=False)
+        typer.echo(secret)
+
+
+def client_list() -> None:
+    """Every client application: scopes, fields, kinds, quota, expiry, last use, push state."""
+    from vaxlink.certificates.clients import list_clients
+
+    with _running() as c, c.transaction() as session:
+        clients = list_clients(session)
+        default = c.settings.partner_requests_per_minute
+    if not clients:
+        Console().print("No client application yet (`vaxlink certificates api-client add`).")
+    for x in clients:  # one block per client: a table would fold at a terminal's width
+        push = "-"
+        if x.push_url:
+            push = f"{x.push_url} (delivered up to {x.push_cursor}"
+            push += (
+                f", last error {x.push_last_error}, try {x.push_attempts})"
+                if x.push_last_error
+                else ")"
+            )
+        Console().print(
+            f"{x.name}: {'active' if x.active else 'revoked'}\n"
+            f"  scopes {x.scopes}; fields {x.fields}; kinds {x.kinds}\n"
+            f"  requests a minute {x.per_minute or f'{default} (default)'}; expires "
+            f"{f'{x.expires_at:%Y-%m-%d %H:%M}' if x.expires_at else '-'}; last use "
+            f"{f'{x.last_used_at:%Y-%m-%d %H:%M}' if x.last_used_at else '-'}\n"
+            f"  push {push}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
 
 
 def client_revoke(
     name: Annotated[str, typer.Argument(help="Application name given to `api-client add`.")],
     by: By = "",
 ) -> None:
-    """Stop a client application's token from working (its access history stays)."""
+    """Stop a client application's token from working at once (its access history stays)."""
     from vaxlink.certificates.clients import deactivate_client
 
     with _running() as c, c.transaction() as session:
-        client = deactivate_client(session, name)
+        client = deactivate_client(session, name, by=by or _operator(), now=c.clock.now())
         c.audit_cli(session, "certificates.api_client_revoke", "api_client", client.id, by=by)
     Console().print(f"Client {name!r} revoked: its token no longer works.", highlight=False)
+
+
+def client_rotate(
+    name: Annotated[str, typer.Argument(help="Application name given to `api-client add`.")],
+    by: By = "",
+) -> None:
+    """Give a client application a new token (printed once); the old one is refused at once.
+    A client with a push address gets a new push signing secret too."""
+    from vaxlink.certificates.clients import push_secret, rotate_client
+    from vaxlink.ratelimit import secret_of
+
+    with _running() as c, c.transaction() as session:
+        client, token = rotate_client(session, name, now=c.clock.now())
+        c.audit_cli(session, "certificates.api_client_rotate", "api_client", client.id, by=by)
+        secret = push_secret(client, secret_of(c.settings)) if client.push_url else None
+    Console(stderr=True).print(
+        f"Client {name!r} has a new token (the old one no longer works), shown only now:",
+        highlight=False,
+    )
+    typer.echo(token)
+    if secret:
+        Console(stderr=True).print("Its new push signing secret (shown only now):", highlight=False)
+        typer.echo(secret)
+
+
+def push_command() -> None:
+    """Push the change feed once to every client with a push address (what the web app's
+    background thread does every VAXLINK_PARTNER_PUSH_EVERY_SECONDS; run it from a scheduler
+    when VAXLINK_PARTNER_PUSH_IN_APP is off)."""
+    with _running() as c:
+        report = c.pusher().run_once()
+    _counts("Partner push", [("changes delivered", report.delivered),
+                             ("requests acknowledged", report.batches),
+                             ("failed", len(report.failures))])  # fmt: skip
+    for failure in report.failures:
+        Console(stderr=True).print(f"  {failure}", highlight=False)
 
 
 def district_approve_command(

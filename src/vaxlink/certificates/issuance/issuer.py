@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vaxlink.auth.service import NewAuditEntry, append_many
+from vaxlink.certificates import feed
 from vaxlink.certificates.approval.check import ApprovalVerdicts
 from vaxlink.certificates.approval.district import DistrictVerdicts
 from vaxlink.certificates.core.issue import Months, add_validity, issue
@@ -219,6 +220,8 @@ def write_rows(session: Session, rows: list[dict[str, Any]]) -> None:
             "another issuance run wrote a certificate for one of these people at the same time; "
             "run again once it has finished"
         ) from exc
+    # the partners' change feed, in the same transaction (issue #18)
+    feed.record_issued(session, [row["uvci"] for row in rows])
 
 
 def uvci_key_from_secret(secret: str | None) -> bytes | None:

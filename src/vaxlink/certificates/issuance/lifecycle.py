@@ -14,6 +14,7 @@ from typing import Final
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from vaxlink.certificates import feed
 from vaxlink.certificates.core.trust import uvci_hash
 from vaxlink.certificates.errors import CertificateNotFound, TransitionInvalid
 from vaxlink.certificates.models import TRANSITIONS, Certificate, CertificateStatus, Revocation
@@ -50,6 +51,8 @@ def revoke_certificate(
             revoked_at=now,
         )
     )
+    session.flush()  # the certificate's id for its feed event
+    feed.record_revoked(session, certificate, now=now)
 
 
 def revoke(session: Session, uvci: str, *, reason: str, by: str, now: datetime) -> Certificate:

@@ -20,17 +20,23 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vaxlink.auth import service as auth
-from vaxlink.certificates import documents
+from vaxlink.certificates import documents, feed
 from vaxlink.certificates.clients import (
+    FULL,
     READ_CERTIFICATES,
+    READ_CHANGES,
     ClientQuota,
     ClientQuotaExceeded,
+    ClientScopeExceeded,
     authenticate,
+    client_kinds,
     record_access,
+    require_full,
+    require_kind,
 )
 from vaxlink.certificates.errors import CertificateNotFound
 from vaxlink.certificates.keys.store import KeyStore
-from vaxlink.certificates.models import ApiClient, CertificateKind
+from vaxlink.certificates.models import ApiClient, Certificate, CertificateKind
 from vaxlink.certificates.verification.store import (
     KeyStoreTrust,
     published_trust_list,
@@ -41,6 +47,7 @@ from vaxlink.certificates.web import (
     console_pages,
     district_pages,
     pages,
+    partner_pages,
     recovery_pages,
     verifier_pages,
 )
@@ -132,24 +139,56 @@ class Access:
     ref: str
 
 
-def counted_client(
-    request: Request,
-    now: Annotated[datetime, Depends(clock)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> ApiClient:
-    """A dependency: the authenticated client, its request counted against the token's quota
-    in a transaction of its own (a refused request still counts). Runs before the body or the
-    path is validated, so an anonymous caller learns nothing but 401."""
-    config: Settings = request.app.state.settings
+def audit_refusal(request: Request, exc: ClientScopeExceeded, what: str, now: datetime) -> None:
+    """Keep a request beyond the client's scope in the audit log (a transaction of its own: the
+    refused request's own rolls back)."""
     with transaction(request.app.state.engine) as s:
-        client = authenticate(s, authorization, scope=READ_CERTIFICATES)
-        wait = ClientQuota.from_settings(config).take(s, client, now=now)
-    if wait:
-        raise ClientQuotaExceeded(wait)
-    return client
+        auth.append(s, actor=None, action="certificates.client.refused",
+                    object_type="api_client", object_id=str(exc.client_id),
+                    detail={"reason": exc.reason, "what": what}, at=now)  # fmt: skip
 
 
+def counted(scope: str) -> Callable[..., ApiClient]:
+    """A dependency: the authenticated client allowed `scope`, its request counted against its
+    quota in a transaction of its own (a refused request still counts). Runs before the body
+    or the path is validated, so an anonymous caller learns nothing but 401."""
+
+    def dependency(
+        request: Request,
+        now: Annotated[datetime, Depends(clock)],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> ApiClient:
+        config: Settings = request.app.state.settings
+        try:
+            with transaction(request.app.state.engine) as s:
+                client = authenticate(s, authorization, scope=scope, now=now)
+                wait = ClientQuota.from_settings(config).take(s, client, now=now)
+        except ClientScopeExceeded as exc:
+            audit_refusal(request, exc, scope, now)
+            raise
+        if wait:
+            raise ClientQuotaExceeded(wait)
+        return client
+
+    return dependency
+
+
+counted_client = counted(READ_CERTIFICATES)
 Client = Annotated[ApiClient, Depends(counted_client)]
+ChangesClient = Annotated[ApiClient, Depends(counted(READ_CHANGES))]
+
+
+def within_scope(
+    request: Request, client: ApiClient, now: datetime, kind: CertificateKind, document: str
+) -> None:
+    """Refuse (403, audited) a kind or a document beyond the client's scope."""
+    try:
+        require_kind(client, kind)
+        if document in ("pdf", "fhir"):
+            require_full(client, document)
+    except ClientScopeExceeded as exc:
+        audit_refusal(request, exc, f"{document}:{kind.value}", now)
+        raise
 
 
 def open_access(
@@ -183,26 +222,46 @@ def by_ref(document: str) -> Callable[..., Access]:
         client: Client,
         ref: PersonRefPath,
         now: Annotated[datetime, Depends(clock)],
+        kind: CertificateKind = CertificateKind.VACCINATION,
     ) -> Access:
         if ref.isdigit():
             raise InvalidInput(
-                "an ID number may not be sent in a URL: POST {\"citizen_id\": ...} to "
+                'an ID number may not be sent in a URL: POST {"citizen_id": ...} to '
                 "/api/v1/citizens/certificate and use the `ref` it answers with"
             )
+        within_scope(request, client, now, kind, document)
         return open_access(request, client, now, document, ref=ref)
 
     return dependency
 
 
+def _minimal_view(certificate: Certificate) -> dict[str, Any]:
+    """Name, date of birth and validity: all a minimal client reads."""
+    nam = certificate.payload.get("nam", {})
+    return {
+        "kind": certificate.kind,
+        "status": certificate.status,
+        "name": " ".join(n for n in (nam.get("fn"), nam.get("gn")) if n),
+        "transliterated_name": "<<".join(n for n in (nam.get("fnt"), nam.get("gnt")) if n),
+        "date_of_birth": certificate.payload.get("dob"),
+        "valid_from": certificate.iat.isoformat(),
+        "valid_until": certificate.exp.isoformat(),
+    }
+
+
 def _certificate_json(db: Session, access: Access, kind: CertificateKind) -> Response:
-    view = documents.certificate_view(documents.current_certificate(db, access.citizen_id, kind))
-    body = json.dumps({"ref": access.ref, "citizen_id": access.citizen_id, **view},
-                      ensure_ascii=False)  # fmt: skip
+    certificate = documents.current_certificate(db, access.citizen_id, kind)
+    if access.client.fields == FULL:
+        body = json.dumps({"ref": access.ref, "citizen_id": access.citizen_id,
+                           **documents.certificate_view(certificate)}, ensure_ascii=False)  # fmt: skip
+    else:  # not even the ID number: the app knows whom it asked about by the reference
+        body = json.dumps({"ref": access.ref, **_minimal_view(certificate)}, ensure_ascii=False)
     return Response(body, media_type="application/json", headers=NO_STORE)
 
 
 TOKEN_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"description": "No valid client token."},
+    401: {"description": "No valid client token (unknown, revoked or expired)."},
+    403: {"description": "Beyond the client's scopes, fields or kinds (`client_scope_exceeded`)."},
     404: {"description": "No such person or no current certificate."},
     429: {"description": "The token's requests for this minute are used up (Retry-After)."},
 }
@@ -218,6 +277,7 @@ def citizen_certificate_by_id(
 ) -> Response:
     """The person's current certificate, for an ID number sent in the body; the answer's `ref`
     names the person in the other citizen-app URLs."""
+    within_scope(request, client, now, lookup.kind, "json")
     access = open_access(request, client, now, "json", citizen_id=lookup.citizen_id)
     return _certificate_json(db, access, lookup.kind)
 
@@ -260,6 +320,31 @@ def citizen_certificate_fhir(
     return Response(bundle, media_type="application/fhir+json", headers=NO_STORE)
 
 
+@api.get("/certificates/changes", responses=TOKEN_ERRORS)
+def certificate_changes(
+    request: Request,
+    client: ChangesClient,
+    db: Annotated[Session, Depends(session, scope="function")],
+    now: Annotated[datetime, Depends(clock)],
+    cursor: Annotated[str, Query(pattern=r"^[0-9]{1,18}$",
+                                 description="`next_cursor` of the last page; 0 from the start.")] = "0",
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 100,
+) -> Response:  # fmt: skip
+    """What happened to certificates since `cursor` (issued, reissued, renewed, revoked), of
+    the kinds this client may read, oldest first, each change once. Persons are named by their
+    reference only."""
+    feed.sequence_pending(request.app.state.engine, now=now, max_steps=1)
+    page = feed.changes_after(db, int(cursor), kinds=client_kinds(client), limit=limit,
+                              full=client.fields == FULL)  # fmt: skip
+    body = {"changes": [c.item() for c in page.changes], "next_cursor": str(page.cursor),
+            "more": page.more}  # fmt: skip
+    if page.changes:  # an empty poll shows nobody: not audited (partners poll often)
+        auth.append(db, actor=None, action="certificates.client.changes",
+                    object_type="api_client", object_id=str(client.id),
+                    detail={"cursor": cursor, "count": len(page.changes)}, at=now)  # fmt: skip
+    return Response(json.dumps(body), media_type="application/json", headers=NO_STORE)
+
+
 router.include_router(api)
 router.include_router(pages.router)
 router.include_router(approval_pages.router)
@@ -267,3 +352,4 @@ router.include_router(district_pages.router)
 router.include_router(console_pages.router)
 router.include_router(recovery_pages.router)
 router.include_router(verifier_pages.router)
+router.include_router(partner_pages.router)
