@@ -18,8 +18,16 @@ from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.service import Permission, Principal
 from vaxlink.compose import Container
 from vaxlink.geo.codes import NATION, UnitKey
-from vaxlink.reports import charts, service
-from vaxlink.reports.service import TABLE_COLUMNS, VN_TZ, DailyReport, Figures, Row, phases
+from vaxlink.reports import service
+from vaxlink.reports.service import (
+    TABLE_COLUMNS,
+    VN_TZ,
+    DailyReport,
+    Figures,
+    Row,
+    charts,
+    phases,
+)
 from vaxlink.settings import Settings
 from vaxlink.web.deps import container as app_container
 from vaxlink.web.deps import now as request_now
