@@ -223,7 +223,9 @@ def login_enrol(
     token = service.create_session(db, user, settings=config, now=now)
     audit.record(db, actor=principal, action="auth.login", object_type="user",
                  object_id=user.id, detail={"second_factor": True}, at=now)  # fmt: skip
-    response = RedirectResponse(target, status_code=303)
+    # a confirmation, then on to the page asked for (the new session's cookie is set here)
+    response = render(request, "auth/enrol.html",
+                      {"enrolled": True, "just_enrolled": True, "next": target})  # fmt: skip
     _set_session_cookie(request, response, token, config)
     return response
 

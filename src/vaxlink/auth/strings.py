@@ -95,6 +95,7 @@ STRINGS = {
         "auth.totp.just_enrolled": "Xong: đã bật xác thực hai bước. Từ lần đăng nhập sau, nhập "
         "thêm mã 6 số trong ứng dụng xác thực.",
         "auth.password.link": "Đổi mật khẩu",
+        "auth.totp.continue": "Tiếp tục",
         "auth.password.title": "Đổi mật khẩu của bạn",
         "auth.password.intro": "Mật khẩu mới cần ít nhất {n} ký tự, không chứa tên đăng nhập và "
         "không dễ đoán; nên ghép ba, bốn từ không liên quan với chữ số hoặc dấu ở giữa.",
@@ -167,6 +168,7 @@ STRINGS = {
         "auth.totp.just_enrolled": "Done: two-step verification is on. From your next login, "
         "also enter the 6-digit code from your authenticator app.",
         "auth.password.link": "Change password",
+        "auth.totp.continue": "Continue",
         "auth.password.title": "Change your password",
         "auth.password.intro": "The new password needs at least {n} characters, must not contain "
         "your user name and must not be easy to guess; three or four unrelated words with digits "
