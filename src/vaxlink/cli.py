@@ -39,6 +39,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("worklist", "vaxlink.cleaning.cli"),
     ("feedback", "vaxlink.feedback.cli"),
     ("report", "vaxlink.reports.cli"),
+    ("i18n", "vaxlink.web.i18n_cli"),
 )
 # Top-level commands (`vaxlink demo`, `vaxlink link`, ...): (module, function, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (

@@ -84,6 +84,67 @@ def test_photo_upload_of_the_chip_qr_identifies(
     assert page.locator("#card-mismatch").count() == 0
 
 
+def _fits_a_phone(page: Any) -> None:
+    """No sideways scrolling at 390 px, and every tab of the menu is on screen (none clipped)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    tabs = page.locator("nav.menu a")
+    assert tabs.count() >= 1
+    for i in range(tabs.count()):
+        box = tabs.nth(i).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= 390, box
+
+
+def test_keyboard_wedge_scan_with_nothing_focused_identifies(
+    live_server, make_user, phone_page
+) -> None:
+    """A USB scanner types the card's QR text a few ms a key and presses Enter: the page routes
+    the burst to the chip-QR path, whatever has focus."""
+    page = phone_page
+    account = make_user(live_server.engine, Role.HEALTH_STATION, facility_code="F001")
+    add_citizen(live_server.engine)
+    login(page, live_server.url, account, next_path="/entry")
+    page.wait_for_selector("#wedge-hint", state="visible")
+    assert not page.locator("#scan-stop").is_visible()  # only once scanning has started
+    assert not page.locator("#wedge-status").is_visible()
+    _fits_a_phone(page)
+    page.keyboard.type(chip_text(), delay=5)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#person")
+    assert page.inner_text("#person-name") == "Nguyễn Văn An"
+    assert page.locator('input[name=source][value="chip_qr"]').count() == 1
+    assert page.locator("#card-mismatch").count() == 0
+    _fits_a_phone(page)
+
+
+def test_keyboard_wedge_into_the_id_field_shows_card_and_registry_side_by_side(
+    live_server, make_user, page
+) -> None:
+    account = make_user(live_server.engine, Role.HEALTH_STATION, facility_code="F001")
+    add_citizen(live_server.engine)
+    login(page, live_server.url, account, next_path="/entry")
+    page.click("#id-number")  # the scan lands in the ID field, as it does at a real desk
+    page.keyboard.type(chip_text(name="Nguyễn Văn Anh"), delay=5)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#card-compare")
+    row = page.locator('#card-compare tr[data-field="full_name"]')
+    assert row.locator("td.on-card").inner_text() == "Nguyễn Văn Anh"
+    assert row.locator("td.in-registry").inner_text() == "Nguyễn Văn An"
+    assert page.locator("#card-compare tbody tr").count() == 1
+    assert "Trên thẻ" in page.inner_text("#card-compare thead")
+
+
+def test_slow_typing_is_not_taken_for_a_scan(live_server, make_user, page) -> None:
+    """A person typing (100 ms a key) keeps what they typed in the ID field."""
+    account = make_user(live_server.engine, Role.HEALTH_STATION, facility_code="F001")
+    login(page, live_server.url, account, next_path="/entry")
+    page.click("#id-number")
+    page.keyboard.type("0010|85012345|x|y", delay=100)
+    assert page.input_value("#id-number") == "0010|85012345|x|y"
+    assert page.locator("#wedge-status").is_hidden()
+
+
 def _y4m(png: bytes, path: Path, frames: int = 10) -> Path:
     """A Y4M video (the format Chromium's fake camera reads) showing the image, grey chroma."""
     image = Image.open(io.BytesIO(png)).convert("L")

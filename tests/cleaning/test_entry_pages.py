@@ -11,6 +11,8 @@ from sqlalchemy import select
 from tests.cleaning.entry_support import add_citizen, add_dose, chip_png, chip_text
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
+from vaxlink.identity import format_chip_qr
+from vaxlink.identity.dates import PartialDate
 from vaxlink.records.models import DoseRecord
 
 CID = "001085012345"
@@ -111,6 +113,45 @@ def test_scanned_chip_text_identifies(staff_client) -> None:
     r = station.post("/entry/identify", data={"chip_qr": chip_text()})
     assert r.status_code == 200
     assert 'name="source" value="chip_qr"' in r.text
+
+
+def test_chip_text_typed_into_the_id_field_is_read_as_a_scan(staff_client) -> None:
+    """A keyboard-wedge scanner types the whole QR text into the ID field (no JS to catch it):
+    the text is read as the card's QR, never cut to 20 characters or refused as a bad number."""
+    station = clerk(staff_client)
+    add_citizen(station.engine)
+    text = chip_text()
+    assert len(text) > 20
+    r = station.post("/entry/identify", data={"id_number": text})
+    assert r.status_code == 200
+    assert 'name="source" value="chip_qr"' in r.text
+    assert 'id="card-mismatch"' not in r.text
+    broken = station.post("/entry/identify", data={"id_number": "001085012345|x|Nguyễn"})
+    assert broken.status_code == 422
+    assert "Không đọc được mã QR trên CCCD" in broken.text
+    assert "001085012345|x" not in broken.text  # the scanned text is not put back in the field
+    start = station.get("/entry")
+    assert 'maxlength="20"' not in start.text
+
+
+def test_disagreeing_card_shows_card_and_registry_values_side_by_side(staff_client) -> None:
+    station = clerk(staff_client)
+    add_citizen(station.engine)
+    card = format_chip_qr(
+        id_number=CID, full_name="Nguyễn Văn Anh", date_of_birth=PartialDate(1985, 4, 14),
+        sex="M", address="Số 1 Phúc Xá, Ba Đình, Hà Nội", issue_date=dt.date(2021, 5, 1),
+    )  # fmt: skip
+    r = station.post("/entry/identify", data={"chip_qr": card})
+    assert r.status_code == 200
+    rows = dict(re.findall(r'<tr data-field="(\w+)">(.*?)</tr>', r.text, re.S))
+    assert set(rows) == {"full_name", "date_of_birth"}
+    assert re.search(r"Nguyễn Văn Anh</td>\s*<td[^>]*>Nguyễn Văn An<", rows["full_name"])
+    assert re.search(r"14/04/1985</td>\s*<td[^>]*>14/03/1985<", rows["date_of_birth"])
+    assert "Trên thẻ" in r.text
+    assert "Trong CSDL dân cư" in r.text
+    en = station.post("/entry/identify?lang=en", data={"chip_qr": card})
+    assert "On the card" in en.text
+    assert "In the registry" in en.text
 
 
 def test_unknown_id_offers_the_documented_unregistered_path(staff_client) -> None:

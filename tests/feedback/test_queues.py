@@ -72,7 +72,9 @@ def test_personal_data_goes_to_the_police_and_doses_to_the_station(
         "dose": f"{typo}@{version}", "full_name": "Nguyễn Văn An", "reason": "đối chiếu CCCD",
         "answer": "Công an xã đã sửa họ tên theo CCCD."}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text[:500]
-    assert r.headers["location"] == f"/police/tickets/{personal}"
+    assert r.headers["location"] == f"/police/tickets/{personal}?done=resolved"
+    confirmed = police.get(r.headers["location"])
+    assert "Đã lưu cách xử lý phản ánh" in confirmed.text
     with transaction(world.engine) as s:
         fixed = s.get(DoseRecord, typo)
         assert fixed is not None

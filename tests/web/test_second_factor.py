@@ -59,7 +59,9 @@ def test_issuer_and_admin_enrol_before_anything(staff_client: Callable[..., Staf
         code = pyotp.TOTP(match.group(1)).now()
         ok = c.post("/login/enrol", data={"code": code, "csrf_token": csrf, "next": "/"},
                     follow_redirects=False)  # fmt: skip
-        assert ok.status_code == 303
+        assert ok.status_code == 200  # a confirmation, logged in
+        assert 'id="totp-enrolled"' in ok.text
+        assert "Xong: đã bật xác thực hai bước" in ok.text
         assert c.get("/").status_code == 200
         with transaction(station.engine) as s:
             user = s.query(User).filter_by(username=name).one()

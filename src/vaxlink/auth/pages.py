@@ -223,7 +223,9 @@ def login_enrol(
     token = service.create_session(db, user, settings=config, now=now)
     audit.record(db, actor=principal, action="auth.login", object_type="user",
                  object_id=user.id, detail={"second_factor": True}, at=now)  # fmt: skip
-    response = RedirectResponse(target, status_code=303)
+    # a confirmation, then on to the page asked for (the new session's cookie is set here)
+    response = render(request, "auth/enrol.html",
+                      {"enrolled": True, "just_enrolled": True, "next": target})  # fmt: skip
     _set_session_cookie(request, response, token, config)
     return response
 
@@ -292,7 +294,7 @@ def enrol(
         if totp.confirm_enrolment(user, code, now=deps.now(request), key=key):
             audit.record(db, actor=principal, action="user.second_factor_enrol",
                          object_type="user", object_id=user.id, at=deps.now(request))  # fmt: skip
-            return RedirectResponse("/", status_code=303)
+            return render(request, "auth/enrol.html", {"enrolled": True, "just_enrolled": True})
         from vaxlink.web.i18n import language, translate
 
         secret = totp.secret_of(user, key) or ""
@@ -301,6 +303,51 @@ def enrol(
             "error": translate(language(request), "auth.totp.failed"),
         }, status=422)  # fmt: skip
     return RedirectResponse("/account/second-factor", status_code=303)
+
+
+def _password_page(
+    request: Request, *, error: str | None = None, status: int = 200, done: int | None = None
+) -> Response:
+    return render(request, "auth/password.html",
+                  {"error": error, "done": done is not None, "ended": done or 0,
+                   "min_length": service.MIN_PASSWORD}, status=status)  # fmt: skip
+
+
+@router.get("/account/password")
+def password_form(request: Request, principal: CurrentPrincipal) -> Response:
+    """The account holder's own password change: current password, then the new one twice."""
+    return _password_page(request)
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    principal: CurrentPrincipal,
+    db: Db,
+    config: Config,
+    current: Annotated[str, Form(max_length=1024)] = "",
+    new: Annotated[str, Form(max_length=1024)] = "",
+    repeat: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Change the password; every other session of the account ends, this one goes on."""
+    from vaxlink.auth.errors import AccountError
+    from vaxlink.web.i18n import error_text, language
+
+    user = db.get(User, principal.user_id)
+    assert user is not None
+    try:
+        ended = service.change_own_password(
+            db, user, current=current, new=new, repeat=repeat,
+            keep_token=request.cookies.get(SESSION_COOKIE), client=_client(request),
+            settings=config, now=deps.now(request),
+        )  # fmt: skip
+    except TooManyAttempts as exc:
+        response = _password_page(request, error=error_text(language(request), exc), status=429)
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    except AccountError as exc:  # returned, not raised: a wrong guess is counted (committed)
+        return _password_page(request, error=error_text(language(request), exc), status=422)
+    return _password_page(request, done=ended)
 
 
 def _mount_audit_viewer() -> None:

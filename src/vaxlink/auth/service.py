@@ -45,6 +45,7 @@ from vaxlink.auth.sessions import (
     principal_of,
     resolve_session,
     revoke_all_sessions,
+    revoke_other_sessions,
     revoke_session,
     token_hash,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "append_after_transaction",
     "append_many",
     "authenticate",
+    "change_own_password",
     "check_audit_detail",
     "create_session",
     "create_user",
@@ -100,6 +102,7 @@ __all__ = [
     "reset_second_factor",
     "resolve_session",
     "revoke_all_sessions",
+    "revoke_other_sessions",
     "revoke_session",
     "set_active",
     "set_password",
@@ -137,11 +140,17 @@ def check_password_rules(password: str, username: str) -> None:
     guess: common passwords, words and names from zxcvbn's packaged frequency lists, keyboard
     runs, repeats (`aaaaaaaaaaaa`), sequences and dates (a zxcvbn score below 3)."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters").keyed(
+            "auth.password.too_short", n=MIN_PASSWORD
+        )
     if len(password) > MAX_PASSWORD:
-        raise AccountError(f"the password may have at most {MAX_PASSWORD} characters")
+        raise AccountError(f"the password may have at most {MAX_PASSWORD} characters").keyed(
+            "auth.password.too_long", n=MAX_PASSWORD
+        )
     if username in password.lower():
-        raise AccountError("the password must not contain the user name")
+        raise AccountError("the password must not contain the user name").keyed(
+            "auth.password.has_username"
+        )
     # zxcvbn's cost grows with the length; past 100 characters a password is long enough.
     verdict = zxcvbn(password[:100], user_inputs=[username, "vaxlink"])
     if verdict["score"] < MIN_PASSWORD_SCORE:
@@ -150,7 +159,7 @@ def check_password_rules(password: str, username: str) -> None:
         raise AccountError(
             f"this password is too easy to guess ({why}); choose another, e.g. three or four "
             "unrelated words with digits or signs between them"
-        )
+        ).keyed("auth.password.too_easy", why=why)
 
 
 def hash_password(password: str) -> str:
@@ -228,6 +237,49 @@ def set_password(
     revoke_all_sessions(session, user.id, now=now)
     audit.record(session, actor=actor, action="user.password_reset", object_type="user",
                  object_id=user.id, unit=f"{user.unit_level}:{user.unit_code}", at=now)  # fmt: skip
+
+
+def change_own_password(
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    repeat: str,
+    keep_token: str | None,
+    client: str,
+    settings: Settings,
+    now: dt.datetime,
+) -> int:
+    """The account holder replaces their own password: the current one must be right (wrong
+    guesses count towards the login lockout), the new one typed twice and within the rules.
+    Every other session of the account ends (the one `keep_token` names goes on); audited.
+    Returns how many other sessions were ended."""
+    wait = throttle.locked_for(session, user.username, client, settings=settings, now=now)
+    if wait is not None:
+        minutes = max(1, -(-wait // 60))
+        raise TooManyAttempts(
+            f"too many wrong passwords; try again in {minutes} minute(s)", wait
+        ).keyed("auth.login.locked", minutes=minutes)
+    if not _verify(user.password_hash, current[:MAX_PASSWORD]):
+        throttle.note(session, user.username, client, succeeded=False, settings=settings, now=now)
+        raise AccountError("the current password is wrong").keyed("auth.password.wrong_current")
+    if new != repeat:
+        raise AccountError("the two new passwords differ; type the same one twice").keyed(
+            "auth.password.differ"
+        )
+    if new == current:
+        raise AccountError("the new password is the same as the current one").keyed(
+            "auth.password.same"
+        )
+    check_password_rules(new, user.username)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    ended = revoke_other_sessions(session, user.id, keep_token, now=now)
+    audit.record(session, actor=principal_of(user), action="user.password_change",
+                 object_type="user", object_id=user.id, detail={"other_sessions_ended": ended},
+                 unit=f"{user.unit_level}:{user.unit_code}", at=now)  # fmt: skip
+    return ended
 
 
 def set_active(

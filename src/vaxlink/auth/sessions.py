@@ -106,3 +106,16 @@ def revoke_all_sessions(session: Session, user_id: int, *, now: dt.datetime) -> 
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def revoke_other_sessions(
+    session: Session, user_id: int, keep_token: str | None, *, now: dt.datetime
+) -> int:
+    """End every live session of the account but the one `keep_token` names; how many ended."""
+    query = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        query = query.where(AuthSession.token_hash != token_hash(keep_token))
+    result = session.execute(query.values(revoked_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)

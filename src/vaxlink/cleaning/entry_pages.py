@@ -116,13 +116,17 @@ async def entry_identify(
     """Look the person up in the registry; show who they are, their doses and the dose form."""
     if (refusal := _no_site(request, principal)) is not None:
         return refusal
+    typed, scanned = id_number.strip(), chip_qr.strip()
+    if "|" in typed and not scanned:
+        # a keyboard-wedge scanner typed the card's QR text into the ID field: it is a scan
+        typed, scanned, id_number = "", typed, ""
     image = await photo.read(UPLOAD_LIMIT + 1) if photo is not None and photo.filename else b""
     if len(image) > UPLOAD_LIMIT:
         return _start_error(request, principal, "the photo is larger than 8 MB; take it again")
     try:
         check = entry.start_entry(
-            db, principal, registry, id_number=id_number.strip() or None,
-            chip_qr_text=chip_qr.strip() or None, image=image or None, today=now.date(),
+            db, principal, registry, id_number=typed or None,
+            chip_qr_text=scanned or None, image=image or None, today=now.date(),
             quota=LookupQuota.from_settings(config), now=now,
         )  # fmt: skip
     except LookupThrottled as exc:

@@ -28,7 +28,18 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "chờ công an xã xác minh danh tính.",
         "entry.registry_down": "Không kết nối được cơ sở dữ liệu dân cư. Thử lại, hoặc nhập "
         'với lý do "không kết nối được".',
-        "entry.mismatch": "Thông tin trên thẻ khác với CSDL dân cư ở: {fields}. Kiểm tra giấy tờ.",
+        "entry.mismatch": "Thông tin trên thẻ CCCD khác với CSDL dân cư:",
+        "entry.mismatch_help": "Hỏi lại người được tiêm và kiểm tra giấy tờ trước khi nhập mũi tiêm.",
+        "entry.compare.field": "Thông tin",
+        "entry.compare.card": "Trên thẻ",
+        "entry.compare.registry": "Trong CSDL dân cư",
+        "entry.compare.full_name": "Họ và tên",
+        "entry.compare.date_of_birth": "Ngày sinh",
+        "entry.compare.sex": "Giới tính",
+        "entry.wedge_hint": "Có máy quét mã cầm tay? Cứ quét mã QR trên thẻ khi trang này "
+        "đang mở, không cần bấm vào ô nào.",
+        "entry.wedge_read": "Đã đọc mã QR trên thẻ CCCD từ máy quét: đang tra cứu trong CSDL dân "
+        "cư…",
         "entry.full_name": "Họ và tên",
         "entry.dob": "Ngày sinh",
         "entry.sex": "Giới tính",
@@ -137,7 +148,19 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "the dose then waits for the commune police to verify the identity.",
         "entry.registry_down": "The population registry cannot be reached. Try again, or record "
         'with the reason "registry unreachable".',
-        "entry.mismatch": "The card differs from the registry in: {fields}. Check the document.",
+        "entry.mismatch": "The ID card differs from the population registry:",
+        "entry.mismatch_help": "Ask the person again and check their documents before recording "
+        "the dose.",
+        "entry.compare.field": "Field",
+        "entry.compare.card": "On the card",
+        "entry.compare.registry": "In the registry",
+        "entry.compare.full_name": "Full name",
+        "entry.compare.date_of_birth": "Date of birth",
+        "entry.compare.sex": "Sex",
+        "entry.wedge_hint": "Using a handheld (USB) scanner? Just scan the QR code on the card "
+        "while this page is open; no need to click a field first.",
+        "entry.wedge_read": "Read the ID card's QR code from the scanner: looking the person up "
+        "in the registry…",
         "entry.full_name": "Full name",
         "entry.dob": "Date of birth",
         "entry.sex": "Sex",

@@ -230,7 +230,9 @@ def start_entry(
         try:
             card = parse_chip_qr(chip_qr_text)
         except IdentityParseError as exc:
-            raise EntryError(f"this is not a chip-card QR code: {exc}") from None
+            raise EntryError(f"this is not a chip-card QR code: {exc}").keyed(
+                "error.invalid_chip_qr"
+            ) from None
         id_number = card.id_number
     digits, kind = citizen_number(id_number or "")
     if quota is not None:

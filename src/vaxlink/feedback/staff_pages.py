@@ -167,7 +167,9 @@ def police_ticket_detail(
 def _detail(request: Request, db: Session, principal: Principal, ticket_id: int,
             base: str) -> Response:  # fmt: skip
     ticket = _scoped_ticket(db, principal, ticket_id, deps.now(request), base=base)
+    done = request.query_params.get("done")  # the step just taken, confirmed on the page
     context = _ticket_context(db, principal, ticket, deps.now(request), base=base,
+                              done=done if done in ("resolved", "moved") else None,
                               anchors=deps.container(request).trust_anchors)  # fmt: skip
     return render(request, "feedback/staff_ticket.html", context)
 
@@ -251,7 +253,7 @@ def _move(request: Request, db: Session, principal: Principal, ticket_id: int, t
     except VaxlinkError as exc:
         return _refused(request, db, principal, ticket_id, exc, base)
     after_commit(db, send_all, sms_port(request), outbox.notices)
-    return RedirectResponse(f"{base}/{ticket.id}", status_code=303)
+    return RedirectResponse(f"{base}/{ticket.id}?done=moved", status_code=303)
 
 
 def _dose_choice(raw: str) -> tuple[int | None, int | None]:
@@ -314,7 +316,7 @@ def _resolve(request: Request, db: Session, principal: Principal, ticket_id: int
         return _refused(request, db, principal, ticket_id, exc, base,
                         {"dose": dose, "reason": reason, "answer": answer, **typed})
     after_commit(db, send_all, sms_port(request), outbox.notices)
-    return RedirectResponse(f"{base}/{ticket.id}", status_code=303)
+    return RedirectResponse(f"{base}/{ticket.id}?done=resolved", status_code=303)
 
 
 @router.get("/staff/tickets/{ticket_id}/attachments/{attachment_id}")

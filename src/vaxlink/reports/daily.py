@@ -12,15 +12,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from vaxlink import numbers
 from vaxlink.geo.codes import UnitKey
 from vaxlink.pdf import find_fonts, render_pdf, templates
-from vaxlink.reports import query
+from vaxlink.reports import charts, query
 from vaxlink.reports.errors import ReportRenderError
 from vaxlink.reports.figures import VN_TZ, end_of_day
 from vaxlink.reports.labels import LEVELS, METRICS, TABLE_COLUMNS, TEXT
@@ -202,13 +204,27 @@ def _normalise_zip(data: bytes, stamp: dt.datetime) -> bytes:
 
 
 def _fmt(v: object, column: str) -> str:
-    if v is None:
-        return "–"
+    """A figure as the (Vietnamese-first) report writes it: 1.234.567, 12,5, 97,5 %."""
     if column == "linked_share" and isinstance(v, float):
-        return f"{v:.1%}"
-    if isinstance(v, float):
-        return f"{v:,.1f}"
-    return f"{v:,}".replace(",", ".")
+        return numbers.percent(v, "vi")
+    return numbers.count(v if isinstance(v, int | float) else None, "vi")
+
+
+#: Units drawn in the report's chart (the lowest shares first when there are more).
+CHART_ROWS = 40
+
+
+def _progress_chart(rows: list[Row]) -> Markup | None:
+    """The share verified of each unit one level down as coloured bars (inline SVG), or None
+    when there is no unit below with doses sent."""
+    measured = [r for r in rows if r.figures.linked_share is not None]
+    if not measured:
+        return None
+    if len(measured) > CHART_ROWS:
+        measured = sorted(measured, key=lambda r: r.figures.linked_share or 0.0)[:CHART_ROWS]
+    bars = [(_label(r, False), r.figures.linked_share) for r in measured]
+    svg = charts.share_bars(bars, "vi", title=TEXT["chart.by_unit"][0])
+    return Markup(svg)  # noqa: S704 - built by vaxlink.reports.charts, every text escaped
 
 
 def render_html(data: ReportData, *, font_dir: Path | None = None) -> str:
@@ -238,6 +254,7 @@ def render_html(data: ReportData, *, font_dir: Path | None = None) -> str:
             headline=headline,
             columns=[METRICS[c] for c in short],
             below=lines(data.below, False),
+            chart=_progress_chart(data.below),
             sites=lines(data.sites[:200], True),
             sites_more=max(0, len(data.sites) - 200),
             text=TEXT,

@@ -24,7 +24,7 @@ from vaxlink.db import transaction
 from vaxlink.files import private_dir, write_private
 from vaxlink.geo.codes import NATION, Level, UnitKey, unit_key
 from vaxlink.geo.errors import GeoError
-from vaxlink.reports import daily, phases, query
+from vaxlink.reports import charts, daily, phases, query
 from vaxlink.reports.background import PeriodicRefresh
 from vaxlink.reports.config import ReportSettings, SmtpSettings
 from vaxlink.reports.errors import MailError, ReportError, ReportNotFound, UnknownUnit
@@ -78,6 +78,7 @@ __all__ = [
     "SmtpSettings",
     "UnitView",
     "UnknownUnit",
+    "charts",
     "child_level",
     "children",
     "computed_at",

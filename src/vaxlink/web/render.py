@@ -86,6 +86,14 @@ def number(ctx: Context, value: int | float | None) -> str:
     return text.translate(_VI_DIGITS) if ctx.get("lang", i18n.DEFAULT) == "vi" else text
 
 
+@pass_context
+def percent(ctx: Context, share: float | None, digits: int = 1) -> str:
+    """A share (0.975) as the reader writes it: 97,5 % in Vietnamese, 97.5% in English."""
+    from vaxlink import numbers
+
+    return numbers.percent(share, ctx.get("lang", i18n.DEFAULT), digits)
+
+
 def data(value: object) -> Markup:
     """`value` marked as data, not interface text (`translate="no"`): names, places, codes."""
     text = "" if value is None else value
@@ -130,6 +138,7 @@ def templates() -> Jinja2Templates:
     built.env.filters["vn_datetime"] = vn_datetime
     built.env.filters["day"] = day
     built.env.filters["number"] = number
+    built.env.filters["percent"] = percent
     built.env.filters["data"] = data
     built.env.globals["coded"] = coded
     built.env.filters["commands"] = commands
