@@ -301,7 +301,7 @@ def decision_steps() -> list[Step]:
     mid_exact = _levels(MIDDLE, "exact")[0]
 
     def bits(comparison: str, level: str) -> str:
-        return f"list_extract($nk_{comparison}_bits, {level} + 1)"
+        return f"list_element($nk_{comparison}_bits, {level} + 1)"
 
     def weight(dob_level: str, res_level: str, sex_level: str, mid_level: str) -> str:
         return (
@@ -367,7 +367,7 @@ def decision_steps() -> list[Step]:
                + $nk_absent * coalesce(nm.n, 0) * coalesce(dd.n, 0) / t.n
                    * pow(2, {bits("dob", str(dob_exact))} - {bits("dob", "c.g_dob")}
                             + {bits("mid", str(mid_exact))} - {bits("mid", "c.g_middle")})
-                   * list_extract($nk_res_mu, c.g_residence + 1) AS risk
+                   * list_element($nk_res_mu, c.g_residence + 1) AS risk
         FROM c CROSS JOIN total t LEFT JOIN others s ON s._row = c._row
         LEFT JOIN names nm ON nm.fam = c.fam AND nm.giv = c.giv AND nm.sex = c.sex_c
         LEFT JOIN days dd ON dd.dy = c.dy_c AND dd.dm = c.dm_c AND dd.dd = c.dd_c
@@ -376,11 +376,10 @@ def decision_steps() -> list[Step]:
     model_links = Step(
         """
         CREATE OR REPLACE TABLE lk_model_links AS
-        WITH u AS (SELECT *, unique_base AND NOT EXISTS (SELECT 1 FROM lk_near n
-                                                           WHERE n._row = b._row) AS unique_ok,
-                          coalesce((SELECT k.risk <= $namesake_risk FROM lk_namesakes k
-                                    WHERE k._row = b._row), false) AS namesake_ok
-                   FROM lk_best b)
+        WITH u AS (SELECT b.*, unique_base AND NOT EXISTS (SELECT 1 FROM lk_near n
+                                                             WHERE n._row = b._row) AS unique_ok,
+                          coalesce(k.risk <= $namesake_risk, false) AS namesake_ok
+                   FROM lk_best b LEFT JOIN lk_namesakes k ON k._row = b._row)
         SELECT _row, cid, p,
                CASE WHEN has_id AND NOT id_registered AND NOT id_explained THEN 'id_not_in_registry'
                     WHEN dob_other THEN 'dob_differs'
