@@ -42,6 +42,11 @@ automatically, and the same for the records of people who have a namesake born t
 
     python benchmarks/linkage_density_bench.py                       # 5M citizens, ~1.5M doses
     python benchmarks/linkage_density_bench.py --citizens 500000     # same density, 10x smaller
+    python benchmarks/linkage_density_bench.py --citizens 500000 --no-phones  # sites without phones
+
+`--no-phones` removes every dose's phone number before linking (many campaign sites collect
+none); the per-type rows of the records whose ID cannot decide (`id_missing`,
+`id_other_person`, `id_relative`) are printed and written either way.
 
 Writes benchmarks/results/linkage_density.json (or linkage_density_<n>.json for other sizes).
 """
@@ -133,6 +138,22 @@ def generate_files(citizens: int, seed: int, days: int, dose_share: float, folde
                                   "doses": result.doses.num_rows}))  # fmt: skip
 
 
+#: Error types whose records leave the ID unable to decide (issue #15: >= 90 % automatic).
+ID_CANNOT_DECIDE = ("id_missing", "id_other_person", "id_relative")
+
+
+def drop_phones(folder: Path) -> None:
+    """Every dose's phone number removed (set to NULL), as from a site that collects none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / "doses.parquet"
+    doses = pq.read_table(path)
+    i = doses.schema.get_field_index("phone")
+    doses = doses.set_column(i, "phone", pa.nulls(doses.num_rows, doses.schema.field(i).type))
+    pq.write_table(doses, path, compression="zstd")
+
+
 def link(folder: Path) -> None:
     """Child process: the engine's `link_files` with the packaged model (`vaxlink link`)."""
     from vaxlink.linkage.files import link_files
@@ -213,6 +234,7 @@ def quality(folder: Path) -> dict[str, Any]:
         "wrong_links_by_errors": {str(e or "(clean)"): int(c) for e, c in wrong_rows},
         "namesake_records": {"records": n, "auto_right": right, "wrong": wrong, "review": review,
                              "auto_share": right / n if n else 0.0},
+        "by_error": {k: vars(v) for k, v in report.by_error.items() if k in ID_CANNOT_DECIDE},
     }  # fmt: skip
 
 
@@ -235,6 +257,8 @@ def main() -> None:
     parser.add_argument("--birth-days", type=int, default=None,
                         help="birth days per year to use instead of the planned k (365: the "
                              "registry's own density, a control)")  # fmt: skip
+    parser.add_argument("--no-phones", action="store_true",
+                        help="remove every dose's phone number before linking")  # fmt: skip
     args = parser.parse_args()
     console = Console()
     t = time.perf_counter()
@@ -265,6 +289,8 @@ def main() -> None:
                   f"{gen.seconds:.0f} s; achieved collision rate "
                   f"{density['achieved']['collision_rate']:.4f} (target "
                   f"{density['target_collision_rate']:.4f})")  # fmt: skip
+    if args.no_phones:
+        drop_phones(folder)
     m = run_measured([*me, "link", str(folder)],
                      env={"VAXLINK_DUCKDB_MEMORY_LIMIT": args.memory})  # fmt: skip
     if m.returncode != 0:
@@ -274,7 +300,7 @@ def main() -> None:
     ok = q["precision"] >= TARGET_PRECISION and q["absent_people_linked"] == 0
     results = {
         "citizens": sizes["citizens"], "doses": sizes["doses"], "seed": args.seed,
-        "dose_share": args.dose_share, "density": density,
+        "dose_share": args.dose_share, "density": density, "phones": not args.no_phones,
         "generate": {"seconds": round(gen.seconds, 1), "peak_rss_mb": round(gen.peak_rss_bytes / MB)},
         "link": {"seconds": round(m.seconds, 1), "peak_rss_mb": round(m.peak_rss_bytes / MB),
                  "cpu_seconds": round(m.cpu_seconds, 1), "duckdb_memory_limit": args.memory,
@@ -286,6 +312,8 @@ def main() -> None:
     name = "linkage_density" if args.citizens == 5_000_000 else f"linkage_density_{args.citizens}"
     if args.birth_days:
         name += f"_k{args.birth_days}"
+    if args.no_phones:
+        name += "_nophones"
     path = write_result(name, results)
     table = Table(title=f"linkage at national density ({sizes['citizens']:,} citizens)")
     table.add_column("measure")
@@ -307,6 +335,9 @@ def main() -> None:
          f"{q['namesake_records']['auto_share']:.2%} / {q['namesake_records']['wrong']} / "
          f"{q['namesake_records']['review']:,}"),
         ("recall@3", f"{q['recall_at_3']:.4%}"),
+        *((f"{k}: records / auto right / wrong", f"{v['records']:,} / {v['auto_share']:.2%} / "
+           f"{v['wrong_links']}") for k, v in q["by_error"].items()),
+        ("dose phones", "removed" if args.no_phones else "kept"),
         ("link wall time", f"{m.seconds:.0f} s (load {m.load_before:.1f} → {m.load_after:.1f})"),
         ("link peak memory (PSS)", f"{m.peak_rss_bytes / MB:,.0f} MB"),
         ("generate wall / peak", f"{gen.seconds:.0f} s / {gen.peak_rss_bytes / MB:,.0f} MB"),

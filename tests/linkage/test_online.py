@@ -168,7 +168,7 @@ def test_online_guards_equal_bulk(
     engine, stats = prepared
     same = _rescore(prepared, model)
     dp = decide.params(same)
-    for step in decide.decision_steps()[:3]:  # lk_best, lk_near, lk_model_links
+    for step in decide.decision_steps()[:4]:  # lk_best, lk_near, lk_namesakes, lk_model_links
         engine.execute(step.sql, {k: v for k, v in dp.items() if f"${k}" in step.sql})
     some = ("(SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY block "
             "ORDER BY _row) AS n FROM lk_model_links) WHERE n <= 60)")  # fmt: skip
@@ -184,12 +184,16 @@ def test_online_guards_equal_bulk(
         "SELECT b.cid, n.others FROM lk_near n JOIN lk_best b ON b._row = n._row").to_pylist()}  # fmt: skip
     counts = {r["cid"]: (near.get(r["cid"], 0) + 1, r["n_nds"]) for r in engine.to_arrow(
         "SELECT cid, n_nds FROM lk_reg").to_pylist()}  # fmt: skip
+    # ... and the namesake rule's risk of a candidate (decide.registry_namesakes).
+    risks = {r["cid"]: r["risk"] for r in engine.to_arrow(
+        "SELECT b.cid, k.risk FROM lk_namesakes k JOIN lk_best b ON b._row = k._row").to_pylist()}  # fmt: skip
     reasons: dict[str | None, int] = defaultdict(int)
     for row, found in pairs.items():
         cids = [p["cid"] for p in found]
         cids += [c for c in owners[row] if c not in cids]
         result = score_person(doses[row], [citizens[c] for c in cids], same,
-                              registry_size=stats.registry_rows, name_dob_counts=counts)  # fmt: skip
+                              registry_size=stats.registry_rows, name_dob_counts=counts,
+                              namesake_risks=risks)  # fmt: skip
         if result.status == "unmatched":  # too weak for review: the block does not matter
             continue
         assert result.reason == blocks[row], row
@@ -283,3 +287,83 @@ def test_uniqueness_known_answers() -> None:
     assert not unique_in_registry(_g(id="null", sex="else"), True, 0)
     assert not unique_in_registry(_g(id="null", residence="else"), True, 0)
     assert not unique_in_registry(_g(id="exact"), True, 0)  # the ID decides, not this rule
+
+
+def test_namesake_risk_recomputed(
+    prepared: tuple[DuckDBEngine, LinkStats], model: LinkModel
+) -> None:
+    """`lk_namesakes.risk` (the namesake rule's odds against the candidate, set-based) equals the
+    same sum recomputed in Python from the registry's rows: each other citizen with the
+    candidate's family and given name born within a year of the record's date or on its day and
+    month, weighed by the model's bits of date of birth, residence, sex and middle name against
+    the candidate's, plus the absent-person term."""
+    from vaxlink.linkage.comparisons import DOB, MIDDLE, RESIDENCE, SEX
+
+    engine, _ = prepared
+    same = _rescore(prepared, model)
+    dp = decide.params(same)
+    for step in decide.decision_steps()[:4]:
+        engine.execute(step.sql, {k: v for k, v in dp.items() if f"${k}" in step.sql})
+    rows = engine.to_arrow(
+        """
+        SELECT k._row, k.risk, b.cid, b.g_dob, b.g_residence, b.g_sex, b.g_middle
+        FROM lk_namesakes k JOIN lk_best b ON b._row = k._row ORDER BY k.risk DESC, k._row LIMIT 150
+        """
+    ).to_pylist()
+    assert len(rows) > 20, len(rows)
+    reg = engine.to_arrow("SELECT * FROM lk_reg").to_pylist()
+    by_name: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    days: dict[tuple[int, int, int], int] = defaultdict(int)
+    names: dict[tuple[str, str, str], int] = defaultdict(int)
+    for c in reg:
+        by_name[(c["fam"], c["giv"])].append(c)
+        days[(c["dy"], c["dm"], c["dd"])] += 1
+        names[(c["fam"], c["giv"], c["sex"])] += 1
+    cit = {c["cid"]: c for c in reg}
+    res = {r["_row"]: r for r in engine.to_arrow(
+        "SELECT * FROM lk_res WHERE _row IN (SELECT _row FROM lk_namesakes)").to_pylist()}  # fmt: skip
+
+    def weight(dob: int, residence: int, sex: int, middle: int) -> float:
+        return (same.level_bits("dob", dob) + same.level_bits("residence", residence)
+                + same.level_bits("sex", sex) + same.level_bits("middle", middle))  # fmt: skip
+
+    exact = decide.GUARD_LEVELS["dob_same"][0]
+    mid_exact = [lv.name for lv in MIDDLE.levels].index("exact")
+    ward = same.params["residence"][decide.GUARD_LEVELS["residence_near"][0]]
+    weighed = 0
+    for r in rows:
+        x, cand = res[r["_row"]], cit[r["cid"]]
+        wc = weight(r["g_dob"], r["g_residence"], r["g_sex"], r["g_middle"])
+        others = 0.0
+        for o in by_name[(x["fam"], x["giv"])]:
+            near = abs(o["dy"] - x["dy"]) <= 1 or (o["dm"], o["dd"]) == (x["dm"], x["dd"])
+            if o["cid"] == cand["cid"] or not near:
+                continue
+            w = weight(DOB.level_of(x, o), RESIDENCE.level_of(x, o), SEX.level_of(x, o),
+                       MIDDLE.level_of(x, o))  # fmt: skip
+            others += 2.0 ** (w - wc)
+        lam = names[(x["fam"], x["giv"], cand["sex"])] * days[(cand["dy"], cand["dm"], cand["dd"])]
+        level = same.params["residence"][r["g_residence"]]
+        place = ward.m * level.u / level.m if level.m and level.u else 1.0
+        slips = (same.level_bits("dob", exact) - same.level_bits("dob", r["g_dob"])
+                 + same.level_bits("middle", mid_exact) - same.level_bits("middle", r["g_middle"]))  # fmt: skip
+        absent = same.absent_share * lam / len(reg) * 2.0**slips * place
+        assert r["risk"] == pytest.approx(others + absent, rel=1e-9), r
+        weighed += others > 0
+    assert weighed > 5, weighed  # records with registry namesakes weighed, not only the absent
+
+
+def test_namesake_rule_known_answers() -> None:
+    from vaxlink.linkage.decide import NAMESAKE_RISK, registry_namesakes
+
+    moved = _g(id="null", phone="null", residence="else")
+    assert registry_namesakes(moved, True, NAMESAKE_RISK / 2, 0.6)  # moved, rare enough
+    assert not registry_namesakes(moved, True, NAMESAKE_RISK * 2, 0.6)  # too common a name
+    assert not registry_namesakes(moved, True, 0.0, 0.3)  # the model finds it unlikely
+    assert not registry_namesakes(moved, True, None, 0.6)  # the registry service gave no risk
+    assert registry_namesakes(_g(id="else", dob="year"), True, 0.0, 0.6)  # another's ID
+    assert not registry_namesakes(_g(id="exact"), True, 0.0, 0.6)  # the ID decides
+    assert not registry_namesakes(moved, False, 0.0, 0.6)  # another family or given name
+    assert not registry_namesakes(_g(id="null", middle="else"), True, 0.0, 0.6)
+    assert not registry_namesakes(_g(id="null", dob="same_year"), True, 0.0, 0.6)
+    assert not registry_namesakes(_g(id="null", sex="else"), True, 0.0, 0.6)

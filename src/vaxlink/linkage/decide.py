@@ -8,7 +8,8 @@ the runner-up bears (a twin's or housemate's ID, as often written as one's own);
 and an ID that is not the candidate's; where the ID cannot decide, another citizen of the whole
 registry with the candidate's folded name, date of birth and sex. Where the ID cannot decide
 and the posterior is short of the threshold, the registry's uniqueness may decide instead
-(`unique_in_registry`). The model weighs a shared address, family
+(`unique_in_registry`), or its namesakes weighed one by one with an absent namesake's chance
+(`registry_namesakes`, which also lifts the whole-registry namesake guard). The model weighs a shared address, family
 phone and family name as independent evidence, which within a household they are not: the
 guards, not the threshold, stop those links. A record whose person's other doses are linked to
 the same citizen needs less evidence of its own. A person whose doses point to different
@@ -59,7 +60,34 @@ GUARD_LEVELS: dict[str, tuple[int, ...]] = {
     "middle_other": _levels(MIDDLE, "else"),
     "sex_ok": _levels(SEX, "null", "exact"),
     "residence_near": _levels(RESIDENCE, "ward", "district", "province"),
+    # the namesake rule: a date of birth the record's up to a slip or a near miss
+    "dob_explained": _levels(
+        DOB,
+        "exact",
+        "swap",
+        "month",
+        "year",
+        "jan1",
+        "year_off",
+        "day1",
+        "one_digit",
+        "days10",
+        "days31",
+    ),
 }
+
+#: The namesake rule (`registry_namesakes`) links when the other explanations of the record
+#: together are at most this likely against the candidate: every other citizen of the registry
+#: with its family and given name, and a person absent from the registry bearing them. Tuned on
+#: synth seed 24 (200k citizens, every phone removed), the rule's links by this bound: 1e-3 90
+#: right / 0 wrong, 3e-3 194 / 0, 1e-2 353 / 0, 3e-2 583 / 1 (an absent person), 0.1 750 / 1.
+NAMESAKE_RISK = 0.01
+#: ... and only when the model itself finds the candidate more likely than not. Without this
+#: floor, synth seed 22 (500k citizens, no phones) had 1 wrong link among the rule's (an absent
+#: Trương Tuyển born 2 May linked to a registered Trương Văn Tuyên born 5 May in another
+#: province, posterior 0.063); with it 0 in 3,924 (189 right links fewer; held-out seed 25:
+#: 180 fewer, 0 wrong either way).
+NAMESAKE_MIN_PROBABILITY = 0.5
 ID_EXPLAINED = GUARD_LEVELS["id_explained"]
 
 
@@ -132,16 +160,69 @@ def unique_in_registry(g: dict[str, int], same_name: bool, namesakes_near: int) 
     )
 
 
+def registry_namesakes(
+    g: dict[str, int], same_name: bool, risk: float | None, probability: float
+) -> bool:
+    """Whether the registry's namesakes decide where the ID cannot and the posterior is short:
+    the record's folded family and given names are the candidate's, its middle name does not
+    disagree, its date of birth is the candidate's up to a slip or a near miss (any level above
+    `same_year`), its sex does not disagree, and `risk` -- how likely every other explanation of
+    the record is against the candidate, by the model's own bits: each other citizen of the
+    whole registry with that family and given name born near the record's date (its date of
+    birth, residence and sex weighed against the record's), plus a person absent from the
+    registry with that name, sex and birthday living where the record says (the absent share x
+    the registry's people expected with that name on that day) -- is at most `NAMESAKE_RISK`,
+    and the model's posterior `probability` at least `NAMESAKE_MIN_PROBABILITY`.
+
+    Where the uniqueness rule needs the candidate's province and no namesake born near, this
+    one weighs them: a person who moved to another province (the registry has not followed)
+    whose name and date are rare enough, or a namesake born a month away in another province
+    while the candidate lives in the record's ward. The bulk run computes `risk` set-based
+    (`lk_namesakes`, four hash joins over the registry for the few records the rule could
+    decide); the online scorer applies the rule only when the registry service gives it
+    (`score_person(..., namesake_risks=...)`), else such a record goes to review."""
+
+    def has(kind: str, comparison: str) -> bool:
+        return g[comparison] in GUARD_LEVELS[kind]
+
+    return (
+        risk is not None
+        and not has("id_explained", "id")
+        and same_name
+        and not has("middle_other", "middle")
+        and has("dob_explained", "dob")
+        and has("sex_ok", "sex")
+        and risk <= NAMESAKE_RISK
+        and probability >= NAMESAKE_MIN_PROBABILITY
+    )
+
+
+def _place(ward_m: float, level: Any) -> float:
+    """m(same ward) x u / m of a residence level (1 for the null level: no place to weigh)."""
+    return float(ward_m * level.u / level.m) if level.m and level.u else 1.0
+
+
 def params(model: LinkModel) -> dict[str, Any]:
     """Thresholds and level names, bound into the decision SQL."""
     t = model.thresholds
+    ward_m = model.params["residence"][GUARD_LEVELS["residence_near"][0]].m or 1.0
     out: dict[str, Any] = {
         "auto": t.auto_probability,
         "margin": t.margin_bits,
         "cluster_bits": t.cluster_bits,
         "review": t.review_probability,
+        "namesake_risk": NAMESAKE_RISK,
+        "namesake_p": NAMESAKE_MIN_PROBABILITY,
         "det_min": t.det_min_probability,
         **{k: list(v) for k, v in GUARD_LEVELS.items()},
+        # the namesake rule weighs the record against each namesake with the model's bits
+        "nk_dob_bits": [model.level_bits("dob", i) for i in range(len(DOB.levels))],
+        "nk_res_bits": [model.level_bits("residence", i) for i in range(len(RESIDENCE.levels))],
+        "nk_sex_bits": [model.level_bits("sex", i) for i in range(len(SEX.levels))],
+        "nk_mid_bits": [model.level_bits("middle", i) for i in range(len(MIDDLE.levels))],
+        # m(same ward) x u / m of each residence level (1 where the record gives no place)
+        "nk_res_mu": [_place(ward_m, p) for p in model.params["residence"]],
+        "nk_absent": model.absent_share,
     }
     return out
 
@@ -163,6 +244,7 @@ def decision_steps() -> list[Step]:
         """
         CREATE OR REPLACE TABLE lk_best AS
         SELECT b._row, b.cid, b.p, b.w, b.w - coalesce(b.w_next, -1e9) AS margin,
+               b.g_dob, b.g_residence, b.g_sex, b.g_middle,
                list_contains($id_explained, b.g_id) AS id_explained,
                list_contains($id_held, b.g_id) AS id_held,
                list_contains($family_other, b.g_family) AS family_other,
@@ -176,7 +258,12 @@ def decision_steps() -> list[Step]:
                    AND coalesce(x.fam = r.fam AND x.giv = r.giv, false)
                    AND NOT list_contains($middle_other, b.g_middle)
                    AND list_contains($dob_same, b.g_dob) AND list_contains($sex_ok, b.g_sex)
-                   AND list_contains($residence_near, b.g_residence) AS unique_base
+                   AND list_contains($residence_near, b.g_residence) AS unique_base,
+               NOT list_contains($id_explained, b.g_id)
+                   AND coalesce(x.fam = r.fam AND x.giv = r.giv, false)
+                   AND NOT list_contains($middle_other, b.g_middle)
+                   AND list_contains($dob_explained, b.g_dob)
+                   AND list_contains($sex_ok, b.g_sex) AS namesake_base
         FROM lk_ranked b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
         LEFT JOIN lk_ranked s ON s._row = b._row AND s.rk = 2
         WHERE b.rk = 1
@@ -208,22 +295,106 @@ def decision_steps() -> list[Step]:
         GROUP BY _row
         """
     )
+    res = RESIDENCE.gamma_sql()
+    sex = SEX.gamma_sql()
+    mid = MIDDLE.gamma_sql()
+    dob_exact = GUARD_LEVELS["dob_same"][0]
+    mid_exact = _levels(MIDDLE, "exact")[0]
+
+    def bits(comparison: str, level: str) -> str:
+        return f"list_element($nk_{comparison}_bits, {level} + 1)"
+
+    def weight(dob_level: str, res_level: str, sex_level: str, mid_level: str) -> str:
+        return (
+            f"{bits('dob', dob_level)} + {bits('res', res_level)} + {bits('sex', sex_level)}"
+            f" + {bits('mid', mid_level)}"
+        )
+
+    # The namesake rule's risk (`registry_namesakes`): the record weighed against every other
+    # citizen with the candidate's family and given name born within a year of the record's
+    # date or on its day and month (four hash joins, only for the records the rule could
+    # decide), by the model's bits of date of birth, residence, sex and middle name, relative
+    # to the candidate's; plus a person absent from the registry with that name: the absent
+    # share x the people of the registry expected with that name, sex and birthday (name count
+    # x people born that day / registry size), as likely to have the record's date and middle
+    # name as an exact match, living where the record says: m(same ward) x u(the candidate's
+    # residence level) / m(the candidate's residence level) -- an absent namesake in the
+    # record's ward against a candidate who moved away (u ~ 1) weighs ~ m(ward)/m(else); against
+    # a candidate in that ward (u ~ one ward's share of the country) next to nothing.
+    namesakes = Step(
+        f"""
+        CREATE OR REPLACE TABLE lk_namesakes AS
+        WITH c AS (
+            SELECT b._row, b.cid, x.fam, x.giv, x.dy AS dy_l, x.dm AS dm_l, x.dd AS dd_l,
+                   x.dday AS dday_l, x.dob8 AS dob8_l, x.sex AS sex_l, x.prov AS prov_l,
+                   x.dist AS dist_l, x.ward AS ward_l, x.nf AS nf_l, x.ssort AS ssort_l,
+                   x.mid AS mid_l, x.mida AS mida_l,
+                   b.g_dob, b.g_residence, b.g_sex, b.g_middle,
+                   r.sex AS sex_c, r.dy AS dy_c, r.dm AS dm_c, r.dd AS dd_c
+            FROM lk_best b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
+            WHERE b.namesake_base AND (b.p < $auto OR b.namesakes > 0) AND b.p >= $namesake_p),
+        o AS (
+            SELECT cid AS ocid, fam, giv, dy AS dy_r, dm AS dm_r, dd AS dd_r, dday AS dday_r,
+                   dob8 AS dob8_r, sex AS sex_r, prov AS prov_r, dist AS dist_r, ward AS ward_r,
+                   nf AS nf_r, ssort AS ssort_r, mid AS mid_r, mida AS mida_r
+            FROM lk_reg),
+        pairs AS (
+            SELECT c._row, {dob} AS gd, {res} AS gr, {sex} AS gs, {mid} AS gm FROM c JOIN o
+                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_r = c.dy_l WHERE o.ocid <> c.cid
+            UNION ALL
+            SELECT c._row, {dob}, {res}, {sex}, {mid} FROM c JOIN o
+                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_r = c.dy_l - 1 WHERE o.ocid <> c.cid
+            UNION ALL
+            SELECT c._row, {dob}, {res}, {sex}, {mid} FROM c JOIN o
+                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_r = c.dy_l + 1 WHERE o.ocid <> c.cid
+            UNION ALL
+            SELECT c._row, {dob}, {res}, {sex}, {mid} FROM c JOIN o
+                ON o.fam = c.fam AND o.giv = c.giv AND o.dm_r = c.dm_l AND o.dd_r = c.dd_l
+                   AND abs(o.dy_r - c.dy_l) > 1 WHERE o.ocid <> c.cid),
+        others AS (
+            SELECT _row, sum(pow(2, {weight("gd", "gr", "gs", "gm")})) AS odds
+            FROM pairs GROUP BY _row),
+        names AS (
+            SELECT fam, giv, sex, count(*) AS n FROM lk_reg
+            SEMI JOIN (SELECT DISTINCT fam, giv FROM c) k USING (fam, giv) GROUP BY ALL),
+        days AS (
+            SELECT dy, dm, dd, count(*) AS n FROM lk_reg
+            SEMI JOIN (SELECT DISTINCT dy_c AS dy, dm_c AS dm, dd_c AS dd FROM c) k
+                USING (dy, dm, dd) GROUP BY ALL),
+        total AS (SELECT count(*) AS n FROM lk_reg)
+        SELECT c._row,
+               coalesce(s.odds, 0)
+                   / pow(2, {weight("c.g_dob", "c.g_residence", "c.g_sex", "c.g_middle")})
+               + $nk_absent * coalesce(nm.n, 0) * coalesce(dd.n, 0) / t.n
+                   * pow(2, {bits("dob", str(dob_exact))} - {bits("dob", "c.g_dob")}
+                            + {bits("mid", str(mid_exact))} - {bits("mid", "c.g_middle")})
+                   * list_element($nk_res_mu, c.g_residence + 1) AS risk
+        FROM c CROSS JOIN total t LEFT JOIN others s ON s._row = c._row
+        LEFT JOIN names nm ON nm.fam = c.fam AND nm.giv = c.giv AND nm.sex = c.sex_c
+        LEFT JOIN days dd ON dd.dy = c.dy_c AND dd.dm = c.dm_c AND dd.dd = c.dd_c
+        """
+    )
     model_links = Step(
         """
         CREATE OR REPLACE TABLE lk_model_links AS
-        WITH u AS (SELECT *, unique_base AND NOT EXISTS (SELECT 1 FROM lk_near n
-                                                           WHERE n._row = b._row) AS unique_ok
-                   FROM lk_best b)
+        WITH u AS (SELECT b.*, unique_base AND NOT EXISTS (SELECT 1 FROM lk_near n
+                                                             WHERE n._row = b._row) AS unique_ok,
+                          coalesce(k.risk <= $namesake_risk, false) AS namesake_ok
+                   FROM lk_best b LEFT JOIN lk_namesakes k ON k._row = b._row)
         SELECT _row, cid, p,
                CASE WHEN has_id AND NOT id_registered AND NOT id_explained THEN 'id_not_in_registry'
                     WHEN dob_other THEN 'dob_differs'
                     WHEN id_held AND given_other AND (second_given_agrees OR family_other)
                         THEN 'id_of_another_person'
                     WHEN NOT id_explained AND (family_other OR given_other) THEN 'name_differs'
-                    WHEN NOT id_explained AND namesakes > 0 THEN 'not_unique_in_registry'
-                    WHEN p < $auto AND NOT unique_ok THEN 'below_threshold'
+                    WHEN NOT id_explained AND namesakes > 0 AND NOT namesake_ok
+                        THEN 'not_unique_in_registry'
+                    WHEN p < $auto AND NOT unique_ok AND NOT namesake_ok THEN 'below_threshold'
                     WHEN margin < $margin THEN 'ambiguous' END AS block,
-               CASE WHEN p < $auto AND unique_ok THEN 'unique_in_registry' ELSE 'model' END AS rule
+               CASE WHEN p < $auto AND unique_ok THEN 'unique_in_registry'
+                    WHEN (p < $auto OR (NOT id_explained AND namesakes > 0)) AND namesake_ok
+                        THEN 'registry_namesakes'
+                    ELSE 'model' END AS rule
         FROM u
         """
     )
@@ -270,7 +441,7 @@ def decision_steps() -> list[Step]:
               FROM lk_ranked GROUP BY _row) c ON c._row = b._row
         """
     )
-    return [best, near, model_links, det_links, first_links, person, cluster_links, all_links,
+    return [best, near, namesakes, model_links, det_links, first_links, person, cluster_links, all_links,
             _person_step("lk_person"), residual_outputs, _final_step()]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from vaxlink.identity import IdKind, classify_id, normalise_id, pad_lost_zeros
 from vaxlink.linkage.comparisons import COMPARISONS, DOB, GIVEN
-from vaxlink.linkage.decide import GUARD_LEVELS, guard, unique_in_registry
+from vaxlink.linkage.decide import GUARD_LEVELS, guard, registry_namesakes, unique_in_registry
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.normalise import date_parts, name_features, sex_value
 from vaxlink.linkage.score import MIN_BITS
@@ -164,6 +164,7 @@ def score_person(
     *,
     registry_size: int | None = None,
     name_dob_counts: Mapping[str, tuple[int, int]] | None = None,
+    namesake_risks: Mapping[str, float] | None = None,
 ) -> LinkResult:
     """Decide one dose record against candidate registry rows (best first, at most 3 kept).
 
@@ -171,7 +172,9 @@ def score_person(
     bear its folded family and given name with a date of birth near its own (itself included:
     the bulk run's `lk_near` + 1), and its whole folded name, date of birth and sex (`n_nds`);
     without it they are counted among the candidates given (a lower bound: the uniqueness rule
-    is then only as safe as the registry service's candidate search is wide)."""
+    is then only as safe as the registry service's candidate search is wide). `namesake_risks`
+    maps a candidate's citizen_id to the namesake rule's risk (`decide.registry_namesakes`, the
+    bulk run's `lk_namesakes.risk`); without it that rule links nobody online."""
     size = int(registry_size or model.trained.get("registry_size") or 1_000_000)
     dose = dose_features(details)
     rows = [citizen_features(c) for c in candidates]
@@ -218,6 +221,11 @@ def score_person(
         dose.get(k) is not None and dose.get(k) == best_r.get(k) for k in ("fam", "giv")
     )
     unique = unique_in_registry(levels, same_name, n_near - 1)
+    risk = namesake_risks.get(best_r["cid"]) if namesake_risks is not None else None
+    namesakes_decide = registry_namesakes(levels, same_name, risk, p)
+    if reason == "not_unique_in_registry" and namesakes_decide:
+        reason = None  # the namesakes were weighed one by one
+    unique = unique or namesakes_decide
     if reason is None and p < t.auto_probability and not unique:
         reason = "below_threshold"
     elif reason is None and margin < t.margin_bits:
