@@ -82,6 +82,17 @@ def test_readers_take_no_turn(store: str) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT count(*) FROM t")).scalar()
         assert not conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
+        conn.execute(text("WITH v (i) AS (VALUES (1)) SELECT i FROM v")).all()
+        assert not conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
+
+
+def test_a_write_after_a_with_list_takes_the_turn(store: str) -> None:
+    """`WITH ... INSERT` (the limiter's `hit_all`) is a write: it takes the turn like INSERT."""
+    engine = make_engine(store)
+    with engine.connect() as conn:
+        conn.execute(text("WITH v (i) AS (VALUES (5)) INSERT INTO t SELECT i FROM v WHERE 1 = 1"))
+        assert conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
+        conn.rollback()
 
 
 def test_threads_of_a_process_take_turns_in_order(store: str) -> None:

@@ -227,9 +227,23 @@ def _sqlite_write_turns(engine: Engine, store: Path | None) -> None:
         if (
             isinstance(dbapi_conn, _TurnConnection)
             and not dbapi_conn.holding
-            and statement.lstrip()[:7].lower().startswith(_WRITES)
+            and _writes(statement)
         ):
             dbapi_conn.take_turn()
+
+
+#: A write inside a statement that starts with a `WITH` list (e.g. `ratelimit.hit_all`'s upsert).
+_CTE_WRITE: Final = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
+
+
+def _writes(statement: str) -> bool:
+    """Whether `statement` may write: it starts with a write, or with a `WITH` list and writes
+    somewhere (a read that merely names a write keyword takes the turn needlessly, never the
+    other way round)."""
+    head = statement.lstrip()[:7].lower()
+    return head.startswith(_WRITES) or (
+        head.startswith("with") and _CTE_WRITE.search(statement) is not None
+    )
 
 
 def normalise_url(url: str) -> str:
