@@ -83,6 +83,7 @@ def test_readers_take_no_turn(store: str) -> None:
         conn.execute(text("SELECT count(*) FROM t")).scalar()
         assert not conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
         conn.execute(text("WITH v (i) AS (VALUES (1)) SELECT i FROM v")).all()
+        conn.execute(text("WITH v (s) AS (VALUES ('a')) SELECT replace(s, 'a', 'b') FROM v")).all()
         assert not conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
 
 

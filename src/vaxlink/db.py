@@ -233,13 +233,17 @@ def _sqlite_write_turns(engine: Engine, store: Path | None) -> None:
 
 
 #: A write inside a statement that starts with a `WITH` list (e.g. `ratelimit.hit_all`'s upsert).
-_CTE_WRITE: Final = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
+#: A write's own syntax (not a mere `replace(...)` call or a column named like a keyword).
+_CTE_WRITE: Final = re.compile(
+    r"\b(insert\s+(or\s+\w+\s+)?into|replace\s+into|delete\s+from"
+    r"|update\s+(or\s+\w+\s+)?[\w\".]+\s+set)\b",
+    re.IGNORECASE,
+)
 
 
 def _writes(statement: str) -> bool:
-    """Whether `statement` may write: it starts with a write, or with a `WITH` list and writes
-    somewhere (a read that merely names a write keyword takes the turn needlessly, never the
-    other way round)."""
+    """Whether `statement` may write: it starts with a write, or with a `WITH` list and has a
+    write's syntax somewhere (`INSERT INTO`, `UPDATE ... SET`, `DELETE FROM`, `REPLACE INTO`)."""
     head = statement.lstrip()[:7].lower()
     return head.startswith(_WRITES) or (
         head.startswith("with") and _CTE_WRITE.search(statement) is not None
