@@ -82,6 +82,18 @@ def test_readers_take_no_turn(store: str) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT count(*) FROM t")).scalar()
         assert not conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
+        conn.execute(text("WITH v (i) AS (VALUES (1)) SELECT i FROM v")).all()
+        conn.execute(text("WITH v (s) AS (VALUES ('a')) SELECT replace(s, 'a', 'b') FROM v")).all()
+        assert not conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
+
+
+def test_a_write_after_a_with_list_takes_the_turn(store: str) -> None:
+    """`WITH ... INSERT` (the limiter's `hit_all`) is a write: it takes the turn like INSERT."""
+    engine = make_engine(store)
+    with engine.connect() as conn:
+        conn.execute(text("WITH v (i) AS (VALUES (5)) INSERT INTO t SELECT i FROM v WHERE 1 = 1"))
+        assert conn.connection.dbapi_connection.holding  # type: ignore[union-attr]
+        conn.rollback()
 
 
 def test_threads_of_a_process_take_turns_in_order(store: str) -> None:
@@ -155,3 +167,40 @@ def test_the_lock_file_is_private(store: str) -> None:
     lock = Path(store.removeprefix("sqlite:///") + ".writer-lock")
     assert lock.exists()
     assert lock.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.postgres
+def test_postgresql_pings_only_connections_idle_a_while(store_url: str) -> None:
+    """A pooled PostgreSQL connection used a moment ago is handed out without a round trip;
+    one idle for `PG_PING_IDLE_S` is pinged first, and replaced if its server process is gone."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's pool")
+    from sqlalchemy import event
+
+    engine = make_engine(store_url, pool_size=1, max_overflow=0)
+    pings: list[int] = []
+    ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda conn: pings.append(1) or ping(conn)  # type: ignore[method-assign]
+    back = [0.0]  # how long ago a returned connection counts as returned
+    event.listen(engine.pool, "checkin", lambda _c, record: record.info.update(
+        vaxlink_idle_since=time.monotonic() - back[0]))  # fmt: skip
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as conn:  # in use a moment ago: no ping
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == first
+        assert pings == []
+        back[0] = 60.0
+        with engine.connect():  # given back as if a minute ago
+            pass
+        admin = make_engine(store_url, pool_size=1, max_overflow=0)
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        admin.dispose()
+        # the connection has been idle a minute: pinged, found dead, replaced
+        with engine.connect() as conn:
+            second = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert pings == [1]
+        assert second != first
+    finally:
+        engine.dispose()

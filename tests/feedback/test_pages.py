@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.cleaning.entry_support import SIGNING
 from vaxlink.auth.models import AuditEntry
@@ -346,3 +346,42 @@ def test_a_certificate_still_true_but_behind_a_newer_unsigned_dose_is_shown_with
     shown = re.sub(r"<[^>]+>", "", me)  # the site's code is marked as data (translate="no")
     assert "Mũi tiêm ngày 10/01/2022 đang chờ cơ sở tiêm F002 ký duyệt." in shown
     assert client.get("/c/certificate.pdf").status_code == 200
+
+
+def test_a_lookup_is_one_transaction_of_four_statements(setup: tuple[Any, World]) -> None:
+    """The portal's busiest write stays lean (benchmarks/citizen_lookup_post_bench.py): one read
+    (lockouts and the person), one upsert for the three lookup counters, one for the phone's,
+    the challenge; one commit. Matched or not, the same statements."""
+    station, world = setup
+    world.citizen(CID, phone=PHONE)
+    client = _citizen_client(station)
+    seen: list[str] = []
+
+    def statement(*args: Any) -> None:
+        seen.append(str(args[2]).lstrip().split()[0].upper())
+
+    def commit(*_args: Any) -> None:
+        seen.append("COMMIT")
+
+    event.listen(station.engine, "before_cursor_execute", statement)
+    event.listen(station.engine, "commit", commit)
+    try:
+        runs = []
+        for name in ("Nguyễn Văn An", "Trần Thị Bình"):
+            seen.clear()
+            assert _lookup(client, CID, name, "14/03/1985").status_code == 303
+            runs.append(list(seen))
+    finally:
+        event.remove(station.engine, "before_cursor_execute", statement)
+        event.remove(station.engine, "commit", commit)
+    assert runs[0] == runs[1] == ["SELECT", "WITH", "INSERT", "INSERT", "COMMIT"]
+
+
+def test_an_overlong_lookup_field_reads_as_missing(setup: tuple[Any, World]) -> None:
+    station, world = setup
+    world.citizen(CID, phone=PHONE)
+    client = _citizen_client(station)
+    r = _lookup(client, CID, "Nguyễn Văn An " + "x" * 200, "14/03/1985")
+    assert r.status_code == 422  # the form again, with the name's error (nobody was looked up)
+    assert "Nhập họ và tên như trên căn cước." in r.text
+    assert "x" * 200 not in r.text

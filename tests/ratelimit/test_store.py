@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from vaxlink.ratelimit import Limit, Limiter, Rate, StoreCounters, TokenBuckets
+from vaxlink.db import transaction
+from vaxlink.ratelimit import Limit, Limiter, Rate, StoreCounters, TokenBuckets, hit_all
 from vaxlink.ratelimit.models import RateCounter
 
 T0 = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
@@ -83,3 +85,38 @@ def test_backoff_delays_grow_and_end_with_the_window(session: Session) -> None:
     _at(session, limit, t).clear("p")  # a success forgets the pair once its wait is over
     assert _at(session, limit, t).take("p") == 0.0
     assert _at(session, limit, t).wait("p") == 0.0
+
+
+def test_hit_all_counts_as_one_hit_each_in_one_statement(store: Engine) -> None:
+    """Several counters in one upsert: the same lockouts, window by window, as one `hit` each
+    (a plain limit, one with backoff, one with a shorter window), and one statement a call."""
+    plain = Limit("p", 2, dt.timedelta(minutes=10), dt.timedelta(minutes=30))
+    backoff = Limit("b", 1, dt.timedelta(days=1), dt.timedelta(hours=1), dt.timedelta(minutes=1))
+    short = Limit("s", 3, dt.timedelta(minutes=5))
+    limits = [plain, backoff, short]
+    statements: list[str] = []
+    event.listen(store, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    together, alone = [], []
+    for minutes in [0, 1, 2, 3, 4, 6, 33, 34, 40]:
+        with transaction(store) as s:
+            counters = [(_at(s, limit, minutes), "v") for limit in limits]
+            statements.clear()
+            together.append(hit_all(counters))
+            counted = [q for q in statements if "feedback_rate_counter" in q]
+            assert len([q for q in counted if q.lstrip().upper().startswith("WITH")]) == 1
+        with transaction(store) as s:
+            alone.append([_at(s, limit, minutes).hit("w") for limit in limits])
+    assert together == alone
+    minute = dt.timedelta(minutes=1)
+    assert together[2][0] == T0 + 32 * minute  # the plain limit's third hit locks for 30 min
+    assert together[1][1] is None  # backoff: its second hit goes ahead, and waits 2 minutes
+    assert together[2][1] == T0 + 3 * minute
+    assert together[4][2] == T0 + 5 * minute  # the fourth hit in 5 minutes: until the window ends
+    assert together[6] == [None, None, None]  # lockouts over, windows restarted (not backoff's)
+
+
+def test_hit_all_refuses_one_key_twice(session: Session) -> None:
+    limit = Limit("d", 2, dt.timedelta(minutes=10))
+    with pytest.raises(ValueError, match="once"):
+        hit_all([(_at(session, limit, 0), "x"), (_at(session, limit, 0), "x")])
+    assert hit_all([]) == []

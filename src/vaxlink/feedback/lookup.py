@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
@@ -26,7 +26,14 @@ from vaxlink.feedback.tickets import Notice
 from vaxlink.identity import classify_id, fold_name, normalise_id, parse_date
 from vaxlink.identity.errors import DateParseError
 from vaxlink.identity.idnumber import IdKind
-from vaxlink.ratelimit import Limit, StoreCounters, first_lock, secret_of
+from vaxlink.ratelimit import (
+    Limit,
+    StoreCounters,
+    hit_all,
+    lock_params,
+    lock_subquery,
+    secret_of,
+)
 from vaxlink.records.service import person_ref
 from vaxlink.registry.service import Citizen
 from vaxlink.settings import Settings
@@ -97,6 +104,22 @@ def code_sms(code: str, minutes: int) -> str:
     )
 
 
+_CITIZENS: Final = cast(Table, Citizen.__table__)
+_LOCKS: Final = lock_subquery(3)
+#: The one read of every lookup, built once: whether any of its three counters is locked now
+#: (one row, always) and the people with the ID (none, one or two), in one round trip; on the
+#: tables (Core): through the mapped class the ORM's compile and loading steps cost more than
+#: the query.
+_FIND: Final = (
+    select(_LOCKS.c.until, _CITIZENS.c.citizen_id, _CITIZENS.c.name_folded,
+           _CITIZENS.c.date_of_birth, _CITIZENS.c.phone)
+    .select_from(_LOCKS.outerjoin(_CITIZENS, or_(
+        _CITIZENS.c.citizen_id == bindparam("lookup_id"),
+        _CITIZENS.c.old_id == bindparam("lookup_id"))))
+    .limit(2)
+)  # fmt: skip
+
+
 def start_lookup(
     session: Session, form: LookupForm, *, client: str, now: datetime, settings: Settings
 ) -> LookupOutcome:
@@ -109,20 +132,17 @@ def start_lookup(
         (_limiter(session, by_id, settings, now), form.id_number),
         (_limiter(session, LOOKUP_BY_ADDRESS, settings, now), client),
     ]
-    waiting = first_lock(counters)  # one read: a locked caller costs no write and no hashing
+    # One read: a locked caller costs no write and no hashing.
+    rows = session.execute(_FIND, {"lookup_id": form.id_number, **lock_params(counters)}).all()
+    waiting: datetime | None = rows[0].until
     if waiting is not None:
         return LookupOutcome(None, waiting, None)
-    rows = session.execute(
-        select(Citizen.citizen_id, Citizen.name_folded, Citizen.date_of_birth, Citizen.phone)
-        .where(or_(Citizen.citizen_id == form.id_number, Citizen.old_id == form.id_number))
-        .limit(2)
-    ).all()  # fmt: skip
-    match = [r for r in rows if r.name_folded == form.name_folded
+    match = [r for r in rows if r.citizen_id is not None and r.name_folded == form.name_folded
              and r.date_of_birth == form.date_of_birth]  # fmt: skip
     person = match[0] if len(match) == 1 and match[0].phone else None
     prepared = otp.prepare_challenge(otp.otp_key(secret_of(settings)))  # before the first write
     # -- writes from here on: short ones only --
-    locks = [c.hit(v) for c, v in counters]
+    locks = hit_all(counters)  # the three counters in one upsert
     if any(locks):
         return LookupOutcome(None, max(t for t in locks if t is not None), None)
     # Counted on both paths (unknown people under a key derived from the ID) so the work is equal.

@@ -53,9 +53,15 @@ def after_commit(db: Session, fn: Callable[..., None], *args: Any) -> None:
     """Run `fn(*args)` in the background once `db`'s transaction commits (never if it fails)."""
 
     def submit(_session: Session) -> None:
-        _after_pool().submit(_logged, fn, *args)
+        in_background(fn, *args)
 
     event.listen(db, "after_commit", submit, once=True)
+
+
+def in_background(fn: Callable[..., None], *args: Any) -> None:
+    """Run `fn(*args)` on the after-commit threads now: for a caller whose transaction has
+    committed already (`deps.unit_of_work`)."""
+    _after_pool().submit(_logged, fn, *args)
 
 
 def _logged(fn: Callable[..., None], *args: Any) -> None:

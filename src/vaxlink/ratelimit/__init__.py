@@ -26,6 +26,9 @@ from vaxlink.ratelimit.store import (
     StoreCounters,
     counter_key,
     first_lock,
+    hit_all,
+    lock_params,
+    lock_subquery,
     secret_of,
 )
 
@@ -40,6 +43,9 @@ __all__ = [
     "TokenBuckets",
     "counter_key",
     "first_lock",
+    "hit_all",
+    "lock_params",
+    "lock_subquery",
     "secret_of",
 ]
 

@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -97,9 +110,16 @@ class StoreCounters:
         statement = _hit_statement(self.session.get_bind().dialect.name, limit.backoff is not None)
         params = {"hit_key": key, "hit_now": now, "hit_cutoff": now - limit.window}
         window_start, count, stored = self.session.execute(statement, params).one()
-        locked_until: datetime | None = stored
-        if locked_until is not None and locked_until > now:
-            return locked_until  # locked already: nothing was counted
+        return self._settle(key, window_start, count, stored)
+
+    def _settle(
+        self, key: str, window_start: datetime, count: int, stored: datetime | None
+    ) -> datetime | None:
+        """After the counting upsert returned (window start, count, lockout) for `key`: the end
+        of its lockout if any, setting one when this attempt earned it."""
+        now, limit = self.now, self.limit
+        if stored is not None and stored > now:
+            return stored  # locked already: nothing was counted
         until: datetime | None = None
         if limit.backoff is not None:
             delay = limit.delay_after(count)
@@ -166,14 +186,102 @@ def first_lock(counters: list[tuple[StoreCounters, str]]) -> datetime | None:
     read (writes nothing); None when none is."""
     if not counters:
         return None
-    session, now = counters[0][0].session, counters[0][0].now
-    keys = [c.key(v) for c, v in counters]
-    until: datetime | None = session.scalar(_FIRST_LOCK, {"lock_keys": keys, "lock_now": now})
+    session = counters[0][0].session
+    until: datetime | None = session.scalar(
+        _first_lock_statement(len(counters)), lock_params(counters)
+    )
     return until
 
 
-#: `first_lock`'s read, built once (its keys an expanding parameter).
-_FIRST_LOCK: Final = select(func.max(_C.locked_until)).where(
-    _C.key.in_(bindparam("lock_keys", expanding=True)),
-    _C.locked_until > bindparam("lock_now", type_=_C.locked_until.type),
-)
+def lock_params(counters: Sequence[tuple[StoreCounters, str]]) -> dict[str, Any]:
+    """The parameters of `first_lock`'s read (and of `lock_subquery`) for (counter, value)
+    pairs of one moment."""
+    params: dict[str, Any] = {f"lock_key_{i}": c.key(v) for i, (c, v) in enumerate(counters)}
+    params["lock_now"] = counters[0][0].now
+    return params
+
+
+@cache
+def _first_lock_statement(n: int) -> Any:
+    """`first_lock`'s read for `n` keys, built once per `n`: one plain parameter per key (an
+    expanding IN list is re-rendered on every execution)."""
+    keys = [bindparam(f"lock_key_{i}", type_=_C.key.type) for i in range(n)]
+    return select(func.max(_C.locked_until).label("until")).where(
+        _C.key.in_(keys), _C.locked_until > bindparam("lock_now", type_=_C.locked_until.type)
+    )
+
+
+@cache
+def lock_subquery(n: int) -> Any:
+    """`first_lock`'s read for `n` keys as a subquery of exactly one row (column `until`), for
+    a caller to join its own read to, so both take one round trip; its parameters come from
+    `lock_params`."""
+    return _first_lock_statement(n).subquery("locks")
+
+
+def hit_all(counters: Sequence[tuple[StoreCounters, str]]) -> list[datetime | None]:
+    """`StoreCounters.hit` for several (counter, value) pairs of one session and moment, in one
+    statement (one round trip instead of one per counter); the results in the same order.
+
+    The rows are taken in key order, so two requests counting overlapping keys at once lock
+    them in the same order (no deadlock). The keys must be distinct."""
+    if not counters:
+        return []
+    session, now = counters[0][0].session, counters[0][0].now
+    keys = [c.key(v) for c, v in counters]
+    if len(set(keys)) != len(keys):
+        raise ValueError("hit_all counts each key once")
+    params: dict[str, Any] = {"hit_now": now}
+    for i, ((counter, _value), key) in enumerate(zip(counters, keys, strict=True)):
+        if counter.session is not session or counter.now != now:
+            raise ValueError("hit_all counts for one session at one moment")
+        params[f"hit_key_{i}"] = key
+        params[f"hit_cutoff_{i}"] = now - counter.limit.window
+        params[f"hit_backoff_{i}"] = counter.limit.backoff is not None
+    rows = session.execute(_hit_all_statement(len(counters)), params).all()
+    found = {key: (window_start, int(count), stored) for key, window_start, count, stored in rows}
+    return [
+        counter._settle(key, *found[key])
+        for (counter, _value), key in zip(counters, keys, strict=True)
+    ]
+
+
+@cache
+def _hit_all_statement(n: int) -> Any:
+    """`hit_all`'s upsert for `n` keys (SQLite and PostgreSQL alike): the counting upsert of
+    `_hit_statement`, each row with its own window cutoff and kind (with or without backoff),
+    which the update reads from the `VALUES` list by the conflicting key."""
+    rows = ", ".join(f"(:hit_key_{i}, :hit_cutoff_{i}, :hit_backoff_{i})" for i in range(n))
+    table = _T.name
+    mine = "(SELECT v.{0} FROM v WHERE v.k = excluded.key)"
+    locked = f"({table}.locked_until IS NOT NULL AND {table}.locked_until > :hit_now)"
+    reset = (
+        f"({table}.window_start <= {mine.format('cutoff')} OR "
+        f"(NOT {mine.format('backoff')} AND {table}.locked_until IS NOT NULL))"
+    )
+    sql = (
+        f"WITH v (k, cutoff, backoff) AS (VALUES {rows}) "
+        f"INSERT INTO {table} (key, window_start, count) "
+        f"SELECT v.k, :hit_now, 1 FROM v WHERE 1 = 1 ORDER BY v.k "
+        f"ON CONFLICT (key) DO UPDATE SET "
+        f"window_start = CASE WHEN {locked} THEN {table}.window_start "
+        f"WHEN {reset} THEN :hit_now ELSE {table}.window_start END, "
+        f"count = CASE WHEN {locked} THEN {table}.count WHEN {reset} THEN 1 "
+        f"ELSE {table}.count + 1 END, "
+        f"locked_until = CASE WHEN {locked} THEN {table}.locked_until WHEN {reset} THEN NULL "
+        f"ELSE {table}.locked_until END "
+        f"RETURNING key, window_start, count, locked_until"
+    )
+    stamp = _C.window_start.type
+    binds = [bindparam("hit_now", type_=stamp)]
+    for i in range(n):
+        binds += [
+            bindparam(f"hit_key_{i}", type_=_C.key.type),
+            bindparam(f"hit_cutoff_{i}", type_=stamp),
+            bindparam(f"hit_backoff_{i}", type_=Boolean()),
+        ]
+    return (
+        text(sql)
+        .bindparams(*binds)
+        .columns(key=_C.key.type, window_start=stamp, count=_C.count.type, locked_until=stamp)
+    )

@@ -44,9 +44,14 @@ class WebDomain:
     optional: bool = True
 
 
-#: Mount order is table order. The shell (health) and auth (login, errors, CSRF) always mount.
+#: Mount order is table order (no two domains share a path). The shell (health) and auth
+#: (login, errors, CSRF) always mount.
 DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
+    # Second: routes are matched in mount order, and the citizen lookup is the busiest write.
+    WebDomain("feedback", "vaxlink.feedback.pages",
+              strings=("vaxlink.feedback.strings:STRINGS", "vaxlink.feedback.recovery_view:STRINGS"),
+              nav=("vaxlink.feedback.staff_pages:NAV",)),
     WebDomain("certificates", "vaxlink.certificates.web.routes",
               strings=("vaxlink.certificates.web.console_strings:STRINGS",
                        "vaxlink.certificates.web.verifier_strings:STRINGS",
@@ -70,9 +75,6 @@ DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("entry", "vaxlink.cleaning.entry_pages",
               strings=("vaxlink.cleaning.entry_strings:STRINGS",),
               nav=("vaxlink.cleaning.entry_pages:NAV",)),
-    WebDomain("feedback", "vaxlink.feedback.pages",
-              strings=("vaxlink.feedback.strings:STRINGS", "vaxlink.feedback.recovery_view:STRINGS"),
-              nav=("vaxlink.feedback.staff_pages:NAV",)),
     WebDomain("reports", "vaxlink.reports.pages", strings=("vaxlink.reports.labels:i18n_strings",),
               nav=("vaxlink.reports.pages:NAV",)),
     WebDomain("directory", "vaxlink.facilities.directory_pages",

@@ -3,7 +3,8 @@ and ports, and one transaction per request on the store's engine."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,16 @@ def _factory(request: Request) -> sessionmaker[Session]:
         cached = (engine, session_factory(engine))
         state.session_factory = cached
     return cached[1]
+
+
+@contextmanager
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """One transaction on the app's engine, committed when the block ends (rolled back on an
+    error), for an endpoint that does its store work and its commit in one hop to a worker
+    thread (`run_in_threadpool`) instead of the two of a sync endpoint with `session` (the
+    endpoint's, then the commit's). Use it from that thread, never on the event loop."""
+    with _factory(request)() as s, s.begin():
+        yield s
 
 
 async def session(request: Request) -> AsyncIterator[Session]:
