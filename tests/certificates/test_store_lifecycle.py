@@ -199,12 +199,10 @@ def test_transition_table_and_manual_revocation(world, fully_vaccinated) -> None
             revoke(s, uvci, reason=" ", by="tester", now=LATER)
         with pytest.raises(CertificateNotFound):
             revoke(s, "URN:UVCI:01:VN:NOPE#A", reason="x", by="tester", now=LATER)
-    assert not StoreRevocationList_for(world).is_revoked("URN:UVCI:01:VN:NOPE#A")
-    assert StoreRevocationList_for(world).is_revoked(uvci)
-
-
-def StoreRevocationList_for(world):
-    return StoreRevocationList(world.session())
+    with world.session() as s:  # closed: a session left to the garbage collector leaks its
+        revocations = StoreRevocationList(s)  # PostgreSQL connection
+        assert not revocations.is_revoked("URN:UVCI:01:VN:NOPE#A")
+        assert revocations.is_revoked(uvci)
 
 
 def test_dsc_withdrawal_is_reported_and_its_certificates_reissued(

@@ -41,6 +41,7 @@ from vaxlink.certificates.errors import (
 )
 from vaxlink.certificates.keys.store import KeyStore
 from vaxlink.certificates.web.deps import clock, key_store
+from vaxlink.clock import Clock
 from vaxlink.db import transaction
 from vaxlink.errors import Forbidden, NotFound
 from vaxlink.geo.codes import Level
@@ -151,7 +152,12 @@ _FAILED: Final = "certificates.district_approve_failed"
 
 
 def _finish(
-    engine: Engine, signer: Signer, job: int, principal: Principal, anchors: tuple[Any, ...]
+    engine: Engine,
+    signer: Signer,
+    job: int,
+    principal: Principal,
+    anchors: tuple[Any, ...],
+    clock: Clock,
 ) -> None:
     """Fill and sign the pending list outside the request; the result (or failure) is audited
     against the job, which is how the page learns it."""
@@ -164,7 +170,7 @@ def _finish(
             auth.append(s, actor=principal, action=_FAILED, object_type="district_signing",
                         object_id=str(job), detail={"district": own,
                                                     "error": type(exc).__name__},
-                        at=dt.datetime.now(dt.UTC))  # fmt: skip
+                        at=clock.now())  # fmt: skip
         return
     with transaction(engine) as s:
         auth.append(s, actor=principal, action=_DONE, object_type="district_signing",
@@ -172,7 +178,7 @@ def _finish(
                     detail={"district": own, "approval_id": result.approval_id,
                             "entries": result.entry_count, "waiting_for_site": result.waiting,
                             "site_approval_invalid": result.site_invalid},
-                    at=dt.datetime.now(dt.UTC))  # fmt: skip
+                    at=clock.now())  # fmt: skip
 
 
 @router.post("/district/approval/sign")
@@ -227,5 +233,5 @@ def district_sign(
         return response
     # The list is filled and signed after the answer, a chunk of residents per transaction: a
     # district of 500,000 people takes minutes, longer than a browser or a proxy waits.
-    tasks.add_task(_finish, c.engine, signer, job, principal, tuple(c.trust_anchors))
+    tasks.add_task(_finish, c.engine, signer, job, principal, tuple(c.trust_anchors), c.clock)
     return RedirectResponse(f"/district/approval?job={job}", status_code=303)
