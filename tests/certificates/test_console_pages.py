@@ -32,6 +32,17 @@ def _client(store_url, tmp_path, role, unit, **settings):
     return client
 
 
+def _home_waiting(client, path: str) -> int:
+    import re
+
+    home = client.get("/").text.split('id="abilities"', 1)[1]  # the cards, not the menu
+    item = rf'<li[^>]*>((?:(?!</li>).)*?href="{re.escape(path)}"(?:(?!</li>).)*)</li>'
+    li = re.search(item, home, re.S)  # the home page's card of `path`
+    found = re.search(r'data-waiting="(\d+)"', li.group(1)) if li else None
+    assert found is not None, home[-1500:]
+    return int(found.group(1))
+
+
 def _wait(client, run_url: str) -> str:
     deadline = time.monotonic() + 60
     while True:
@@ -55,11 +66,14 @@ def test_the_issuer_issues_and_revokes_from_the_console(
         assert page.status_code == 200, page.text[:500]
         assert 'id="issue-form"' in page.text
         assert pki.dsc.kid.hex() in page.text  # the signing DSC and its plan
+        # the home page counts what the sites signed since the last issue run: the 4 doses
+        assert _home_waiting(issuer, "/issuer") == 4
 
         r = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
         assert r.status_code == 303
         done = _wait(issuer, r.headers["location"])
         assert 'id="run-done"' in done
+        assert _home_waiting(issuer, "/issuer") == 0
         with world.session() as s:
             certificates = list(s.scalars(select(Certificate).order_by(Certificate.id)))
         assert len(certificates) == 2

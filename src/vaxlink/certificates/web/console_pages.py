@@ -19,10 +19,18 @@ from vaxlink.certificates.models import CertificateKind
 from vaxlink.compose import Container
 from vaxlink.web import i18n
 from vaxlink.web.deps import container, session
-from vaxlink.web.nav import NavItem
+from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
-NAV: Final = (NavItem("/issuer", "issuer.nav", Permission.CERTIFICATE_ISSUE, order=40),)
+
+def _waiting(db: Session, principal: Principal) -> int:
+    """Doses the sites signed since the last issue run (up to the home page's cap)."""
+    return min(console.signed_since_last_run(db), WAITING_CAP)
+
+
+NAV: Final = (
+    NavItem("/issuer", "issuer.nav", Permission.CERTIFICATE_ISSUE, order=40, waiting=_waiting),
+)
 
 router = APIRouter(tags=["issuer"], include_in_schema=False)
 Issuer = Annotated[Principal, Depends(require(Permission.CERTIFICATE_ISSUE))]
