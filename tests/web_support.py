@@ -29,10 +29,12 @@ import itertools
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,30 +221,54 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn serving the app in a thread on a free port, over a fresh SQLite store."""
+@contextmanager
+def serving(app: Any, *, name: str = "live-server", timeout: float = 60) -> Iterator[str]:
+    """uvicorn serving `app` (lifespan on) in a thread on a free port; yields its base URL and
+    stops it on leaving."""
     import uvicorn
 
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'live.db'}")
-    app = create_app(settings)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
-    engine = make_engine(settings.resolved_database_url())
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", engine, settings)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        engine.dispose()
+
+
+def demo_data_dir(data_dir: Path) -> Path:
+    """`vaxlink demo` (120 people, seed 3, not served) in `data_dir`, or a copy of the demo in
+    VAXLINK_TEST_DEMO_DIR (to iterate faster; made with the same VAXLINK_TOTP_KEY)."""
+    if built := os.environ.get("VAXLINK_TEST_DEMO_DIR"):
+        shutil.copytree(built, data_dir, dirs_exist_ok=True)
+        return data_dir
+    env = {**os.environ, "VAXLINK_DATA_DIR": str(data_dir)}
+    env.pop("VAXLINK_DATABASE_URL", None)
+    vaxlink = str(Path(sys.executable).with_name("vaxlink"))
+    subprocess.run([vaxlink, "demo", "--citizens", "120", "--seed", "3", "--no-serve"], env=env,
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    return data_dir
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """uvicorn serving the app in a thread on a free port, over a fresh SQLite store."""
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'live.db'}")
+    app = create_app(settings)
+    with serving(app, timeout=30) as url:
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            yield LiveServer(url, engine, settings)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")

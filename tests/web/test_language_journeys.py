@@ -8,23 +8,25 @@ One demo store and one live server serve the whole module (about 30–60 s to bu
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from tests.web_language import assert_page_language, findings, raw_json
-from tests.web_support import PASSWORD, Account, LiveServer, _free_port, create_account, login
+from tests.web_support import (
+    PASSWORD,
+    Account,
+    LiveServer,
+    create_account,
+    demo_data_dir,
+    login,
+    serving,
+)
 
 from vaxlink.auth.roles import Role
 from vaxlink.db import make_engine, transaction
@@ -49,14 +51,10 @@ class Demo:
     hc1: str
 
 
-def _vaxlink() -> str:
-    return str(Path(sys.executable).with_name("vaxlink"))
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`vaxlink demo` (120 people) in a fresh data directory, served by uvicorn in a thread."""
-    import uvicorn
 
     from vaxlink.auth.demo import busiest_ward
     from vaxlink.certificates.models import Certificate
@@ -64,13 +62,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from vaxlink.web.app import create_app
 
     data_dir = tmp_path_factory.mktemp("demo")
-    if built := os.environ.get("VAXLINK_TEST_DEMO_DIR"):  # iterate faster: a copy of a demo made
-        shutil.copytree(built, data_dir, dirs_exist_ok=True)  # with the same VAXLINK_TOTP_KEY
-    else:
-        env = {**os.environ, "VAXLINK_DATA_DIR": str(data_dir)}
-        env.pop("VAXLINK_DATABASE_URL", None)
-        subprocess.run([_vaxlink(), "demo", "--citizens", "120", "--seed", "3", "--no-serve"],
-                       env=env, check=True, capture_output=True, timeout=600)  # fmt: skip
+    demo_data_dir(data_dir)
     settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'vaxlink.db'}")
     engine = make_engine(settings.resolved_database_url())
     with transaction(engine) as s:
@@ -87,24 +79,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         ).one()  # fmt: skip
     units = {k.level: str(k) for k in UnitIndex.for_version().path(f"ward:{ward}")}
     y, m, d = citizen[2].split("-")
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=(port := _free_port()),
-                                           log_level="warning", lifespan="on"))  # fmt: skip
-    thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
     passphrase = (data_dir / "demo" / "signing-passphrase.txt").read_text().strip()
     try:
-        yield Demo(LiveServer(f"http://127.0.0.1:{port}", engine, settings), ward, site, units,
-                   passphrase, (citizen[0], citizen[1], f"{d}/{m}/{y}", citizen[3]),
-                   citizen[4])  # fmt: skip
+        with serving(create_app(settings), name="demo-server") as url:
+            yield Demo(LiveServer(url, engine, settings), ward, site, units,
+                       passphrase, (citizen[0], citizen[1], f"{d}/{m}/{y}", citizen[3]),
+                       citizen[4])  # fmt: skip
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 

@@ -21,12 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,9 +38,10 @@ from tests.web_support import (
     PASSWORD,
     Account,
     LiveServer,
-    _free_port,
     create_account,
+    demo_data_dir,
     login,
+    serving,
 )
 
 from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Role
@@ -85,9 +81,6 @@ class Demo:
     state: dict[str, Any] = field(default_factory=dict)  # what one step hands the next
 
 
-def _vaxlink() -> str:
-    return str(Path(sys.executable).with_name("vaxlink"))
-
 
 def _person(row: Any) -> Person:
     return Person(row[0], row[1], row[2], row[3], row[4], row[5])
@@ -95,8 +88,6 @@ def _person(row: Any) -> Person:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    import uvicorn
-
     from vaxlink.auth.demo import busiest_ward
     from vaxlink.certificates.models import Certificate
     from vaxlink.records.models import DoseRecord
@@ -104,13 +95,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from vaxlink.web.app import create_app
 
     data_dir = tmp_path_factory.mktemp("roles")
-    if built := os.environ.get("VAXLINK_TEST_DEMO_DIR"):
-        shutil.copytree(built, data_dir, dirs_exist_ok=True)
-    else:
-        env = {**os.environ, "VAXLINK_DATA_DIR": str(data_dir)}
-        env.pop("VAXLINK_DATABASE_URL", None)
-        subprocess.run([_vaxlink(), "demo", "--citizens", "120", "--seed", "3", "--no-serve"],
-                       env=env, check=True, capture_output=True, timeout=600)  # fmt: skip
+    demo_data_dir(data_dir)
     settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'vaxlink.db'}",
                         require_district_approval=True)  # fmt: skip
     engine = make_engine(settings.resolved_database_url())
@@ -153,24 +138,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                   {"c": json.dumps([{"citizen_id": in_district[0][0], "probability": 0.31}]),
                    "d": open_doses[0]})  # fmt: skip
         s.execute(text("UPDATE dose_record SET status='review' WHERE id=:d"), {"d": open_doses[0]})
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=(port := _free_port()),
-                                           log_level="warning", lifespan="on"))  # fmt: skip
-    thread = threading.Thread(target=server.run, name="roles-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
     passphrase = (data_dir / "demo" / "signing-passphrase.txt").read_text().strip()
     try:
-        yield Demo(LiveServer(f"http://127.0.0.1:{port}", engine, settings), data_dir, ward, site,
-                   units, passphrase, open_doses, other, _person(in_district[0]),
-                   _person(citizen))  # fmt: skip
+        with serving(create_app(settings), name="roles-server") as url:
+            yield Demo(LiveServer(url, engine, settings), data_dir, ward, site,
+                       units, passphrase, open_doses, other, _person(in_district[0]),
+                       _person(citizen))  # fmt: skip
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 
