@@ -495,15 +495,17 @@ def client_add(
                             "kinds": client.kinds.split(), "per_minute": client.per_minute,
                             "expires": bool(client.expires_at), "push": bool(client.push_url)})  # fmt: skip
         secret = push_secret(client, secret_of(c.settings)) if client.push_url else None
-    Console(stderr=True).print(
-        f"Client {name!r} added with scopes {granted}, fields {client.fields}, kinds "
-        f"{client.kinds}. Its token is shown only now:",
-        highlight=False,
-    )
+    _show_once(f"Client {name!r} added with scopes {granted}, fields {client.fields}, kinds "
+               f"{client.kinds}. Its token is shown only now:", token, secret)  # fmt: skip
+
+
+def _show_once(what: str, token: str, push_secret: str | None) -> None:
+    """A client's new token (and push signing secret) on stdout, said on stderr: shown once."""
+    Console(stderr=True).print(what, highlight=False)
     typer.echo(token)
-    if secret:
+    if push_secret:
         Console(stderr=True).print("Its push signing secret (shown only now):", highlight=False)
-        typer.echo(secret)
+        typer.echo(push_secret)
 
 
 def client_list() -> None:
@@ -561,14 +563,8 @@ def client_rotate(
         client, token = rotate_client(session, name, now=c.clock.now())
         c.audit_cli(session, "certificates.api_client_rotate", "api_client", client.id, by=by)
         secret = push_secret(client, secret_of(c.settings)) if client.push_url else None
-    Console(stderr=True).print(
-        f"Client {name!r} has a new token (the old one no longer works), shown only now:",
-        highlight=False,
-    )
-    typer.echo(token)
-    if secret:
-        Console(stderr=True).print("Its new push signing secret (shown only now):", highlight=False)
-        typer.echo(secret)
+    _show_once(f"Client {name!r} has a new token (the old one no longer works), shown only now:",
+               token, secret)  # fmt: skip
 
 
 def push_command() -> None:
