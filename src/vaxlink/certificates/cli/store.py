@@ -25,6 +25,18 @@ KeyDir = Annotated[
     Path | None,
     typer.Option("--key-dir", help="Key directory (default: <data_dir>/keys).", show_default=False),
 ]
+#: Why a signing is made (approval and district list), kept with it.
+SigningNote = Annotated[str | None, typer.Option(help="Why, or which session this is.")]
+#: The signing account's passphrase from a file instead of a prompt.
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        show_default=False,
+        help="The signing account's passphrase from a file (mode 0600) instead of a hidden "
+        "prompt.",
+    ),
+]
 By = Annotated[
     str,
     typer.Option(
@@ -128,16 +140,8 @@ def approve_command(
         str,
         typer.Option("--approver", help="The approving site approver's account (user name)."),
     ],
-    note: Annotated[str | None, typer.Option(help="Why, or which session this is.")] = None,
-    passphrase_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--passphrase-file",
-            show_default=False,
-            help="The approver's signing passphrase from a file (mode 0600) instead of "
-            "a hidden prompt.",
-        ),
-    ] = None,
+    note: SigningNote = None,
+    passphrase_file: PassphraseFile = None,
     key_dir: KeyDir = None,
 ) -> None:
     """Sign the facility's verified records not yet approved in their current form, as the
@@ -586,16 +590,8 @@ def district_approve_command(
         str,
         typer.Option("--approver", help="The district health centre's account (user name)."),
     ],
-    note: Annotated[str | None, typer.Option(help="Why, or which session this is.")] = None,
-    passphrase_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--passphrase-file",
-            show_default=False,
-            help="The account's signing passphrase from a file (mode 0600) instead of a hidden "
-            "prompt.",
-        ),
-    ] = None,
+    note: SigningNote = None,
+    passphrase_file: PassphraseFile = None,
     key_dir: KeyDir = None,
 ) -> None:
     """Sign the district's list as it stands: every verified dose of its residents covered by a
