@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -149,6 +150,18 @@ class StaffClient(TestClient):
     def session(self) -> AbstractContextManager[Session]:
         """A transaction on the app's store (committed on success)."""
         return transaction(self.engine)
+
+
+def home_waiting(client: TestClient, path: str) -> int:
+    """The count the account's home page shows on its card for `path` (the card must be there
+    and carry a count)."""
+    home = client.get("/").text.split('id="abilities"', 1)[1]  # the cards, not the menu
+    card = re.search(rf'<span class="open" data-path="{re.escape(path)}">(.*?)</a></span>', home,
+                     re.S)  # fmt: skip
+    assert card is not None, f"the home page has no card for {path}: {home[-1500:]}"
+    found = re.search(r'data-waiting="(\d+)"', card.group(1))
+    assert found is not None, f"the home page shows no count on the card for {path}"
+    return int(found.group(1))
 
 
 def login_client(client: TestClient, username: str, password: str) -> str:

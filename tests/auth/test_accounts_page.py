@@ -4,6 +4,7 @@ administrator as actor (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.web_support import PASSWORD, home_waiting
+from vaxlink.auth import service
 from vaxlink.auth.models import AuditEntry, User
 from vaxlink.auth.roles import Role
 from vaxlink.db import transaction
@@ -96,3 +99,27 @@ def test_a_provincial_administrator_stays_in_the_province(
 def test_only_administrators(staff_client: Callable[..., Any]) -> None:
     police = staff_client(Role.COMMUNE_POLICE, "ward:00001")
     assert police.get("/admin/accounts").status_code == 403
+
+
+def test_the_home_page_counts_the_accounts_that_cannot_work_yet(
+    staff_client: Callable[..., Any],
+) -> None:
+    """An administrator or issuer with no second factor cannot work; the administrator's home
+    page counts those of its unit and below (not another province's), and the count falls when
+    one enrols or is disabled."""
+    admin = staff_client(Role.ADMIN, "province:001")
+    before = home_waiting(admin, "/admin/accounts")
+    with transaction(admin.engine) as s:
+        now = dt.datetime.now(dt.UTC)
+        mine = service.create_user(s, username="qt.xa1", password=PASSWORD, role=Role.ADMIN,
+                                   unit="ward:00001", now=now)  # fmt: skip
+        service.create_user(s, username="qt.hcm", password=PASSWORD, role=Role.ADMIN,
+                            unit="ward:26734", now=now)  # another province: not counted
+        service.create_user(s, username="tyt.xa1", password=PASSWORD,
+                            role=Role.HEALTH_STATION, unit="ward:00001", facility_code="F-TEST",
+                            now=now)  # needs no second factor  # fmt: skip
+        mine_id = mine.id
+    assert home_waiting(admin, "/admin/accounts") == before + 1
+    assert admin.post(f"/admin/accounts/{mine_id}/disable",
+                      follow_redirects=False).status_code == 303  # fmt: skip
+    assert home_waiting(admin, "/admin/accounts") == before

@@ -8,7 +8,7 @@ import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from tests.web_support import create_account, login_client
+from tests.web_support import create_account, home_waiting, login_client
 
 from vaxlink.auth.models import AuditEntry, User
 from vaxlink.auth.roles import Role
@@ -30,17 +30,6 @@ def _client(store_url, tmp_path, role, unit, **settings):
     client.headers["X-CSRF-Token"] = login_client(client, account.username, account.password)
     client.username = account.username  # type: ignore[attr-defined]
     return client
-
-
-def _home_waiting(client, path: str) -> int:
-    import re
-
-    home = client.get("/").text.split('id="abilities"', 1)[1]  # the cards, not the menu
-    item = rf'<li[^>]*>((?:(?!</li>).)*?href="{re.escape(path)}"(?:(?!</li>).)*)</li>'
-    li = re.search(item, home, re.S)  # the home page's card of `path`
-    found = re.search(r'data-waiting="(\d+)"', li.group(1)) if li else None
-    assert found is not None, home[-1500:]
-    return int(found.group(1))
 
 
 def _wait(client, run_url: str) -> str:
@@ -67,13 +56,13 @@ def test_the_issuer_issues_and_revokes_from_the_console(
         assert 'id="issue-form"' in page.text
         assert pki.dsc.kid.hex() in page.text  # the signing DSC and its plan
         # the home page counts what the sites signed since the last issue run: the 4 doses
-        assert _home_waiting(issuer, "/issuer") == 4
+        assert home_waiting(issuer, "/issuer") == 4
 
         r = issuer.post("/issuer/issue", data={"kind": ["v"]}, follow_redirects=False)
         assert r.status_code == 303
         done = _wait(issuer, r.headers["location"])
         assert 'id="run-done"' in done
-        assert _home_waiting(issuer, "/issuer") == 0
+        assert home_waiting(issuer, "/issuer") == 0
         with world.session() as s:
             certificates = list(s.scalars(select(Certificate).order_by(Certificate.id)))
         assert len(certificates) == 2

@@ -4,12 +4,14 @@ administrator as actor; the token works, then is refused at once (SQLite and Pos
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from tests.web_support import home_waiting
 
 from vaxlink.auth.models import AuditEntry
 from vaxlink.auth.roles import Role
@@ -111,3 +113,28 @@ def test_only_a_national_administrator_manages_partners(staff_client: Callable[.
     issuer = staff_client(Role.NATIONAL_ISSUER, "VN")
     assert issuer.post("/admin/partners", data={"name": "X", "scopes": ["certificates:read"],
                                                 "kinds": ["v"]}).status_code == 403  # fmt: skip
+
+
+def test_the_home_page_counts_partners_that_need_the_administrator(
+    staff_client: Callable[..., Any],
+) -> None:
+    """A live token that ends within two weeks, or pushes a receiver keeps refusing, wait on the
+    administrator's home page; a far expiry, a revoked client or a rotation does not."""
+    admin = staff_client(Role.ADMIN, "VN")
+    assert home_waiting(admin, "/admin/partners") == 0
+    soon = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    for name, expires in (("SAP-HET-HAN", soon), ("LAU-DAI", "2099-12-31")):
+        added = admin.post("/admin/partners", data={
+            "name": name, "scopes": ["certificates:read"], "kinds": ["v"], "fields": "minimal",
+            "expires": expires,
+        })  # fmt: skip
+        assert added.status_code == 201, added.text[:2000]
+    assert home_waiting(admin, "/admin/partners") == 1
+    with transaction(admin.engine) as s:  # the receiver refused the last pushes
+        s.execute(update(ApiClient).where(ApiClient.name == "LAU-DAI").values(push_attempts=3))
+        ending = s.scalar(select(ApiClient.id).where(ApiClient.name == "SAP-HET-HAN"))
+    assert home_waiting(admin, "/admin/partners") == 2
+    revoked = admin.post(f"/admin/partners/{ending}/revoke", data={"confirm": "yes"},
+                         follow_redirects=False)  # fmt: skip
+    assert revoked.status_code == 303
+    assert home_waiting(admin, "/admin/partners") == 1

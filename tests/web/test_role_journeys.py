@@ -197,7 +197,7 @@ def _click(page: Any, selector: str) -> None:
 def _waiting(page: Any, demo: Demo, path: str) -> int:
     """The count the home page shows beside the link to `path` (the link must be there)."""
     _go(page, demo, "/")
-    card = page.locator(f'#abilities li:has(a[href="{path}"])')
+    card = page.locator(f'#abilities .open[data-path="{path}"]')
     assert card.count() == 1, f"the home page has no link to {path}: {page.inner_text('main')}"
     badge = card.locator(".waiting")
     assert badge.count() == 1, f"the home page shows no count beside {path}"
@@ -470,6 +470,8 @@ def test_4_commune_committee(demo: Demo, browser: Any) -> None:
     fixed = demo.open_doses[-1]
     with _as(browser, demo, committee) as page:
         _waiting(page, demo, "/worklist")
+        to_type = _waiting(page, demo, "/worklist/police-lists")
+        assert to_type >= 1, "the police's verified list does not wait for the committee"
         _click(page, '#abilities a[href="/worklist/police-lists"]')
         _click(page, f"a[href='/worklist/police-lists/{list_id}']")
         _click(page, f"a[href^='/worklist/doses/{fixed}?list={list_id}']")
@@ -483,6 +485,7 @@ def test_4_commune_committee(demo: Demo, browser: Any) -> None:
         history = page.locator(".history-version")
         typed = [history.nth(i).inner_text() for i in range(history.count())]
         assert any("Võ Minh Vĩnh" in v and "Nhập thay cho trạm y tế" in v for v in typed), typed
+        assert _waiting(page, demo, "/worklist/police-lists") == to_type - 1  # typed: done
 
         # a missed dose, from the site's logbook
         with demo.server.session() as s:
@@ -599,8 +602,20 @@ def test_7_national_issuer(demo: Demo, browser: Any) -> None:
 # 7–9. The province's and the district's officers see the figures, the ageing of unfixed errors
 # per site, the focal points and the phases with their deadlines (set by the administrator).
 def test_8_officers(demo: Demo, browser: Any) -> None:
+    from vaxlink.auth.models import User
+    from vaxlink.auth.roles import SECOND_FACTOR_ROLES
+
     admin = _demo_account(demo, "demo.admin")
+    with demo.server.session() as s:  # accounts that cannot work until they enrol a 2nd factor
+        no_second_factor = s.scalar(select(func.count()).select_from(User).where(
+            User.active.is_(True), User.totp_confirmed_at.is_(None),
+            User.role.in_([r.value for r in SECOND_FACTOR_ROLES])))  # fmt: skip
     with _as(browser, demo, admin) as page:
+        # the administrator's home: its three pages, with what waits on accounts and partners
+        assert _waiting(page, demo, "/admin/accounts") == no_second_factor
+        assert _waiting(page, demo, "/admin/partners") == 0
+        for path in ("/admin/focal-points", "/admin/phases"):
+            assert page.locator(f'#abilities a[href="{path}"]').count() == 1, path
         _go(page, demo, "/admin/focal-points")
         page.click("#add summary")
         for name, value in {"unit": demo.units[Level.DISTRICT], "full_name": "Nguyễn Văn Đầu Mối",

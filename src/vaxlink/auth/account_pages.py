@@ -19,18 +19,33 @@ from vaxlink.auth import service
 from vaxlink.auth.deps import ensure_in_scope, require
 from vaxlink.auth.models import User
 from vaxlink.auth.principal import Principal
-from vaxlink.auth.roles import Permission, Role
+from vaxlink.auth.roles import SECOND_FACTOR_ROLES, Permission, Role
 from vaxlink.errors import NotFound, VaxlinkError
 from vaxlink.geo.codes import Level, UnitKey
 from vaxlink.geo.index import UnitIndex
 from vaxlink.web import i18n
 from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session
-from vaxlink.web.nav import NavItem
+from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
+
+def _waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
+    """Active accounts of the administrator's unit and below that cannot work yet: an issuer or
+    an administrator with no second factor enrolled (their role requires one)."""
+    rows = db.execute(
+        select(User.unit_level, User.unit_code).where(
+            User.active.is_(True), User.totp_confirmed_at.is_(None),
+            User.role.in_([r.value for r in SECOND_FACTOR_ROLES]),
+        ).limit(WAITING_CAP)
+    )  # fmt: skip
+    return sum(1 for level, code in rows if _covers(principal, level, code))
+
+
 router = APIRouter(tags=["staff"], include_in_schema=False)
-NAV: Final = (NavItem("/admin/accounts", "accounts.menu", Permission.USER_ADMIN, order=85),)
+NAV: Final = (
+    NavItem("/admin/accounts", "accounts.menu", Permission.USER_ADMIN, order=85, waiting=_waiting),
+)
 Admin = Annotated[Principal, Depends(require(Permission.USER_ADMIN))]
 DB = Annotated[Session, Depends(session, scope="function")]
 #: Roles a unit below the nation may not hand out (their accounts act for the whole country).

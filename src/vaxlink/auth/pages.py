@@ -249,10 +249,13 @@ def logout(request: Request, db: Db, config: Config) -> Response:
 def home(request: Request, principal: CurrentPrincipal, db: Db) -> Response:
     """What the account's role can do here, with links to the pages that exist."""
     items = items_for(request.app, principal)
-    links = {item.permission: item for item in items}
-    abilities = [(p, links.get(p)) for p in Permission if p in ROLE_PERMISSIONS[principal.role]]
+    # each ability with every page it opens (the accounts, the focal points and the phases are
+    # all the administrator's; the dashboard and the ageing both the officer's), in menu order
+    abilities = [(p, [item for item in items if item.permission is p])
+                 for p in Permission if p in ROLE_PERMISSIONS[principal.role]]  # fmt: skip
     # what waits for the account on each of its pages (capped counts, read only)
-    waiting = {item.path: item.waiting(db, principal) for item in items if item.waiting}
+    now = deps.now(request)
+    waiting = {item.path: item.waiting(db, principal, now) for item in items if item.waiting}
     user = db.get(User, principal.user_id)
     needs_totp = (
         principal.role in SECOND_FACTOR_ROLES and user is not None

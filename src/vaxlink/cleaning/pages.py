@@ -36,14 +36,20 @@ from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
 
-def _waiting(db: Session, principal: Principal) -> int:
+def _waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
     """Doses in the account's worklist (review, unmatched, invalid), counted up to the cap."""
     return service.worklist_waiting(db, principal, cap=WAITING_CAP)
 
 
+def _to_type(db: Session, principal: Principal, now: dt.datetime) -> int:
+    """For the committee: police-verified fixes not yet typed (up to the cap)."""
+    return police_lists.waiting_to_type(db, principal, cap=WAITING_CAP)
+
+
 NAV: Final = (
     NavItem("/worklist", "worklist.nav", Permission.WORKLIST_VIEW, order=20, waiting=_waiting),
-    NavItem("/worklist/police-lists", "plist.nav", Permission.IDENTITY_TYPE_VERIFIED, order=21),
+    NavItem("/worklist/police-lists", "plist.nav", Permission.IDENTITY_TYPE_VERIFIED, order=21,
+            waiting=_to_type),
     NavItem("/backfill", "backfill.nav", Permission.DOSE_BACKFILL, order=22),
 )
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from vaxlink.auth.service import OutOfScope, Permission, Principal, append_after_transaction
 from vaxlink.auth.service import append as record
 from vaxlink.cleaning.errors import DoseNotFound, InvalidCorrection, NotPermitted
-from vaxlink.cleaning.models import PoliceList, PoliceListItem
+from vaxlink.cleaning.models import DoseCorrection, PoliceList, PoliceListItem
 from vaxlink.errors import VaxlinkError
 from vaxlink.geo.codes import Level
 from vaxlink.geo.index import UnitIndex
@@ -123,6 +123,20 @@ def lists(session: Session, principal: Principal, *, limit: int = 100) -> list[L
         .order_by(PoliceList.id.desc()).limit(limit)
     )  # fmt: skip
     return [_row(p) for p in rows]
+
+
+def waiting_to_type(session: Session, principal: Principal, *, cap: int) -> int:
+    """Doses on the unit's police-verified lists for which nothing has been typed under that
+    list yet: the committee's work (the paper list says which need a fix), up to `cap`."""
+    i, p, c = PoliceListItem, PoliceList, DoseCorrection
+    typed = select(c.id).where(c.dose_record_id == i.dose_record_id,
+                               c.verification_list_id == i.list_id).exists()  # fmt: skip
+    inner = (
+        select(i.dose_record_id).distinct().join(p, p.id == i.list_id)
+        .where(p.unit == str(principal.unit), p.verified_at.is_not(None), ~typed)
+        .limit(cap).subquery()
+    )  # fmt: skip
+    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
 
 
 def list_doses(

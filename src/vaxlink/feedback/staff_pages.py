@@ -9,6 +9,7 @@ other queue is refused (403) and the refusal audited."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Final
@@ -60,8 +61,8 @@ STATION: Final = "/staff/tickets"
 POLICE: Final = "/police/tickets"
 
 
-def _open_in(base: str) -> Callable[[Session, Principal], int]:
-    def waiting(db: Session, principal: Principal) -> int:
+def _open_in(base: str) -> Callable[[Session, Principal, dt.datetime], int]:
+    def waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
         """Open reports of the queue at `base` in the account's unit (up to the cap)."""
         c = Ticket.__table__.c
         stmt = select(Ticket.id).where(

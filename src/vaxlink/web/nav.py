@@ -4,6 +4,7 @@ and the account's role holds its permission."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +19,15 @@ from vaxlink.auth.roles import Permission
 @dataclass(frozen=True, slots=True)
 class NavItem:
     """A menu entry: `path` is a GET route without parameters, `label` an i18n key, shown to
-    roles holding `permission` (None: every logged-in account). `waiting(session, principal)`,
-    when given, counts what waits there for the account (shown on its home page), capped at
-    `WAITING_CAP`."""
+    roles holding `permission` (None: every logged-in account). `waiting(session, principal,
+    now)`, when given, counts what waits there for the account (shown on its home page), capped
+    at `WAITING_CAP`; `now` is the request's instant (the container clock)."""
 
     path: str
     label: str
     permission: Permission | None
     order: int = 100
-    waiting: Callable[[Any, Principal], int] | None = None
+    waiting: Callable[[Any, Principal, dt.datetime], int] | None = None
 
 
 #: Home-page counts stop here ("1.000+"): a count never scans a province's millions of rows.

@@ -32,7 +32,7 @@ from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
 
-def _waiting(db: Session, principal: Principal) -> int:
+def _waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
     """The site's doses awaiting its head's signature (up to the home page's cap)."""
     return queue.waiting_count(db, principal, cap=WAITING_CAP)
 

@@ -5,6 +5,7 @@ and is audited as such (the role needs a second factor: auth's policy)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -23,7 +24,7 @@ from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
 
-def _waiting(db: Session, principal: Principal) -> int:
+def _waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
     """Doses the sites signed since the last issue run (up to the home page's cap)."""
     return min(console.signed_since_last_run(db), WAITING_CAP)
 

@@ -53,7 +53,7 @@ from vaxlink.web.render import render
 log = logging.getLogger(__name__)
 
 
-def _waiting(db: Session, principal: Principal) -> int:
+def _waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
     """Verified doses of the district's residents its last signed list does not hold as they
     stand (new, changed or gone since): what its next signature covers."""
     if principal.unit.level is not Level.DISTRICT:

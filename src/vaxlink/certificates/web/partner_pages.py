@@ -13,6 +13,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
@@ -38,11 +39,28 @@ from vaxlink.settings import Settings
 from vaxlink.web import i18n
 from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session
-from vaxlink.web.nav import NavItem
+from vaxlink.web.nav import WAITING_CAP, NavItem
 from vaxlink.web.render import render
 
 router = APIRouter(tags=["staff"], include_in_schema=False)
-NAV: Final = (NavItem("/admin/partners", "partners.menu", Permission.PARTNER_ADMIN, order=88),)
+#: A partner whose token ends within this many days is counted on the administrator's home page.
+EXPIRY_WARNING: Final = dt.timedelta(days=14)
+
+
+def _waiting(db: Session, principal: Principal, now: dt.datetime) -> int:
+    """Partner clients that need the administrator: a live token that has ended or ends within
+    `EXPIRY_WARNING` (rotate or extend it), or pushes the receiver keeps refusing."""
+    c = ApiClient
+    needs = or_(c.expires_at <= now + EXPIRY_WARNING, c.push_attempts > 0)
+    live = and_(c.active.is_(True), c.revoked_at.is_(None))
+    inner = select(c.id).where(live, needs).limit(WAITING_CAP).subquery()
+    return int(db.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+NAV: Final = (
+    NavItem("/admin/partners", "partners.menu", Permission.PARTNER_ADMIN, order=88,
+            waiting=_waiting),
+)  # fmt: skip
 DB = Annotated[Session, Depends(session, scope="function")]
 
 STRINGS: Final[dict[str, dict[str, str]]] = {
