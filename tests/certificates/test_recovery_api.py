@@ -22,6 +22,7 @@ from vaxlink.certificates.issuance.recovery import record_recovery
 from vaxlink.certificates.models import CertificateAccess, CertificateKind
 from vaxlink.certificates.web.deps import clock
 from vaxlink.db import transaction
+from vaxlink.records.refs import person_ref
 from vaxlink.settings import Settings
 from vaxlink.web.app import create_app
 
@@ -101,7 +102,8 @@ def test_recovery_pdf_and_fhir_need_the_token_and_answer_the_recovery(client, wo
                       headers=auth).status_code == 404  # fmt: skip
     with world.session() as s:
         documents = [d for (d,) in s.execute(select(CertificateAccess.document).where(
-            CertificateAccess.citizen_id == RECOVERED).order_by(CertificateAccess.id))]  # fmt: skip
+            CertificateAccess.person_ref == person_ref(s, RECOVERED))
+            .order_by(CertificateAccess.id))]  # fmt: skip
         assert documents == ["json", "pdf", "fhir", "pdf", "fhir"]
         actions = set(s.scalars(select(AuditEntry.action)))
         assert {"certificates.client.fetch_pdf", "certificates.client.fetch_fhir"} <= actions

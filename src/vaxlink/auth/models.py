@@ -55,24 +55,6 @@ class AuthSession(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
-class LoginAttempt(Base):
-    """One failed or successful login, keyed by hashes of the name and the client address.
-
-    Kept in the store (not in process memory) so the limits hold across workers."""
-
-    __tablename__ = "auth_login_attempt"
-    __table_args__ = (
-        Index("ix_auth_login_attempt_username_key_at", "username_key", "at"),
-        Index("ix_auth_login_attempt_client_key_at", "client_key", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    username_key: Mapped[str] = mapped_column(String(64))
-    client_key: Mapped[str] = mapped_column(String(64))
-    succeeded: Mapped[bool] = mapped_column(Boolean)
-
-
 class AuditEntry(Base):
     """One link of the append-only audit chain; `hash` covers every column and `prev_hash`.
 

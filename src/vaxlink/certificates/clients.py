@@ -239,11 +239,12 @@ def require_full(client: ApiClient, document: str) -> None:
 
 
 def record_access(
-    session: Session, client: ApiClient, citizen_id: str, document: str, *, now: datetime
+    session: Session, client: ApiClient, ref: str, document: str, *, now: datetime
 ) -> None:
-    """Keep who fetched whose certificate, which document, and when (one INSERT on the table:
-    every partner fetch writes one, and the ORM's unit of work would cost several times it)."""
-    session.execute(_RECORD_ACCESS, {"client_id": client.id, "citizen_id": citizen_id,
+    """Keep who fetched whose certificate (the person's reference, not the ID number), which
+    document, and when (one INSERT on the table: every partner fetch writes one, and the ORM's
+    unit of work would cost several times it)."""
+    session.execute(_RECORD_ACCESS, {"client_id": client.id, "person_ref": ref,
                                      "document": document, "accessed_at": now})  # fmt: skip
 
 

@@ -287,13 +287,14 @@ class ChangeFeedHead(Base):
 
 
 class CertificateAccess(Base):
-    """One fetch of a person's certificate by a client application (who, whose, what, when)."""
+    """One fetch of a person's certificate by a client application (who, whose, what, when);
+    whose is the person's opaque reference (`vaxlink.records.refs`), never the ID number."""
 
     __tablename__ = "certificate_access"
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id"), index=True)
-    citizen_id: Mapped[str] = mapped_column(String(12), index=True)
+    person_ref: Mapped[str] = mapped_column(String(32), index=True)
     document: Mapped[str] = mapped_column(String(8))
     accessed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 

@@ -205,7 +205,7 @@ def open_access(
             known = ref if citizen_id is not None else None
         if citizen_id is not None:
             found = Access(client, citizen_id, known or person_ref(s, citizen_id))
-            record_access(s, client, citizen_id, document, now=now)
+            record_access(s, client, found.ref, document, now=now)
         auth.append(s, actor=None, action=f"certificates.client.fetch_{document}",
                     object_type="citizen", object_id=found.ref if found else "not-found",
                     detail={"client": client.id, "by": "ref" if ref else "body"}, at=now)  # fmt: skip
