@@ -348,3 +348,19 @@ def test_a_non_canonical_signature_encoding_is_refused(pki, trust) -> None:
 def test_an_upper_case_prefix_from_a_phone_keyboard_is_read(pki, trust) -> None:
     text = _shc(pki.dsc)
     assert _result("SHC:/" + text[5:], trust).valid
+
+
+def test_the_signed_trust_list_and_a_cose_only_source_as_health_card_key_sources(pki) -> None:
+    """The trust list a verifier downloads knows the card's key by thumbprint too; a source
+    that knows COSE kids only knows no card key (unknown_kid, not a fault)."""
+    from vaxlink.certificates.keys.trustlist import TrustList
+
+    listed = TrustList.from_certificates([pki.dsc.certificate])
+    assert _result(_shc(pki.dsc), listed).valid
+
+    class CoseOnly:
+        def lookup(self, kid: bytes) -> list[x509.Certificate]:
+            return [pki.dsc.certificate]
+
+    _refused(_shc(pki.dsc), CoseOnly(), "unknown_kid")
+    assert _result(_ddcc(pki.dsc), CoseOnly()).valid
