@@ -23,6 +23,7 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import numpy as np
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -71,6 +72,7 @@ _KID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _RID: Final = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _ECDSA: Final = ec.ECDSA(hashes.SHA256())
 _DIGIT_PAIR_MAX: Final = ord("z") - 45  # 77: the spec's numeric mode covers '-' (45) to 'z'
+_ZERO: Final = ord("0")
 
 
 class _Run:
@@ -101,10 +103,13 @@ def jws_of(text: str) -> str:
         raise NumericInvalid("a SMART Health Card QR text holds only digits after 'shc:/'")
     if len(digits) % 2:
         raise NumericInvalid("the digits are an odd number: the code is cut off")
-    pairs = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
-    if pairs and max(pairs) > _DIGIT_PAIR_MAX:
-        raise NumericInvalid(f"digit pair {max(pairs)} is above {_DIGIT_PAIR_MAX}")
-    return bytes(p + 45 for p in pairs).decode("ascii")
+    if not digits:
+        raise NumericInvalid("no digits follow 'shc:/'")
+    pairs = np.frombuffer(digits.encode("ascii"), dtype=np.uint8).reshape(-1, 2) - _ZERO
+    values = pairs[:, 0] * 10 + pairs[:, 1]  # uint8: at most 99, no overflow
+    if values.max() > _DIGIT_PAIR_MAX:
+        raise NumericInvalid(f"digit pair {int(values.max())} is above {_DIGIT_PAIR_MAX}")
+    return (values + 45).tobytes().decode("ascii")
 
 
 def _b64url(part: str, what: str) -> bytes:
@@ -138,26 +143,20 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _depth(text: str) -> int:
-    """The nesting depth of JSON text, counted without parsing (strings skipped)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+def _too_deep(value: Any) -> bool:
+    """Whether parsed JSON nests deeper than `MAX_JSON_DEPTH` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_JSON_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def strict_json(data: bytes, what: str) -> Any:
@@ -166,13 +165,14 @@ def strict_json(data: bytes, what: str) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ClaimsInvalid(f"the {what} is not UTF-8") from exc
-    if _depth(text) > MAX_JSON_DEPTH:
-        raise ClaimsInvalid(f"the {what} is nested more than {MAX_JSON_DEPTH} deep")
-    try:
-        return json.loads(text, parse_float=_finite, parse_constant=_refuse_constant,
-                          object_pairs_hook=_no_duplicates)  # fmt: skip
+    try:  # the C scanner refuses nesting past the recursion limit with RecursionError
+        value = json.loads(text, parse_float=_finite, parse_constant=_refuse_constant,
+                           object_pairs_hook=_no_duplicates)  # fmt: skip
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, int digits, duplicates
         raise ClaimsInvalid(f"the {what} is not JSON: {exc}") from None
+    if _too_deep(value):
+        raise ClaimsInvalid(f"the {what} is nested more than {MAX_JSON_DEPTH} deep")
+    return value
 
 
 def _header(part: str) -> str:
