@@ -27,7 +27,11 @@ def _read_source(source: str) -> str:
     A file is read only up to the photo limit the verifier page has, and an image goes through
     the same pixel cap (`qr_text`), so a hostile file is a typed refusal, not a memory blow-up."""
     path = Path(source)
-    if source.startswith("HC1:") or is_shc(source) or not path.is_file():
+    try:
+        a_file = not (source.startswith("HC1:") or is_shc(source)) and path.is_file()
+    except (OSError, ValueError):  # longer than a file name may be, a NUL: text, not a path
+        a_file = False
+    if not a_file:
         return source  # verification reports a malformed text as a structured failure
     # Pillow and zxing-cpp load only when a file is given
     from vaxlink.certificates.verification.submission import UPLOAD_LIMIT, qr_text
