@@ -7,6 +7,8 @@ so the verifier gets past the signature and meets the hostile claims themselves.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import zlib
 from typing import Any, Final
@@ -121,3 +123,53 @@ def _head(major: int, n: int) -> bytes:
     if n < 0x10000:
         return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
     return bytes([major << 5 | 26]) + n.to_bytes(4, "big")
+
+
+# --- the two further forms: WHO DDCC:VS (hcert key 2) and SMART Health Cards ---------------------
+
+
+def ddcc_shared_reference_bomb(levels: int = 24) -> bytes:
+    """`shared_reference_bomb` with the chain in a DDCC:VS core data set (hcert key 2)."""
+    chain: list[Any] = ["AAAAAAAAAAAAAAAA"]
+    for _ in range(levels):
+        chain = [chain, chain]
+    data = {"name": MARKER, "birthDate": "1980-01-01", "vaccination": chain}
+    return cbor2.dumps({1: ISS, 6: IAT, 4: EXP, -260: {2: data}}, value_sharing=True)
+
+
+def jws_header(kid: str, alg: str = "ES256") -> str:
+    """A SMART Health Card JWS header, base64url."""
+    return _b64url(json.dumps({"alg": alg, "zip": "DEF", "kid": kid}).encode())
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def deflated(data: bytes) -> bytes:
+    """Raw DEFLATE (RFC 1951), as a card's `zip: DEF` payload."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return deflater.compress(data) + deflater.flush()
+
+
+def card(header: str, payload: bytes, signer: Signer | None) -> str:
+    """The `shc:/` text of a JWS over `payload` (already compressed), signed by `signer` or
+    with a random signature."""
+    body = _b64url(payload)
+    signing_input = f"{header}.{body}"
+    signature = signer.sign(signing_input.encode()) if signer is not None else os.urandom(64)
+    jws = f"{signing_input}.{_b64url(signature)}"
+    return "shc:/" + "".join(f"{ord(c) - 45:02d}" for c in jws)
+
+
+def card_bignum_nbf(digits: int = 5_000) -> bytes:
+    """Card claims whose `nbf` has more digits than Python turns into an int."""
+    return b'{"iss": "https://x", "nbf": 1' + b"0" * digits + b"}"
+
+
+def card_claims(**extra: Any) -> bytes:
+    """Minified card claims naming the attacker, with `extra` members."""
+    vc = {"type": ["https://smarthealth.cards#health-card"], "credentialSubject": {
+        "fhirBundle": {"entry": [{"resource": {"resourceType": "Patient",
+                                               "name": [{"family": MARKER}]}}]}}}  # fmt: skip
+    return json.dumps({"iss": "https://x", "nbf": IAT, "vc": vc, **extra}).encode()

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from tests.security import hc1_attacks as attack
 from vaxlink.certificates.cli.app import app as certificates_cli
-from vaxlink.certificates.core import hc1
+from vaxlink.certificates.core import hc1, shc
 from vaxlink.certificates.core.issue import issue
 from vaxlink.certificates.core.payload import vaccination_payload
 from vaxlink.certificates.core.uvci import uvci_from_seed
@@ -46,7 +46,7 @@ MAX_BYTES = 100 * 2**20
 REFUSALS = {
     "prefix_invalid", "base45_invalid", "decompression_failed", "truncated", "payload_too_large",
     "input_too_large", "cbor_invalid", "cose_malformed", "claims_invalid", "unknown_kid",
-    "signature_invalid", "unsupported_algorithm",
+    "signature_invalid", "unsupported_algorithm", "numeric_invalid", "jws_malformed",
 }  # fmt: skip
 
 
@@ -308,6 +308,11 @@ def test_other_hostile_claims(client: TestClient, pki: Pki, claims: Callable[[],
         _everywhere(client, pki, text)
 
 
+def test_a_long_text_that_is_no_file_name_is_verified_as_text(client: TestClient, pki: Pki) -> None:
+    """A text longer than a file name may be (a bare JWS, garbage) was an OSError traceback."""
+    assert "prefix_invalid" in _cli(pki, "eyJ" + "A" * 5000)
+
+
 def test_markup_in_the_text_is_printed_not_interpreted(client: TestClient, pki: Pki) -> None:
     assert "[/b]" in _cli(pki, "[/b]HC1")  # rich markup in a message was a traceback
 
@@ -321,6 +326,80 @@ def test_cli_refuses_an_oversized_file(client: TestClient, pki: Pki, tmp_path: P
     )
     _bounded(cost)
     assert "larger than" in str(result.exception)
+
+
+# --- the two further forms: WHO DDCC:VS and SMART Health Cards -----------------------------------
+
+
+def _card_kid(pki: Pki) -> str:
+    return str(shc.public_jwk(pki.dsc.certificate.public_key())["kid"])
+
+
+def test_ddcc_shared_reference_bomb(client: TestClient, pki: Pki) -> None:
+    payload = attack.ddcc_shared_reference_bomb(30)
+    for text in _unsigned_and_random_kid(payload):
+        assert _everywhere(client, pki, text)["failure"]["code"] == "unknown_kid"
+    result = _everywhere(client, pki, attack.signed(payload, pki.dsc))
+    assert (result["failure"]["code"], result["failed_step"]) == ("cbor_invalid", "claims")
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        pytest.param(lambda: attack.deflated(b" " * (2 * 2**20)), "payload_too_large",
+                     id="deflate-bomb-2MiB"),
+        pytest.param(lambda: attack.deflated(b"[" * 30_000 + b"]" * 30_000), "claims_invalid",
+                     id="nesting"),
+        pytest.param(lambda: attack.deflated(b'"' + b'\\"' * 30_000), "claims_invalid",
+                     id="escapes"),
+        pytest.param(lambda: attack.deflated(attack.card_bignum_nbf()), "claims_invalid",
+                     id="bignum-nbf"),
+        pytest.param(lambda: attack.deflated(attack.card_claims(nbf=1e300)), "claims_invalid",
+                     id="1e300-nbf"),
+        pytest.param(lambda: attack.deflated(attack.card_claims(vc={"rid": "x" * 5000})),
+                     "claims_invalid", id="rid"),
+        pytest.param(lambda: attack.deflated(b'{"a": NaN}'), "claims_invalid", id="nan"),
+        pytest.param(lambda: b"\x00" * 1000, "decompression_failed", id="not-deflate"),
+    ],
+)  # fmt: skip
+def test_hostile_health_cards(
+    client: TestClient, pki: Pki, payload: Callable[[], bytes], code: str
+) -> None:
+    """Unsigned (a random signature under the trusted kid, or another kid): refused before the
+    payload is read; signed by the trusted DSC: refused by the bounded decoders."""
+    data = payload()
+    header = attack.jws_header(_card_kid(pki))
+    for text in (attack.card(header, data, None),
+                 attack.card(attack.jws_header("A" * 43), data, None)):  # fmt: skip
+        result = _everywhere(client, pki, text)
+        assert result["failure"]["code"] in ("signature_invalid", "unknown_kid")
+        assert (result["payload"], result["fields"], result["issued_at"]) == (None, [], None)
+    result = _everywhere(client, pki, attack.card(header, data, pki.dsc))
+    assert result["failure"]["code"] == code
+    assert result["authentic"] is True
+    assert result["payload"] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(lambda kid: "shc:/" + "56" * 4200, id="oversized-digits"),
+        pytest.param(lambda kid: "shc:/" + "9" * 4000, id="digits-past-77"),
+        pytest.param(lambda kid: "shc:/" + "5" * 4001, id="odd-digits"),
+        pytest.param(lambda kid: "shc:/1/2/" + "56" * 100, id="chunked"),
+        pytest.param(lambda kid: attack.card(attack.jws_header(kid, "none"), b"x", None),
+                     id="alg-none"),
+        pytest.param(lambda kid: attack.card(attack.jws_header(kid, "HS256"), b"x", None),
+                     id="alg-hs256"),
+        pytest.param(lambda kid: attack.card("e" * 600, b"x", None), id="long-header"),
+    ],
+)  # fmt: skip
+def test_malformed_health_card_texts(
+    client: TestClient, pki: Pki, text: Callable[[str], str]
+) -> None:
+    result = _everywhere(client, pki, text(_card_kid(pki)))
+    assert result["kid"] is None
+    assert result["payload"] is None
 
 
 def test_the_attack_builders_build_what_they_say() -> None:

@@ -80,6 +80,18 @@ class CoseMalformed(DecodeError):
     code = "cose_malformed"
 
 
+class NumericInvalid(DecodeError):
+    """The digits after `shc:/` are not a SMART Health Card's numeric encoding (pairs 00-77)."""
+
+    code = "numeric_invalid"
+
+
+class JwsMalformed(DecodeError):
+    """The text is not a compact JWS of the SMART Health Card shape (header, payload, signature)."""
+
+    code = "jws_malformed"
+
+
 class ClaimsInvalid(DecodeError):
     """The CWT claims (iss, iat, exp, hcert) are missing or of the wrong type."""
 
@@ -138,6 +150,13 @@ class ValueSetInvalid(SchemaInvalid):
     """A coded field holds a code that is unknown (or, for issuance, inactive) in its EU value set."""
 
     code = "value_set_invalid"
+
+
+class HealthDataInvalid(SchemaInvalid):
+    """The signed content of a WHO DDCC:VS or SMART Health Card lacks the facts a verifier shows
+    (name, date of birth, a vaccination) or holds them in the wrong shape."""
+
+    code = "health_data_invalid"
 
 
 class Revoked(CertificateError):

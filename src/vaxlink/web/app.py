@@ -55,6 +55,7 @@ DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("certificates", "vaxlink.certificates.web.routes",
               strings=("vaxlink.certificates.web.console_strings:STRINGS",
                        "vaxlink.certificates.web.verifier_strings:STRINGS",
+                       "vaxlink.certificates.web.verify_strings:STRINGS",
                        "vaxlink.certificates.web.district_strings:STRINGS",
                        "vaxlink.certificates.web.partner_pages:STRINGS"),
               nav=("vaxlink.certificates.web.approval_pages:NAV",

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from vaxlink.certificates.core import conformance
 from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrustList
-from vaxlink.certificates.verification.result import verification_result
+from vaxlink.certificates.verification.result import is_shc, verification_result
 from vaxlink.errors import InvalidInput
 
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
@@ -27,7 +27,11 @@ def _read_source(source: str) -> str:
     A file is read only up to the photo limit the verifier page has, and an image goes through
     the same pixel cap (`qr_text`), so a hostile file is a typed refusal, not a memory blow-up."""
     path = Path(source)
-    if source.startswith("HC1:") or not path.is_file():
+    try:
+        a_file = not (source.startswith("HC1:") or is_shc(source)) and path.is_file()
+    except (OSError, ValueError):  # longer than a file name may be, a NUL: text, not a path
+        a_file = False
+    if not a_file:
         return source  # verification reports a malformed text as a structured failure
     # Pillow and zxing-cpp load only when a file is given
     from vaxlink.certificates.verification.submission import UPLOAD_LIMIT, qr_text
@@ -87,11 +91,20 @@ def _clock(text: str | None) -> datetime:
 
 def verify_command(
     source: Annotated[
-        str, typer.Argument(help="HC1 text, or a file holding HC1 text or a QR image.")
+        str,
+        typer.Argument(
+            help="The QR's text (HC1: of an EU DCC or WHO DDCC:VS, shc:/ of a SMART Health "
+            "Card), or a file holding it or a QR image."
+        ),
     ],
     trust: Annotated[
         list[Path],
-        typer.Option("--trust", "-t", help="Trusted DSC certificate (PEM or DER)."),
+        typer.Option(
+            "--trust",
+            "-t",
+            help="Trusted DSC certificate (PEM or DER); its P-256 key is also the SMART Health "
+            "Card key of its JWK thumbprint.",
+        ),
     ],
     clock: Annotated[str | None, typer.Option(help="Verify at this ISO 8601 instant.")] = None,
     revoked: Annotated[
@@ -99,7 +112,8 @@ def verify_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Verify one certificate and print the structured result; exit 1 when it is not valid."""
+    """Verify one certificate (EU DCC, WHO DDCC:VS or SMART Health Card) and print the structured
+    result; exit 1 when it is not valid."""
     text = _read_source(source)
     revocation = None
     if revoked is not None:
@@ -111,8 +125,9 @@ def verify_command(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         console = Console()  # messages and fields are data: printed with their markup escaped
+        form = f" ({result.format})" if result.format and result.authentic else ""
         if result.valid:
-            console.print("[bold green]VALID[/]")
+            console.print(f"[bold green]VALID[/]{form}")
         else:
             assert result.failure is not None
             console.print(

@@ -37,6 +37,8 @@ CLAIM_EXP: Final = 4
 CLAIM_IAT: Final = 6
 CLAIM_HCERT: Final = -260
 HCERT_DCC: Final = 1
+#: The WHO DDCC:VS core data set's key in the hcert claim (`ddcc_qr`).
+HCERT_DDCC_VS: Final = 2
 _MAX_DEPTH: Final = 32
 #: EU DCC key ids are 8 bytes; a longer one is refused before it is looked up or shown.
 MAX_KID: Final = 64
@@ -68,12 +70,14 @@ class Sign1:
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """The CWT claims of an EU DCC: issuer country, issued-at, expiry and the DCC payload (JSON)."""
+    """The CWT claims of an EU DCC: issuer country, issued-at, expiry and the DCC payload (JSON);
+    of a WHO DDCC:VS QR (`kind` "ddcc"), `dcc` is its core data set."""
 
     iss: str | None
     iat: float
     exp: float
     dcc: dict[str, Any]
+    kind: str = "dcc"
 
 
 @lru_cache(maxsize=64)
@@ -343,8 +347,9 @@ def _convert(value: Any, depth: int) -> Any:
     raise ClaimsInvalid(f"the DCC payload holds a {type(value).__name__}, which JSON cannot")
 
 
-def parse_claims(payload: bytes) -> Claims:
-    """Parse the CWT claims and pull out the DCC payload as JSON data."""
+def parse_claims(payload: bytes, *, ddcc: bool = False) -> Claims:
+    """Parse the CWT claims and pull out the DCC payload as JSON data; with `ddcc`, a message
+    with no DCC (hcert key 1) but a DDCC:VS core data set (key 2) gives that, as kind "ddcc"."""
     claims = cbor.loads(payload, cbor.CLAIMS, "CWT claims")
     if not isinstance(claims, _MAPS):
         raise ClaimsInvalid("the CWT claims are not a map")
@@ -356,6 +361,9 @@ def parse_claims(payload: bytes) -> Claims:
     iat = _numeric_date(claims[CLAIM_IAT], "iat")
     exp = _numeric_date(claims[CLAIM_EXP], "exp")
     hcert = claims.get(CLAIM_HCERT)
+    if (ddcc and isinstance(hcert, _MAPS) and not isinstance(hcert.get(HCERT_DCC), _MAPS)
+            and isinstance(hcert.get(HCERT_DDCC_VS), _MAPS)):  # fmt: skip
+        return Claims(iss, iat, exp, _to_json(hcert[HCERT_DDCC_VS]), "ddcc")
     if not isinstance(hcert, _MAPS) or not isinstance(hcert.get(HCERT_DCC), _MAPS):
         raise ClaimsInvalid("claim -260 does not hold a DCC map under key 1")
     dcc = _to_json(hcert[HCERT_DCC])

@@ -62,6 +62,15 @@ def public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
             "x": x, "y": y, "crlVersion": CRL_VERSION}  # fmt: skip
 
 
+def jwk_kid(public_key: object) -> str | None:
+    """The SHC `kid` (RFC 7638 thumbprint) of a P-256 public key; None for any other key."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(
+        public_key.curve, ec.SECP256R1
+    ):
+        return str(public_jwk(public_key)["kid"])
+    return None
+
+
 #: The SHC revocation method vaxlink publishes (`crlVersion` on each JWK: the issuer keeps a
 #: revocation list at `/.well-known/crl/{kid}.json`).
 CRL_VERSION: Final = 1

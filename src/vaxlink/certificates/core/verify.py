@@ -21,8 +21,8 @@ from typing import Any, Final, NamedTuple
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm as UnsupportedKey
 
-from vaxlink.certificates.core import cose, hc1
-from vaxlink.certificates.core.display import DisplayField, display_fields
+from vaxlink.certificates.core import cose, hc1, health_data
+from vaxlink.certificates.core.display import DisplayField
 from vaxlink.certificates.core.dsc import (
     DscProfile,
     check_dsc_validity,
@@ -50,6 +50,8 @@ class Step(StrEnum):
     """The verification steps, in the order they run."""
 
     PREFIX = "prefix"
+    NUMERIC = "numeric"  # SMART Health Card: the `shc:/` digits
+    JWS = "jws"  # SMART Health Card: the compact JWS and its header
     BASE45 = "base45"
     DECOMPRESS = "decompress"
     COSE = "cose"
@@ -69,17 +71,20 @@ class Verified:
     refusal, `error.partial` holds what had been read, to be trusted only when `authentic`."""
 
     payload: dict[str, Any] | None = None
-    kid: bytes | None = None
+    kid: bytes | str | None = None
     issuer_country: str | None = None
     issued_at: datetime | None = None
     expires_at: datetime | None = None
     authentic: bool = False
     warnings: tuple[str, ...] = ()
+    #: "dcc", "ddcc" (WHO DDCC:VS, hcert key 2) or "shc" (SMART Health Card; `kid` is then the
+    #: JWK thumbprint, text); None while the message's claims have not been read.
+    format: str | None = None
 
     @property
     def fields(self) -> tuple[DisplayField, ...]:
         """The labelled fields a verifier shows (11 for a vaccination), in English."""
-        return display_fields(self.payload) if self.payload is not None else ()
+        return health_data.fields_of(self.format, self.payload) if self.payload is not None else ()
 
 
 _NOTHING_READ: Final = Verified()
@@ -148,6 +153,7 @@ def _run(
     clock: datetime,
     revocation: RevocationSource | None,
     strict_value_sets: bool,
+    accept_ddcc: bool = False,
 ) -> Verified:
     raw = _transport(run, data)
     run.step = _COSE
@@ -163,13 +169,14 @@ def _run(
     dsc = _verified_dsc(message, candidates)
     run.authentic = True
     run.step = _CLAIMS
-    claims = cose.parse_claims(message.payload)
+    claims = cose.parse_claims(message.payload, ddcc=accept_ddcc)
     run.partial = {
         "payload": claims.dcc,
         "kid": message.kid,
         "issuer_country": claims.iss,
         "issued_at": datetime.fromtimestamp(claims.iat, UTC),
         "expires_at": datetime.fromtimestamp(claims.exp, UTC),
+        "format": claims.kind,
     }
     run.step = _TIME
     check_time(claims, clock)
@@ -181,6 +188,8 @@ def _run(
         raise KeyUsageInvalid(
             str(dsc.profile_error or "the DSC's extended key usage cannot be read")
         )
+    if claims.kind == health_data.DDCC:
+        return _ddcc_rest(run, claims.dcc, dsc.profile, revocation)
     check_key_usage(claims.dcc, dsc.profile)
     run.step = _SCHEMA
     if strict_value_sets:
@@ -193,6 +202,23 @@ def _run(
             if _revoked(revocation, uvci):
                 raise Revoked(f"certificate {uvci} has been revoked")
     return Verified(authentic=True, warnings=run.warnings, **run.partial)
+
+
+_AS_VACCINATION: Final = {health_data.VACCINATION_KIND: ()}
+
+
+def _ddcc_rest(
+    run: _Run, data: dict[str, Any], profile: DscProfile, revocation: RevocationSource | None
+) -> Verified:
+    """The last steps for a WHO DDCC:VS core data set: it restates a vaccination (the DSC must
+    be allowed type v), its shape, and its hcid (the UVCI) on the revocation list."""
+    check_key_usage(_AS_VACCINATION, profile)
+    run.step = _SCHEMA
+    hcid = health_data.check_ddcc(data)
+    run.step = _REVOCATION
+    if revocation is not None and _revoked(revocation, hcid):
+        raise Revoked(f"certificate {hcid} has been revoked")
+    return Verified(authentic=True, **run.partial)
 
 
 class _Dsc(NamedTuple):
@@ -269,8 +295,13 @@ def verify(
     clock: datetime,
     revocation: RevocationSource | None = None,
     strict_value_sets: bool = False,
+    accept_ddcc: bool = False,
 ) -> Verified:
     """Verify HC1 text (str) or a COSE message (bytes) at `clock` (timezone-aware).
+
+    With `accept_ddcc`, a message whose hcert claim holds a WHO DDCC:VS core data set (key 2)
+    instead of a DCC is verified as one (`format` "ddcc"): the same steps, its shape checked by
+    `health_data.check_ddcc`, its hcid looked up in `revocation`.
 
     Returns what the valid certificate says; unknown value-set codes are `warnings` unless
     `strict_value_sets`, inactive codes are accepted. A certificate that is not valid raises its
@@ -281,7 +312,7 @@ def verify(
         raise ValueError("the verification clock must be timezone-aware")
     run = _Run()
     try:
-        return _run(run, hc1_or_bytes, trust, clock, revocation, strict_value_sets)
+        return _run(run, hc1_or_bytes, trust, clock, revocation, strict_value_sets, accept_ddcc)
     except CertificateError as exc:
         exc.step, exc.partial = run.step, run.read()
         raise

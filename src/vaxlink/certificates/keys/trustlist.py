@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from vaxlink.certificates.core.canonical import canonical_json
 from vaxlink.certificates.core.signer import ES256, Signer
+from vaxlink.certificates.core.trust import jwk_index
 from vaxlink.certificates.errors import KeyManagementError, TrustListInvalid
 from vaxlink.certificates.keys.hierarchy import (
     OID_TRUST_LIST_SIGNING,
@@ -94,6 +95,10 @@ class TrustList:
     def lookup(self, kid: bytes) -> list[x509.Certificate]:
         """Every trusted DSC with this kid (kids are 8 bytes: collisions are possible)."""
         return list(self._by_kid.get(bytes(kid), []))
+
+    def jwk_lookup(self, kid: str) -> list[x509.Certificate]:
+        """Every trusted DSC whose P-256 key has this SMART Health Card kid (JWK thumbprint)."""
+        return list(jwk_index(e.certificate for e in self.entries).get(kid, []))
 
     def kids(self) -> frozenset[bytes]:
         """The kids in the list."""

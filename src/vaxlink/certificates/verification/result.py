@@ -3,6 +3,8 @@
 `core.verify.verify` raises a typed error when a certificate is not valid; `verification_result`
 turns its answer or its refusal into one structured result (the step that failed, a stable code,
 a message, and what had been read), the JSON and HTML output verifiers have always received.
+It reads the three forms vaxlink issues: an `HC1:` text holding an EU DCC or a WHO DDCC:VS core
+data set (`verify` with `accept_ddcc`), and an `shc:/` SMART Health Card (`verify_shc`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from vaxlink.certificates.core.display import DisplayField, display_fields
+from vaxlink.certificates.core import health_data, shc
+from vaxlink.certificates.core.display import DisplayField
+from vaxlink.certificates.core.shc_verify import verify_shc
 from vaxlink.certificates.core.trust import RevocationSource, TrustSource
 from vaxlink.certificates.core.verify import Step, Verified, verify
 from vaxlink.certificates.errors import CertificateError
@@ -34,16 +38,20 @@ class VerificationResult:
     failed_step: Step | None = None
     authentic: bool = False
     payload: dict[str, Any] | None = None
-    kid: bytes | None = None
+    kid: bytes | str | None = None
     issuer_country: str | None = None
     issued_at: datetime | None = None
     expires_at: datetime | None = None
     warnings: tuple[str, ...] = ()
+    #: "dcc", "ddcc" or "shc" (`Verified.format`); None when not read that far.
+    format: str | None = None
 
     @property
     def fields(self) -> tuple[DisplayField, ...]:
         """The labelled fields a verifier shows (11 for a vaccination), in English."""
-        return display_fields(self.payload) if self.payload is not None else ()
+        if self.payload is None:
+            return ()
+        return health_data.fields_of(self.format, self.payload)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (bytes as hex, datetimes as ISO 8601)."""
@@ -54,13 +62,14 @@ class VerificationResult:
             else {"code": self.failure.code, "message": self.failure.message},
             "failed_step": self.failed_step,
             "authentic": self.authentic,
-            "kid": None if self.kid is None else self.kid.hex(),
+            "kid": self.kid.hex() if isinstance(self.kid, bytes) else self.kid,
             "issuer_country": self.issuer_country,
             "issued_at": None if self.issued_at is None else self.issued_at.isoformat(),
             "expires_at": None if self.expires_at is None else self.expires_at.isoformat(),
             "fields": [{"key": f.key, "label": f.label, "value": f.value} for f in self.fields],
             "warnings": list(self.warnings),
             "payload": self.payload,
+            "format": self.format,
         }
 
     @classmethod
@@ -68,7 +77,7 @@ class VerificationResult:
         """The result of a certificate `verify` found valid."""
         return cls(
             True, None, None, True, verified.payload, verified.kid, verified.issuer_country,
-            verified.issued_at, verified.expires_at, verified.warnings,
+            verified.issued_at, verified.expires_at, verified.warnings, verified.format,
         )  # fmt: skip
 
     @classmethod
@@ -77,12 +86,20 @@ class VerificationResult:
         message whose signature did not hold, only its kid (never a claim: they are unsigned)."""
         read = error.partial or Verified()
         if not read.authentic:
-            read = Verified(kid=read.kid)
+            # the transport's form (shc) is known, a CWT's (dcc or ddcc) only from its claims
+            form = read.format if read.format == health_data.SHC else None
+            read = Verified(kid=read.kid, format=form)
         return cls(
             False, Failure(error.code, str(error)), Step(error.step) if error.step else None,
             read.authentic, read.payload, read.kid, read.issuer_country, read.issued_at,
-            read.expires_at, read.warnings,
+            read.expires_at, read.warnings, read.format,
         )  # fmt: skip
+
+
+def is_shc(text: object) -> bool:
+    """Whether `text` is a SMART Health Card QR text (`shc:/`, any case: a phone keyboard or a
+    QR reader in alphanumeric mode may send it in capitals)."""
+    return isinstance(text, str) and text[: len(shc.PREFIX)].lower() == shc.PREFIX
 
 
 def verification_result(
@@ -93,13 +110,18 @@ def verification_result(
     revocation: RevocationSource | None = None,
     strict_value_sets: bool = False,
 ) -> VerificationResult:
-    """`verify`, its refusal turned into a result: any input gives a result, never an exception
-    (except a naive `clock`, a programming error)."""
+    """`verify` (an `HC1:` text: EU DCC or WHO DDCC:VS) or `verify_shc` (an `shc:/` text), its
+    refusal turned into a result: any input gives a result, never an exception (except a naive
+    `clock`, a programming error)."""
     try:
-        verified = verify(
-            hc1_or_bytes, trust, clock=clock, revocation=revocation,
-            strict_value_sets=strict_value_sets,
-        )  # fmt: skip
+        if is_shc(hc1_or_bytes):
+            assert isinstance(hc1_or_bytes, str)
+            verified = verify_shc(hc1_or_bytes, trust, clock=clock, revocation=revocation)
+        else:
+            verified = verify(
+                hc1_or_bytes, trust, clock=clock, revocation=revocation,
+                strict_value_sets=strict_value_sets, accept_ddcc=True,
+            )  # fmt: skip
     except CertificateError as exc:
         return VerificationResult.refused(exc)
     return VerificationResult.of(verified)

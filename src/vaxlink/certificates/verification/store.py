@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,17 @@ class StoreRevocationList:
     def is_revoked(self, uvci: str) -> bool:
         """True when this UVCI's hash is in the `revocation` table."""
         stmt = select(Revocation.id).where(Revocation.uvci_hash == uvci_hash(uvci).hex()).limit(1)
+        return self._found(stmt)
+
+    def is_rid_revoked(self, rid: bytes) -> bool:
+        """True when a revoked UVCI's hash starts with the SMART Health Card revocation id."""
+        if not rid:
+            return False
+        prefix = rid[:32].hex()  # hex digits only: nothing LIKE would read as a wildcard
+        stmt = select(Revocation.id).where(Revocation.uvci_hash.startswith(prefix)).limit(1)
+        return self._found(stmt)
+
+    def _found(self, stmt: Select[int]) -> bool:
         try:
             return self._session.scalar(stmt) is not None
         except SQLAlchemyError as exc:  # the store is down: fail closed
@@ -103,6 +114,10 @@ class KeyStoreTrust:
     def lookup(self, kid: bytes) -> list[x509.Certificate]:
         """The published DSCs with this kid."""
         return self._current().lookup(kid)
+
+    def jwk_lookup(self, kid: str) -> list[x509.Certificate]:
+        """The published DSCs whose P-256 key has this SMART Health Card kid (the JWKS's)."""
+        return self._current().jwk_lookup(kid)
 
 
 def published_trust_list(store: KeyStore, now: datetime) -> SignedTrustList:

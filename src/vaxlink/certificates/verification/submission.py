@@ -1,4 +1,5 @@
-"""Verify what a person submits (HC1 text, or a photo of the QR code) into a structured result.
+"""Verify what a person submits (the QR's text: `HC1:` or `shc:/`, or a photo of the QR code) into
+a structured result.
 
 Shared by the verify endpoint and the verifier page. Every input gives a result dictionary, never
 an exception: an unreadable photo fails at the step `image` with its own code.
@@ -72,7 +73,8 @@ def verify_submission(
     revocation: RevocationSource,
     clock: datetime,
 ) -> dict[str, Any]:
-    """The structured verification result of HC1 text, or else of the QR in an image."""
+    """The structured verification result of a QR text (`HC1:` or `shc:/`), or else of the QR
+    in an image."""
     if not text and image:
         try:
             text = qr_text(image)

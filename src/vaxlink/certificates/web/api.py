@@ -83,7 +83,9 @@ async def verify_certificate(
     trust: Annotated[KeyStoreTrust, Depends(trust_source)],
     now: Annotated[datetime, Depends(clock)],
 ) -> Response:
-    """Verify an HC1 text (JSON) or a photo of its QR (multipart `image`): the structured result."""
+    """Verify a certificate's QR text (JSON `{"hc1": ...}`: an EU DCC or WHO DDCC:VS `HC1:` text,
+    or a SMART Health Card `shc:/` text) or a photo of its QR (multipart `image`): the structured
+    result, its `format` "dcc", "ddcc" or "shc"."""
     text, image, _ = submission
 
     def answer() -> str:  # serialised off the event loop too, like the verification itself

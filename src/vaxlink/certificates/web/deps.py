@@ -19,7 +19,7 @@ from vaxlink.errors import InvalidInput
 from vaxlink.web.deps import container
 from vaxlink.web.deps import now as clock
 
-#: An HC1 text is at most 8 KiB; JSON around it stays far below this.
+#: An HC1 or shc:/ text is at most 8 KiB; JSON around it stays far below this.
 JSON_LIMIT: Final = 16 * 1024
 
 

@@ -1,4 +1,6 @@
-"""The verifier web page: paste an HC1 text or upload a photo of the QR, see valid or not and why.
+"""The verifier web page: paste the text of a certificate's QR (an EU DCC or WHO DDCC:VS `HC1:`,
+a SMART Health Card `shc:/`) or upload a photo of it, see valid or not and why (the reasons are
+the catalogue's, `verify_strings`).
 
 Vietnamese first, English with `?lang=en`. The certificate travels only in the POST body, so no
 personal data reaches URLs or access logs; results are sent with `Cache-Control: no-store`.
@@ -18,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vaxlink.certificates.verification.store import KeyStoreTrust
 from vaxlink.certificates.web.deps import clock, submitted, trust_source, verify_in_store
+from vaxlink.certificates.web.verify_strings import FORMS, PREFIXES
 from vaxlink.ratelimit.web import seconds_to_wait
 from vaxlink.web.deps import session
 from vaxlink.web.i18n import has, translate
@@ -29,8 +32,9 @@ LANGUAGES: Final = ("vi", "en")
 TEXT: Final[dict[str, dict[str, str]]] = {
     "vi": {
         "title": "Kiểm tra chứng nhận tiêm chủng",
-        "intro": "Dán chuỗi HC1 của mã QR, hoặc chụp ảnh mã QR để kiểm tra chứng nhận.",
-        "paste": "Chuỗi HC1",
+        "intro": "Dán chuỗi của mã QR (HC1: của chứng nhận EU DCC hoặc WHO DDCC:VS, shc:/ của "
+        "thẻ SMART Health Card), hoặc chụp ảnh mã QR để kiểm tra chứng nhận.",
+        "paste": "Chuỗi mã QR",
         "photo": "Ảnh mã QR",
         "check": "Kiểm tra",
         "valid": "HỢP LỆ",
@@ -46,8 +50,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
     },
     "en": {
         "title": "Verify a vaccination certificate",
-        "intro": "Paste the HC1 text of the QR code, or take a photo of the QR code.",
-        "paste": "HC1 text",
+        "intro": "Paste the text of the QR code (HC1: of an EU DCC or a WHO DDCC:VS, shc:/ of a "
+        "SMART Health Card), or take a photo of the QR code.",
+        "paste": "QR code text",
         "photo": "Photo of the QR code",
         "check": "Verify",
         "valid": "VALID",
@@ -63,26 +68,6 @@ TEXT: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-#: Vietnamese reasons for the failures people meet; others show the English message.
-REASONS_VI: Final[dict[str, str]] = {
-    "prefix_invalid": "Đây không phải chuỗi chứng nhận (phải bắt đầu bằng HC1:).",
-    "base45_invalid": "Chuỗi chứng nhận bị hỏng (ký tự không hợp lệ).",
-    "decompression_failed": "Chuỗi chứng nhận bị hỏng.",
-    "truncated": "Chuỗi chứng nhận bị cắt ngắn: hãy quét lại toàn bộ mã QR.",
-    "input_too_large": "Chuỗi quá dài để là một chứng nhận.",
-    "cbor_invalid": "Nội dung chứng nhận không đọc được.",
-    "cose_malformed": "Nội dung chứng nhận không đọc được.",
-    "claims_invalid": "Nội dung chứng nhận không đọc được.",
-    "unknown_kid": "Chứng nhận được ký bằng khoá không có trong danh sách tin cậy.",
-    "signature_invalid": "Chữ ký số không hợp lệ: chứng nhận đã bị sửa đổi hoặc giả mạo.",
-    "expired": "Chứng nhận đã hết hạn.",
-    "not_yet_valid": "Chứng nhận chưa có hiệu lực.",
-    "revoked": "Chứng nhận đã bị thu hồi.",
-    "schema_invalid": "Nội dung chứng nhận không đúng mẫu EU DCC.",
-    "qr_not_found": "Không đọc được mã QR trong ảnh: chụp lại rõ, thẳng và đủ mã.",
-}
-#: The Vietnamese reason of a failure without its own (its code is shown beside it).
-REASON_VI_OTHER: Final = "Chứng nhận không qua được bước kiểm tra này."
 #: Fields whose value is a date (`YYYY-MM-DD`), shown as DD/MM/YYYY.
 DATE_FIELDS: Final = frozenset(
     {"date_of_birth", "vaccination_date", "first_positive", "valid_from", "valid_until"}
@@ -98,9 +83,7 @@ def _page(
 ) -> HTMLResponse:
     reason = None
     if result is not None and result["failure"] is not None:
-        code = result["failure"]["code"]
-        reason = (REASONS_VI.get(code) or REASON_VI_OTHER) if lang == "vi" else None
-        reason = reason or result["failure"]["message"]
+        reason = _reason(lang, result["failure"])
     context = {
         "lang": lang,
         "other": "en" if lang == "vi" else "vi",
@@ -110,6 +93,8 @@ def _page(
         "expires": _day(result.get("expires_at")) if result else None,
         "too_many": TEXT[lang]["too_many"].format(seconds=retry_after) if retry_after else None,
         "label": lambda field: _label(lang, field),
+        "form_label": translate(lang, "verify.format"),
+        "form": FORMS.get(result.get("format") or "") if result and result["authentic"] else None,
         "shown": lambda field: (
             vn_date(field["value"]) if field["key"] in DATE_FIELDS else field["value"]
         ),
@@ -121,6 +106,15 @@ def _page(
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _reason(lang: str, failure: dict[str, str]) -> str:
+    """The catalogue's reason for a refusal code; for a code it lacks, in Vietnamese a general
+    reason (the code is shown beside it), in English the refusal's own message."""
+    key = f"verify.reason.{failure['code']}"
+    if has(lang, key):
+        return translate(lang, key, **PREFIXES)
+    return translate(lang, "verify.reason.other") if lang == "vi" else failure["message"]
 
 
 def _label(lang: str, field: dict[str, str]) -> str:

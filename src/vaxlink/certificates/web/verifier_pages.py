@@ -1,5 +1,5 @@
-"""The offline verifier (#18): an installable web app at `/verifier` that verifies HC1 QR codes in
-the browser with the network off.
+"""The offline verifier (#18): an installable web app at `/verifier` that verifies QR codes in the
+browser with the network off: `HC1:` (EU DCC, WHO DDCC:VS) and `shc:/` (SMART Health Card).
 
 The page embeds the key store's CSCA certificates (the trust anchors the trust list must chain to)
 and the strings of both languages; its script (static/js/verifier/) downloads the signed trust list
@@ -41,6 +41,7 @@ SHELL_ASSETS: Final = (
     "favicon.svg",
     "js/verifier/app.js",
     "js/verifier/dcc.js",
+    "js/verifier/shc.js",
     "js/verifier/base45.js",
     "js/verifier/x509.js",
     "vendor/zxing-wasm/zxing-reader.iife.js",

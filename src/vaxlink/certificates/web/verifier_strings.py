@@ -7,16 +7,16 @@ from typing import Final
 STRINGS: Final[dict[str, dict[str, str]]] = {
     "vi": {
         "verifier.title": "Kiểm tra chứng nhận (ngoại tuyến)",
-        "verifier.intro": "Quét mã QR bằng camera hoặc dán chuỗi HC1. Sau lần mở đầu tiên có mạng, "
-        "trang này kiểm tra được cả khi không có mạng.",
+        "verifier.intro": "Quét mã QR bằng camera hoặc dán chuỗi của mã QR. Sau lần mở đầu tiên có "
+        "mạng, trang này kiểm tra được cả khi không có mạng.",
         "verifier.switch": "English",
         "verifier.no_script": "Trang kiểm tra ngoại tuyến cần JavaScript. Khi có mạng, dùng trang "
         "kiểm tra trực tuyến.",
         "verifier.not_configured": "Máy chủ chưa có chứng thư CSCA: chưa dùng được trang này.",
         "verifier.scan": "Quét bằng camera",
         "verifier.scan_stop": "Dừng quét",
-        "verifier.scan_unavailable": "Không mở được camera: hãy dán chuỗi HC1.",
-        "verifier.paste": "Chuỗi HC1",
+        "verifier.scan_unavailable": "Không mở được camera: hãy dán chuỗi của mã QR.",
+        "verifier.paste": "Chuỗi mã QR",
         "verifier.check": "Kiểm tra",
         "verifier.name": "Họ và tên",
         "verifier.transliterated": "Tên (không dấu)",
@@ -33,8 +33,9 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "verifier.status.REVOKED": "ĐÃ BỊ THU HỒI",
         "verifier.status.EXPIRED": "HẾT HẠN",
         "verifier.status.UNKNOWN_ISSUER": "KHÔNG RÕ NƠI CẤP",
-        "verifier.reason.empty": "Hãy quét mã QR hoặc dán chuỗi HC1.",
-        "verifier.reason.prefix": "Đây không phải mã QR chứng nhận (phải bắt đầu bằng HC1:).",
+        "verifier.reason.empty": "Hãy quét mã QR hoặc dán chuỗi của mã QR.",
+        "verifier.reason.prefix": "Đây không phải mã QR chứng nhận (phải bắt đầu bằng {hc1} hoặc "
+        "{shc}).",
         "verifier.reason.base45": "Chuỗi bị hỏng hoặc không đủ: hãy quét lại toàn bộ mã QR.",
         "verifier.reason.decode": "Không đọc được nội dung: hãy quét lại toàn bộ mã QR.",
         "verifier.reason.cose": "Không đọc được nội dung: hãy quét lại toàn bộ mã QR.",
@@ -54,7 +55,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     },
     "en": {
         "verifier.title": "Verify a certificate (offline)",
-        "verifier.intro": "Scan the QR code with the camera or paste the HC1 text. After one visit "
+        "verifier.intro": "Scan the QR code with the camera or paste its text. After one visit "
         "online, this page verifies with the network off too.",
         "verifier.switch": "Tiếng Việt",
         "verifier.no_script": "The offline verifier needs JavaScript. Online, use the online verifier page.",
@@ -62,8 +63,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "yet.",
         "verifier.scan": "Scan with the camera",
         "verifier.scan_stop": "Stop scanning",
-        "verifier.scan_unavailable": "The camera cannot be opened: paste the HC1 text.",
-        "verifier.paste": "HC1 text",
+        "verifier.scan_unavailable": "The camera cannot be opened: paste the QR code's text.",
+        "verifier.paste": "QR code text",
         "verifier.check": "Verify",
         "verifier.name": "Name",
         "verifier.transliterated": "Name (transliterated)",
@@ -80,8 +81,9 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "verifier.status.REVOKED": "REVOKED",
         "verifier.status.EXPIRED": "EXPIRED",
         "verifier.status.UNKNOWN_ISSUER": "UNKNOWN ISSUER",
-        "verifier.reason.empty": "Scan a QR code or paste an HC1 text.",
-        "verifier.reason.prefix": "This is not a certificate QR code (it must start with HC1:).",
+        "verifier.reason.empty": "Scan a QR code or paste its text.",
+        "verifier.reason.prefix": "This is not a certificate QR code (it must start with {hc1} or "
+        "{shc}).",
         "verifier.reason.base45": "The text is damaged or incomplete: scan the whole QR code again.",
         "verifier.reason.decode": "The content cannot be read: scan the whole QR code again.",
         "verifier.reason.cose": "The content cannot be read: scan the whole QR code again.",

@@ -1,7 +1,9 @@
 // The offline verifier page: downloads the signed trust list and the revocation list when online
-// (keeping the last good copies in the Cache API), verifies HC1 texts typed, pasted or read by
+// (keeping the last good copies in the Cache API), verifies HC1 texts (EU DCC, WHO DDCC:VS) and
+// SMART Health Cards (shc:/) typed, pasted or read by
 // the live camera (vendored zxing-wasm), and shows a minimal verdict: name and date of birth.
 import { loadAnchors, revocationSet, verifyHc1, verifyTrustList } from "./dcc.js";
+import { verifyShc } from "./shc.js";
 
 const TRUST_URL = "/api/v1/certificates/trust-list";
 const REVOCATIONS_URL = "/api/v1/certificates/revocations";
@@ -9,6 +11,7 @@ const GOOD = "vaxlink-verifier-last-good"; // the page's own cache of the last v
 const GOOD_TRUST = "/verifier/last-good/trust-list";
 const GOOD_REVOCATIONS = "/verifier/last-good/revocations";
 
+const PREFIXES = { hc1: "HC1:", shc: "shc:/" };
 const config = JSON.parse(document.getElementById("verifier-config").textContent);
 const $ = (id) => document.getElementById(id);
 const state = { lang: "vi", trust: null, revoked: null, trustRefused: false, anchors: [] };
@@ -124,7 +127,7 @@ function render(result) {
   box.dataset.status = result.status;
   box.className = "verdict " + ({ VALID: "valid", UNREAD: "calm" }[result.status] || "invalid");
   $("verdict-title").textContent = t("verifier.status." + result.status);
-  $("verdict-reason").textContent = t("verifier.reason." + result.reason);
+  $("verdict-reason").textContent = t("verifier.reason." + result.reason, PREFIXES);
   const holder = result.holder;
   $("holder").hidden = !holder;
   $("holder-name").textContent = holder ? holder.name : "";
@@ -140,7 +143,9 @@ async function check(text, now) {
     render(result);
     return result;
   }
-  const result = await verifyHc1(text, state.trust, state.revoked, now ?? Date.now());
+  const shc = String(text || "").trim().slice(0, 5).toLowerCase() === "shc:/";
+  const result = await (shc ? verifyShc : verifyHc1)(text, state.trust, state.revoked,
+    now ?? Date.now());
   render(result);
   return result;
 }

@@ -1,5 +1,5 @@
-// Offline verification of EU DCC (HC1) certificates in the browser, and of the signed trust list
-// they are checked against. WebCrypto does the cryptography; cborg (vendored) the CBOR.
+// Offline verification of HC1 certificates in the browser (an EU DCC, or a WHO DDCC:VS: hcert key
+// 2), and of the signed trust list they are checked against. WebCrypto does the cryptography; cborg (vendored) the CBOR.
 //
 // The trust list is used only once its detached JWS verifies with a signer certificate issued
 // by a pinned CSCA (name and signature), carrying the trust-list-signing EKU and valid now, and
@@ -104,6 +104,7 @@ export async function verifyTrustList(documentText, jws, anchors, now) {
   try { items = JSON.parse(documentText).certificates; } catch { items = null; }
   if (!Array.isArray(items)) { refuse("not the expected JSON"); }
   const byKid = new Map();
+  const byJwk = new Map();
   let size = 0;
   for (const item of items) {
     if (!item || item.certificateType !== "DSC") { continue; }
@@ -123,9 +124,23 @@ export async function verifyTrustList(documentText, jws, anchors, now) {
     if (!cert.curve) { continue; } // a key WebCrypto cannot use verifies nothing here
     const entry = { cert, key: await importKey(cert) };
     byKid.set(item.kid, (byKid.get(item.kid) || []).concat([entry]));
+    if (cert.curve === "P-256") { // a SMART Health Card names its key by JWK thumbprint
+      const thumbprint = await jwkThumbprint(cert);
+      byJwk.set(thumbprint, (byJwk.get(thumbprint) || []).concat([entry]));
+    }
     size++;
   }
-  return { issuedAt: Number(header.iat) * 1000, size, byKid };
+  return { issuedAt: Number(header.iat) * 1000, size, byKid, byJwk };
+}
+
+/** The RFC 7638 thumbprint of a P-256 certificate's key: the `kid` of its JWK in
+ * /.well-known/jwks.json and in the health cards it signs. */
+async function jwkThumbprint(cert) {
+  const key = await crypto.subtle.importKey("spki", cert.spki,
+    { name: "ECDSA", namedCurve: "P-256" }, true, ["verify"]);
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  const canonical = `{"crv":"P-256","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`;
+  return b64url(await sha256(utf8.encode(canonical)));
 }
 
 /** The revocation document's hashes as a Set of base64 strings (first 16 bytes of SHA-256). */
@@ -220,12 +235,15 @@ export async function verifyHc1(text, trust, revoked, now) {
   } catch {
     return verdict("NOT_VALID", "claims");
   }
-  const hcert = claims instanceof Map && claims.get(-260) instanceof Map ? claims.get(-260).get(1) : null;
+  const all = claims instanceof Map && claims.get(-260) instanceof Map ? claims.get(-260) : null;
+  const hcert = all ? all.get(1) : null;
   const iat = Number(claims instanceof Map ? claims.get(6) : NaN);
   const exp = Number(claims instanceof Map ? claims.get(4) : NaN);
-  if (!(hcert instanceof Map) || !Number.isFinite(iat) || !Number.isFinite(exp)) {
-    return verdict("NOT_VALID", "claims");
+  if (!Number.isFinite(iat) || !Number.isFinite(exp)) { return verdict("NOT_VALID", "claims"); }
+  if (!(hcert instanceof Map) && all && all.get(2) instanceof Map) {
+    return checkDdcc(toPlain(all.get(2)), dsc, iat, exp, revoked, now);
   }
+  if (!(hcert instanceof Map)) { return verdict("NOT_VALID", "claims"); }
   const dcc = toPlain(hcert);
   const nam = dcc.nam || {};
   const holder = {
@@ -248,6 +266,29 @@ export async function verifyHc1(text, trust, revoked, now) {
       }
     }
   }
+  if (now < iat * 1000) { return verdict("NOT_VALID", "not_yet_valid", holder); }
+  if (now > exp * 1000) { return verdict("EXPIRED", "expired", holder); }
+  return verdict("VALID", "valid", holder);
+}
+
+/** The rest of a WHO DDCC:VS (hcert key 2, signature verified): the core data set's name and
+ * birth date, the DSC's window, key usage v (it restates a vaccination), the hcid (the UVCI) on
+ * the revocation list, then the device clock. */
+async function checkDdcc(data, dsc, iat, exp, revoked, now) {
+  const hcid = data.certificate && data.certificate.hcid ? data.certificate.hcid.value : null;
+  const vaccination = data.vaccination || {};
+  if (typeof data.name !== "string" || !data.name || typeof data.birthDate !== "string" ||
+      typeof hcid !== "string" || typeof vaccination.date !== "string") {
+    return verdict("NOT_VALID", "claims");
+  }
+  const holder = { name: data.name, transliterated: "", dob: data.birthDate };
+  if (iat * 1000 < dsc.notBefore || exp * 1000 > dsc.notAfter) {
+    return verdict("NOT_VALID", "dsc_validity", holder);
+  }
+  const allowed = KINDS.filter((k) => DCC_TYPE_OIDS[k].some((o) => dsc.ekus.has(o)));
+  if (allowed.length && !allowed.includes("v")) { return verdict("NOT_VALID", "key_usage", holder); }
+  const hash = (await sha256(utf8.encode(hcid))).subarray(0, 16);
+  if (revoked && revoked.has(b64(hash))) { return verdict("REVOKED", "revoked", holder); }
   if (now < iat * 1000) { return verdict("NOT_VALID", "not_yet_valid", holder); }
   if (now > exp * 1000) { return verdict("EXPIRED", "expired", holder); }
   return verdict("VALID", "valid", holder);
