@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from vaxlink import compose
 from vaxlink.clock import Clock
 from vaxlink.settings import Settings, get_settings
-from vaxlink.web import i18n, nav, problems, security
+from vaxlink.web import i18n, nav, po, problems, security
 
 STATIC = Path(__file__).parent / "static"
 #: Who the web app's background step settles waiting reports as (audit `detail.by`).
@@ -173,6 +173,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for domain in domains:
         for ref in domain.strings:
             i18n.register(_strings(ref))
+    # the deployment's installed translations over the built-in texts (`i18n import-po --install`)
+    po.use_installed(settings.resolved_locale_dir())
     problems.install(app)
     security.install(app)
     for domain in domains:
