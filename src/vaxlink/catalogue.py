@@ -13,6 +13,7 @@ the catalogue's, else their own table's. Nothing here imports the web layer, so 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Final
 
@@ -121,3 +122,11 @@ def error_text(lang: str, exc: BaseException) -> str:
     # a command the message tells an operator to run stays (pages show `…` as code)
     commands = re.findall(r"`[^`\n]+`", str(exc))
     return f"{text} ({', '.join(commands)})" if commands else text
+
+
+def ascii_text(text: str) -> str:
+    """`text` in ASCII: Vietnamese marks dropped, đ as d ("Mã xác thực" -> "Ma xac thuc"), any
+    other character outside ASCII as "?" (an SMS in one segment, a spreadsheet's sheet name)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.encode("ascii", "replace").decode("ascii")
