@@ -221,3 +221,20 @@ def test_after_an_upgrade_stale_entries_are_skipped_one_warning_each(
     assert catalogue.installed("en") == {}
     with TestClient(app_) as client:
         assert client.get("/login?lang=en").status_code == 200
+
+
+def test_a_command_uses_the_installed_texts_for_what_it_sends(
+    tmp_path: Path, deployment: Settings
+) -> None:
+    """Outside the web app (the CLI's start), an installed text reaches an SMS too."""
+    from vaxlink.cli import _use_installed_translations
+    from vaxlink.feedback.lookup import code_sms
+
+    _vi, en = po.export_po(tmp_path / "out")
+    po.install_po(
+        _edit(en, **{"feedback.sms.code": "Code: {code}"}), deployment.resolved_locale_dir()
+    )
+    assert code_sms("123456", 5).endswith("Your code: 123456")  # not read yet
+    _use_installed_translations(deployment.resolved_locale_dir())
+    sms = code_sms("123456", 5)
+    assert sms.endswith("bat ky ai. Code: 123456"), sms
