@@ -286,3 +286,31 @@ def test_every_certificate_and_key_command_is_audited_with_the_operator(
         assert not _keys(detail) & PERSONAL_KEYS
     verified = runner.invoke(audit_cli.app, ["verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_installing_a_translation_is_audited_with_the_operator(store: str, tmp_path: Path) -> None:
+    """`vaxlink i18n import-po --install` changes what every page and output says: audited as
+    `i18n.install` with the operator, the file's digest and the keys it changes."""
+    from vaxlink import catalogue
+    from vaxlink.web import po
+    from vaxlink.web.i18n_cli import app as i18n_cli
+
+    _vi, en = po.export_po(tmp_path / "po")
+    text = en.read_text(encoding="utf-8").replace(
+        'msgstr "Log in"', 'msgstr "Sign in"', 1)  # fmt: skip
+    assert text != en.read_text(encoding="utf-8")
+    edited = tmp_path / "en-edited.po"
+    edited.write_text(text, encoding="utf-8")
+    try:
+        result = CliRunner().invoke(i18n_cli, ["import-po", str(edited), "--install"])
+    finally:
+        catalogue.install({})
+    assert result.exit_code == 0, (result.output, result.exception)
+    (_action, otype, oid, detail), = [e for e in _entries(store) if e[0] == "i18n.install"]
+    assert (otype, oid) == ("translation", "en")
+    assert detail["operator"] == OPERATOR
+    assert detail["changed"] >= 1
+    assert not _keys(detail) & PERSONAL_KEYS
+    assert (tmp_path / "var" / "locale" / "en.po").read_text(encoding="utf-8") == text
+    verified = CliRunner().invoke(audit_cli.app, ["verify"])
+    assert verified.exit_code == 0, verified.output

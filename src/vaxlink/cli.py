@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -107,6 +108,17 @@ def _disabled() -> frozenset[str]:
         sys.exit(2)
 
 
+def _use_installed_translations(folder: Path) -> None:
+    """The deployment's installed translations for what a command writes (reports, SMS, PDF);
+    read only when there are some (reading them loads every domain's strings)."""
+    from vaxlink.catalogue import LANGUAGES
+
+    if any((folder / f"{lang}.po").is_file() for lang in LANGUAGES):
+        from vaxlink.web import po
+
+        po.use_installed(folder)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning domain errors into a clear message and exit code."""
     from vaxlink.compose import private_process
@@ -119,6 +131,7 @@ def main() -> None:
         from vaxlink.settings import get_settings
 
         check_deployment(get_settings())  # production: no development defaults; else warn once
+        _use_installed_translations(get_settings().resolved_locale_dir())
         rv = app(standalone_mode=False)
     except VaxlinkError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)

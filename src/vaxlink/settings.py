@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     linkage_model: Path | None = Field(
         default=None, description="Linkage model JSON; default: the packaged model."
     )
+    locale_dir: Path | None = Field(
+        default=None,
+        description="Where `vaxlink i18n import-po --install` keeps this deployment's translations "
+        "(<lang>.po), read at start over the built-in texts; default: data_dir/locale.",
+    )
     # The issuer's signing key (DSC): a PEM file in the key store, or a key on a PKCS#11 token.
     dsc_passphrase: SecretStr | None = Field(
         default=None,
@@ -281,6 +286,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'vaxlink.db').resolve()}"
+
+    def resolved_locale_dir(self) -> Path:
+        """The folder of the installed translations: `locale_dir`, else `data_dir/locale`."""
+        return self.locale_dir if self.locale_dir is not None else self.data_dir / "locale"
 
 
 @lru_cache(maxsize=1)

@@ -139,6 +139,12 @@ def test_ageing_page_export_and_refusal(staff_client) -> None:
     assert name.data_type == "s"
     assert name.quotePrefix
     assert [ws.cell(3, c).value for c in (1, 4, 6)] == ["F-BD", HEAD, 4]
+    english = load_workbook(io.BytesIO(officer.get("/ageing/export.xlsx?lang=en").content))
+    assert english.sheetnames == ["Unfixed errors by site"]
+    heads = [c.value for c in english.active[2]]  # the catalogue's English, bucket names filled
+    assert heads[:4] == ["Site code", "Vaccination site name", "Commune code", "Head of the site"]
+    assert "Waiting ≤ 3 days" in heads
+    assert not [h for h in heads if re.search(r"[ăâđêôơưạ-ỹ]", str(h), re.IGNORECASE)]
     with officer.session() as s:
         actions = {(a.action, a.object_id) for a in s.execute(
             select(AuditEntry.action, AuditEntry.object_id))}  # fmt: skip

@@ -8,8 +8,16 @@ from urllib.parse import urlsplit
 
 from tests.web_support import LiveServer
 
+from vaxlink.web.app import STATIC
+
 
 def test_docs_work_with_the_network_off(live_server: LiveServer, page: Any) -> None:
+    vendored = STATIC / "vendor" / "swagger-ui"
+    missing = [
+        n for n in ("swagger-ui-bundle.js", "swagger-ui.css") if not (vendored / n).is_file()
+    ]
+    # not kept in git: a fresh checkout (or worktree) has them only after scripts/setup
+    assert not missing, f"{missing} missing in {vendored}: run scripts/setup (fetch_swagger_ui.py)"
     outside: list[str] = []
 
     def only_this_server(route: Any) -> None:

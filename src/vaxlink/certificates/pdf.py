@@ -11,22 +11,21 @@ import base64
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Final
 
 from vaxlink import pdf
+from vaxlink.catalogue import text_in
 from vaxlink.certificates.errors import DocumentRenderError
+from vaxlink.certificates.pdf_strings import STRINGS
 from vaxlink.certificates.qrimage import qr_svg
 from vaxlink.pdf import FontFaces, templates
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-#: The page's title and section heading per certificate type (Vietnamese, English).
-TITLES: Final[dict[str, dict[str, str]]] = {
-    "v": {"vi": "Giấy chứng nhận tiêm chủng COVID-19", "en": "COVID-19 Vaccination Certificate",
-          "section_vi": "Thông tin tiêm chủng", "section_en": "Vaccination details"},
-    "r": {"vi": "Giấy chứng nhận khỏi bệnh COVID-19", "en": "COVID-19 Recovery Certificate",
-          "section_vi": "Thông tin khỏi bệnh", "section_en": "Recovery details"},
-}  # fmt: skip
+
+def _both(key: str) -> tuple[str, str]:
+    """The catalogue's text of `certificates.pdf.<key>` (installed, else built in), vi and en."""
+    return (text_in(STRINGS, "vi", f"certificates.pdf.{key}"),
+            text_in(STRINGS, "en", f"certificates.pdf.{key}"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,14 +76,14 @@ def _rows(d: CertificateDisplay) -> list[tuple[str, str, str]]:
     if not d.dose_number >= 1 or not d.total_doses >= 1:
         raise DocumentRenderError("dose number and total doses must be at least 1")
     return [
-        ("Bệnh được phòng", "Disease or agent targeted", d.disease),
-        ("Loại vắc xin", "Vaccine / prophylaxis", d.vaccine_prophylaxis),
-        ("Tên vắc xin", "Vaccine medicinal product", d.product),
-        ("Nhà sản xuất", "Manufacturer / marketing authorisation holder", d.manufacturer),
-        ("Mũi tiêm", "Dose number / total in series", f"{d.dose_number}/{d.total_doses}"),
-        ("Ngày tiêm", "Date of vaccination", _text(d.date_of_vaccination)),
-        ("Quốc gia tiêm chủng", "Member State / country of vaccination", d.country),
-        ("Đơn vị cấp", "Certificate issuer", d.issuer),
+        (*_both("disease"), d.disease),
+        (*_both("vaccine_prophylaxis"), d.vaccine_prophylaxis),
+        (*_both("product"), d.product),
+        (*_both("manufacturer"), d.manufacturer),
+        (*_both("dose"), f"{d.dose_number}/{d.total_doses}"),
+        (*_both("date_of_vaccination"), _text(d.date_of_vaccination)),
+        (*_both("country_of_vaccination"), d.country),
+        (*_both("issuer"), d.issuer),
     ]
 
 
@@ -92,14 +91,13 @@ def _recovery_rows(d: RecoveryDisplay) -> list[tuple[str, str, str]]:
     if _text(d.valid_until) < _text(d.valid_from):
         raise DocumentRenderError("a recovery certificate cannot end before it starts")
     return [
-        ("Bệnh đã khỏi", "Disease or agent recovered from", d.disease),
-        ("Ngày xét nghiệm dương tính đầu tiên", "Date of first positive test result",
-         _text(d.first_positive)),
-        ("Quốc gia xét nghiệm", "Member State / country of test", d.country),
-        ("Đơn vị cấp", "Certificate issuer", d.issuer),
-        ("Có giá trị từ ngày", "Certificate valid from", _text(d.valid_from)),
-        ("Có giá trị đến ngày", "Certificate valid until", _text(d.valid_until)),
-    ]  # fmt: skip
+        (*_both("disease_recovered"), d.disease),
+        (*_both("first_positive"), _text(d.first_positive)),
+        (*_both("country_of_test"), d.country),
+        (*_both("issuer"), d.issuer),
+        (*_both("valid_from"), _text(d.valid_from)),
+        (*_both("valid_until"), _text(d.valid_until)),
+    ]
 
 
 def render_certificate_html(
@@ -126,7 +124,8 @@ def render_certificate_html(
             rows=_recovery_rows(display)
             if isinstance(display, RecoveryDisplay)
             else _rows(display),
-            title=TITLES["r" if isinstance(display, RecoveryDisplay) else "v"],
+            kind="r" if isinstance(display, RecoveryDisplay) else "v",
+            both=_both,
             qr_src=qr,
             fonts=fonts.urls(),
         )

@@ -97,11 +97,11 @@ class LookupOutcome:
 
 
 def code_sms(code: str, minutes: int) -> str:
-    """The text carrying a one-time code (ASCII, one segment)."""
-    return (
-        f"VAXLINK: Ma xac thuc {code}, hieu luc {minutes} phut. Khong dua ma nay cho bat ky ai. "
-        f"Your code: {code}"
-    )
+    """The text carrying a one-time code (ASCII, one segment; `feedback.sms.code`)."""
+    from vaxlink.feedback.sms import bilingual
+
+    both = {"code": code, "minutes": minutes}
+    return bilingual("feedback.sms.code", {"vi": both, "en": both})
 
 
 _CITIZENS: Final = cast(Table, Citizen.__table__)

@@ -25,6 +25,17 @@ BANNER: Final = (
 )
 
 
+def bilingual(key: str, values: dict[str, dict[str, object]]) -> str:
+    """The SMS of catalogue `key` in both languages (`values[lang]` fills each), Vietnamese
+    first, in ASCII (one segment), e.g. "VAXLINK: Ma xac thuc 123456, ... Your code: 123456"."""
+    from vaxlink.catalogue import ascii_text, text_in
+    from vaxlink.feedback.sms_strings import STRINGS
+
+    vi = text_in(STRINGS, "vi", key, **values["vi"])
+    en = text_in(STRINGS, "en", key, **values["en"])
+    return ascii_text(f"{vi} {en}")
+
+
 def mask_phone(phone: str) -> str:
     """The phone with all but the last two digits hidden: 09******78."""
     digits = "".join(c for c in phone if c.isdigit())

@@ -95,32 +95,23 @@ class Outbox:
             self.notices.append(Notice(phone, text))
 
 
-STATUS_SMS: Final[dict[TicketStatus, str]] = {
-    S.NEW: "da tiep nhan",
-    S.ASSIGNED: "da giao can bo xu ly",
-    S.IN_PROGRESS: "dang xu ly",
-    S.AWAITING_CERTIFICATE: "da sua ho so, chung nhan cho co so tiem ky duyet",
-    S.RESOLVED: "da giai quyet",
-    S.REJECTED: "khong duoc chap nhan",
-}
-
-
-#: Said on resolving only when a new certificate was issued for the report.
-NEW_CERTIFICATE_SMS: Final = ("da cap chung nhan moi", "new certificate issued")
-
-
 def status_sms(
     ticket_id: int, status: TicketStatus, *, escalated: bool = False, new_certificate: bool = False
 ) -> str:
-    """The text sent on a status change (ASCII: one SMS segment; no personal data)."""
-    what = "da chuyen len Trung tam Y te huyen" if escalated else STATUS_SMS[status]
-    english = "escalated" if escalated else status.value.replace("_", " ")
-    if new_certificate and status is S.RESOLVED and not escalated:
-        what, english = f"{what}, {NEW_CERTIFICATE_SMS[0]}", f"{english}, {NEW_CERTIFICATE_SMS[1]}"
-    return (
-        f"VAXLINK: Phan anh #{ticket_id} {what}. Tra cuu tai cong thong tin tiem chung. "
-        f"Report #{ticket_id}: {english}."
-    )
+    """The text sent on a status change (ASCII: one SMS segment; no personal data), from the
+    catalogue's `feedback.sms.status*` texts; a new certificate is said on resolving only when
+    one was issued for the report."""
+    from vaxlink.catalogue import text_in
+    from vaxlink.feedback.sms import bilingual
+    from vaxlink.feedback.sms_strings import STRINGS
+
+    values: dict[str, dict[str, object]] = {}
+    for lang in ("vi", "en"):
+        what = text_in(STRINGS, lang, f"feedback.sms.status.{'escalated' if escalated else status}")
+        if new_certificate and status is S.RESOLVED and not escalated:
+            what = text_in(STRINGS, lang, "feedback.sms.status.new_certificate", what=what)
+        values[lang] = {"id": ticket_id, "what": what}
+    return bilingual("feedback.sms.status", values)
 
 
 def _event(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -172,24 +174,29 @@ def by_site(
     return out
 
 
-#: XLSX columns: (Vietnamese header, attribute or bucket key).
+#: XLSX columns: (catalogue key of the header, attribute or bucket key); a bucket's header is
+#: `campaign.waiting` filled with the bucket's name (`campaign.bucket.<key>`).
 EXPORT_COLUMNS: Final = (
-    ("Mã cơ sở", "site_code"), ("Tên cơ sở tiêm chủng", "site_name"), ("Mã xã", "ward_code"),
-    ("Người đứng đầu cơ sở", "head_name"), ("Điện thoại", "phone"),
-    ("Mũi chưa sửa", "total"), ("Cần rà soát", "review"), ("Không tìm thấy người", "unmatched"),
-    ("Không dùng được", "invalid"), *((f"Chờ {vi}", key) for key, vi, _en, _lo, _hi in BUCKETS),
-    ("Lâu nhất (ngày)", "oldest_days"),
+    ("campaign.site_code", "site_code"), ("campaign.site_name", "site_name"),
+    ("campaign.ward_code", "ward_code"), ("campaign.head_of_site", "head_name"),
+    ("campaign.phone", "phone"), ("campaign.total", "total"),
+    ("reports.m.doses_review", "review"), ("reports.m.doses_unmatched", "unmatched"),
+    ("reports.m.doses_invalid", "invalid"), *(("campaign.waiting", key) for key, *_ in BUCKETS),
+    ("campaign.oldest", "oldest_days"),
 )  # fmt: skip
 
 
-def xlsx(rows: list[SiteAgeing], title: str) -> bytes:
-    """The ageing table as XLSX (Vietnamese headers); every cell through `tabular.put`."""
+def xlsx(rows: list[SiteAgeing], title: str, headers: Sequence[str], sheet: str) -> bytes:
+    """The ageing table as XLSX, with the caller's `headers` (one per `EXPORT_COLUMNS`, in the
+    reader's language, from the catalogue) and sheet name; every cell through `tabular.put`."""
+    if len(headers) != len(EXPORT_COLUMNS):
+        raise ValueError(f"{len(EXPORT_COLUMNS)} headers wanted, {len(headers)} given")
     wb = new_workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Lỗi chưa sửa theo cơ sở"
+    ws.title = re.sub(r"[\[\]:*?/\\]", " ", sheet).strip()[:31] or "Sheet"
     put(ws, 1, 1, title)
-    for col, (header, _) in enumerate(EXPORT_COLUMNS, 1):
+    for col, header in enumerate(headers, 1):
         put(ws, 2, col, header)
     for r, row in enumerate(rows, 3):
         for col, (_, attr) in enumerate(EXPORT_COLUMNS, 1):

@@ -20,6 +20,7 @@ from vaxlink.reports import ageing, phases, service
 from vaxlink.reports.figures import local_day
 from vaxlink.web.deps import now as request_now
 from vaxlink.web.deps import session as db_session
+from vaxlink.web.i18n import language, translate
 from vaxlink.web.nav import NavItem
 from vaxlink.web.render import render
 
@@ -81,6 +82,12 @@ _VI: Final = {
     "campaign.unit_help": "Ví dụ: `ward:00001` (xã), `district:001` (huyện), `province:001` (tỉnh), `VN` (toàn quốc)",
     "campaign.yes": "Có",
     "campaign.no": "Không",
+    "campaign.site_code": "Mã cơ sở",
+    "campaign.site_name": "Tên cơ sở tiêm chủng",
+    "campaign.ward_code": "Mã xã",
+    "campaign.head_of_site": "Người đứng đầu cơ sở",
+    "campaign.waiting": "Chờ {bucket}",
+    "campaign.export_title": "{what} — {unit} — {day}",
 }  # fmt: skip
 _EN: Final = {
     "campaign.ageing": "Unfixed errors by site",
@@ -129,6 +136,12 @@ _EN: Final = {
     "campaign.unit_help": "For example ward:00001 (commune), district:001, province:001, VN (nation)",
     "campaign.yes": "Yes",
     "campaign.no": "No",
+    "campaign.site_code": "Site code",
+    "campaign.site_name": "Vaccination site name",
+    "campaign.ward_code": "Commune code",
+    "campaign.head_of_site": "Head of the site",
+    "campaign.waiting": "Waiting {bucket}",
+    "campaign.export_title": "{what} — {unit} — {day}",
 }  # fmt: skip
 STRINGS: Final = {
     "vi": _VI
@@ -169,15 +182,23 @@ def ageing_page(
 
 @router.get("/ageing/export.xlsx")
 def ageing_export(
-    principal: Viewer, db: Db, now: Now,
+    request: Request, principal: Viewer, db: Db, now: Now,
     unit: Annotated[str | None, Query(max_length=32)] = None,
     sort: Annotated[str, Query(pattern="^(oldest|total|site|name|head)$")] = "oldest",
 ) -> Response:  # fmt: skip
     """The ageing table as XLSX; the read (site heads' contacts) is audited."""
     key = _unit(db, principal, unit, now)
     rows = ageing.by_site(db, key, now=now, sort=sort)
-    title = f"Lỗi chưa sửa theo cơ sở — {service.unit_name(key)} — {local_day(now):%d/%m/%Y}"
-    content = ageing.xlsx(rows, title)
+    lang = language(request)  # the file speaks the reader's language, from the catalogue
+    sheet = translate(lang, "campaign.ageing")
+    title = translate(lang, "campaign.export_title", what=sheet, unit=service.unit_name(key),
+                      day=f"{local_day(now):%d/%m/%Y}")  # fmt: skip
+    headers = [
+        translate(lang, key_, bucket=translate(lang, f"campaign.bucket.{attr}"))
+        if key_ == "campaign.waiting" else translate(lang, key_)
+        for key_, attr in ageing.EXPORT_COLUMNS
+    ]  # fmt: skip
+    content = ageing.xlsx(rows, title, headers, sheet)
     audit(db, actor=principal, action="ageing.export", object_type="ageing_table",
           object_id=str(key), unit=str(key), detail={"rows": len(rows)}, at=now)  # fmt: skip
     name = f"loi-chua-sua-{key.level.value}-{key.code}-{local_day(now).isoformat()}.xlsx"

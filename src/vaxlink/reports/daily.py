@@ -25,7 +25,7 @@ from vaxlink.pdf import find_fonts, render_pdf, templates
 from vaxlink.reports import charts, query
 from vaxlink.reports.errors import ReportRenderError
 from vaxlink.reports.figures import VN_TZ, end_of_day
-from vaxlink.reports.labels import LEVELS, METRICS, TABLE_COLUMNS, TEXT
+from vaxlink.reports.labels import TABLE_COLUMNS, current, sheet_name
 from vaxlink.reports.query import Figures, Row, UnitView
 from vaxlink.tabular import new_workbook, put
 
@@ -73,18 +73,19 @@ def value(figures: Figures, column: str) -> int | float | None:
 
 def as_of(data: ReportData) -> tuple[str, str]:
     """When the figures stand, in both languages."""
+    TEXT, _m, _l = current()  # noqa: N806 - the catalogue's table, named as in labels
     if data.final or data.computed_at is None:
-        return (f"{TEXT['as_of_end'][0]}: {data.day:%d/%m/%Y}",
-                f"{TEXT['as_of_end'][1]}: {data.day.isoformat()}")  # fmt: skip
+        return (TEXT["as_of_end"][0].format(day=f"{data.day:%d/%m/%Y}"),
+                TEXT["as_of_end"][1].format(day=data.day.isoformat()))  # fmt: skip
     local = data.computed_at.astimezone(VN_TZ)
-    return (f"{TEXT['as_of_time'][0]} {local:%H:%M %d/%m/%Y}",
-            f"{TEXT['as_of_time'][1]} {local:%Y-%m-%d %H:%M} (UTC+7)")  # fmt: skip
+    return (TEXT["as_of_time"][0].format(time=f"{local:%H:%M %d/%m/%Y}"),
+            TEXT["as_of_time"][1].format(time=f"{local:%Y-%m-%d %H:%M}"))  # fmt: skip
 
 
 def _label(row: Row, sites: bool) -> str:
     if row.label:
         return row.label
-    return TEXT["no_site" if sites else "not_given"][0]
+    return current()[0]["no_site" if sites else "not_given"][0]
 
 
 def table_rows(rows: list[Row], total: Figures | None, *, sites: bool) -> list[list[Cell]]:
@@ -94,20 +95,21 @@ def table_rows(rows: list[Row], total: Figures | None, *, sites: bool) -> list[l
         code = r.key.split(":", 1)[1] if ":" in r.key else ""
         out.append([code, _label(r, sites), *(value(r.figures, c) for c in TABLE_COLUMNS)])
     if total is not None:
-        out.append(["", TEXT["total"][0], *(value(total, c) for c in TABLE_COLUMNS)])
+        out.append(["", current()[0]["total"][0], *(value(total, c) for c in TABLE_COLUMNS)])
     return out
 
 
-def _header(ws: Worksheet, row: int, first: str) -> None:
-    names = [first, TEXT["unit"][0], *(METRICS[c][0] for c in TABLE_COLUMNS)]
-    english = ["code", "name", *(METRICS[c][1] for c in TABLE_COLUMNS)]
+def _header(ws: Worksheet, row: int, first: tuple[str, str]) -> None:
+    TEXT, METRICS, _l = current()  # noqa: N806
+    names = [first[0], TEXT["unit"][0], *(METRICS[c][0] for c in TABLE_COLUMNS)]
+    english = [first[1], TEXT["unit"][1], *(METRICS[c][1] for c in TABLE_COLUMNS)]
     for col, (vi, en) in enumerate(zip(names, english, strict=True), start=1):
         cell = put(ws, row, col, f"{vi}\n{en}")
         cell.font, cell.fill = _BOLD, _HEAD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def _table(ws: Worksheet, cells: list[list[Cell]], first: str) -> None:
+def _table(ws: Worksheet, cells: list[list[Cell]], first: tuple[str, str]) -> None:
     _header(ws, 1, first)
     for r, line in enumerate(cells, start=2):
         for c, v in enumerate(line, start=1):
@@ -126,10 +128,11 @@ def _table(ws: Worksheet, cells: list[list[Cell]], first: str) -> None:
 
 def workbook(data: ReportData) -> Workbook:
     """The report as an openpyxl workbook: summary, units below, sites."""
+    TEXT, METRICS, LEVELS = current()  # noqa: N806
     wb = new_workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Tong quan"
+    ws.title = sheet_name("summary")
     put(ws, 1, 1, f"{TEXT['title'][0]} / {TEXT['title'][1]}").font = Font(bold=True, size=14)
     level = LEVELS[data.unit.key.level.value]
     put(ws, 2, 1, f"{TEXT['unit'][0]} / {TEXT['unit'][1]}")
@@ -143,8 +146,8 @@ def workbook(data: ReportData) -> Workbook:
     line = TEXT["sent_line"][0].format(sent=f"{f['doses_sent']:,}", linked=f"{f.linked:,}",
                                        wrong=f"{f.wrong:,}")  # fmt: skip
     put(ws, 5, 1, line).font = _BOLD
-    for col, head in enumerate((TEXT["figure"], ("", "English"), TEXT["value"]), start=1):
-        cell = put(ws, 7, col, head[0] or head[1])
+    for col, head in enumerate((TEXT["figure"], TEXT["in_english"], TEXT["value"]), start=1):
+        cell = put(ws, 7, col, head[0])
         cell.font, cell.fill = _BOLD, _HEAD
     for r, column in enumerate(TABLE_COLUMNS, start=8):
         put(ws, r, 1, METRICS[column][0])
@@ -155,11 +158,11 @@ def workbook(data: ReportData) -> Workbook:
     ws.column_dimensions["B"].width = 40
     ws.column_dimensions["C"].width = 16
     if data.below:
-        _table(wb.create_sheet("Don vi cap duoi"), table_rows(data.below, f, sites=False),
-               TEXT["level"][0])  # fmt: skip
+        _table(wb.create_sheet(sheet_name("below")), table_rows(data.below, f, sites=False),
+               (TEXT["level"][0], TEXT["code"][1]))  # fmt: skip
     if data.sites:
-        _table(wb.create_sheet("Co so tiem"), table_rows(data.sites, None, sites=True),
-               LEVELS["site"][0])  # fmt: skip
+        _table(wb.create_sheet(sheet_name("sites")), table_rows(data.sites, None, sites=True),
+               (LEVELS["site"][0], TEXT["code"][1]))  # fmt: skip
     return wb
 
 
@@ -168,8 +171,10 @@ def table_workbook(title: str, rows: list[Row], total: Figures | None, *, sites:
     wb = new_workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = re.sub(r"[^A-Za-z0-9 ]", "", title)[:31] or "Bang"
-    _table(ws, table_rows(rows, total, sites=sites), LEVELS["site"][0] if sites else "")
+    ws.title = re.sub(r"[^A-Za-z0-9 ]", "", title)[:31] or sheet_name("table")
+    text, _m, levels = current()
+    first = (levels["site"][0], text["code"][1]) if sites else text["code"]
+    _table(ws, table_rows(rows, total, sites=sites), first)
     return wb
 
 
@@ -223,13 +228,14 @@ def _progress_chart(rows: list[Row]) -> Markup | None:
     if len(measured) > CHART_ROWS:
         measured = sorted(measured, key=lambda r: r.figures.linked_share or 0.0)[:CHART_ROWS]
     bars = [(_label(r, False), r.figures.linked_share) for r in measured]
-    svg = charts.share_bars(bars, "vi", title=TEXT["chart.by_unit"][0])
+    svg = charts.share_bars(bars, "vi", title=current()[0]["chart.by_unit"][0])
     return Markup(svg)  # noqa: S704 - built by vaxlink.reports.charts, every text escaped
 
 
 def render_html(data: ReportData, *, font_dir: Path | None = None) -> str:
     """The report as a standalone HTML page for `vaxlink.pdf` (fonts by file URL)."""
     fonts = find_fonts(font_dir, error=ReportRenderError)
+    TEXT, METRICS, LEVELS = current()  # noqa: N806
     vi, en = as_of(data)
     f = data.figures
     headline = [(METRICS[c][0], METRICS[c][1], _fmt(value(f, c), c)) for c in TABLE_COLUMNS]

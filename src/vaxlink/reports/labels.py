@@ -3,7 +3,11 @@ dashboard, the XLSX and the PDF)."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Final
+
+from vaxlink.catalogue import ascii_text, text_in
 
 #: figure -> (Vietnamese, English)
 METRICS: Final[dict[str, tuple[str, str]]] = {
@@ -82,8 +86,9 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "dashboard": ("Bảng điều hành", "Dashboard"),
     "unit": ("Đơn vị", "Unit"),
     "day": ("Ngày", "Day"),
-    "as_of_end": ("Số liệu tính đến hết ngày (giờ Việt Nam)", "Figures as of the end of the day (Viet Nam time)"),
-    "as_of_time": ("Số liệu tính đến", "Figures as of"),
+    "as_of_end": ("Số liệu tính đến hết ngày (giờ Việt Nam): {day}",
+                  "Figures as of the end of the day (Viet Nam time): {day}"),
+    "as_of_time": ("Số liệu tính đến {time}", "Figures as of {time} (UTC+7)"),
     "headline": ("Tổng quan", "Headline"),
     "figure": ("Chỉ tiêu", "Figure"),
     "value": ("Số liệu", "Value"),
@@ -138,6 +143,15 @@ TEXT: Final[dict[str, tuple[str, str]]] = {
     "chart.by_unit": ("Tỷ lệ xác thực theo đơn vị cấp dưới", "Share verified by unit one level down"),
     "chart.levels": ("Xanh: từ 95 %; vàng: 80–95 %; đỏ: dưới 80 %.",
                      "Green: 95% or more; amber: 80–95%; red: below 80%."),
+    "code": ("Mã", "Code"),
+    "sheet.summary": ("Tổng quan", "Summary"),
+    "sheet.below": ("Đơn vị cấp dưới", "Units below"),
+    "sheet.sites": ("Cơ sở tiêm", "Vaccination sites"),
+    "sheet.table": ("Bảng", "Table"),
+    "in_english": ("Tiếng Anh", "English"),
+    "mail.subject": ("[vaxlink] Báo cáo ngày {day} – {unit}", "Daily report {day}"),
+    "mail.body": ("Báo cáo tiến độ xác thực dữ liệu tiêm chủng của {unit}, ngày {day}.",
+                  "Daily verification report of {unit} for {day}."),
 }  # fmt: skip
 
 
@@ -151,3 +165,32 @@ def i18n_strings() -> dict[str, dict[str, str]]:
             vi[prefix + key] = v
             en[prefix + key] = e
     return {"vi": vi, "en": en}
+
+
+@cache
+def _table() -> dict[str, dict[str, str]]:
+    return i18n_strings()
+
+
+def text(lang: str, key: str, /, **values: object) -> str:
+    """`reports.<key>` in `lang` as the catalogue has it now (a deployment's installed text
+    over the one above), `{name}`s filled: what the daily report's files and mail say."""
+    return text_in(_table(), lang, f"reports.{key}", **values)
+
+
+def current() -> tuple[
+    dict[str, tuple[str, str]], dict[str, tuple[str, str]], dict[str, tuple[str, str]]
+]:
+    """`TEXT`, `METRICS` and `LEVELS` as (Vietnamese, English) pairs from the catalogue, with
+    a deployment's installed texts (for the XLSX and PDF of a report)."""
+    groups = []
+    for group, prefix in ((TEXT, ""), (METRICS, "m."), (LEVELS, "level.")):
+        groups.append({k: (text("vi", prefix + k), text("en", prefix + k)) for k in group})
+    return groups[0], groups[1], groups[2]
+
+
+def sheet_name(key: str) -> str:
+    """A sheet's name: `reports.sheet.<key>` in Vietnamese, in ASCII (as the files have always
+    named their sheets, e.g. "Tong quan"), at most 31 characters, no character Excel refuses."""
+    name = ascii_text(text("vi", f"sheet.{key}"))
+    return re.sub(r"[\[\]:*?/\\]", " ", name).strip()[:31] or key

@@ -24,7 +24,7 @@ from vaxlink.db import transaction
 from vaxlink.files import private_dir, write_private
 from vaxlink.geo.codes import NATION, Level, UnitKey, unit_key
 from vaxlink.geo.errors import GeoError
-from vaxlink.reports import charts, daily, phases, query
+from vaxlink.reports import charts, daily, labels, phases, query
 from vaxlink.reports.background import PeriodicRefresh
 from vaxlink.reports.config import ReportSettings, SmtpSettings
 from vaxlink.reports.errors import MailError, ReportError, ReportNotFound, UnknownUnit
@@ -310,11 +310,13 @@ def mail(
     """Send a stored report's two files; the outcome is kept on the report's row."""
     key = UnitKey(Level(report.level), report.unit_code)
     name = query.unit_name(key)
-    subject = f"[vaxlink] Báo cáo ngày {report.day:%d/%m/%Y} – {name}"
+    vi_day, en_day = f"{report.day:%d/%m/%Y}", report.day.isoformat()
+    subject = (labels.text("vi", "mail.subject", day=vi_day, unit=name) + " · "
+               + labels.text("en", "mail.subject", day=en_day, unit=name))  # fmt: skip
     body = (
-        f"Báo cáo tiến độ xác thực dữ liệu tiêm chủng của {name}, ngày {report.day:%d/%m/%Y}.\n"
-        f"Daily verification report of {name} for {report.day.isoformat()}.\n"
-    )
+        labels.text("vi", "mail.body", day=vi_day, unit=name) + "\n"
+        + labels.text("en", "mail.body", day=en_day, unit=name) + "\n"
+    )  # fmt: skip
     files = [
         Attachment(Path(report.xlsx_path).name, (data_dir / report.xlsx_path).read_bytes(),
                    *XLSX_TYPE),

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from vaxlink import compose
 from vaxlink.clock import Clock
 from vaxlink.settings import Settings, get_settings
-from vaxlink.web import i18n, nav, problems, security
+from vaxlink.web import i18n, nav, po, problems, security
 
 STATIC = Path(__file__).parent / "static"
 #: Who the web app's background step settles waiting reports as (audit `detail.by`).
@@ -50,14 +50,16 @@ DOMAINS: tuple[WebDomain, ...] = (
     WebDomain("health", "vaxlink.web.health", optional=False),
     # Second: routes are matched in mount order, and the citizen lookup is the busiest write.
     WebDomain("feedback", "vaxlink.feedback.pages",
-              strings=("vaxlink.feedback.strings:STRINGS", "vaxlink.feedback.recovery_view:STRINGS"),
+              strings=("vaxlink.feedback.strings:STRINGS", "vaxlink.feedback.recovery_view:STRINGS",
+                       "vaxlink.feedback.sms_strings:STRINGS"),
               nav=("vaxlink.feedback.staff_pages:NAV",)),
     WebDomain("certificates", "vaxlink.certificates.web.routes",
               strings=("vaxlink.certificates.web.console_strings:STRINGS",
                        "vaxlink.certificates.web.verifier_strings:STRINGS",
                        "vaxlink.certificates.web.verify_strings:STRINGS",
                        "vaxlink.certificates.web.district_strings:STRINGS",
-                       "vaxlink.certificates.web.partner_pages:STRINGS"),
+                       "vaxlink.certificates.web.partner_pages:STRINGS",
+                       "vaxlink.certificates.pdf_strings:STRINGS"),
               nav=("vaxlink.certificates.web.approval_pages:NAV",
                    "vaxlink.certificates.web.district_pages:NAV",
                    "vaxlink.certificates.web.console_pages:NAV",
@@ -174,6 +176,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for domain in domains:
         for ref in domain.strings:
             i18n.register(_strings(ref))
+    # the deployment's installed translations over the built-in texts (`i18n import-po --install`)
+    po.use_installed(settings.resolved_locale_dir())
     problems.install(app)
     security.install(app)
     for domain in domains:
