@@ -43,6 +43,8 @@ def test_rows_are_those_of_session_execute_with_utc_instants(session: Session) -
     assert driver_rows(session, ADD, {"key": "t:c", "window_start": AT, "count": 3}) == [
         ("t:c", AT, 3, None)
     ]
+    # a column left to its Python-side default (`count`) takes SQLAlchemy's own path, default set
+    assert driver_rows(session, ADD, {"key": "t:d", "window_start": AT}) == [("t:d", AT, 0, None)]
     # a text statement with typed columns
     typed = text("SELECT key, window_start FROM feedback_rate_counter WHERE key = :k").columns(
         key=T.c.key.type, window_start=T.c.window_start.type

@@ -45,7 +45,8 @@ class _Rendered:
 
 def _render(statement: Any, connection: Connection, keys: tuple[str, ...]) -> _Rendered | None:
     """`statement` rendered for `connection`'s dialect, or None when it needs more than plain
-    named parameters (expanding IN lists, values rendered at execution, positional styles)."""
+    named parameters (expanding IN lists, values rendered at execution, positional styles,
+    column defaults computed in Python)."""
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     if (
@@ -54,6 +55,8 @@ def _render(statement: Any, connection: Connection, keys: tuple[str, ...]) -> _R
         or compiled.escaped_bind_names
         or compiled.literal_execute_params
         or compiled.post_compile_params
+        or compiled.insert_prefetch  # Python-side column defaults, computed by the execution
+        or compiled.update_prefetch  # context SQLAlchemy would make: not on this path
     ):
         return None
     binds = []
