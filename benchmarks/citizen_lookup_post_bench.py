@@ -41,6 +41,13 @@ workers 401 and 481 req/s, p99 321 and 256 ms, app CPU 3.23 and 2.67 ms, Postgre
 target; PostgreSQL 500 req/s with p99 < 300 ms is close but NOT met (best run 481 req/s).
 The code before this session, right after (load average 3.1-6.0): PostgreSQL 271 req/s, p99
 321 ms, app 5.13 ms, PostgreSQL 1.11 ms, wrk 0.07 ms a request.
+
+Session 9 (the lookup's statements on the psycopg cursor, `vaxlink.dbdriver`): PostgreSQL 2
+workers, before at load average 4-9: 291 req/s, p99 1168 ms, app 3.75 ms, PostgreSQL 0.89 ms;
+after at load average 12: 419 req/s, p99 454 ms, app 2.39 ms, PostgreSQL 0.66 ms. Back to back
+at load 7-9: before 342 req/s, p99 619 ms, app 3.18 ms; after 440 req/s, p99 1181 ms, app 2.41 ms
+(one other run after: 291 req/s, app 3.34 ms at load 6-8). Not re-run on a quiet machine;
+docs/citizen-portal.md has the CPU per request measured both ways.
 """
 
 from __future__ import annotations

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import Final, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
+from vaxlink.dbdriver import driver_rows
 from vaxlink.feedback import otp
 from vaxlink.feedback.errors import LookupInvalid
 from vaxlink.feedback.tickets import Notice
@@ -104,6 +105,16 @@ def code_sms(code: str, minutes: int) -> str:
     return bilingual("feedback.sms.code", {"vi": both, "en": both})
 
 
+class _Found(NamedTuple):
+    """A row of `_FIND`."""
+
+    until: datetime | None
+    citizen_id: str | None
+    name_folded: str | None
+    date_of_birth: str | None
+    phone: str | None
+
+
 _CITIZENS: Final = cast(Table, Citizen.__table__)
 _LOCKS: Final = lock_subquery(3)
 #: The one read of every lookup, built once: whether any of its three counters is locked now
@@ -133,10 +144,11 @@ def start_lookup(
         (_limiter(session, LOOKUP_BY_ADDRESS, settings, now), client),
     ]
     # One read: a locked caller costs no write and no hashing.
-    rows = session.execute(_FIND, {"lookup_id": form.id_number, **lock_params(counters)}).all()
-    waiting: datetime | None = rows[0].until
+    found = driver_rows(session, _FIND, {"lookup_id": form.id_number, **lock_params(counters)})
+    waiting: datetime | None = found[0][0]
     if waiting is not None:
         return LookupOutcome(None, waiting, None)
+    rows = [_Found(*r) for r in found]
     match = [r for r in rows if r.citizen_id is not None and r.name_folded == form.name_folded
              and r.date_of_birth == form.date_of_birth]  # fmt: skip
     person = match[0] if len(match) == 1 and match[0].phone else None
@@ -146,7 +158,7 @@ def start_lookup(
     if any(locks):
         return LookupOutcome(None, max(t for t in locks if t is not None), None)
     # Counted on both paths (unknown people under a key derived from the ID) so the work is equal.
-    phone_value = person.phone if person is not None else f"none|{form.id_number}"
+    phone_value = person.phone if person is not None and person.phone else f"none|{form.id_number}"
     phone_locked = _limiter(session, LOOKUP_BY_PHONE, settings, now).hit(phone_value)
     if phone_locked is not None:
         person = None  # silently: the answer must not tell a locked phone from no match

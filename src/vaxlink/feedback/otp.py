@@ -22,10 +22,13 @@ from typing import Final, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from vaxlink.dbdriver import driver_rows
 from vaxlink.feedback.errors import CitizenSessionMissing
 from vaxlink.feedback.models import CitizenSession, OtpChallenge
 
 CODE_DIGITS: Final = 6
+
+
 def new_code() -> str:
     """A uniformly random six-digit code."""
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -88,10 +91,10 @@ def create_challenge(
     """A challenge for `citizen_id` (None: nobody matched; its code never verifies), from a
     `prepared` one (made before the write transaction)."""
     p = prepared
-    challenge_id = session.execute(_NEW_CHALLENGE, {
+    ((challenge_id,),) = driver_rows(session, _NEW_CHALLENGE, {
         "handle_hash": token_hash(p.handle), "citizen_id": citizen_id, "code_hash": p.code_hash,
         "salt": p.salt.hex(), "created_at": now, "expires_at": now + ttl, "attempts": 0,
-    }).scalar_one()  # fmt: skip
+    })  # fmt: skip
     return Issued(p.handle, p.code, int(challenge_id))
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from vaxlink.dbdriver import driver_rows
 from vaxlink.ratelimit.models import RateCounter
 from vaxlink.settings import Settings
 
@@ -87,9 +88,13 @@ class StoreCounters:
         self.limit = limit
         self.now = now
         self._secret = secret
+        self._keys: dict[str, str] = {}
 
     def key(self, value: str) -> str:
-        return counter_key(self._secret, self.limit, value)
+        key = self._keys.get(value)
+        if key is None:  # one HMAC per value, however often a request asks (read, then count)
+            key = self._keys[value] = counter_key(self._secret, self.limit, value)
+        return key
 
     def _seconds(self, until: datetime | None) -> float:
         return (until - self.now).total_seconds() if until is not None else 0.0
@@ -109,7 +114,7 @@ class StoreCounters:
         now, limit, key = self.now, self.limit, self.key(value)
         statement = _hit_statement(self.session.get_bind().dialect.name, limit.backoff is not None)
         params = {"hit_key": key, "hit_now": now, "hit_cutoff": now - limit.window}
-        window_start, count, stored = self.session.execute(statement, params).one()
+        ((window_start, count, stored),) = driver_rows(self.session, statement, params)
         return self._settle(key, window_start, count, stored)
 
     def _settle(
@@ -238,7 +243,7 @@ def hit_all(counters: Sequence[tuple[StoreCounters, str]]) -> list[datetime | No
         params[f"hit_key_{i}"] = key
         params[f"hit_cutoff_{i}"] = now - counter.limit.window
         params[f"hit_backoff_{i}"] = counter.limit.backoff is not None
-    rows = session.execute(_hit_all_statement(len(counters)), params).all()
+    rows = driver_rows(session, _hit_all_statement(len(counters)), params)
     found = {key: (window_start, int(count), stored) for key, window_start, count, stored in rows}
     return [
         counter._settle(key, *found[key])
