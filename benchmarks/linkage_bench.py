@@ -29,7 +29,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _measure import run_measured, write_result
 
 MB = 1024 * 1024
-SIZES = {"1m": (500_000, 1_000_000), "10m": (5_000_000, 10_000_000)}
+SIZES = {
+    "1m": (500_000, 1_000_000),
+    "3m": (1_500_000, 3_000_000),
+    "10m": (5_000_000, 10_000_000),
+}
 TODAY = dt.date(2025, 1, 1)
 #: Splink-only: automatic link when the best pair reaches this probability.
 SPLINK_AUTO = 0.9999
@@ -252,7 +256,7 @@ def main() -> None:
     from rich.table import Table
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="1m,10m", help="comma list of 1m, 10m")
+    parser.add_argument("--sizes", default="1m,10m", help="comma list of 1m, 3m, 10m")
     parser.add_argument("--seed", type=int, default=22, help="synthetic seed (not the model's)")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "vaxlink-bench"

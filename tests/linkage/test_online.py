@@ -168,7 +168,8 @@ def test_online_guards_equal_bulk(
     engine, stats = prepared
     same = _rescore(prepared, model)
     dp = decide.params(same)
-    for step in decide.decision_steps()[:4]:  # lk_best, lk_near, lk_namesakes, lk_model_links
+    # lk_best, lk_near, lk_namesake_rows, lk_namesakes, lk_model_links
+    for step in decide.decision_steps()[:5]:
         engine.execute(step.sql, {k: v for k, v in dp.items() if f"${k}" in step.sql})
     some = ("(SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY block "
             "ORDER BY _row) AS n FROM lk_model_links) WHERE n <= 60)")  # fmt: skip

@@ -57,13 +57,22 @@ MAX_PER_KEY = 100
 
 def _key_sql(key: BlockingKey, residual: str) -> str:
     cols = ", ".join(f"{part} AS k{i}" for i, part in enumerate(key.parts))
+    ks = ", ".join(f"k{i}" for i in range(len(key.parts)))
     on = " AND ".join(f"r.k{i} = d.k{i}" for i in range(len(key.parts)))
+    on_g = " AND ".join(f"g.k{i} = d.k{i}" for i in range(len(key.parts)))
+    # A record pairs with every registry row of its key value, or with none when more than
+    # MAX_PER_KEY share it: the cap is the registry's count of the value (a hash aggregate of
+    # the registry rows whose value some record has), so the pairs past it are never made. Counting them per record after the join instead
+    # (a window over the join) made and sorted them all: per record they grow with the
+    # registry, in all with its square (docs/linkage.md, "10M").
     return f"""
-        SELECT _row, cid, {key.bit} AS k FROM (
-            SELECT d._row, r.cid
-            FROM (SELECT _row, {cols} FROM {residual} WHERE {key.dose_filter}) d
-            JOIN (SELECT cid, {cols} FROM lk_reg) r ON {on}
-            QUALIFY count(*) OVER (PARTITION BY d._row) <= {MAX_PER_KEY})"""
+        SELECT d._row, r.cid, {key.bit} AS k
+        FROM (SELECT _row, {cols} FROM {residual} WHERE {key.dose_filter}) d
+        JOIN (SELECT {ks} FROM (SELECT {cols} FROM lk_reg) t
+              SEMI JOIN (SELECT DISTINCT {cols} FROM {residual} WHERE {key.dose_filter}) v
+                  USING ({ks})
+              GROUP BY {ks} HAVING count(*) <= {MAX_PER_KEY}) g ON {on_g}
+        JOIN (SELECT cid, {cols} FROM lk_reg) r ON {on}"""
 
 
 def pair_steps(residual: str = "lk_res") -> list[Step]:

@@ -178,8 +178,8 @@ def registry_namesakes(
     one weighs them: a person who moved to another province (the registry has not followed)
     whose name and date are rare enough, or a namesake born a month away in another province
     while the candidate lives in the record's ward. The bulk run computes `risk` set-based
-    (`lk_namesakes`, four hash joins over the registry for the few records the rule could
-    decide); the online scorer applies the rule only when the registry service gives it
+    (`lk_namesakes`, four hash joins over the registry's rows of those names for the few records
+    the rule could decide); the online scorer applies the rule only when the registry service gives it
     (`score_person(..., namesake_risks=...)`), else such a record goes to review."""
 
     def has(kind: str, comparison: str) -> bool:
@@ -272,7 +272,8 @@ def decision_steps() -> list[Step]:
     # The plausible others of a candidate the uniqueness rule would link: registry citizens of
     # its family and given name (any middle name) whose date of birth is near its own by the
     # DOB comparison (a level above `same_year`), found by two hash joins (same birth year; same
-    # day and month of another year). Only for the few records the rule could decide.
+    # day and month of another year). Only for the few records the rule could decide, over
+    # the registry rows of their name and birth year or birthday (not the whole registry).
     dob = DOB.gamma_sql()
     near = Step(
         f"""
@@ -283,7 +284,14 @@ def decision_steps() -> list[Step]:
             FROM lk_best b JOIN lk_reg r ON r.cid = b.cid WHERE b.unique_base AND b.p < $auto),
         o AS (
             SELECT cid AS ocid, fam, giv, dy AS dy_l, dm AS dm_l, dd AS dd_l, dday AS dday_l,
-                   dob8 AS dob8_l FROM lk_reg),
+                   dob8 AS dob8_l
+            FROM lk_reg SEMI JOIN (SELECT DISTINCT fam, giv, dy_r AS dy FROM c) k
+                USING (fam, giv, dy)
+            UNION
+            SELECT cid AS ocid, fam, giv, dy AS dy_l, dm AS dm_l, dd AS dd_l, dday AS dday_l,
+                   dob8 AS dob8_l
+            FROM lk_reg SEMI JOIN (SELECT DISTINCT fam, giv, dm_r AS dm, dd_r AS dd FROM c) k
+                USING (fam, giv, dm, dd)),
         pairs AS (
             SELECT c.*, o.* EXCLUDE (fam, giv) FROM c JOIN o
                 ON o.fam = c.fam AND o.giv = c.giv AND o.dy_l = c.dy_r
@@ -321,9 +329,17 @@ def decision_steps() -> list[Step]:
     # residence level) / m(the candidate's residence level) -- an absent namesake in the
     # record's ward against a candidate who moved away (u ~ 1) weighs ~ m(ward)/m(else); against
     # a candidate in that ward (u ~ one ward's share of the country) next to nothing.
-    namesakes = Step(
+    # lk_namesake_rows holds the records the rule could decide with the absent namesake's
+    # share (`absent`); lk_namesakes adds the registry's namesakes. Every term is >= 0, so where
+    # the absent share alone is over NAMESAKE_RISK the registry's namesakes are not weighed
+    # (`risk` is then that share: a lower bound, and the rule says no either way). The joins
+    # read only the registry rows of the records' name and birth years or birthdays, and the
+    # records are their own small table: a common name's namesakes grow with the registry, and
+    # hashing the whole registry (or half of it: the common names) four times, under a memory
+    # cap, was what made this step grow with the square of the registry (docs/linkage.md, "10M").
+    namesake_rows = Step(
         f"""
-        CREATE OR REPLACE TABLE lk_namesakes AS
+        CREATE OR REPLACE TABLE lk_namesake_rows AS
         WITH c AS (
             SELECT b._row, b.cid, x.fam, x.giv, x.dy AS dy_l, x.dm AS dm_l, x.dd AS dd_l,
                    x.dday AS dday_l, x.dob8 AS dob8_l, x.sex AS sex_l, x.prov AS prov_l,
@@ -333,27 +349,6 @@ def decision_steps() -> list[Step]:
                    r.sex AS sex_c, r.dy AS dy_c, r.dm AS dm_c, r.dd AS dd_c
             FROM lk_best b JOIN lk_res x ON x._row = b._row JOIN lk_reg r ON r.cid = b.cid
             WHERE b.namesake_base AND (b.p < $auto OR b.namesakes > 0) AND b.p >= $namesake_p),
-        o AS (
-            SELECT cid AS ocid, fam, giv, dy AS dy_r, dm AS dm_r, dd AS dd_r, dday AS dday_r,
-                   dob8 AS dob8_r, sex AS sex_r, prov AS prov_r, dist AS dist_r, ward AS ward_r,
-                   nf AS nf_r, ssort AS ssort_r, mid AS mid_r, mida AS mida_r
-            FROM lk_reg),
-        pairs AS (
-            SELECT c._row, {dob} AS gd, {res} AS gr, {sex} AS gs, {mid} AS gm FROM c JOIN o
-                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_r = c.dy_l WHERE o.ocid <> c.cid
-            UNION ALL
-            SELECT c._row, {dob}, {res}, {sex}, {mid} FROM c JOIN o
-                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_r = c.dy_l - 1 WHERE o.ocid <> c.cid
-            UNION ALL
-            SELECT c._row, {dob}, {res}, {sex}, {mid} FROM c JOIN o
-                ON o.fam = c.fam AND o.giv = c.giv AND o.dy_r = c.dy_l + 1 WHERE o.ocid <> c.cid
-            UNION ALL
-            SELECT c._row, {dob}, {res}, {sex}, {mid} FROM c JOIN o
-                ON o.fam = c.fam AND o.giv = c.giv AND o.dm_r = c.dm_l AND o.dd_r = c.dd_l
-                   AND abs(o.dy_r - c.dy_l) > 1 WHERE o.ocid <> c.cid),
-        others AS (
-            SELECT _row, sum(pow(2, {weight("gd", "gr", "gs", "gm")})) AS odds
-            FROM pairs GROUP BY _row),
         names AS (
             SELECT fam, giv, sex, count(*) AS n FROM lk_reg
             SEMI JOIN (SELECT DISTINCT fam, giv FROM c) k USING (fam, giv) GROUP BY ALL),
@@ -362,16 +357,55 @@ def decision_steps() -> list[Step]:
             SEMI JOIN (SELECT DISTINCT dy_c AS dy, dm_c AS dm, dd_c AS dd FROM c) k
                 USING (dy, dm, dd) GROUP BY ALL),
         total AS (SELECT count(*) AS n FROM lk_reg)
-        SELECT c._row,
-               coalesce(s.odds, 0)
-                   / pow(2, {weight("c.g_dob", "c.g_residence", "c.g_sex", "c.g_middle")})
-               + $nk_absent * coalesce(nm.n, 0) * coalesce(dd.n, 0) / t.n
+        SELECT c.*,
+               $nk_absent * coalesce(nm.n, 0) * coalesce(dd.n, 0) / t.n
                    * pow(2, {bits("dob", str(dob_exact))} - {bits("dob", "c.g_dob")}
                             + {bits("mid", str(mid_exact))} - {bits("mid", "c.g_middle")})
-                   * list_element($nk_res_mu, c.g_residence + 1) AS risk
-        FROM c CROSS JOIN total t LEFT JOIN others s ON s._row = c._row
+                   * list_element($nk_res_mu, c.g_residence + 1) AS absent
+        FROM c CROSS JOIN total t
         LEFT JOIN names nm ON nm.fam = c.fam AND nm.giv = c.giv AND nm.sex = c.sex_c
         LEFT JOIN days dd ON dd.dy = c.dy_c AND dd.dm = c.dm_c AND dd.dd = c.dd_c
+        """
+    )
+    namesakes = Step(
+        f"""
+        CREATE OR REPLACE TABLE lk_namesakes AS
+        WITH w AS (SELECT * FROM lk_namesake_rows WHERE absent <= $namesake_risk),
+        o AS (
+            SELECT cid AS ocid, fam, giv, dy AS dy_r, dm AS dm_r, dd AS dd_r, dday AS dday_r,
+                   dob8 AS dob8_r, sex AS sex_r, prov AS prov_r, dist AS dist_r, ward AS ward_r,
+                   nf AS nf_r, ssort AS ssort_r, mid AS mid_r, mida AS mida_r
+            FROM lk_reg SEMI JOIN (SELECT fam, giv, dy_l - 1 AS dy FROM w
+                                   UNION SELECT fam, giv, dy_l AS dy FROM w
+                                   UNION SELECT fam, giv, dy_l + 1 AS dy FROM w) k
+                USING (fam, giv, dy)
+            UNION
+            SELECT cid AS ocid, fam, giv, dy AS dy_r, dm AS dm_r, dd AS dd_r, dday AS dday_r,
+                   dob8 AS dob8_r, sex AS sex_r, prov AS prov_r, dist AS dist_r, ward AS ward_r,
+                   nf AS nf_r, ssort AS ssort_r, mid AS mid_r, mida AS mida_r
+            FROM lk_reg SEMI JOIN (SELECT DISTINCT fam, giv, dm_l AS dm, dd_l AS dd FROM w) k
+                USING (fam, giv, dm, dd)),
+        pairs AS (
+            SELECT w._row, {dob} AS gd, {res} AS gr, {sex} AS gs, {mid} AS gm FROM w JOIN o
+                ON o.fam = w.fam AND o.giv = w.giv AND o.dy_r = w.dy_l WHERE o.ocid <> w.cid
+            UNION ALL
+            SELECT w._row, {dob}, {res}, {sex}, {mid} FROM w JOIN o
+                ON o.fam = w.fam AND o.giv = w.giv AND o.dy_r = w.dy_l - 1 WHERE o.ocid <> w.cid
+            UNION ALL
+            SELECT w._row, {dob}, {res}, {sex}, {mid} FROM w JOIN o
+                ON o.fam = w.fam AND o.giv = w.giv AND o.dy_r = w.dy_l + 1 WHERE o.ocid <> w.cid
+            UNION ALL
+            SELECT w._row, {dob}, {res}, {sex}, {mid} FROM w JOIN o
+                ON o.fam = w.fam AND o.giv = w.giv AND o.dm_r = w.dm_l AND o.dd_r = w.dd_l
+                   AND abs(o.dy_r - w.dy_l) > 1 WHERE o.ocid <> w.cid),
+        others AS (
+            SELECT _row, sum(pow(2, {weight("gd", "gr", "gs", "gm")})) AS odds
+            FROM pairs GROUP BY _row)
+        SELECT a._row,
+               coalesce(s.odds, 0)
+                   / pow(2, {weight("a.g_dob", "a.g_residence", "a.g_sex", "a.g_middle")})
+               + a.absent AS risk
+        FROM lk_namesake_rows a LEFT JOIN others s ON s._row = a._row
         """
     )
     model_links = Step(
@@ -441,7 +475,7 @@ def decision_steps() -> list[Step]:
               FROM lk_ranked GROUP BY _row) c ON c._row = b._row
         """
     )
-    return [best, near, namesakes, model_links, det_links, first_links, person, cluster_links, all_links,
+    return [best, near, namesake_rows, namesakes, model_links, det_links, first_links, person, cluster_links, all_links,
             _person_step("lk_person"), residual_outputs, _final_step()]  # fmt: skip
 
 
