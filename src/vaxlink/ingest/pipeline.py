@@ -302,13 +302,16 @@ def _reason_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str
     names = sorted({n for _c, text, _l in texts for n in placeholders(text)})
     filled = "t.text"
     for name in names:
-        value = f"replace(json_extract_string(u.args, '$.{name}'), '{{', {_BRACE})"
+        value = f"replace(u.v.\"{name}\", '{{', {_BRACE})"
         filled = f"replace({filled}, '{{{name}}}', coalesce({value}, ''))"
+    # the row's JSON read once into a struct of the names the texts use
+    shape = "{" + ", ".join(f'"{n}": "VARCHAR"' for n in names) + "}"
+    values = f"json_transform(args, '{shape}')" if names else "NULL"
     con.execute(
         f"""
         CREATE OR REPLACE TABLE bad_texts AS
         WITH u AS (
-            SELECT rowid AS k, args, unnest(string_split(codes, ';')) AS code,
+            SELECT rowid AS k, {values} AS v, unnest(string_split(codes, ';')) AS code,
                    generate_subscripts(string_split(codes, ';'), 1) AS i
             FROM bad)
         SELECT u.k, string_agg(replace(coalesce({filled}, u.code), {_BRACE}, '{{'), '; '
