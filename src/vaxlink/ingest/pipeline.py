@@ -40,13 +40,13 @@ class Lang(StrEnum):
 
 #: The stages `on_stage` is told about, in order.
 STAGES = ("reading", "checking", "writing", "reporting")
-#: Columns of DuckDB table `bad` that every parse step fills for rows it refuses.
+#: Columns of DuckDB table `bad` that every parse step fills for rows it refuses. `reasons` are
+#: the English messages the quarantine keeps; `args` is the JSON of the row's values that its
+#: reason texts name (`checks.values_sql`), from which the report writes them in its language.
 BAD_COLUMNS = (
     "_row BIGINT, record_key VARCHAR, raw VARCHAR, codes VARCHAR, reasons VARCHAR, row_hash VARCHAR, "
     "args VARCHAR"
 )
-#: `args` is the JSON of the row's values its reason texts name (`checks.values_sql`); `reasons`
-#: the English messages the quarantine keeps. The report adds the reasons in its language.
 #: Where each kind's definition lives (imported by name so a child process can find it).
 KINDS = {
     "doses": "vaxlink.records.importer:DOSES",
