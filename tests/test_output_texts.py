@@ -1,5 +1,6 @@
 """Every text a person reads outside a page comes from the catalogue (#17): the SMS (one-time
-code, report status), the daily report's e-mail, XLSX and PDF, and the certificate PDF.
+code, report status), the daily report's e-mail, XLSX and PDF, the certificate PDF, and the
+dose import's quarantine reasons (problems CSV and console).
 
 How: every key of the catalogue is installed (as a deployment installs its translations) with a
 marker as its text, `@@key@@` followed by its `{placeholders}`; each output is then made, and
@@ -12,6 +13,7 @@ languages are there, each from its own language's table.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -23,21 +25,29 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from rich.console import Console
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+from tests.records.test_import import BAD, GOOD, _write_csv
+from tests.records.test_import import TODAY as IMPORT_DAY
 from tests.reports.world import NOW, TODAY, Built, build, make_synth
 from vaxlink import catalogue
 from vaxlink.certificates.pdf import CertificateDisplay, RecoveryDisplay, render_certificate_html
-from vaxlink.db import make_engine, transaction
+from vaxlink.clock import SystemClock
+from vaxlink.db import make_engine, transaction, upgrade
 from vaxlink.feedback.lookup import code_sms
 from vaxlink.feedback.tickets import TicketStatus, status_sms
 from vaxlink.geo.codes import unit_key
+from vaxlink.ingest.console import print_report
+from vaxlink.records.importer import import_doses
+from vaxlink.records.parse import FIRST_VACCINATION_DAY, REASON_VALUES
 from vaxlink.reports import daily
 from vaxlink.reports.config import ReportSettings
 from vaxlink.reports.models import DailyReport
 from vaxlink.reports.service import run_due
 from vaxlink.reports.smtp import Attachment
+from vaxlink.settings import Settings
 from vaxlink.web import po
 
 MARK = re.compile(r"@@[\w.]+@@")
@@ -265,3 +275,45 @@ def test_the_daily_report_says_both_languages(world: Built, tmp_path: Path) -> N
         assert strings[lang]["reports.m.doses_linked"] in _cells(xlsx)
         assert strings[lang]["reports.m.doses_linked"] in html_text(html)
     assert load_workbook(io.BytesIO(xlsx)).sheetnames[0] == "Tong quan"
+
+
+# -- dose import: the problems CSV's reasons and the console report -----------------------------
+
+
+def test_the_import_reasons_are_catalogue_text(
+    marked: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """The problems CSV's `reason_texts` and the console's per-row lines and reason counts:
+    markers and the rows' values only (the English `reasons` column is the quarantine's own)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    rows = [*GOOD, *(r for r, _c in BAD), ["R-extra", "x"]]
+    path = _write_csv(tmp_path / "doses.csv", rows)
+    try:
+        report = import_doses(engine, path, settings=Settings(data_dir=tmp_path), today=IMPORT_DAY,
+                              clock=SystemClock())  # fmt: skip
+    finally:
+        engine.dispose()
+    assert report.report_path is not None
+    # the rows' values and the constants the texts name (the catalogue's example vaccines)
+    data = [v for r in rows for v in r] + [str(n) for n in range(1, 20)] + [
+        FIRST_VACCINATION_DAY.strftime("%d/%m/%Y"), IMPORT_DAY.strftime("%d/%m/%Y"),
+        REASON_VALUES["known"].strip("'"),
+    ]  # fmt: skip
+    with report.report_path.open(encoding="utf-8", newline="") as fh:
+        texts = [r["reason_texts"] for r in csv.DictReader(fh)]
+    assert len(texts) == report.quarantined
+    for text in texts:
+        assert "@@import.reason." in text, text
+        assert leftover(MARK.sub(" ", text), data) == [], text  # markers out before short data
+    console = Console(file=io.StringIO(), width=400, record=True)
+    print_report(console, report, "", show=len(report.problems))
+    out = console.export_text()
+    lines = [ln for ln in out.splitlines() if "@@import.reason" in ln]
+    assert len(lines) == len(report.reason_counts) + len(report.problems)
+    for line in lines:
+        # the console's own frame ("row N (key):", the code after a count) is not a reason text
+        bare = re.sub(r"^\s*row \d+( \([^)]*\))?:", "", line)
+        bare = re.sub(r"\((\w+)\)\s+[\d,]+\s*$", "", bare)
+        assert leftover(MARK.sub(" ", bare), data) == [], line

@@ -316,14 +316,16 @@ def test_the_command_imports_in_its_own_process_and_a_second_run_adds_nothing(
     # connections; on SQLite that path must write, commit and leave a sound store.
     rows = [*GOOD, *(r for r, _codes in BAD if r[0] in ("B2", "DUP"))]
     path = _write_csv(tmp_path / "d.csv", rows)
-    env = {**os.environ, "VAXLINK_DATABASE_URL": store_url,
+    env = {**os.environ, "VAXLINK_DATABASE_URL": store_url, "COLUMNS": "200",
            "VAXLINK_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
     command = [str(Path(sys.executable).with_name("vaxlink")), "records", "import", str(path)]
-    runs = [subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
-                           check=False) for _ in range(2)]  # fmt: skip
+    runs = [subprocess.run(command + lang, env=env, capture_output=True, text=True, timeout=300,
+                           check=False) for lang in ([], ["--lang", "en"])]  # fmt: skip
     for run in runs:
         assert run.returncode == 5, run.stdout + run.stderr  # finished, rows quarantined
-    assert "date of birth 31/02/1990 does not exist" in runs[0].stdout
+    # the reasons in Vietnamese unless asked for English
+    assert "ngày sinh '31/02/1990' không phải là ngày hợp lệ" in runs[0].stdout
+    assert "date of birth '31/02/1990' is not a valid date" in runs[1].stdout
     assert "nothing was added twice" in runs[1].stdout
     engine = make_engine(store_url)
     try:

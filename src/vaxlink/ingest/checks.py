@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Check = tuple[str, str, str]
 
@@ -33,3 +33,11 @@ def raw_json_sql(fields: Sequence[str], prefix: str = "") -> str:
 def any_failed_sql(checks: Sequence[Check]) -> str:
     """SQL that is true when any check fails (cheap: no messages are built)."""
     return "(" + " OR ".join(f"coalesce(({cond}), false)" for _c, cond, _m in checks) + ")"
+
+
+def values_sql(values: Mapping[str, str]) -> str:
+    """The row's values a reason text names (`{placeholder}` -> SQL expression) as a JSON text,
+    which the report fills into the catalogue's `import.reason.<code>` (`pipeline.BAD_COLUMNS`
+    `args`)."""
+    packed = ", ".join(f"'{name}', CAST({expr} AS VARCHAR)" for name, expr in values.items())
+    return f"CAST(json_object({packed}) AS VARCHAR)"

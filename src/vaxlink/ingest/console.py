@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -57,11 +58,13 @@ def print_report(console: Console, report: ImportReport, what: str, *, show: int
     if report.reason_counts:
         reasons = Table(title="quarantined rows by reason", show_header=False, box=None)
         for code, n in report.reason_counts.items():
-            reasons.add_row(f"  {code}", f"{n:,}")
+            # the reason in the report's language (catalogue), its code for a search
+            label = escape(report.reason_labels.get(code, code))
+            reasons.add_row(f"  {label} [dim]({escape(code)})[/]", f"{n:,}")
         console.print(reasons)
     for p in report.problems[:show]:
         key = f" ({p.record_key})" if p.record_key else ""
-        console.print(f"  row {p.row}{key}: {p.reasons}", highlight=False, markup=False)
+        console.print(f"  row {p.row}{key}: {p.texts or p.reasons}", highlight=False, markup=False)
     shown = min(show, len(report.problems))
     if report.quarantined > shown:
         console.print(f"  … and {report.quarantined - shown:,} more rows.")

@@ -10,17 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
 
-from vaxlink import duck
+from vaxlink import catalogue, duck
 from vaxlink.clock import Clock
 from vaxlink.duck import scalar
 from vaxlink.files import make_private, private_dir
-from vaxlink.ingest import reader, sqlnorm
+from vaxlink.ingest import reader, reason_strings, sqlnorm
 from vaxlink.ingest.child import run_bulk_job
 from vaxlink.ingest.headers import ColumnSpec
 from vaxlink.ingest.sniff import file_kind
@@ -28,11 +30,22 @@ from vaxlink.ingest.store import BulkConnection, bulk_connection
 from vaxlink.settings import Settings
 from vaxlink.tabular import sql_inert
 
+
+class Lang(StrEnum):
+    """The languages an import report can be written in (`--lang`; `catalogue.LANGUAGES`)."""
+
+    vi = "vi"
+    en = "en"
+
+
 #: The stages `on_stage` is told about, in order.
 STAGES = ("reading", "checking", "writing", "reporting")
-#: Columns of DuckDB table `bad` that every parse step fills for rows it refuses.
+#: Columns of DuckDB table `bad` that every parse step fills for rows it refuses. `reasons` are
+#: the English messages the quarantine keeps; `args` is the JSON of the row's values that its
+#: reason texts name (`checks.values_sql`), from which the report writes them in its language.
 BAD_COLUMNS = (
-    "_row BIGINT, record_key VARCHAR, raw VARCHAR, codes VARCHAR, reasons VARCHAR, row_hash VARCHAR"
+    "_row BIGINT, record_key VARCHAR, raw VARCHAR, codes VARCHAR, reasons VARCHAR, row_hash VARCHAR, "
+    "args VARCHAR"
 )
 #: Where each kind's definition lives (imported by name so a child process can find it).
 KINDS = {
@@ -50,6 +63,8 @@ class RowProblem:
     row: int
     record_key: str | None
     reasons: str
+    #: The reasons in the report's language, from the catalogue (`import.reason.<code>`).
+    texts: str = ""
 
 
 @dataclass
@@ -67,6 +82,9 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     report_path: Path | None = None
     reason_counts: dict[str, int] = field(default_factory=dict)
+    #: Each counted reason's name in the report's language (`import.reason_label.<code>`).
+    reason_labels: dict[str, str] = field(default_factory=dict)
+    lang: str = "vi"
     previous_batches: list[int] = field(default_factory=list)
     #: Rows stored with a flag a person should look at (flag code -> rows), e.g. doses dated
     #: after the identity-first rule: stored, not refused, and counted here.
@@ -114,6 +132,11 @@ class ImportJob:
     clock: Clock  # stamps the batch's start and end (a FixedClock crosses as a copy)
     imported_by: str | None
     max_problems_shown: int = 50
+    #: The language of the report's reasons (CSV column `reason_texts`, console).
+    lang: str = "vi"
+    #: (code, text, label) of every reason in `lang`, resolved by `run_import` in the calling
+    #: process (installed translations included), so a child process needs no catalogue.
+    reason_texts: tuple[tuple[str, str, str], ...] = ()
 
 
 def sha256_file(path: Path) -> str:
@@ -136,6 +159,8 @@ def run_import(
     process with DuckDB and Arrow in it (about half a second).
     """
     stage = on_stage or (lambda _name: None)
+    if not job.reason_texts:
+        job = replace(job, reason_texts=reason_table(job.lang))
     file_kind(job.path)  # refuse missing, empty or disguised files before anything else
     if in_process:
         return _run(job, stage)
@@ -162,7 +187,7 @@ def _run(job: ImportJob, stage: Callable[[str], None]) -> ImportReport:
         con.execute(f"CREATE TABLE bad ({BAD_COLUMNS})")
         con.execute(
             "INSERT INTO bad SELECT _row, NULL, to_json({'line': _raw}), 'unreadable_row', _reason, "
-            "md5(coalesce(_raw, '')) FROM src_rejects"
+            "md5(coalesce(_raw, '')), NULL FROM src_rejects"
         )
         stage("checking")
         kind.parse(con, job.today)
@@ -209,7 +234,8 @@ def _run(job: ImportJob, stage: Callable[[str], None]) -> ImportReport:
             previous_batches=[int(b) for b in previous],
             flags=dict(counts.flags),
         )
-        _attach_problems(con, report, job.settings, job.max_problems_shown)
+        report.lang = job.lang
+        _attach_problems(con, report, job.settings, job.max_problems_shown, job.reason_texts)
         return report
     finally:
         con.close()
@@ -248,33 +274,99 @@ def _quarantine(
     return n
 
 
+def reason_table(lang: str) -> tuple[tuple[str, str, str], ...]:
+    """(code, text, label) of every reason code in `lang`: the installed translation, else the
+    catalogue's (`vaxlink.ingest.reason_strings`)."""
+    if lang not in catalogue.LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(catalogue.LANGUAGES)}")
+    table = reason_strings.STRINGS
+    return tuple(
+        (code, catalogue.text_in(table, lang, reason_strings.TEXT + code),
+         catalogue.text_in(table, lang, reason_strings.LABEL + code))
+        for code in reason_strings.CODES
+    )  # fmt: skip
+
+
+#: Stands for "{" in a row's value while the placeholders are filled, so a value that looks like
+#: a placeholder (a name written "{count}") is never filled in turn.
+_BRACE = "chr(57344)"
+
+
+def _reason_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[tuple[str, str, str]]) -> None:
+    """Table `bad_texts`(k, texts): each row of `bad` (k = its rowid) with its reasons in the
+    report's language, '; '-joined in the order of its codes: the code's text joined from table
+    `reason_text` and its `{placeholders}` filled from the row's `args` (set-based; a code
+    without a text is shown as the code)."""
+    con.execute("CREATE OR REPLACE TABLE reason_text (code VARCHAR, text VARCHAR, label VARCHAR)")
+    con.executemany("INSERT INTO reason_text VALUES (?, ?, ?)", list(texts))
+    names = sorted({n for _c, text, _l in texts for n in placeholders(text)})
+    filled = "t.text"
+    for name in names:
+        value = f"replace(u.v.\"{name}\", '{{', {_BRACE})"
+        filled = f"replace({filled}, '{{{name}}}', coalesce({value}, ''))"
+    # the row's JSON read once into a struct of the names the texts use
+    shape = "{" + ", ".join(f'"{n}": "VARCHAR"' for n in names) + "}"
+    values = f"json_transform(args, '{shape}')" if names else "NULL"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE bad_texts AS
+        WITH u AS (
+            SELECT rowid AS k, {values} AS v, unnest(string_split(codes, ';')) AS code,
+                   generate_subscripts(string_split(codes, ';'), 1) AS i
+            FROM bad)
+        SELECT u.k, string_agg(replace(coalesce({filled}, u.code), {_BRACE}, '{{'), '; '
+                               ORDER BY u.i) AS texts
+        FROM u LEFT JOIN reason_text t ON t.code = u.code
+        GROUP BY u.k
+        """
+    )
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}`s of a reason text."""
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
 def _attach_problems(
-    con: duckdb.DuckDBPyConnection, report: ImportReport, settings: Settings, limit: int
+    con: duckdb.DuckDBPyConnection,
+    report: ImportReport,
+    settings: Settings,
+    limit: int,
+    texts: Sequence[tuple[str, str, str]],
 ) -> None:
+    _reason_texts(con, texts)
     rows = con.sql(
-        "SELECT _row, record_key, reasons FROM bad ORDER BY _row LIMIT $n", params={"n": limit}
+        "SELECT b._row, b.record_key, b.reasons, coalesce(x.texts, '') FROM bad b "
+        "LEFT JOIN bad_texts x ON x.k = b.rowid ORDER BY b._row LIMIT $n",
+        params={"n": limit},
     ).fetchall()
-    report.problems = [RowProblem(int(r), k, why) for r, k, why in rows]
+    report.problems = [RowProblem(int(r), k, why, text) for r, k, why, text in rows]
     counts = con.sql(
-        "SELECT code, count(*) AS n FROM (SELECT unnest(string_split(codes, ';')) AS code FROM bad) "
-        "GROUP BY code ORDER BY n DESC, code"
+        "SELECT c.code, count(*) AS n, any_value(coalesce(t.label, c.code)) "
+        "FROM (SELECT unnest(string_split(codes, ';')) AS code FROM bad) c "
+        "LEFT JOIN reason_text t ON t.code = c.code GROUP BY c.code ORDER BY n DESC, c.code"
     ).fetchall()
-    report.reason_counts = {str(c): int(n) for c, n in counts}
+    report.reason_counts = {str(c): int(n) for c, n, _label in counts}
+    report.reason_labels = {str(c): str(label) for c, _n, label in counts}
     if report.quarantined:
         out = settings.data_dir / "import-reports" / f"batch-{report.batch_id}-problems.csv"
         private_dir(out.parent)  # 0700: nobody else can open the report while it is written
-        # Every text cell inert (a record key of `=HYPERLINK(...)` is shown, never run).
+        # Every text cell inert (a record key of `=HYPERLINK(...)` is shown, never run). The
+        # columns before `reason_texts` are the report's contract since its first version.
         cols = ", ".join(
             f"{sql_inert(c)} AS {alias}"
-            for c, alias in (("record_key", "record_key"), ("codes", "reason_codes"),
-                             ("reasons", "reasons"), ("raw", "raw"))
+            for c, alias in (("b.record_key", "record_key"), ("b.codes", "reason_codes"),
+                             ("b.reasons", "reasons"), ("b.raw", "raw"),
+                             ("x.texts", "reason_texts"))
         )  # fmt: skip
         con.execute(
-            f"COPY (SELECT _row AS row, {cols} FROM bad ORDER BY _row) "
+            f"COPY (SELECT b._row AS row, {cols} FROM bad b "
+            "LEFT JOIN bad_texts x ON x.k = b.rowid ORDER BY b._row) "
             f"TO '{_sql_str(str(out.resolve()))}' (HEADER, DELIMITER ',')"
         )
         make_private(out)  # DuckDB creates it with the umask's mode
         report.report_path = out
+    con.execute("DROP TABLE bad_texts; DROP TABLE reason_text")
 
 
 def _sql_str(s: str) -> str:

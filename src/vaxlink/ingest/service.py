@@ -15,7 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vaxlink.ingest import dictmap, reader, sqlnorm
-from vaxlink.ingest.checks import Check, any_failed_sql, raw_hash_sql, raw_json_sql, reasons_sql
+from vaxlink.ingest.checks import (
+    Check,
+    any_failed_sql,
+    raw_hash_sql,
+    raw_json_sql,
+    reasons_sql,
+    values_sql,
+)
 from vaxlink.ingest.child import Stage, run_bulk_job
 from vaxlink.ingest.console import EXIT_QUARANTINED, print_report, stage_progress
 from vaxlink.ingest.dictmap import PY_WHITESPACE, SUSPECT_LEGACY
@@ -27,6 +34,7 @@ from vaxlink.ingest.pipeline import (
     ImportJob,
     ImportKind,
     ImportReport,
+    Lang,
     RowProblem,
     WriteCounts,
     run_import,
@@ -110,6 +118,7 @@ __all__ = [
     "ImportJob",
     "ImportKind",
     "ImportReport",
+    "Lang",
     "QuarantinedRow",
     "RowProblem",
     "SheetNotFound",
@@ -139,4 +148,5 @@ __all__ = [
     "sqlnorm",
     "stage_progress",
     "take_row",
+    "values_sql",
 ]

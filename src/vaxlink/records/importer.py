@@ -50,7 +50,7 @@ ANALYZED = ("id", "record_id", "status", "citizen_id", "ward_code", "district_co
             "province_code", "facility_code", "vaccination_date", "name_folded", "id_number",
             "date_of_birth", "batch_id")  # fmt: skip
 #: The columns of a refused row that the quarantine keeps (`pipeline.BAD_COLUMNS`, in order).
-_REFUSED_COLUMNS = ("source_row", "record_id", "_raw", "_codes", "_reasons", "row_hash")
+_REFUSED_COLUMNS = ("source_row", "record_id", "_raw", "_codes", "_reasons", "row_hash", "_args")
 
 
 @dataclass
@@ -147,6 +147,7 @@ def import_doses(
     imported_by: str | None = None,
     on_stage: Callable[[str], None] | None = None,
     sole_user: bool = False,
+    lang: str = "vi",
 ) -> ImportReport:
     """Import a dose-record file (docs/formats.md §2); see `ImportReport` for what happened to each row.
 
@@ -161,6 +162,7 @@ def import_doses(
         today=today or clock.today(),
         clock=clock,
         imported_by=imported_by,
+        lang=lang,
     )
     if sole_user:
         # Nothing else in this process uses the store: close our connections, import here.

@@ -19,6 +19,7 @@ from vaxlink.ingest.service import (
     raw_json_sql,
     reader,
     reasons_sql,
+    values_sql,
 )
 from vaxlink.records import vaccines
 from vaxlink.records.columns import RAW_FIELDS
@@ -68,6 +69,16 @@ CHECKS: tuple[Check, ...] = (
     ("dose_number_invalid", "dose_number IS NOT NULL AND dn IS NULL",
      "'dose number ''' || dose_number || ''' must be a whole number from 1 to 10'"),
 )  # fmt: skip
+#: The row's values the catalogue's reason texts name (`import.reason.<code>`, `{placeholder}` ->
+#: SQL over the same columns as CHECKS); dates as the row wrote them.
+REASON_VALUES: dict[str, str] = {
+    "record_id": "record_id", "count": "rid_count", "full_name": "full_name",
+    "date_of_birth": "date_of_birth", "id_number": "id_number", "digits": "length(idn)",
+    "vaccine": "vaccine", "known": f"'{_KNOWN}'", "vaccination_date": "vaccination_date",
+    "first_day": f"'{FIRST_VACCINATION_DAY.strftime('%d/%m/%Y')}'",
+    "today": "strftime(CAST($today AS DATE), '%d/%m/%Y')", "dose_number": "dose_number",
+    "batch": "first_batch",
+}  # fmt: skip
 
 
 def _register_catalogue(con: duckdb.DuckDBPyConnection) -> None:
@@ -180,6 +191,7 @@ def rows_sql(today: dt.date) -> str:
     branch only for the rows it selects). The vaccination date is ISO text.
     """
     codes_sql, msgs_sql = reasons_sql(CHECKS)
+    args = values_sql(REASON_VALUES)
     raw = raw_json_sql(("record_id", *RAW_FIELDS), "k.")
     failed = "k.codes <> ''"
     identity_first = (
@@ -235,6 +247,7 @@ def rows_sql(today: dt.date) -> str:
                CASE WHEN {failed} OR {changed} THEN '{REFUSED}'
                     WHEN k.stored_hash IS NOT NULL THEN '{UNCHANGED}' ELSE '{NEW}' END AS _fate,
                CASE WHEN {failed} OR {changed} THEN {raw} END AS _raw,
+               CASE WHEN {failed} OR {changed} THEN {args} END AS _args,
                CASE WHEN {failed} THEN {codes_sql}
                     WHEN {changed} THEN 'record_id_changed' END AS _codes,
                CASE WHEN {failed} THEN {msgs_sql}

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from vaxlink import compose
-from vaxlink.ingest.service import EXIT_QUARANTINED, print_report, stage_progress
+from vaxlink.ingest.service import EXIT_QUARANTINED, Lang, print_report, stage_progress
 from vaxlink.registry.importer import load_registry
 
 app = typer.Typer(
@@ -22,13 +22,17 @@ app = typer.Typer(
 @app.command("load")
 def load_cmd(
     file: Annotated[Path, typer.Argument(help="Registry snapshot: CSV (UTF-8), XLSX or Parquet.")],
+    lang: Annotated[
+        Lang, typer.Option("--lang", help="Language of the reasons in the report (vi or en).")
+    ] = Lang.vi,
 ) -> None:
     """Load a registry snapshot; refused rows are quarantined with reasons (exit status 5 if any)."""
     console = Console()
     with compose.running() as c:
         with stage_progress(console, f"Loading {file.name}") as on_stage:
             report = load_registry(c.engine, file, settings=c.settings, clock=c.clock,
-                                   imported_by=c.operator(), on_stage=on_stage, sole_user=True)  # fmt: skip
+                                   imported_by=c.operator(), on_stage=on_stage, sole_user=True,
+                                  lang=lang.value)  # fmt: skip
         c.audit_cli_now("registry.load", "import_batch", report.batch_id, detail=report.counts())
     print_report(console, report, "Registry snapshot")
     if report.quarantined:

@@ -25,6 +25,7 @@ from vaxlink.ingest.service import (
     reader,
     reasons_sql,
     run_import,
+    values_sql,
 )
 from vaxlink.registry.columns import RAW_FIELDS, REGISTRY_COLUMNS
 from vaxlink.settings import Settings
@@ -41,6 +42,9 @@ _CHECKS: tuple[Check, ...] = (
     ("province_invalid", "vx_code(province_code, 3) IS NULL",
      "'province code ''' || coalesce(province_code, '') || ''' is not a code'"),
 )  # fmt: skip
+#: The row's values the catalogue's reason texts name (`import.reason.<code>`).
+_REASON_VALUES = {"citizen_id": "citizen_id", "count": "cid_count",
+                  "date_of_birth": "date_of_birth", "sex": "sex", "province_code": "province_code"}  # fmt: skip
 
 
 def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
@@ -72,7 +76,8 @@ def parse_registry(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     con.execute(
         f"""
         INSERT INTO bad
-        SELECT _row, citizen_id, {raw_json_sql(RAW_FIELDS)}, {codes_sql}, {msgs_sql}, row_hash
+        SELECT _row, citizen_id, {raw_json_sql(RAW_FIELDS)}, {codes_sql}, {msgs_sql}, row_hash,
+               {values_sql(_REASON_VALUES)}
         FROM checked WHERE codes <> ''
         """
     )
@@ -141,6 +146,7 @@ def load_registry(
     imported_by: str | None = None,
     on_stage: Callable[[str], None] | None = None,
     sole_user: bool = False,
+    lang: str = "vi",
 ) -> ImportReport:
     """Load a registry snapshot (docs/formats.md §1) into the local mirror.
 
@@ -155,6 +161,7 @@ def load_registry(
         today=today or clock.today(),
         clock=clock,
         imported_by=imported_by,
+        lang=lang,
     )
     if sole_user:
         # Nothing else in this process uses the store: close our connections, import here.

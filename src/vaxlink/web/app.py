@@ -47,7 +47,9 @@ class WebDomain:
 #: Mount order is table order (no two domains share a path). The shell (health) and auth
 #: (login, errors, CSRF) always mount.
 DOMAINS: tuple[WebDomain, ...] = (
-    WebDomain("health", "vaxlink.web.health", optional=False),
+    # The shell also carries the import reports' reasons (CLI and files, no page of its own).
+    WebDomain("health", "vaxlink.web.health", strings=("vaxlink.ingest.reason_strings:STRINGS",),
+              optional=False),
     # Second: routes are matched in mount order, and the citizen lookup is the busiest write.
     WebDomain("feedback", "vaxlink.feedback.pages",
               strings=("vaxlink.feedback.strings:STRINGS", "vaxlink.feedback.recovery_view:STRINGS",
