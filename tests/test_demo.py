@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
-def test_demo_imports_and_reports(tmp_path: Path) -> None:
+
+def test_demo_imports_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exe = Path(sys.executable).with_name("vaxlink")
     env = {**os.environ, "VAXLINK_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "120"}
     env.pop("VAXLINK_DATABASE_URL", None)
@@ -29,3 +31,17 @@ def test_demo_imports_and_reports(tmp_path: Path) -> None:
     assert read > citizens  # most people have two or more doses
     assert imported + quarantined == read
     assert (tmp_path / "var" / "vaxlink.db").is_file()
+    # the demo's key store publishes a signed trust list at once (the offline verifier's input),
+    # listing the demo's DSC and verifiable with the trust-list signer the CSCA certified
+    from fastapi.testclient import TestClient
+
+    from vaxlink.settings import Settings
+    from vaxlink.web.app import create_app
+
+    monkeypatch.setenv("VAXLINK_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("VAXLINK_DATABASE_URL", raising=False)
+    with TestClient(create_app(Settings())) as client:
+        published = client.get("/api/v1/certificates/trust-list")
+    assert published.status_code == 200, published.text[:500]
+    assert published.headers["X-Signature"].count(".") == 2  # a detached JWS
+    assert [c["certificateType"] for c in published.json()["certificates"]] == ["DSC"]

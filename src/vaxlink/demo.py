@@ -77,15 +77,14 @@ def demo(
 
 
 def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str, int], int]:
-    """`vaxlink verify` over the store, then certificates for the verified and approved people.
-
-    The demo's PKI is made on the spot (a CSCA, one DSC, one approval key per facility) and kept
-    in the data directory's key store, the DSC unencrypted, the CSCA's key encrypted with a
-    passphrase kept beside it, and each facility's key wrapped for its demo site approver under
-    a demo signing passphrase also kept beside it (data_dir/demo/signing-passphrase.txt; never
-    do this in production: docs/key-management.md), so the served app's verifier page, trust
-    list and approval pages work with it (demo.duyet signs with that passphrase). Its
-    certificates verify against the demo's own CSCA only."""
+    """`vaxlink verify` over the store, then certificates for the verified and approved people. The
+    demo's PKI is made on the spot (a CSCA, one DSC, one approval key per facility) and kept in the
+    data directory's key store, the DSC unencrypted, the CSCA's key encrypted with a passphrase
+    kept beside it, and each facility's key wrapped for its demo site approver under a demo signing
+    passphrase also kept beside it (data_dir/demo/signing-passphrase.txt; never do this in
+    production: docs/key-management.md), with a trust-list signer, so the served app's verifier
+    pages (online and offline), signed trust list and approval pages work with it (demo.duyet signs
+    with that passphrase). Its certificates verify against the demo's own CSCA only."""
     import datetime as dt
     import secrets
 
@@ -121,6 +120,10 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
         _write_demo_secret(settings.data_dir / "demo" / "csca-passphrase.txt", passphrase)
         store.save(certificates.Role.DSC, dsc)
         store.set_active_dsc(dsc.kid)
+        # A trust-list signer, so the served app publishes a signed trust list at once and the
+        # offline verifier (/verifier) can check the demo's certificates without a CLI step.
+        store.save(certificates.Role.TRUST_LIST, certificates.create_trust_list_signer(
+            csca, now=now - dt.timedelta(hours=1)))  # fmt: skip
         # Each site's approval key is wrapped for a demo site approver account (demo.duyet for
         # the demo commune's site), under one demo signing passphrase kept beside it like the
         # CSCA's, and every approval is signed as that account, unlocking its own wrap.
