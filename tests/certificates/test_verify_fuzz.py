@@ -9,11 +9,9 @@ from typing import Any
 import cbor2
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.certificates.signer_support import self_signed_dsc
 
 from vaxlink.certificates.core import hc1
 from vaxlink.certificates.core.issue import issue
@@ -22,7 +20,6 @@ from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrus
 from vaxlink.certificates.core.uvci import new_uvci, uvci_from_seed
 from vaxlink.certificates.core.verify import Step, verify
 from vaxlink.certificates.errors import CertificateError
-from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.certificates.verification.result import VerificationResult, verification_result
 
 ISSUED = datetime(2021, 9, 2, tzinfo=UTC)
@@ -30,23 +27,7 @@ CLOCK = datetime(2022, 1, 1, tzinfo=UTC)
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _signer() -> PemSigner:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz DSC")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(datetime(2021, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2031, 1, 1, tzinfo=UTC))
-        .sign(key, hashes.SHA256())
-    )
-    return PemSigner(key, certificate)
-
-
-SIGNER = _signer()
+SIGNER = self_signed_dsc("fuzz DSC")
 TRUST = InMemoryTrustList([x509.load_der_x509_certificate(SIGNER.certificate_der)])
 PAYLOAD = vaccination_payload(
     family_name="Trần",

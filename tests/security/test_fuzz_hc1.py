@@ -12,12 +12,10 @@ from typing import Any
 
 import cbor2
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.certificates.signer_support import self_signed_dsc
 from vaxlink.certificates.core import cose, hc1
 from vaxlink.certificates.core.issue import issue
 from vaxlink.certificates.core.payload import vaccination_payload
@@ -25,7 +23,6 @@ from vaxlink.certificates.core.trust import InMemoryTrustList
 from vaxlink.certificates.core.uvci import uvci_from_seed
 from vaxlink.certificates.core.verify import Verified, verify
 from vaxlink.certificates.errors import CertificateError
-from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.certificates.verification.result import verification_result
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
@@ -33,23 +30,7 @@ FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
 CLOCK = datetime(2022, 1, 1, tzinfo=UTC)
 
 
-def _signer() -> PemSigner:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "HC1 fuzz DSC")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(datetime(2021, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2031, 1, 1, tzinfo=UTC))
-        .sign(key, hashes.SHA256())
-    )
-    return PemSigner(key, certificate)
-
-
-SIGNER = _signer()
+SIGNER = self_signed_dsc("HC1 fuzz DSC")
 TRUST = InMemoryTrustList([x509.load_der_x509_certificate(SIGNER.certificate_der)])
 REAL = issue(
     vaccination_payload(

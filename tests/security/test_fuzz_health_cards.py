@@ -14,12 +14,10 @@ from typing import Any
 
 import cbor2
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.certificates.signer_support import self_signed_dsc
 from vaxlink.certificates.core import cose, ddcc_qr, hc1, shc
 from vaxlink.certificates.core.fhir import Coding, DdccVaccination
 from vaxlink.certificates.core.shc_verify import verify_shc
@@ -27,7 +25,6 @@ from vaxlink.certificates.core.trust import InMemoryRevocationList, InMemoryTrus
 from vaxlink.certificates.core.uvci import uvci_from_seed
 from vaxlink.certificates.core.verify import Verified
 from vaxlink.certificates.errors import CertificateError
-from vaxlink.certificates.keys.pem import PemSigner
 from vaxlink.certificates.verification.result import verification_result
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
@@ -37,23 +34,7 @@ ISSUED = datetime(2021, 9, 2, tzinfo=UTC)
 EXPIRES = datetime(2022, 9, 2, tzinfo=UTC)
 
 
-def _signer() -> PemSigner:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Health card fuzz DSC")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(datetime(2021, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2031, 1, 1, tzinfo=UTC))
-        .sign(key, hashes.SHA256())
-    )
-    return PemSigner(key, certificate)
-
-
-SIGNER = _signer()
+SIGNER = self_signed_dsc("Health card fuzz DSC")
 SIGNER_KEY: Any = x509.load_der_x509_certificate(SIGNER.certificate_der).public_key()
 TRUST = InMemoryTrustList([x509.load_der_x509_certificate(SIGNER.certificate_der)])
 REVOKED = InMemoryRevocationList(["URN:UVCI:01:VN:NOTTHISONE#A"])
