@@ -153,7 +153,13 @@ export function revocationSet(doc) {
 
 async function inflate(bytes) {
   if (bytes.length < 2 || bytes[0] !== 0x78) { return bytes; } // not compressed (allowed)
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return inflateCapped(bytes, "deflate");
+}
+
+// Inflate `bytes` ("deflate": zlib-wrapped, as in HC1; "deflate-raw": as in a SMART Health
+// Card), refusing more than MAX_INFLATED bytes out (a small bomb never fills the memory).
+export async function inflateCapped(bytes, format) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format));
   const reader = stream.getReader();
   const chunks = [];
   let total = 0;

@@ -5,9 +5,10 @@
 // `header.payload`, and only then the payload: raw DEFLATE (at most 64 KiB), JSON, nbf/exp, the
 // DSC's window and key usage (v), the Patient and Immunizations, the card's rid on the
 // revocation list (the first 9 bytes of a revoked UVCI's SHA-256).
+import { inflateCapped } from "./dcc.js";
+
 const MAX_TEXT = 8192;
 const MAX_HEADER = 512;
-const MAX_INFLATED = 64 * 1024;
 const VACCINATION_OIDS = ["1.3.6.1.4.1.1847.2021.1.2", "1.3.6.1.4.1.0.1847.2021.1.2"];
 const ALL_DCC_OIDS = [
   "1.3.6.1.4.1.1847.2021.1.1", "1.3.6.1.4.1.0.1847.2021.1.1",
@@ -45,24 +46,6 @@ export function jwsOf(text) {
     if (n > 77) { return null; }
     out += String.fromCharCode(n + 45);
   }
-  return out;
-}
-
-async function inflateRaw(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-  const reader = stream.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) { break; }
-    total += value.length;
-    if (total > MAX_INFLATED) { await reader.cancel(); throw new Error("too large"); }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
   return out;
 }
 
@@ -144,7 +127,7 @@ export async function verifyShc(text, trust, revoked, now) {
   const payload = unb64url(payloadPart);
   let claims;
   try {
-    claims = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await inflateRaw(payload)));
+    claims = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await inflateCapped(payload, "deflate-raw")));
   } catch {
     return verdict("NOT_VALID", "claims");
   }
