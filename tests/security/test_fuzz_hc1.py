@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.certificates.signer_support import self_signed_dsc
+from tests.security.fuzz_support import mutated
 from vaxlink.certificates.core import cose, hc1
 from vaxlink.certificates.core.issue import issue
 from vaxlink.certificates.core.payload import vaccination_payload
@@ -71,26 +72,6 @@ def _answer(data: str | bytes) -> Verified | CertificateError:
     return answer
 
 
-@st.composite
-def _mutated(draw: st.DrawFn, original: bytes) -> bytes:
-    """`original` with a few random edits: flips, replacements, insertions, deletions, a cut."""
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "replace", "insert", "delete", "cut"]))
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "flip" and data:
-            data[at] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "replace" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif kind == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "delete" and data:
-            del data[at : at + draw(st.integers(1, 8))]
-        elif kind == "cut":
-            del data[at:]
-    return bytes(data)
-
-
 B45_OR_NOT = st.sampled_from([*hc1.ALPHABET, "a", "~", "\n", "é", "\0", "[", "/"])
 
 
@@ -113,13 +94,13 @@ def test_mutated_hc1_text(text: str) -> None:
 
 
 @FUZZ
-@given(_mutated(COMPRESSED))
+@given(mutated(COMPRESSED))
 def test_mutated_zlib_stream(compressed: bytes) -> None:
     _answer(hc1.PREFIX + hc1.b45encode(compressed))
 
 
 @FUZZ
-@given(_mutated(COSE_BYTES))
+@given(mutated(COSE_BYTES))
 def test_mutated_cose_message(message: bytes) -> None:
     answer = _answer(hc1.PREFIX + hc1.b45encode(zlib.compress(message)))
     if message != COSE_BYTES and isinstance(answer, Verified):
@@ -128,7 +109,7 @@ def test_mutated_cose_message(message: bytes) -> None:
 
 
 @FUZZ
-@given(_mutated(CLAIMS))
+@given(mutated(CLAIMS))
 def test_mutated_claims_signed_by_a_trusted_key(claims: bytes) -> None:
     """Past the signature: the claims decoder and every later step meet damaged claims."""
     _answer(hc1.encode(cose.sign1(claims, SIGNER)))

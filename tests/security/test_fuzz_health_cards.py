@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.certificates.signer_support import self_signed_dsc
+from tests.security.fuzz_support import mutated
 from vaxlink.certificates.core import cose, ddcc_qr, hc1, shc
 from vaxlink.certificates.core.fhir import Coding, DdccVaccination
 from vaxlink.certificates.core.shc_verify import verify_shc
@@ -103,26 +104,6 @@ def _signed(header: str, payload: bytes) -> str:
     body = shc.b64url(payload)
     signature = SIGNER.sign(f"{header}.{body}".encode("ascii"))
     return f"{header}.{body}.{shc.b64url(signature)}"
-
-
-@st.composite
-def _mutated(draw: st.DrawFn, original: bytes) -> bytes:
-    """`original` with a few random edits: flips, replacements, insertions, deletions, a cut."""
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "replace", "insert", "delete", "cut"]))
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "flip" and data:
-            data[at] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "replace" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif kind == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "delete" and data:
-            del data[at : at + draw(st.integers(1, 8))]
-        elif kind == "cut":
-            del data[at:]
-    return bytes(data)
 
 
 def _edited(draw: st.DrawFn, text: str, alphabet: list[str], start: int = 0) -> str:
@@ -220,7 +201,7 @@ def test_random_claims_signed_by_a_trusted_key(value: Any, where: str) -> None:
 
 
 @FUZZ
-@given(_mutated(_deflated(json.dumps({"iss": "x", "nbf": 1}).encode()) + b"\0" * 8))
+@given(mutated(_deflated(json.dumps({"iss": "x", "nbf": 1}).encode()) + b"\0" * 8))
 def test_mutated_deflate_streams_signed_by_a_trusted_key(stream: bytes) -> None:
     _answer(_signed(TRUSTED_HEADER, stream))
 
@@ -235,7 +216,7 @@ def test_numbers_past_what_json_or_a_date_holds_are_typed_refusals() -> None:
 
 
 @FUZZ
-@given(_mutated(DDCC_COSE))
+@given(mutated(DDCC_COSE))
 def test_mutated_ddcc_cose_message(message: bytes) -> None:
     answer = _answer(hc1.PREFIX + hc1.b45encode(zlib.compress(message)))
     if message != DDCC_COSE and isinstance(answer, Verified) and answer.authentic:
