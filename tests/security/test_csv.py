@@ -192,7 +192,9 @@ def test_cli_quarantines_the_bad_line_and_says_so(tmp_path: Path) -> None:
     assert run.returncode == 5, run.output  # finished, a row quarantined
     assert "Traceback" not in run.output
     assert "sniffing" not in run.output
-    assert "never closed" in " ".join(run.output.split())
+    assert "dấu ngoặc kép" in " ".join(run.output.split())  # the reason, in Vietnamese
+    problems = next((tmp_path / "data" / "import-reports").glob("batch-*-problems.csv"))
+    assert "never closed" in problems.read_text(encoding="utf-8")  # and its detail, kept
     assert run.peak_mb < 1024
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tests.web_language import english_words, is_vietnamese_syllable, vietnamese_words
 
+from vaxlink import catalogue
 from vaxlink.settings import Settings
-from vaxlink.web import i18n
 from vaxlink.web.app import create_app
 
 #: Named in the other language on purpose (the link is marked with that language's `lang`).
@@ -42,7 +42,7 @@ def test_words_of_the_other_language() -> None:
 
 def _texts(lang: str, data_dir: Path) -> dict[str, str]:
     create_app(Settings(data_dir=data_dir))  # registers every catalogue
-    return {k: v for k, v in i18n._CATALOG[lang].items() if k not in OTHER_LANGUAGE_ON_PURPOSE}
+    return {k: v for k, v in catalogue._CATALOG[lang].items() if k not in OTHER_LANGUAGE_ON_PURPOSE}
 
 
 def _bare(text: str) -> str:

@@ -14,8 +14,6 @@ from typing import Final
 from starlette.requests import Request
 
 from vaxlink.catalogue import (
-    _CATALOG,
-    _INSTALLED,
     DEFAULT,
     LANGUAGES,
     error_text,
@@ -29,7 +27,7 @@ from vaxlink.catalogue import (
     translator,
 )
 
-__all__ = ["COOKIE", "DEFAULT", "LANGUAGES", "_CATALOG", "_INSTALLED", "error_text", "has",
+__all__ = ["COOKIE", "DEFAULT", "LANGUAGES", "error_text", "has",
            "install", "installed", "language", "other", "query_language", "register", "text_in",
            "translate", "translator"]  # fmt: skip
 

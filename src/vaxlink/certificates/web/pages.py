@@ -32,8 +32,8 @@ LANGUAGES: Final = ("vi", "en")
 TEXT: Final[dict[str, dict[str, str]]] = {
     "vi": {
         "title": "Kiểm tra chứng nhận tiêm chủng",
-        "intro": "Dán chuỗi của mã QR (HC1: của chứng nhận EU DCC hoặc WHO DDCC:VS, shc:/ của "
-        "thẻ SMART Health Card), hoặc chụp ảnh mã QR để kiểm tra chứng nhận.",
+        "intro": "Dán chuỗi của mã QR hoặc chụp ảnh mã QR để kiểm tra chứng nhận. Các dạng đọc "
+        "được:",
         "paste": "Chuỗi mã QR",
         "photo": "Ảnh mã QR",
         "check": "Kiểm tra",
@@ -50,8 +50,8 @@ TEXT: Final[dict[str, dict[str, str]]] = {
     },
     "en": {
         "title": "Verify a vaccination certificate",
-        "intro": "Paste the text of the QR code (HC1: of an EU DCC or a WHO DDCC:VS, shc:/ of a "
-        "SMART Health Card), or take a photo of the QR code.",
+        "intro": "Paste the text of the QR code, or take a photo of the QR code, to check the "
+        "certificate. Forms read:",
         "paste": "QR code text",
         "photo": "Photo of the QR code",
         "check": "Verify",
