@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         description="Bearer token `vaxlink registry write-back --url` presents to the registry's "
         "write-back endpoint (unset: no Authorization header).",
     )
+    registry_write_back_keep_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days the rows of an acknowledged write-back batch are kept (to send it "
+        "again, byte for byte) before `vaxlink registry write-back` removes them; the batch's "
+        "header (id, count, digest, dates) is kept for good.",
+    )
     linkage_model: Path | None = Field(
         default=None, description="Linkage model JSON; default: the packaged model."
     )

@@ -341,3 +341,55 @@ def test_bulk_statuses_agree_with_a_count(store: Engine, tmp_path: Path) -> None
                             .where(DoseRecord.status == "verified"))  # fmt: skip
     assert sum(rows.column("doses_verified").to_pylist()) == verified
     assert _run(store, FileDrop(tmp_path), clock).sent == []
+
+
+def test_retention_removes_old_batch_rows_and_keeps_the_watermark(
+    store: Engine, people: Doses, tmp_path: Path
+) -> None:
+    """Rows of batches acknowledged before the retention go (headers stay, the latest batch
+    keeps its rows whatever its age); the next incremental run is unchanged by it; a pruned batch
+    cannot be re-sent and the message says what to do."""
+    from vaxlink.registry.models import ExportRow
+    from vaxlink.registry.writeback import PRUNED, prune
+    from vaxlink.settings import Settings
+
+    keep30 = Settings(registry_write_back_keep_days=30)
+    drop = FileDrop(tmp_path)
+    day = dt.timedelta(days=1)
+    [first] = _run(store, drop, FixedClock(NOW), settings=keep30).sent
+    people.set_status(people.b2, "verified")  # type: ignore[attr-defined]
+    second = _run(store, drop, FixedClock(NOW + 10 * day), settings=keep30)
+    [b2] = second.sent
+    assert second.pruned is not None and second.pruned.batch_ids == ()  # first is 10 days old
+    assert b2.batch.row_count == 1
+    people.dose(C, 2, D1 + 90 * day)  # a booster
+    third = _run(store, drop, FixedClock(NOW + 50 * day), settings=keep30)
+    [b3] = third.sent
+    assert third.pruned is not None
+    assert third.pruned.batch_ids == (first.batch.batch_id, b2.batch.batch_id)
+    assert third.pruned.rows == first.batch.row_count + 1
+
+    with transaction(store) as s:
+        states = dict(s.execute(select(ExportBatch.batch_id, ExportBatch.state)).all())
+        left = dict(s.execute(select(ExportRow.batch_id, func.count())
+                              .group_by(ExportRow.batch_id)).all())  # fmt: skip
+    assert states == {first.batch.batch_id: PRUNED, b2.batch.batch_id: PRUNED,
+                      b3.batch.batch_id: "acknowledged"}  # fmt: skip
+    assert left == {b3.batch.batch_id: b3.batch.row_count}
+    # the watermark holds its own digests: nothing to send after the pruning
+    assert _run(store, drop, FixedClock(NOW + 51 * day), settings=keep30).sent == []
+    with pytest.raises(WriteBackError, match="write-back --full"):
+        resend(store, drop, first.batch.batch_id, clock=FixedClock(NOW + 51 * day), audit=_audit)
+    # the latest batch is kept however old; a second pass finds nothing more
+    again = prune(store, keep_days=1, now=NOW + 400 * day, audit=_audit)
+    assert again.batch_ids == () and again.rows == 0
+    resend(store, drop, b3.batch.batch_id, clock=FixedClock(NOW + 400 * day), audit=_audit)
+
+    entries = _entries(store)
+    [(obj, detail)] = [(o, d) for a, o, d in entries if a == "registry.write_back_prune"]
+    assert obj == b2.batch.batch_id
+    assert detail["batches"] == 2 and detail["rows"] == first.batch.row_count + 1
+    assert detail["keep_days"] == 30
+    _no_personal_data(entries, {A, B, C, D, E, F})
+    with pytest.raises(ValueError):
+        prune(store, keep_days=0, now=NOW, audit=_audit)

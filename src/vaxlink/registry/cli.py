@@ -159,3 +159,7 @@ def _print_write_back(console: Console, report: Any) -> None:
         again = " (sent again)" if sent.resumed else ""
         console.print(f"batch {b.batch_id}{again}: {b.row_count:,} citizens, {b.mode}, "
                       f"as of {b.as_of}, SHA-256 {b.content_sha256[:16]}…")  # fmt: skip
+    pruned = getattr(report, "pruned", None)
+    if pruned is not None and pruned.batch_ids:
+        console.print(f"retention: removed the rows of {len(pruned.batch_ids):,} old acknowledged "
+                      f"batch(es), {pruned.rows:,} rows (headers kept)")  # fmt: skip

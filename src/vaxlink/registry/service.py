@@ -17,9 +17,11 @@ from vaxlink.registry.port import LocalRegistry, RegistryPort, normalise_phone
 from vaxlink.registry.schemas import CandidateAnswer, PersonQuery, RegistryPerson
 from vaxlink.registry.writeback import (
     Mode,
+    Pruned,
     StatusSink,
     WriteBackReport,
     pending_batches,
+    prune,
     resend,
     write_back,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "LocalRegistry",
     "Mode",
     "PersonQuery",
+    "Pruned",
     "RegistryPerson",
     "RegistryPort",
     "RegistryUnavailable",
@@ -43,6 +46,7 @@ __all__ = [
     "load_registry",
     "normalise_phone",
     "pending_batches",
+    "prune",
     "resend",
     "write_back",
 ]

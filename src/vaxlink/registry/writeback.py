@@ -34,7 +34,7 @@ from typing import Any, Final, Protocol
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -43,7 +43,7 @@ from vaxlink.clock import Clock
 from vaxlink.db import transaction
 from vaxlink.ingest.service import BulkConnection, bulk_connection, run_bulk_job
 from vaxlink.registry.errors import WriteBackError
-from vaxlink.registry.models import ExportBatch
+from vaxlink.registry.models import ExportBatch, ExportRow
 from vaxlink.settings import Settings
 
 #: The file contract's name and version (docs/formats.md §6), in every manifest and HTTP chunk.
@@ -106,6 +106,18 @@ class SentBatch:
     detail: dict[str, Any]
 
 
+#: The state of an acknowledged batch whose rows the retention removed (its header stays).
+PRUNED: Final = "pruned"
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What a retention pass removed: the batches whose rows went, and how many rows."""
+
+    batch_ids: tuple[str, ...]
+    rows: int
+
+
 @dataclass
 class WriteBackReport:
     """What a run did: the batches delivered (a pending one first), and the citizens compared."""
@@ -113,6 +125,8 @@ class WriteBackReport:
     sent: list[SentBatch] = field(default_factory=list)
     citizens_with_status: int = 0
     unchanged: int = 0
+    #: Rows of old acknowledged batches removed after this run (retention), if any.
+    pruned: Pruned | None = None
 
 
 def new_batch_id(now: dt.datetime) -> str:
@@ -379,6 +393,12 @@ def _load(job: _Job, _stage: Callable[[str], None]) -> tuple[Batch, pa.Table]:
         found = _batches(bulk, f"batch_id = {bulk.p(1)}", (job.batch_id,))
         if not found:
             raise WriteBackError(f"no write-back batch {job.batch_id!r} is recorded")
+        if _batches(bulk, f"batch_id = {bulk.p(1)} AND state = '{PRUNED}'", (job.batch_id,)):
+            raise WriteBackError(
+                f"write-back batch {job.batch_id} was acknowledged and its rows removed after "
+                "the retention period (VAXLINK_REGISTRY_WRITE_BACK_KEEP_DAYS); to give the "
+                "registry every status again, run `vaxlink registry write-back --full`"
+            )
         return found[0], _rows(bulk, job, found[0])
 
 
@@ -417,6 +437,36 @@ def acknowledge(
     return bool(done)
 
 
+def prune(engine: Engine, *, keep_days: int, now: dt.datetime, audit: Audit) -> Pruned:
+    """Remove the rows of batches acknowledged more than `keep_days` ago, in one transaction
+    with its audit entry. The latest acknowledged batch keeps its rows whatever its age (the
+    one a registry is most likely to ask again); headers stay (id, count, digest, dates), and
+    so does the watermark, which holds its own digests: the next incremental batch is the
+    same with or without the pruned rows. A pruned batch cannot be re-sent: `resend` says so."""
+    if keep_days < 1:
+        raise ValueError("keep_days must be at least 1")
+    cutoff = now - dt.timedelta(days=keep_days)
+    acked = ExportBatch.state == "acknowledged"
+    with transaction(engine) as s:
+        latest = s.scalar(select(func.max(ExportBatch.batch_id)).where(acked))
+        ids = tuple(s.scalars(
+            select(ExportBatch.batch_id)
+            .where(acked, ExportBatch.acknowledged_at < cutoff, ExportBatch.batch_id != latest)
+            .order_by(ExportBatch.batch_id)))  # fmt: skip
+        if not ids:
+            return Pruned((), 0)
+        rows = 0
+        for i in range(0, len(ids), 500):  # bound the IN list
+            part = ids[i : i + 500]
+            rows += s.execute(delete(ExportRow).where(ExportRow.batch_id.in_(part))).rowcount or 0  # type: ignore[attr-defined]
+            s.execute(update(ExportBatch).where(ExportBatch.batch_id.in_(part))
+                      .values(state=PRUNED))  # fmt: skip
+        audit(s, "registry.write_back_prune", ids[-1],
+              {"batches": len(ids), "rows": rows, "keep_days": keep_days,
+               "acknowledged_before": cutoff.isoformat(), "first": ids[0], "last": ids[-1]})  # fmt: skip
+    return Pruned(ids, rows)
+
+
 def _summary(batch: Batch) -> dict[str, Any]:
     return {"mode": batch.mode, "as_of": batch.as_of, "rows": batch.row_count,
             "content_sha256": batch.content_sha256}  # fmt: skip
@@ -449,6 +499,9 @@ def write_back(
                                     audit=audit, resumed=prepared.resumed))  # fmt: skip
         if not prepared.resumed:
             break
+    if report.sent:
+        keep = (settings or Settings()).registry_write_back_keep_days
+        report.pruned = prune(engine, keep_days=keep, now=clock.now(), audit=audit)
     return report
 
 
