@@ -88,19 +88,22 @@ def compress(data: bytes) -> bytes:
     return bytes(deflate.zlib_compress(data, ZLIB_LEVEL))
 
 
-def decompress(data: bytes, *, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Inflate a zlib stream, refusing to produce more than `limit` bytes (decompression bombs)."""
-    inflater = zlib.decompressobj()
+def decompress(data: bytes, *, limit: int = MAX_DECOMPRESSED, raw: bool = False) -> bytes:
+    """Inflate a zlib stream (`raw`: a raw DEFLATE stream, RFC 1951, as a SMART Health Card's
+    `zip: DEF`), refusing to produce more than `limit` bytes (decompression bombs), a cut-off
+    stream and bytes after its end."""
+    kind = "raw DEFLATE" if raw else "zlib"
+    inflater = zlib.decompressobj(-15 if raw else 15)
     try:
         out = inflater.decompress(data, limit + 1)
     except zlib.error as exc:
-        raise DecompressionFailed(f"not a valid zlib stream: {exc}") from None
+        raise DecompressionFailed(f"not a valid {kind} stream: {exc}") from None
     if len(out) > limit:
         raise PayloadTooLarge(f"the payload inflates to more than {limit} bytes")
     if not inflater.eof:
-        raise Truncated("the zlib stream ends before its end marker: the code is cut off")
+        raise Truncated(f"the {kind} stream ends before its end marker: the code is cut off")
     if inflater.unused_data:
-        raise DecompressionFailed("bytes follow the end of the zlib stream")
+        raise DecompressionFailed(f"bytes follow the end of the {kind} stream")
     return out
 
 

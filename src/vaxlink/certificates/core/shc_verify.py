@@ -19,7 +19,6 @@ import binascii
 import json
 import math
 import re
-import zlib
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -41,7 +40,6 @@ from vaxlink.certificates.core.verify import Step, Verified, _dsc
 from vaxlink.certificates.errors import (
     CertificateError,
     ClaimsInvalid,
-    DecompressionFailed,
     DscValidityInvalid,
     Expired,
     InputTooLarge,
@@ -49,11 +47,9 @@ from vaxlink.certificates.errors import (
     KeyUsageInvalid,
     NotYetValid,
     NumericInvalid,
-    PayloadTooLarge,
     PrefixInvalid,
     Revoked,
     SignatureInvalid,
-    Truncated,
     UnknownKid,
     UnsupportedAlgorithm,
     VerifierFault,
@@ -212,21 +208,6 @@ def _check_signature(public_key: object, signing_input: bytes, signature: bytes)
         raise SignatureInvalid("the ES256 signature does not verify") from None
 
 
-def _inflate(data: bytes) -> bytes:
-    inflater = zlib.decompressobj(-15)  # raw DEFLATE (RFC 1951), as `zip: DEF` says
-    try:
-        out = inflater.decompress(data, MAX_PAYLOAD + 1)
-    except zlib.error as exc:
-        raise DecompressionFailed(f"not a raw DEFLATE stream: {exc}") from None
-    if len(out) > MAX_PAYLOAD:
-        raise PayloadTooLarge(f"the payload inflates to more than {MAX_PAYLOAD} bytes")
-    if not inflater.eof:
-        raise Truncated("the DEFLATE stream ends before its end marker")
-    if inflater.unused_data:
-        raise DecompressionFailed("bytes follow the end of the DEFLATE stream")
-    return out
-
-
 def _moment(claims: dict[str, Any], name: str, *, required: bool) -> float | None:
     value = claims.get(name)
     if value is None and not required:
@@ -317,7 +298,7 @@ def _run(
         raise last
     run.authentic = True
     run.step = Step.DECOMPRESS
-    payload = _inflate(_b64url(payload_part, "payload"))
+    payload = hc1.decompress(_b64url(payload_part, "payload"), limit=MAX_PAYLOAD, raw=True)
     run.step = Step.CLAIMS
     claims = strict_json(payload, "card's payload")
     if not isinstance(claims, dict):
