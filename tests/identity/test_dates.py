@@ -16,6 +16,7 @@ from vaxlink.identity import (
     is_plausible_birth_date,
     parse_date,
     swap_day_month,
+    two_digit_year,
 )
 
 
@@ -263,3 +264,31 @@ def test_excel_serial_text_round_trip(value: date) -> None:
     serial = (value - date(1899, 12, 30)).days
     assert parse_date(str(serial)) == PartialDate.from_date(value)
     assert parse_date(f"{serial}.0") == PartialDate.from_date(value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "pivot", "iso"),
+    [
+        ("14/03/85", 2026, "1985-03-14"),
+        ("14/03/21", 2026, "2021-03-14"),
+        ("14/03/26", 2026, "2026-03-14"),  # not after the pivot: this century
+        ("14/03/27", 2026, "1927-03-14"),  # after it: the last
+        ("1.2.00", 2022, "2000-02-01"),
+        ("05-11-99", 2022, "1999-11-05"),
+    ],
+)
+def test_two_digit_years_with_a_pivot(raw: str, pivot: int, iso: str) -> None:
+    assert two_digit_year(raw)
+    assert parse_date(raw, century_pivot=pivot).iso() == iso
+
+
+def test_two_digit_years_keep_their_checks() -> None:
+    with pytest.raises(DateParseError, match="two-digit year"):
+        parse_date("14/03/85")  # no pivot: refused as before
+    with pytest.raises(DateParseError, match="does not exist"):
+        parse_date("31/02/85", century_pivot=2026)
+    with pytest.raises(DateParseError, match="not a date"):
+        parse_date("14/13/85", century_pivot=2026)
+    with pytest.raises(DateParseError, match="not a date"):
+        parse_date("14/03-85", century_pivot=2026)  # mixed separators
+    assert not two_digit_year("14/03/1985") and not two_digit_year(31)

@@ -68,3 +68,23 @@ def test_excel_doses(tiny: dict[str, Path], tmp_path: Path) -> None:
     assert report.records == sum(run.stats.statuses.values()) > 1000
     assert report.wrong_auto_links == 0
     assert report.recall_at_3 > 0.99
+
+
+def test_two_digit_birth_years_link(tmp_path: Path) -> None:
+    """A dose record with DD/MM/YY links to its citizen (the century read against the run's
+    year: 20YY when not after it, else 19YY), not refused as no date."""
+    (tmp_path / "registry.csv").write_text(
+        "citizen_id,full_name,date_of_birth,sex,province_code\n"
+        "001064012345,Lê Thị Hạnh,1964-10-15,F,001\n"
+        "001310054321,Phạm Minh Khang,2010-05-06,M,001\n", encoding="utf-8")  # fmt: skip
+    (tmp_path / "doses.csv").write_text(
+        "record_id,full_name,date_of_birth,sex,id_number,vaccine,vaccination_date,dose_number\n"
+        "Y1,Lê Thị Hạnh,15/10/64,F,001064012345,Pfizer,2021-09-01,1\n"
+        "Y2,Phạm Minh Khang,06/05/10,M,001310054321,Pfizer,2022-05-01,1\n"
+        "Y3,Lê Thị Hạnh,31/02/64,F,001064012345,Pfizer,2021-10-01,2\n", encoding="utf-8")  # fmt: skip
+    run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
+                     today=dt.date(2025, 1, 1), model=LinkModel.load())  # fmt: skip
+    rows = {r["record_id"]: r for r in _text(run.result)}
+    assert rows["Y1"]["status"] == "verified" and rows["Y1"]["citizen_id"] == "001064012345"
+    assert rows["Y2"]["status"] == "verified" and rows["Y2"]["citizen_id"] == "001310054321"
+    assert rows["Y3"]["status"] == "invalid" and rows["Y3"]["reason"] == "dob_does_not_exist"

@@ -337,3 +337,25 @@ def test_the_command_imports_in_its_own_process_and_a_second_run_adds_nothing(
                 assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     finally:
         engine.dispose()
+
+
+def test_two_digit_birth_year_is_read_and_warned(store: Engine, tmp_path: Path) -> None:
+    """DD/MM/YY: 20YY when not after the import's year, else 19YY; stored with a warning that
+    names what was read; an impossible date is still refused with its reason."""
+    rows = [[rid, "Lê Văn Minh", dob, "M", "", "", "", "Pfizer", "", "01/09/2021", "1", ""]
+            for rid, dob in (("Y1", "15/10/64"), ("Y2", "06/05/10"), ("Y3", "31/02/64"),
+                             ("Y4", "15/10/1964"))]  # fmt: skip
+    path = _write_csv(tmp_path / "d.csv", rows)
+    report = import_doses(
+        store, path, settings=Settings(data_dir=tmp_path), today=TODAY, clock=SystemClock()
+    )
+    assert (report.imported, report.quarantined) == (3, 1)
+    with store.connect() as conn:
+        got = {r: (d, w) for r, d, w in conn.execute(
+            text("SELECT record_id, date_of_birth, warnings FROM dose_record"))}  # fmt: skip
+    assert got["Y1"][0] == "1964-10-15" and got["Y2"][0] == "2010-05-06"
+    assert got["Y1"][1] == (
+        "dob_two_digit_year: date of birth '15/10/64' has a two-digit year, read as 1964-10-15"
+    )
+    assert "2010-05-06" in got["Y2"][1]
+    assert got["Y4"] == ("1964-10-15", None)

@@ -10,6 +10,7 @@ from vaxlink.identity.dates import (
     is_plausible_birth_date,
     parse_date,
     swap_day_month,
+    two_digit_year,
 )
 from vaxlink.identity.errors import (
     ChipQrError,
@@ -97,5 +98,6 @@ __all__ = [
     "split_name",
     "swap_day_month",
     "syllables",
+    "two_digit_year",
     "unicode_to_legacy",
 ]

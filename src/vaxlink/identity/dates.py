@@ -178,8 +178,13 @@ def parse_date(
     dayfirst: bool = True,
     what: str = "date",
     allow_time: bool = False,
+    century_pivot: int | None = None,
 ) -> PartialDate:
-    """Read a date as found in records and registry files; `what` names it in error messages."""
+    """Read a date as found in records and registry files; `what` names it in error messages.
+
+    A two-digit year (DD/MM/YY) is refused unless `century_pivot` (a year, usually the run's) is
+    given: then YY is 20YY when that is not after the pivot, else 19YY (`two_digit_year` tells a
+    text that was read so)."""
     if isinstance(raw, PartialDate):
         return raw
     if isinstance(raw, datetime):
@@ -191,14 +196,24 @@ def parse_date(
         raise DateParseError(_not_a_date(str(raw), what, _expected(dayfirst)))
     if isinstance(raw, int | float):
         return _from_number(raw, str(raw), what, allow_time, dayfirst)
-    return _parse_text(raw, dayfirst=dayfirst, what=what, allow_time=allow_time)
+    return _parse_text(raw, dayfirst=dayfirst, what=what, allow_time=allow_time,
+                       century_pivot=century_pivot)  # fmt: skip
+
+
+def two_digit_year(raw: object) -> bool:
+    """Whether `raw` is a date text written with a two-digit year (DD/MM/YY)."""
+    if not isinstance(raw, str):
+        return False
+    return _DMY2.fullmatch(unicodedata.normalize("NFKC", raw).replace("\ufeff", "").strip()) is not None
 
 
 def _expected(dayfirst: bool) -> str:
     return "DD/MM/YYYY" if dayfirst else "MM/DD/YYYY"
 
 
-def _parse_text(raw: str, *, dayfirst: bool, what: str, allow_time: bool) -> PartialDate:
+def _parse_text(
+    raw: str, *, dayfirst: bool, what: str, allow_time: bool, century_pivot: int | None = None
+) -> PartialDate:
     text = unicodedata.normalize("NFKC", raw).replace("\ufeff", "").strip()
     if not text:
         raise DateParseError(f"{what} is empty")
@@ -215,7 +230,8 @@ def _parse_text(raw: str, *, dayfirst: bool, what: str, allow_time: bool) -> Par
                 f"{what} '{raw.strip()}' is a number with a time of day; enter the date only"
             )
         return _from_digits(whole, raw.strip(), what, dayfirst)
-    return _from_separated(text, raw.strip(), what=what, dayfirst=dayfirst)
+    return _from_separated(text, raw.strip(), what=what, dayfirst=dayfirst,
+                           century_pivot=century_pivot)  # fmt: skip
 
 
 def _check_time(
@@ -269,7 +285,9 @@ def _compact(digits: str, shown: str, what: str, dayfirst: bool) -> PartialDate:
     raise DateParseError(_not_a_date(shown, what, _expected(dayfirst)))
 
 
-def _from_separated(text: str, shown: str, *, what: str, dayfirst: bool) -> PartialDate:
+def _from_separated(
+    text: str, shown: str, *, what: str, dayfirst: bool, century_pivot: int | None = None
+) -> PartialDate:
     expected = _expected(dayfirst)
     if match := _YMD.fullmatch(text):
         year, month, day = int(match[1]), int(match[3]), int(match[4])
@@ -287,7 +305,12 @@ def _from_separated(text: str, shown: str, *, what: str, dayfirst: bool) -> Part
     if match := _MY.fullmatch(text):
         month, year = int(match[1]), int(match[2])
         return _checked(year, month, None, shown=shown, what=what, expected="MM/YYYY")
-    if _DMY2.fullmatch(text):
+    if (match := _DMY2.fullmatch(text)) and century_pivot is not None:
+        first, second, yy = int(match[1]), int(match[3]), int(match[4])
+        day, month = (first, second) if dayfirst else (second, first)
+        year = 2000 + yy if 2000 + yy <= century_pivot else 1900 + yy
+        return _checked(year, month, day, shown=shown, what=what, expected=expected)
+    if match:
         raise DateParseError(
             f"{what} '{shown}' has a two-digit year; write all four digits of the year"
         )

@@ -112,10 +112,10 @@ def map_distinct(
     tables.register_arrow(out, pa.table(cols))
 
 
-def _date(what: str) -> Callable[[str], tuple[Any, ...]]:
+def _date(what: str, century_pivot: int | None = None) -> Callable[[str], tuple[Any, ...]]:
     def parse(raw: str) -> tuple[Any, ...]:
         try:
-            d = parse_date(raw, what=what)
+            d = parse_date(raw, what=what, century_pivot=century_pivot)
         except DateParseError as exc:
             return (None, None, str(exc))
         return (d.iso(), d.precision, None)
@@ -123,9 +123,13 @@ def _date(what: str) -> Callable[[str], tuple[Any, ...]]:
     return parse
 
 
-def map_dates(con: duckdb.DuckDBPyConnection, values_sql: str, out: str, what: str) -> None:
-    """Table `out`(raw, iso, precision, error) from `vaxlink.identity.parse_date`."""
-    map_distinct(con, values_sql, out, _date(what),
+def map_dates(
+    con: duckdb.DuckDBPyConnection, values_sql: str, out: str, what: str, *,
+    century_pivot: int | None = None,
+) -> None:  # fmt: skip
+    """Table `out`(raw, iso, precision, error) from `vaxlink.identity.parse_date` (a two-digit
+    year read with `century_pivot` when given, refused otherwise)."""
+    map_distinct(con, values_sql, out, _date(what, century_pivot),
                  [("iso", pa.string()), ("precision", pa.string()), ("error", pa.string())])  # fmt: skip
 
 

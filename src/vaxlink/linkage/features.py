@@ -147,14 +147,16 @@ def map_all_names(engine: Engine, registry: str, doses: str, out: str = "lk_name
 
 
 def _map_dose_fields(
-    engine: Engine, doses: str, col: Callable[[str], str], names: str | None
+    engine: Engine, doses: str, col: Callable[[str], str], names: str | None, today: dt.date
 ) -> None:
     """The distinct-value tables build_doses joins (each identity function runs once a value)."""
     if names is None:
         map_names(engine, f"SELECT full_name FROM {doses}")
     else:
         engine.execute(f"CREATE OR REPLACE VIEW lk_name AS SELECT * FROM {ident(names)}")
-    map_dates(engine, f"SELECT {col('date_of_birth')} FROM {doses} d", "lk_dob")
+    # a two-digit year on a dose record: 20YY unless after the run's year, else 19YY
+    map_dates(engine, f"SELECT {col('date_of_birth')} FROM {doses} d", "lk_dob",
+              century_pivot=today.year)  # fmt: skip
     map_dates(engine, f"SELECT {col('vaccination_date')} FROM {doses} d", "lk_vdate")
     map_sexes(engine, f"SELECT {col('sex')} FROM {doses} d")
     map_ids(engine, f"SELECT {col('id_number')} FROM {doses} d")
@@ -189,7 +191,7 @@ def build_doses(engine: Engine, doses: str, today: dt.date, names: str | None = 
     def col(name: str) -> str:
         return f"d.{name}" if name in cols else "CAST(NULL AS VARCHAR)"
 
-    _map_dose_fields(engine, doses, col, names)
+    _map_dose_fields(engine, doses, col, names, today)
     row = "d._row" if "_row" in cols else "row_number() OVER ()"
     failed = " OR ".join(f"coalesce({cond}, false)" for _, cond in CHECKS)
     codes, _ = reasons_sql([(code, cond, "''") for code, cond in CHECKS])

@@ -9,6 +9,7 @@ feature columns, so a pair can be compared column by column.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -109,11 +110,12 @@ _NAME_PARTS_SQL = """
 """
 
 
-def date_parts(raw: str) -> tuple[Any, ...]:
+def date_parts(raw: str, century_pivot: int | None = None) -> tuple[Any, ...]:
     """(year, month, day, precision, error code) of a written date; error is not_a_date or
-    does_not_exist, as the import's checks name them."""
+    does_not_exist, as the import's checks name them. With `century_pivot`, a two-digit year is
+    read as `parse_date` reads it."""
     try:
-        d = parse_date(raw, what="date")
+        d = parse_date(raw, what="date", century_pivot=century_pivot)
     except DateParseError as exc:
         code = "does_not_exist" if "does not exist" in str(exc) else "not_a_date"
         return (None, None, None, None, code)
@@ -164,9 +166,13 @@ def map_names(engine: Engine, values_sql: str) -> None:
     )
 
 
-def map_dates(engine: Engine, values_sql: str, out: str) -> None:
+def map_dates(
+    engine: Engine, values_sql: str, out: str, *, century_pivot: int | None = None
+) -> None:
     """Table `out`(raw, y, m, d, precision, error) for each distinct date text."""
-    map_distinct(engine, values_sql, out, date_parts,
+    parts = date_parts if century_pivot is None else functools.partial(
+        date_parts, century_pivot=century_pivot)  # fmt: skip
+    map_distinct(engine, values_sql, out, parts,
                  [("y", pa.int32()), ("m", pa.int32()), ("d", pa.int32()),
                   ("precision", pa.string()), ("error", pa.string())])  # fmt: skip
 

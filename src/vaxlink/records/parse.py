@@ -31,6 +31,10 @@ FIRST_VACCINATION_DAY = dt.date(2021, 1, 1)
 #: and counted in the import's flags and in the figures until the registry check verifies it.
 IDENTITY_FIRST_SINCE = dt.date(2021, 10, 20)
 IDENTITY_FIRST = "identity_first_unverified"
+#: A date of birth written DD/MM/YY: stored as 20YY (not after the import's year) or 19YY, with
+#: this warning; the linkage compares it with the registry like any other date.
+TWO_DIGIT_YEAR = "dob_two_digit_year"
+_TWO_DIGIT_YEAR = r"regexp_matches(trim(k.date_of_birth), '^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}$')"
 _KNOWN = "AstraZeneca, Pfizer, Moderna, Vero Cell, Sputnik V, Abdala, Hayat-Vax, Janssen"
 
 # (code, condition, message) over table `c` below. Messages name the value so a station can fix it.
@@ -102,7 +106,9 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     cheaper than a window over rows) are tables, made here; `release` drops them after the write.
     """
     dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
-    dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth")
+    # DD/MM/YY on a dose record: 20YY unless after this year, else 19YY; stored with a warning
+    dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth",
+                      century_pivot=today.year)  # fmt: skip
     dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
     dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
     con.execute(
@@ -238,6 +244,9 @@ def rows_sql(today: dt.date) -> str:
                         THEN 'phone ''' || k.phone || ''' not recognised' END,
                    CASE WHEN k.province_code IS NOT NULL AND k.n_province IS NULL
                         THEN 'province code ''' || k.province_code || ''' not recognised' END,
+                   CASE WHEN k.dob_iso IS NOT NULL AND {_TWO_DIGIT_YEAR}
+                        THEN '{TWO_DIGIT_YEAR}: date of birth ''' || k.date_of_birth
+                             || ''' has a two-digit year, read as ' || k.dob_iso END,
                    CASE WHEN {identity_first}
                         THEN '{IDENTITY_FIRST}: vaccinated on or after 20/10/2021 and entered '
                              || 'from a file, without the identity check; verified against the '
