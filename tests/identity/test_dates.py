@@ -291,4 +291,5 @@ def test_two_digit_years_keep_their_checks() -> None:
         parse_date("14/13/85", century_pivot=2026)
     with pytest.raises(DateParseError, match="not a date"):
         parse_date("14/03-85", century_pivot=2026)  # mixed separators
-    assert not two_digit_year("14/03/1985") and not two_digit_year(31)
+    assert not two_digit_year("14/03/1985")
+    assert not two_digit_year(31)

@@ -85,6 +85,9 @@ def test_two_digit_birth_years_link(tmp_path: Path) -> None:
     run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
                      today=dt.date(2025, 1, 1), model=LinkModel.load())  # fmt: skip
     rows = {r["record_id"]: r for r in _text(run.result)}
-    assert rows["Y1"]["status"] == "verified" and rows["Y1"]["citizen_id"] == "001064012345"
-    assert rows["Y2"]["status"] == "verified" and rows["Y2"]["citizen_id"] == "001310054321"
-    assert rows["Y3"]["status"] == "invalid" and rows["Y3"]["reason"] == "dob_does_not_exist"
+    assert rows["Y1"]["status"] == "verified"
+    assert rows["Y1"]["citizen_id"] == "001064012345"
+    assert rows["Y2"]["status"] == "verified"
+    assert rows["Y2"]["citizen_id"] == "001310054321"
+    assert rows["Y3"]["status"] == "invalid"
+    assert rows["Y3"]["reason"] == "dob_does_not_exist"

@@ -353,7 +353,8 @@ def test_two_digit_birth_year_is_read_and_warned(store: Engine, tmp_path: Path) 
     with store.connect() as conn:
         got = {r: (d, w) for r, d, w in conn.execute(
             text("SELECT record_id, date_of_birth, warnings FROM dose_record"))}  # fmt: skip
-    assert got["Y1"][0] == "1964-10-15" and got["Y2"][0] == "2010-05-06"
+    assert got["Y1"][0] == "1964-10-15"
+    assert got["Y2"][0] == "2010-05-06"
     assert got["Y1"][1] == (
         "dob_two_digit_year: date of birth '15/10/64' has a two-digit year, read as 1964-10-15"
     )

@@ -360,7 +360,8 @@ def test_retention_removes_old_batch_rows_and_keeps_the_watermark(
     people.set_status(people.b2, "verified")  # type: ignore[attr-defined]
     second = _run(store, drop, FixedClock(NOW + 10 * day), settings=keep30)
     [b2] = second.sent
-    assert second.pruned is not None and second.pruned.batch_ids == ()  # first is 10 days old
+    assert second.pruned is not None
+    assert second.pruned.batch_ids == ()
     assert b2.batch.row_count == 1
     people.dose(C, 2, D1 + 90 * day)  # a booster
     third = _run(store, drop, FixedClock(NOW + 50 * day), settings=keep30)
@@ -382,14 +383,16 @@ def test_retention_removes_old_batch_rows_and_keeps_the_watermark(
         resend(store, drop, first.batch.batch_id, clock=FixedClock(NOW + 51 * day), audit=_audit)
     # the latest batch is kept however old; a second pass finds nothing more
     again = prune(store, keep_days=1, now=NOW + 400 * day, audit=_audit)
-    assert again.batch_ids == () and again.rows == 0
+    assert again.batch_ids == ()
+    assert again.rows == 0
     resend(store, drop, b3.batch.batch_id, clock=FixedClock(NOW + 400 * day), audit=_audit)
 
     entries = _entries(store)
     [(obj, detail)] = [(o, d) for a, o, d in entries if a == "registry.write_back_prune"]
     assert obj == b2.batch.batch_id
-    assert detail["batches"] == 2 and detail["rows"] == first.batch.row_count + 1
+    assert detail["batches"] == 2
+    assert detail["rows"] == first.batch.row_count + 1
     assert detail["keep_days"] == 30
     _no_personal_data(entries, {A, B, C, D, E, F})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 1"):
         prune(store, keep_days=0, now=NOW, audit=_audit)

@@ -204,7 +204,8 @@ def two_digit_year(raw: object) -> bool:
     """Whether `raw` is a date text written with a two-digit year (DD/MM/YY)."""
     if not isinstance(raw, str):
         return False
-    return _DMY2.fullmatch(unicodedata.normalize("NFKC", raw).replace("\ufeff", "").strip()) is not None
+    text = unicodedata.normalize("NFKC", raw).replace("\ufeff", "").strip()
+    return _DMY2.fullmatch(text) is not None
 
 
 def _expected(dayfirst: bool) -> str:
