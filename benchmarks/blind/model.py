@@ -14,8 +14,9 @@ DIRTY_SHARE = 0.27
 # Among dirty records: share carrying two errors (a pair from COMBOS) instead of one.
 COMBO_SHARE = 0.12
 
-# Doses per vaccinated person: 1, 2 or 3 (mean 2.0).
-DOSES_PER_PERSON = {1: 0.30, 2: 0.40, 3: 0.30}
+# Doses per vaccinated person: 1, 2 or 3 (mean 2.25, so ~1M doses for 500k citizens; changed from
+# mean 2.0 before any vaxlink run because 2.0 gave only 886k doses).
+DOSES_PER_PERSON = {1: 0.15, 2: 0.45, 3: 0.40}
 # Share of people born on or before 2017 who were vaccinated at all.
 VACCINATED_SHARE = 0.97
 
@@ -37,7 +38,7 @@ ERROR_WEIGHTS: dict[str, float] = {
     # ID number
     "id_missing": 10,
     "id_last_digit_dropped": 4,  # 11 digits, the last one lost
-    "id_lost_leading_zero": 5,  # 11 digits, spreadsheet ate the leading 0 (every CCCD starts with 0)
+    "id_lost_leading_zero": 5,  # spreadsheet read the ID as a number: all leading zeros lost (10-11 digits)
     "id_extra_digit": 2,  # 13 digits: one digit typed twice
     "id_digit_typo": 5,  # one digit replaced by a numeric-keypad neighbour
     "id_transposition": 3,  # two adjacent (different) digits swapped
