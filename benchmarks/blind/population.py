@@ -118,7 +118,7 @@ def _unique_ids(
 def generate(n_people: int, n_absent: int, seed: int) -> Population:
     """n_people in all, of whom n_absent (all born by 2017) are left out of the registry."""
     rng = np.random.default_rng(seed)
-    n_hh = int(n_people / 3.0) + 100
+    n_hh = int(n_people / 2.8) + 100
     kind = rng.choice(
         3, size=n_hh, p=[0.18, 0.72, 0.10]
     )  # 0 single adult, 1 couple, 2 single mother
@@ -134,6 +134,18 @@ def generate(n_people: int, n_absent: int, seed: int) -> Population:
         + grand.astype(int)
     )
     keep = np.cumsum(size) <= n_people
+    # fill the remainder with single adults so the total is exact
+    deficit = n_people - int(size[keep].sum())
+    fill = np.flatnonzero(~keep)[:deficit]
+    kind[fill], n_child[fill], grand[fill], has_father[fill], has_mother[fill], size[fill] = (
+        0,
+        0,
+        False,
+        False,
+        False,
+        1,
+    )
+    keep[fill] = True
     kind, n_child, grand, has_father, has_mother, size = (
         a[keep] for a in (kind, n_child, grand, has_father, has_mother, size)
     )
