@@ -61,6 +61,9 @@ def main() -> None:
     ap.add_argument(
         "--reuse", action="store_true", help="keep existing generated files in --data-dir"
     )
+    ap.add_argument(
+        "--score-only", action="store_true", help="score the result already in --data-dir again"
+    )
     ap.add_argument("--engine", default="duckdb")
     ap.add_argument("--out-json", type=Path, default=RESULTS / "blind_linkage.json")
     a = ap.parse_args()
@@ -70,13 +73,16 @@ def main() -> None:
         "doses": data / "doses.csv",
         "truth": data / "truth.csv",
     }
+    out = data / "result.parquet"
+    if a.score_only:
+        _report(out, files["truth"], json.loads((data / "run.json").read_text()), a.out_json)
+        return
     gen_s = 0.0
     if not (a.reuse and all(f.exists() for f in files.values())):
         t = time.perf_counter()
         files = doses.write_all(data, a.citizens, a.absent, a.seed)
         gen_s = time.perf_counter() - t
         print(f"generated {data} in {gen_s:.1f} s", flush=True)
-    out = data / "result.parquet"
     cmd = [
         "/usr/bin/time", "-v", VAXLINK, "link",
         "--registry", str(files["registry"]), "--doses", str(files["doses"]), "--out", str(out),
@@ -105,15 +111,20 @@ def main() -> None:
         "absent_people": a.absent,
     }
     print(json.dumps(run, indent=2))
+    (data / "run.json").write_text(json.dumps(run, indent=2))
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr)
         sys.exit(f"vaxlink link failed ({proc.returncode}); stderr kept in {data / 'link.stderr'}")
-    report = score.score(out, files["truth"])
+    _report(out, files["truth"], run, a.out_json)
+
+
+def _report(result: Path, truth: Path, run: dict[str, object], out_json: Path) -> None:
+    report = score.score(result, truth)
     report["run"] = run
-    a.out_json.parent.mkdir(parents=True, exist_ok=True)
-    a.out_json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     score.print_report(report)
-    print(f"\nwrote {a.out_json}")
+    print(f"\nwrote {out_json}")
 
 
 if __name__ == "__main__":

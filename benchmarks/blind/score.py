@@ -126,7 +126,7 @@ def score(result_path: Path, truth_path: Path) -> dict[str, Any]:
     registered = overall["clean_records"] + overall["dirty_records"]
 
     def pct(a: int, b: int) -> float:
-        return round(100 * a / b, 3) if b else 0.0
+        return round(100 * a / b, 4) if b else 0.0
 
     auto_linked_only = sum(g.status["auto_linked"] for g in groups.values())
     summary = {
