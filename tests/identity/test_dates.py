@@ -269,15 +269,16 @@ def test_excel_serial_text_round_trip(value: date) -> None:
 @pytest.mark.parametrize(
     ("raw", "pivot", "iso"),
     [
-        ("14/03/85", 2026, "1985-03-14"),
-        ("14/03/21", 2026, "2021-03-14"),
-        ("14/03/26", 2026, "2026-03-14"),  # not after the pivot: this century
-        ("14/03/27", 2026, "1927-03-14"),  # after it: the last
-        ("1.2.00", 2022, "2000-02-01"),
-        ("05-11-99", 2022, "1999-11-05"),
+        ("14/03/85", date(2026, 1, 1), "1985-03-14"),
+        ("14/03/21", date(2026, 1, 1), "2021-03-14"),
+        ("14/03/25", date(2025, 3, 14), "2025-03-14"),  # not after the pivot: this century
+        ("15/03/25", date(2025, 3, 14), "1925-03-15"),  # after it: the last
+        ("14/03/27", date(2026, 1, 1), "1927-03-14"),
+        ("1.2.00", date(2022, 6, 1), "2000-02-01"),
+        ("05-11-99", date(2022, 6, 1), "1999-11-05"),
     ],
 )
-def test_two_digit_years_with_a_pivot(raw: str, pivot: int, iso: str) -> None:
+def test_two_digit_years_with_a_pivot(raw: str, pivot: date, iso: str) -> None:
     assert two_digit_year(raw)
     assert parse_date(raw, century_pivot=pivot).iso() == iso
 
@@ -286,10 +287,10 @@ def test_two_digit_years_keep_their_checks() -> None:
     with pytest.raises(DateParseError, match="two-digit year"):
         parse_date("14/03/85")  # no pivot: refused as before
     with pytest.raises(DateParseError, match="does not exist"):
-        parse_date("31/02/85", century_pivot=2026)
+        parse_date("31/02/85", century_pivot=date(2026, 1, 1))
     with pytest.raises(DateParseError, match="not a date"):
-        parse_date("14/13/85", century_pivot=2026)
+        parse_date("14/13/85", century_pivot=date(2026, 1, 1))
     with pytest.raises(DateParseError, match="not a date"):
-        parse_date("14/03-85", century_pivot=2026)  # mixed separators
+        parse_date("14/03-85", century_pivot=date(2026, 1, 1))  # mixed separators
     assert not two_digit_year("14/03/1985")
     assert not two_digit_year(31)

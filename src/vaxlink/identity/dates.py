@@ -178,13 +178,13 @@ def parse_date(
     dayfirst: bool = True,
     what: str = "date",
     allow_time: bool = False,
-    century_pivot: int | None = None,
+    century_pivot: date | None = None,
 ) -> PartialDate:
     """Read a date as found in records and registry files; `what` names it in error messages.
 
-    A two-digit year (DD/MM/YY) is refused unless `century_pivot` (a year, usually the run's) is
-    given: then YY is 20YY when that is not after the pivot, else 19YY (`two_digit_year` tells a
-    text that was read so)."""
+    A two-digit year (DD/MM/YY) is refused unless `century_pivot` (a day, usually the run's) is
+    given: then the date is in 20YY when that day is not after the pivot, else in 19YY
+    (`two_digit_year` tells a text that was read so)."""
     if isinstance(raw, PartialDate):
         return raw
     if isinstance(raw, datetime):
@@ -213,7 +213,7 @@ def _expected(dayfirst: bool) -> str:
 
 
 def _parse_text(
-    raw: str, *, dayfirst: bool, what: str, allow_time: bool, century_pivot: int | None = None
+    raw: str, *, dayfirst: bool, what: str, allow_time: bool, century_pivot: date | None = None
 ) -> PartialDate:
     text = unicodedata.normalize("NFKC", raw).replace("\ufeff", "").strip()
     if not text:
@@ -287,7 +287,7 @@ def _compact(digits: str, shown: str, what: str, dayfirst: bool) -> PartialDate:
 
 
 def _from_separated(
-    text: str, shown: str, *, what: str, dayfirst: bool, century_pivot: int | None = None
+    text: str, shown: str, *, what: str, dayfirst: bool, century_pivot: date | None = None
 ) -> PartialDate:
     expected = _expected(dayfirst)
     if match := _YMD.fullmatch(text):
@@ -309,7 +309,9 @@ def _from_separated(
     if (match := _DMY2.fullmatch(text)) and century_pivot is not None:
         first, second, yy = int(match[1]), int(match[3]), int(match[4])
         day, month = (first, second) if dayfirst else (second, first)
-        year = 2000 + yy if 2000 + yy <= century_pivot else 1900 + yy
+        later = (2000 + yy, month, day) > (century_pivot.year, century_pivot.month,
+                                           century_pivot.day)  # fmt: skip
+        year = 1900 + yy if later else 2000 + yy
         return _checked(year, month, day, shown=shown, what=what, expected=expected)
     if match:
         raise DateParseError(

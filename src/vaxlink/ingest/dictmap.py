@@ -11,6 +11,7 @@ the values, and get back a table keyed by the raw value to join on, set-based.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -112,7 +113,7 @@ def map_distinct(
     tables.register_arrow(out, pa.table(cols))
 
 
-def _date(what: str, century_pivot: int | None = None) -> Callable[[str], tuple[Any, ...]]:
+def _date(what: str, century_pivot: dt.date | None = None) -> Callable[[str], tuple[Any, ...]]:
     def parse(raw: str) -> tuple[Any, ...]:
         try:
             d = parse_date(raw, what=what, century_pivot=century_pivot)
@@ -125,7 +126,7 @@ def _date(what: str, century_pivot: int | None = None) -> Callable[[str], tuple[
 
 def map_dates(
     con: duckdb.DuckDBPyConnection, values_sql: str, out: str, what: str, *,
-    century_pivot: int | None = None,
+    century_pivot: dt.date | None = None,
 ) -> None:  # fmt: skip
     """Table `out`(raw, iso, precision, error) from `vaxlink.identity.parse_date` (a two-digit
     year read with `century_pivot` when given, refused otherwise)."""

@@ -154,9 +154,9 @@ def _map_dose_fields(
         map_names(engine, f"SELECT full_name FROM {doses}")
     else:
         engine.execute(f"CREATE OR REPLACE VIEW lk_name AS SELECT * FROM {ident(names)}")
-    # a two-digit year on a dose record: 20YY unless after the run's year, else 19YY
+    # a two-digit year on a dose record: 20YY unless that day is after the run's, else 19YY
     map_dates(engine, f"SELECT {col('date_of_birth')} FROM {doses} d", "lk_dob",
-              century_pivot=today.year)  # fmt: skip
+              century_pivot=today)  # fmt: skip
     map_dates(engine, f"SELECT {col('vaccination_date')} FROM {doses} d", "lk_vdate")
     map_sexes(engine, f"SELECT {col('sex')} FROM {doses} d")
     map_ids(engine, f"SELECT {col('id_number')} FROM {doses} d")

@@ -9,6 +9,7 @@ feature columns, so a pair can be compared column by column.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import unicodedata
@@ -110,7 +111,7 @@ _NAME_PARTS_SQL = """
 """
 
 
-def date_parts(raw: str, century_pivot: int | None = None) -> tuple[Any, ...]:
+def date_parts(raw: str, century_pivot: dt.date | None = None) -> tuple[Any, ...]:
     """(year, month, day, precision, error code) of a written date; error is not_a_date or
     does_not_exist, as the import's checks name them. With `century_pivot`, a two-digit year is
     read as `parse_date` reads it."""
@@ -167,7 +168,7 @@ def map_names(engine: Engine, values_sql: str) -> None:
 
 
 def map_dates(
-    engine: Engine, values_sql: str, out: str, *, century_pivot: int | None = None
+    engine: Engine, values_sql: str, out: str, *, century_pivot: dt.date | None = None
 ) -> None:
     """Table `out`(raw, y, m, d, precision, error) for each distinct date text."""
     parts = date_parts if century_pivot is None else functools.partial(

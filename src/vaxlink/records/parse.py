@@ -106,9 +106,9 @@ def _checked(con: duckdb.DuckDBPyConnection, today: dt.date) -> None:
     cheaper than a window over rows) are tables, made here; `release` drops them after the write.
     """
     dictmap.map_names(con, "SELECT full_name FROM src", "name_map")
-    # DD/MM/YY on a dose record: 20YY unless after this year, else 19YY; stored with a warning
+    # DD/MM/YY on a dose record: 20YY unless that day is after today, else 19YY; with a warning
     dictmap.map_dates(con, "SELECT date_of_birth FROM src", "dob_map", "date of birth",
-                      century_pivot=today.year)  # fmt: skip
+                      century_pivot=today)  # fmt: skip
     dictmap.map_dates(con, "SELECT vaccination_date FROM src", "vd_map", "vaccination date")
     dictmap.map_sexes(con, "SELECT sex FROM src", "sex_map")
     con.execute(
