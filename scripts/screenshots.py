@@ -2,7 +2,8 @@
 """Screenshots of every main page, on a desktop and on a phone, for the README and
 docs/screenshots.md: a small demo store, the app under uvicorn, Debian's Chromium driven by
 Playwright. Writes docs/screenshots/<page>-desktop.png (1366×900) and <page>-phone.png (390×844),
-each page in Vietnamese as the role that uses it, as palette PNGs (under 100 kB each).
+each page in Vietnamese as the role that uses it (Chromium itself in Vietnamese and Vietnam's
+time zone: date fields read dd/mm/yyyy), as palette PNGs (under 100 kB each).
 
     .venv/bin/python scripts/screenshots.py            # ~6 minutes on a quiet 2-core machine
 
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,23 @@ VAXLINK = str(ROOT / ".venv" / "bin" / "vaxlink")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]  # fmt: skip
 PASSWORD = "screenshots-" + os.urandom(6).hex()
+CHROMIUM = "/usr/bin/chromium"
+#: Chromium's own language on Linux comes from LANGUAGE (its --lang flag is ignored there), and a
+#: date field (`<input type=date>`) is drawn in Chromium's language, not the page's or the
+#: context's: with "vi" (and Debian's chromium-l10n, which holds vi.pak) it reads dd/mm/yyyy.
+BROWSER_ENV = {"LANGUAGE": "vi"}
+VI_PAK = Path("/usr/lib/chromium/locales/vi.pak")
+#: Every page as a reader in Vietnam sees it: Vietnamese, the time in Hà Nội / TP.HCM.
+CONTEXT = {"locale": "vi-VN", "timezone_id": "Asia/Ho_Chi_Minh"}
+
+
+def launch(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, in Vietnamese (see BROWSER_ENV)."""
+    if not VI_PAK.exists():
+        print(f"warning: no {VI_PAK} (Debian package chromium-l10n, scripts/setup installs it): "
+              "date fields will read mm/dd/yyyy", file=sys.stderr)  # fmt: skip
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                      env={**os.environ, **BROWSER_ENV})  # fmt: skip
 
 
 def _free_port() -> int:
@@ -311,14 +329,13 @@ def main() -> int:
                 except OSError:
                     time.sleep(0.5)
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                            args=CHROMIUM_ARGS)  # fmt: skip
+                browser = launch(p)
                 sizes = {"desktop": {"viewport": {"width": 1366, "height": 900}},
                          "phone": {"viewport": {"width": 390, "height": 844},
                                    "device_scale_factor": 2, "is_mobile": True,
                                    "has_touch": True}}  # fmt: skip
                 for suffix, size in sizes.items():
-                    page = browser.new_context(locale="vi-VN", **size).new_page()  # type: ignore[arg-type]
+                    page = browser.new_context(**CONTEXT, **size).new_page()  # type: ignore[arg-type]
                     _public_pages(page, base, suffix, citizen[:3], citizen[3],
                                   data_dir / "serve.log")  # fmt: skip
                     _staff_pages(page, base, suffix, citizen[0])

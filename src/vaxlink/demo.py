@@ -70,6 +70,7 @@ def demo(
 
         print_demo_accounts(console, engine, f"http://127.0.0.1:{port}" if serve else None,
                             now=c.clock.now())
+        _campaign_work(console, c)
     if serve:
         from vaxlink.web.cli import serve as serve_web
 
@@ -168,6 +169,152 @@ def _verify_and_issue(console: Console, c: compose.Container) -> tuple[dict[str,
     statuses = {k: counts[k] for k in order if k in counts}
     statuses.update({k: v for k, v in counts.items() if k not in statuses})
     return statuses, issued.issued
+
+
+#: The demo's partner applications: (name, scopes, fields, kinds, days until the token ends).
+DEMO_PARTNERS: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...], int | None], ...] = (
+    ("Sổ sức khỏe điện tử (demo)", ("certificates:read", "changes:read"), "full", ("v", "r"),
+     None),
+    ("Ứng dụng PC-COVID (demo)", ("certificates:read",), "minimal", ("v",), 365),
+)  # fmt: skip
+#: The demo's campaign phases: (name, level of the demo commune's unit it is set for, days from
+#: the demo's clock to its start and to its deadline, target, percent).
+DEMO_PHASES: tuple[tuple[str, str, int, int, str, float], ...] = (
+    ("Đợt 1: làm sạch dữ liệu tiêm chủng", "province", -30, 14, "linked_share", 95.0),
+    ("Đợt 2: cấp chứng nhận cho người đã xác thực", "district", -7, 45, "people_verified_share",
+     90.0),
+)  # fmt: skip
+#: The demo's focal points: (level of the demo commune's unit, name, organisation (with the
+#: unit's name), role in the campaign, phone, e-mail). Invented people, example.vn addresses.
+DEMO_FOCAL_POINTS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("ward", "Nguyễn Thị Lan", "Trạm Y tế {name}", "Đầu mối làm sạch dữ liệu tiêm chủng",
+     "0901000101", "tram.yte@example.vn"),
+    ("ward", "Trần Văn Hùng", "Công an {name}", "Xác minh danh tính người tiêm",
+     "0901000102", "congan@example.vn"),
+    ("ward", "Lê Thị Mai", "Ủy ban nhân dân {name}", "Nhập sửa theo danh sách công an đã xác minh",
+     "0901000103", "ubnd@example.vn"),
+    ("district", "Phạm Minh Tuấn", "Trung tâm Y tế {name}", "Đầu mối tiêm chủng của huyện",
+     "0901000104", "ttyt@example.vn"),
+    ("province", "Võ Thu Hà", "Trung tâm Kiểm soát bệnh tật {name}", "Đầu mối chiến dịch",
+     "0901000105", "cdc@example.vn"),
+)  # fmt: skip
+#: At most this many of the demo commune's worklist doses go on the demo police's list.
+DEMO_LIST_DOSES = 10
+
+
+def _campaign_work(console: Console, c: compose.Container) -> None:
+    """What the campaign's pages show besides doses, made with the services the CLI and the
+    pages use, each audited as they do: the partner applications (`api-client add`; a token is
+    printed once, like the demo accounts' passwords, for the demo only), the campaign phases with
+    deadlines around the demo's clock (`report phases add`), the focal points of the demo
+    commune, its district and province (`facilities focal-points add`), and one police
+    verification list of the demo commune's worklist made and marked verified by demo.congan
+    (the police's export and their "verified" button), which the committee (demo.ubnd) types
+    from. Running the demo again gives the partners new tokens and adds nothing twice."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from vaxlink.auth import service as auth
+    from vaxlink.auth.demo import busiest_ward
+    from vaxlink.auth.models import User
+    from vaxlink.certificates.clients import add_client, get_client, rotate_client
+    from vaxlink.certificates.errors import CertificateNotFound
+    from vaxlink.cleaning import police_lists
+    from vaxlink.cleaning.models import PoliceList
+    from vaxlink.cleaning.worklist import WorklistQuery, worklist
+    from vaxlink.facilities import directory
+    from vaxlink.geo.index import UnitIndex
+    from vaxlink.reports.service import phases
+
+    now = c.clock.now()
+    with c.transaction() as s:
+        found = busiest_ward(s)
+    ward = found[0] if found else "00001"
+    index = UnitIndex.for_version()
+    units = {key.level.value: key for key in index.path(f"ward:{ward}")}
+    names = {level: index.get(str(units[level])).name for level in ("ward", "district", "province")}
+
+    tokens: list[tuple[str, str]] = []
+    for name, scopes, fields, kinds, days in DEMO_PARTNERS:
+        with c.transaction() as s:
+            try:
+                client = get_client(s, name)
+            except CertificateNotFound:
+                client, token = add_client(
+                    s, name, by="demo", now=now, scopes=scopes, fields=fields, kinds=kinds,
+                    expires_at=now + dt.timedelta(days=days) if days else None,
+                )  # fmt: skip
+                c.audit_cli(s, "certificates.api_client_add", "api_client", client.id, by="demo",
+                            detail={"scopes": client.scopes.split(), "fields": client.fields,
+                                    "kinds": client.kinds.split(), "per_minute": None,
+                                    "expires": bool(client.expires_at), "push": False})  # fmt: skip
+            else:
+                if not client.active:
+                    continue
+                client, token = rotate_client(s, name, now=now)
+                c.audit_cli(s, "certificates.api_client_rotate", "api_client", client.id,
+                            by="demo")  # fmt: skip
+            tokens.append((client.name, token))
+
+    added_phases = 0
+    with c.transaction() as s:
+        for name, level, start, end, target, percent in DEMO_PHASES:
+            unit = str(units[level])
+            if any(p.name == name for p in phases.listing(s, units[level])):
+                continue
+            phase = phases.create(s, name=name, unit=unit,
+                                  starts_on=now.date() + dt.timedelta(days=start),
+                                  deadline=now.date() + dt.timedelta(days=end),
+                                  target_kind=target, target_percent=percent,
+                                  by=c.operator("demo"), now=now)  # fmt: skip
+            c.audit_cli(s, "campaign.phase_add", "campaign_phase", phase.id, by="demo", unit=unit)
+            added_phases += 1
+
+    added_points = 0
+    with c.transaction() as s:
+        for level, person, organisation, role, phone, email in DEMO_FOCAL_POINTS:
+            unit = str(units[level])
+            held = directory.listing(s, unit=unit)
+            if any(f.full_name == person and f"{f.unit_level}:{f.unit_code}" == unit
+                   for f in held):  # fmt: skip
+                continue
+            row = directory.add(s, directory.FocalPointInput(
+                unit=unit, full_name=person, organisation=organisation.format(name=names[level]),
+                campaign_role=role, phone=phone, email=email), now=now)  # fmt: skip
+            c.audit_cli(s, "directory.add", "focal_point", row.id, by="demo",
+                        unit=f"{row.unit_level}:{row.unit_code}")  # fmt: skip
+            added_points += 1
+
+    listed = None
+    with c.transaction() as s:
+        police = s.scalar(select(User).where(User.username == "demo.congan"))
+        if police is not None and s.scalar(select(PoliceList.id).where(
+                PoliceList.created_by == police.id)) is None:  # fmt: skip
+            principal = auth.principal_of(police)
+            rows = worklist(s, principal, WorklistQuery(limit=DEMO_LIST_DOSES)).rows
+            if rows:
+                list_id = police_lists.create_list(
+                    s, principal, [(int(r["id"]), int(r["version"])) for r in rows], now=now
+                )
+                police_lists.mark_verified(
+                    s, principal, list_id, now=now,
+                    paper_ref=f"Danh sách số {list_id:02d}/CAX ngày {now:%d/%m/%Y} (demo)",
+                )  # fmt: skip
+                listed = (list_id, len(rows))
+
+    table = Table(title="Demo partner applications (tokens for the demo only, shown once)")
+    table.add_column("application", overflow="fold")
+    table.add_column("token", no_wrap=True, min_width=47)
+    for name, token in tokens:
+        table.add_row(name, token)
+    if tokens:
+        console.print(table)
+    said = f"Campaign: {added_phases} phases and {added_points} focal points added"
+    if listed:
+        said += (f"; police verification list {listed[0]} of the demo commune ({listed[1]} doses) "
+                 "marked verified by demo.congan, for demo.ubnd to type from")  # fmt: skip
+    console.print(said + ".", highlight=False)
 
 
 def _district_of(ward: str) -> tuple[str, str] | None:

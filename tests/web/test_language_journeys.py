@@ -239,7 +239,9 @@ def test_commune_committee(demo: Demo, walker: Walker) -> None:
         w.go("/")
         _worklist_detail(w)
         w.go("/staff/tickets")
-        w.done(5)
+        w.go("/worklist/police-lists")  # the demo police's verified list
+        assert w.follow("#police-lists a[href^='/worklist/police-lists/']"), "no police list"
+        w.done(7)
 
 
 def test_site_approver(demo: Demo, walker: Walker) -> None:
@@ -299,7 +301,10 @@ def test_admin(demo: Demo, walker: Walker) -> None:
         w.submit("#audit-filters", {"since": "2099-01-01"})
         w.go("/account/second-factor")
         w.go("/dashboard")
-        w.done(6)
+        for path in ("/admin/partners", "/admin/phases", "/admin/focal-points"):  # the demo's
+            w.go(path)
+            assert w.page.locator("main table tbody tr").count() >= 1, f"{path} is empty"
+        w.done(9)
 
 
 def test_citizen(demo: Demo, walker: Walker) -> None:

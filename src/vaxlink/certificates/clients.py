@@ -22,6 +22,7 @@ import hmac
 import math
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ from typing import Final, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from vaxlink.catalogue import text_in
+from vaxlink.certificates.client_strings import STRINGS as NAME_STRINGS
 from vaxlink.certificates.errors import (
     CertificateNotFound,
     Forbidden,
@@ -55,7 +58,12 @@ KINDS: Final = tuple(k.value for k in CertificateKind)
 #: `last_used_at` is written at most this often (not one write per request on the client row).
 _TOUCH_EVERY: Final = timedelta(minutes=1)
 _PUSH_URL: Final = re.compile(r"https?://[^\s/?#]+(/[^\s#]*)?")
-_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
+#: The longest client name, in characters (the column's width; the messages say 64).
+NAME_LIMIT: Final = 64
+#: Besides letters and digits of any script (`str.isalnum`, after NFC), what a name may hold.
+_NAME_MARKS: Final = frozenset(" ._-()&")
+#: What a spreadsheet would read as the start of a formula (`vaxlink.tabular`), also "-".
+_FORMULA_START: Final = frozenset("=+-@")
 _TOKEN: Final = re.compile(r"vxl_[A-Za-z0-9_-]{43}")
 
 
@@ -76,9 +84,43 @@ def _kinds(kinds: Iterable[str]) -> str:
     return " ".join(wanted)
 
 
+def client_name(name: str) -> str:
+    """A client name as stored and looked up: Unicode NFC (one code point per Vietnamese letter,
+    whichever way the keyboard composed it), surrounding spaces dropped (a tab or line break is
+    kept, and refused)."""
+    return unicodedata.normalize("NFC", name).strip(" ")
+
+
+def client_name_problem(name: str) -> str | None:
+    """The catalogue key of what is wrong with a client name (already `client_name`d), or None:
+    1-64 letters and digits of any script (Vietnamese with its marks), spaces and `. _ - ( ) &`;
+    no control characters, markup or other symbols; not starting like a spreadsheet formula
+    (`= + - @`) or with anything but a letter, digit or "("."""
+    if len(name) > NAME_LIMIT:
+        return "partners.err.name_long"
+    if not name:
+        return "partners.err.name"
+    if name[0] in _FORMULA_START:
+        return "partners.err.name_start"
+    if any(not (c.isalnum() or c in _NAME_MARKS) for c in name):
+        return "partners.err.name"
+    if not (name[0].isalnum() or name[0] == "("):
+        return "partners.err.name_start"
+    return None
+
+
 def is_client_name(name: str) -> bool:
-    """Whether `name` is a valid client name (1-64 letters, digits, spaces, '.', '_', '-')."""
-    return bool(_NAME.fullmatch(name))
+    """Whether `name` (as typed) is a valid client name (`client_name_problem`)."""
+    return client_name_problem(client_name(name)) is None
+
+
+def _checked_name(name: str) -> str:
+    """The name as stored, or `InvalidInput` with the catalogue's message (English text, key)."""
+    name = client_name(name)
+    problem = client_name_problem(name)
+    if problem is not None:
+        raise InvalidInput(text_in(NAME_STRINGS, "en", problem)).keyed(problem)
+    return name
 
 
 def is_push_url(url: str) -> bool:
@@ -108,8 +150,7 @@ def add_client(
     push_url: str | None = None,
 ) -> tuple[ApiClient, str]:
     """Register a client application; returns it and its token (the only time the token exists)."""
-    if not _NAME.fullmatch(name):
-        raise InvalidInput("a client name is 1-64 letters, digits, spaces, '.', '_' or '-'")
+    name = _checked_name(name)
     wanted = sorted(set(scopes))
     unknown = set(wanted) - SCOPES
     if unknown or not wanted:
@@ -145,6 +186,7 @@ def add_client(
 
 def get_client(session: Session, name: str) -> ApiClient:
     """The client of that name (locked for update on PostgreSQL)."""
+    name = client_name(name)
     client = session.scalar(select(ApiClient).where(ApiClient.name == name).with_for_update())
     if client is None:
         raise CertificateNotFound(f"no client named {name!r}")

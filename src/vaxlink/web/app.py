@@ -61,6 +61,7 @@ DOMAINS: tuple[WebDomain, ...] = (
                        "vaxlink.certificates.web.verify_strings:STRINGS",
                        "vaxlink.certificates.web.district_strings:STRINGS",
                        "vaxlink.certificates.web.partner_pages:STRINGS",
+                       "vaxlink.certificates.client_strings:STRINGS",
                        "vaxlink.certificates.pdf_strings:STRINGS"),
               nav=("vaxlink.certificates.web.approval_pages:NAV",
                    "vaxlink.certificates.web.district_pages:NAV",

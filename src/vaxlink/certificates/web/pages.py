@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from vaxlink.certificates.core.hc1 import MAX_TEXT_LENGTH
 from vaxlink.certificates.verification.store import KeyStoreTrust
 from vaxlink.certificates.web.deps import clock, submitted, trust_source, verify_in_store
 from vaxlink.certificates.web.verify_strings import FORMS, PREFIXES
@@ -79,7 +80,12 @@ def _lang(value: str | None) -> str:
 
 
 def _page(
-    request: Request, lang: str, result: dict[str, Any] | None, *, retry_after: int = 0
+    request: Request,
+    lang: str,
+    result: dict[str, Any] | None,
+    *,
+    retry_after: int = 0,
+    submitted_text: str = "",
 ) -> HTMLResponse:
     reason = None
     if result is not None and result["failure"] is not None:
@@ -94,6 +100,9 @@ def _page(
         "too_many": TEXT[lang]["too_many"].format(seconds=retry_after) if retry_after else None,
         "label": lambda field: _label(lang, field),
         "form_label": translate(lang, "verify.format"),
+        "photo_choose": translate(lang, "verify.photo.choose"),
+        "photo_none": translate(lang, "verify.photo.none"),
+        "submitted_text": submitted_text,
         "form": FORMS.get(result.get("format") or "") if result and result["authentic"] else None,
         "shown": lambda field: (
             vn_date(field["value"]) if field["key"] in DATE_FIELDS else field["value"]
@@ -121,6 +130,15 @@ def _label(lang: str, field: dict[str, str]) -> str:
     """A certificate field's label in `lang` (the display's English label if it has none)."""
     key = f"dcc.f.{field['key']}"
     return translate(lang, key) if has(lang, key) else field["label"]
+
+
+def _refill(text: str | None, result: dict[str, Any]) -> str:
+    """What goes back into the text box after a refusal, so the officer can correct it: the text
+    as submitted, cut at the longest text a QR code holds (verification refuses longer ones
+    unread). Nothing after a valid result. The template escapes it."""
+    if not text or result["valid"]:
+        return ""
+    return text[:MAX_TEXT_LENGTH]
 
 
 def _day(value: str | None) -> str | None:
@@ -152,4 +170,5 @@ async def verify_page_submit(
         return _page(request, _lang(request.query_params.get("lang")), None, retry_after=wait)
     text, image, fields = await submitted(request)
     result = await run_in_threadpool(verify_in_store, db, trust, now, text, image)
-    return _page(request, _lang(fields.get("lang") or request.query_params.get("lang")), result)
+    lang = _lang(fields.get("lang") or request.query_params.get("lang"))
+    return _page(request, lang, result, submitted_text=_refill(text, result))

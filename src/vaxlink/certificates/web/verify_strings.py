@@ -69,6 +69,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     lang: {
         **{f"verify.reason.{code}": texts[i] for code, texts in _REASONS.items()},
         "verify.format": ("Loại chứng nhận", "Certificate form")[i],
+        "verify.photo.choose": ("Chọn hoặc chụp ảnh…", "Choose or take a photo…")[i],
+        "verify.photo.none": ("Chưa chọn ảnh nào.", "No photo chosen.")[i],
         "verify.reason.other": (
             "Chứng nhận không qua được bước kiểm tra này.",
             "The certificate failed this check.",
