@@ -102,6 +102,29 @@ def test_committee_types_identity_fixes_only_from_a_verified_list(
     assert _audit(db, "police_list.verify")
 
 
+def test_waiting_to_type_counts_each_dose_once_and_newer_lists_answer_older(
+    db: Session, world: World
+) -> None:
+    """A dose on two verified lists waits once; a fix typed under the newer list answers the
+    older one too; a fix under the older list does not answer a list made after it."""
+    older = _police_list(db)
+    police_lists.mark_verified(db, POLICE, older, paper_ref="DS 1", now=NOW)
+    listed = {i.dose_record_id for i in
+              db.scalars(select(PoliceListItem).where(PoliceListItem.list_id == older))}  # fmt: skip
+    assert police_lists.waiting_to_type(db, COMMITTEE, cap=100) == len(listed)
+    newer = _police_list(db)
+    police_lists.mark_verified(db, POLICE, newer, paper_ref="DS 2", now=NOW)
+    both = listed & {i.dose_record_id for i in
+                     db.scalars(select(PoliceListItem).where(PoliceListItem.list_id == newer))}  # fmt: skip
+    binh = world.doses["binh"]
+    assert binh in both
+    waiting = police_lists.waiting_to_type(db, COMMITTEE, cap=100)
+    assert waiting == len(listed | both)
+    _fix(db, binh, newer, id_number="001190000111", date_of_birth="02/07/1990")
+    assert police_lists.waiting_to_type(db, COMMITTEE, cap=100) == waiting - 1
+    assert police_lists.waiting_to_type(db, OTHER_COMMITTEE, cap=100) == 0
+
+
 def test_a_dose_not_on_the_list_is_refused(db: Session, world: World) -> None:
     list_id = _police_list(db)
     police_lists.mark_verified(db, POLICE, list_id, paper_ref="DS 1", now=NOW)

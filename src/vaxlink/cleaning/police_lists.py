@@ -127,10 +127,12 @@ def lists(session: Session, principal: Principal, *, limit: int = 100) -> list[L
 
 def waiting_to_type(session: Session, principal: Principal, *, cap: int) -> int:
     """Doses on the unit's police-verified lists for which nothing has been typed under that
-    list yet: the committee's work (the paper list says which need a fix), up to `cap`."""
+    list or a later one yet: the committee's work (the paper list says which need a fix), up to
+    `cap`. Each dose counts once, however many lists hold it; a fix typed under a newer list
+    answers the older ones too, while a dose listed again after its fix waits again."""
     i, p, c = PoliceListItem, PoliceList, DoseCorrection
     typed = select(c.id).where(c.dose_record_id == i.dose_record_id,
-                               c.verification_list_id == i.list_id).exists()  # fmt: skip
+                               c.verification_list_id >= i.list_id).exists()  # fmt: skip
     inner = (
         select(i.dose_record_id).distinct().join(p, p.id == i.list_id)
         .where(p.unit == str(principal.unit), p.verified_at.is_not(None), ~typed)
