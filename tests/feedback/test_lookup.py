@@ -312,3 +312,18 @@ def test_postgresql_lookup_refused_by_a_lock_set_after_its_read(
         phones = s.execute(text("SELECT count FROM feedback_rate_counter "
                                 "WHERE key LIKE 'phone:%'")).scalars().all()  # fmt: skip
     assert phones == [1]  # the first lookup's unknown ID, nothing for the person's phone
+
+
+def test_the_postgresql_write_stays_in_psycopgs_query_cache(store: Any) -> None:
+    """psycopg parses a statement's placeholders once and keeps the result only for statements
+    of at most 4096 characters and 50 parameters: past that it parses on every lookup (about a
+    tenth of the lookup's CPU when the statement was 5,900 characters)."""
+    from psycopg import _queries
+
+    from vaxlink.feedback import lookup
+
+    if store.dialect.name != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    sql = str(lookup._write_statement().compile(dialect=store.dialect))
+    assert len(sql) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert sql.count("%(") <= _queries.MAX_CACHED_STATEMENT_PARAMS

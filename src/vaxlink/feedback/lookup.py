@@ -43,6 +43,7 @@ from vaxlink.ratelimit import (
     lock_params,
     lock_subquery,
     secret_of,
+    settled_binds,
     settled_params,
     settled_upsert,
     settled_values,
@@ -203,25 +204,23 @@ def _write_statement() -> Any:
         f"hit AS ({settled_upsert('lim')}), "
         f"go AS (SELECT count(*) = 3 AS ok FROM hit h JOIN lim s ON s.k = h.key "
         f"WHERE NOT {blocked_sql('h', 's')}), "
-        f"ph0 ({SETTLED_COLUMNS}) AS (VALUES {settled_values('c3')}), "
-        f"ph AS (SELECT * FROM ph0 WHERE (SELECT ok FROM go)), "
+        f"ph ({SETTLED_COLUMNS}) AS (SELECT * FROM (VALUES {settled_values('c3')}) v "
+        f"WHERE (SELECT ok FROM go)), "
         f"phone AS ({settled_upsert('ph')}), "
         f"challenge AS (INSERT INTO {_CHALLENGES.name} (handle_hash, citizen_id, code_hash, "
-        f"salt, created_at, expires_at, attempts) SELECT CAST(:handle_hash AS varchar), "
+        f"salt, created_at, expires_at, attempts) SELECT :handle_hash, "
         f"CASE WHEN EXISTS (SELECT 1 FROM phone p JOIN ph s ON s.k = p.key "
-        f"WHERE NOT {blocked_sql('p', 's')}) THEN CAST(:citizen_id AS varchar) END, "
-        f"CAST(:code_hash AS varchar), CAST(:salt AS varchar), CAST(:hit_now AS timestamptz), "
-        f"CAST(:expires_at AS timestamptz), 0 WHERE (SELECT ok FROM go) "
+        f"WHERE NOT {blocked_sql('p', 's')}) THEN CAST(:citizen_id AS text) END, "
+        f":code_hash, :salt, :hit_now, :expires_at, 0 WHERE (SELECT ok FROM go) "
         f"RETURNING id, citizen_id) "
-        f"SELECT h.key, h.locked_until, {blocked_sql('h', 's')} AS blocked, "
-        f"CAST(NULL AS bigint) AS challenge_id, CAST(NULL AS varchar) AS citizen_id "
+        f"SELECT h.key, h.locked_until, {blocked_sql('h', 's')}, NULL, NULL "
         f"FROM hit h JOIN lim s ON s.k = h.key "
         f"UNION ALL SELECT NULL, NULL, NULL, c.id, c.citizen_id FROM challenge c"
     )
     stamp = UtcDateTime()
     return (
         text(sql)
-        .bindparams(bindparam("hit_now", type_=stamp), bindparam("expires_at", type_=stamp))
+        .bindparams(*settled_binds(), bindparam("expires_at", type_=stamp))
         .columns(
             key=String(), locked_until=stamp, blocked=Boolean(), challenge_id=Integer(),
             citizen_id=String(),
