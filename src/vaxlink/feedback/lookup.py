@@ -158,7 +158,7 @@ def start_lookup(
     """Count the attempt, find the person, and write a challenge whether or not they matched.
 
     Reads and hashing first, writes last (see the module's docstring). On PostgreSQL the writes
-    are one statement (`_WRITE`), in `session`'s transaction."""
+    are one statement (`_write_statement`), in `session`'s transaction."""
     if session.get_bind().dialect.name == "postgresql":
         return _start_lookup_pg(partial(driver_rows, session), form, client=client, now=now,
                                 settings=settings)  # fmt: skip
@@ -234,7 +234,7 @@ _CHALLENGES: Final = cast(Table, OtpChallenge.__table__)
 def _start_lookup_pg(
     rows_of: Rows, form: LookupForm, *, client: str, now: datetime, settings: Settings
 ) -> LookupOutcome:
-    """`start_lookup` on PostgreSQL in two statements: `_FIND`, then `_WRITE`."""
+    """`start_lookup` on PostgreSQL in two statements: `_FIND`, then `_write_statement()`."""
     by_pair, by_id = lookup_limits(settings)
     secret = secret_of(settings)
     limits = [(by_pair, f"{form.id_number}|{client}"), (by_id, form.id_number),
@@ -258,11 +258,9 @@ def _start_lookup_pg(
         "citizen_id": person.citizen_id if person is not None else None,
         "code_hash": p.code_hash, "salt": p.salt.hex(),
     }  # fmt: skip
-    phone_key = counter_key(secret, LOOKUP_BY_PHONE, phone_value)
-    for i, (limit, key) in enumerate(
-        [*((limit, key) for (limit, _v), key in zip(limits, keys, strict=True)),
-         (LOOKUP_BY_PHONE, phone_key)]
-    ):  # fmt: skip
+    counted = [(limit, key) for (limit, _value), key in zip(limits, keys, strict=True)]
+    counted.append((LOOKUP_BY_PHONE, counter_key(secret, LOOKUP_BY_PHONE, phone_value)))
+    for i, (limit, key) in enumerate(counted):
         params[f"c{i}_k"] = key
         params.update(settled_params(f"c{i}", limit))
     rows = rows_of(_write_statement(), params)
