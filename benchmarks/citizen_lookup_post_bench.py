@@ -48,6 +48,11 @@ after at load average 12: 419 req/s, p99 454 ms, app 2.39 ms, PostgreSQL 0.66 ms
 at load 7-9: before 342 req/s, p99 619 ms, app 3.18 ms; after 440 req/s, p99 1181 ms, app 2.41 ms
 (one other run after: 291 req/s, app 3.34 ms at load 6-8). Not re-run on a quiet machine;
 docs/citizen-portal.md has the CPU per request measured both ways.
+
+Session 10 (PostgreSQL: every write of a lookup in one statement, read and write in autocommit;
+`citizen_lookup_cpu_bench.py` compares the app CPU per lookup of two trees with one worker): one
+run at load average 10-12: 507 req/s, p50 54 ms, p99 330 ms, app 1.80 ms, PostgreSQL 0.21 ms,
+wrk 0.06 ms a request (ceiling 966 req/s). Not re-run on a quiet machine.
 """
 
 from __future__ import annotations

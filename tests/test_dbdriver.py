@@ -97,3 +97,19 @@ def test_a_lost_connection_is_invalidated(store: Engine) -> None:
     with transaction(store) as s:
         rows: Any = driver_rows(s, select(func.pg_backend_pid()), {})
         assert rows[0][0] != pid
+
+
+def test_on_a_connection_in_autocommit_or_in_its_transaction(store: Engine) -> None:
+    """On a Core connection: in autocommit each statement is committed as it runs; otherwise the
+    statement runs in the connection's transaction (begun for it), which a rollback undoes."""
+    row = {"key": "t:auto", "window_start": AT, "count": 1, "locked_until": None}
+    with store.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        assert driver_rows(conn, ADD, row) == [("t:auto", AT, 1, None)]
+    with store.connect() as conn:
+        driver_rows(conn, ADD, {**row, "key": "t:undone"})
+        assert conn.in_transaction()
+        assert [r[0] for r in driver_rows(conn, READ, {"since": AT})] == ["t:auto", "t:undone"]
+        conn.rollback()
+    with transaction(store) as s:
+        assert [r[0] for r in driver_rows(s, READ, {"since": AT})] == ["t:auto"]

@@ -86,13 +86,26 @@ def _rendered_for(
     return rendered
 
 
+def _autocommit(connection: Connection) -> bool:
+    return bool(connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+
 def driver_rows(
-    session: Session, statement: Any, params: Mapping[str, Any]
+    session: Session | Connection, statement: Any, params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
     """All rows of `statement` (a Core SELECT, or an INSERT/UPDATE ... RETURNING, or a
     `text(...).columns(...)`) with `params`, in `session`'s transaction, as tuples in the order
-    of its columns (see the module's docstring for what is kept)."""
-    connection = session.connection()
+    of its columns (see the module's docstring for what is kept).
+
+    `session` may be a Core `Connection` instead: in autocommit (each statement its own
+    transaction: no BEGIN and COMMIT round trips), else in its transaction (begun here when none
+    is, as its own `execute` would)."""
+    if isinstance(session, Connection):
+        connection = session
+        if not connection.in_transaction() and not _autocommit(connection):
+            connection.begin()
+    else:
+        connection = session.connection()
     rendered = None
     if connection.dialect.driver == "psycopg":
         rendered = _rendered_for(statement, connection, tuple(sorted(params)))

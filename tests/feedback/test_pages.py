@@ -348,10 +348,11 @@ def test_a_certificate_still_true_but_behind_a_newer_unsigned_dose_is_shown_with
     assert client.get("/c/certificate.pdf").status_code == 200
 
 
-def test_a_lookup_is_one_transaction_of_four_statements(setup: tuple[Any, World]) -> None:
+def test_a_lookup_is_two_statements_or_one_transaction_of_four(setup: tuple[Any, World]) -> None:
     """The portal's busiest write stays lean (benchmarks/citizen_lookup_post_bench.py): one read
-    (lockouts and the person), one upsert for the three lookup counters, one for the phone's,
-    the challenge; one commit. Matched or not, the same statements."""
+    (lockouts and the person), then on PostgreSQL one statement for every write, both in
+    autocommit; on SQLite one upsert for the three lookup counters, one for the phone's, the
+    challenge, and one commit. Matched or not, the same statements."""
     station, world = setup
     world.citizen(CID, phone=PHONE)
     client = _citizen_client(station)
@@ -374,7 +375,10 @@ def test_a_lookup_is_one_transaction_of_four_statements(setup: tuple[Any, World]
     finally:
         event.remove(station.engine, "before_cursor_execute", statement)
         event.remove(station.engine, "commit", commit)
-    assert runs[0] == runs[1] == ["SELECT", "WITH", "INSERT", "INSERT", "COMMIT"]
+    if station.engine.dialect.name == "postgresql":
+        assert runs[0] == runs[1] == ["SELECT", "WITH"]
+    else:
+        assert runs[0] == runs[1] == ["SELECT", "WITH", "INSERT", "INSERT", "COMMIT"]
 
 
 def test_an_overlong_lookup_field_reads_as_missing(setup: tuple[Any, World]) -> None:

@@ -12,28 +12,41 @@ few short counter and challenge writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, NamedTuple, cast
+from functools import cache, partial
+from typing import Any, Final, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import Boolean, Integer, String, Table, bindparam, or_, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from vaxlink.auth import service as auth
+from vaxlink.db import UtcDateTime
 from vaxlink.dbdriver import driver_rows
 from vaxlink.feedback import otp
 from vaxlink.feedback.errors import LookupInvalid
+from vaxlink.feedback.models import OtpChallenge
 from vaxlink.feedback.tickets import Notice
 from vaxlink.identity import classify_id, fold_name, normalise_id, parse_date
 from vaxlink.identity.errors import DateParseError
 from vaxlink.identity.idnumber import IdKind
 from vaxlink.ratelimit import (
+    SETTLED_COLUMNS,
     Limit,
     StoreCounters,
+    blocked_sql,
+    counter_key,
+    first_lock_of,
     hit_all,
     lock_params,
     lock_subquery,
     secret_of,
+    settled_binds,
+    settled_params,
+    settled_upsert,
+    settled_values,
 )
 from vaxlink.records.service import person_ref
 from vaxlink.registry.service import Citizen
@@ -131,12 +144,147 @@ _FIND: Final = (
 )  # fmt: skip
 
 
+def _person(found: Sequence[Sequence[Any]], form: LookupForm) -> _Found | None:
+    """The one person of `_FIND`'s rows the form's details match, when they have a phone."""
+    rows = [_Found(*r) for r in found]
+    match = [r for r in rows if r.citizen_id is not None and r.name_folded == form.name_folded
+             and r.date_of_birth == form.date_of_birth]  # fmt: skip
+    return match[0] if len(match) == 1 and match[0].phone else None
+
+
 def start_lookup(
     session: Session, form: LookupForm, *, client: str, now: datetime, settings: Settings
 ) -> LookupOutcome:
     """Count the attempt, find the person, and write a challenge whether or not they matched.
 
-    Reads and hashing first, writes last (see the module's docstring)."""
+    Reads and hashing first, writes last (see the module's docstring). On PostgreSQL the writes
+    are one statement (`_write_statement`), in `session`'s transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _start_lookup_pg(partial(driver_rows, session), form, client=client, now=now,
+                                settings=settings)  # fmt: skip
+    return _start_lookup_session(session, form, client=client, now=now, settings=settings)
+
+
+def start_lookup_autocommit(
+    engine: Engine, form: LookupForm, *, client: str, now: datetime, settings: Settings
+) -> LookupOutcome:
+    """`start_lookup` on PostgreSQL without a unit of work: its read and its one write statement
+    on a connection of `engine`'s pool in autocommit, each its own transaction (no BEGIN and
+    COMMIT round trips, no ORM session). Under READ COMMITTED each statement of a transaction
+    sees the store as of its own start anyway, and the write is one statement (atomic): the
+    same guarantees as `start_lookup` in a transaction. The writes are committed on return."""
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        return _start_lookup_pg(partial(driver_rows, conn), form, client=client, now=now,
+                                settings=settings)  # fmt: skip
+
+
+Rows = Callable[[Any, Mapping[str, Any]], Sequence[Sequence[Any]]]
+
+
+@cache
+def _write_statement() -> Any:
+    """PostgreSQL: every write of a lookup in one statement (one round trip), the limiter's
+    rules applied in it (`ratelimit.settled_upsert`):
+
+    - `hit`: one attempt on each of the three lookup counters (`lim`, key order); a counter
+      locked now is not counted and not returned;
+    - `go`: all three came back and none of them refuses the attempt (what `hit_all` and
+      `_settle` answer);
+    - `phone`: only then, one attempt on the phone's counter (a refused lookup never counts
+      against the phone);
+    - `challenge`: only then, the challenge, for the person only when the phone's counter let
+      the attempt through (else for nobody: the answer is the same).
+
+    Returned: the three counters that came back (key, lockout, whether it refuses) and the
+    challenge (id, person) when it was written."""
+    lim = ", ".join(settled_values(f"c{i}") for i in range(3))
+    sql = (
+        f"WITH lim ({SETTLED_COLUMNS}) AS (VALUES {lim}), "
+        f"hit AS ({settled_upsert('lim')}), "
+        f"go AS (SELECT count(*) = 3 AS ok FROM hit h JOIN lim s ON s.k = h.key "
+        f"WHERE NOT {blocked_sql('h', 's')}), "
+        f"ph ({SETTLED_COLUMNS}) AS (SELECT * FROM (VALUES {settled_values('c3')}) v "
+        f"WHERE (SELECT ok FROM go)), "
+        f"phone AS ({settled_upsert('ph')}), "
+        f"challenge AS (INSERT INTO {_CHALLENGES.name} (handle_hash, citizen_id, code_hash, "
+        f"salt, created_at, expires_at, attempts) SELECT :handle_hash, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM phone p JOIN ph s ON s.k = p.key "
+        f"WHERE NOT {blocked_sql('p', 's')}) THEN CAST(:citizen_id AS text) END, "
+        f":code_hash, :salt, :hit_now, :expires_at, 0 WHERE (SELECT ok FROM go) "
+        f"RETURNING id, citizen_id) "
+        f"SELECT h.key, h.locked_until, {blocked_sql('h', 's')}, NULL, NULL "
+        f"FROM hit h JOIN lim s ON s.k = h.key "
+        f"UNION ALL SELECT NULL, NULL, NULL, c.id, c.citizen_id FROM challenge c"
+    )
+    stamp = UtcDateTime()
+    return (
+        text(sql)
+        .bindparams(*settled_binds(), bindparam("expires_at", type_=stamp))
+        .columns(
+            key=String(), locked_until=stamp, blocked=Boolean(), challenge_id=Integer(),
+            citizen_id=String(),
+        )
+    )  # fmt: skip
+
+
+_CHALLENGES: Final = cast(Table, OtpChallenge.__table__)
+
+
+def _start_lookup_pg(
+    rows_of: Rows, form: LookupForm, *, client: str, now: datetime, settings: Settings
+) -> LookupOutcome:
+    """`start_lookup` on PostgreSQL in two statements: `_FIND`, then `_write_statement()`."""
+    by_pair, by_id = lookup_limits(settings)
+    secret = secret_of(settings)
+    limits = [(by_pair, f"{form.id_number}|{client}"), (by_id, form.id_number),
+              (LOOKUP_BY_ADDRESS, client)]  # fmt: skip
+    keys = [counter_key(secret, limit, value) for limit, value in limits]
+    reading: dict[str, Any] = {f"lock_key_{i}": key for i, key in enumerate(keys)}
+    reading["lock_now"] = now
+    # One read: a locked caller costs no write and no hashing.
+    found = rows_of(_FIND, {"lookup_id": form.id_number, **reading})
+    waiting: datetime | None = found[0][0]
+    if waiting is not None:
+        return LookupOutcome(None, waiting, None)
+    person = _person(found, form)
+    prepared = otp.prepare_challenge(otp.otp_key(secret))
+    # Counted on both paths (unknown people under a key derived from the ID) so the work is equal.
+    phone_value = person.phone if person is not None and person.phone else f"none|{form.id_number}"
+    ttl = timedelta(seconds=settings.otp_ttl_seconds)
+    p = prepared
+    params: dict[str, Any] = {
+        "hit_now": now, "expires_at": now + ttl, "handle_hash": otp.token_hash(p.handle),
+        "citizen_id": person.citizen_id if person is not None else None,
+        "code_hash": p.code_hash, "salt": p.salt.hex(),
+    }  # fmt: skip
+    counted = [(limit, key) for (limit, _value), key in zip(limits, keys, strict=True)]
+    counted.append((LOOKUP_BY_PHONE, counter_key(secret, LOOKUP_BY_PHONE, phone_value)))
+    for i, (limit, key) in enumerate(counted):
+        params[f"c{i}_k"] = key
+        params.update(settled_params(f"c{i}", limit))
+    rows = rows_of(_write_statement(), params)
+    written = [r for r in rows if r[3] is not None]
+    if not written:  # refused: a counter locked now (not returned), or one that locked now
+        back = {r[0]: r for r in rows}
+        locks = [r[1] for r in back.values() if r[2]]
+        missing = [key for key in keys if key not in back]
+        if missing:  # locked by another request since the read: when it ends
+            params = {f"lock_key_{i}": key for i, key in enumerate(missing)}
+            params["lock_now"] = now
+            locks += [r[0] for r in rows_of(first_lock_of(len(missing)), params) if r[0]]
+        return LookupOutcome(None, max(locks) if locks else None, None)
+    ((_key, _until, _blocked, _challenge, to_whom),) = written
+    sms = None
+    if to_whom is not None and person is not None:  # the phone's counter let it through
+        sms = Notice(str(person.phone), code_sms(p.code, settings.otp_ttl_seconds // 60))
+    return LookupOutcome(p.handle, None, sms)
+
+
+def _start_lookup_session(
+    session: Session, form: LookupForm, *, client: str, now: datetime, settings: Settings
+) -> LookupOutcome:
+    """`start_lookup` statement by statement through `session` (SQLite)."""
     by_pair, by_id = lookup_limits(settings)
     counters = [
         (_limiter(session, by_pair, settings, now), f"{form.id_number}|{client}"),
@@ -148,10 +296,7 @@ def start_lookup(
     waiting: datetime | None = found[0][0]
     if waiting is not None:
         return LookupOutcome(None, waiting, None)
-    rows = [_Found(*r) for r in found]
-    match = [r for r in rows if r.citizen_id is not None and r.name_folded == form.name_folded
-             and r.date_of_birth == form.date_of_birth]  # fmt: skip
-    person = match[0] if len(match) == 1 and match[0].phone else None
+    person = _person(found, form)
     prepared = otp.prepare_challenge(otp.otp_key(secret_of(settings)))  # before the first write
     # -- writes from here on: short ones only --
     locks = hit_all(counters)  # the three counters in one upsert

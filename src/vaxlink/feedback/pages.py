@@ -101,9 +101,14 @@ def _lookup(request: Request, id_number: str, full_name: str, date_of_birth: str
         return render(request, "feedback/lookup.html", {"error": _message(request, exc),
                       "typed": typed}, status=422)  # fmt: skip
     settings = settings_of(request)
-    with deps.unit_of_work(request) as db:  # committed when the block ends, before the answer
-        outcome = service.start_lookup(db, form, client=client_address(request),
-                                       now=deps.now(request), settings=settings)  # fmt: skip
+    engine = request.app.state.engine
+    if engine.dialect.name == "postgresql":  # two statements in autocommit, no unit of work
+        outcome = service.start_lookup_autocommit(engine, form, client=client_address(request),
+                                                  now=deps.now(request), settings=settings)  # fmt: skip
+    else:
+        with deps.unit_of_work(request) as db:  # committed when the block ends, before the answer
+            outcome = service.start_lookup(db, form, client=client_address(request),
+                                           now=deps.now(request), settings=settings)  # fmt: skip
     if outcome.handle is None:
         return render(request, "feedback/locked.html",
                       {"minutes": minutes_until(outcome.locked_until, deps.now(request))}, status=429)  # fmt: skip

@@ -46,6 +46,7 @@ from vaxlink.feedback.lookup import (
     finish_lookup,
     parse_lookup,
     start_lookup,
+    start_lookup_autocommit,
 )
 from vaxlink.feedback.models import Ticket, TicketEvent
 from vaxlink.feedback.reports import (
@@ -123,6 +124,7 @@ __all__ = [
     "phone_of",
     "session_certificate_row",
     "start_lookup",
+    "start_lookup_autocommit",
     "stations_for",
     "ticket_figures",
     "upload_limit",

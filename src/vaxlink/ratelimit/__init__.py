@@ -22,31 +22,45 @@ from vaxlink.errors import TooManyRequests
 from vaxlink.ratelimit.memory import MAX_CLIENTS, Rate, TokenBuckets
 from vaxlink.ratelimit.store import (
     DEV_SECRET,
+    SETTLED_COLUMNS,
     Limit,
     StoreCounters,
+    blocked_sql,
     counter_key,
     first_lock,
+    first_lock_of,
     hit_all,
     lock_params,
     lock_subquery,
     secret_of,
+    settled_binds,
+    settled_params,
+    settled_upsert,
+    settled_values,
 )
 
 __all__ = [
     "DEV_SECRET",
     "MAX_CLIENTS",
+    "SETTLED_COLUMNS",
     "Limit",
     "Limiter",
     "Rate",
     "RateLimited",
     "StoreCounters",
     "TokenBuckets",
+    "blocked_sql",
     "counter_key",
     "first_lock",
+    "first_lock_of",
     "hit_all",
     "lock_params",
     "lock_subquery",
     "secret_of",
+    "settled_binds",
+    "settled_params",
+    "settled_upsert",
+    "settled_values",
 ]
 
 

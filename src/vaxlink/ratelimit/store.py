@@ -216,6 +216,12 @@ def _first_lock_statement(n: int) -> Any:
     )
 
 
+def first_lock_of(n: int) -> Any:
+    """`first_lock`'s read for `n` keys (parameters `lock_key_0` ... and `lock_now`, as from
+    `lock_params`), for a caller that runs it on its own connection."""
+    return _first_lock_statement(n)
+
+
 @cache
 def lock_subquery(n: int) -> Any:
     """`first_lock`'s read for `n` keys as a subquery of exactly one row (column `until`), for
@@ -289,4 +295,97 @@ def _hit_all_statement(n: int) -> Any:
         text(sql)
         .bindparams(*binds)
         .columns(key=_C.key.type, window_start=stamp, count=_C.count.type, locked_until=stamp)
+    )
+
+
+# ---- PostgreSQL: counting and settling in one statement -----------------------------------------
+
+
+def _seconds(span: timedelta | None) -> str | None:
+    """A span as PostgreSQL reads an interval of seconds: never days, whose length a time zone's
+    clock changes could alter (Python adds exact seconds)."""
+    return None if span is None else f"{span.total_seconds()} seconds"
+
+
+def settled_params(prefix: str, limit: Limit) -> dict[str, Any]:
+    """The parameters of `limit` for a row of `settled_values(prefix)`: its rules as intervals,
+    so that `settled_upsert` applies them in the statement; `first` is the lockout the first
+    attempt of a window earns (none but for a limit of one attempt or none)."""
+    if limit.backoff is not None:
+        first = limit.delay_after(1)
+    else:
+        first = (limit.lockout or limit.window) if limit.attempts < 1 else None
+    return {
+        f"{prefix}_attempts": limit.attempts,
+        f"{prefix}_backoff": _seconds(limit.backoff),
+        f"{prefix}_lockout": _seconds(limit.lockout),
+        f"{prefix}_win": _seconds(limit.window),
+        f"{prefix}_first": _seconds(first),
+    }
+
+
+#: The columns of a source of `settled_upsert`: the key, the instant of the attempt
+#: (`:hit_now`), and its limit's rules (`settled_params`).
+SETTLED_COLUMNS: Final = "k, ts, attempts, backoff, lockout, win, first"
+
+
+def settled_values(prefix: str) -> str:
+    """One row of a `VALUES` list for `settled_upsert` (columns `SETTLED_COLUMNS`): the key
+    `:<prefix>_k`, `:hit_now` and the rules `settled_params(prefix, limit)`."""
+    spans = ", ".join(
+        f"CAST(:{prefix}_{name} AS interval)" for name in ("backoff", "lockout", "win", "first")
+    )
+    return f"(CAST(:{prefix}_k AS text), :hit_now, CAST(:{prefix}_attempts AS int), {spans})"
+
+
+def settled_binds() -> list[Any]:
+    """The typed parameters of `settled_values` (for `text(...).bindparams`)."""
+    return [bindparam("hit_now", type_=_C.window_start.type)]
+
+
+def _lock_sql(count: str, start: str) -> str:
+    """The lockout a key of limit row `s` earns at its `count`-th attempt of the window that
+    began at `start` (NULL: none), as `StoreCounters._settle` sets it: with backoff the delay
+    of `Limit.delay_after`, without it `lockout` from now, else the window's end."""
+    return (
+        f"CASE WHEN s.backoff IS NOT NULL THEN CASE WHEN {count} >= s.attempts THEN "
+        f"s.ts + LEAST(COALESCE(s.lockout, s.win), "
+        f"s.backoff * power(2, LEAST({count} - s.attempts, 30))) END "
+        f"WHEN {count} > s.attempts THEN COALESCE(s.ts + s.lockout, {start} + s.win) END"
+    )
+
+
+def settled_upsert(source: str) -> str:
+    """PostgreSQL: one attempt of each key of the CTE `source` (columns `SETTLED_COLUMNS`)
+    counted and settled in the same statement: what `StoreCounters.hit` and its `_settle` do
+    with two (the counting upsert, then the UPDATE of a lockout earned).
+
+    A key locked now is left as it is (its row is locked, nothing counted) and is NOT returned;
+    every other key comes back as `key, window_start, count, locked_until` after the attempt,
+    with any lockout this attempt earned. Rows are taken in key order (no deadlock between
+    requests counting overlapping keys). `blocked_sql` says which returned rows refuse the
+    attempt."""
+    return (
+        f"INSERT INTO {_T.name} AS t (key, window_start, count, locked_until) "
+        f"SELECT s.k, s.ts, 1, s.ts + s.first FROM {source} s ORDER BY s.k "
+        f"ON CONFLICT (key) DO UPDATE SET (window_start, count, locked_until) = ("
+        f"SELECT n.start, n.hits, COALESCE({_lock_sql('n.hits', 'n.start')}, n.until) "
+        f"FROM {source} s, LATERAL (SELECT "
+        f"t.window_start <= s.ts - s.win OR (s.backoff IS NULL AND t.locked_until IS NOT NULL) "
+        f"AS reset) r, LATERAL (SELECT "
+        f"CASE WHEN r.reset THEN s.ts ELSE t.window_start END AS start, "
+        f"CASE WHEN r.reset THEN 1 ELSE t.count + 1 END AS hits, "
+        f"CASE WHEN r.reset THEN NULL ELSE t.locked_until END AS until) n "
+        f"WHERE s.k = excluded.key) "
+        f"WHERE t.locked_until IS NULL OR t.locked_until <= excluded.window_start "
+        f"RETURNING t.key, t.window_start, t.count, t.locked_until"
+    )
+
+
+def blocked_sql(row: str, s: str) -> str:
+    """Whether a row returned by `settled_upsert` (alias `row`, its limit row `s`) refuses the
+    attempt: a lockout it earned now without backoff (with backoff the attempt goes ahead, the
+    delay holds the next one), as `StoreCounters._settle` answers."""
+    return (
+        f"({s}.backoff IS NULL AND {row}.locked_until IS NOT NULL AND {row}.locked_until > {s}.ts)"
     )
