@@ -37,9 +37,10 @@ KEYS: tuple[BlockingKey, ...] = (
     BlockingKey("id_last6", (f"right({_ID}, 6)",), 1,
                 "one wrong digit in the first half, lost zeros, a digit dropped in the head "
                 "(six digits are shared by registry size / 10^6 citizens: past SMALL_BLOCK the "
-                "birth year, the family or the given name must agree too; one of them alone "
-                "lost records with a slip in it as well as in the ID and the name)",
-                refine=("dy", "fam", "giv")),
+                "birth year, the family or the given name or the name's syllables must agree "
+                "too; the year alone lost records with a slip in it as well as in the ID and "
+                "the name, the names without the syllables those written in another order)",
+                refine=("dy", "fam", "giv", "ssort")),
     BlockingKey("id_head_names", (f"left({_ID}, 6)", "fam", "giv"), 2,
                 "one wrong digit in the serial (the head is birth province, sex and year), "
                 "a digit dropped or added in the serial"),
@@ -67,7 +68,8 @@ MAX_PER_KEY = 100
 #: unchanged by the refinement but for a few), at 5M by 5: there 5.7M of its 6.5M pairs were
 #: its alone and 1,583 of those outlived MIN_BITS (synth seed 22, 10,966,511 doses). With the
 #: birth year alone as refinement, 52 right automatic links of records with an ID slip, a
-#: year slip and a name slip were lost at 10M (their only key was id_last6).
+#: year slip and a name slip were lost at 10M (their only key was id_last6); with the year,
+#: family and given name, 12 whose name was written in another order (hence `ssort`).
 SMALL_BLOCK = 2
 
 
