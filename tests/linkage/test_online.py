@@ -269,6 +269,18 @@ def test_guard_known_answers(
     assert guard(_g(**levels), second_given, has_id, registered) == reason
 
 
+def test_far_given_name_under_own_id() -> None:
+    """An absent twin carrying her sister's ID: the given name is another name altogether (not
+    a slip, not the same words in another order) and nobody in the registry bears it."""
+    from vaxlink.linkage.decide import guard
+
+    twin = _g(given="else", middle="similar")
+    assert guard(twin, None, True, True, given_far=True) == "id_of_another_person"
+    assert guard(twin, None, True, True, given_far=False) is None  # a short given name mistyped
+    # a far given name with an ID that is only near the candidate's: the name guard decides
+    assert guard(_g(given="else", id="one_digit"), None, True, False, given_far=True) is None
+
+
 def test_uniqueness_known_answers() -> None:
     from vaxlink.linkage.decide import guard, unique_in_registry
 

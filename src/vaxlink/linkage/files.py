@@ -230,6 +230,18 @@ def load_inputs(engine: DuckDBEngine, registry: Path, doses: Path) -> None:
     _load(engine, doses, DOSE_COLUMNS, "doses_in")
 
 
+def drop_inputs(engine: DuckDBEngine) -> None:
+    """Drop what `load_inputs` read once `prepare` has built lk_reg and lk_dose from it: nothing
+    after reads the inputs but `doses_in_rejects`, and at 10M they are gigabytes DuckDB would
+    otherwise keep, or spill, until the run ends."""
+    for name in ("registry_in", "doses_in"):
+        kind = scalar(engine, "SELECT table_type FROM information_schema.tables "
+                              "WHERE table_name = $n", {"n": name})  # fmt: skip
+        engine.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+        for extra in ("_raw", "_slots"):
+            engine.execute(f"DROP TABLE IF EXISTS {name}{extra}")
+
+
 def link_files(
     registry: Path,
     doses: Path,
@@ -264,6 +276,7 @@ def link_files(
             _link_on_spark(engine, model, run_settings, timer, stats)
             return _write_outputs(engine, out, explain, timer, stats, model)
         prepare(engine, "registry_in", "doses_in", run_settings.today, timer, stats)
+        drop_inputs(engine)
         base = model
         if retrain:
             from vaxlink.linkage.train import fit

@@ -16,11 +16,17 @@ from typing import Any
 
 from vaxlink.identity import IdKind, classify_id, normalise_id, pad_lost_zeros
 from vaxlink.linkage.comparisons import COMPARISONS, DOB, GIVEN
-from vaxlink.linkage.decide import GUARD_LEVELS, guard, registry_namesakes, unique_in_registry
+from vaxlink.linkage.decide import (
+    GIVEN_FAR_EDITS,
+    GUARD_LEVELS,
+    guard,
+    registry_namesakes,
+    unique_in_registry,
+)
 from vaxlink.linkage.model import LinkModel
 from vaxlink.linkage.normalise import date_parts, name_features, sex_value
 from vaxlink.linkage.score import MIN_BITS
-from vaxlink.linkage.similarity import date_digits, day_number
+from vaxlink.linkage.similarity import date_digits, day_number, levenshtein, words_in
 
 Row = dict[str, Any]
 _CODE = {3: re.compile(r"[0-9]{1,3}(\.0+)?"), 5: re.compile(r"[0-9]{1,5}(\.0+)?")}
@@ -216,7 +222,14 @@ def score_person(
         near = GUARD_LEVELS["dob_other"]
         n_near = sum(same(r, ("fam", "giv")) and DOB.level_of(r, best_r) not in near for r in rows)
         n_nds = sum(same(r, ("nf", "dy", "dm", "dd", "sex")) for r in rows)
-    reason = guard(levels, second_given, has_id, own, n_nds - 1)
+    given_far = (
+        dose.get("giv") is not None
+        and best_r.get("giv") is not None
+        and levenshtein(dose["giv"], best_r["giv"]) >= GIVEN_FAR_EDITS
+        and not words_in(dose["giv"], best_r.get("nf"))
+        and not words_in(best_r["giv"], dose.get("nf"))
+    )
+    reason = guard(levels, second_given, has_id, own, n_nds - 1, given_far)
     same_name = all(
         dose.get(k) is not None and dose.get(k) == best_r.get(k) for k in ("fam", "giv")
     )

@@ -74,7 +74,8 @@ def prepare(
     stats: LinkStats,
 ) -> None:
     """Features, deterministic links, person clusters and the residual's candidate pairs
-    (tables lk_reg, lk_dose, lk_idowner, lk_det, lk_cluster, lk_res, lk_pairs, lk_cmp)."""
+    (tables lk_reg, lk_dose, lk_idowner, lk_det, lk_cluster, lk_res, lk_cmp, lk_det_cmp; the pair
+    tables are dropped once compared)."""
     stage("normalise registry")
     map_all_names(engine, registry_table, doses_table, "lk_names")
     build_registry(engine, registry_table, "lk_names")
@@ -94,22 +95,31 @@ def prepare(
     stats.cluster_rounds = clusters.cluster(engine, "lk_res")
     stage("candidates")
     run(engine, blocking.pair_steps("lk_res"))
-    run(engine, [score_mod.comparison_step("lk_pairs", "lk_res", "lk_cmp")])
+    stats.candidate_pairs = int(scalar(engine, "SELECT count(*) FROM lk_pairs") or 0)
+    # Each pair table is dropped once compared: at 10M the pairs are tens of millions of rows,
+    # and every table kept past its use is memory DuckDB must spill under its cap.
+    run(engine, [score_mod.comparison_step("lk_pairs", "lk_res", "lk_cmp"),
+                 Step("DROP TABLE lk_pairs")])  # fmt: skip
     run(engine, decide.det_score_steps())
-    run(engine, [score_mod.comparison_step("lk_det_pairs", "lk_dose", "lk_det_cmp")])
+    run(engine, [score_mod.comparison_step("lk_det_pairs", "lk_dose", "lk_det_cmp"),
+                 Step("DROP TABLE lk_det_pairs")])  # fmt: skip
     stats.registry_rows = int(scalar(engine, "SELECT count(*) FROM lk_reg") or 0)
     stats.dose_rows = int(scalar(engine, "SELECT count(*) FROM lk_dose") or 0)
     stats.residual_rows = int(scalar(engine, "SELECT count(*) FROM lk_res") or 0)
-    stats.candidate_pairs = int(scalar(engine, "SELECT count(*) FROM lk_pairs") or 0)
 
 
-def score(engine: Engine, model: LinkModel, registry_size: int) -> None:
+def score(
+    engine: Engine, model: LinkModel, registry_size: int, drop_compared: bool = False
+) -> None:
     """Weights, ranks and posteriors of the residual's and the rules' pairs (lk_ranked,
-    lk_det_ranked)."""
+    lk_det_ranked). With `drop_compared` (a run that scores once) lk_cmp and lk_det_cmp are
+    dropped as soon as they are weighed; tuning and training re-score them with other models."""
     wp = score_mod.weight_params(model, registry_size)
     for cmp, scored, ranked in (("lk_cmp", "lk_scored", "lk_ranked"),
                                 ("lk_det_cmp", "lk_det_scored", "lk_det_ranked")):  # fmt: skip
         engine.execute(score_mod.weight_step(cmp, scored).sql, wp)
+        if drop_compared:  # lk_scored keeps the pairs over MIN_BITS, all that is read later
+            engine.execute(f"DROP TABLE {cmp}")
         run(engine, [score_mod.rank_step(scored, ranked)])
 
 
@@ -135,7 +145,7 @@ def score_and_decide(
 ) -> str:
     """Score the candidate pairs with `model`, decide every record; returns the result table."""
     stage("scoring")
-    score(engine, model, stats.registry_rows)
+    score(engine, model, stats.registry_rows, drop_compared=True)
     stage("decisions")
     stats.statuses = decide_all(engine, model, explain)
     return RESULT_TABLE
