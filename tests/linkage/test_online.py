@@ -380,3 +380,12 @@ def test_namesake_rule_known_answers() -> None:
     assert not registry_namesakes(_g(id="null", middle="else"), True, 0.0, 0.6)
     assert not registry_namesakes(_g(id="null", dob="same_year"), True, 0.0, 0.6)
     assert not registry_namesakes(_g(id="null", sex="else"), True, 0.0, 0.6)
+
+
+def test_words_run_together_are_not_a_far_given_name() -> None:
+    from vaxlink.linkage.online import _run_together
+
+    assert _run_together("thihanh", "nguyen thi hanh")
+    assert _run_together("hanh", "nguyen thihanh")
+    assert not _run_together("thao", "hoang thanh thuy phuong")
+    assert not _run_together("phuong", None)

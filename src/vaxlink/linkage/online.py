@@ -228,6 +228,8 @@ def score_person(
         and levenshtein(dose["giv"], best_r["giv"]) >= GIVEN_FAR_EDITS
         and not words_in(dose["giv"], best_r.get("nf"))
         and not words_in(best_r["giv"], dose.get("nf"))
+        and not _run_together(dose["giv"], best_r.get("nf"))
+        and not _run_together(best_r["giv"], dose.get("nf"))
     )
     reason = guard(levels, second_given, has_id, own, n_nds - 1, given_far)
     same_name = all(
@@ -249,3 +251,9 @@ def score_person(
     if p >= t.review_probability:
         return LinkResult("review", None, p, [], top3, reason)
     return LinkResult("unmatched", None, p, [], [], "no_plausible_candidate")
+
+
+def _run_together(given: str, full: str | None) -> bool:
+    """Whether `given` is the last letters of `full` with its spaces taken out (words typed
+    together: "thihanh" for "nguyen thi hanh"), as decide.py's SQL tests it."""
+    return full is not None and full.replace(" ", "").endswith(given)
