@@ -52,7 +52,12 @@ docs/citizen-portal.md has the CPU per request measured both ways.
 Session 10 (PostgreSQL: every write of a lookup in one statement, read and write in autocommit;
 `citizen_lookup_cpu_bench.py` compares the app CPU per lookup of two trees with one worker): one
 run at load average 10-12: 507 req/s, p50 54 ms, p99 330 ms, app 1.80 ms, PostgreSQL 0.21 ms,
-wrk 0.06 ms a request (ceiling 966 req/s). Not re-run on a quiet machine.
+wrk 0.06 ms a request (ceiling 966 req/s). Then on the quiet machine (helpers stopped, load
+average 1-2 before the first run; the benchmark's own processes raise it to 6-11), 2 workers, 15 s:
+16 connections: 644, 810, 1072 req/s, p99 209, 153, 207 ms (app 1.12-1.58 ms, PostgreSQL
+0.52-1.18 ms a request); 32 connections: 700, 818 req/s, p99 338, 347 ms (past saturation the
+queue of 32 closed-loop clients sets the tail). SQLite, 1 worker, 32 connections: 521 req/s,
+p99 166 ms, app 2.06 ms. The target, 500 req/s with p99 < 300 ms, is met at 16 connections.
 """
 
 from __future__ import annotations
