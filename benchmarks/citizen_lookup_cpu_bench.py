@@ -17,53 +17,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from citizen_lookup_bench import _cpu_of, _free_port, _pg_backends, _tree_cpu_seconds, database
-from citizen_lookup_post_bench import build, run_wrk
-
-
-@contextlib.contextmanager
-def served(url: str, workdir: Path, tree: Path) -> Iterator[int]:
-    """One uvicorn worker running `tree`'s code; yields (port, pid) as `port * 10**7 + pid`."""
-    import httpx
-
-    port = _free_port()
-    env = {**os.environ, "VAXLINK_DATABASE_URL": url, "VAXLINK_DATA_DIR": str(workdir),
-           "PYTHONPATH": str(tree.resolve() / "src")}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "vaxlink.web.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--log-level", "warning", "--no-access-log", "--http", "httptools", "--loop", "uvloop",
-         "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "uvicorn.log").open("ab"),
-    )  # fmt: skip
-    try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.time() > deadline:
-                raise RuntimeError("uvicorn did not start in 120 s")
-            time.sleep(0.2)
-        yield port * 10**7 + proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from citizen_lookup_bench import _cpu_of, _pg_backends, _tree_cpu_seconds, database
+from citizen_lookup_post_bench import build, run_wrk, served
 
 
 def reset(url: str) -> None:
@@ -100,8 +61,7 @@ def main() -> None:
         for rnd in range(args.rounds):
             for tree in trees:
                 reset(url)
-                with served(url, workdir, tree) as both:
-                    port, pid = divmod(both, 10**7)
+                with served(url, workdir, 1, tree=tree) as (port, pid):
                     run_wrk(port, args.people, 2, args.connections)  # warm-up
                     backends = _pg_backends(url) if args.store == "postgresql" else []
                     cpu0, pg0 = _tree_cpu_seconds(pid), _cpu_of(backends)

@@ -115,12 +115,17 @@ def build(url: str, people: int) -> None:
 
 
 @contextlib.contextmanager
-def served(url: str, workdir: Path, workers: int) -> Iterator[tuple[int, int]]:
-    """uvicorn trusting X-Forwarded-For from loopback, stopped when the block ends."""
+def served(
+    url: str, workdir: Path, workers: int, *, tree: Path | None = None
+) -> Iterator[tuple[int, int]]:
+    """uvicorn trusting X-Forwarded-For from loopback, stopped when the block ends; `tree`: serve
+    that checkout's `src` (put first on PYTHONPATH) instead of the installed package."""
     import httpx
 
     port = _free_port()
     env = {**os.environ, "VAXLINK_DATABASE_URL": url, "VAXLINK_DATA_DIR": str(workdir)}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree.resolve() / "src")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "vaxlink.web.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
