@@ -167,6 +167,57 @@ def run_wrk(port: int, people: int, seconds: float, connections: int) -> dict[st
     return figures
 
 
+def run_open(port: int, people: int, seconds: float, rate: float) -> dict[str, Any]:
+    """Open loop: a lookup every 1/`rate` s whatever became of the earlier ones, each timed from
+    when it was due (no coordinated omission), with the wrk script's mix (random person, half
+    with a wrong name, random client address, double-submitted CSRF token). Figures in wrk's
+    shape; the client's CPU is this process's (`_openloop`)."""
+    import asyncio
+    import random
+
+    from _openloop import Connections, open_loop
+
+    rng = random.Random(7)
+    csrf = "benchbenchbenchbenchbenchbenchbenchbench"
+
+    async def go() -> list[Any]:
+        conns = Connections("127.0.0.1", port)
+
+        async def send(_kind: str) -> str:
+            name = rng.choice(("Nguyen+Van+An", "Tran+Thi+Khac"))
+            body = (f"id_number=001{rng.randrange(1, people + 1):09d}&full_name={name}"
+                    "&date_of_birth=14%2F03%2F1985").encode()  # fmt: skip
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"vaxlink_csrf={csrf}", "X-CSRF-Token": csrf,
+                "X-Forwarded-For": f"10.{rng.randrange(256)}.{rng.randrange(256)}."
+                                   f"{rng.randrange(1, 255)}",
+            }  # fmt: skip
+            return str((await conns.request("POST", "/c/lookup", headers, body)).status)
+
+        plan = [(i / rate, "lookup") for i in range(round(seconds * rate))]
+        try:
+            return await open_loop(plan, send, timeout=10.0)
+        finally:
+            conns.close()
+
+    started = time.perf_counter()
+    samples = asyncio.run(go())
+    elapsed = time.perf_counter() - started
+    waits = sorted(x.seconds for x in samples)
+    status: dict[str, int] = {}
+    for x in samples:
+        status[x.outcome] = status.get(x.outcome, 0) + 1
+
+    def pct(q: float) -> int:
+        return round(waits[min(len(waits) - 1, int(q * len(waits)))] * 1e6) if waits else 0
+
+    return {"requests": len(samples), "duration_us": round(elapsed * 1e6),
+            "timeouts": status.get("Timeout", 0), "status": status, "p50_us": pct(0.50),
+            "p90_us": pct(0.90), "p99_us": pct(0.99),
+            "max_us": round(waits[-1] * 1e6) if waits else 0}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
@@ -177,6 +228,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop at this many lookups a second (default: wrk, closed "
+                        "loop over --connections)")  # fmt: skip
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 1 if args.store == "sqlite" else 2
@@ -192,7 +246,12 @@ def main() -> None:
         backends = _pg_backends(url) if args.store == "postgresql" else []
         load_start, cpu_start = os.getloadavg(), _tree_cpu_seconds(pid)
         pg_start, wrk_start = _cpu_of(backends), _children_cpu()
-        figures = run_wrk(port, args.people, args.duration, args.connections)
+        own_start = time.process_time()
+        figures = (
+            run_wrk(port, args.people, args.duration, args.connections) if args.rate is None
+            else run_open(port, args.people, args.duration, args.rate)
+        )  # fmt: skip
+        own_cpu = time.process_time() - own_start
         load_end, cpu_end = os.getloadavg(), _tree_cpu_seconds(pid)
         pg_end, wrk_end = _cpu_of(backends), _children_cpu()
         if args.store == "postgresql":  # backends opened during the run count whole
@@ -200,7 +259,8 @@ def main() -> None:
     seconds = figures["duration_us"] / 1e6
     result = {
         "store": args.store, "people": args.people, "workers": args.workers,
-        "connections": args.connections, "duration_s": round(seconds, 1),
+        "connections": args.connections if args.rate is None else "open loop",
+        "offered_rps": args.rate, "duration_s": round(seconds, 1),
         "requests": figures["requests"], "status": figures["status"],
         "timeouts": figures["timeouts"],
         "achieved_rps": round(figures["requests"] / seconds, 1) if seconds else 0.0,
@@ -211,7 +271,8 @@ def main() -> None:
         # the benchmark database's PostgreSQL backends (open after the warm-up or at the end;
         # one opened and closed again during the run is missed) and wrk
         "postgres_cpu_ms_per_request": round((pg_end - pg_start) * 1000 / max(1, figures["requests"]), 2),
-        "wrk_cpu_ms_per_request": round((wrk_end - wrk_start) * 1000 / max(1, figures["requests"]), 2),
+        "wrk_cpu_ms_per_request": round(((wrk_end - wrk_start) if args.rate is None else own_cpu)
+                                        * 1000 / max(1, figures["requests"]), 2),
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in load_end],
     }  # fmt: skip
