@@ -57,7 +57,13 @@ average 1-2 before the first run; the benchmark's own processes raise it to 6-11
 16 connections: 644, 810, 1072 req/s, p99 209, 153, 207 ms (app 1.12-1.58 ms, PostgreSQL
 0.52-1.18 ms a request); 32 connections: 700, 818 req/s, p99 338, 347 ms (past saturation the
 queue of 32 closed-loop clients sets the tail). SQLite, 1 worker, 32 connections: 521 req/s,
-p99 166 ms, app 2.06 ms. The target, 500 req/s with p99 < 300 ms, is met at 16 connections.
+p99 166 ms, app 2.06 ms. At a fixed offered rate (`--rate`, open loop, same machine, 2 workers)
+it is not: 300/s p50 3.6 ms, p99 14 ms (app 1.95 ms); 400/s p99 2.1 s (app 2.48 ms); 500/s three
+runs fall behind (about 300/s answered, 40-50 % timeouts, app 2.9-3.1 ms). The app's CPU per
+request rises with the rate under this client, which opens a new connection whenever none is idle,
+while it stays 1.1-1.6 ms under wrk's 16 kept connections: the likely cause is how uvicorn's two
+workers share new connections (one worker saturates near 1 / 2.5 ms = 400/s), not yet proven.
+The client's own CPU is 0.35-0.5 ms a request on the same two cores.
 """
 
 from __future__ import annotations
