@@ -61,9 +61,10 @@ p99 166 ms, app 2.06 ms. At a fixed offered rate (`--rate`, open loop, same mach
 it is not: 300/s p50 3.6 ms, p99 14 ms (app 1.95 ms); 400/s p99 2.1 s (app 2.48 ms); 500/s three
 runs fall behind (about 300/s answered, 40-50 % timeouts, app 2.9-3.1 ms). The app's CPU per
 request rises with the rate under this client, which opens a new connection whenever none is idle,
-while it stays 1.1-1.6 ms under wrk's 16 kept connections: the likely cause is how uvicorn's two
-workers share new connections (one worker saturates near 1 / 2.5 ms = 400/s), not yet proven.
-The client's own CPU is 0.35-0.5 ms a request on the same two cores.
+while it stays 1.1-1.6 ms under wrk's 16 kept connections. In a 450/s run (365/s answered, p99
+7.7 s) both workers had the same CPU time, about a third of a core each, and the client 0.32 ms a
+request: the limit is a wait (pool, store threads or counter row locks), not CPU, and not an
+uneven split between the workers. Not yet separated.
 """
 
 from __future__ import annotations
