@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from citizen_lookup_bench import _cpu_of, _pg_backends, _tree_cpu_seconds, database
-from citizen_lookup_post_bench import build, run_wrk, served
+from citizen_lookup_bench import _cpu_of, _pg_backends, _tree_cpu_seconds
+from citizen_lookup_post_bench import build, run_wrk, served, store_url
 
 
 def reset(url: str) -> None:
@@ -52,10 +52,7 @@ def main() -> None:
     trees = args.tree or [Path(__file__).parent.parent]
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        if args.store == "postgresql":
-            url = stack.enter_context(database())
-        else:
-            url = f"sqlite:///{workdir / 'vaxlink.db'}"
+        url = store_url(stack, args.store, workdir)
         build(url, args.people)
         print("tree                          round  req/s   app ms/req  pg ms/req  status    load")
         for rnd in range(args.rounds):

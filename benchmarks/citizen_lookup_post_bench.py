@@ -225,6 +225,14 @@ def run_open(port: int, people: int, seconds: float, rate: float) -> dict[str, A
             "max_us": round(waits[-1] * 1e6) if waits else 0}  # fmt: skip
 
 
+def store_url(stack: contextlib.ExitStack, store: str, workdir: Path) -> str:
+    """A fresh benchmark database: a new PostgreSQL database (dropped when `stack` closes) or a
+    SQLite file in `workdir`."""
+    if store == "postgresql":
+        return str(stack.enter_context(database()))
+    return f"sqlite:///{workdir / 'vaxlink.db'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
@@ -243,10 +251,7 @@ def main() -> None:
         args.workers = 1 if args.store == "sqlite" else 2
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        if args.store == "postgresql":
-            url = stack.enter_context(database())
-        else:
-            url = f"sqlite:///{workdir / 'vaxlink.db'}"
+        url = store_url(stack, args.store, workdir)
         build(url, args.people)
         port, pid = stack.enter_context(served(url, workdir, args.workers))
         run_wrk(port, args.people, args.warmup, args.connections)
