@@ -70,21 +70,32 @@ def test_excel_doses(tiny: dict[str, Path], tmp_path: Path) -> None:
     assert report.recall_at_3 > 0.99
 
 
+_REG_HEAD = "citizen_id,full_name,date_of_birth,sex,province_code\n"
+_DOSE_HEAD = (
+    "record_id,full_name,date_of_birth,sex,id_number,vaccine,vaccination_date,dose_number\n"
+)
+
+
+def _linked(tmp_path: Path, registry: str, doses: str) -> dict[str, dict[str, str | None]]:
+    """Link CSV lines (headers above) on 1 January 2025; the result rows by record id."""
+    (tmp_path / "registry.csv").write_text(_REG_HEAD + registry, encoding="utf-8")
+    (tmp_path / "doses.csv").write_text(_DOSE_HEAD + doses, encoding="utf-8")
+    run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
+                     today=dt.date(2025, 1, 1), model=LinkModel.load())  # fmt: skip
+    return {str(r["record_id"]): r for r in _text(run.result)}
+
+
 def test_two_digit_birth_years_link(tmp_path: Path) -> None:
     """A dose record with DD/MM/YY links to its citizen (the century read against the run's
     year: 20YY when not after it, else 19YY), not refused as no date."""
-    (tmp_path / "registry.csv").write_text(
-        "citizen_id,full_name,date_of_birth,sex,province_code\n"
+    rows = _linked(
+        tmp_path,
         "001064012345,Lê Thị Hạnh,1964-10-15,F,001\n"
-        "001310054321,Phạm Minh Khang,2010-05-06,M,001\n", encoding="utf-8")  # fmt: skip
-    (tmp_path / "doses.csv").write_text(
-        "record_id,full_name,date_of_birth,sex,id_number,vaccine,vaccination_date,dose_number\n"
+        "001310054321,Phạm Minh Khang,2010-05-06,M,001\n",
         "Y1,Lê Thị Hạnh,15/10/64,F,001064012345,Pfizer,2021-09-01,1\n"
         "Y2,Phạm Minh Khang,06/05/10,M,001310054321,Pfizer,2022-05-01,1\n"
-        "Y3,Lê Thị Hạnh,31/02/64,F,001064012345,Pfizer,2021-10-01,2\n", encoding="utf-8")  # fmt: skip
-    run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
-                     today=dt.date(2025, 1, 1), model=LinkModel.load())  # fmt: skip
-    rows = {r["record_id"]: r for r in _text(run.result)}
+        "Y3,Lê Thị Hạnh,31/02/64,F,001064012345,Pfizer,2021-10-01,2\n",
+    )
     assert rows["Y1"]["status"] == "verified"
     assert rows["Y1"]["citizen_id"] == "001064012345"
     assert rows["Y2"]["status"] == "verified"
@@ -96,18 +107,13 @@ def test_two_digit_birth_years_link(tmp_path: Path) -> None:
 def test_words_run_together_link_but_a_twin_with_her_sisters_id_does_not(tmp_path: Path) -> None:
     """Given names far apart under the candidate's own ID: another person (an absent twin), unless
     the letters are the other side's last words run together ("ThịHạnh")."""
-    (tmp_path / "registry.csv").write_text(
-        "citizen_id,full_name,date_of_birth,sex,province_code\n"
+    rows = _linked(
+        tmp_path,
         "001164012345,Nguyễn Thị Hạnh,1964-10-15,F,001\n"
-        "001190054321,Hoàng Thanh Thùy Phương,1990-05-06,F,001\n", encoding="utf-8")  # fmt: skip
-    (tmp_path / "doses.csv").write_text(
-        "record_id,full_name,date_of_birth,sex,id_number,vaccine,vaccination_date,dose_number\n"
+        "001190054321,Hoàng Thanh Thùy Phương,1990-05-06,F,001\n",
         "M1,Nguyễn ThịHạnh,15/10/1964,F,001164012345,Pfizer,2021-09-01,1\n"
         "T1,Hoàng Thanh Khánh Thảo,06/05/1990,F,001190054321,Pfizer,2021-09-01,1\n",
-        encoding="utf-8")  # fmt: skip
-    run = link_files(tmp_path / "registry.csv", tmp_path / "doses.csv", tmp_path / "out.csv",
-                     today=dt.date(2025, 1, 1), model=LinkModel.load())  # fmt: skip
-    rows = {r["record_id"]: r for r in _text(run.result)}
+    )
     # in a registry of two the model alone is short of its threshold for M1; what matters here
     # is which guard holds
     assert rows["M1"]["reason"] != "id_of_another_person", rows["M1"]
